@@ -1,0 +1,35 @@
+/**
+ * SQL text of one direction of a migration, tied to the file it came from.
+ *
+ * `text` keeps the file's line structure: when a format stores several sections in one file
+ * (dbmate, goose), everything outside the section is blanked but newlines stay, so a line and
+ * column found in `text` is the same line and column in the real file.
+ */
+export interface SqlSource {
+  /** Repository-relative path, forward slashes. */
+  file: string;
+  text: string;
+  /** The file asks to run without a wrapping transaction (dbmate `transaction:false`, goose `NO TRANSACTION`). */
+  noTransaction?: boolean;
+}
+
+export interface Migration {
+  /** Version exactly as written in the file name. */
+  version: string;
+  name: string;
+  up: SqlSource;
+  down: SqlSource | undefined;
+  /** Set when the baseline comparison decides; true when there is no baseline. */
+  underTest: boolean;
+}
+
+export interface DiscoveryNotice {
+  file: string;
+  message: string;
+}
+
+export interface DiscoveredMigrations {
+  format: string;
+  migrations: Migration[];
+  notices: DiscoveryNotice[];
+}
