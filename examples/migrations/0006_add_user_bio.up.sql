@@ -1,0 +1,2 @@
+ALTER TABLE users ADD COLUMN bio text NOT NULL DEFAULT '';
+COMMENT ON COLUMN users.bio IS 'Shown on the profile page; empty when never set.';

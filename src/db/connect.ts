@@ -1,0 +1,107 @@
+import pg from 'pg';
+import { InputError, errorMessage } from '../errors.js';
+
+export interface ConnectOptions {
+  /** Keep retrying until this many ms have passed since the first attempt. */
+  timeoutMs: number;
+  log?: (line: string) => void;
+}
+
+/** "host:port as user" for messages; never the password. */
+export function describeServer(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname || decodeURIComponent(u.searchParams.get('host') ?? '') || 'localhost';
+    const user = decodeURIComponent(u.username) || 'the default user';
+    return `${host}:${u.port || '5432'} as ${user}`;
+  } catch {
+    return 'the database server';
+  }
+}
+
+/** Replaces the URL's password wherever it appears in a text (driver messages can echo input). */
+export function maskPassword(text: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    return text;
+  }
+  if (password.length < 1) return text;
+  return text.split(password).join('***');
+}
+
+// Errors that mean "not there yet": a service container still starting, a server restarting.
+const TRANSIENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
+// Errors a retry cannot mend, given a few tries in case the server is mid-initialisation.
+const FINAL_AFTER_FEW = new Set(['28P01', '28000', '3D000', '42501']);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function codeOf(e: unknown): string | undefined {
+  const err = e as { code?: unknown; errors?: unknown[] };
+  if (typeof err?.code === 'string') return err.code;
+  // Node reports a refused dual-stack connect as an AggregateError.
+  if (Array.isArray(err?.errors)) return codeOf(err.errors[0]);
+  return undefined;
+}
+
+function explain(code: string | undefined, e: unknown): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the server running and listening on that port?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case '28P01':
+      return 'password authentication failed';
+    case '3D000':
+      return errorMessage(e);
+    default:
+      return errorMessage(e) || code || 'unknown error';
+  }
+}
+
+/** Opens a connection, retrying with backoff while the server is not (yet) reachable. */
+export async function connectWithRetry(url: string, opts: ConnectOptions): Promise<pg.Client> {
+  const started = Date.now();
+  let delay = 200;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: Math.max(1000, Math.min(10_000, opts.timeoutMs)),
+      application_name: 'migration-ci',
+    });
+    // An error after connect (server gone) must not crash the process; the query in flight fails instead.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      await client.end().catch(() => {});
+      const code = codeOf(e);
+      const elapsed = Date.now() - started;
+      const retryable = TRANSIENT.has(code ?? '') || (FINAL_AFTER_FEW.has(code ?? '') && attempts < 3);
+      if (!retryable || elapsed + delay > opts.timeoutMs) {
+        const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts over ${Math.round(elapsed / 1000)}s`;
+        const hint = code === '42501' ? ' (the role may not log in or lacks CONNECT on that database)' : '';
+        throw new InputError(
+          'database',
+          maskPassword(`cannot connect to Postgres at ${describeServer(url)}: ${explain(code, e)}${hint} (${tries})`, url),
+        );
+      }
+      opts.log?.(`waiting for Postgres at ${describeServer(url)}: ${maskPassword(explain(code, e), url)}`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+}
+
+/** The same server and credentials, another database. */
+export function urlForDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}

@@ -1,0 +1,125 @@
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import type { ParsedSource, Statement } from '../sql/parse.js';
+
+/** A statement Postgres refused, with everything the server said about it. */
+export interface StatementFailure {
+  index: number;
+  statement: Statement;
+  message: string;
+  /** SQLSTATE, e.g. `23502`. */
+  code: string | undefined;
+  detail: string | undefined;
+  hint: string | undefined;
+  where: string | undefined;
+  /** 1-based character position in `statement.sql`, when the server gave one. */
+  position: number | undefined;
+  /** Part of the file had already been committed when it failed (a non-transactional step ran before). */
+  partiallyApplied: boolean;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  failure: StatementFailure | undefined;
+  /** Wall time of each statement that ran, in ms. */
+  durations: number[];
+}
+
+/** Called around each statement on the same connection, inside the migration's transaction. */
+export interface StatementObserver {
+  before?(client: pg.ClientBase, stmt: Statement, index: number): Promise<void>;
+  after?(client: pg.ClientBase, stmt: Statement, index: number, durationMs: number): Promise<void>;
+}
+
+export type TransactionMode =
+  /** Group transactional statements in transactions; non-transactional ones run alone between them. */
+  | 'per-migration'
+  /** Each statement on its own (the file manages transactions, or asked for none). */
+  | 'none'
+  /** The caller has opened a transaction: just run the statements. */
+  | 'caller';
+
+export function transactionModeFor(parsed: ParsedSource): TransactionMode {
+  if (parsed.source.noTransaction) return 'none';
+  if (parsed.statements.some((s) => s.transactionControl)) return 'none';
+  return 'per-migration';
+}
+
+function toFailure(e: unknown, index: number, statement: Statement, partiallyApplied: boolean): StatementFailure {
+  const err = e as { message?: string; code?: string; detail?: string; hint?: string; where?: string; position?: string };
+  return {
+    index,
+    statement,
+    message: err.message ?? String(e),
+    code: err.code,
+    detail: err.detail,
+    hint: err.hint,
+    where: err.where,
+    position: err.position ? Number(err.position) : undefined,
+    partiallyApplied,
+  };
+}
+
+/** True for errors that mean the connection or server is gone, not that the SQL is wrong. */
+export function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  if (code === undefined) {
+    const msg = (e as Error)?.message ?? '';
+    return /Connection terminated|not queryable|ECONNRESET|ECONNREFUSED|Client was closed/i.test(msg);
+  }
+  return code.startsWith('08') || code.startsWith('57P') || code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE';
+}
+
+/**
+ * Runs a parsed file statement by statement, so that each is timed, observed, and a failure
+ * is tied to its statement. Connection losses are thrown, not reported as SQL failures.
+ */
+export async function applyStatements(
+  client: pg.ClientBase,
+  parsed: ParsedSource,
+  opts: { mode?: TransactionMode; observer?: StatementObserver } = {},
+): Promise<ApplyResult> {
+  const mode = opts.mode ?? transactionModeFor(parsed);
+  const durations: number[] = [];
+  let inTx = false;
+  let committedSomething = false;
+  const stmts = parsed.statements;
+  for (let i = 0; i < stmts.length; i++) {
+    const stmt = stmts[i]!;
+    try {
+      if (mode === 'per-migration') {
+        if (stmt.nonTransactional && inTx) {
+          await client.query('COMMIT');
+          inTx = false;
+          committedSomething = true;
+        } else if (!stmt.nonTransactional && !inTx) {
+          await client.query('BEGIN');
+          inTx = true;
+        }
+      }
+      await opts.observer?.before?.(client, stmt, i);
+      const t0 = performance.now();
+      await client.query(stmt.sql);
+      const ms = performance.now() - t0;
+      durations.push(ms);
+      await opts.observer?.after?.(client, stmt, i, ms);
+      if (mode === 'none' || (mode === 'per-migration' && stmt.nonTransactional)) committedSomething = true;
+    } catch (e) {
+      if (isConnectionError(e)) throw e;
+      // A file that opened its own transaction leaves the session aborted: close it as well.
+      if (inTx || mode === 'none') await client.query('ROLLBACK').catch(() => {});
+      return { ok: false, failure: toFailure(e, i, stmt, committedSomething), durations };
+    }
+  }
+  if (inTx) {
+    try {
+      await client.query('COMMIT');
+    } catch (e) {
+      // Deferred constraints fail at commit: blame the last statement.
+      if (isConnectionError(e)) throw e;
+      const last = stmts.length - 1;
+      return { ok: false, failure: toFailure(e, last, stmts[last]!, committedSomething), durations };
+    }
+  }
+  return { ok: true, failure: undefined, durations };
+}

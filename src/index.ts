@@ -1,0 +1,4 @@
+import './action/bundle-shims.js';
+import { run } from './action/main.js';
+
+await run();

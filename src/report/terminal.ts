@@ -1,0 +1,254 @@
+import type { StageName } from '../config.js';
+import { formatLocation } from './annotations.js';
+import {
+  countBySeverity,
+  sortFindings,
+  type Finding,
+  type Report,
+  type Severity,
+  type StageStatus,
+  type StatementMeasure,
+} from './model.js';
+
+/** One line of progress while the pipeline runs (the CLI prints them as they come). */
+export type ProgressEvent =
+  | {
+      kind: 'migration';
+      stage: StageName;
+      version: string;
+      name: string;
+      status: 'pass' | 'fail' | 'warn' | 'skip' | 'baseline';
+      durationMs: number;
+      note?: string;
+    }
+  | { kind: 'stage'; stage: StageName; status: StageStatus; durationMs: number }
+  | { kind: 'info'; message: string };
+
+export interface TerminalOptions {
+  color: boolean;
+}
+
+/** How many of the slowest statements the end-of-run text lists. */
+const SLOWEST_STATEMENTS = 10;
+
+// ---------------------------------------------------------------------------------------------
+// Small shared helpers
+
+/** `0.4 ms`, `12.4 ms`, `41 ms`, `1.25 s`, `12.3 s`, `2 min 05 s`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 10) return `${trimZero(ms.toFixed(1))} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${trimZero((ms / 1000).toFixed(2))} s`;
+  if (ms < 60_000) return `${trimZero((ms / 1000).toFixed(1))} s`;
+  const totalS = Math.round(ms / 1000);
+  const min = Math.floor(totalS / 60);
+  const s = totalS % 60;
+  return `${min} min ${String(s).padStart(2, '0')} s`;
+}
+
+function trimZero(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/**
+ * User text (messages, SQL, file names) must not drive the terminal: control characters other
+ * than newline and tab become visible `\u001b`-style escapes.
+ */
+function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
+    if (c === '\r') return '';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+type Paint = (s: string) => string;
+interface Palette {
+  red: Paint;
+  yellow: Paint;
+  cyan: Paint;
+  green: Paint;
+  dim: Paint;
+  bold: Paint;
+}
+
+function palette(color: boolean): Palette {
+  const sgr =
+    (open: number, close: number): Paint =>
+    (s) =>
+      color ? `\u001b[${open}m${s}\u001b[${close}m` : s;
+  return {
+    red: sgr(31, 39),
+    yellow: sgr(33, 39),
+    cyan: sgr(36, 39),
+    green: sgr(32, 39),
+    dim: sgr(2, 22),
+    bold: sgr(1, 22),
+  };
+}
+
+function severityPaint(p: Palette, s: Severity): Paint {
+  return s === 'error' ? (x) => p.bold(p.red(x)) : s === 'warning' ? p.yellow : p.cyan;
+}
+
+function statusPaint(p: Palette, s: StageStatus | 'baseline'): Paint {
+  switch (s) {
+    case 'pass':
+      return p.green;
+    case 'fail':
+      return p.red;
+    case 'warn':
+      return p.yellow;
+    default:
+      return p.dim;
+  }
+}
+
+const STATUS_SYMBOL: Record<StageStatus | 'baseline', string> = {
+  pass: '✔',
+  fail: '✖',
+  warn: '⚠',
+  skip: '–',
+  baseline: '·',
+};
+
+const STAGE_WIDTH = 'performance'.length;
+
+/** Pads to `width` visible characters (the padding goes outside any colour codes). */
+function pad(visible: string, width: number, painted = visible): string {
+  return painted + ' '.repeat(Math.max(0, width - [...visible].length));
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l === '' ? '' : prefix + l))
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+/** One progress line (no trailing newline). */
+export function formatProgress(event: ProgressEvent, opts: TerminalOptions): string {
+  const p = palette(opts.color);
+  switch (event.kind) {
+    case 'migration': {
+      const paint = statusPaint(p, event.status);
+      const sym = paint(STATUS_SYMBOL[event.status]);
+      const status = pad(event.status, 8, paint(event.status));
+      const what = `${clean(event.version)} ${clean(event.name)}`;
+      const note = event.note !== undefined && event.note !== '' ? `  ${clean(oneLine(event.note))}` : '';
+      return neutralizeCommands(
+        `  ${pad(event.stage, STAGE_WIDTH)}  ${sym} ${status} ${what}  ${p.dim(formatDuration(event.durationMs))}${note}`,
+      );
+    }
+    case 'stage': {
+      const paint = statusPaint(p, event.status);
+      return `${p.bold(`▸ ${event.stage}`)}: ${paint(`${STATUS_SYMBOL[event.status]} ${event.status}`)} ${p.dim(`in ${formatDuration(event.durationMs)}`)}`;
+    }
+    case 'info':
+      return neutralizeCommands(p.dim(clean(oneLine(event.message))));
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// End of run
+
+/**
+ * The end-of-run text: every finding compiler-style (`file:line:column: severity [stage/rule]
+ * message`, detail and hint indented below), a stage table, the slowest statements when the
+ * performance stage measured any, and a verdict line. Ends with a newline.
+ */
+export function renderTerminal(report: Report, opts: TerminalOptions): string {
+  const p = palette(opts.color);
+  const out: string[] = [];
+
+  const findings = sortFindings(report.findings);
+  for (const f of findings) out.push(findingText(f, p));
+  if (findings.length > 0) out.push('');
+
+  if (report.stages.length > 0) {
+    const rows = report.stages.map((s) => ({
+      name: s.name,
+      status: s.status,
+      duration: s.status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
+    }));
+    const durWidth = Math.max('duration'.length, ...rows.map((r) => r.duration.length));
+    out.push(p.dim(`${pad('stage', STAGE_WIDTH)}  ${pad('status', 8)}  ${'duration'.padStart(durWidth)}`));
+    for (const r of rows) {
+      const st = pad(`${STATUS_SYMBOL[r.status]} ${r.status}`, 8, statusPaint(p, r.status)(`${STATUS_SYMBOL[r.status]} ${r.status}`));
+      out.push(`${pad(r.name, STAGE_WIDTH)}  ${st}  ${r.duration.padStart(durWidth)}`);
+    }
+    out.push('');
+  }
+
+  if (report.statements.length > 0) {
+    out.push(...slowestStatements(report.statements, p));
+    out.push('');
+  }
+
+  out.push(verdictLine(report, p));
+  return neutralizeCommands(out.join('\n')) + '\n';
+}
+
+/**
+ * The Actions runner treats any output line that starts with `::` (after leading spaces) as a
+ * workflow command. User text (a detail quoting SQL, say) must not issue one when the CLI runs in
+ * a workflow: such a line gets a space between the colons.
+ */
+function neutralizeCommands(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/^((?:[ \t]|\u001b\[[\d;]*m)*):(?=:)/gm, '$1: ');
+}
+
+function findingText(f: Finding, p: Palette): string {
+  const loc =
+    formatLocation(f) ?? (f.migration !== undefined ? `migration ${f.migration}` : 'migration-ci');
+  const head = `${p.bold(clean(loc))}: ${severityPaint(p, f.severity)(f.severity)} ${p.dim(`[${f.stage}/${clean(f.rule)}]`)} ${clean(f.message)}`;
+  const lines = [head];
+  if (f.detail !== undefined && f.detail !== '') lines.push(indent(clean(f.detail.replace(/\s+$/, '')), '    '));
+  if (f.hint !== undefined && f.hint !== '') lines.push(indent(`${p.cyan('hint:')} ${clean(f.hint.trim())}`, '    '));
+  return lines.join('\n');
+}
+
+function slowestStatements(statements: readonly StatementMeasure[], p: Palette): string[] {
+  const slowest = [...statements]
+    .sort((a, b) => b.durationMs - a.durationMs || a.file.localeCompare(b.file) || a.line - b.line)
+    .slice(0, SLOWEST_STATEMENTS);
+  const title =
+    statements.length > slowest.length
+      ? `slowest ${slowest.length} of ${plural(statements.length, 'statement')}`
+      : `${plural(statements.length, 'statement')}, slowest first`;
+  const out = [p.dim(title)];
+  const locs = slowest.map((s) => clean(`${s.file}:${s.line}`));
+  const durs = slowest.map((s) => formatDuration(s.durationMs));
+  const locWidth = Math.max(...locs.map((l) => [...l].length));
+  const durWidth = Math.max(...durs.map((d) => d.length));
+  slowest.forEach((s, i) => {
+    const extra: string[] = [];
+    if (s.locks.length > 0) extra.push(`locks ${s.locks.map((l) => clean(`${l.mode} on ${l.relation}`)).join(', ')}`);
+    if (s.rewrites.length > 0) extra.push(p.yellow(`rewrites ${s.rewrites.map(clean).join(', ')}`));
+    out.push(`${pad(locs[i] ?? '', locWidth)}  ${(durs[i] ?? '').padStart(durWidth)}${extra.length > 0 ? `  ${extra.join('; ')}` : ''}`);
+  });
+  return out;
+}
+
+function verdictLine(report: Report, p: Palette): string {
+  const c = countBySeverity(report.findings);
+  const underTest = report.migrations.filter((m) => m.underTest).length;
+  const counts = `${plural(c.error, 'error')}, ${plural(c.warning, 'warning')}, ${plural(c.notice, 'notice')}`;
+  const context = `Postgres ${clean(report.postgres)}, ${plural(report.migrations.length, 'migration')} (${underTest.toLocaleString('en-US')} under test)`;
+  const verdict =
+    report.verdict === 'pass' ? p.bold(p.green('✔ migration-ci: pass')) : p.bold(p.red('✖ migration-ci: fail'));
+  return `${verdict} — ${counts} · ${p.dim(context)}`;
+}

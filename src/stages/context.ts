@@ -1,0 +1,34 @@
+import type { Config, StageName } from '../config.js';
+import type { ScratchServer } from '../db/scratch.js';
+import type { Migration } from '../migrations/types.js';
+import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
+import type { ProgressEvent } from '../report/terminal.js';
+import type { ParseResult } from '../sql/parse.js';
+
+/** A migration with both directions parsed once, up front. */
+export interface PreparedMigration {
+  migration: Migration;
+  up: ParseResult;
+  down: ParseResult | undefined;
+}
+
+/** What every stage gets: the run's settings, the server, the migrations in order. */
+export interface StageContext {
+  config: Config;
+  server: ScratchServer;
+  migrations: PreparedMigration[];
+  log: (line: string) => void;
+  progress: (event: ProgressEvent) => void;
+}
+
+export interface StageOutcome {
+  stage: StageName;
+  findings: Finding[];
+  /** Outcome per migration version; absent means the stage did not cover it. */
+  perMigration: Map<string, StageStatus>;
+  statements: StatementMeasure[];
+}
+
+export function emptyOutcome(stage: StageName): StageOutcome {
+  return { stage, findings: [], perMigration: new Map(), statements: [] };
+}
