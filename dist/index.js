@@ -35056,7 +35056,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 7282:
+/***/ 5025:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37577,14 +37577,14 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  */
 function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -37604,8 +37604,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -38901,6 +38901,102 @@ function displayTable(t) {
     return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
 }
 
+;// CONCATENATED MODULE: ./src/stages/syntax.ts
+
+
+
+
+/** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
+const ANY_ROW_FAILS = new Set(['23502']);
+/** Findings for files the parser rejects, at the exact position; computed before anything runs. */
+function parseFindings(prepared) {
+    const out = [];
+    for (const result of [prepared.up, prepared.down]) {
+        if (result && !result.ok) {
+            out.push({
+                stage: 'syntax',
+                severity: 'error',
+                rule: 'parse-error',
+                migration: prepared.migration.version,
+                file: result.source.file,
+                line: result.error.line,
+                column: result.error.column,
+                message: result.error.message,
+            });
+        }
+    }
+    return out;
+}
+function failureFinding(prepared, parsed, failure, rule, severity, message, hint) {
+    const at = positionInStatement(parsed, failure.statement, failure.position);
+    const detail = [failure.detail, failure.where ? `context: ${failure.where}` : undefined].filter(Boolean).join('\n');
+    const hints = [failure.hint, hint].filter(Boolean).join('\n');
+    return {
+        stage: 'syntax',
+        severity,
+        rule,
+        migration: prepared.migration.version,
+        file: parsed.source.file,
+        line: at.line,
+        column: at.column,
+        message,
+        ...(detail ? { detail } : {}),
+        ...(hints ? { hint: hints } : {}),
+    };
+}
+async function truncateAll(client) {
+    const tables = await listUserTables(client);
+    if (tables.length === 0)
+        return;
+    await client.query(`TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} CASCADE`);
+}
+/**
+ * Does the migration pass when every table is empty? Tried inside a transaction that is rolled
+ * back, so the database is left exactly as it was. Undefined when it cannot be tried that way.
+ */
+async function passesOnEmptyTables(client, parsed) {
+    if (transactionModeFor(parsed) !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional))
+        return undefined;
+    await client.query('BEGIN');
+    try {
+        await truncateAll(client);
+        const r = await applyStatements(client, parsed, { mode: 'caller' });
+        return r.ok;
+    }
+    finally {
+        await client.query('ROLLBACK').catch(() => { });
+    }
+}
+/**
+ * Applies one migration under test on populated tables. When it fails, tells apart a failure any
+ * row would cause (an error) from one that depends on the generated values (a warning; the
+ * migration is then applied to empty tables so the run goes on).
+ */
+async function applyUnderTest(client, prepared, parsed, findings) {
+    const first = await applyStatements(client, parsed);
+    if (first.ok)
+        return 'applied';
+    const failure = first.failure;
+    const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, parsed);
+    if (onEmpty !== true) {
+        const note = onEmpty === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
+        findings.push(failureFinding(prepared, parsed, failure, 'apply-failed', 'error', failure.message, note));
+        return 'failed';
+    }
+    if (ANY_ROW_FAILS.has(failure.code ?? '')) {
+        findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message} — this migration passes on empty tables but fails on any table that holds rows`, 'give the new column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL'));
+        return 'failed';
+    }
+    findings.push(failureFinding(prepared, parsed, failure, 'data-dependent', 'warning', `${failure.message} — fails on the generated test rows; existing production rows may violate it too`, 'check the production data for rows this statement rejects before deploying'));
+    await truncateAll(client);
+    const second = await applyStatements(client, parsed);
+    if (!second.ok) {
+        findings.push(failureFinding(prepared, parsed, second.failure, 'apply-failed', 'error', second.failure.message));
+        return 'failed';
+    }
+    return 'applied-empty';
+}
+
 ;// CONCATENATED MODULE: ./src/db/seed.ts
 
 const TABLES_SQL = `
@@ -38948,6 +39044,11 @@ SELECT con.conrelid::int8 AS table, con.contype::text AS kind, con.conname AS na
              FROM unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
              ORDER BY k.ord) AS parent_cols,
+       ARRAY(SELECT t.typlen::int4
+             FROM unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+             JOIN pg_type t ON t.oid = a.atttypid
+             ORDER BY k.ord) AS parent_lens,
        CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid) END AS def
 FROM pg_constraint con
 LEFT JOIN pg_class pc ON pc.oid = con.confrelid
@@ -39027,6 +39128,7 @@ async function readCatalog(client) {
                 parentSchema: r.parent_schema,
                 parentName: r.parent_name,
                 parentCols: r.parent_cols,
+                parentLens: r.parent_lens.map(Number),
             });
         }
         else if (r.def) {
@@ -39588,15 +39690,26 @@ function planTable({ catalog, table, rowsOf, end }) {
     }
     return impossible !== undefined ? { table, columns, joins, impossible } : { table, columns, joins };
 }
-/** The one INSERT ... SELECT ... generate_series statement for a plan. */
+/**
+ * The one INSERT ... SELECT ... generate_series statement for a plan.
+ *
+ * Foreign-key values come from the parent's rows numbered 1..n, row g taking parent row
+ * ((g - 1) % n) + 1. When every referenced column has a fixed-length type (integers, uuid, dates...),
+ * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
+ * Otherwise the numbered parent rows are joined on their row number.
+ */
 function buildInsert(plan, start, end, nullRetry) {
     const target = quoteQualified(plan.table.schema, plan.table.name);
     const ctes = [];
     const joins = [];
+    const limits = [];
+    const colRef = [];
+    const arrayMode = plan.joins.map((j) => j.fk.parentLens.every((l) => l > 0));
+    /** Number of usable parent rows of join k (NULL when there are none). */
+    const countOf = (k) => arrayMode[k] ? `(SELECT cardinality(a0) FROM fk${k})` : `NULLIF((SELECT count(*) FROM fk${k}), 0)`;
     plan.joins.forEach((j, k) => {
         const alias = `fk${k}`;
         const parent = quoteQualified(j.fk.parentSchema, j.fk.parentName);
-        const cols = j.fk.parentCols.map((c, i) => `p.${quoteIdent(c)} AS c${i}`).join(', ');
         const conds = j.fk.parentCols.map((c) => `p.${quoteIdent(c)} IS NOT NULL`);
         if (j.mode === 'unique') {
             const match = j.fk.cols
@@ -39607,16 +39720,29 @@ function buildInsert(plan, start, end, nullRetry) {
                 .join(' AND ');
             conds.push(`NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`);
         }
-        ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER () AS rn FROM ${parent} p WHERE ${conds.join(' AND ')})`);
-        const count = (a) => `(SELECT count(*) FROM ${a})`;
+        const where = conds.join(' AND ');
+        let index;
         if (j.mode === 'unique') {
-            joins.push(`JOIN ${alias} ON ${alias}.rn = ${G} - ${start - 1}`);
+            index = `${G} - ${start - 1}`;
         }
         else {
             const divisor = j.mode === 'radix' && j.radixBefore.length > 0
-                ? ` / NULLIF(${j.radixBefore.map((b) => count(`fk${b}`)).join(' * ')}, 0)`
+                ? ` / (${j.radixBefore.map((b) => `${countOf(b)}::int8`).join(' * ')})`
                 : '';
-            joins.push(`LEFT JOIN ${alias} ON ${alias}.rn = ((${G} - 1)${divisor}) % NULLIF(${count(alias)}, 0) + 1`);
+            index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
+        }
+        if (arrayMode[k]) {
+            const aggs = j.fk.parentCols.map((c, i) => `array_agg(p.${quoteIdent(c)}) AS a${i}`).join(', ');
+            ctes.push(`${alias} AS MATERIALIZED (SELECT ${aggs} FROM ${parent} p WHERE ${where})`);
+            colRef.push((i) => `(SELECT a${i} FROM ${alias})[(${index})::int4]`);
+            if (j.mode === 'unique')
+                limits.push(`${start - 1} + coalesce(${countOf(k)}, 0)`);
+        }
+        else {
+            const cols = j.fk.parentCols.map((c, i) => `p.${quoteIdent(c)} AS c${i}`).join(', ');
+            ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER () AS rn FROM ${parent} p WHERE ${where})`);
+            colRef.push((i) => `${alias}.c${i}`);
+            joins.push(`${j.mode === 'unique' ? 'JOIN' : 'LEFT JOIN'} ${alias} ON ${alias}.rn = ${index}`);
         }
     });
     const names = [];
@@ -39624,7 +39750,7 @@ function buildInsert(plan, start, end, nullRetry) {
     for (const p of plan.columns) {
         names.push(quoteIdent(p.col.name));
         if (p.kind === 'fk')
-            exprs.push(`(fk${p.fk}.c${p.index})::${p.col.fmt}`);
+            exprs.push(`(${colRef[p.fk](p.index)})::${p.col.fmt}`);
         else if (p.kind === 'null')
             exprs.push(`NULL::${p.col.fmt}`);
         else if (nullRetry && p.nullable && !p.key)
@@ -39632,7 +39758,10 @@ function buildInsert(plan, start, end, nullRetry) {
         else
             exprs.push(p.sql);
     }
-    const series = end > 2147483647 ? `generate_series(${start}::int8, ${end}::int8)` : `generate_series(${start}, ${end})`;
+    const big = end > 2147483647;
+    const num = (n) => (big ? `(${n})::int8` : `${n}`);
+    const last = limits.length > 0 ? `least(${end}, ${limits.join(', ')})` : `${end}`;
+    const series = `generate_series(${num(start)}, ${num(last)})`;
     const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n     ')}\n` : '';
     const columnList = names.length > 0 ? ` (${names.join(', ')})` : '';
     return `${withClause}INSERT INTO ${target}${columnList}\nSELECT ${exprs.join(',\n       ')}\nFROM ${series} AS gs(g)${joins.map((j) => `\n${j}`).join('')}`;
@@ -39845,113 +39974,36 @@ function emptyOutcome(stage) {
     return { stage, findings: [], perMigration: new Map(), statements: [] };
 }
 
-;// CONCATENATED MODULE: ./src/stages/syntax.ts
+;// CONCATENATED MODULE: ./src/stages/walk.ts
 
 
 
 
 
-
-
-/** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
-const ANY_ROW_FAILS = new Set(['23502']);
-/** Findings for files the parser rejects, at the exact position; computed before anything runs. */
-function parseFindings(prepared) {
-    const out = [];
-    for (const result of [prepared.up, prepared.down]) {
-        if (result && !result.ok) {
-            out.push({
-                stage: 'syntax',
-                severity: 'error',
-                rule: 'parse-error',
-                migration: prepared.migration.version,
-                file: result.source.file,
-                line: result.error.line,
-                column: result.error.column,
-                message: result.error.message,
-            });
+/**
+ * One pass over the migrations in order on one scratch database: baseline migrations are
+ * applied, each migration under test meets populated tables, and observers see every step.
+ */
+async function walkMigrations(ctx, observers, roundTripStage) {
+    const syntax = emptyOutcome('syntax');
+    const { findings, perMigration } = syntax;
+    const observerMs = new Map(observers.map((o) => [o, 0]));
+    const walkStart = external_node_perf_hooks_.performance.now();
+    const timed = async (o, fn) => {
+        const t0 = external_node_perf_hooks_.performance.now();
+        try {
+            await fn();
         }
-    }
-    return out;
-}
-function failureFinding(prepared, parsed, failure, rule, severity, message, hint) {
-    const at = positionInStatement(parsed, failure.statement, failure.position);
-    const detail = [failure.detail, failure.where ? `context: ${failure.where}` : undefined].filter(Boolean).join('\n');
-    const hints = [failure.hint, hint].filter(Boolean).join('\n');
-    return {
-        stage: 'syntax',
-        severity,
-        rule,
-        migration: prepared.migration.version,
-        file: parsed.source.file,
-        line: at.line,
-        column: at.column,
-        message,
-        ...(detail ? { detail } : {}),
-        ...(hints ? { hint: hints } : {}),
+        finally {
+            observerMs.set(o, observerMs.get(o) + external_node_perf_hooks_.performance.now() - t0);
+        }
     };
-}
-async function truncateAll(client) {
-    const tables = await listUserTables(client);
-    if (tables.length === 0)
-        return;
-    await client.query(`TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} CASCADE`);
-}
-/**
- * Does the migration pass when every table is empty? Tried inside a transaction that is rolled
- * back, so the database is left exactly as it was. Undefined when it cannot be tried that way.
- */
-async function passesOnEmptyTables(client, parsed) {
-    if (transactionModeFor(parsed) !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional))
-        return undefined;
-    await client.query('BEGIN');
-    try {
-        await truncateAll(client);
-        const r = await applyStatements(client, parsed, { mode: 'caller' });
-        return r.ok;
-    }
-    finally {
-        await client.query('ROLLBACK').catch(() => { });
-    }
-}
-/**
- * Applies one migration under test on populated tables. When it fails, tells apart a failure any
- * row would cause (an error) from one that depends on the generated values (a warning; the
- * migration is then applied to empty tables so the run goes on).
- */
-async function applyUnderTest(client, prepared, parsed, findings) {
-    const first = await applyStatements(client, parsed);
-    if (first.ok)
-        return 'applied';
-    const failure = first.failure;
-    const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, parsed);
-    if (onEmpty !== true) {
-        const note = onEmpty === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
-        findings.push(failureFinding(prepared, parsed, failure, 'apply-failed', 'error', failure.message, note));
-        return 'failed';
-    }
-    if (ANY_ROW_FAILS.has(failure.code ?? '')) {
-        findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message} — this migration passes on empty tables but fails on any table that holds rows`, 'give the new column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL'));
-        return 'failed';
-    }
-    findings.push(failureFinding(prepared, parsed, failure, 'data-dependent', 'warning', `${failure.message} — fails on the generated test rows; existing production rows may violate it too`, 'check the production data for rows this statement rejects before deploying'));
-    await truncateAll(client);
-    const second = await applyStatements(client, parsed);
-    if (!second.ok) {
-        findings.push(failureFinding(prepared, parsed, second.failure, 'apply-failed', 'error', second.failure.message));
-        return 'failed';
-    }
-    return 'applied-empty';
-}
-/**
- * Stage 1: every migration applies, in order, on top of the ones before it, on tables that hold rows.
- */
-async function runSyntaxStage(ctx) {
-    const outcome = emptyOutcome('syntax');
-    const { findings, perMigration } = outcome;
+    const roundTrip = observers.some((o) => o.wantsRoundTrip);
     const db = await ctx.server.createDatabase();
     const client = await ctx.server.connect(db);
+    await applySessionLimits(client, ctx);
     const seedNoticeSeen = new Set();
+    const roundTripFinding = (f) => ({ ...f, stage: roundTripStage });
     try {
         let stopped;
         const notReached = [];
@@ -39964,29 +40016,21 @@ async function runSyntaxStage(ctx) {
             }
             const t0 = external_node_perf_hooks_.performance.now();
             // Parse errors were reported before anything ran; a broken up stops the walk, a broken down does not.
-            const downBroken = prepared.down !== undefined && !prepared.down.ok;
             if (!prepared.up.ok) {
                 perMigration.set(m.version, 'fail');
                 stopped = m.version;
                 ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: 'fail', durationMs: 0 });
                 continue;
             }
-            const parsed = prepared.up.parsed;
+            const up = prepared.up.parsed;
             if (!m.underTest) {
-                const r = await applyStatements(client, parsed);
+                const r = await applyStatements(client, up);
                 if (!r.ok) {
-                    findings.push(failureFinding(prepared, parsed, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`));
+                    findings.push(failureFinding(prepared, up, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`));
                     perMigration.set(m.version, 'fail');
                     stopped = m.version;
                 }
-                ctx.progress({
-                    kind: 'migration',
-                    stage: 'syntax',
-                    version: m.version,
-                    name: m.name,
-                    status: r.ok ? 'baseline' : 'fail',
-                    durationMs: external_node_perf_hooks_.performance.now() - t0,
-                });
+                ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: r.ok ? 'baseline' : 'fail', durationMs: external_node_perf_hooks_.performance.now() - t0 });
                 continue;
             }
             const seed = await seedTables(client, { rows: ctx.config.seedRows });
@@ -40003,11 +40047,15 @@ async function runSyntaxStage(ctx) {
                     message: `table ${n.table} could not be filled with test rows before ${m.version}, so ${m.version} met it empty: ${n.message}`,
                 });
             }
-            const applied = await applyUnderTest(client, prepared, parsed, findings);
+            const down = prepared.down?.ok ? prepared.down.parsed : undefined;
+            const step = { prepared, up, down, client, db };
+            for (const o of observers)
+                if (o.beforeUp)
+                    await timed(o, () => o.beforeUp(step));
+            const applied = await applyUnderTest(client, prepared, up, findings);
+            const downBroken = prepared.down !== undefined && !prepared.down.ok;
             const status = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
             perMigration.set(m.version, status);
-            if (applied === 'failed')
-                stopped = m.version;
             ctx.progress({
                 kind: 'migration',
                 stage: 'syntax',
@@ -40017,21 +40065,57 @@ async function runSyntaxStage(ctx) {
                 durationMs: external_node_perf_hooks_.performance.now() - t0,
                 ...(seed.seeded.length > 0 ? { note: `on ${seed.seeded.length} populated table${seed.seeded.length === 1 ? '' : 's'}` } : {}),
             });
+            if (applied === 'failed') {
+                stopped = m.version;
+                continue;
+            }
+            for (const o of observers)
+                if (o.afterUp)
+                    await timed(o, () => o.afterUp(step));
+            if (!roundTrip || !down)
+                continue;
+            const downResult = await applyStatements(client, down);
+            for (const o of observers)
+                if (o.afterDown)
+                    await timed(o, () => o.afterDown(step, downResult));
+            if (!downResult.ok) {
+                const f = downResult.failure;
+                findings.push(roundTripFinding(failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${m.version} fails: ${f.message}`)));
+                if (f.partiallyApplied) {
+                    // Part of the down was committed: the database is neither before nor after this migration.
+                    stopped = m.version;
+                }
+                continue;
+            }
+            const reup = await applyStatements(client, up);
+            for (const o of observers)
+                if (o.afterReup)
+                    await timed(o, () => o.afterReup(step, reup));
+            if (!reup.ok) {
+                const f = reup.failure;
+                findings.push(roundTripFinding(failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${m.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates')));
+                stopped = m.version;
+            }
         }
         if (stopped && notReached.length > 0) {
-            findings.push({
-                stage: 'syntax',
-                severity: 'notice',
-                rule: 'not-reached',
-                message: `not reached because ${stopped} failed: ${notReached.join(', ')}`,
-            });
+            findings.push({ stage: 'syntax', severity: 'notice', rule: 'not-reached', message: `not reached because ${stopped} failed: ${notReached.join(', ')}` });
         }
+        for (const o of observers)
+            if (o.afterAll)
+                await timed(o, () => o.afterAll(client, db));
     }
     finally {
         await client.end().catch(() => { });
         await ctx.server.dropDatabase(db.name).catch(() => { });
     }
-    return outcome;
+    const total = external_node_perf_hooks_.performance.now() - walkStart;
+    const spent = [...observerMs.values()].reduce((a, b) => a + b, 0);
+    return { syntax, syntaxMs: total - spent, observerMs };
+}
+/** Timeouts so a hanging migration is stopped and reported instead of hanging the job. */
+async function applySessionLimits(client, ctx) {
+    await client.query(`SET statement_timeout = ${Math.trunc(ctx.config.statementTimeoutMs)}`);
+    await client.query(`SET lock_timeout = ${Math.trunc(ctx.config.lockTimeoutMs)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
@@ -40044,9 +40128,12 @@ async function runSyntaxStage(ctx) {
 
 
 
-const RUNNERS = {
-    syntax: runSyntaxStage,
-};
+
+/** Stages that ride along the syntax walk, looking at each step of the staircase. */
+const WALK_OBSERVERS = {};
+/** Stages that need a database of their own (seeded at volume). */
+const SEPARATE_STAGES = {};
+const WALK_STAGES = ['syntax', 'rollback', 'data'];
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
 async function runPipeline(config, hooks = {}) {
     const log = hooks.log ?? (() => { });
@@ -40070,27 +40157,56 @@ async function runPipeline(config, hooks = {}) {
     findings.push(...parseErrors);
     const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
     log(`Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`);
-    const ctx = { config, server, migrations, log, progress };
+    const ctx = { config, server, migrations, log, progress, runCommand: hooks.runCommand };
     const stages = [];
     const outcomes = [];
+    const record = (outcome, durationMs, extra = []) => {
+        outcomes.push(outcome);
+        findings.push(...outcome.findings);
+        const status = stageStatusOf([...extra, ...outcome.findings], true);
+        stages.push({ name: outcome.stage, status, durationMs: Math.round(durationMs) });
+        progress({ kind: 'stage', stage: outcome.stage, status, durationMs });
+    };
+    const unavailable = (name) => {
+        findings.push({ stage: name, severity: 'notice', rule: 'stage-unavailable', message: `the ${name} stage is not available in this version; it was skipped` });
+        stages.push({ name, status: 'skip', durationMs: 0 });
+        progress({ kind: 'stage', stage: name, status: 'skip', durationMs: 0 });
+    };
     let failure;
     try {
-        for (const name of config.stages) {
-            const runner = RUNNERS[name];
-            const t0 = external_node_perf_hooks_.performance.now();
-            if (!runner) {
-                findings.push({ stage: name, severity: 'notice', rule: 'stage-unavailable', message: `the ${name} stage is not available in this version; it was skipped` });
-                stages.push({ name, status: 'skip', durationMs: 0 });
-                progress({ kind: 'stage', stage: name, status: 'skip', durationMs: 0 });
+        const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
+        if (walkStages.length > 0) {
+            const observers = new Map();
+            for (const name of walkStages) {
+                const make = WALK_OBSERVERS[name];
+                if (make)
+                    observers.set(name, make(ctx));
+            }
+            const roundTripStage = config.stages.includes('rollback') ? 'rollback' : 'data';
+            const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
+            // The walk's apply failures explain every later stage's gaps, so they count even when syntax was not asked for.
+            record(walk.syntax, walk.syntaxMs, parseErrors);
+            if (!config.stages.includes('syntax'))
+                stages.pop();
+            for (const name of walkStages) {
+                if (name === 'syntax')
+                    continue;
+                const o = observers.get(name);
+                if (o)
+                    record(o.outcome, walk.observerMs.get(o) ?? 0);
+                else
+                    unavailable(name);
+            }
+        }
+        for (const name of config.stages.filter((s) => !WALK_STAGES.includes(s))) {
+            const run = SEPARATE_STAGES[name];
+            if (!run) {
+                unavailable(name);
                 continue;
             }
-            const outcome = await runner(ctx);
-            const durationMs = Math.round(external_node_perf_hooks_.performance.now() - t0);
-            outcomes.push(outcome);
-            findings.push(...outcome.findings);
-            const status = stageStatusOf(name === 'syntax' ? [...parseErrors, ...outcome.findings] : outcome.findings, true);
-            stages.push({ name, status, durationMs });
-            progress({ kind: 'stage', stage: name, status, durationMs });
+            const t0 = external_node_perf_hooks_.performance.now();
+            const outcome = await run(ctx);
+            record(outcome, external_node_perf_hooks_.performance.now() - t0);
         }
     }
     catch (e) {
@@ -40116,7 +40232,8 @@ async function runPipeline(config, hooks = {}) {
     const reportMigrations = migrations.map(({ migration: m }) => {
         const perStage = {};
         for (const o of outcomes) {
-            perStage[o.stage] = o.perMigration.get(m.version) ?? 'skip';
+            if (config.stages.includes(o.stage))
+                perStage[o.stage] = o.perMigration.get(m.version) ?? 'skip';
         }
         return {
             version: m.version,
@@ -40237,24 +40354,42 @@ const DEFAULTS = {
     perfRows: 500_000,
     perfThresholdMs: 10_000,
     seedRows: 100,
+    statementTimeoutMs: 300_000,
+    lockTimeoutMs: 30_000,
     connectTimeoutMs: 30_000,
 };
 function blank(v) {
     return v === undefined || v.trim() === '';
 }
+/** Whole numbers as people write them for row counts: 500000, 500_000, 5e5, 2.5e6. */
+function parseCount(name, value) {
+    const text = value.trim().replace(/_/g, '');
+    if (!/^\d+(\.\d+)?(e\d+)?$/i.test(text))
+        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
+    const n = Number(text);
+    if (!Number.isSafeInteger(n))
+        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
+    return n;
+}
 function parsePositiveInt(name, value, fallback, min = 1) {
     if (blank(value))
         return fallback;
-    const text = value.trim().replace(/_/g, '');
-    // Accept plain integers and the scientific form people write for row counts (5e5).
-    if (!/^\d+(\.\d+)?(e\d+)?$/i.test(text)) {
-        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
-    }
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < min) {
+    const n = parseCount(name, value);
+    if (n < min)
         throw new InputError('usage', `${name} must be a whole number of at least ${min}, got "${value}"`);
-    }
     return n;
+}
+function parseBoolean(name, value) {
+    if (typeof value === 'boolean')
+        return value;
+    if (blank(value))
+        return false;
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new InputError('usage', `${name} must be true or false, got "${value}"`);
 }
 function parseStages(value) {
     if (blank(value))
@@ -40282,6 +40417,61 @@ function parseFormat(value) {
     }
     return v;
 }
+function parseSnapshot(value) {
+    if (blank(value))
+        return 'catalog';
+    const v = value.trim();
+    if (v === 'catalog' || v === 'pg_dump')
+        return v;
+    throw new InputError('usage', `unknown snapshot "${v}"; snapshots are catalog, pg_dump`);
+}
+/** `I/N` with 1 <= I <= N. */
+function parseShard(value) {
+    if (blank(value))
+        return undefined;
+    const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+    const index = m ? Number(m[1]) : NaN;
+    const total = m ? Number(m[2]) : NaN;
+    if (!m || total < 1 || index < 1 || index > total) {
+        throw new InputError('usage', `shard must look like 2/4 (index from 1 to the number of shards), got "${value}"`);
+    }
+    return { index, total };
+}
+/** `NAME=VALUE` items (a list, or one string of comma/newline-separated items). */
+function parsePairs(name, items) {
+    return items
+        .filter((i) => i.trim() !== '')
+        .map((item) => {
+        const eq = item.indexOf('=');
+        if (eq <= 0)
+            throw new InputError('usage', `${name} entries look like NAME=VALUE, got "${item}"`);
+        return [item.slice(0, eq).trim(), item.slice(eq + 1)];
+    });
+}
+/** `users=5e7,orders=2e8` (or one pair a line), or the path of a file holding that. */
+function parseProductionRows(root, value) {
+    const out = new Map();
+    if (blank(value))
+        return out;
+    let text = value;
+    if (!value.includes('=')) {
+        const file = resolveInside(root, 'production-rows', value.trim());
+        try {
+            text = external_node_fs_default().readFileSync(file, 'utf8');
+        }
+        catch (e) {
+            throw new InputError('input', `cannot read production-rows file ${value.trim()}: ${errorMessage(e)}`);
+        }
+    }
+    const items = text
+        .split(/[\n,]/)
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter(Boolean);
+    for (const [table, rows] of parsePairs('production-rows', items)) {
+        out.set(table, parseCount(`production-rows for ${table}`, rows.trim()));
+    }
+    return out;
+}
 /** A path from an input, resolved against the root; it must stay inside the root. */
 function resolveInside(root, name, value) {
     const abs = external_node_path_default().resolve(root, value);
@@ -40291,26 +40481,51 @@ function resolveInside(root, name, value) {
     }
     return abs;
 }
+function optionalPath(root, name, value) {
+    return blank(value) ? undefined : resolveInside(root, name, value.trim());
+}
+function optionalText(value) {
+    return blank(value) ? undefined : value.trim();
+}
 function buildConfig(root, raw) {
     const absRoot = external_node_path_default().resolve(root);
     const databaseUrl = raw.databaseUrl?.trim() ?? '';
     if (databaseUrl === '')
         throw new InputError('usage', 'no database URL given');
     validateDatabaseUrl(databaseUrl);
+    const upCommand = optionalText(raw.upCommand);
+    const downCommand = optionalText(raw.downCommand);
+    if (downCommand && !upCommand)
+        throw new InputError('usage', 'down-command needs an up-command');
     return {
         root: absRoot,
         dir: resolveInside(absRoot, 'migrations dir', blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim()),
         format: parseFormat(raw.format),
         databaseUrl,
         stages: parseStages(raw.stages),
-        dataTests: blank(raw.dataTests) ? undefined : resolveInside(absRoot, 'data-tests', raw.dataTests.trim()),
+        dataTests: optionalPath(absRoot, 'data-tests', raw.dataTests),
+        dataTestCommand: optionalText(raw.dataTestCommand),
         perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
         perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
+        productionRows: parseProductionRows(absRoot, raw.productionRows),
         criticalTables: readCriticalTables(absRoot, raw.criticalTables),
-        baseRef: blank(raw.baseRef) ? undefined : raw.baseRef.trim(),
+        baseRef: optionalText(raw.baseRef),
+        // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
         reportJson: blank(raw.reportJson) ? undefined : external_node_path_default().resolve(absRoot, raw.reportJson.trim()),
+        sarif: blank(raw.sarif) ? undefined : external_node_path_default().resolve(absRoot, raw.sarif.trim()),
         seedRows: parsePositiveInt('seed-rows', raw.seedRows, DEFAULTS.seedRows),
+        statementTimeoutMs: parsePositiveInt('statement-timeout', raw.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0),
+        lockTimeoutMs: parsePositiveInt('lock-timeout', raw.lockTimeoutMs, DEFAULTS.lockTimeoutMs, 0),
         connectTimeoutMs: parsePositiveInt('connect-timeout', raw.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 0),
+        strictColumnOrder: parseBoolean('strict-column-order', raw.strictColumnOrder),
+        ignore: (raw.ignore ?? []).map((p) => p.trim()).filter(Boolean),
+        snapshot: parseSnapshot(raw.snapshot),
+        allowIrreversible: parseBoolean('allow-irreversible', raw.allowIrreversible),
+        placeholders: Object.fromEntries(parsePairs('placeholder', raw.placeholders ?? [])),
+        replacements: parsePairs('replace', raw.replace ?? []).map(([from, to]) => ({ from, to })),
+        upCommand,
+        downCommand,
+        shard: parseShard(raw.shard),
     };
 }
 /** One table name a line; blank lines and `#` comments are skipped. */
@@ -40979,13 +41194,122 @@ function hardCut(text, maxBytes) {
     return bytes(out) <= maxBytes ? out : '';
 }
 
+;// CONCATENATED MODULE: ./src/action/command.ts
+
+/** Runs a command with the runner's own exec, so its output streams into the job log as well. */
+const actionsCommand = async (command, opts) => {
+    let timedOut = false;
+    const controller = setTimeout(() => {
+        timedOut = true;
+    }, opts.timeoutMs);
+    try {
+        const r = await getExecOutput('bash', ['-c', command], {
+            cwd: opts.cwd,
+            env: { ...process.env, ...opts.env },
+            ignoreReturnCode: true,
+            silent: false,
+        });
+        return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`, timedOut };
+    }
+    finally {
+        clearTimeout(controller);
+    }
+};
+
+;// CONCATENATED MODULE: ./src/options.ts
+const OPTION_SPECS = [
+    { key: 'dir', flag: 'dir', input: 'migrations-dir', kind: 'string', default: 'migrations', arg: 'DIR', help: 'migrations folder' },
+    { key: 'format', flag: 'format', input: 'format', kind: 'string', default: 'auto', arg: 'F', help: 'auto, golang-migrate, dbmate, goose, flyway or sqitch' },
+    {
+        key: 'databaseUrl',
+        flag: 'database-url',
+        input: 'database-url',
+        kind: 'string',
+        default: undefined,
+        arg: 'URL',
+        help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres 17 when neither is given); never modified: all work happens in scratch databases created and dropped',
+    },
+    { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance', arg: 'LIST', help: 'which stages run' },
+    { key: 'dataTests', flag: 'data-tests', input: 'data-tests', kind: 'string', default: undefined, arg: 'DIR', help: '<version>.seed.sql runs right before that migration\'s up, <version>.assert.sql right after it' },
+    {
+        key: 'dataTestCommand',
+        flag: 'data-test-command',
+        input: 'data-test-command',
+        kind: 'string',
+        default: undefined,
+        arg: 'CMD',
+        help: 'command run after the migrations under test are applied, with DATABASE_URL set to the scratch database',
+    },
+    { key: 'perfRows', flag: 'perf-rows', input: 'perf-rows', kind: 'string', default: '500000', arg: 'N', help: 'rows seeded per touched table' },
+    { key: 'perfThresholdMs', flag: 'perf-threshold-ms', input: 'perf-threshold-ms', kind: 'string', default: '10000', arg: 'N', help: 'a migration slower than this fails' },
+    {
+        key: 'productionRows',
+        flag: 'production-rows',
+        input: 'production-rows',
+        kind: 'string',
+        default: undefined,
+        arg: 'LIST|FILE',
+        help: 'table=rows pairs (users=5e7,orders=2e8) or a file of them: projects timings to production size',
+    },
+    {
+        key: 'criticalTables',
+        flag: 'critical-tables',
+        input: 'critical-tables',
+        kind: 'string',
+        default: undefined,
+        arg: 'FILE',
+        help: 'one table a line; when given, data and performance run only for migrations touching these',
+    },
+    { key: 'baseRef', flag: 'base-ref', input: 'base-ref', kind: 'string', default: undefined, arg: 'REF', help: 'migrations present at REF are the baseline; only new or changed ones are under test' },
+    { key: 'reportJson', flag: 'report-json', input: 'report-json', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the JSON report' },
+    { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0' },
+    { key: 'seedRows', flag: 'seed-rows', input: 'seed-rows', kind: 'string', default: '100', arg: 'N', help: 'rows put in every table before a migration under test meets it' },
+    {
+        key: 'statementTimeoutMs',
+        flag: 'statement-timeout',
+        input: 'statement-timeout',
+        kind: 'string',
+        default: '300000',
+        arg: 'MS',
+        help: 'a statement running longer is stopped and reported',
+    },
+    { key: 'lockTimeoutMs', flag: 'lock-timeout', input: 'lock-timeout', kind: 'string', default: '30000', arg: 'MS', help: 'a statement waiting longer for a lock is stopped and reported' },
+    {
+        key: 'connectTimeoutMs',
+        flag: 'connect-timeout',
+        input: 'connect-timeout',
+        kind: 'string',
+        default: '30000',
+        arg: 'MS',
+        help: 'keep retrying the first connection this long (a service container may still be starting)',
+    },
+    { key: 'strictColumnOrder', flag: 'strict-column-order', input: 'strict-column-order', kind: 'boolean', default: 'false', help: 'a column that moved counts as schema drift' },
+    { key: 'ignore', flag: 'ignore', input: 'ignore', kind: 'multi', default: undefined, arg: 'PATTERN', help: 'objects left out of schema comparison (glob on names, e.g. audit_*); repeatable' },
+    { key: 'snapshot', flag: 'snapshot', input: 'snapshot', kind: 'string', default: 'catalog', arg: 'KIND', help: 'schema snapshot: catalog or pg_dump' },
+    { key: 'allowIrreversible', flag: 'allow-irreversible', input: 'allow-irreversible', kind: 'boolean', default: 'false', help: 'a missing down migration is a notice, not an error' },
+    { key: 'placeholders', flag: 'placeholder', input: 'placeholders', kind: 'multi', default: undefined, arg: 'NAME=VALUE', help: 'replaces ${NAME} in the SQL (Flyway style); repeatable' },
+    { key: 'replace', flag: 'replace', input: 'replace', kind: 'multi', default: undefined, arg: 'FROM=TO', help: 'replaces literal text before parsing; repeatable' },
+    { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
+    { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
+    { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test' },
+];
+
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
+
 
 
 /** Action inputs -> the typed config both front ends share. */
 function readInputs(env) {
     const root = env.GITHUB_WORKSPACE || process.cwd();
-    const databaseUrl = getInput('database-url') || env.DATABASE_URL || '';
+    const raw = {};
+    for (const s of OPTION_SPECS) {
+        if (!s.input)
+            continue;
+        raw[s.key] = s.kind === 'multi' ? getMultilineInput(s.input) : getInput(s.input);
+    }
+    const databaseUrl = raw.databaseUrl || env.DATABASE_URL || '';
     if (databaseUrl) {
         try {
             const password = decodeURIComponent(new URL(databaseUrl).password);
@@ -40997,25 +41321,19 @@ function readInputs(env) {
         }
         core_setSecret(databaseUrl);
     }
-    const reportInput = getInput('report-json');
-    const config = buildConfig(root, {
-        dir: getInput('migrations-dir'),
-        format: getInput('format'),
-        databaseUrl,
-        stages: getInput('stages'),
-        dataTests: getInput('data-tests'),
-        perfRows: getInput('perf-rows'),
-        perfThresholdMs: getInput('perf-threshold-ms'),
-        criticalTables: getInput('critical-tables'),
-        baseRef: getInput('base-ref'),
-        reportJson: reportInput || `${env.RUNNER_TEMP || root}/migration-ci-report.json`,
-        seedRows: getInput('seed-rows'),
-        connectTimeoutMs: getInput('connect-timeout'),
-    });
-    return { config, githubToken: getInput('github-token'), reportPath: config.reportJson };
+    raw.databaseUrl = databaseUrl;
+    const config = buildConfig(root, raw);
+    return {
+        config,
+        githubToken: getInput('github-token'),
+        comment: parseBoolean('comment', getInput('comment')),
+        // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
+        reportPath: config.reportJson ?? external_node_path_default().join(env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'migration-ci-report.json'),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
+
 
 
 
@@ -41078,6 +41396,7 @@ async function run() {
         const report = await runPipeline(settings.config, {
             log: (line) => info(line),
             progress: (event) => info(formatProgress(event, { color: false })),
+            runCommand: actionsCommand,
         });
         const omitted = publish(report, settings.reportPath);
         await writeSummary(report, omitted);
@@ -41105,7 +41424,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7282);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5025);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, errorMessage } from './errors.js';
+import type { OPTION_SPECS } from './options.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export const FORMATS = ['auto', 'golang-migrate', 'dbmate', 'goose', 'flyway', 'sqitch'] as const;
 export type FormatName = (typeof FORMATS)[number];
+
+export type SnapshotKind = 'catalog' | 'pg_dump';
 
 /** Everything a run needs, built by a front end (CLI flags or action inputs). */
 export interface Config {
@@ -18,17 +21,43 @@ export interface Config {
   /** Server to work on; only ever used to create and drop scratch databases. */
   databaseUrl: string;
   stages: StageName[];
+  /** Folder of `<version>.seed.sql` / `<version>.assert.sql`, absolute. */
   dataTests: string | undefined;
+  dataTestCommand: string | undefined;
   perfRows: number;
   perfThresholdMs: number;
+  /** Production row counts by table name ("users", "billing.invoices"). */
+  productionRows: Map<string, number>;
   criticalTables: string[] | undefined;
   baseRef: string | undefined;
   reportJson: string | undefined;
+  sarif: string | undefined;
   /** Rows put into every table before a migration under test meets it in the syntax stage. */
   seedRows: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
   /** How long to keep retrying the first connection (a service container may still be starting). */
   connectTimeoutMs: number;
+  strictColumnOrder: boolean;
+  /** Glob patterns of object names left out of schema comparison. */
+  ignore: string[];
+  snapshot: SnapshotKind;
+  allowIrreversible: boolean;
+  /** `${name}` -> value, applied to SQL before parsing. */
+  placeholders: Record<string, string>;
+  /** Literal text replacements applied to SQL before parsing, in order. */
+  replacements: Array<{ from: string; to: string }>;
+  upCommand: string | undefined;
+  downCommand: string | undefined;
+  /** 1-based shard index of `total`. */
+  shard: { index: number; total: number } | undefined;
 }
+
+type Spec = (typeof OPTION_SPECS)[number];
+type RawValue<S extends Spec> = S['kind'] extends 'multi' ? string[] | undefined : S['kind'] extends 'boolean' ? boolean | string | undefined : string | undefined;
+
+/** Raw option values as both front ends see them: strings (possibly empty), flags, lists. */
+export type RawOptions = { [S in Spec as S['key']]?: RawValue<S> };
 
 export const DEFAULTS = {
   dir: 'migrations',
@@ -37,41 +66,38 @@ export const DEFAULTS = {
   perfRows: 500_000,
   perfThresholdMs: 10_000,
   seedRows: 100,
+  statementTimeoutMs: 300_000,
+  lockTimeoutMs: 30_000,
   connectTimeoutMs: 30_000,
 };
-
-/** Raw option values as both front ends see them: strings, possibly empty. */
-export interface RawOptions {
-  dir?: string | undefined;
-  format?: string | undefined;
-  databaseUrl?: string | undefined;
-  stages?: string | undefined;
-  dataTests?: string | undefined;
-  perfRows?: string | undefined;
-  perfThresholdMs?: string | undefined;
-  criticalTables?: string | undefined;
-  baseRef?: string | undefined;
-  reportJson?: string | undefined;
-  seedRows?: string | undefined;
-  connectTimeoutMs?: string | undefined;
-}
 
 function blank(v: string | undefined): v is undefined {
   return v === undefined || v.trim() === '';
 }
 
+/** Whole numbers as people write them for row counts: 500000, 500_000, 5e5, 2.5e6. */
+export function parseCount(name: string, value: string): number {
+  const text = value.trim().replace(/_/g, '');
+  if (!/^\d+(\.\d+)?(e\d+)?$/i.test(text)) throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
 export function parsePositiveInt(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (blank(value)) return fallback;
-  const text = value.trim().replace(/_/g, '');
-  // Accept plain integers and the scientific form people write for row counts (5e5).
-  if (!/^\d+(\.\d+)?(e\d+)?$/i.test(text)) {
-    throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
-  }
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new InputError('usage', `${name} must be a whole number of at least ${min}, got "${value}"`);
-  }
+  const n = parseCount(name, value);
+  if (n < min) throw new InputError('usage', `${name} must be a whole number of at least ${min}, got "${value}"`);
   return n;
+}
+
+export function parseBoolean(name: string, value: boolean | string | undefined): boolean {
+  if (typeof value === 'boolean') return value;
+  if (blank(value)) return false;
+  const v = value.trim().toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  throw new InputError('usage', `${name} must be true or false, got "${value}"`);
 }
 
 export function parseStages(value: string | undefined): StageName[] {
@@ -98,6 +124,59 @@ export function parseFormat(value: string | undefined): FormatName {
   return v as FormatName;
 }
 
+function parseSnapshot(value: string | undefined): SnapshotKind {
+  if (blank(value)) return 'catalog';
+  const v = value.trim();
+  if (v === 'catalog' || v === 'pg_dump') return v;
+  throw new InputError('usage', `unknown snapshot "${v}"; snapshots are catalog, pg_dump`);
+}
+
+/** `I/N` with 1 <= I <= N. */
+export function parseShard(value: string | undefined): Config['shard'] {
+  if (blank(value)) return undefined;
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  const index = m ? Number(m[1]) : NaN;
+  const total = m ? Number(m[2]) : NaN;
+  if (!m || total < 1 || index < 1 || index > total) {
+    throw new InputError('usage', `shard must look like 2/4 (index from 1 to the number of shards), got "${value}"`);
+  }
+  return { index, total };
+}
+
+/** `NAME=VALUE` items (a list, or one string of comma/newline-separated items). */
+function parsePairs(name: string, items: string[]): Array<[string, string]> {
+  return items
+    .filter((i) => i.trim() !== '')
+    .map((item) => {
+      const eq = item.indexOf('=');
+      if (eq <= 0) throw new InputError('usage', `${name} entries look like NAME=VALUE, got "${item}"`);
+      return [item.slice(0, eq).trim(), item.slice(eq + 1)] as [string, string];
+    });
+}
+
+/** `users=5e7,orders=2e8` (or one pair a line), or the path of a file holding that. */
+export function parseProductionRows(root: string, value: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (blank(value)) return out;
+  let text = value;
+  if (!value.includes('=')) {
+    const file = resolveInside(root, 'production-rows', value.trim());
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new InputError('input', `cannot read production-rows file ${value.trim()}: ${errorMessage(e)}`);
+    }
+  }
+  const items = text
+    .split(/[\n,]/)
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+  for (const [table, rows] of parsePairs('production-rows', items)) {
+    out.set(table, parseCount(`production-rows for ${table}`, rows.trim()));
+  }
+  return out;
+}
+
 /** A path from an input, resolved against the root; it must stay inside the root. */
 export function resolveInside(root: string, name: string, value: string): string {
   const abs = path.resolve(root, value);
@@ -108,25 +187,51 @@ export function resolveInside(root: string, name: string, value: string): string
   return abs;
 }
 
+function optionalPath(root: string, name: string, value: string | undefined): string | undefined {
+  return blank(value) ? undefined : resolveInside(root, name, value.trim());
+}
+
+function optionalText(value: string | undefined): string | undefined {
+  return blank(value) ? undefined : value.trim();
+}
+
 export function buildConfig(root: string, raw: RawOptions): Config {
   const absRoot = path.resolve(root);
   const databaseUrl = raw.databaseUrl?.trim() ?? '';
   if (databaseUrl === '') throw new InputError('usage', 'no database URL given');
   validateDatabaseUrl(databaseUrl);
+  const upCommand = optionalText(raw.upCommand);
+  const downCommand = optionalText(raw.downCommand);
+  if (downCommand && !upCommand) throw new InputError('usage', 'down-command needs an up-command');
   return {
     root: absRoot,
     dir: resolveInside(absRoot, 'migrations dir', blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim()),
     format: parseFormat(raw.format),
     databaseUrl,
     stages: parseStages(raw.stages),
-    dataTests: blank(raw.dataTests) ? undefined : resolveInside(absRoot, 'data-tests', raw.dataTests.trim()),
+    dataTests: optionalPath(absRoot, 'data-tests', raw.dataTests),
+    dataTestCommand: optionalText(raw.dataTestCommand),
     perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
     perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
+    productionRows: parseProductionRows(absRoot, raw.productionRows),
     criticalTables: readCriticalTables(absRoot, raw.criticalTables),
-    baseRef: blank(raw.baseRef) ? undefined : raw.baseRef.trim(),
+    baseRef: optionalText(raw.baseRef),
+    // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
     reportJson: blank(raw.reportJson) ? undefined : path.resolve(absRoot, raw.reportJson.trim()),
+    sarif: blank(raw.sarif) ? undefined : path.resolve(absRoot, raw.sarif.trim()),
     seedRows: parsePositiveInt('seed-rows', raw.seedRows, DEFAULTS.seedRows),
+    statementTimeoutMs: parsePositiveInt('statement-timeout', raw.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0),
+    lockTimeoutMs: parsePositiveInt('lock-timeout', raw.lockTimeoutMs, DEFAULTS.lockTimeoutMs, 0),
     connectTimeoutMs: parsePositiveInt('connect-timeout', raw.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 0),
+    strictColumnOrder: parseBoolean('strict-column-order', raw.strictColumnOrder),
+    ignore: (raw.ignore ?? []).map((p) => p.trim()).filter(Boolean),
+    snapshot: parseSnapshot(raw.snapshot),
+    allowIrreversible: parseBoolean('allow-irreversible', raw.allowIrreversible),
+    placeholders: Object.fromEntries(parsePairs('placeholder', raw.placeholders ?? [])),
+    replacements: parsePairs('replace', raw.replace ?? []).map(([from, to]) => ({ from, to })),
+    upCommand,
+    downCommand,
+    shard: parseShard(raw.shard),
   };
 }
 

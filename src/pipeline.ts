@@ -1,27 +1,32 @@
 import { performance } from 'node:perf_hooks';
 import type { Config, StageName } from './config.js';
+import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
-import { maskPassword } from './db/connect.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverMigrations } from './migrations/discover.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
 import { loadParser, parseSource } from './sql/parse.js';
+import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
-import { parseFindings, runSyntaxStage } from './stages/syntax.js';
+import { parseFindings } from './stages/syntax.js';
+import { walkMigrations, type WalkObserver } from './stages/walk.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
   progress?: (event: ProgressEvent) => void;
+  runCommand?: CommandRunner;
 }
 
-type StageRunner = (ctx: StageContext) => Promise<StageOutcome>;
+/** Stages that ride along the syntax walk, looking at each step of the staircase. */
+const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObserver>> = {};
 
-const RUNNERS: Partial<Record<StageName, StageRunner>> = {
-  syntax: runSyntaxStage,
-};
+/** Stages that need a database of their own (seeded at volume). */
+const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = {};
+
+const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
 
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
 export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise<Report> {
@@ -46,28 +51,54 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   findings.push(...parseErrors);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
-  log(`Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`);
-  const ctx: StageContext = { config, server, migrations, log, progress };
+  log(
+    `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`,
+  );
+  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand };
   const stages: StageResult[] = [];
   const outcomes: StageOutcome[] = [];
+  const record = (outcome: StageOutcome, durationMs: number, extra: Finding[] = []) => {
+    outcomes.push(outcome);
+    findings.push(...outcome.findings);
+    const status = stageStatusOf([...extra, ...outcome.findings], true);
+    stages.push({ name: outcome.stage, status, durationMs: Math.round(durationMs) });
+    progress({ kind: 'stage', stage: outcome.stage, status, durationMs });
+  };
+  const unavailable = (name: StageName) => {
+    findings.push({ stage: name, severity: 'notice', rule: 'stage-unavailable', message: `the ${name} stage is not available in this version; it was skipped` });
+    stages.push({ name, status: 'skip', durationMs: 0 });
+    progress({ kind: 'stage', stage: name, status: 'skip', durationMs: 0 });
+  };
   let failure: unknown;
   try {
-    for (const name of config.stages) {
-      const runner = RUNNERS[name];
-      const t0 = performance.now();
-      if (!runner) {
-        findings.push({ stage: name, severity: 'notice', rule: 'stage-unavailable', message: `the ${name} stage is not available in this version; it was skipped` });
-        stages.push({ name, status: 'skip', durationMs: 0 });
-        progress({ kind: 'stage', stage: name, status: 'skip', durationMs: 0 });
+    const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
+    if (walkStages.length > 0) {
+      const observers = new Map<StageName, WalkObserver>();
+      for (const name of walkStages) {
+        const make = WALK_OBSERVERS[name];
+        if (make) observers.set(name, make(ctx));
+      }
+      const roundTripStage: StageName = config.stages.includes('rollback') ? 'rollback' : 'data';
+      const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
+      // The walk's apply failures explain every later stage's gaps, so they count even when syntax was not asked for.
+      record(walk.syntax, walk.syntaxMs, parseErrors);
+      if (!config.stages.includes('syntax')) stages.pop();
+      for (const name of walkStages) {
+        if (name === 'syntax') continue;
+        const o = observers.get(name);
+        if (o) record(o.outcome, walk.observerMs.get(o) ?? 0);
+        else unavailable(name);
+      }
+    }
+    for (const name of config.stages.filter((s) => !WALK_STAGES.includes(s))) {
+      const run = SEPARATE_STAGES[name];
+      if (!run) {
+        unavailable(name);
         continue;
       }
-      const outcome = await runner(ctx);
-      const durationMs = Math.round(performance.now() - t0);
-      outcomes.push(outcome);
-      findings.push(...outcome.findings);
-      const status = stageStatusOf(name === 'syntax' ? [...parseErrors, ...outcome.findings] : outcome.findings, true);
-      stages.push({ name, status, durationMs });
-      progress({ kind: 'stage', stage: name, status, durationMs });
+      const t0 = performance.now();
+      const outcome = await run(ctx);
+      record(outcome, performance.now() - t0);
     }
   } catch (e) {
     failure = e;
@@ -90,7 +121,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const reportMigrations: ReportMigration[] = migrations.map(({ migration: m }) => {
     const perStage: ReportMigration['stages'] = {};
     for (const o of outcomes) {
-      perStage[o.stage] = o.perMigration.get(m.version) ?? 'skip';
+      if (config.stages.includes(o.stage)) perStage[o.stage] = o.perMigration.get(m.version) ?? 'skip';
     }
     return {
       version: m.version,

@@ -1,9 +1,14 @@
+import os from 'node:os';
+import path from 'node:path';
 import * as core from '@actions/core';
-import { buildConfig, type Config } from '../config.js';
+import { buildConfig, parseBoolean, type Config, type RawOptions } from '../config.js';
+import { OPTION_SPECS } from '../options.js';
 
 export interface ActionSettings {
   config: Config;
   githubToken: string;
+  /** Post or update one sticky comment on the pull request. */
+  comment: boolean;
   /** Where the JSON report goes (an input, or a file in the runner's temp folder). */
   reportPath: string;
 }
@@ -11,7 +16,12 @@ export interface ActionSettings {
 /** Action inputs -> the typed config both front ends share. */
 export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   const root = env.GITHUB_WORKSPACE || process.cwd();
-  const databaseUrl = core.getInput('database-url') || env.DATABASE_URL || '';
+  const raw: Record<string, unknown> = {};
+  for (const s of OPTION_SPECS) {
+    if (!s.input) continue;
+    raw[s.key] = s.kind === 'multi' ? core.getMultilineInput(s.input) : core.getInput(s.input);
+  }
+  const databaseUrl = (raw.databaseUrl as string) || env.DATABASE_URL || '';
   if (databaseUrl) {
     try {
       const password = decodeURIComponent(new URL(databaseUrl).password);
@@ -21,20 +31,13 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     }
     core.setSecret(databaseUrl);
   }
-  const reportInput = core.getInput('report-json');
-  const config = buildConfig(root, {
-    dir: core.getInput('migrations-dir'),
-    format: core.getInput('format'),
-    databaseUrl,
-    stages: core.getInput('stages'),
-    dataTests: core.getInput('data-tests'),
-    perfRows: core.getInput('perf-rows'),
-    perfThresholdMs: core.getInput('perf-threshold-ms'),
-    criticalTables: core.getInput('critical-tables'),
-    baseRef: core.getInput('base-ref'),
-    reportJson: reportInput || `${env.RUNNER_TEMP || root}/migration-ci-report.json`,
-    seedRows: core.getInput('seed-rows'),
-    connectTimeoutMs: core.getInput('connect-timeout'),
-  });
-  return { config, githubToken: core.getInput('github-token'), reportPath: config.reportJson! };
+  raw.databaseUrl = databaseUrl;
+  const config = buildConfig(root, raw as RawOptions);
+  return {
+    config,
+    githubToken: core.getInput('github-token'),
+    comment: parseBoolean('comment', core.getInput('comment')),
+    // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
+    reportPath: config.reportJson ?? path.join(env.RUNNER_TEMP || os.tmpdir(), 'migration-ci-report.json'),
+  };
 }

@@ -9,6 +9,7 @@ import { renderJson } from '../report/json.js';
 import { countBySeverity, type Report } from '../report/model.js';
 import { renderSummary } from '../report/summary.js';
 import { formatProgress } from '../report/terminal.js';
+import { actionsCommand } from './command.js';
 import { readInputs } from './inputs.js';
 
 /** JSON report, annotations and outputs; returns what the annotation budget left out. */
@@ -56,6 +57,7 @@ export async function run(): Promise<void> {
     const report = await runPipeline(settings.config, {
       log: (line) => core.info(line),
       progress: (event) => core.info(formatProgress(event, { color: false })),
+      runCommand: actionsCommand,
     });
     const omitted = publish(report, settings.reportPath);
     await writeSummary(report, omitted);

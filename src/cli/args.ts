@@ -1,33 +1,39 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { RawOptions } from '../config.js';
 import { InputError } from '../errors.js';
+import { OPTION_SPECS } from '../options.js';
 
-export const USAGE = `Usage: migration-ci [options]
+const FRONT_END_FLAGS = [
+  ['no-color', 'plain output, no ANSI colours'],
+  ['github-annotations', 'also print GitHub workflow commands (::error file=...)'],
+  ['help', 'this text (-h)'],
+  ['version', 'the version'],
+] as const;
 
-Tests PostgreSQL migrations against a real Postgres: every migration applies on populated tables,
-rolls back cleanly, keeps data, and is measured at volume.
+function usage(): string {
+  const rows: Array<[string, string]> = OPTION_SPECS.map((s) => {
+    const flag = `--${s.flag}${s.kind === 'boolean' ? '' : ` ${'arg' in s ? s.arg : 'VALUE'}`}`;
+    const def = s.default !== undefined && s.kind !== 'boolean' ? ` (default: ${s.default})` : '';
+    return [flag, `${s.help}${def}`];
+  });
+  for (const [flag, help] of FRONT_END_FLAGS) rows.push([`--${flag}`, help]);
+  const width = Math.max(...rows.map(([f]) => f.length)) + 2;
+  return [
+    'Usage: migration-ci [options]',
+    '       migration-ci merge-reports [--report-json FILE] REPORT.json...',
+    '',
+    'Tests PostgreSQL migrations against a real Postgres: every migration applies on populated',
+    'tables, rolls back cleanly, keeps its data, and is measured at volume.',
+    '',
+    'Options:',
+    ...rows.map(([f, h]) => `  ${f.padEnd(width)}${h}`),
+    '',
+    'Exit codes: 0 pass, 1 fail, 2 bad usage, bad input or no database.',
+    '',
+  ].join('\n');
+}
 
-Options:
-  --dir DIR                 migrations folder (default: migrations)
-  --format F                auto, golang-migrate, dbmate, goose, flyway, sqitch (default: auto)
-  --database-url URL        server to work on (default: $DATABASE_URL, else an embedded Postgres 17);
-                            never modified: all work happens in scratch databases created and dropped
-  --stages LIST             comma-separated: syntax,rollback,data,performance (default: all)
-  --data-tests DIR          <version>.seed.sql / <version>.assert.sql fixtures
-  --perf-rows N             rows seeded per touched table (default: 500000)
-  --perf-threshold-ms N     a migration slower than this fails (default: 10000)
-  --critical-tables FILE    one table a line: data and performance only for migrations touching them
-  --base-ref REF            migrations present at REF are the baseline
-  --report-json FILE        write the JSON report there
-  --seed-rows N             rows put in every table before a migration meets it (default: 100)
-  --connect-timeout MS      keep retrying the first connection this long (default: 30000)
-  --no-color                plain output
-  --github-annotations      also print GitHub workflow commands (::error file=...)
-  -h, --help                this text
-  --version                 the version
-
-Exit codes: 0 pass, 1 fail, 2 bad usage, bad input or no database.
-`;
+export const USAGE = usage();
 
 export interface CliArgs {
   raw: RawOptions;
@@ -35,58 +41,36 @@ export interface CliArgs {
   githubAnnotations: boolean;
   help: boolean;
   version: boolean;
+  positionals: string[];
 }
 
-export function parseCliArgs(argv: string[]): CliArgs {
+export function parseCliArgs(argv: string[], opts: { allowPositionals?: boolean } = {}): CliArgs {
+  const options: NonNullable<ParseArgsConfig['options']> = {
+    color: { type: 'boolean' },
+    'no-color': { type: 'boolean' },
+    'github-annotations': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  };
+  for (const s of OPTION_SPECS) {
+    options[s.flag] = s.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: s.kind === 'multi' };
+  }
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        dir: { type: 'string' },
-        format: { type: 'string' },
-        'database-url': { type: 'string' },
-        stages: { type: 'string' },
-        'data-tests': { type: 'string' },
-        'perf-rows': { type: 'string' },
-        'perf-threshold-ms': { type: 'string' },
-        'critical-tables': { type: 'string' },
-        'base-ref': { type: 'string' },
-        'report-json': { type: 'string' },
-        'seed-rows': { type: 'string' },
-        'connect-timeout': { type: 'string' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-        'github-annotations': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: opts.allowPositionals === true, strict: true, options });
   } catch (e) {
     // Node's messages name the flag; keep them, drop the error-code prefix.
-    throw new InputError('usage', (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    throw new InputError('usage', `${(e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '')} (see --help)`);
   }
-  const v = parsed.values;
+  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const raw: Record<string, unknown> = {};
+  for (const s of OPTION_SPECS) raw[s.key] = v[s.flag];
   return {
-    raw: {
-      dir: v.dir,
-      format: v.format,
-      databaseUrl: v['database-url'],
-      stages: v.stages,
-      dataTests: v['data-tests'],
-      perfRows: v['perf-rows'],
-      perfThresholdMs: v['perf-threshold-ms'],
-      criticalTables: v['critical-tables'],
-      baseRef: v['base-ref'],
-      reportJson: v['report-json'],
-      seedRows: v['seed-rows'],
-      connectTimeoutMs: v['connect-timeout'],
-    },
-    color: v['no-color'] ? false : v.color,
+    raw: raw as RawOptions,
+    color: v['no-color'] ? false : (v.color as boolean | undefined),
     githubAnnotations: v['github-annotations'] === true,
     help: v.help === true,
     version: v.version === true,
+    positionals: parsed.positionals,
   };
 }

@@ -9,6 +9,7 @@ import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.
 import { renderJson } from '../report/json.js';
 import { formatProgress, renderTerminal } from '../report/terminal.js';
 import { parseCliArgs, USAGE } from './args.js';
+import { spawnCommand } from './command.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 
 export interface CliIo {
@@ -42,7 +43,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const color = args.color ?? (io.isTTY && !io.env.NO_COLOR);
-    let databaseUrl = args.raw.databaseUrl || io.env.DATABASE_URL || '';
+    let databaseUrl = (args.raw.databaseUrl as string | undefined) || io.env.DATABASE_URL || '';
     if (!databaseUrl) {
       err('no --database-url or DATABASE_URL: starting an embedded Postgres 17\n');
       embedded = await startEmbeddedPostgres();
@@ -54,6 +55,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const report = await runPipeline(config, {
       log: (line) => err(`${line}\n`),
       progress: (event) => err(`${formatProgress(event, { color })}\n`),
+      runCommand: spawnCommand,
     });
     if (config.reportJson) {
       fs.mkdirSync(path.dirname(config.reportJson), { recursive: true });

@@ -4,6 +4,7 @@ import type { Migration } from '../migrations/types.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
 import type { ProgressEvent } from '../report/terminal.js';
 import type { ParseResult } from '../sql/parse.js';
+import type { CommandRunner } from './command.js';
 
 /** A migration with both directions parsed once, up front. */
 export interface PreparedMigration {
@@ -19,6 +20,8 @@ export interface StageContext {
   migrations: PreparedMigration[];
   log: (line: string) => void;
   progress: (event: ProgressEvent) => void;
+  /** Runs user commands (data test command, migration tool steps); supplied by the front end. */
+  runCommand: CommandRunner | undefined;
 }
 
 export interface StageOutcome {

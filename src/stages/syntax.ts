@@ -1,12 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { listUserTables } from '../db/catalog.js';
 import { applyStatements, transactionModeFor, type StatementFailure } from '../db/execute.js';
 import { quoteQualified } from '../db/quote.js';
-import { seedTables } from '../db/seed.js';
 import type { Finding } from '../report/model.js';
 import { positionInStatement, type ParsedSource } from '../sql/parse.js';
-import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
+import type { PreparedMigration } from './context.js';
 
 /** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
 const ANY_ROW_FAILS = new Set(['23502']);
@@ -31,7 +29,7 @@ export function parseFindings(prepared: PreparedMigration): Finding[] {
   return out;
 }
 
-function failureFinding(
+export function failureFinding(
   prepared: PreparedMigration,
   parsed: ParsedSource,
   failure: StatementFailure,
@@ -133,92 +131,4 @@ export async function applyUnderTest(
     return 'failed';
   }
   return 'applied-empty';
-}
-
-/**
- * Stage 1: every migration applies, in order, on top of the ones before it, on tables that hold rows.
- */
-export async function runSyntaxStage(ctx: StageContext): Promise<StageOutcome> {
-  const outcome = emptyOutcome('syntax');
-  const { findings, perMigration } = outcome;
-  const db = await ctx.server.createDatabase();
-  const client = await ctx.server.connect(db);
-  const seedNoticeSeen = new Set<string>();
-  try {
-    let stopped: string | undefined;
-    const notReached: string[] = [];
-    for (const prepared of ctx.migrations) {
-      const m = prepared.migration;
-      if (stopped) {
-        perMigration.set(m.version, 'skip');
-        notReached.push(m.version);
-        continue;
-      }
-      const t0 = performance.now();
-      // Parse errors were reported before anything ran; a broken up stops the walk, a broken down does not.
-      const downBroken = prepared.down !== undefined && !prepared.down.ok;
-      if (!prepared.up.ok) {
-        perMigration.set(m.version, 'fail');
-        stopped = m.version;
-        ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: 'fail', durationMs: 0 });
-        continue;
-      }
-      const parsed = prepared.up.parsed;
-      if (!m.underTest) {
-        const r = await applyStatements(client, parsed);
-        if (!r.ok) {
-          findings.push(failureFinding(prepared, parsed, r.failure!, 'baseline-failed', 'error', `baseline migration fails: ${r.failure!.message}`));
-          perMigration.set(m.version, 'fail');
-          stopped = m.version;
-        }
-        ctx.progress({
-          kind: 'migration',
-          stage: 'syntax',
-          version: m.version,
-          name: m.name,
-          status: r.ok ? 'baseline' : 'fail',
-          durationMs: performance.now() - t0,
-        });
-        continue;
-      }
-      const seed = await seedTables(client, { rows: ctx.config.seedRows });
-      for (const n of seed.notices) {
-        const key = `${n.table}\u0000${n.message}`;
-        if (seedNoticeSeen.has(key)) continue;
-        seedNoticeSeen.add(key);
-        findings.push({
-          stage: 'syntax',
-          severity: 'notice',
-          rule: 'table-not-filled',
-          migration: m.version,
-          message: `table ${n.table} could not be filled with test rows before ${m.version}, so ${m.version} met it empty: ${n.message}`,
-        });
-      }
-      const applied = await applyUnderTest(client, prepared, parsed, findings);
-      const status = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
-      perMigration.set(m.version, status);
-      if (applied === 'failed') stopped = m.version;
-      ctx.progress({
-        kind: 'migration',
-        stage: 'syntax',
-        version: m.version,
-        name: m.name,
-        status,
-        durationMs: performance.now() - t0,
-        ...(seed.seeded.length > 0 ? { note: `on ${seed.seeded.length} populated table${seed.seeded.length === 1 ? '' : 's'}` } : {}),
-      });
-    }
-    if (stopped && notReached.length > 0) {
-      findings.push({
-        stage: 'syntax',
-        severity: 'notice',
-        rule: 'not-reached',
-        message: `not reached because ${stopped} failed: ${notReached.join(', ')}`,
-      });
-    }
-  } finally {
-    await client.end().catch(() => {});
-    await ctx.server.dropDatabase(db.name).catch(() => {});
-  }
-  return outcome;
 }
