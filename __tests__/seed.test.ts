@@ -404,6 +404,22 @@ describe.each(servers())('seedTables on $name', ({ url }) => {
     expect(order.indexOf('a')).toBeLessThan(order.indexOf('b'));
   });
 
+  it('reports tables it cannot fill instead of throwing', async () => {
+    const c = await scratch(`
+      CREATE TABLE c1 (id int PRIMARY KEY, d_id int NOT NULL);
+      CREATE TABLE d1 (id int PRIMARY KEY, c_id int NOT NULL REFERENCES c1);
+      ALTER TABLE c1 ADD FOREIGN KEY (d_id) REFERENCES d1;
+      CREATE TYPE pair AS (x int, y int);
+      CREATE TABLE composite (id int PRIMARY KEY, p pair NOT NULL);
+      CREATE TABLE fine (id int PRIMARY KEY, p pair);
+    `);
+    const out = await seedTables(c, { rows: 10 });
+    expect(out.seeded).toEqual([{ table: 'fine', rowsAdded: 10 }]);
+    expect(out.notices.map((n) => n.table).sort()).toEqual(['c1', 'composite', 'd1']);
+    for (const n of out.notices) expect(n.message).toMatch(new RegExp(`^table public\\.${n.table} could not be filled: .+`));
+    expect(await num(c, 'SELECT count(*) FROM fine WHERE p IS NULL')).toBe(10);
+  });
+
   it('throws on connection errors instead of reporting notices', async () => {
     const c = await scratch('CREATE TABLE t (id int PRIMARY KEY)');
     await c.end();
