@@ -109,7 +109,7 @@ export async function walkMigrations(
           severity: 'notice',
           rule: 'table-not-filled',
           migration: m.version,
-          message: `table ${n.table} could not be filled with test rows before ${m.version}, so ${m.version} met it empty: ${n.message}`,
+          message: `${n.message}; ${m.version} met it without test rows`,
         });
       }
       const down = prepared.down?.ok ? prepared.down.parsed : undefined;
