@@ -5,6 +5,7 @@ import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverMigrations } from './migrations/discover.js';
+import { substituteMigration } from './migrations/substitute.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
@@ -34,11 +35,14 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const progress = hooks.progress ?? (() => {});
   await loadParser();
   const discovered = discoverMigrations(config.root, config.dir, config.format);
-  const migrations: PreparedMigration[] = discovered.migrations.map((migration) => ({
-    migration,
-    up: parseSource(migration.up),
-    down: migration.down ? parseSource(migration.down) : undefined,
-  }));
+  const migrations: PreparedMigration[] = discovered.migrations
+    .map((m) => substituteMigration(m, config))
+    .map((migration) => ({
+      migration,
+      up: parseSource(migration.up),
+      down: migration.down ? parseSource(migration.down) : undefined,
+      ...(migration.verify ? { verify: parseSource(migration.verify) } : {}),
+    }));
   const findings: Finding[] = discovered.notices.map((n) => ({
     stage: 'syntax',
     severity: 'notice',

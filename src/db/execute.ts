@@ -39,10 +39,33 @@ export type TransactionMode =
   /** The caller has opened a transaction: just run the statements. */
   | 'caller';
 
+function isBegin(s: Statement): boolean {
+  const kind = (s.node.TransactionStmt as { kind?: string } | undefined)?.kind;
+  return kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START';
+}
+
+function isCommit(s: Statement): boolean {
+  return (s.node.TransactionStmt as { kind?: string } | undefined)?.kind === 'TRANS_STMT_COMMIT';
+}
+
+/**
+ * What to send and how. A file wrapped in one BEGIN ... COMMIT (sqitch's habit) is the same as
+ * a transactional migration, so it is run as one: the wrapper goes, the checks that need a
+ * rollback-able transaction still work. Any other transaction control is run as written.
+ */
+export function executionPlan(parsed: ParsedSource): { mode: TransactionMode; statements: Statement[] } {
+  const all = parsed.statements;
+  if (parsed.source.noTransaction) return { mode: 'none', statements: all };
+  const control = all.filter((s) => s.transactionControl);
+  if (control.length === 0) return { mode: 'per-migration', statements: all };
+  const wrapped = control.length === 2 && all.length >= 2 && isBegin(all[0]!) && isCommit(all[all.length - 1]!);
+  const inner = all.slice(1, -1);
+  if (wrapped && !inner.some((s) => s.nonTransactional)) return { mode: 'per-migration', statements: inner };
+  return { mode: 'none', statements: all };
+}
+
 export function transactionModeFor(parsed: ParsedSource): TransactionMode {
-  if (parsed.source.noTransaction) return 'none';
-  if (parsed.statements.some((s) => s.transactionControl)) return 'none';
-  return 'per-migration';
+  return executionPlan(parsed).mode;
 }
 
 function toFailure(e: unknown, index: number, statement: Statement, partiallyApplied: boolean): StatementFailure {
@@ -79,11 +102,13 @@ export async function applyStatements(
   parsed: ParsedSource,
   opts: { mode?: TransactionMode; observer?: StatementObserver } = {},
 ): Promise<ApplyResult> {
-  const mode = opts.mode ?? transactionModeFor(parsed);
+  const plan = executionPlan(parsed);
+  const mode = opts.mode ?? plan.mode;
+  // The caller's own transaction replaces a file's BEGIN ... COMMIT wrapper too.
+  const stmts = mode === 'none' ? parsed.statements : plan.statements;
   const durations: number[] = [];
   let inTx = false;
   let committedSomething = false;
-  const stmts = parsed.statements;
   for (let i = 0; i < stmts.length; i++) {
     const stmt = stmts[i]!;
     try {

@@ -19,6 +19,10 @@ export interface Migration {
   name: string;
   up: SqlSource;
   down: SqlSource | undefined;
+  /** Checks run right after the up (sqitch verify scripts); they must not fail. */
+  verify?: SqlSource;
+  /** Applied after every versioned migration, has no down by design (Flyway `R__`). */
+  repeatable?: boolean;
   /** Set when the baseline comparison decides; true when there is no baseline. */
   underTest: boolean;
 }

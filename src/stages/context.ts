@@ -11,6 +11,8 @@ export interface PreparedMigration {
   migration: Migration;
   up: ParseResult;
   down: ParseResult | undefined;
+  /** sqitch verify script, run right after the up. */
+  verify?: ParseResult;
 }
 
 /** What every stage gets: the run's settings, the server, the migrations in order. */

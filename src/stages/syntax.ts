@@ -12,7 +12,7 @@ const ANY_ROW_FAILS = new Set(['23502']);
 /** Findings for files the parser rejects, at the exact position; computed before anything runs. */
 export function parseFindings(prepared: PreparedMigration): Finding[] {
   const out: Finding[] = [];
-  for (const result of [prepared.up, prepared.down]) {
+  for (const result of [prepared.up, prepared.down, prepared.verify]) {
     if (result && !result.ok) {
       out.push({
         stage: 'syntax',
@@ -131,4 +131,26 @@ export async function applyUnderTest(
     return 'failed';
   }
   return 'applied-empty';
+}
+
+/**
+ * Runs a migration's verify script (sqitch) right after its up. It only reads, so it runs in a
+ * transaction that is rolled back, unless the script manages its own transaction.
+ */
+export async function runVerify(client: pg.ClientBase, prepared: PreparedMigration, findings: Finding[]): Promise<boolean> {
+  const verify = prepared.verify;
+  if (!verify?.ok) return true;
+  const parsed = verify.parsed;
+  const own = transactionModeFor(parsed) === 'none';
+  if (!own) await client.query('BEGIN');
+  let result;
+  try {
+    result = await applyStatements(client, parsed, { mode: own ? 'none' : 'caller' });
+  } finally {
+    if (!own) await client.query('ROLLBACK').catch(() => {});
+  }
+  if (result.ok) return true;
+  const f = result.failure!;
+  findings.push(failureFinding(prepared, parsed, f, 'verify-failed', 'error', `the verify script of ${prepared.migration.version} fails after its deploy: ${f.message}`));
+  return false;
 }

@@ -7,7 +7,7 @@ import { seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
-import { applyUnderTest, failureFinding } from './syntax.js';
+import { applyUnderTest, failureFinding, runVerify } from './syntax.js';
 
 /** Where the walk stands with one migration under test; handed to every observer. */
 export interface WalkStep {
@@ -115,7 +115,8 @@ export async function walkMigrations(
       const down = prepared.down?.ok ? prepared.down.parsed : undefined;
       const step: WalkStep = { prepared, up, down, client, db };
       for (const o of observers) if (o.beforeUp) await timed(o, () => o.beforeUp!(step));
-      const applied = await applyUnderTest(client, prepared, up, findings);
+      let applied = await applyUnderTest(client, prepared, up, findings);
+      if (applied !== 'failed' && !(await runVerify(client, prepared, findings))) applied = 'failed';
       const downBroken = prepared.down !== undefined && !prepared.down.ok;
       const status: StageStatus = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
       perMigration.set(m.version, status);

@@ -1,0 +1,2 @@
+DROP TABLE /* TEMPLATE: schema */.accounts;
+DROP SCHEMA /* TEMPLATE: schema */;
