@@ -5,7 +5,9 @@ import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverMigrations } from './migrations/discover.js';
+import { applyBaseline, type BaselineResult } from './migrations/baseline.js';
 import { substituteMigration } from './migrations/substitute.js';
+import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
@@ -35,7 +37,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const progress = hooks.progress ?? (() => {});
   await loadParser();
   const discovered = discoverMigrations(config.root, config.dir, config.format);
-  const migrations: PreparedMigration[] = discovered.migrations
+  const scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+  const migrations: PreparedMigration[] = (scoped?.migrations ?? discovered.migrations)
     .map((m) => substituteMigration(m, config))
     .map((migration) => ({
       migration,
@@ -50,15 +53,15 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     file: n.file,
     message: n.message,
   }));
-  // Every parse error, at its exact position, before anything runs.
-  const parseErrors = migrations.flatMap(parseFindings);
-  findings.push(...parseErrors);
+  // Found before anything runs: every parse error at its exact position, and the pull request checks.
+  const upfront = [...migrations.flatMap(parseFindings), ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : [])];
+  findings.push(...upfront);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
   log(
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`,
   );
-  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand };
+  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined };
   const stages: StageResult[] = [];
   const outcomes: StageOutcome[] = [];
   const record = (outcome: StageOutcome, durationMs: number, extra: Finding[] = []) => {
@@ -75,6 +78,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   };
   let failure: unknown;
   try {
+    const base = await buildBaselineTemplate(server, migrations, progress);
+    ctx.baselineTemplate = base.template;
+    upfront.push(...base.findings);
+    findings.push(...base.findings);
     const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
     if (walkStages.length > 0) {
       const observers = new Map<StageName, WalkObserver>();
@@ -85,7 +92,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       const roundTripStage: StageName = config.stages.includes('rollback') ? 'rollback' : 'data';
       const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
       // The walk's apply failures explain every later stage's gaps, so they count even when syntax was not asked for.
-      record(walk.syntax, walk.syntaxMs, parseErrors);
+      record(walk.syntax, walk.syntaxMs, upfront);
       if (!config.stages.includes('syntax')) stages.pop();
       for (const name of walkStages) {
         if (name === 'syntax') continue;
@@ -145,4 +152,39 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     findings,
     statements: outcomes.flatMap((o) => o.statements),
   };
+}
+
+/** Checks only a pull request view allows: edited merged migrations, new ones out of order. */
+function pullRequestFindings(migrations: PreparedMigration[], scoped: BaselineResult, ref: string): Finding[] {
+  const out: Finding[] = [];
+  for (const { migration: m } of migrations) {
+    if (scoped.edited.has(m.version)) {
+      out.push({
+        stage: 'syntax',
+        severity: 'warning',
+        rule: 'edited-migration',
+        migration: m.version,
+        file: m.up.file,
+        line: 1,
+        column: 1,
+        message: `${m.version} already exists at ${ref} and was edited: it has likely run in production already, where the edit will never run`,
+        hint: 'leave merged migrations as they are and add a new migration for the change',
+      });
+    }
+  }
+  for (const o of scoped.outOfOrder) {
+    const m = migrations.find((p) => p.migration.version === o.version)!.migration;
+    out.push({
+      stage: 'syntax',
+      severity: 'error',
+      rule: 'out-of-order',
+      migration: o.version,
+      file: m.up.file,
+      line: 1,
+      column: 1,
+      message: `${o.version} is new but sorts before ${o.newest}, which already exists at ${ref}: wherever ${o.newest} has run, ${o.version} would be skipped or run out of order`,
+      hint: `give it a version after ${o.newest}`,
+    });
+  }
+  return out;
 }

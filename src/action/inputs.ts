@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
@@ -32,6 +33,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     core.setSecret(databaseUrl);
   }
   raw.databaseUrl = databaseUrl;
+  raw.baseRef = (raw.baseRef as string) || pullRequestBase(env);
   const config = buildConfig(root, raw as RawOptions);
   return {
     config,
@@ -40,4 +42,16 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
     reportPath: config.reportJson ?? path.join(env.RUNNER_TEMP || os.tmpdir(), 'migration-ci-report.json'),
   };
+}
+
+/** On a pull request, its base commit: migrations there are the baseline. On a push, none. */
+export function pullRequestBase(env: NodeJS.ProcessEnv): string | undefined {
+  const event = env.GITHUB_EVENT_NAME ?? '';
+  if (!event.startsWith('pull_request') || !env.GITHUB_EVENT_PATH) return undefined;
+  try {
+    const payload = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { pull_request?: { base?: { sha?: string } } };
+    return payload.pull_request?.base?.sha || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -148,3 +148,24 @@ export async function applyStatements(
   }
   return { ok: true, failure: undefined, durations };
 }
+
+/**
+ * Applies a whole file in one round trip (a multi-statement query is one implicit transaction):
+ * the fast path for baseline migrations, which are applied, not tested. Files holding statements
+ * that cannot run in a transaction go statement by statement.
+ */
+export async function applyWhole(client: pg.ClientBase, parsed: ParsedSource): Promise<ApplyResult> {
+  if (parsed.statements.length === 0) return { ok: true, failure: undefined, durations: [] };
+  if (executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional)) return applyStatements(client, parsed);
+  const t0 = performance.now();
+  try {
+    await client.query(parsed.source.text);
+  } catch (e) {
+    if (isConnectionError(e)) throw e;
+    // The implicit transaction rolled the file back (close one the file opened itself);
+    // run it again statement by statement to find and place the failing statement exactly.
+    await client.query('ROLLBACK').catch(() => {});
+    return applyStatements(client, parsed);
+  }
+  return { ok: true, failure: undefined, durations: [performance.now() - t0] };
+}

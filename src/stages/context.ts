@@ -24,6 +24,11 @@ export interface StageContext {
   progress: (event: ProgressEvent) => void;
   /** Runs user commands (data test command, migration tool steps); supplied by the front end. */
   runCommand: CommandRunner | undefined;
+  /**
+   * A database holding the first `count` migrations (the baseline), applied once: stages clone it
+   * instead of applying those migrations again.
+   */
+  baselineTemplate: { name: string; count: number } | undefined;
 }
 
 export interface StageOutcome {

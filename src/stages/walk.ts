@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { StageName } from '../config.js';
-import { applyStatements, type ApplyResult } from '../db/execute.js';
+import { applyStatements, applyWhole, type ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
@@ -65,7 +65,8 @@ export async function walkMigrations(
     }
   };
   const roundTrip = observers.some((o) => o.wantsRoundTrip);
-  const db = await ctx.server.createDatabase();
+  const template = ctx.baselineTemplate;
+  const db = await ctx.server.createDatabase(template?.name);
   const client = await ctx.server.connect(db);
   await applySessionLimits(client, ctx);
   const seedNoticeSeen = new Set<string>();
@@ -73,8 +74,10 @@ export async function walkMigrations(
   try {
     let stopped: string | undefined;
     const notReached: string[] = [];
-    for (const prepared of ctx.migrations) {
+    for (const [index, prepared] of ctx.migrations.entries()) {
       const m = prepared.migration;
+      // Already in the cloned template.
+      if (template && index < template.count) continue;
       if (stopped) {
         perMigration.set(m.version, 'skip');
         notReached.push(m.version);
@@ -90,7 +93,7 @@ export async function walkMigrations(
       }
       const up = prepared.up.parsed;
       if (!m.underTest) {
-        const r = await applyStatements(client, up);
+        const r = await applyWhole(client, up);
         if (!r.ok) {
           findings.push(failureFinding(prepared, up, r.failure!, 'baseline-failed', 'error', `baseline migration fails: ${r.failure!.message}`));
           perMigration.set(m.version, 'fail');
