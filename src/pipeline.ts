@@ -4,6 +4,7 @@ import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
+import { discoverCodeMigrations } from './migrations/code.js';
 import { discoverMigrations } from './migrations/discover.js';
 import { applyBaseline, type BaselineResult } from './migrations/baseline.js';
 import { substituteMigration } from './migrations/substitute.js';
@@ -36,7 +37,9 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const log = hooks.log ?? (() => {});
   const progress = hooks.progress ?? (() => {});
   await loadParser();
-  const discovered = discoverMigrations(config.root, config.dir, config.format);
+  const discovered = config.upCommand
+    ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
+    : discoverMigrations(config.root, config.dir, config.format);
   const scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
   const migrations: PreparedMigration[] = (scoped?.migrations ?? discovered.migrations)
     .map((m) => substituteMigration(m, config))
@@ -78,7 +81,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   };
   let failure: unknown;
   try {
-    const base = await buildBaselineTemplate(server, migrations, progress);
+    // A migration tool keeps its own bookkeeping: its steps are replayed, not cloned.
+    const base = config.upCommand ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
     ctx.baselineTemplate = base.template;
     upfront.push(...base.findings);
     findings.push(...base.findings);

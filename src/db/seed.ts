@@ -8,6 +8,7 @@
  * queries, whatever the number of tables.
  */
 import type pg from 'pg';
+import { isBookkeepingTable } from './bookkeeping.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';
 
 export interface SeedOptions {
@@ -970,7 +971,8 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   const target = Math.floor(opts.rows);
   const outcome: SeedOutcome = { seeded: [], notices: [] };
   const catalog = await readCatalog(client);
-  const all = [...catalog.tables.values()];
+  // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
+  const all = [...catalog.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
 
   // Which tables are asked for.
   let selected: CatalogTable[];

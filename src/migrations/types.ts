@@ -23,6 +23,8 @@ export interface Migration {
   verify?: SqlSource;
   /** Applied after every versioned migration, has no down by design (Flyway `R__`). */
   repeatable?: boolean;
+  /** A step of the project's own migration tool (`--up-command`), not SQL we run. */
+  code?: boolean;
   /** Set when the baseline comparison decides; true when there is no baseline. */
   underTest: boolean;
 }

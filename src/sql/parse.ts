@@ -47,6 +47,8 @@ interface RawStmt {
 /** Splits a file into statements with the real Postgres parser; a syntax error comes back with its position. */
 export function parseSource(source: SqlSource): ParseResult {
   const positions = new TextPositions(source.text);
+  // The parser refuses an empty string; an empty file simply has no statements.
+  if (source.text.trim() === '') return { ok: true, parsed: { source, statements: [], positions } };
   let tree: { stmts?: RawStmt[] };
   try {
     tree = parseSync(source.text) as { stmts?: RawStmt[] };

@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { StageName } from '../config.js';
-import { applyStatements, applyWhole, type ApplyResult } from '../db/execute.js';
+import type { ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
-import { applyUnderTest, failureFinding, runVerify } from './syntax.js';
+import { commandStepper, sqlStepper } from './steps.js';
 
 /** Where the walk stands with one migration under test; handed to every observer. */
 export interface WalkStep {
@@ -69,6 +69,7 @@ export async function walkMigrations(
   const db = await ctx.server.createDatabase(template?.name);
   const client = await ctx.server.connect(db);
   await applySessionLimits(client, ctx);
+  const stepper = ctx.config.upCommand ? commandStepper(ctx, db) : sqlStepper(client);
   const seedNoticeSeen = new Set<string>();
   const roundTripFinding = (f: Finding): Finding => ({ ...f, stage: roundTripStage });
   try {
@@ -93,13 +94,13 @@ export async function walkMigrations(
       }
       const up = prepared.up.parsed;
       if (!m.underTest) {
-        const r = await applyWhole(client, up);
-        if (!r.ok) {
-          findings.push(failureFinding(prepared, up, r.failure!, 'baseline-failed', 'error', `baseline migration fails: ${r.failure!.message}`));
+        const failure = await stepper.baseline(prepared);
+        if (failure) {
+          findings.push(failure);
           perMigration.set(m.version, 'fail');
           stopped = m.version;
         }
-        ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: r.ok ? 'baseline' : 'fail', durationMs: performance.now() - t0 });
+        ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: performance.now() - t0 });
         continue;
       }
       const seed = await seedTables(client, { rows: ctx.config.seedRows });
@@ -118,8 +119,7 @@ export async function walkMigrations(
       const down = prepared.down?.ok ? prepared.down.parsed : undefined;
       const step: WalkStep = { prepared, up, down, client, db };
       for (const o of observers) if (o.beforeUp) await timed(o, () => o.beforeUp!(step));
-      let applied = await applyUnderTest(client, prepared, up, findings);
-      if (applied !== 'failed' && !(await runVerify(client, prepared, findings))) applied = 'failed';
+      const applied = await stepper.upUnderTest(prepared, findings);
       const downBroken = prepared.down !== undefined && !prepared.down.ok;
       const status: StageStatus = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
       perMigration.set(m.version, status);
@@ -137,28 +137,20 @@ export async function walkMigrations(
         continue;
       }
       for (const o of observers) if (o.afterUp) await timed(o, () => o.afterUp!(step));
-      if (!roundTrip || !down) continue;
+      if (!roundTrip || !stepper.hasDown(prepared)) continue;
 
-      const downResult = await applyStatements(client, down);
-      for (const o of observers) if (o.afterDown) await timed(o, () => o.afterDown!(step, downResult));
-      if (!downResult.ok) {
-        const f = downResult.failure!;
-        findings.push(roundTripFinding(failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${m.version} fails: ${f.message}`)));
-        if (f.partiallyApplied) {
-          // Part of the down was committed: the database is neither before nor after this migration.
-          stopped = m.version;
-        }
+      const downStep = await stepper.down(prepared);
+      for (const o of observers) if (o.afterDown) await timed(o, () => o.afterDown!(step, downStep.result));
+      if (!downStep.result.ok) {
+        if (downStep.finding) findings.push(roundTripFinding(downStep.finding));
+        // Part of the down was committed: the database is neither before nor after this migration.
+        if (downStep.partial) stopped = m.version;
         continue;
       }
-      const reup = await applyStatements(client, up);
-      for (const o of observers) if (o.afterReup) await timed(o, () => o.afterReup!(step, reup));
-      if (!reup.ok) {
-        const f = reup.failure!;
-        findings.push(
-          roundTripFinding(
-            failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${m.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates'),
-          ),
-        );
+      const reup = await stepper.reup(prepared);
+      for (const o of observers) if (o.afterReup) await timed(o, () => o.afterReup!(step, reup.result));
+      if (!reup.result.ok) {
+        if (reup.finding) findings.push(roundTripFinding(reup.finding));
         stopped = m.version;
       }
     }

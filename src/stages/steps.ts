@@ -1,0 +1,123 @@
+import type pg from 'pg';
+import { applyStatements, applyWhole, type ApplyResult } from '../db/execute.js';
+import type { ScratchDatabase } from '../db/scratch.js';
+import type { Finding } from '../report/model.js';
+import { outputTail } from './command.js';
+import type { PreparedMigration, StageContext } from './context.js';
+import { applyUnderTest, failureFinding, runVerify } from './syntax.js';
+
+export type UpOutcome = 'applied' | 'applied-empty' | 'failed';
+
+/** How one migration moves the database: its SQL files, or the project's own migration tool. */
+export interface Stepper {
+  baseline(prepared: PreparedMigration): Promise<Finding | undefined>;
+  /** Applies the up of a migration under test on populated tables; failures become syntax findings. */
+  upUnderTest(prepared: PreparedMigration, findings: Finding[]): Promise<UpOutcome>;
+  hasDown(prepared: PreparedMigration): boolean;
+  down(prepared: PreparedMigration): Promise<{ result: ApplyResult; finding: Finding | undefined; partial: boolean }>;
+  reup(prepared: PreparedMigration): Promise<{ result: ApplyResult; finding: Finding | undefined }>;
+}
+
+const ok: ApplyResult = { ok: true, failure: undefined, durations: [] };
+const failed: ApplyResult = { ok: false, failure: undefined, durations: [] };
+
+export function sqlStepper(client: pg.ClientBase): Stepper {
+  return {
+    async baseline(prepared) {
+      if (!prepared.up.ok) return undefined;
+      const up = prepared.up.parsed;
+      const r = await applyWhole(client, up);
+      return r.ok ? undefined : failureFinding(prepared, up, r.failure!, 'baseline-failed', 'error', `baseline migration fails: ${r.failure!.message}`);
+    },
+    async upUnderTest(prepared, findings) {
+      if (!prepared.up.ok) return 'failed';
+      let applied = await applyUnderTest(client, prepared, prepared.up.parsed, findings);
+      if (applied !== 'failed' && !(await runVerify(client, prepared, findings))) applied = 'failed';
+      return applied;
+    },
+    hasDown: (prepared) => prepared.down?.ok === true,
+    async down(prepared) {
+      const down = prepared.down!.ok ? prepared.down!.parsed : undefined;
+      if (!down) return { result: failed, finding: undefined, partial: false };
+      const result = await applyStatements(client, down);
+      const f = result.failure;
+      const finding = f ? failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${prepared.migration.version} fails: ${f.message}`) : undefined;
+      return { result, finding, partial: f?.partiallyApplied === true };
+    },
+    async reup(prepared) {
+      const up = prepared.up.ok ? prepared.up.parsed : undefined;
+      if (!up) return { result: failed, finding: undefined };
+      const result = await applyStatements(client, up);
+      const f = result.failure;
+      const finding = f
+        ? failureFinding(
+            prepared,
+            up,
+            f,
+            'reapply-failed',
+            'error',
+            `the up of ${prepared.migration.version} fails when applied again after its down: ${f.message}`,
+            'the down leaves something behind that the up creates',
+          )
+        : undefined;
+      return { result, finding };
+    },
+  };
+}
+
+/**
+ * Migrations that are code (knex, node-pg-migrate, Alembic, Rails...): the project's own tool
+ * moves the scratch database one step up or down; the stages look at the database around it.
+ */
+export function commandStepper(ctx: StageContext, db: ScratchDatabase): Stepper {
+  const { upCommand, downCommand } = ctx.config;
+  const env = databaseEnv(db.url);
+  const run = async (command: string, prepared: PreparedMigration, rule: string, message: string) => {
+    if (!ctx.runCommand) throw new Error('no command runner: this front end cannot run migration commands');
+    const r = await ctx.runCommand(command, { cwd: ctx.config.root, env, timeoutMs: ctx.config.statementTimeoutMs });
+    if (r.exitCode === 0 && !r.timedOut) return { result: ok, finding: undefined };
+    const why = r.timedOut ? `did not finish within ${ctx.config.statementTimeoutMs} ms` : `exited with ${r.exitCode}`;
+    const finding: Finding = {
+      stage: 'syntax',
+      severity: 'error',
+      rule,
+      migration: prepared.migration.version,
+      file: prepared.migration.up.file,
+      message: `${message}: \`${command}\` ${why}`,
+      detail: outputTail(r.output).split(db.url).join('$DATABASE_URL'),
+    };
+    return { result: failed, finding };
+  };
+  return {
+    async baseline(prepared) {
+      return (await run(upCommand!, prepared, 'baseline-failed', `baseline migration ${prepared.migration.version} fails`)).finding;
+    },
+    async upUnderTest(prepared, findings) {
+      const r = await run(upCommand!, prepared, 'command-failed', `the up step of ${prepared.migration.version} fails`);
+      if (r.finding) findings.push(r.finding);
+      return r.result.ok ? 'applied' : 'failed';
+    },
+    hasDown: () => downCommand !== undefined,
+    async down(prepared) {
+      const r = await run(downCommand!, prepared, 'down-failed', `the down of ${prepared.migration.version} fails`);
+      // A tool's step is not ours to roll back: after a failed down the state is unknown.
+      return { ...r, partial: !r.result.ok };
+    },
+    async reup(prepared) {
+      return run(upCommand!, prepared, 'reapply-failed', `the up of ${prepared.migration.version} fails when applied again after its down`);
+    },
+  };
+}
+
+/** The variables migration tools read to find their database. */
+export function databaseEnv(url: string): Record<string, string> {
+  const u = new URL(url);
+  return {
+    DATABASE_URL: url,
+    PGHOST: u.hostname,
+    PGPORT: u.port || '5432',
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: decodeURIComponent(u.pathname.slice(1)),
+  };
+}
