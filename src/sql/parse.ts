@@ -44,20 +44,28 @@ interface RawStmt {
   stmt_len?: number;
 }
 
-/** Splits a file into statements with the real Postgres parser; a syntax error comes back with its position. */
-export function parseSource(source: SqlSource): ParseResult {
-  const positions = new TextPositions(source.text);
-  // The parser refuses an empty string; an empty file simply has no statements.
-  if (source.text.trim() === '') return { ok: true, parsed: { source, statements: [], positions } };
+/** Files larger than this are parsed in pieces: the WebAssembly parser runs out of memory near 50 MB. */
+const CHUNK_CHARS = 2_000_000;
+
+interface RawRange {
+  start: number;
+  end: number;
+  node: Record<string, unknown>;
+}
+
+type RawParse = { ok: true; ranges: RawRange[] } | { ok: false; index: number; message: string };
+
+/** One parser call; statement ranges as string indexes into `text`. */
+function parseOnce(text: string): RawParse {
+  const positions = new TextPositions(text);
   let tree: { stmts?: RawStmt[] };
   try {
-    tree = parseSync(source.text) as { stmts?: RawStmt[] };
+    tree = parseSync(text) as { stmts?: RawStmt[] };
   } catch (e) {
     const err = e as Error & { sqlDetails?: { cursorPosition?: number } };
     // The cursor is a 0-based character (code point) count into the text.
     const cursor = err.sqlDetails?.cursorPosition ?? 0;
-    const index = positions.indexAfterCodePoints(0, Math.max(0, cursor));
-    return { ok: false, source, error: { message: err.message, ...positions.lineColumnAt(index) } };
+    return { ok: false, index: positions.indexAfterCodePoints(0, Math.max(0, cursor)), message: err.message };
   }
   const raw = tree.stmts ?? [];
   const total = positions.byteLength;
@@ -65,20 +73,71 @@ export function parseSource(source: SqlSource): ParseResult {
   const byteStarts = raw.map((s) => s.stmt_location ?? 0);
   const byteEnds = raw.map((s, i) => (s.stmt_len ? byteStarts[i]! + s.stmt_len : total));
   const idx = positions.indexesOfByteOffsets([...byteStarts, ...byteEnds]);
-  const statements: Statement[] = [];
-  raw.forEach((s, i) => {
-    const start = idx[i]!;
-    const end = idx[raw.length + i]!;
+  return { ok: true, ranges: raw.map((s, i) => ({ start: idx[i]!, end: idx[raw.length + i]!, node: s.stmt ?? {} })) };
+}
+
+/** Index just past the first `;` that ends a line at or after `from`; the text's end if none. */
+function nextLineEndingSemicolon(text: string, from: number): number {
+  const re = /;[ \t]*\r?\n/g;
+  re.lastIndex = from;
+  const m = re.exec(text);
+  return m ? m.index + 1 : text.length;
+}
+
+/**
+ * A cut after a `;` can fall inside a string, a quoted identifier, a comment, a dollar-quoted
+ * body or a `BEGIN ATOMIC` body; the parser then says so at the end of the piece in these words.
+ */
+function cutShort(message: string): boolean {
+  return /^unterminated |at end of input/.test(message);
+}
+
+/**
+ * Parses a large text in pieces cut after a `;` that ends a line. A piece the cut left unfinished
+ * is parsed again, longer; any other error is the file's own.
+ */
+function parseInPieces(text: string, chunkChars: number): RawParse {
+  const ranges: RawRange[] = [];
+  let from = 0;
+  while (from < text.length) {
+    let to = nextLineEndingSemicolon(text, from + chunkChars);
+    for (;;) {
+      const piece = text.slice(from, to);
+      const r = piece.trim() === '' ? ({ ok: true, ranges: [] } as RawParse) : parseOnce(piece);
+      if (!r.ok) {
+        if (to < text.length && cutShort(r.message)) {
+          // Grow the piece: at least one more statement end, and twice as long.
+          to = nextLineEndingSemicolon(text, Math.max(to, from + 2 * (to - from)));
+          continue;
+        }
+        return { ok: false, index: from + r.index, message: r.message };
+      }
+      for (const range of r.ranges) ranges.push({ start: from + range.start, end: from + range.end, node: range.node });
+      from = to;
+      break;
+    }
+  }
+  return { ok: true, ranges };
+}
+
+/** Splits a file into statements with the real Postgres parser; a syntax error comes back with its position. */
+export function parseSource(source: SqlSource, opts: { chunkChars?: number } = {}): ParseResult {
+  const chunkChars = opts.chunkChars ?? CHUNK_CHARS;
+  const positions = new TextPositions(source.text);
+  // The parser refuses an empty string; an empty file simply has no statements.
+  if (source.text.trim() === '') return { ok: true, parsed: { source, statements: [], positions } };
+  const r = source.text.length > chunkChars ? parseInPieces(source.text, chunkChars) : parseOnce(source.text);
+  if (!r.ok) return { ok: false, source, error: { message: r.message, ...positions.lineColumnAt(r.index) } };
+  const statements: Statement[] = r.ranges.map(({ start, end, node }) => {
     const tokenStart = skipTrivia(source.text, start, end);
-    const node = s.stmt ?? {};
-    statements.push({
+    return {
       sql: source.text.slice(start, end),
       start,
       tokenStart,
       ...positions.lineColumnAt(tokenStart),
       node,
       ...classifyStatement(node),
-    });
+    };
   });
   return { ok: true, parsed: { source, statements, positions } };
 }
