@@ -71,7 +71,7 @@ export class ScratchServer {
         const role = decodeURIComponent(new URL(this.url).username) || 'the connecting role';
         throw new InputError(
           'database',
-          `role ${role} may not create databases at ${describeServer(this.url)}: migration-ci works only in scratch databases it creates and drops. ` +
+          `role ${role} may not create databases on ${describeServer(this.url).replace(/ as .*$/, '')}: migration-ci works only in scratch databases it creates and drops. ` +
             `Grant it with: ALTER ROLE ${quoteIdent(role)} CREATEDB;`,
         );
       }

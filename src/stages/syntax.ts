@@ -6,6 +6,20 @@ import type { Finding } from '../report/model.js';
 import { positionInStatement, type ParsedSource } from '../sql/parse.js';
 import type { PreparedMigration } from './context.js';
 
+/** A statement stopped by our own limits: trying it again on empty tables would only wait again. */
+const TIMEOUTS: Record<string, { rule: string; why: string; hint: string }> = {
+  '57014': {
+    rule: 'statement-timeout',
+    why: 'the statement ran longer than the statement timeout',
+    hint: 'a statement that never ends (a loop, a wait) or one far too slow for a migration; raise --statement-timeout if it is expected',
+  },
+  '55P03': {
+    rule: 'lock-timeout',
+    why: 'the statement waited for a lock longer than the lock timeout',
+    hint: 'something else held a lock on the table; in production this statement would queue behind it and block everyone after it',
+  },
+};
+
 /** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
 const ANY_ROW_FAILS = new Set(['23502']);
 
@@ -93,6 +107,11 @@ export async function applyUnderTest(
   const first = await applyStatements(client, parsed);
   if (first.ok) return 'applied';
   const failure = first.failure!;
+  const timeout = TIMEOUTS[failure.code ?? ''];
+  if (timeout) {
+    findings.push(failureFinding(prepared, parsed, failure, timeout.rule, 'error', `${failure.message}: ${timeout.why}`, timeout.hint));
+    return 'failed';
+  }
   const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, parsed);
   if (onEmpty !== true) {
     const note = onEmpty === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
