@@ -57,7 +57,11 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     message: n.message,
   }));
   // Found before anything runs: every parse error at its exact position, and the pull request checks.
-  const upfront = [...migrations.flatMap(parseFindings), ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : [])];
+  const upfront = [
+    ...migrations.flatMap(parseFindings),
+    ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
+    ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
+  ];
   findings.push(...upfront);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
@@ -191,4 +195,9 @@ function pullRequestFindings(migrations: PreparedMigration[], scoped: BaselineRe
     });
   }
   return out;
+}
+
+/** An empty up file applies and changes nothing: worth a word, not a failure. */
+function emptyMigrationFinding({ migration: m }: PreparedMigration): Finding {
+  return { stage: 'syntax', severity: 'notice', rule: 'empty-migration', migration: m.version, file: m.up.file, message: `${m.up.file} is empty: ${m.version} changes nothing` };
 }

@@ -52,7 +52,8 @@ export function detectFormat(root: string, dir: string): Exclude<FormatName, 'au
     });
   if (looksLikeDbmate(samples)) return 'dbmate';
   if (looksLikeGoose(samples)) return 'goose';
-  if (names.length === 0) return 'golang-migrate';
+  // Hidden files (.gitkeep) say nothing about the format; the format's discovery says "no migrations".
+  if (names.every((n) => n.startsWith('.'))) return 'golang-migrate';
   throw new InputError(
     'input',
     `cannot tell the migration format of ${relativePath(root, dir) || '.'}: no <version>_<name>.up.sql, V<version>__<name>.sql, sqitch.plan, "-- migrate:up" or "-- +goose Up" found; pass --format`,
