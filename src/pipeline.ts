@@ -5,6 +5,7 @@ import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverMigrations } from './migrations/discover.js';
+import { applyShard } from './migrations/shard.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
@@ -34,6 +35,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const progress = hooks.progress ?? (() => {});
   await loadParser();
   const discovered = discoverMigrations(config.root, config.dir, config.format);
+  const shardOfVersion = config.shard ? applyShard(discovered.migrations, config.shard) : new Map<string, number>();
   const migrations: PreparedMigration[] = discovered.migrations.map((migration) => ({
     migration,
     up: parseSource(migration.up),
@@ -51,8 +53,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   findings.push(...parseErrors);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
+  const underTest = migrations.filter((m) => m.migration.underTest).length;
   log(
-    `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`,
+    `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
+      (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} under test in all shards)` : ''),
   );
   const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand };
   const stages: StageResult[] = [];
@@ -129,6 +133,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       up: m.up.file,
       ...(m.down ? { down: m.down.file } : {}),
       underTest: m.underTest,
+      ...(shardOfVersion.has(m.version) ? { shard: shardOfVersion.get(m.version)! } : {}),
       stages: perStage,
     };
   });
@@ -136,6 +141,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     version: 1,
     verdict: verdictOf(findings),
     postgres: server.version,
+    ...(config.shard ? { shard: { ...config.shard } } : {}),
     migrations: reportMigrations,
     stages,
     findings,
