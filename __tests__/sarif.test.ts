@@ -17,7 +17,8 @@ const schema = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtur
 const validatorModules = ['ajv-draft-04', 'ajv-formats'];
 const { default: Ajv } = await import(validatorModules[0]!);
 const { default: addFormats } = await import(validatorModules[1]!);
-const ajv = new Ajv({ allErrors: true, strict: false });
+// unicodeRegExp off: the schema's `language` pattern has a stray `]` that only a unicode RegExp rejects.
+const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
 addFormats(ajv);
 const validate: ((data: unknown) => boolean) & { errors?: unknown } = ajv.compile(schema);
 
@@ -45,6 +46,16 @@ function sarifOf(report: Report, opts: Parameters<typeof renderSarif>[1] = {}): 
 }
 
 describe('renderSarif', () => {
+  it('is checked by a validator that does reject a broken log', () => {
+    const log = JSON.parse(renderSarif(failingReport()));
+    expect(validate(log)).toBe(true);
+    log.runs[0].results[0].level = 'notice';
+    expect(validate(log)).toBe(false);
+    delete log.runs[0].results[0].level;
+    log.runs[0].results[0].locations[0].physicalLocation.region.startLine = 0;
+    expect(validate(log)).toBe(false);
+  });
+
   it('is valid SARIF 2.1.0 with one result per finding, located in the repository', () => {
     const { log, run } = sarifOf(failingReport(), { toolVersion: '0.1.0', srcRoot: '/home/runner/work/app' });
     expect(log.version).toBe('2.1.0');

@@ -5,7 +5,7 @@ import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverMigrations } from './migrations/discover.js';
-import { applyShard } from './migrations/shard.js';
+import { assignShards } from './migrations/shard.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
@@ -13,7 +13,7 @@ import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { parseFindings } from './stages/syntax.js';
-import { walkMigrations, type WalkObserver } from './stages/walk.js';
+import { walkMigrations, type WalkObserver, type WalkStep } from './stages/walk.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -35,7 +35,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const progress = hooks.progress ?? (() => {});
   await loadParser();
   const discovered = discoverMigrations(config.root, config.dir, config.format);
-  const shardOfVersion = config.shard ? applyShard(discovered.migrations, config.shard) : new Map<string, number>();
+  const shardOfVersion = config.shard ? assignShards(discovered.migrations, config.shard.total) : new Map<string, number>();
+  const inThisShard = (version: string) => !config.shard || (shardOfVersion.get(version) ?? config.shard.index) === config.shard.index;
   const migrations: PreparedMigration[] = discovered.migrations.map((migration) => ({
     migration,
     up: parseSource(migration.up),
@@ -53,12 +54,17 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   findings.push(...parseErrors);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
-  const underTest = migrations.filter((m) => m.migration.underTest).length;
+  const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
-      (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} under test in all shards)` : ''),
+      (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} in all shards)` : ''),
   );
   const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand };
+  // A shard walks every migration under test (the syntax stage is cheap and the walk then reaches
+  // exactly the state a single job would), but the other stages test only this shard's share.
+  const shardCtx: StageContext = config.shard
+    ? { ...ctx, migrations: migrations.map((p) => (inThisShard(p.migration.version) ? p : { ...p, migration: { ...p.migration, underTest: false } })) }
+    : ctx;
   const stages: StageResult[] = [];
   const outcomes: StageOutcome[] = [];
   const record = (outcome: StageOutcome, durationMs: number, extra: Finding[] = []) => {
@@ -80,7 +86,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       const observers = new Map<StageName, WalkObserver>();
       for (const name of walkStages) {
         const make = WALK_OBSERVERS[name];
-        if (make) observers.set(name, make(ctx));
+        if (make) observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
       }
       const roundTripStage: StageName = config.stages.includes('rollback') ? 'rollback' : 'data';
       const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
@@ -101,7 +107,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
         continue;
       }
       const t0 = performance.now();
-      const outcome = await run(ctx);
+      const outcome = await run(shardCtx);
       record(outcome, performance.now() - t0);
     }
   } catch (e) {
@@ -132,7 +138,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       name: m.name,
       up: m.up.file,
       ...(m.down ? { down: m.down.file } : {}),
-      underTest: m.underTest,
+      underTest: m.underTest && inThisShard(m.version),
       ...(shardOfVersion.has(m.version) ? { shard: shardOfVersion.get(m.version)! } : {}),
       stages: perStage,
     };
@@ -147,4 +153,21 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     findings,
     statements: outcomes.flatMap((o) => o.statements),
   };
+}
+
+/** The observer, deaf to the steps of migrations another shard tests. */
+function onlyInShard(o: WalkObserver, inShard: (version: string) => boolean): WalkObserver {
+  const mine = (step: WalkStep) => inShard(step.prepared.migration.version);
+  const wrapped: WalkObserver = {
+    get outcome() {
+      return o.outcome;
+    },
+    wantsRoundTrip: o.wantsRoundTrip,
+  };
+  if (o.beforeUp) wrapped.beforeUp = async (step) => (mine(step) ? o.beforeUp!(step) : undefined);
+  if (o.afterUp) wrapped.afterUp = async (step) => (mine(step) ? o.afterUp!(step) : undefined);
+  if (o.afterDown) wrapped.afterDown = async (step, result) => (mine(step) ? o.afterDown!(step, result) : undefined);
+  if (o.afterReup) wrapped.afterReup = async (step, result) => (mine(step) ? o.afterReup!(step, result) : undefined);
+  if (o.afterAll) wrapped.afterAll = async (client, db) => o.afterAll!(client, db);
+  return wrapped;
 }

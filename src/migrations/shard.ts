@@ -21,18 +21,9 @@ export function shardOf(version: string, total: number): number {
   return (h % total) + 1;
 }
 
-/**
- * Keeps under test only the migrations of shard `index`; the others that were under test are
- * applied like baseline, so this shard still reaches the state each of its migrations needs.
- * Returns the shard of every migration that was under test.
- */
-export function applyShard(migrations: Migration[], shard: { index: number; total: number }): Map<string, number> {
+/** The shard of every migration under test; baseline migrations belong to no shard. */
+export function assignShards(migrations: readonly Migration[], total: number): Map<string, number> {
   const assigned = new Map<string, number>();
-  for (const m of migrations) {
-    if (!m.underTest) continue;
-    const s = shardOf(m.version, shard.total);
-    assigned.set(m.version, s);
-    if (s !== shard.index) m.underTest = false;
-  }
+  for (const m of migrations) if (m.underTest) assigned.set(m.version, shardOf(m.version, total));
   return assigned;
 }

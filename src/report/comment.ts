@@ -131,62 +131,32 @@ export function renderComment(report: Report, opts: CommentOptions): string {
   };
 
   const fits = (s: string) => s.length <= maxChars;
-  const plan: Plan = { detailsFor: flat.length, findings: flat.length, rows: passingRows.length, notices: noticeLines.length };
-  let text = build(plan);
+  /** Largest n in [0, max] for which `make(n)` fits (it fits for 0, and fitting is monotone in n). */
+  const largest = (max: number, make: (n: number) => Plan): number => {
+    let lo = 0;
+    let hi = max;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(build(make(mid)))) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+
+  const all: Plan = { detailsFor: flat.length, findings: flat.length, rows: passingRows.length, notices: noticeLines.length };
+  const text = build(all);
   if (fits(text)) return text;
 
   // Details go first, from the last finding backwards.
-  plan.detailsFor = 0;
-  text = build(plan);
-  if (fits(text)) {
-    let spare = maxChars - text.length - 200;
-    let n = 0;
-    for (; n < flat.length; n++) {
-      const extra = (full[n]?.length ?? 0) - (short[n]?.length ?? 0);
-      if (extra > spare) break;
-      spare -= extra;
-    }
-    plan.detailsFor = n;
-    text = build(plan);
-    while (!fits(text) && plan.detailsFor > 0) {
-      plan.detailsFor = Math.floor(plan.detailsFor * 0.9);
-      text = build(plan);
-    }
-    return text;
-  }
+  const noDetails = { ...all, detailsFor: 0 };
+  if (fits(build(noDetails))) return build({ ...noDetails, detailsFor: largest(flat.length, (n) => ({ ...noDetails, detailsFor: n })) });
 
-  // Then the passing part, then the findings from the least severe backwards.
-  plan.notices = 0;
-  plan.rows = 0;
-  const bare = build({ ...plan, findings: 0 });
-  let budget = maxChars - bare.length - 400;
-  let n = 0;
-  for (; n < flat.length && budget >= 0; n++) {
-    budget -= (short[n]?.length ?? 0) + 120; // a group heading may come with it
-    if (budget < 0) break;
-  }
-  plan.findings = n;
-  text = build(plan);
-  while (!fits(text) && plan.findings > 0) {
-    plan.findings = Math.floor(plan.findings * 0.9);
-    text = build(plan);
-  }
-  if (fits(text)) {
-    // Whatever room is left goes to the passing rows.
-    let room = maxChars - text.length - 100;
-    let rows = 0;
-    for (; rows < passingRows.length; rows++) {
-      room -= passingRows[rows]!.length;
-      if (room < 0) break;
-    }
-    if (rows > 0) {
-      const withRows = build({ ...plan, rows });
-      if (fits(withRows)) text = withRows;
-    }
-    return text;
-  }
-  // Only an absurdly small budget gets here: the marker and the heading, cut to size.
-  return `${opts.marker}\n${headLine(report, title)}`.slice(0, maxChars);
+  // Then the passing part, then the findings from the least severe backwards; what room is left goes back to the passing rows.
+  const bare: Plan = { detailsFor: 0, findings: 0, rows: 0, notices: 0 };
+  if (!fits(build(bare))) return `${opts.marker}\n${headLine(report, title)}`.slice(0, maxChars);
+  const findingsShown = largest(flat.length, (n) => ({ ...bare, findings: n }));
+  const rows = largest(passingRows.length, (n) => ({ ...bare, findings: findingsShown, rows: n }));
+  return build({ ...bare, findings: findingsShown, rows });
 }
 
 function hasDetail(f: Finding): boolean {

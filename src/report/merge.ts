@@ -16,10 +16,9 @@ function worst(a: StageStatus | undefined, b: StageStatus): StageStatus {
  * status; findings and statements are the union (identical ones once); stage durations are
  * summed and their statuses are the worst; the verdict is computed again.
  *
- * A shard applies the migrations of the other shards like baseline, so when one of them fails
- * there it reports `baseline-failed`; the shard that tests that migration reports the real
- * failure, which is the one kept. A shard whose report is missing is an error: its migrations
- * were not tested.
+ * Every shard applies and syntax-checks all migrations under test, so their syntax findings
+ * are the same in each report and appear once. A shard whose report is missing is an error:
+ * its migrations were not tested.
  */
 export function mergeReports(reports: readonly Report[]): Report {
   if (reports.length === 0) throw new InputError('usage', 'merge-reports needs at least one report');
@@ -55,16 +54,13 @@ export function mergeReports(reports: readonly Report[]): Report {
     if (shard !== undefined) out.shard = shard;
     return out;
   });
-  const testedSomewhere = new Set(migrations.filter((m) => m.underTest).map((m) => m.version));
 
   const findings: Finding[] = [];
   const seenFindings = new Set<string>();
   const statements: StatementMeasure[] = [];
   const seenStatements = new Set<string>();
   for (const r of reports) {
-    const otherShard = new Set(r.migrations.filter((m) => !m.underTest && m.shard !== undefined).map((m) => m.version));
     for (const f of r.findings) {
-      if (f.rule === 'baseline-failed' && f.migration !== undefined && otherShard.has(f.migration) && testedSomewhere.has(f.migration)) continue;
       const key = findingKey(f);
       if (seenFindings.has(key)) continue;
       seenFindings.add(key);

@@ -33,7 +33,7 @@ export interface ReportMigration {
   /**
    * In a sharded run, the shard (1-based) that tests this migration; absent when the run is not
    * sharded or the migration is baseline. A migration with `underTest: false` and a shard was
-   * applied like baseline here because another shard tests it.
+   * applied and syntax-checked here, and left to that shard for every other stage.
    */
   shard?: number;
   /** Per stage outcome for this migration; `skip` when the stage did not reach or cover it. */

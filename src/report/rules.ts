@@ -50,7 +50,7 @@ const CATALOGUE: readonly RuleDescription[] = [
     stage: 'syntax',
     severity: 'error',
     title: 'A baseline migration fails to apply',
-    help: 'A migration that is not under test (it exists on the base branch, or is tested by another shard) fails when applied in order, so the migrations after it cannot be checked. Fix that migration, or check the order and placeholders of the migrations.',
+    help: 'A migration that is not under test (it already exists on the base branch) fails when applied in order, so the migrations after it cannot be checked. Fix that migration, or check the order and placeholders of the migrations.',
   },
   {
     id: 'not-reached',
