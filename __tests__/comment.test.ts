@@ -112,8 +112,14 @@ describe.each(servers())('sticky pull request comment on $name', ({ url }) => {
 
   it('creates the comment on the first run and updates the same one on the second', async () => {
     github.refuse = undefined;
-    const first = await runSourceAction(inputs, { workspace: workspace(BROKEN_ADD_REGION), env: env() });
+    const firstRoot = workspace(BROKEN_ADD_REGION);
+    const first = await runSourceAction({ ...inputs, sarif: 'out/migrations.sarif' }, { workspace: firstRoot, env: env() });
     expect(first.code, first.stderr).toBe(1);
+    // The files the next steps use.
+    expect(first.outputs.sarif).toBe(path.join(firstRoot, 'out/migrations.sarif'));
+    const sarif = JSON.parse(fs.readFileSync(first.outputs.sarif!, 'utf8'));
+    expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(['syntax/fails-with-rows']);
+    expect(first.summaryMarkdown).toContain('## ❌ migration-ci: fail');
     expect(ours()).toHaveLength(1);
     const created = ours()[0]!;
     expect(created.body.split('\n')[0]).toBe(MARKER);

@@ -36,7 +36,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const out = (s: string) => io.stdout(mask(s));
   const err = (s: string) => io.stderr(mask(s));
   try {
-    if (argv[0] === 'merge-reports') return mergeCommand(parseCliArgs(argv.slice(1), { allowPositionals: true }), io);
+    if (argv[0] === 'merge-reports') return await mergeCommand(parseCliArgs(argv.slice(1), { allowPositionals: true }), io);
     const args = parseCliArgs(argv);
     if (args.help) {
       out(USAGE);

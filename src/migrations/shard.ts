@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Migration } from './types.js';
 
 /**
@@ -8,17 +9,7 @@ import type { Migration } from './types.js';
  * Round robin over the list would balance small sets better but reshuffles on every insertion.
  */
 export function shardOf(version: string, total: number): number {
-  // FNV-1a, 32 bits, over the UTF-8 bytes of the version, then MurmurHash3's finaliser.
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(version, 'utf8')) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  // FNV's low bits depend only on the low bits of each byte; mix them all in before the modulo.
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h = (h ^ (h >>> 16)) >>> 0;
-  return (h % total) + 1;
+  return (createHash('sha256').update(version, 'utf8').digest().readUInt32BE(0) % total) + 1;
 }
 
 /** The shard of every migration under test; baseline migrations belong to no shard. */
