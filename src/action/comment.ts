@@ -67,7 +67,8 @@ export async function postComment(
     const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
     const target = { owner: pr.owner, repo: pr.repo };
     const comments = await octokit.paginate(octokit.rest.issues.listComments, { ...target, issue_number: pr.number, per_page: 100 });
-    const ours = comments.filter((c) => (c.body ?? '').includes(marker));
+    // Ours start with the marker; a reply quoting one does not.
+    const ours = comments.filter((c) => (c.body ?? '').startsWith(marker));
     if (ours.length === 0) {
       const created = await octokit.rest.issues.createComment({ ...target, issue_number: pr.number, body });
       core.info(`comment: posted ${created.data.html_url}`);
