@@ -62,7 +62,7 @@ export const OPTION_SPECS = [
   },
   { key: 'baseRef', flag: 'base-ref', input: 'base-ref', kind: 'string', default: undefined, arg: 'REF', help: 'migrations present at REF are the baseline; only new or changed ones are under test' },
   { key: 'reportJson', flag: 'report-json', input: 'report-json', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the JSON report' },
-  { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0' },
+  { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0 to FILE (for code scanning)' },
   { key: 'seedRows', flag: 'seed-rows', input: 'seed-rows', kind: 'string', default: '100', arg: 'N', help: 'rows put in every table before a migration under test meets it' },
   {
     key: 'statementTimeoutMs',
@@ -91,7 +91,7 @@ export const OPTION_SPECS = [
   { key: 'replace', flag: 'replace', input: 'replace', kind: 'multi', default: undefined, arg: 'FROM=TO', help: 'replaces literal text before parsing; repeatable' },
   { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
   { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
-  { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test' },
+  { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test (merge the shards with merge-reports)' },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTION_SPECS)[number]['key'];

@@ -7,6 +7,7 @@ import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverCodeMigrations } from './migrations/code.js';
 import { discoverMigrations } from './migrations/discover.js';
 import { applyBaseline, type BaselineResult } from './migrations/baseline.js';
+import { assignShards } from './migrations/shard.js';
 import { substituteMigration } from './migrations/substitute.js';
 import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
@@ -16,7 +17,7 @@ import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { parseFindings } from './stages/syntax.js';
-import { walkMigrations, type WalkObserver } from './stages/walk.js';
+import { walkMigrations, type WalkObserver, type WalkStep } from './stages/walk.js';
 
 export interface RunHooks {
   log?: (line: string) => void;
@@ -41,7 +42,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
     : discoverMigrations(config.root, config.dir, config.format);
   const scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
-  const migrations: PreparedMigration[] = (scoped?.migrations ?? discovered.migrations)
+  const ordered = scoped?.migrations ?? discovered.migrations;
+  const shardOfVersion = config.shard ? assignShards(ordered, config.shard.total) : new Map<string, number>();
+  const inThisShard = (version: string) => !config.shard || (shardOfVersion.get(version) ?? config.shard.index) === config.shard.index;
+  const migrations: PreparedMigration[] = ordered
     .map((m) => substituteMigration(m, config))
     .map((migration) => ({
       migration,
@@ -65,10 +69,17 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   findings.push(...upfront);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
+  const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
-    `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`,
+    `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
+      (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} in all shards)` : ''),
   );
   const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined };
+  // A shard walks every migration under test (the syntax stage is cheap and the walk then reaches
+  // exactly the state a single job would), but the other stages test only this shard's share.
+  const shardCtx: StageContext = config.shard
+    ? { ...ctx, migrations: migrations.map((p) => (inThisShard(p.migration.version) ? p : { ...p, migration: { ...p.migration, underTest: false } })) }
+    : ctx;
   const stages: StageResult[] = [];
   const outcomes: StageOutcome[] = [];
   const record = (outcome: StageOutcome, durationMs: number, extra: Finding[] = []) => {
@@ -88,6 +99,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     // A migration tool keeps its own bookkeeping: its steps are replayed, not cloned.
     const base = config.upCommand ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
     ctx.baselineTemplate = base.template;
+    shardCtx.baselineTemplate = base.template;
     upfront.push(...base.findings);
     findings.push(...base.findings);
     const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
@@ -95,7 +107,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       const observers = new Map<StageName, WalkObserver>();
       for (const name of walkStages) {
         const make = WALK_OBSERVERS[name];
-        if (make) observers.set(name, make(ctx));
+        if (make) observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
       }
       const roundTripStage: StageName = config.stages.includes('rollback') ? 'rollback' : 'data';
       const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
@@ -116,7 +128,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
         continue;
       }
       const t0 = performance.now();
-      const outcome = await run(ctx);
+      const outcome = await run(shardCtx);
       record(outcome, performance.now() - t0);
     }
   } catch (e) {
@@ -147,7 +159,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       name: m.name,
       up: m.up.file,
       ...(m.down ? { down: m.down.file } : {}),
-      underTest: m.underTest,
+      underTest: m.underTest && inThisShard(m.version),
+      ...(shardOfVersion.has(m.version) ? { shard: shardOfVersion.get(m.version)! } : {}),
       stages: perStage,
     };
   });
@@ -155,6 +168,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     version: 1,
     verdict: verdictOf(findings),
     postgres: server.version,
+    ...(config.shard ? { shard: { ...config.shard } } : {}),
     migrations: reportMigrations,
     stages,
     findings,
@@ -200,4 +214,21 @@ function pullRequestFindings(migrations: PreparedMigration[], scoped: BaselineRe
 /** An empty up file applies and changes nothing: worth a word, not a failure. */
 function emptyMigrationFinding({ migration: m }: PreparedMigration): Finding {
   return { stage: 'syntax', severity: 'notice', rule: 'empty-migration', migration: m.version, file: m.up.file, message: `${m.up.file} is empty: ${m.version} changes nothing` };
+}
+
+/** The observer, deaf to the steps of migrations another shard tests. */
+function onlyInShard(o: WalkObserver, inShard: (version: string) => boolean): WalkObserver {
+  const mine = (step: WalkStep) => inShard(step.prepared.migration.version);
+  const wrapped: WalkObserver = {
+    get outcome() {
+      return o.outcome;
+    },
+    wantsRoundTrip: o.wantsRoundTrip,
+  };
+  if (o.beforeUp) wrapped.beforeUp = async (step) => (mine(step) ? o.beforeUp!(step) : undefined);
+  if (o.afterUp) wrapped.afterUp = async (step) => (mine(step) ? o.afterUp!(step) : undefined);
+  if (o.afterDown) wrapped.afterDown = async (step, result) => (mine(step) ? o.afterDown!(step, result) : undefined);
+  if (o.afterReup) wrapped.afterReup = async (step, result) => (mine(step) ? o.afterReup!(step, result) : undefined);
+  if (o.afterAll) wrapped.afterAll = async (client, db) => o.afterAll!(client, db);
+  return wrapped;
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface ActionRun {
   pid: number;
@@ -12,6 +13,8 @@ export interface ActionRun {
   outputs: Record<string, string>;
   /** Contents of the file the `report` output names, read before the runner's temp folder goes. */
   reportText: string | undefined;
+  /** Contents of the file the `summary-markdown` output names. */
+  summaryMarkdown: string | undefined;
 }
 
 /** Parses the runner's `name<<delimiter` file format of GITHUB_OUTPUT. */
@@ -33,15 +36,28 @@ export function parseOutputFile(text: string): Record<string, string> {
   return out;
 }
 
+export interface ActionRunOptions {
+  workspace: string;
+  env?: Record<string, string>;
+  signalAfterMs?: { signal: NodeJS.Signals; ms: number };
+}
+
 /**
  * Runs the built action (dist/index.js) as the runner does: inputs as INPUT_* variables,
  * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, workflow commands on stdout.
  */
-export async function runBuiltAction(
-  distEntry: string,
-  inputs: Record<string, string>,
-  opts: { workspace: string; env?: Record<string, string>; signalAfterMs?: { signal: NodeJS.Signals; ms: number } },
-): Promise<ActionRun> {
+export async function runBuiltAction(distEntry: string, inputs: Record<string, string>, opts: ActionRunOptions): Promise<ActionRun> {
+  return runActionProcess([distEntry], inputs, opts);
+}
+
+/** Runs the action from source (src/index.ts through tsx), with the same contract as the built one. */
+export async function runSourceAction(inputs: Record<string, string>, opts: ActionRunOptions): Promise<ActionRun> {
+  const repo = path.resolve(import.meta.dirname, '../..');
+  const tsxLoader = pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
+  return runActionProcess(['--import', tsxLoader, path.join(repo, 'src/index.ts')], inputs, opts);
+}
+
+async function runActionProcess(args: string[], inputs: Record<string, string>, opts: ActionRunOptions): Promise<ActionRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-runner-'));
   const outputFile = path.join(tmp, 'output');
   const summaryFile = path.join(tmp, 'summary');
@@ -58,7 +74,7 @@ export async function runBuiltAction(
     ...opts.env,
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
-  const child = spawn(process.execPath, [distEntry], { cwd: opts.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: opts.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -77,6 +93,7 @@ export async function runBuiltAction(
     summary: fs.readFileSync(summaryFile, 'utf8'),
     outputs,
     reportText: outputs.report && fs.existsSync(outputs.report) ? fs.readFileSync(outputs.report, 'utf8') : undefined,
+    summaryMarkdown: outputs['summary-markdown'] && fs.existsSync(outputs['summary-markdown']) ? fs.readFileSync(outputs['summary-markdown'], 'utf8') : undefined,
   };
   fs.rmSync(tmp, { recursive: true, force: true });
   return result;

@@ -4,19 +4,57 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { buildConfig, parseBoolean, type Config, type RawOptions } from '../config.js';
 import { OPTION_SPECS } from '../options.js';
+import { resolveReportFiles } from './report-files.js';
 
-export interface ActionSettings {
-  config: Config;
+/** Where the results go: files, outputs, the pull request. */
+export interface PublishSettings {
+  /** Workspace root; SARIF paths are relative to it. */
+  root: string;
+  /** Where the JSON report goes (an input, or a file in the runner's temp folder). */
+  reportPath: string;
+  /** Where the SARIF log goes, when asked for. */
+  sarifPath: string | undefined;
+  /** Where the job summary markdown goes (the `summary-markdown` output). */
+  summaryPath: string;
   githubToken: string;
   /** Post or update one sticky comment on the pull request. */
   comment: boolean;
-  /** Where the JSON report goes (an input, or a file in the runner's temp folder). */
-  reportPath: string;
+  /** Tells apart the comments of jobs that share a job id (matrix legs). */
+  commentKey: string | undefined;
+}
+
+export interface ActionSettings extends PublishSettings {
+  config: Config;
+}
+
+export interface MergeSettings extends PublishSettings {
+  /** Report files to merge, absolute. */
+  reports: string[];
+}
+
+/** Inputs that only the action has (the CLI has no pull request to comment on). */
+function publishInputs(env: NodeJS.ProcessEnv, root: string, reportJson: string | undefined, sarif: string | undefined): PublishSettings {
+  const temp = env.RUNNER_TEMP || os.tmpdir();
+  const key = core.getInput('comment-key').trim();
+  return {
+    root,
+    // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
+    reportPath: reportJson ?? path.join(temp, 'migration-ci-report.json'),
+    sarifPath: sarif,
+    summaryPath: path.join(temp, 'migration-ci-summary.md'),
+    githubToken: core.getInput('github-token'),
+    comment: parseBoolean('comment', core.getInput('comment')),
+    commentKey: key === '' ? undefined : key,
+  };
+}
+
+function workspace(env: NodeJS.ProcessEnv): string {
+  return path.resolve(env.GITHUB_WORKSPACE || process.cwd());
 }
 
 /** Action inputs -> the typed config both front ends share. */
 export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
-  const root = env.GITHUB_WORKSPACE || process.cwd();
+  const root = workspace(env);
   const raw: Record<string, unknown> = {};
   for (const s of OPTION_SPECS) {
     if (!s.input) continue;
@@ -35,13 +73,22 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   raw.databaseUrl = databaseUrl;
   raw.baseRef = (raw.baseRef as string) || pullRequestBase(env);
   const config = buildConfig(root, raw as RawOptions);
-  return {
-    config,
-    githubToken: core.getInput('github-token'),
-    comment: parseBoolean('comment', core.getInput('comment')),
-    // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
-    reportPath: config.reportJson ?? path.join(env.RUNNER_TEMP || os.tmpdir(), 'migration-ci-report.json'),
+  return { config, ...publishInputs(env, config.root, config.reportJson, config.sarif) };
+}
+
+/** The `merge-reports` input: one path or glob a line; empty when the action runs the migrations. */
+export function mergePatterns(): string[] {
+  return core.getMultilineInput('merge-reports');
+}
+
+/** Settings of a merge run: no database, the reports to merge, and where the results go. */
+export function readMergeInputs(env: NodeJS.ProcessEnv, patterns: readonly string[]): MergeSettings {
+  const root = workspace(env);
+  const file = (name: string) => {
+    const v = core.getInput(name).trim();
+    return v === '' ? undefined : path.resolve(root, v);
   };
+  return { reports: resolveReportFiles(root, patterns), ...publishInputs(env, root, file('report-json'), file('sarif')) };
 }
 
 /** On a pull request, its base commit: migrations there are the baseline. On a push, none. */

@@ -2,20 +2,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { closeAllScratchServers } from '../db/scratch.js';
-import { errorMessage, isInputError } from '../errors.js';
+import { InputError, errorMessage, isInputError } from '../errors.js';
 import { runPipeline } from '../pipeline.js';
-import { selectAnnotations } from '../report/annotations.js';
+import { selectAnnotations, type AnnotationCounts } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
+import { mergeReports, parseReport } from '../report/merge.js';
 import { countBySeverity, type Report } from '../report/model.js';
+import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
 import { formatProgress } from '../report/terminal.js';
+import { VERSION } from '../version.js';
 import { actionsCommand } from './command.js';
-import { readInputs } from './inputs.js';
+import { postComment } from './comment.js';
+import { mergePatterns, readInputs, readMergeInputs, type PublishSettings } from './inputs.js';
 
-/** JSON report, annotations and outputs; returns what the annotation budget left out. */
-function publish(report: Report, reportPath: string): { error: number; warning: number; notice: number } {
-  fs.mkdirSync(path.dirname(reportPath), { recursive: true });
-  fs.writeFileSync(reportPath, renderJson(report));
+function writeFile(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/** At most 10 errors and 10 warnings as annotations; everything else counted in one notice. */
+function annotate(report: Report): AnnotationCounts {
   const { annotations, omitted } = selectAnnotations(report);
   for (const a of annotations) {
     const props: core.AnnotationProperties = { title: a.title };
@@ -30,21 +37,47 @@ function publish(report: Report, reportPath: string): { error: number; warning: 
   if (rest > 0) {
     core.notice(`${rest} more findings (${omitted.error} errors, ${omitted.warning} warnings, ${omitted.notice} notices) are in the job summary and the JSON report`);
   }
+  return omitted;
+}
+
+/** Files, annotations, outputs, job summary and pull request comment for one report. */
+async function publish(report: Report, s: PublishSettings): Promise<void> {
+  writeFile(s.reportPath, renderJson(report));
+  if (s.sarifPath) writeFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }));
+  const omitted = annotate(report);
+  const summary = renderSummary(report, { annotationsOmitted: omitted });
+  writeFile(s.summaryPath, summary);
+
   const counts = countBySeverity(report.findings);
   core.setOutput('verdict', report.verdict);
   core.setOutput('errors', String(counts.error));
   core.setOutput('warnings', String(counts.warning));
-  core.setOutput('report', reportPath);
-  return omitted;
-}
+  core.setOutput('report', s.reportPath);
+  if (s.sarifPath) core.setOutput('sarif', s.sarifPath);
+  core.setOutput('summary-markdown', s.summaryPath);
 
-async function writeSummary(report: Report, omitted: { error: number; warning: number; notice: number }): Promise<void> {
   // Outside a runner (or in a runner without summaries) there is nowhere to write it.
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  await core.summary.addRaw(renderSummary(report, { annotationsOmitted: omitted }), true).write();
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary, true).write();
+  if (s.comment) await postComment(report, { env: process.env, token: s.githubToken, key: s.commentKey });
 }
 
-/** The action: inputs -> pipeline -> annotations, summary, outputs; every error ends in one setFailed. */
+function readReports(files: readonly string[], root: string): Report[] {
+  return files.map((file) => {
+    const name = path.relative(root, file) || file;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new InputError('input', `cannot read report ${name}: ${errorMessage(e)}`);
+    }
+    return parseReport(text, name);
+  });
+}
+
+/**
+ * The action: inputs -> pipeline (or, with `merge-reports`, the shards' reports merged) ->
+ * annotations, summary, outputs, comment; every error ends in one setFailed.
+ */
 export async function run(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals) => {
     core.warning(`migration-ci: ${signal}: dropping scratch databases`);
@@ -53,14 +86,25 @@ export async function run(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const settings = readInputs(process.env);
-    const report = await runPipeline(settings.config, {
-      log: (line) => core.info(line),
-      progress: (event) => core.info(formatProgress(event, { color: false })),
-      runCommand: actionsCommand,
-    });
-    const omitted = publish(report, settings.reportPath);
-    await writeSummary(report, omitted);
+    const patterns = mergePatterns();
+    let report: Report;
+    let settings: PublishSettings;
+    if (patterns.length > 0) {
+      const merge = readMergeInputs(process.env, patterns);
+      settings = merge;
+      const reports = readReports(merge.reports, merge.root);
+      core.info(`merging ${reports.length} reports: ${merge.reports.map((f) => path.relative(merge.root, f) || f).join(', ')}`);
+      report = mergeReports(reports);
+    } else {
+      const run = readInputs(process.env);
+      settings = run;
+      report = await runPipeline(run.config, {
+        log: (line) => core.info(line),
+        progress: (event) => core.info(formatProgress(event, { color: false })),
+        runCommand: actionsCommand,
+      });
+    }
+    await publish(report, settings);
     if (report.verdict === 'fail') {
       const n = countBySeverity(report.findings).error;
       core.setFailed(`migration-ci: ${n} error${n === 1 ? '' : 's'} in the migrations`);

@@ -20,10 +20,13 @@ function usage(): string {
   const width = Math.max(...rows.map(([f]) => f.length)) + 2;
   return [
     'Usage: migration-ci [options]',
-    '       migration-ci merge-reports [--report-json FILE] REPORT.json...',
+    '       migration-ci merge-reports [--report-json FILE] [--sarif FILE] REPORT.json...',
     '',
     'Tests PostgreSQL migrations against a real Postgres: every migration applies on populated',
     'tables, rolls back cleanly, keeps its data, and is measured at volume.',
+    '',
+    'merge-reports combines the JSON reports of the shards of a run (--shard I/N) into one and',
+    'prints its summary as markdown; it exits 0 or 1 by the merged verdict.',
     '',
     'Options:',
     ...rows.map(([f, h]) => `  ${f.padEnd(width)}${h}`),

@@ -3,12 +3,17 @@ import path from 'node:path';
 import { buildConfig } from '../config.js';
 import { maskPassword } from '../db/connect.js';
 import { closeAllScratchServers } from '../db/scratch.js';
-import { errorMessage, isInputError } from '../errors.js';
+import { InputError, errorMessage, isInputError } from '../errors.js';
 import { runPipeline } from '../pipeline.js';
 import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
+import { mergeReports, parseReport } from '../report/merge.js';
+import type { Report } from '../report/model.js';
+import { renderSarif } from '../report/sarif.js';
+import { renderSummary } from '../report/summary.js';
 import { formatProgress, renderTerminal } from '../report/terminal.js';
-import { parseCliArgs, USAGE } from './args.js';
+import { VERSION } from '../version.js';
+import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 
@@ -19,8 +24,6 @@ export interface CliIo {
   stderr: (text: string) => void;
   isTTY: boolean;
 }
-
-const VERSION = '0.1.0';
 
 // The embedded server of the run in progress, so a signal can stop it too.
 let activeEmbedded: EmbeddedServer | undefined;
@@ -33,6 +36,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const out = (s: string) => io.stdout(mask(s));
   const err = (s: string) => io.stderr(mask(s));
   try {
+    if (argv[0] === 'merge-reports') return await mergeCommand(parseCliArgs(argv.slice(1), { allowPositionals: true }), io);
     const args = parseCliArgs(argv);
     if (args.help) {
       out(USAGE);
@@ -57,14 +61,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       progress: (event) => err(`${formatProgress(event, { color })}\n`),
       runCommand: spawnCommand,
     });
-    if (config.reportJson) {
-      fs.mkdirSync(path.dirname(config.reportJson), { recursive: true });
-      fs.writeFileSync(config.reportJson, mask(renderJson(report)));
-    }
-    if (args.githubAnnotations) {
-      const { annotations } = selectAnnotations(report);
-      for (const a of annotations) out(`${formatWorkflowCommand(a)}\n`);
-    }
+    writeFiles(report, config.reportJson, config.sarif, config.root, mask);
+    if (args.githubAnnotations) printAnnotations(report, out);
     out(renderTerminal(report, { color }));
     return report.verdict === 'pass' ? 0 : 1;
   } catch (e) {
@@ -80,6 +78,53 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     await embedded?.stop().catch(() => {});
     activeEmbedded = undefined;
   }
+}
+
+function writeFile(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+function writeFiles(report: Report, reportJson: string | undefined, sarif: string | undefined, root: string, mask: (s: string) => string): void {
+  if (reportJson) writeFile(reportJson, mask(renderJson(report)));
+  if (sarif) writeFile(sarif, mask(renderSarif(report, { toolVersion: VERSION, srcRoot: root })));
+}
+
+function printAnnotations(report: Report, out: (s: string) => void): void {
+  for (const a of selectAnnotations(report).annotations) out(`${formatWorkflowCommand(a)}\n`);
+}
+
+const MERGE_OPTIONS = new Set(['reportJson', 'sarif']);
+
+/**
+ * `migration-ci merge-reports a.json b.json ...`: the shards' JSON reports as one report; prints
+ * its job summary (markdown, for $GITHUB_STEP_SUMMARY) and exits like a run with that verdict.
+ */
+async function mergeCommand(args: CliArgs, io: CliIo): Promise<number> {
+  if (args.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const extra = Object.entries(args.raw).filter(([k, v]) => v !== undefined && !MERGE_OPTIONS.has(k));
+  if (extra.length > 0) {
+    throw new InputError('usage', 'merge-reports takes report files and only --report-json, --sarif and --github-annotations (see --help)');
+  }
+  if (args.positionals.length === 0) throw new InputError('usage', 'merge-reports needs the JSON reports to merge (see --help)');
+  const reports = args.positionals.map((file) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.resolve(io.cwd, file), 'utf8');
+    } catch (e) {
+      throw new InputError('input', `cannot read report ${file}: ${errorMessage(e)}`);
+    }
+    return parseReport(text, file);
+  });
+  const report = mergeReports(reports);
+  const resolve = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? path.resolve(io.cwd, v.trim()) : undefined);
+  writeFiles(report, resolve(args.raw.reportJson), resolve(args.raw.sarif), io.cwd, (s) => s);
+  if (args.githubAnnotations) printAnnotations(report, io.stdout);
+  io.stdout(renderSummary(report));
+  return report.verdict === 'pass' ? 0 : 1;
 }
 
 /** Entry point of the `migration-ci` binary: signals drop the scratch databases before exiting. */

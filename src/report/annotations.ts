@@ -16,21 +16,25 @@ export type AnnotationCounts = Record<Severity, number>;
 export const MAX_ANNOTATIONS_PER_LEVEL = 10;
 
 /**
- * The annotations worth sending: at most 10 per level (GitHub drops the rest anyway), the most
- * severe and earliest first, plus how many findings of each level were left out.
+ * The annotations worth sending: at most 10 errors and 10 warnings (GitHub drops the rest
+ * anyway), the most severe and earliest first, plus how many findings of each level were left
+ * out. The front end counts those in one notice, so when anything is left out notices are not
+ * annotated one by one: that notice must not be the eleventh, which GitHub would drop.
  */
 export function selectAnnotations(report: Report): {
   annotations: Annotation[];
   omitted: AnnotationCounts;
 } {
+  const total = countBySeverity(report.findings);
+  const overflow = total.error > MAX_ANNOTATIONS_PER_LEVEL || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
+  const cap: AnnotationCounts = { error: MAX_ANNOTATIONS_PER_LEVEL, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
   const kept: AnnotationCounts = { error: 0, warning: 0, notice: 0 };
   const annotations: Annotation[] = [];
   for (const f of sortFindings(report.findings)) {
-    if (kept[f.severity] >= MAX_ANNOTATIONS_PER_LEVEL) continue;
+    if (kept[f.severity] >= cap[f.severity]) continue;
     kept[f.severity] += 1;
     annotations.push(annotationOf(f));
   }
-  const total = countBySeverity(report.findings);
   return {
     annotations,
     omitted: {

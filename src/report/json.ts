@@ -16,15 +16,16 @@ import {
  * out. Findings are listed in `sortFindings` order, like every other renderer shows them.
  */
 export function renderJson(report: Report): string {
-  const out = {
+  const out = compact({
     version: 1 as const,
     verdict: report.verdict,
     postgres: report.postgres,
+    shard: report.shard ? { index: report.shard.index, total: report.shard.total } : undefined,
     migrations: report.migrations.map(migrationJson),
     stages: report.stages.map(stageJson),
     findings: sortFindings(report.findings).map(findingJson),
     statements: report.statements.map(statementJson),
-  };
+  });
   return JSON.stringify(out, null, 2) + '\n';
 }
 
@@ -45,6 +46,7 @@ function migrationJson(m: ReportMigration): Record<string, unknown> {
     up: m.up,
     down: m.down,
     underTest: m.underTest,
+    shard: m.shard,
     stages,
   });
 }

@@ -30,6 +30,12 @@ export interface ReportMigration {
   up: string;
   down?: string;
   underTest: boolean;
+  /**
+   * In a sharded run, the shard (1-based) that tests this migration; absent when the run is not
+   * sharded or the migration is baseline. A migration with `underTest: false` and a shard was
+   * applied and syntax-checked here, and left to that shard for every other stage.
+   */
+  shard?: number;
   /** Per stage outcome for this migration; `skip` when the stage did not reach or cover it. */
   stages: Partial<Record<StageName, StageStatus>>;
 }
@@ -53,6 +59,8 @@ export interface Report {
   verdict: Verdict;
   /** Server version, e.g. "17.10". */
   postgres: string;
+  /** Set when this run tested one shard of the migrations under test. */
+  shard?: { index: number; total: number };
   migrations: ReportMigration[];
   stages: StageResult[];
   findings: Finding[];

@@ -29,7 +29,7 @@ const MAX_INLINE_CHARS = 1_000;
 /** Longest detail or hint block shown. */
 const MAX_BLOCK_CHARS = 20_000;
 
-const STATUS_MARK: Record<StageStatus, string> = { pass: '✅', fail: '❌', warn: '⚠️', skip: '➖' };
+export const STATUS_MARK: Record<StageStatus, string> = { pass: '✅', fail: '❌', warn: '⚠️', skip: '➖' };
 const SEVERITY_HEADING: Record<Severity, string> = {
   error: '❌ Errors',
   warning: '⚠️ Warnings',
@@ -70,7 +70,7 @@ export function escapeMarkdown(s: string): string {
  * User text as an inline code span: as many backticks around it as it needs, and in a table
  * `|` escaped (GFM splits cells before it parses code spans).
  */
-function code(s: string, inTable: boolean): string {
+export function code(s: string, inTable: boolean): string {
   let text = truncate(s.replace(CONTROL, '').replace(/\s*[\r\n]+\s*/g, ' ').trim(), MAX_INLINE_CHARS);
   if (text === '') return '';
   const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
@@ -81,7 +81,7 @@ function code(s: string, inTable: boolean): string {
 }
 
 /** A fenced block whose fence no line of the text can close. */
-function fenced(text: string, indent: string): string {
+export function fenced(text: string, indent: string): string {
   const body = truncate(text.replace(CONTROL, '').replace(/\r\n?/g, '\n').replace(/\s+$/, ''), MAX_BLOCK_CHARS);
   const longestRun = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longestRun + 1);
@@ -113,7 +113,7 @@ function fitting(sizes: readonly number[], budget: number): number {
 // Pieces
 
 /** Stage columns of the migration table: the stages that ran, then any other a migration mentions. */
-function stageColumns(report: Report): StageName[] {
+export function stageColumns(report: Report): StageName[] {
   const seen = new Set<StageName>(report.stages.map((s) => s.name));
   for (const m of report.migrations) for (const k of Object.keys(m.stages)) seen.add(k as StageName);
   const ordered = report.stages.map((s) => s.name).filter((n, i, a) => a.indexOf(n) === i);
@@ -125,11 +125,17 @@ function headSection(report: Report, title: string, omitted: AnnotationCounts | 
   const mark = report.verdict === 'pass' ? '✅' : '❌';
   const c = countBySeverity(report.findings);
   const underTest = report.migrations.filter((m) => m.underTest).length;
-  const baseline = report.migrations.length - underTest;
+  const otherShards = report.migrations.filter((m) => !m.underTest && m.shard !== undefined).length;
+  const baseline = report.migrations.length - underTest - otherShards;
   const errors = plural(c.error, 'error');
+  const roles = [
+    `${underTest.toLocaleString('en-US')} under test${report.shard ? ` in shard ${report.shard.index}/${report.shard.total}` : ''}`,
+    ...(otherShards > 0 ? [`${otherShards.toLocaleString('en-US')} tested by other shards`] : []),
+    `${baseline.toLocaleString('en-US')} baseline`,
+  ];
   const facts = [
     `PostgreSQL ${escapeMarkdown(report.postgres)}`,
-    `${plural(report.migrations.length, 'migration')} (${underTest.toLocaleString('en-US')} under test, ${baseline.toLocaleString('en-US')} baseline)`,
+    `${plural(report.migrations.length, 'migration')} (${roles.join(', ')})`,
     c.error > 0 ? `**${errors}**` : errors,
     plural(c.warning, 'warning'),
     plural(c.notice, 'notice'),
@@ -162,20 +168,21 @@ function stagesSection(report: Report): string {
   return `### Stages\n\n| Stage | Status | Duration |\n| --- | --- | ---: |\n${rows.join('')}\n`;
 }
 
-interface MigrationRow {
+export interface MigrationRow {
   text: string;
   passing: boolean;
   underTest: boolean;
 }
 
-function migrationRow(m: ReportMigration, columns: readonly StageName[]): MigrationRow {
+export function migrationRow(m: ReportMigration, columns: readonly StageName[]): MigrationRow {
   const marks = columns.map((c) => STATUS_MARK[m.stages[c] ?? 'skip']);
   const passing = !columns.some((c) => m.stages[c] === 'fail' || m.stages[c] === 'warn');
-  const text = `| ${code(m.version, true)} | ${escapeMarkdown(m.name)} | ${m.underTest ? 'under test' : 'baseline'} | ${marks.join(' | ')} |\n`;
+  const role = m.underTest ? 'under test' : m.shard !== undefined ? `shard ${m.shard}` : 'baseline';
+  const text = `| ${code(m.version, true)} | ${escapeMarkdown(m.name)} | ${role}${m.underTest && m.shard !== undefined ? ` (shard ${m.shard})` : ''} | ${marks.join(' | ')} |\n`;
   return { text, passing, underTest: m.underTest };
 }
 
-function migrationsTableHeader(columns: readonly StageName[]): string {
+export function migrationsTableHeader(columns: readonly StageName[]): string {
   const names = ['Version', 'Name', 'Role', ...columns];
   const align = ['---', '---', '---', ...columns.map(() => ':-:')];
   return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
@@ -199,12 +206,12 @@ function findingExtra(label: string, text: string | undefined): string {
   return `\n  <details><summary>${label}</summary>\n\n${fenced(t, '  ')}\n\n  </details>\n\n`;
 }
 
-function findingBlock(f: Finding, withDetails: boolean): string {
+export function findingBlock(f: Finding, withDetails: boolean): string {
   if (!withDetails) return findingHead(f);
   return findingHead(f) + findingExtra('Detail', f.detail) + findingExtra('Hint', f.hint);
 }
 
-function hasExtra(f: Finding): boolean {
+export function hasExtra(f: Finding): boolean {
   return (f.detail !== undefined && f.detail.trim() !== '') || (f.hint !== undefined && f.hint.trim() !== '');
 }
 

@@ -1,0 +1,255 @@
+import type { StageName } from '../config.js';
+import type { Severity } from './model.js';
+
+/** What a check looks for and what to do about it: the help text of SARIF rules and docs. */
+export interface RuleDescription {
+  /** Stable id, the `rule` of a finding. */
+  id: string;
+  /** Stage that usually reports it (down/re-up failures move to `data` when rollback is off). */
+  stage: StageName;
+  /** Severity it is usually reported with. */
+  severity: Severity;
+  /** One line: what was found. */
+  title: string;
+  /** Why it matters and how to fix it, in plain text. */
+  help: string;
+}
+
+const CATALOGUE: readonly RuleDescription[] = [
+  // syntax
+  {
+    id: 'parse-error',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'The SQL does not parse',
+    help: 'The PostgreSQL parser rejects this file at the position shown, so the migration cannot run anywhere. Fix the statement at that line and column.',
+  },
+  {
+    id: 'apply-failed',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'The migration fails to apply',
+    help: 'Applied in order on top of the migrations before it, on tables holding rows, this migration fails with the PostgreSQL error shown. It would fail the same way in a deployment. Later migrations are not reached.',
+  },
+  {
+    id: 'fails-with-rows',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'The migration fails on any table that holds rows',
+    help: 'The migration passes on empty tables (a fresh development database) but fails as soon as the table holds a row, as it does in production: typically ADD COLUMN ... NOT NULL without a DEFAULT. Give the column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL.',
+  },
+  {
+    id: 'data-dependent',
+    stage: 'syntax',
+    severity: 'warning',
+    title: 'The migration fails on the generated test rows',
+    help: 'A new constraint, unique index or type change rejects some of the generated rows, so rows in production may violate it too. Check the production data for rows the statement rejects before deploying, or clean them up in the migration.',
+  },
+  {
+    id: 'baseline-failed',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'A baseline migration fails to apply',
+    help: 'A migration that is not under test (it already exists on the base branch) fails when applied in order, so the migrations after it cannot be checked. Fix that migration, or check the order and placeholders of the migrations.',
+  },
+  {
+    id: 'not-reached',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'Migrations not reached',
+    help: 'An earlier migration failed, so these migrations were not applied and not checked. Fix the first failure and run again.',
+  },
+  {
+    id: 'table-not-filled',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'A table could not be filled with test rows',
+    help: 'The row generator could not produce valid rows for this table (a check constraint, trigger or type it cannot satisfy), so the migration met the table empty. Failures that only rows can cause are not caught for this table; a seed file in data-tests can fill it.',
+  },
+  {
+    id: 'file-skipped',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'A file in the migrations folder was skipped',
+    help: 'The file does not follow the naming scheme of the migration format, so it is not treated as a migration. Rename it if it is one.',
+  },
+  {
+    id: 'no-transaction',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'Statements run outside a transaction',
+    help: 'Statements such as CREATE INDEX CONCURRENTLY cannot run inside a transaction block, so they were run on their own, as a migration tool does. If one of them fails in production, the statements before it stay applied.',
+  },
+  {
+    id: 'stage-unavailable',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'A stage is not available',
+    help: 'The stage was asked for but this version cannot run it; it was skipped, so its checks did not happen.',
+  },
+  {
+    id: 'shard-missing',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'A shard reported nothing',
+    help: 'The merged reports come from a sharded run, but the report of this shard is missing, so the migrations it should have tested were not checked. Make sure every shard job uploads its report, also when it fails, and that the merge job downloads all of them.',
+  },
+  // rollback
+  {
+    id: 'missing-down',
+    stage: 'rollback',
+    severity: 'error',
+    title: 'The migration has no down migration',
+    help: 'Without a down migration a bad deployment cannot be rolled back. Write one, or mark the migration irreversible (allow-irreversible) if rolling it back is not possible by design.',
+  },
+  {
+    id: 'down-failed',
+    stage: 'rollback',
+    severity: 'error',
+    title: 'The down migration fails',
+    help: 'Right after its up, the down migration of this migration fails with the PostgreSQL error shown, so a rollback in production would fail too.',
+  },
+  {
+    id: 'down-not-restoring',
+    stage: 'rollback',
+    severity: 'error',
+    title: 'The down migration does not restore the schema',
+    help: 'The schema after up then down differs from the schema before the up: an object is left behind, missing or changed. Make the down migration undo exactly what the up does.',
+  },
+  {
+    id: 'reapply-failed',
+    stage: 'rollback',
+    severity: 'error',
+    title: 'The up fails when applied again after its down',
+    help: 'After up and down, applying the up again fails: the down leaves something behind that the up creates, so a roll-back-and-redeploy would fail. Make the down drop everything the up creates.',
+  },
+  {
+    id: 'reup-differs',
+    stage: 'rollback',
+    severity: 'error',
+    title: 'Up after down gives a different schema',
+    help: 'Applying up, down and up again gives a different schema than the first up: the down leaves something the second up builds on. Make the down undo the up completely.',
+  },
+  // data
+  {
+    id: 'data-lost-by-down',
+    stage: 'data',
+    severity: 'error',
+    title: 'The down migration loses rows or values',
+    help: 'Rows that existed before the up are missing or changed after the down (compared per column, keyed by primary key). A rollback in production would lose this data. Make the down migration restore the values the up moved or transformed.',
+  },
+  {
+    id: 'data-destroyed-by-up',
+    stage: 'data',
+    severity: 'warning',
+    title: 'The up migration destroys rows or values',
+    help: 'Rows or column values present before the up are gone after it and cannot be restored by the down. Make sure the loss is intended, or keep a copy.',
+  },
+  {
+    id: 'assert-failed',
+    stage: 'data',
+    severity: 'error',
+    title: 'A data assertion returned rows',
+    help: 'The <version>.assert.sql query run right after the migration returned rows; each row returned is a violation of what the assertion expects.',
+  },
+  {
+    id: 'fixture-error',
+    stage: 'data',
+    severity: 'error',
+    title: 'A data test file fails',
+    help: 'A seed or assertion file of the data tests fails with the PostgreSQL error shown, so the data checks for this migration did not run. Fix the file.',
+  },
+  {
+    id: 'test-command-failed',
+    stage: 'data',
+    severity: 'error',
+    title: 'The data test command failed',
+    help: 'The data-test-command exited with a non-zero status (or timed out) against the migrated scratch database. Its output is in the detail.',
+  },
+  // performance
+  {
+    id: 'slow-migration',
+    stage: 'performance',
+    severity: 'error',
+    title: 'The migration is slower than the threshold',
+    help: 'At the seeded (or projected production) row counts, the migration takes longer than perf-threshold-ms. While it runs, the locks it holds block the application. Split it, batch the data changes, or use non-blocking variants.',
+  },
+  {
+    id: 'table-rewrite',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A statement rewrites the whole table',
+    help: 'The statement writes a new copy of the table (its relfilenode changed) while holding an ACCESS EXCLUSIVE lock, so reads and writes wait for the whole rewrite. Add a new column and backfill it in batches instead, or schedule the change.',
+  },
+  {
+    id: 'access-exclusive-lock',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A statement holds an ACCESS EXCLUSIVE lock for long',
+    help: 'The statement holds an ACCESS EXCLUSIVE lock on a populated table, which blocks every read and write for as long as it is held. Use a variant that takes a weaker lock, or keep the locked part short.',
+  },
+  {
+    id: 'index-not-concurrent',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'An index is built without CONCURRENTLY',
+    help: 'CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build. Use CREATE INDEX CONCURRENTLY (outside a transaction) on tables that already hold data.',
+  },
+  {
+    id: 'volatile-default',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A column is added with a volatile default',
+    help: 'ADD COLUMN with a volatile DEFAULT (random(), clock_timestamp(), gen_random_uuid()...) rewrites the table under an ACCESS EXCLUSIVE lock. Add the column without the default, set the default, then backfill in batches.',
+  },
+  {
+    id: 'column-type-rewrite',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A column type change rewrites the table',
+    help: 'ALTER COLUMN ... TYPE to a type that is not binary compatible rewrites the table and its indexes under an ACCESS EXCLUSIVE lock. Add a new column, backfill it in batches, then swap.',
+  },
+  {
+    id: 'set-not-null',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'SET NOT NULL scans the table under an exclusive lock',
+    help: 'ALTER COLUMN ... SET NOT NULL scans the whole table while holding an ACCESS EXCLUSIVE lock. First add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan).',
+  },
+  {
+    id: 'constraint-not-valid',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A constraint is validated while the table is locked',
+    help: 'Adding a CHECK or FOREIGN KEY constraint without NOT VALID checks every row while holding a lock that blocks writes. Add it NOT VALID, then VALIDATE CONSTRAINT in a separate step, which takes a weaker lock.',
+  },
+  {
+    id: 'missing-lock-timeout',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'The migration takes strong locks without a lock_timeout',
+    help: 'A statement that needs an ACCESS EXCLUSIVE lock queues behind long-running queries and, while it waits, blocks every other query on the table. SET lock_timeout at the top of the migration so it gives up instead, and retry.',
+  },
+];
+
+const BY_ID = new Map(CATALOGUE.map((r) => [r.id, r]));
+
+/** Every rule the engine is known to report. */
+export const RULES: readonly RuleDescription[] = CATALOGUE;
+
+/**
+ * The description of a rule; a generic one for a rule this catalogue does not know (a newer
+ * engine's report, or a stage that added a check), so renderers never fail on an unknown id.
+ */
+export function describeRule(id: string, stage?: StageName, severity?: Severity): RuleDescription {
+  const known = BY_ID.get(id);
+  if (known) return known;
+  const words = id.replace(/[-_]+/g, ' ').trim();
+  return {
+    id,
+    stage: stage ?? 'syntax',
+    severity: severity ?? 'warning',
+    title: words === '' ? 'migration-ci finding' : words.charAt(0).toUpperCase() + words.slice(1),
+    help: `A check of the ${stage ?? 'migration-ci'} stage reported this; the finding's message and detail say what was found and where.`,
+  };
+}
