@@ -85,6 +85,18 @@ describe.each(servers())('pull request scope on $name', ({ url }) => {
     expect(report.verdict).toBe('pass');
   });
 
+  it('tests everything, with a warning, when a guessed base (the pull request\'s) is missing', async () => {
+    const root = prRepo(BASE, { 'migrations/0003_x.up.sql': 'SELECT 1;' });
+    const config = configFor(root, url, { stages: 'syntax', baseRef: '0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6' });
+    config.baseRefOptional = true;
+    const report = await runPipeline(config);
+    expect(report.migrations.every((m) => m.underTest)).toBe(true);
+    const w = report.findings.find((f) => f.rule === 'baseline-unavailable')!;
+    expect(w.severity).toBe('warning');
+    expect(w.message).toMatch(/^base ref 0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6 cannot be read: .*; every migration is tested as new/);
+    expect(report.verdict).toBe('pass');
+  });
+
   it('says so when the base is missing from a shallow clone', async () => {
     const origin = prRepo(BASE, { 'migrations/0003_x.up.sql': 'SELECT 1;' });
     const clone = makeRepo({});

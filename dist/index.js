@@ -1,6 +1,849 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 9659:
+/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
+
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || (function () {
+    var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function (o) {
+            var ar = [];
+            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
+            return ar;
+        };
+        return ownKeys(o);
+    };
+    return function (mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        __setModuleDefault(result, mod);
+        return result;
+    };
+})();
+var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
+exports.getProxyUrl = getProxyUrl;
+exports.isHttps = isHttps;
+const http = __importStar(__nccwpck_require__(8611));
+const https = __importStar(__nccwpck_require__(5692));
+const pm = __importStar(__nccwpck_require__(3335));
+const tunnel = __importStar(__nccwpck_require__(770));
+const undici_1 = __nccwpck_require__(6752);
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (exports.HttpCodes = HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (exports.Headers = Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (exports.MediaTypes = MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+exports.HttpClientError = HttpClientError;
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+exports.HttpClientResponse = HttpClientResponse;
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? https : http;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici_1.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+exports.HttpClient = HttpClient;
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 3335:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.getProxyUrl = getProxyUrl;
+exports.checkBypass = checkBypass;
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+
+/***/ }),
+
 /***/ 4115:
 /***/ ((__unused_webpack_module, exports) => {
 
@@ -6644,7 +7487,7 @@ module.exports = split
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
@@ -6652,7 +7495,6 @@ module.exports = split
 /***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 var net = __nccwpck_require__(9278);
@@ -6664,10 +7506,10 @@ var assert = __nccwpck_require__(2613);
 var util = __nccwpck_require__(9023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -6916,7 +7758,7 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
@@ -6924,7 +7766,6 @@ __webpack_unused_export__ = debug; // for test
 /***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
 const Client = __nccwpck_require__(3701)
@@ -6952,29 +7793,29 @@ const createRedirectInterceptor = __nccwpck_require__(5092)
 
 Object.assign(Dispatcher.prototype, api)
 
-__webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
-__webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
-__webpack_unused_export__ = EnvHttpProxyAgent
-__webpack_unused_export__ = RetryAgent
-__webpack_unused_export__ = RetryHandler
+module.exports.Dispatcher = Dispatcher
+module.exports.Client = Client
+module.exports.Pool = Pool
+module.exports.BalancedPool = BalancedPool
+module.exports.Agent = Agent
+module.exports.ProxyAgent = ProxyAgent
+module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent
+module.exports.RetryAgent = RetryAgent
+module.exports.RetryHandler = RetryHandler
 
-__webpack_unused_export__ = DecoratorHandler
-__webpack_unused_export__ = RedirectHandler
-__webpack_unused_export__ = createRedirectInterceptor
-__webpack_unused_export__ = {
+module.exports.DecoratorHandler = DecoratorHandler
+module.exports.RedirectHandler = RedirectHandler
+module.exports.createRedirectInterceptor = createRedirectInterceptor
+module.exports.interceptors = {
   redirect: __nccwpck_require__(1514),
   retry: __nccwpck_require__(2026),
   dump: __nccwpck_require__(8060),
   dns: __nccwpck_require__(379)
 }
 
-__webpack_unused_export__ = buildConnector
-__webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.buildConnector = buildConnector
+module.exports.errors = errors
+module.exports.util = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -7028,11 +7869,11 @@ function makeDispatcher (fn) {
   }
 }
 
-__webpack_unused_export__ = setGlobalDispatcher
-__webpack_unused_export__ = getGlobalDispatcher
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
 
 const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -7043,57 +7884,57 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
-__webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+module.exports.Headers = __nccwpck_require__(660).Headers
+module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
+module.exports.FileReader = __nccwpck_require__(8355).FileReader
 
 const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
 
-__webpack_unused_export__ = setGlobalOrigin
-__webpack_unused_export__ = getGlobalOrigin
+module.exports.setGlobalOrigin = setGlobalOrigin
+module.exports.getGlobalOrigin = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
 const { kConstruct } = __nccwpck_require__(109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
-__webpack_unused_export__ = new CacheStorage(kConstruct)
+module.exports.caches = new CacheStorage(kConstruct)
 
 const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
 
-__webpack_unused_export__ = deleteCookie
-__webpack_unused_export__ = getCookies
-__webpack_unused_export__ = getSetCookies
-__webpack_unused_export__ = setCookie
+module.exports.deleteCookie = deleteCookie
+module.exports.getCookies = getCookies
+module.exports.getSetCookies = getSetCookies
+module.exports.setCookie = setCookie
 
 const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
 
-__webpack_unused_export__ = parseMIMEType
-__webpack_unused_export__ = serializeAMimeType
+module.exports.parseMIMEType = parseMIMEType
+module.exports.serializeAMimeType = serializeAMimeType
 
 const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
-__webpack_unused_export__ = CloseEvent
-__webpack_unused_export__ = ErrorEvent
-__webpack_unused_export__ = MessageEvent
+module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
+module.exports.CloseEvent = CloseEvent
+module.exports.ErrorEvent = ErrorEvent
+module.exports.MessageEvent = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
-__webpack_unused_export__ = makeDispatcher(api.stream)
-__webpack_unused_export__ = makeDispatcher(api.pipeline)
-__webpack_unused_export__ = makeDispatcher(api.connect)
-__webpack_unused_export__ = makeDispatcher(api.upgrade)
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
 
-__webpack_unused_export__ = MockClient
-__webpack_unused_export__ = MockPool
-__webpack_unused_export__ = MockAgent
-__webpack_unused_export__ = mockErrors
+module.exports.MockClient = MockClient
+module.exports.MockPool = MockPool
+module.exports.MockAgent = MockAgent
+module.exports.mockErrors = mockErrors
 
 const { EventSource } = __nccwpck_require__(1238)
 
-__webpack_unused_export__ = EventSource
+module.exports.EventSource = EventSource
 
 
 /***/ }),
@@ -35056,7 +35897,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 5025:
+/***/ 9483:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -36467,7 +37308,7 @@ const _summary = new Summary();
  * @deprecated use `core.summary`
  */
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
+const summary_summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -38269,7 +39110,7 @@ class ScratchServer {
             const code = e.code;
             if (code === '42501') {
                 const role = decodeURIComponent(new URL(this.url).username) || 'the connecting role';
-                throw new InputError('database', `role ${role} may not create databases at ${describeServer(this.url)}: migration-ci works only in scratch databases it creates and drops. ` +
+                throw new InputError('database', `role ${role} may not create databases on ${describeServer(this.url).replace(/ as .*$/, '')}: migration-ci works only in scratch databases it creates and drops. ` +
                     `Grant it with: ALTER ROLE ${quoteIdent(role)} CREATEDB;`);
             }
             throw new InputError('database', maskPassword(`cannot create a scratch database: ${errorMessage(e)}`, this.url));
@@ -38340,12 +39181,33 @@ async function closeAllScratchServers() {
 var external_node_perf_hooks_ = __nccwpck_require__(643);
 ;// CONCATENATED MODULE: ./src/db/execute.ts
 
-function transactionModeFor(parsed) {
+function isBegin(s) {
+    const kind = s.node.TransactionStmt?.kind;
+    return kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START';
+}
+function isCommit(s) {
+    return s.node.TransactionStmt?.kind === 'TRANS_STMT_COMMIT';
+}
+/**
+ * What to send and how. A file wrapped in one BEGIN ... COMMIT (sqitch's habit) is the same as
+ * a transactional migration, so it is run as one: the wrapper goes, the checks that need a
+ * rollback-able transaction still work. Any other transaction control is run as written.
+ */
+function executionPlan(parsed) {
+    const all = parsed.statements;
     if (parsed.source.noTransaction)
-        return 'none';
-    if (parsed.statements.some((s) => s.transactionControl))
-        return 'none';
-    return 'per-migration';
+        return { mode: 'none', statements: all };
+    const control = all.filter((s) => s.transactionControl);
+    if (control.length === 0)
+        return { mode: 'per-migration', statements: all };
+    const wrapped = control.length === 2 && all.length >= 2 && isBegin(all[0]) && isCommit(all[all.length - 1]);
+    const inner = all.slice(1, -1);
+    if (wrapped && !inner.some((s) => s.nonTransactional))
+        return { mode: 'per-migration', statements: inner };
+    return { mode: 'none', statements: all };
+}
+function transactionModeFor(parsed) {
+    return executionPlan(parsed).mode;
 }
 function toFailure(e, index, statement, partiallyApplied) {
     const err = e;
@@ -38375,11 +39237,13 @@ function isConnectionError(e) {
  * is tied to its statement. Connection losses are thrown, not reported as SQL failures.
  */
 async function applyStatements(client, parsed, opts = {}) {
-    const mode = opts.mode ?? transactionModeFor(parsed);
+    const plan = executionPlan(parsed);
+    const mode = opts.mode ?? plan.mode;
+    // The caller's own transaction replaces a file's BEGIN ... COMMIT wrapper too.
+    const stmts = mode === 'none' ? parsed.statements : plan.statements;
     const durations = [];
     let inTx = false;
     let committedSomething = false;
-    const stmts = parsed.statements;
     for (let i = 0; i < stmts.length; i++) {
         const stmt = stmts[i];
         try {
@@ -38425,6 +39289,30 @@ async function applyStatements(client, parsed, opts = {}) {
         }
     }
     return { ok: true, failure: undefined, durations };
+}
+/**
+ * Applies a whole file in one round trip (a multi-statement query is one implicit transaction):
+ * the fast path for baseline migrations, which are applied, not tested. Files holding statements
+ * that cannot run in a transaction go statement by statement.
+ */
+async function applyWhole(client, parsed) {
+    if (parsed.statements.length === 0)
+        return { ok: true, failure: undefined, durations: [] };
+    if (executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional))
+        return applyStatements(client, parsed);
+    const t0 = external_node_perf_hooks_.performance.now();
+    try {
+        await client.query(parsed.source.text);
+    }
+    catch (e) {
+        if (isConnectionError(e))
+            throw e;
+        // The implicit transaction rolled the file back (close one the file opened itself);
+        // run it again statement by statement to find and place the failing statement exactly.
+        await client.query('ROLLBACK').catch(() => { });
+        return applyStatements(client, parsed);
+    }
+    return { ok: true, failure: undefined, durations: [external_node_perf_hooks_.performance.now() - t0] };
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/files.ts
@@ -38504,6 +39392,195 @@ function compareVersions(a, b) {
     return 0;
 }
 
+;// CONCATENATED MODULE: ./src/migrations/code.ts
+
+
+
+// knex `20240101120000_name.js`, node-pg-migrate `1700000000000_name.js`, Alembic `abc123_name.py`
+// is ordered by its own graph and run by its tool: only the count and the names matter to us.
+const FILE = /^(\d+)[_-](.+)\.(?:js|cjs|mjs|ts|cts|mts|py|rb|sql|go)$/;
+/**
+ * Migrations that are code, moved by the project's own tool (`--up-command`): one file is one
+ * step. The files are listed for names and order; their text is never parsed or run by us.
+ */
+function discoverCodeMigrations(root, dir, hasDown) {
+    const notices = [];
+    const migrations = [];
+    const seen = new Map();
+    for (const entry of listFolder(root, dir, 'migrations folder')) {
+        if (entry.name.startsWith('.') || !entry.isFile())
+            continue;
+        const rel = relativePath(root, external_node_path_default().join(dir, entry.name));
+        const m = FILE.exec(entry.name);
+        if (!m) {
+            notices.push({ file: rel, message: `${rel} does not look like a migration step (<version>_<name>.<ext>); skipped` });
+            continue;
+        }
+        const [, version, name] = m;
+        const other = seen.get(version);
+        if (other)
+            throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
+        seen.set(version, rel);
+        const source = { file: rel, text: '' };
+        migrations.push({ version, name, up: source, down: hasDown ? source : undefined, underTest: true, code: true });
+    }
+    migrations.sort((a, b) => compareVersions(a.version, b.version));
+    return { format: 'command', migrations, notices };
+}
+
+;// CONCATENATED MODULE: ./src/migrations/sections.ts
+/**
+ * One part of a file as SQL text of the same shape: characters outside lines [from, to) become
+ * spaces, newlines stay, so positions found in the part are positions in the real file.
+ */
+function keepLines(text, from, to) {
+    const lines = text.split('\n');
+    return lines
+        .map((line, i) => (i >= from && i < to ? line : line.replace(/[^\r]/g, ' ')))
+        .join('\n');
+}
+/** A line that is nothing but a `--` comment, for marker scanning. */
+function commentBody(line) {
+    const m = /^\s*--\s?(.*?)\s*$/.exec(line);
+    return m ? m[1] : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/dbmate.ts
+
+
+
+
+const dbmate_FILE = /^(\d+)_(.+)\.sql$/;
+/** dbmate: `<version>_<name>.sql` holding `-- migrate:up` and `-- migrate:down` sections. */
+function looksLikeDbmate(samples) {
+    return samples.some((s) => dbmate_FILE.test(s.name) && /^\s*--\s*migrate:up\b/m.test(s.head));
+}
+function splitDbmateFile(file, text) {
+    const lines = text.split('\n');
+    const markers = [];
+    lines.forEach((line, i) => {
+        const body = commentBody(line);
+        const m = body === undefined ? null : /^migrate:(up|down)\b(.*)$/.exec(body);
+        if (m)
+            markers.push({ line: i, direction: m[1], noTransaction: /\btransaction:false\b/.test(m[2] ?? '') });
+    });
+    const ups = markers.filter((m) => m.direction === 'up');
+    const downs = markers.filter((m) => m.direction === 'down');
+    if (ups.length !== 1) {
+        throw new InputError('input', `${file} must have exactly one "-- migrate:up" line, found ${ups.length}`, { file, line: ups[1]?.line ? ups[1].line + 1 : 1 });
+    }
+    if (downs.length > 1)
+        throw new InputError('input', `${file} has more than one "-- migrate:down" line`, { file, line: downs[1].line + 1 });
+    const section = (m) => {
+        const next = markers.filter((x) => x.line > m.line).map((x) => x.line);
+        const end = next.length > 0 ? Math.min(...next) : lines.length;
+        return { file, text: keepLines(text, m.line + 1, end), ...(m.noTransaction ? { noTransaction: true } : {}) };
+    };
+    return { up: section(ups[0]), down: downs[0] ? section(downs[0]) : undefined };
+}
+function discoverDbmate(root, dir) {
+    const notices = [];
+    const migrations = [];
+    const seen = new Map();
+    for (const entry of listFolder(root, dir, 'migrations folder')) {
+        if (entry.name.startsWith('.') || !entry.isFile())
+            continue;
+        const abs = external_node_path_default().join(dir, entry.name);
+        const rel = relativePath(root, abs);
+        const m = dbmate_FILE.exec(entry.name);
+        if (!m) {
+            notices.push({ file: rel, message: `${rel} does not match <version>_<name>.sql; skipped` });
+            continue;
+        }
+        const [, version, name] = m;
+        const other = seen.get(BigInt(version).toString());
+        if (other)
+            throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
+        seen.set(BigInt(version).toString(), rel);
+        const { up, down } = splitDbmateFile(rel, readSqlFile(root, abs));
+        migrations.push({ version, name, up, down, underTest: true });
+    }
+    migrations.sort((a, b) => compareVersions(a.version, b.version));
+    return { format: 'dbmate', migrations, notices };
+}
+
+;// CONCATENATED MODULE: ./src/migrations/flyway.ts
+
+
+
+
+const VERSIONED = /^([VU])(\d+(?:[._]\d+)*)__(.+)\.sql$/;
+const REPEATABLE = /^R__(.+)\.sql$/;
+function looksLikeFlyway(names) {
+    return names.some((n) => /^V\d+(?:[._]\d+)*__.+\.sql$/.test(n) || REPEATABLE.test(n));
+}
+/** Flyway scans its locations recursively; so do we, in a stable order. */
+function walkFiles(root, dir) {
+    const out = [];
+    for (const entry of listFolder(root, dir, 'migrations folder')) {
+        if (entry.name.startsWith('.'))
+            continue;
+        const abs = external_node_path_default().join(dir, entry.name);
+        if (entry.isDirectory())
+            out.push(...walkFiles(root, abs));
+        else if (entry.isFile() || external_node_fs_default().statSync(abs).isFile())
+            out.push(abs);
+    }
+    return out;
+}
+/**
+ * Flyway: `V<version>__<description>.sql`, undo `U<version>__...`, repeatable `R__...` applied
+ * after every versioned one. Versions compare part by part as numbers (1.2.10 after 1.2.9);
+ * `_` and `.` separate parts alike, and the version is reported with dots, as Flyway shows it.
+ */
+function discoverFlyway(root, dir) {
+    const notices = [];
+    const versioned = new Map();
+    const repeatables = [];
+    for (const abs of walkFiles(root, dir)) {
+        const rel = relativePath(root, abs);
+        const base = external_node_path_default().basename(abs);
+        const v = VERSIONED.exec(base);
+        if (v) {
+            const [, prefix, rawVersion, desc] = v;
+            const version = rawVersion.replace(/_/g, '.');
+            // 1.01 and 1.1 are the same version to Flyway.
+            const key = version
+                .split('.')
+                .map((p) => BigInt(p).toString())
+                .join('.');
+            const entry = versioned.get(key) ?? { version, name: desc.replace(/_/g, ' ') };
+            const slot = prefix === 'V' ? 'up' : 'undo';
+            if (entry[slot]) {
+                throw new InputError('input', `duplicate migration version ${version}: ${relativePath(root, entry[slot])} and ${rel}`, { file: rel });
+            }
+            entry[slot] = abs;
+            versioned.set(key, entry);
+            continue;
+        }
+        const r = REPEATABLE.exec(base);
+        if (r) {
+            const text = readSqlFile(root, abs);
+            repeatables.push({ version: `R__${r[1]}`, name: r[1].replace(/_/g, ' '), up: { file: rel, text }, down: undefined, repeatable: true, underTest: true });
+            continue;
+        }
+        notices.push({ file: rel, message: `${rel} does not match V<version>__<description>.sql, U<version>__... or R__...; skipped` });
+    }
+    const migrations = [];
+    for (const e of versioned.values()) {
+        if (!e.up) {
+            const rel = relativePath(root, e.undo);
+            throw new InputError('input', `${rel} is an undo migration without a versioned migration V${e.version}__...`, { file: rel });
+        }
+        const source = (abs) => ({ file: relativePath(root, abs), text: readSqlFile(root, abs) });
+        migrations.push({ version: e.version, name: e.name, up: source(e.up), down: e.undo ? source(e.undo) : undefined, underTest: true });
+    }
+    migrations.sort((a, b) => compareVersions(a.version, b.version));
+    // Repeatables run after all versioned migrations, ordered by description.
+    repeatables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { format: 'flyway', migrations: [...migrations, ...repeatables], notices };
+}
+
 ;// CONCATENATED MODULE: ./src/migrations/golang-migrate.ts
 
 
@@ -38571,29 +39648,174 @@ function discoverGolangMigrate(root, dir) {
     return { format: 'golang-migrate', migrations, notices };
 }
 
+;// CONCATENATED MODULE: ./src/migrations/goose.ts
+
+
+
+
+const goose_FILE = /^(\d+)_(.+)\.sql$/;
+/** goose: `<version>_<name>.sql` holding `-- +goose Up` and `-- +goose Down` sections. */
+function looksLikeGoose(samples) {
+    return samples.some((s) => goose_FILE.test(s.name) && /^\s*--\s*\+goose\s+up\b/im.test(s.head));
+}
+/**
+ * Sections of a goose file. `StatementBegin`/`StatementEnd` need no handling: the real parser
+ * already keeps a function body in one statement; `NO TRANSACTION` applies to both directions.
+ */
+function splitGooseFile(file, text) {
+    const lines = text.split('\n');
+    const marks = [];
+    let noTransaction = false;
+    lines.forEach((line, i) => {
+        const body = commentBody(line);
+        const m = body === undefined ? null : /^\+goose\s+(\w+)(?:\s+(\w+))?/i.exec(body);
+        if (!m)
+            return;
+        const word = m[1].toLowerCase();
+        if (word === 'up' || word === 'down')
+            marks.push({ line: i, direction: word });
+        else if (word === 'no' && m[2]?.toLowerCase() === 'transaction')
+            noTransaction = true;
+    });
+    const ups = marks.filter((m) => m.direction === 'up');
+    const downs = marks.filter((m) => m.direction === 'down');
+    if (ups.length !== 1)
+        throw new InputError('input', `${file} must have exactly one "-- +goose Up" line, found ${ups.length}`, { file });
+    if (downs.length > 1)
+        throw new InputError('input', `${file} has more than one "-- +goose Down" line`, { file, line: downs[1].line + 1 });
+    const section = (start) => {
+        const next = marks.filter((x) => x.line > start).map((x) => x.line);
+        const end = next.length > 0 ? Math.min(...next) : lines.length;
+        return { file, text: keepLines(text, start + 1, end), ...(noTransaction ? { noTransaction: true } : {}) };
+    };
+    return { up: section(ups[0].line), down: downs[0] ? section(downs[0].line) : undefined };
+}
+function discoverGoose(root, dir) {
+    const notices = [];
+    const migrations = [];
+    const seen = new Map();
+    for (const entry of listFolder(root, dir, 'migrations folder')) {
+        if (entry.name.startsWith('.') || !entry.isFile())
+            continue;
+        const abs = external_node_path_default().join(dir, entry.name);
+        const rel = relativePath(root, abs);
+        const m = goose_FILE.exec(entry.name);
+        if (!m) {
+            const why = entry.name.endsWith('.go') ? 'Go migrations cannot be run from SQL; use --up-command' : 'does not match <version>_<name>.sql';
+            notices.push({ file: rel, message: `${rel}: ${why}; skipped` });
+            continue;
+        }
+        const [, version, name] = m;
+        const key = BigInt(version).toString();
+        const other = seen.get(key);
+        if (other)
+            throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
+        seen.set(key, rel);
+        const { up, down } = splitGooseFile(rel, readSqlFile(root, abs));
+        migrations.push({ version, name, up, down, underTest: true });
+    }
+    migrations.sort((a, b) => compareVersions(a.version, b.version));
+    return { format: 'goose', migrations, notices };
+}
+
+;// CONCATENATED MODULE: ./src/migrations/sqitch.ts
+
+
+
+
+const SQITCH_PLAN = 'sqitch.plan';
+/** Changes of a plan in order. Tags (`@v1`) matter only for reworked changes (`deploy/name@v1.sql`). */
+function parseSqitchPlan(file, text) {
+    const items = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = raw.replace(/^\uFEFF/, '').trim();
+        if (line === '' || line.startsWith('#') || line.startsWith('%'))
+            return;
+        const first = line.split(/\s+/)[0];
+        if (first.startsWith('@')) {
+            items.push({ kind: 'tag', name: first.slice(1) });
+            return;
+        }
+        const name = first.replace(/^[+-]/, '');
+        if (!/^[^\s:@#\\/]+$/.test(name))
+            throw new InputError('input', `${file}:${i + 1}: cannot read a change name from "${raw.trim()}"`, { file, line: i + 1 });
+        items.push({ kind: 'change', name, line: i + 1 });
+    });
+    const changes = [];
+    items.forEach((item, idx) => {
+        if (item.kind !== 'change')
+            return;
+        const reworked = items.slice(idx + 1).some((x) => x.kind === 'change' && x.name === item.name);
+        let tag;
+        if (reworked) {
+            const next = items.slice(idx + 1).find((x) => x.kind === 'tag');
+            if (!next)
+                throw new InputError('input', `${file}:${item.line}: change ${item.name} is reworked later but no tag follows it`, { file, line: item.line });
+            tag = next.name;
+        }
+        changes.push({ name: item.name, line: item.line, tag });
+    });
+    return changes;
+}
+/** sqitch: `sqitch.plan` orders the changes; `deploy/`, `revert/` and `verify/` hold their scripts. */
+function discoverSqitch(root, dir) {
+    const planAbs = external_node_path_default().join(dir, SQITCH_PLAN);
+    const planRel = relativePath(root, planAbs);
+    if (!external_node_fs_default().existsSync(planAbs))
+        throw new InputError('input', `${planRel} does not exist`, { file: planRel });
+    const changes = parseSqitchPlan(planRel, readSqlFile(root, planAbs));
+    const notices = [];
+    const script = (kind, c) => {
+        const base = c.tag ? `${c.name}@${c.tag}` : c.name;
+        const abs = external_node_path_default().join(dir, kind, `${base}.sql`);
+        if (!external_node_fs_default().existsSync(abs))
+            return undefined;
+        return { file: relativePath(root, abs), text: readSqlFile(root, abs) };
+    };
+    const migrations = changes.map((c) => {
+        const up = script('deploy', c);
+        const version = c.tag ? `${c.name}@${c.tag}` : c.name;
+        if (!up) {
+            throw new InputError('input', `${planRel}:${c.line}: change ${c.name} has no deploy script (expected ${relativePath(root, external_node_path_default().join(dir, 'deploy', `${version}.sql`))})`, {
+                file: planRel,
+                line: c.line,
+            });
+        }
+        const verify = script('verify', c);
+        return { version, name: c.name, up, down: script('revert', c), ...(verify ? { verify } : {}), underTest: true };
+    });
+    return { format: 'sqitch', migrations, notices };
+}
+
 ;// CONCATENATED MODULE: ./src/migrations/discover.ts
 
 
 
 
+
+
+
+
+
+const DISCOVER = {
+    'golang-migrate': discoverGolangMigrate,
+    dbmate: discoverDbmate,
+    goose: discoverGoose,
+    flyway: discoverFlyway,
+    sqitch: discoverSqitch,
+};
 /** Finds the migrations of a folder in the given (or detected) format. */
 function discoverMigrations(root, dir, format) {
     const chosen = format === 'auto' ? detectFormat(root, dir) : format;
-    let found;
-    switch (chosen) {
-        case 'golang-migrate':
-            found = discoverGolangMigrate(root, dir);
-            break;
-        default:
-            throw new InputError('usage', `format ${chosen} is not supported yet; use golang-migrate`);
-    }
+    const found = DISCOVER[chosen](root, dir);
     if (found.migrations.length === 0) {
         throw new InputError('input', `no migrations found in ${relativePath(root, dir) || '.'} (format ${found.format})`);
     }
     return found;
 }
+/** Which layout a folder uses, from its file names and, for one-file formats, their markers. */
 function detectFormat(root, dir) {
-    let names = [];
+    let names;
     try {
         names = external_node_fs_default().readdirSync(dir);
     }
@@ -38601,40 +39823,215 @@ function detectFormat(root, dir) {
         // The format's own discovery reports a missing folder with the right words.
         return 'golang-migrate';
     }
+    if (names.includes(SQITCH_PLAN))
+        return 'sqitch';
     if (looksLikeGolangMigrate(names))
         return 'golang-migrate';
-    if (names.length === 0)
+    if (looksLikeFlyway(names))
+        return 'flyway';
+    const samples = names
+        .filter((n) => /^\d+_.+\.sql$/.test(n))
+        .slice(0, 50)
+        .map((name) => {
+        try {
+            return { name, head: external_node_fs_default().readFileSync(external_node_path_default().join(dir, name), 'utf8').slice(0, 64 * 1024) };
+        }
+        catch {
+            return { name, head: '' };
+        }
+    });
+    if (looksLikeDbmate(samples))
+        return 'dbmate';
+    if (looksLikeGoose(samples))
+        return 'goose';
+    // Hidden files (.gitkeep) say nothing about the format; the format's discovery says "no migrations".
+    if (names.every((n) => n.startsWith('.')))
         return 'golang-migrate';
-    throw new InputError('input', `cannot tell the migration format of ${relativePath(root, dir) || '.'}; pass --format`);
+    throw new InputError('input', `cannot tell the migration format of ${relativePath(root, dir) || '.'}: no <version>_<name>.up.sql, V<version>__<name>.sql, sqitch.plan, "-- migrate:up" or "-- +goose Up" found; pass --format`);
 }
 
-;// CONCATENATED MODULE: ./src/report/model.ts
-function verdictOf(findings) {
-    return findings.some((f) => f.severity === 'error') ? 'fail' : 'pass';
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/migrations/baseline.ts
+
+
+
+
+function git(cwd, args, input) {
+    return (0,external_node_child_process_namespaceObject.execFileSync)('git', args, { cwd, encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 }
-function model_countBySeverity(findings) {
-    const out = { error: 0, warning: 0, notice: 0 };
-    for (const f of findings)
-        out[f.severity] += 1;
+function gitTopLevel(root) {
+    try {
+        return git(root, ['rev-parse', '--show-toplevel']).trim();
+    }
+    catch (e) {
+        throw new InputError('input', `--base-ref needs a git repository, but ${root} is not one: ${errorMessage(e).split('\n')[0]}`);
+    }
+}
+function resolveRef(top, ref) {
+    try {
+        return git(top, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).trim();
+    }
+    catch {
+        let shallow = false;
+        try {
+            shallow = git(top, ['rev-parse', '--is-shallow-repository']).trim() === 'true';
+        }
+        catch {
+            // an old git without the flag: say what we know
+        }
+        const why = shallow
+            ? 'the checkout is shallow and does not hold it; check out with full history (actions/checkout with fetch-depth: 0)'
+            : 'no such commit, branch or tag in this repository (fetch it first, or check out with fetch-depth: 0)';
+        throw new InputError('input', `base ref ${ref} cannot be read: ${why}`);
+    }
+}
+/** Blob ids of the files under `dirRel` at `commit`, by path relative to the top level. */
+function blobsAt(top, commit, dirRel) {
+    const out = new Map();
+    const listing = git(top, ['ls-tree', '-r', '-z', commit, '--', dirRel === '' ? '.' : dirRel]);
+    for (const entry of listing.split('\0')) {
+        const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/s.exec(entry);
+        if (m)
+            out.set(m[2], m[1]);
+    }
     return out;
 }
-/** Worst status among findings of one stage, for the stage table. */
-function stageStatusOf(findings, ran) {
-    if (!ran)
-        return 'skip';
-    if (findings.some((f) => f.severity === 'error'))
-        return 'fail';
-    if (findings.some((f) => f.severity === 'warning'))
-        return 'warn';
-    return 'pass';
+/** Blob ids the working files would have, through git's own filters (line endings and all). */
+function blobsNow(top, files) {
+    const out = new Map();
+    if (files.length === 0)
+        return out;
+    const ids = git(top, ['hash-object', '--stdin-paths'], `${files.join('\n')}\n`).trim().split('\n');
+    files.forEach((f, i) => out.set(f, ids[i]));
+    return out;
 }
-const SEVERITY_ORDER = { error: 0, warning: 1, notice: 2 };
-/** Most severe first, then by file and position: the order every renderer shows findings in. */
-function model_sortFindings(findings) {
-    return [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-        (a.file ?? '').localeCompare(b.file ?? '') ||
-        (a.line ?? 0) - (b.line ?? 0) ||
-        (a.column ?? 0) - (b.column ?? 0));
+/**
+ * Marks the migrations whose files exist unchanged at `ref` as the baseline (not under test),
+ * and finds the ones a pull request view makes suspicious: edited after they were merged, or
+ * new but ordered before migrations that already exist.
+ */
+function applyBaseline(root, dir, migrations, ref) {
+    const top = gitTopLevel(root);
+    const commit = resolveRef(top, ref);
+    const realTop = external_node_fs_default().realpathSync(top);
+    const toTop = (repoRelative) => external_node_path_default().relative(realTop, external_node_fs_default().realpathSync(external_node_path_default().join(root, repoRelative))).split((external_node_path_default()).sep).join('/');
+    const dirRel = external_node_path_default().relative(realTop, external_node_fs_default().realpathSync(dir)).split((external_node_path_default()).sep).join('/');
+    const atBase = blobsAt(top, commit, dirRel);
+    const filesOf = (m) => [m.up.file, m.down?.file, m.verify?.file].filter((f) => f !== undefined);
+    const unique = [...new Set(migrations.flatMap(filesOf))];
+    const topPaths = new Map(unique.map((f) => [f, toTop(f)]));
+    const now = blobsNow(top, [...topPaths.values()]);
+    const baseline = new Set();
+    const edited = new Set();
+    for (const m of migrations) {
+        const files = filesOf(m).map((f) => topPaths.get(f));
+        const upAtBase = atBase.get(topPaths.get(m.up.file));
+        if (upAtBase === undefined)
+            continue;
+        const same = files.every((f) => atBase.get(f) === now.get(f));
+        if (same)
+            baseline.add(m.version);
+        else
+            edited.add(m.version);
+    }
+    // Migrations come in the order they apply (versions, or a sqitch plan): a new one placed before
+    // the last one that already exists would run out of order wherever that one has run.
+    const exists = (m) => !m.repeatable && (baseline.has(m.version) || edited.has(m.version));
+    let newestIndex = -1;
+    migrations.forEach((m, i) => {
+        if (exists(m))
+            newestIndex = i;
+    });
+    const outOfOrder = [];
+    migrations.forEach((m, i) => {
+        if (i < newestIndex && !exists(m) && !m.repeatable)
+            outOfOrder.push({ version: m.version, newest: migrations[newestIndex].version });
+    });
+    return {
+        migrations: migrations.map((m) => ({ ...m, underTest: !baseline.has(m.version) })),
+        baseline,
+        edited,
+        outOfOrder,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/migrations/shard.ts
+
+/**
+ * The shard (1-based, of `total`) that tests a migration: a hash of its version modulo the
+ * number of shards. It depends on nothing but the version, so adding, removing or renaming
+ * other migrations (or moving the base branch, which changes which ones are under test) never
+ * moves a migration to another shard, and every shard job computes the same split on its own.
+ * Round robin over the list would balance small sets better but reshuffles on every insertion.
+ */
+function shardOf(version, total) {
+    return ((0,external_node_crypto_.createHash)('sha256').update(version, 'utf8').digest().readUInt32BE(0) % total) + 1;
+}
+/** The shard of every migration under test; baseline migrations belong to no shard. */
+function assignShards(migrations, total) {
+    const assigned = new Map();
+    for (const m of migrations)
+        if (m.underTest)
+            assigned.set(m.version, shardOf(m.version, total));
+    return assigned;
+}
+
+;// CONCATENATED MODULE: ./src/migrations/substitute.ts
+function escapeRegExp(s) {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/**
+ * Applies placeholders and replacements to SQL text before parsing. Line numbers stay those of
+ * the file as long as values hold no newline; columns after a replacement on the same line shift
+ * by the difference in length.
+ */
+function substituteText(text, subs) {
+    let out = text;
+    for (const { from, to } of subs.replacements) {
+        if (from !== '')
+            out = out.split(from).join(to);
+    }
+    const names = Object.keys(subs.placeholders);
+    if (names.length > 0) {
+        const pattern = new RegExp(`\\$\\{(${names.map(escapeRegExp).join('|')})\\}`, 'g');
+        out = out.replace(pattern, (_, name) => subs.placeholders[name]);
+    }
+    return out;
+}
+function substituteSource(source, subs) {
+    return { ...source, text: substituteText(source.text, subs) };
+}
+function substituteMigration(m, subs) {
+    if (subs.replacements.length === 0 && Object.keys(subs.placeholders).length === 0)
+        return m;
+    return {
+        ...m,
+        up: substituteSource(m.up, subs),
+        down: m.down ? substituteSource(m.down, subs) : undefined,
+        ...(m.verify ? { verify: substituteSource(m.verify, subs) } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/db/catalog.ts
+/** Ordinary and partitioned tables the user owns: not system schemas, not extension members, not partitions. */
+const USER_TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2`;
+async function listUserTables(client) {
+    const r = await client.query(USER_TABLES_SQL);
+    return r.rows;
+}
+/** "users" for public tables, "billing.invoices" otherwise: how reports name a table. */
+function displayTable(t) {
+    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
 }
 
 // EXTERNAL MODULE: ./node_modules/libpg-query/wasm/index.cjs
@@ -38830,19 +40227,20 @@ function loadParser() {
     loaded ??= (0,wasm.loadModule)();
     return loaded;
 }
-/** Splits a file into statements with the real Postgres parser; a syntax error comes back with its position. */
-function parseSource(source) {
-    const positions = new TextPositions(source.text);
+/** Files larger than this are parsed in pieces: the WebAssembly parser runs out of memory near 50 MB. */
+const CHUNK_CHARS = 2_000_000;
+/** One parser call; statement ranges as string indexes into `text`. */
+function parseOnce(text) {
+    const positions = new TextPositions(text);
     let tree;
     try {
-        tree = (0,wasm.parseSync)(source.text);
+        tree = (0,wasm.parseSync)(text);
     }
     catch (e) {
         const err = e;
         // The cursor is a 0-based character (code point) count into the text.
         const cursor = err.sqlDetails?.cursorPosition ?? 0;
-        const index = positions.indexAfterCodePoints(0, Math.max(0, cursor));
-        return { ok: false, source, error: { message: err.message, ...positions.lineColumnAt(index) } };
+        return { ok: false, index: positions.indexAfterCodePoints(0, Math.max(0, cursor)), message: err.message };
     }
     const raw = tree.stmts ?? [];
     const total = positions.byteLength;
@@ -38850,20 +40248,70 @@ function parseSource(source) {
     const byteStarts = raw.map((s) => s.stmt_location ?? 0);
     const byteEnds = raw.map((s, i) => (s.stmt_len ? byteStarts[i] + s.stmt_len : total));
     const idx = positions.indexesOfByteOffsets([...byteStarts, ...byteEnds]);
-    const statements = [];
-    raw.forEach((s, i) => {
-        const start = idx[i];
-        const end = idx[raw.length + i];
+    return { ok: true, ranges: raw.map((s, i) => ({ start: idx[i], end: idx[raw.length + i], node: s.stmt ?? {} })) };
+}
+/** Index just past the first `;` that ends a line at or after `from`; the text's end if none. */
+function nextLineEndingSemicolon(text, from) {
+    const re = /;[ \t]*\r?\n/g;
+    re.lastIndex = from;
+    const m = re.exec(text);
+    return m ? m.index + 1 : text.length;
+}
+/**
+ * A cut after a `;` can fall inside a string, a quoted identifier, a comment, a dollar-quoted
+ * body or a `BEGIN ATOMIC` body; the parser then says so at the end of the piece in these words.
+ */
+function cutShort(message) {
+    return /^unterminated |at end of input/.test(message);
+}
+/**
+ * Parses a large text in pieces cut after a `;` that ends a line. A piece the cut left unfinished
+ * is parsed again, longer; any other error is the file's own.
+ */
+function parseInPieces(text, chunkChars) {
+    const ranges = [];
+    let from = 0;
+    while (from < text.length) {
+        let to = nextLineEndingSemicolon(text, from + chunkChars);
+        for (;;) {
+            const piece = text.slice(from, to);
+            const r = piece.trim() === '' ? { ok: true, ranges: [] } : parseOnce(piece);
+            if (!r.ok) {
+                if (to < text.length && cutShort(r.message)) {
+                    // Grow the piece: at least one more statement end, and twice as long.
+                    to = nextLineEndingSemicolon(text, Math.max(to, from + 2 * (to - from)));
+                    continue;
+                }
+                return { ok: false, index: from + r.index, message: r.message };
+            }
+            for (const range of r.ranges)
+                ranges.push({ start: from + range.start, end: from + range.end, node: range.node });
+            from = to;
+            break;
+        }
+    }
+    return { ok: true, ranges };
+}
+/** Splits a file into statements with the real Postgres parser; a syntax error comes back with its position. */
+function parseSource(source, opts = {}) {
+    const chunkChars = opts.chunkChars ?? CHUNK_CHARS;
+    const positions = new TextPositions(source.text);
+    // The parser refuses an empty string; an empty file simply has no statements.
+    if (source.text.trim() === '')
+        return { ok: true, parsed: { source, statements: [], positions } };
+    const r = source.text.length > chunkChars ? parseInPieces(source.text, chunkChars) : parseOnce(source.text);
+    if (!r.ok)
+        return { ok: false, source, error: { message: r.message, ...positions.lineColumnAt(r.index) } };
+    const statements = r.ranges.map(({ start, end, node }) => {
         const tokenStart = skipTrivia(source.text, start, end);
-        const node = s.stmt ?? {};
-        statements.push({
+        return {
             sql: source.text.slice(start, end),
             start,
             tokenStart,
             ...positions.lineColumnAt(tokenStart),
             node,
             ...classifyStatement(node),
-        });
+        };
     });
     return { ok: true, parsed: { source, statements, positions } };
 }
@@ -38880,38 +40328,30 @@ function statementHead(stmt, max = 80) {
     return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-;// CONCATENATED MODULE: ./src/db/catalog.ts
-/** Ordinary and partitioned tables the user owns: not system schemas, not extension members, not partitions. */
-const USER_TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2`;
-async function listUserTables(client) {
-    const r = await client.query(USER_TABLES_SQL);
-    return r.rows;
-}
-/** "users" for public tables, "billing.invoices" otherwise: how reports name a table. */
-function displayTable(t) {
-    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
-}
-
 ;// CONCATENATED MODULE: ./src/stages/syntax.ts
 
 
 
 
+/** A statement stopped by our own limits: trying it again on empty tables would only wait again. */
+const TIMEOUTS = {
+    '57014': {
+        rule: 'statement-timeout',
+        why: 'the statement ran longer than the statement timeout',
+        hint: 'a statement that never ends (a loop, a wait) or one far too slow for a migration; raise --statement-timeout if it is expected',
+    },
+    '55P03': {
+        rule: 'lock-timeout',
+        why: 'the statement waited for a lock longer than the lock timeout',
+        hint: 'something else held a lock on the table; in production this statement would queue behind it and block everyone after it',
+    },
+};
 /** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
 const ANY_ROW_FAILS = new Set(['23502']);
 /** Findings for files the parser rejects, at the exact position; computed before anything runs. */
 function parseFindings(prepared) {
     const out = [];
-    for (const result of [prepared.up, prepared.down]) {
+    for (const result of [prepared.up, prepared.down, prepared.verify]) {
         if (result && !result.ok) {
             out.push({
                 stage: 'syntax',
@@ -38977,6 +40417,11 @@ async function applyUnderTest(client, prepared, parsed, findings) {
     if (first.ok)
         return 'applied';
     const failure = first.failure;
+    const timeout = TIMEOUTS[failure.code ?? ''];
+    if (timeout) {
+        findings.push(failureFinding(prepared, parsed, failure, timeout.rule, 'error', `${failure.message}: ${timeout.why}`, timeout.hint));
+        return 'failed';
+    }
     const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, parsed);
     if (onEmpty !== true) {
         const note = onEmpty === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
@@ -38996,8 +40441,138 @@ async function applyUnderTest(client, prepared, parsed, findings) {
     }
     return 'applied-empty';
 }
+/**
+ * Runs a migration's verify script (sqitch) right after its up. It only reads, so it runs in a
+ * transaction that is rolled back, unless the script manages its own transaction.
+ */
+async function runVerify(client, prepared, findings) {
+    const verify = prepared.verify;
+    if (!verify?.ok)
+        return true;
+    const parsed = verify.parsed;
+    const own = transactionModeFor(parsed) === 'none';
+    if (!own)
+        await client.query('BEGIN');
+    let result;
+    try {
+        result = await applyStatements(client, parsed, { mode: own ? 'none' : 'caller' });
+    }
+    finally {
+        if (!own)
+            await client.query('ROLLBACK').catch(() => { });
+    }
+    if (result.ok)
+        return true;
+    const f = result.failure;
+    findings.push(failureFinding(prepared, parsed, f, 'verify-failed', 'error', `the verify script of ${prepared.migration.version} fails after its deploy: ${f.message}`));
+    return false;
+}
+
+;// CONCATENATED MODULE: ./src/stages/baseline.ts
+
+
+
+/**
+ * Applies the leading baseline migrations once into a template database that every stage then
+ * clones (a file copy on the server), instead of each stage applying them again.
+ */
+async function buildBaselineTemplate(server, migrations, progress) {
+    let count = 0;
+    while (count < migrations.length && !migrations[count].migration.underTest && migrations[count].up.ok)
+        count++;
+    if (count === 0)
+        return { template: undefined, findings: [] };
+    const db = await server.createDatabase();
+    const client = await server.connect(db);
+    const findings = [];
+    try {
+        for (const prepared of migrations.slice(0, count)) {
+            const t0 = external_node_perf_hooks_.performance.now();
+            const up = prepared.up.ok ? prepared.up.parsed : undefined;
+            if (!up)
+                break;
+            const r = await applyWhole(client, up);
+            const m = prepared.migration;
+            progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: r.ok ? 'baseline' : 'fail', durationMs: external_node_perf_hooks_.performance.now() - t0 });
+            if (!r.ok) {
+                findings.push(failureFinding(prepared, up, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`));
+                return { template: undefined, findings };
+            }
+        }
+    }
+    finally {
+        // A template must have no open connection when it is cloned.
+        await client.end().catch(() => { });
+    }
+    return { template: { name: db.name, count }, findings };
+}
+
+;// CONCATENATED MODULE: ./src/report/model.ts
+function verdictOf(findings) {
+    return findings.some((f) => f.severity === 'error') ? 'fail' : 'pass';
+}
+function model_countBySeverity(findings) {
+    const out = { error: 0, warning: 0, notice: 0 };
+    for (const f of findings)
+        out[f.severity] += 1;
+    return out;
+}
+/** Worst status among findings of one stage, for the stage table. */
+function stageStatusOf(findings, ran) {
+    if (!ran)
+        return 'skip';
+    if (findings.some((f) => f.severity === 'error'))
+        return 'fail';
+    if (findings.some((f) => f.severity === 'warning'))
+        return 'warn';
+    return 'pass';
+}
+const SEVERITY_ORDER = { error: 0, warning: 1, notice: 2 };
+/** Most severe first, then by file and position: the order every renderer shows findings in. */
+function model_sortFindings(findings) {
+    return [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+        (a.file ?? '').localeCompare(b.file ?? '') ||
+        (a.line ?? 0) - (b.line ?? 0) ||
+        (a.column ?? 0) - (b.column ?? 0));
+}
+
+;// CONCATENATED MODULE: ./src/db/bookkeeping.ts
+/**
+ * Tables migration tools keep their own state in. They are never seeded with rows (a tool would
+ * read generated rows as migrations it has run) and never compared as schema or data.
+ */
+const BOOKKEEPING_TABLES = [
+    'schema_migrations', // golang-migrate, dbmate, Rails
+    'schema_migrations_lock',
+    'goose_db_version',
+    'flyway_schema_history',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations', // node-pg-migrate
+    '_prisma_migrations',
+    'alembic_version',
+    'ar_internal_metadata',
+    'gorp_migrations',
+    '__diesel_schema_migrations',
+    'migrations', // TypeORM, Sequelize (SequelizeMeta below), Laravel
+    'sequelizemeta',
+    'SequelizeMeta',
+    '__efmigrationshistory',
+    '__EFMigrationsHistory',
+    'databasechangelog', // Liquibase
+    'databasechangeloglock',
+    'atlas_schema_revisions',
+];
+/** sqitch keeps its registry in a schema of its own. */
+const BOOKKEEPING_SCHEMAS = ['sqitch', 'atlas_schema_revisions'];
+const tables = new Set(BOOKKEEPING_TABLES);
+const schemas = new Set(BOOKKEEPING_SCHEMAS);
+function isBookkeepingTable(schema, name) {
+    return schemas.has(schema) || tables.has(name);
+}
 
 ;// CONCATENATED MODULE: ./src/db/seed.ts
+
 
 const TABLES_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name,
@@ -39840,7 +41415,8 @@ async function seedTables(client, opts) {
     const target = Math.floor(opts.rows);
     const outcome = { seeded: [], notices: [] };
     const catalog = await readCatalog(client);
-    const all = [...catalog.tables.values()];
+    // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
+    const all = [...catalog.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
     // Which tables are asked for.
     let selected;
     if (opts.tables === undefined) {
@@ -39974,8 +41550,119 @@ function emptyOutcome(stage) {
     return { stage, findings: [], perMigration: new Map(), statements: [] };
 }
 
-;// CONCATENATED MODULE: ./src/stages/walk.ts
+;// CONCATENATED MODULE: ./src/stages/command.ts
+/** Last `maxLines` lines of a command's output, for findings. */
+function outputTail(output, maxLines = 40) {
+    const lines = output.replace(/\s+$/, '').split('\n');
+    return lines.length <= maxLines ? lines.join('\n') : [`… ${lines.length - maxLines} earlier lines`, ...lines.slice(-maxLines)].join('\n');
+}
 
+;// CONCATENATED MODULE: ./src/stages/steps.ts
+
+
+
+const steps_ok = { ok: true, failure: undefined, durations: [] };
+const failed = { ok: false, failure: undefined, durations: [] };
+function sqlStepper(client) {
+    return {
+        async baseline(prepared) {
+            if (!prepared.up.ok)
+                return undefined;
+            const up = prepared.up.parsed;
+            const r = await applyWhole(client, up);
+            return r.ok ? undefined : failureFinding(prepared, up, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`);
+        },
+        async upUnderTest(prepared, findings) {
+            if (!prepared.up.ok)
+                return 'failed';
+            let applied = await applyUnderTest(client, prepared, prepared.up.parsed, findings);
+            if (applied !== 'failed' && !(await runVerify(client, prepared, findings)))
+                applied = 'failed';
+            return applied;
+        },
+        hasDown: (prepared) => prepared.down?.ok === true,
+        async down(prepared) {
+            const down = prepared.down.ok ? prepared.down.parsed : undefined;
+            if (!down)
+                return { result: failed, finding: undefined, partial: false };
+            const result = await applyStatements(client, down);
+            const f = result.failure;
+            const finding = f ? failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${prepared.migration.version} fails: ${f.message}`) : undefined;
+            return { result, finding, partial: f?.partiallyApplied === true };
+        },
+        async reup(prepared) {
+            const up = prepared.up.ok ? prepared.up.parsed : undefined;
+            if (!up)
+                return { result: failed, finding: undefined };
+            const result = await applyStatements(client, up);
+            const f = result.failure;
+            const finding = f
+                ? failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${prepared.migration.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates')
+                : undefined;
+            return { result, finding };
+        },
+    };
+}
+/**
+ * Migrations that are code (knex, node-pg-migrate, Alembic, Rails...): the project's own tool
+ * moves the scratch database one step up or down; the stages look at the database around it.
+ */
+function commandStepper(ctx, db) {
+    const { upCommand, downCommand } = ctx.config;
+    const env = databaseEnv(db.url);
+    const run = async (command, prepared, rule, message) => {
+        if (!ctx.runCommand)
+            throw new Error('no command runner: this front end cannot run migration commands');
+        const r = await ctx.runCommand(command, { cwd: ctx.config.root, env, timeoutMs: ctx.config.statementTimeoutMs });
+        if (r.exitCode === 0 && !r.timedOut)
+            return { result: steps_ok, finding: undefined };
+        const why = r.timedOut ? `did not finish within ${ctx.config.statementTimeoutMs} ms` : `exited with ${r.exitCode}`;
+        const finding = {
+            stage: 'syntax',
+            severity: 'error',
+            rule,
+            migration: prepared.migration.version,
+            file: prepared.migration.up.file,
+            message: `${message}: \`${command}\` ${why}`,
+            detail: outputTail(r.output).split(db.url).join('$DATABASE_URL'),
+        };
+        return { result: failed, finding };
+    };
+    return {
+        async baseline(prepared) {
+            return (await run(upCommand, prepared, 'baseline-failed', `baseline migration ${prepared.migration.version} fails`)).finding;
+        },
+        async upUnderTest(prepared, findings) {
+            const r = await run(upCommand, prepared, 'command-failed', `the up step of ${prepared.migration.version} fails`);
+            if (r.finding)
+                findings.push(r.finding);
+            return r.result.ok ? 'applied' : 'failed';
+        },
+        hasDown: () => downCommand !== undefined,
+        async down(prepared) {
+            const r = await run(downCommand, prepared, 'down-failed', `the down of ${prepared.migration.version} fails`);
+            // A tool's step is not ours to roll back: after a failed down the state is unknown.
+            return { ...r, partial: !r.result.ok };
+        },
+        async reup(prepared) {
+            return run(upCommand, prepared, 'reapply-failed', `the up of ${prepared.migration.version} fails when applied again after its down`);
+        },
+    };
+}
+/** The variables migration tools read to find their database. */
+function databaseEnv(url) {
+    const u = new URL(url);
+    return {
+        DATABASE_URL: url,
+        PGHOST: u.hostname,
+        PGPORT: u.port || '5432',
+        PGUSER: decodeURIComponent(u.username),
+        PGPASSWORD: decodeURIComponent(u.password),
+        PGDATABASE: decodeURIComponent(u.pathname.slice(1)),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/stages/walk.ts
 
 
 
@@ -39999,16 +41686,21 @@ async function walkMigrations(ctx, observers, roundTripStage) {
         }
     };
     const roundTrip = observers.some((o) => o.wantsRoundTrip);
-    const db = await ctx.server.createDatabase();
+    const template = ctx.baselineTemplate;
+    const db = await ctx.server.createDatabase(template?.name);
     const client = await ctx.server.connect(db);
     await applySessionLimits(client, ctx);
+    const stepper = ctx.config.upCommand ? commandStepper(ctx, db) : sqlStepper(client);
     const seedNoticeSeen = new Set();
     const roundTripFinding = (f) => ({ ...f, stage: roundTripStage });
     try {
         let stopped;
         const notReached = [];
-        for (const prepared of ctx.migrations) {
+        for (const [index, prepared] of ctx.migrations.entries()) {
             const m = prepared.migration;
+            // Already in the cloned template.
+            if (template && index < template.count)
+                continue;
             if (stopped) {
                 perMigration.set(m.version, 'skip');
                 notReached.push(m.version);
@@ -40024,13 +41716,13 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             }
             const up = prepared.up.parsed;
             if (!m.underTest) {
-                const r = await applyStatements(client, up);
-                if (!r.ok) {
-                    findings.push(failureFinding(prepared, up, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`));
+                const failure = await stepper.baseline(prepared);
+                if (failure) {
+                    findings.push(failure);
                     perMigration.set(m.version, 'fail');
                     stopped = m.version;
                 }
-                ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: r.ok ? 'baseline' : 'fail', durationMs: external_node_perf_hooks_.performance.now() - t0 });
+                ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: external_node_perf_hooks_.performance.now() - t0 });
                 continue;
             }
             const seed = await seedTables(client, { rows: ctx.config.seedRows });
@@ -40044,7 +41736,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                     severity: 'notice',
                     rule: 'table-not-filled',
                     migration: m.version,
-                    message: `table ${n.table} could not be filled with test rows before ${m.version}, so ${m.version} met it empty: ${n.message}`,
+                    message: `${n.message}; ${m.version} met it without test rows`,
                 });
             }
             const down = prepared.down?.ok ? prepared.down.parsed : undefined;
@@ -40052,7 +41744,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             for (const o of observers)
                 if (o.beforeUp)
                     await timed(o, () => o.beforeUp(step));
-            const applied = await applyUnderTest(client, prepared, up, findings);
+            const applied = await stepper.upUnderTest(prepared, findings);
             const downBroken = prepared.down !== undefined && !prepared.down.ok;
             const status = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
             perMigration.set(m.version, status);
@@ -40072,28 +41764,27 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             for (const o of observers)
                 if (o.afterUp)
                     await timed(o, () => o.afterUp(step));
-            if (!roundTrip || !down)
+            if (!roundTrip || !stepper.hasDown(prepared))
                 continue;
-            const downResult = await applyStatements(client, down);
+            const downStep = await stepper.down(prepared);
             for (const o of observers)
                 if (o.afterDown)
-                    await timed(o, () => o.afterDown(step, downResult));
-            if (!downResult.ok) {
-                const f = downResult.failure;
-                findings.push(roundTripFinding(failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${m.version} fails: ${f.message}`)));
-                if (f.partiallyApplied) {
-                    // Part of the down was committed: the database is neither before nor after this migration.
+                    await timed(o, () => o.afterDown(step, downStep.result));
+            if (!downStep.result.ok) {
+                if (downStep.finding)
+                    findings.push(roundTripFinding(downStep.finding));
+                // Part of the down was committed: the database is neither before nor after this migration.
+                if (downStep.partial)
                     stopped = m.version;
-                }
                 continue;
             }
-            const reup = await applyStatements(client, up);
+            const reup = await stepper.reup(prepared);
             for (const o of observers)
                 if (o.afterReup)
-                    await timed(o, () => o.afterReup(step, reup));
-            if (!reup.ok) {
-                const f = reup.failure;
-                findings.push(roundTripFinding(failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${m.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates')));
+                    await timed(o, () => o.afterReup(step, reup.result));
+            if (!reup.result.ok) {
+                if (reup.finding)
+                    findings.push(roundTripFinding(reup.finding));
                 stopped = m.version;
             }
         }
@@ -40129,6 +41820,11 @@ async function applySessionLimits(client, ctx) {
 
 
 
+
+
+
+
+
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
 const WALK_OBSERVERS = {};
 /** Stages that need a database of their own (seeded at volume). */
@@ -40139,11 +41835,20 @@ async function runPipeline(config, hooks = {}) {
     const log = hooks.log ?? (() => { });
     const progress = hooks.progress ?? (() => { });
     await loadParser();
-    const discovered = discoverMigrations(config.root, config.dir, config.format);
-    const migrations = discovered.migrations.map((migration) => ({
+    const discovered = config.upCommand
+        ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
+        : discoverMigrations(config.root, config.dir, config.format);
+    const scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+    const ordered = scoped?.migrations ?? discovered.migrations;
+    const shardOfVersion = config.shard ? assignShards(ordered, config.shard.total) : new Map();
+    const inThisShard = (version) => !config.shard || (shardOfVersion.get(version) ?? config.shard.index) === config.shard.index;
+    const migrations = ordered
+        .map((m) => substituteMigration(m, config))
+        .map((migration) => ({
         migration,
         up: parseSource(migration.up),
         down: migration.down ? parseSource(migration.down) : undefined,
+        ...(migration.verify ? { verify: parseSource(migration.verify) } : {}),
     }));
     const findings = discovered.notices.map((n) => ({
         stage: 'syntax',
@@ -40152,12 +41857,23 @@ async function runPipeline(config, hooks = {}) {
         file: n.file,
         message: n.message,
     }));
-    // Every parse error, at its exact position, before anything runs.
-    const parseErrors = migrations.flatMap(parseFindings);
-    findings.push(...parseErrors);
+    // Found before anything runs: every parse error at its exact position, and the pull request checks.
+    const upfront = [
+        ...migrations.flatMap(parseFindings),
+        ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
+        ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef) : []),
+    ];
+    findings.push(...upfront);
     const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
-    log(`Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${migrations.filter((m) => m.migration.underTest).length} under test`);
-    const ctx = { config, server, migrations, log, progress, runCommand: hooks.runCommand };
+    const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
+    log(`Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
+        (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} in all shards)` : ''));
+    const ctx = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined };
+    // A shard walks every migration under test (the syntax stage is cheap and the walk then reaches
+    // exactly the state a single job would), but the other stages test only this shard's share.
+    const shardCtx = config.shard
+        ? { ...ctx, migrations: migrations.map((p) => (inThisShard(p.migration.version) ? p : { ...p, migration: { ...p.migration, underTest: false } })) }
+        : ctx;
     const stages = [];
     const outcomes = [];
     const record = (outcome, durationMs, extra = []) => {
@@ -40174,18 +41890,24 @@ async function runPipeline(config, hooks = {}) {
     };
     let failure;
     try {
+        // A migration tool keeps its own bookkeeping: its steps are replayed, not cloned.
+        const base = config.upCommand ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
+        ctx.baselineTemplate = base.template;
+        shardCtx.baselineTemplate = base.template;
+        upfront.push(...base.findings);
+        findings.push(...base.findings);
         const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
         if (walkStages.length > 0) {
             const observers = new Map();
             for (const name of walkStages) {
                 const make = WALK_OBSERVERS[name];
                 if (make)
-                    observers.set(name, make(ctx));
+                    observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
             }
             const roundTripStage = config.stages.includes('rollback') ? 'rollback' : 'data';
             const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
             // The walk's apply failures explain every later stage's gaps, so they count even when syntax was not asked for.
-            record(walk.syntax, walk.syntaxMs, parseErrors);
+            record(walk.syntax, walk.syntaxMs, upfront);
             if (!config.stages.includes('syntax'))
                 stages.pop();
             for (const name of walkStages) {
@@ -40205,7 +41927,7 @@ async function runPipeline(config, hooks = {}) {
                 continue;
             }
             const t0 = external_node_perf_hooks_.performance.now();
-            const outcome = await run(ctx);
+            const outcome = await run(shardCtx);
             record(outcome, external_node_perf_hooks_.performance.now() - t0);
         }
     }
@@ -40240,7 +41962,8 @@ async function runPipeline(config, hooks = {}) {
             name: m.name,
             up: m.up.file,
             ...(m.down ? { down: m.down.file } : {}),
-            underTest: m.underTest,
+            underTest: m.underTest && inThisShard(m.version),
+            ...(shardOfVersion.has(m.version) ? { shard: shardOfVersion.get(m.version) } : {}),
             stages: perStage,
         };
     });
@@ -40248,11 +41971,71 @@ async function runPipeline(config, hooks = {}) {
         version: 1,
         verdict: verdictOf(findings),
         postgres: server.version,
+        ...(config.shard ? { shard: { ...config.shard } } : {}),
         migrations: reportMigrations,
         stages,
         findings,
         statements: outcomes.flatMap((o) => o.statements),
     };
+}
+/** Checks only a pull request view allows: edited merged migrations, new ones out of order. */
+function pullRequestFindings(migrations, scoped, ref) {
+    const out = [];
+    for (const { migration: m } of migrations) {
+        if (scoped.edited.has(m.version)) {
+            out.push({
+                stage: 'syntax',
+                severity: 'warning',
+                rule: 'edited-migration',
+                migration: m.version,
+                file: m.up.file,
+                line: 1,
+                column: 1,
+                message: `${m.version} already exists at ${ref} and was edited: it has likely run in production already, where the edit will never run`,
+                hint: 'leave merged migrations as they are and add a new migration for the change',
+            });
+        }
+    }
+    for (const o of scoped.outOfOrder) {
+        const m = migrations.find((p) => p.migration.version === o.version).migration;
+        out.push({
+            stage: 'syntax',
+            severity: 'error',
+            rule: 'out-of-order',
+            migration: o.version,
+            file: m.up.file,
+            line: 1,
+            column: 1,
+            message: `${o.version} is new but sorts before ${o.newest}, which already exists at ${ref}: wherever ${o.newest} has run, ${o.version} would be skipped or run out of order`,
+            hint: `give it a version after ${o.newest}`,
+        });
+    }
+    return out;
+}
+/** An empty up file applies and changes nothing: worth a word, not a failure. */
+function emptyMigrationFinding({ migration: m }) {
+    return { stage: 'syntax', severity: 'notice', rule: 'empty-migration', migration: m.version, file: m.up.file, message: `${m.up.file} is empty: ${m.version} changes nothing` };
+}
+/** The observer, deaf to the steps of migrations another shard tests. */
+function onlyInShard(o, inShard) {
+    const mine = (step) => inShard(step.prepared.migration.version);
+    const wrapped = {
+        get outcome() {
+            return o.outcome;
+        },
+        wantsRoundTrip: o.wantsRoundTrip,
+    };
+    if (o.beforeUp)
+        wrapped.beforeUp = async (step) => (mine(step) ? o.beforeUp(step) : undefined);
+    if (o.afterUp)
+        wrapped.afterUp = async (step) => (mine(step) ? o.afterUp(step) : undefined);
+    if (o.afterDown)
+        wrapped.afterDown = async (step, result) => (mine(step) ? o.afterDown(step, result) : undefined);
+    if (o.afterReup)
+        wrapped.afterReup = async (step, result) => (mine(step) ? o.afterReup(step, result) : undefined);
+    if (o.afterAll)
+        wrapped.afterAll = async (client, db) => o.afterAll(client, db);
+    return wrapped;
 }
 
 ;// CONCATENATED MODULE: ./src/report/annotations.ts
@@ -40260,19 +42043,23 @@ async function runPipeline(config, hooks = {}) {
 /** GitHub displays at most this many annotations of each level per step. */
 const MAX_ANNOTATIONS_PER_LEVEL = 10;
 /**
- * The annotations worth sending: at most 10 per level (GitHub drops the rest anyway), the most
- * severe and earliest first, plus how many findings of each level were left out.
+ * The annotations worth sending: at most 10 errors and 10 warnings (GitHub drops the rest
+ * anyway), the most severe and earliest first, plus how many findings of each level were left
+ * out. The front end counts those in one notice, so when anything is left out notices are not
+ * annotated one by one: that notice must not be the eleventh, which GitHub would drop.
  */
 function selectAnnotations(report) {
+    const total = model_countBySeverity(report.findings);
+    const overflow = total.error > MAX_ANNOTATIONS_PER_LEVEL || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
+    const cap = { error: MAX_ANNOTATIONS_PER_LEVEL, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
     const kept = { error: 0, warning: 0, notice: 0 };
     const annotations = [];
     for (const f of model_sortFindings(report.findings)) {
-        if (kept[f.severity] >= MAX_ANNOTATIONS_PER_LEVEL)
+        if (kept[f.severity] >= cap[f.severity])
             continue;
         kept[f.severity] += 1;
         annotations.push(annotationOf(f));
     }
-    const total = model_countBySeverity(report.findings);
     return {
         annotations,
         omitted: {
@@ -40581,15 +42368,16 @@ function redactUrl(url) {
  * out. Findings are listed in `sortFindings` order, like every other renderer shows them.
  */
 function renderJson(report) {
-    const out = {
+    const out = compact({
         version: 1,
         verdict: report.verdict,
         postgres: report.postgres,
+        shard: report.shard ? { index: report.shard.index, total: report.shard.total } : undefined,
         migrations: report.migrations.map(migrationJson),
         stages: report.stages.map(stageJson),
         findings: model_sortFindings(report.findings).map(findingJson),
         statements: report.statements.map(statementJson),
-    };
+    });
     return JSON.stringify(out, null, 2) + '\n';
 }
 function migrationJson(m) {
@@ -40610,6 +42398,7 @@ function migrationJson(m) {
         up: m.up,
         down: m.down,
         underTest: m.underTest,
+        shard: m.shard,
         stages,
     });
 }
@@ -40642,6 +42431,649 @@ function statementJson(s) {
 }
 /** Drops keys whose value is `undefined`, keeping the order of the others. */
 function compact(o) {
+    const out = {};
+    for (const [k, v] of Object.entries(o))
+        if (v !== undefined)
+            out[k] = v;
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/report/merge.ts
+
+
+
+const STATUS_RANK = { skip: 0, pass: 1, warn: 2, fail: 3 };
+const SEVERITIES = ['error', 'warning', 'notice'];
+const STATUSES = ['pass', 'fail', 'warn', 'skip'];
+function worst(a, b) {
+    return a === undefined || STATUS_RANK[b] > STATUS_RANK[a] ? b : a;
+}
+/**
+ * One report from the reports of several jobs: the shards of one sharded run (or the jobs of a
+ * matrix). Migrations are under test where any report tested them, with each stage's worst
+ * status; findings and statements are the union (identical ones once); stage durations are
+ * summed and their statuses are the worst; the verdict is computed again.
+ *
+ * Every shard applies and syntax-checks all migrations under test, so their syntax findings
+ * are the same in each report and appear once. A shard whose report is missing is an error:
+ * its migrations were not tested.
+ */
+function mergeReports(reports) {
+    if (reports.length === 0)
+        throw new InputError('usage', 'merge-reports needs at least one report');
+    const totals = new Set(reports.filter((r) => r.shard).map((r) => r.shard.total));
+    if (totals.size > 1) {
+        throw new InputError('input', `the reports come from runs split into different numbers of shards (${[...totals].sort((a, b) => a - b).join(' and ')})`);
+    }
+    // Migrations, in the order they first appear.
+    const order = [];
+    const entries = new Map();
+    for (const r of reports) {
+        for (const m of r.migrations) {
+            if (!entries.has(m.version)) {
+                entries.set(m.version, []);
+                order.push(m.version);
+            }
+            entries.get(m.version).push(m);
+        }
+    }
+    const migrations = order.map((version) => {
+        const all = entries.get(version);
+        const tested = all.filter((m) => m.underTest);
+        const first = tested[0] ?? all[0];
+        const stages = {};
+        for (const m of tested.length > 0 ? tested : [first]) {
+            for (const [name, status] of Object.entries(m.stages))
+                stages[name] = worst(stages[name], status);
+        }
+        const shard = tested.find((m) => m.shard !== undefined)?.shard ?? all.find((m) => m.shard !== undefined)?.shard;
+        const out = { version, name: first.name, up: first.up, underTest: tested.length > 0, stages };
+        if (first.down !== undefined)
+            out.down = first.down;
+        if (shard !== undefined)
+            out.shard = shard;
+        return out;
+    });
+    const findings = [];
+    const seenFindings = new Set();
+    const statements = [];
+    const seenStatements = new Set();
+    for (const r of reports) {
+        for (const f of r.findings) {
+            const key = findingKey(f);
+            if (seenFindings.has(key))
+                continue;
+            seenFindings.add(key);
+            findings.push(f);
+        }
+        for (const s of r.statements) {
+            const key = JSON.stringify([s.migration, s.file, s.line, s.durationMs, s.locks, s.rewrites]);
+            if (seenStatements.has(key))
+                continue;
+            seenStatements.add(key);
+            statements.push(s);
+        }
+    }
+    const total = [...totals][0];
+    if (total !== undefined) {
+        const present = new Set(reports.filter((r) => r.shard).map((r) => r.shard.index));
+        for (let index = 1; index <= total; index++) {
+            if (present.has(index))
+                continue;
+            const untested = migrations.filter((m) => !m.underTest && m.shard === index).map((m) => m.version);
+            findings.push({
+                stage: 'syntax',
+                severity: 'error',
+                rule: 'shard-missing',
+                message: `no report from shard ${index} of ${total}` +
+                    (untested.length > 0 ? `: ${untested.length === 1 ? 'migration' : 'migrations'} ${untested.join(', ')} ${untested.length === 1 ? 'was' : 'were'} not tested` : ''),
+            });
+        }
+    }
+    const stageOrder = [];
+    const stageResults = new Map();
+    for (const r of reports) {
+        for (const s of r.stages) {
+            const have = stageResults.get(s.name);
+            if (!have) {
+                stageOrder.push(s.name);
+                stageResults.set(s.name, { ...s });
+            }
+            else {
+                have.durationMs += s.durationMs;
+                have.status = worst(have.status, s.status);
+            }
+        }
+    }
+    // A missing shard fails the stage that would have tested its migrations.
+    if (findings.some((f) => f.rule === 'shard-missing')) {
+        const syntax = stageResults.get('syntax');
+        if (syntax)
+            syntax.status = 'fail';
+    }
+    const versions = [...new Set(reports.map((r) => r.postgres))];
+    return {
+        version: 1,
+        verdict: verdictOf(findings),
+        postgres: versions.join(', '),
+        migrations,
+        stages: stageOrder.map((n) => stageResults.get(n)),
+        findings,
+        statements,
+    };
+}
+function findingKey(f) {
+    return JSON.stringify([f.stage, f.severity, f.rule, f.migration, f.file, f.line, f.column, f.message, f.detail, f.hint]);
+}
+function isObj(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/**
+ * A JSON report (version 1) as written by `--report-json`, checked field by field so a wrong
+ * file is refused with its name and the field at fault, instead of rendering nonsense.
+ */
+function parseReport(text, name) {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (e) {
+        throw new InputError('input', `${name} is not a JSON report: ${errorMessage(e)}`);
+    }
+    const fail = (what) => {
+        throw new InputError('input', `${name} is not a migration-ci report: ${what}`);
+    };
+    if (!isObj(data))
+        return fail('expected an object');
+    if (data.version !== 1)
+        return fail(`unsupported version ${JSON.stringify(data.version)} (expected 1)`);
+    const str = (o, k, where) => (typeof o[k] === 'string' ? o[k] : fail(`${where}.${k} must be a string`));
+    const optStr = (o, k, where) => (o[k] === undefined ? undefined : str(o, k, where));
+    const num = (o, k, where) => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? o[k] : fail(`${where}.${k} must be a number`));
+    const optNum = (o, k, where) => (o[k] === undefined ? undefined : num(o, k, where));
+    const arr = (o, k, where) => (Array.isArray(o[k]) ? o[k] : fail(`${where}.${k} must be a list`));
+    const oneOf = (o, k, allowed, where) => {
+        const v = str(o, k, where);
+        return allowed.includes(v) ? v : fail(`${where}.${k} must be one of ${allowed.join(', ')}, got "${v}"`);
+    };
+    const objAt = (v, where) => (isObj(v) ? v : fail(`${where} must be an object`));
+    const verdict = oneOf(data, 'verdict', ['pass', 'fail'], 'report');
+    const postgres = str(data, 'postgres', 'report');
+    let shard;
+    if (data.shard !== undefined) {
+        const s = objAt(data.shard, 'shard');
+        shard = { index: num(s, 'index', 'shard'), total: num(s, 'total', 'shard') };
+        if (!Number.isInteger(shard.index) || !Number.isInteger(shard.total) || shard.index < 1 || shard.index > shard.total)
+            fail('shard must have 1 <= index <= total');
+    }
+    const migrations = arr(data, 'migrations', 'report').map((v, i) => {
+        const where = `migrations[${i}]`;
+        const m = objAt(v, where);
+        if (typeof m.underTest !== 'boolean')
+            fail(`${where}.underTest must be true or false`);
+        const stagesObj = objAt(m.stages ?? {}, `${where}.stages`);
+        const stages = {};
+        for (const k of Object.keys(stagesObj)) {
+            if (!STAGE_NAMES.includes(k))
+                fail(`${where}.stages has an unknown stage "${k}"`);
+            stages[k] = oneOf(stagesObj, k, STATUSES, `${where}.stages`);
+        }
+        const out = { version: str(m, 'version', where), name: str(m, 'name', where), up: str(m, 'up', where), underTest: m.underTest, stages };
+        const down = optStr(m, 'down', where);
+        if (down !== undefined)
+            out.down = down;
+        const s = optNum(m, 'shard', where);
+        if (s !== undefined)
+            out.shard = s;
+        return out;
+    });
+    const stages = arr(data, 'stages', 'report').map((v, i) => {
+        const where = `stages[${i}]`;
+        const s = objAt(v, where);
+        return { name: oneOf(s, 'name', STAGE_NAMES, where), status: oneOf(s, 'status', STATUSES, where), durationMs: num(s, 'durationMs', where) };
+    });
+    const findings = arr(data, 'findings', 'report').map((v, i) => {
+        const where = `findings[${i}]`;
+        const f = objAt(v, where);
+        const out = {
+            stage: oneOf(f, 'stage', STAGE_NAMES, where),
+            severity: oneOf(f, 'severity', SEVERITIES, where),
+            rule: str(f, 'rule', where),
+            message: str(f, 'message', where),
+        };
+        for (const k of ['migration', 'file', 'detail', 'hint']) {
+            const s = optStr(f, k, where);
+            if (s !== undefined)
+                out[k] = s;
+        }
+        for (const k of ['line', 'column']) {
+            const n = optNum(f, k, where);
+            if (n !== undefined)
+                out[k] = n;
+        }
+        return out;
+    });
+    const statements = (data.statements === undefined ? [] : arr(data, 'statements', 'report')).map((v, i) => {
+        const where = `statements[${i}]`;
+        const s = objAt(v, where);
+        return {
+            migration: str(s, 'migration', where),
+            file: str(s, 'file', where),
+            line: num(s, 'line', where),
+            durationMs: num(s, 'durationMs', where),
+            locks: arr(s, 'locks', where).map((l, j) => {
+                const lock = objAt(l, `${where}.locks[${j}]`);
+                return { relation: str(lock, 'relation', `${where}.locks[${j}]`), mode: str(lock, 'mode', `${where}.locks[${j}]`) };
+            }),
+            rewrites: arr(s, 'rewrites', where).map((r) => (typeof r === 'string' ? r : fail(`${where}.rewrites must hold strings`))),
+        };
+    });
+    const report = { version: 1, verdict, postgres, migrations, stages, findings, statements };
+    if (shard)
+        report.shard = shard;
+    return report;
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./src/report/rules.ts
+const CATALOGUE = [
+    // syntax
+    {
+        id: 'parse-error',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'The SQL does not parse',
+        help: 'The PostgreSQL parser rejects this file at the position shown, so the migration cannot run anywhere. Fix the statement at that line and column.',
+    },
+    {
+        id: 'apply-failed',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'The migration fails to apply',
+        help: 'Applied in order on top of the migrations before it, on tables holding rows, this migration fails with the PostgreSQL error shown. It would fail the same way in a deployment. Later migrations are not reached.',
+    },
+    {
+        id: 'fails-with-rows',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'The migration fails on any table that holds rows',
+        help: 'The migration passes on empty tables (a fresh development database) but fails as soon as the table holds a row, as it does in production: typically ADD COLUMN ... NOT NULL without a DEFAULT. Give the column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL.',
+    },
+    {
+        id: 'data-dependent',
+        stage: 'syntax',
+        severity: 'warning',
+        title: 'The migration fails on the generated test rows',
+        help: 'A new constraint, unique index or type change rejects some of the generated rows, so rows in production may violate it too. Check the production data for rows the statement rejects before deploying, or clean them up in the migration.',
+    },
+    {
+        id: 'baseline-failed',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'A baseline migration fails to apply',
+        help: 'A migration that is not under test (it already exists on the base branch) fails when applied in order, so the migrations after it cannot be checked. Fix that migration, or check the order and placeholders of the migrations.',
+    },
+    {
+        id: 'not-reached',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'Migrations not reached',
+        help: 'An earlier migration failed, so these migrations were not applied and not checked. Fix the first failure and run again.',
+    },
+    {
+        id: 'table-not-filled',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'A table could not be filled with test rows',
+        help: 'The row generator could not produce valid rows for this table (a check constraint, trigger or type it cannot satisfy), so the migration met the table empty. Failures that only rows can cause are not caught for this table; a seed file in data-tests can fill it.',
+    },
+    {
+        id: 'file-skipped',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'A file in the migrations folder was skipped',
+        help: 'The file does not follow the naming scheme of the migration format, so it is not treated as a migration. Rename it if it is one.',
+    },
+    {
+        id: 'no-transaction',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'Statements run outside a transaction',
+        help: 'Statements such as CREATE INDEX CONCURRENTLY cannot run inside a transaction block, so they were run on their own, as a migration tool does. If one of them fails in production, the statements before it stay applied.',
+    },
+    {
+        id: 'stage-unavailable',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'A stage is not available',
+        help: 'The stage was asked for but this version cannot run it; it was skipped, so its checks did not happen.',
+    },
+    {
+        id: 'shard-missing',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'A shard reported nothing',
+        help: 'The merged reports come from a sharded run, but the report of this shard is missing, so the migrations it should have tested were not checked. Make sure every shard job uploads its report, also when it fails, and that the merge job downloads all of them.',
+    },
+    // rollback
+    {
+        id: 'missing-down',
+        stage: 'rollback',
+        severity: 'error',
+        title: 'The migration has no down migration',
+        help: 'Without a down migration a bad deployment cannot be rolled back. Write one, or mark the migration irreversible (allow-irreversible) if rolling it back is not possible by design.',
+    },
+    {
+        id: 'down-failed',
+        stage: 'rollback',
+        severity: 'error',
+        title: 'The down migration fails',
+        help: 'Right after its up, the down migration of this migration fails with the PostgreSQL error shown, so a rollback in production would fail too.',
+    },
+    {
+        id: 'down-not-restoring',
+        stage: 'rollback',
+        severity: 'error',
+        title: 'The down migration does not restore the schema',
+        help: 'The schema after up then down differs from the schema before the up: an object is left behind, missing or changed. Make the down migration undo exactly what the up does.',
+    },
+    {
+        id: 'reapply-failed',
+        stage: 'rollback',
+        severity: 'error',
+        title: 'The up fails when applied again after its down',
+        help: 'After up and down, applying the up again fails: the down leaves something behind that the up creates, so a roll-back-and-redeploy would fail. Make the down drop everything the up creates.',
+    },
+    {
+        id: 'reup-differs',
+        stage: 'rollback',
+        severity: 'error',
+        title: 'Up after down gives a different schema',
+        help: 'Applying up, down and up again gives a different schema than the first up: the down leaves something the second up builds on. Make the down undo the up completely.',
+    },
+    // data
+    {
+        id: 'data-lost-by-down',
+        stage: 'data',
+        severity: 'error',
+        title: 'The down migration loses rows or values',
+        help: 'Rows that existed before the up are missing or changed after the down (compared per column, keyed by primary key). A rollback in production would lose this data. Make the down migration restore the values the up moved or transformed.',
+    },
+    {
+        id: 'data-destroyed-by-up',
+        stage: 'data',
+        severity: 'warning',
+        title: 'The up migration destroys rows or values',
+        help: 'Rows or column values present before the up are gone after it and cannot be restored by the down. Make sure the loss is intended, or keep a copy.',
+    },
+    {
+        id: 'assert-failed',
+        stage: 'data',
+        severity: 'error',
+        title: 'A data assertion returned rows',
+        help: 'The <version>.assert.sql query run right after the migration returned rows; each row returned is a violation of what the assertion expects.',
+    },
+    {
+        id: 'fixture-error',
+        stage: 'data',
+        severity: 'error',
+        title: 'A data test file fails',
+        help: 'A seed or assertion file of the data tests fails with the PostgreSQL error shown, so the data checks for this migration did not run. Fix the file.',
+    },
+    {
+        id: 'test-command-failed',
+        stage: 'data',
+        severity: 'error',
+        title: 'The data test command failed',
+        help: 'The data-test-command exited with a non-zero status (or timed out) against the migrated scratch database. Its output is in the detail.',
+    },
+    // performance
+    {
+        id: 'slow-migration',
+        stage: 'performance',
+        severity: 'error',
+        title: 'The migration is slower than the threshold',
+        help: 'At the seeded (or projected production) row counts, the migration takes longer than perf-threshold-ms. While it runs, the locks it holds block the application. Split it, batch the data changes, or use non-blocking variants.',
+    },
+    {
+        id: 'table-rewrite',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'A statement rewrites the whole table',
+        help: 'The statement writes a new copy of the table (its relfilenode changed) while holding an ACCESS EXCLUSIVE lock, so reads and writes wait for the whole rewrite. Add a new column and backfill it in batches instead, or schedule the change.',
+    },
+    {
+        id: 'access-exclusive-lock',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'A statement holds an ACCESS EXCLUSIVE lock for long',
+        help: 'The statement holds an ACCESS EXCLUSIVE lock on a populated table, which blocks every read and write for as long as it is held. Use a variant that takes a weaker lock, or keep the locked part short.',
+    },
+    {
+        id: 'index-not-concurrent',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'An index is built without CONCURRENTLY',
+        help: 'CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build. Use CREATE INDEX CONCURRENTLY (outside a transaction) on tables that already hold data.',
+    },
+    {
+        id: 'volatile-default',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'A column is added with a volatile default',
+        help: 'ADD COLUMN with a volatile DEFAULT (random(), clock_timestamp(), gen_random_uuid()...) rewrites the table under an ACCESS EXCLUSIVE lock. Add the column without the default, set the default, then backfill in batches.',
+    },
+    {
+        id: 'column-type-rewrite',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'A column type change rewrites the table',
+        help: 'ALTER COLUMN ... TYPE to a type that is not binary compatible rewrites the table and its indexes under an ACCESS EXCLUSIVE lock. Add a new column, backfill it in batches, then swap.',
+    },
+    {
+        id: 'set-not-null',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'SET NOT NULL scans the table under an exclusive lock',
+        help: 'ALTER COLUMN ... SET NOT NULL scans the whole table while holding an ACCESS EXCLUSIVE lock. First add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ uses the validated check and skips the scan).',
+    },
+    {
+        id: 'constraint-not-valid',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'A constraint is validated while the table is locked',
+        help: 'Adding a CHECK or FOREIGN KEY constraint without NOT VALID checks every row while holding a lock that blocks writes. Add it NOT VALID, then VALIDATE CONSTRAINT in a separate step, which takes a weaker lock.',
+    },
+    {
+        id: 'missing-lock-timeout',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'The migration takes strong locks without a lock_timeout',
+        help: 'A statement that needs an ACCESS EXCLUSIVE lock queues behind long-running queries and, while it waits, blocks every other query on the table. SET lock_timeout at the top of the migration so it gives up instead, and retry.',
+    },
+];
+const BY_ID = new Map(CATALOGUE.map((r) => [r.id, r]));
+/** Every rule the engine is known to report. */
+const RULES = (/* unused pure expression or super */ null && (CATALOGUE));
+/**
+ * The description of a rule; a generic one for a rule this catalogue does not know (a newer
+ * engine's report, or a stage that added a check), so renderers never fail on an unknown id.
+ */
+function describeRule(id, stage, severity) {
+    const known = BY_ID.get(id);
+    if (known)
+        return known;
+    const words = id.replace(/[-_]+/g, ' ').trim();
+    return {
+        id,
+        stage: stage ?? 'syntax',
+        severity: severity ?? 'warning',
+        title: words === '' ? 'migration-ci finding' : words.charAt(0).toUpperCase() + words.slice(1),
+        help: `A check of the ${stage ?? 'migration-ci'} stage reported this; the finding's message and detail say what was found and where.`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/sarif.ts
+
+
+
+
+/** GitHub code scanning rejects a run with more results than this. */
+const MAX_SARIF_RESULTS = 25_000;
+/** Longest detail or hint carried in a result message; the JSON report has the full text. */
+const MAX_EXTRA_CHARS = 8_000;
+const LEVEL = { error: 'error', warning: 'warning', notice: 'note' };
+const SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
+const SRCROOT = '%SRCROOT%';
+/** `stage/rule`: the same rule can come from two stages (down failures move to data when rollback is off). */
+function sarifRuleId(f) {
+    return `${f.stage}/${f.rule}`;
+}
+/**
+ * The findings as a SARIF 2.1.0 log for GitHub code scanning: one result per finding with its
+ * rule, level, message and physical location (path relative to the repository root, under
+ * `%SRCROOT%`), one rule per check with a help text.
+ *
+ * Code scanning refuses a whole file when any result lacks a location, so a finding without a
+ * file is placed on its migration's up file; a finding tied to neither (a stage that did not
+ * run, a missing shard) becomes a tool execution notification of the run instead.
+ */
+function renderSarif(report, opts = {}) {
+    const upFile = new Map(report.migrations.map((m) => [m.version, m.up]));
+    const located = [];
+    const unlocated = [];
+    for (const f of model_sortFindings(report.findings)) {
+        const file = nonEmpty(f.file) ?? (f.migration !== undefined ? upFile.get(f.migration) : undefined);
+        if (file !== undefined)
+            located.push({ finding: f, file });
+        else
+            unlocated.push(f);
+    }
+    const kept = located.slice(0, MAX_SARIF_RESULTS);
+    const ruleIndex = new Map();
+    const rules = [];
+    for (const { finding } of kept) {
+        const id = sarifRuleId(finding);
+        if (ruleIndex.has(id))
+            continue;
+        ruleIndex.set(id, rules.length);
+        rules.push(ruleJson(finding));
+    }
+    const results = kept.map(({ finding, file }) => resultJson(finding, file, ruleIndex.get(sarifRuleId(finding))));
+    const notifications = unlocated.map((f) => ({
+        level: LEVEL[f.severity],
+        message: { text: messageText(f) },
+        descriptor: { id: sarifRuleId(f) },
+    }));
+    if (located.length > kept.length) {
+        notifications.push({
+            level: 'warning',
+            message: {
+                text: `${located.length - kept.length} findings left out: code scanning accepts at most ${MAX_SARIF_RESULTS} results per run; the JSON report has all of them`,
+            },
+        });
+    }
+    const driver = { name: 'migration-ci' };
+    if (opts.toolVersion)
+        driver.version = opts.toolVersion;
+    if (opts.informationUri)
+        driver.informationUri = opts.informationUri;
+    driver.rules = rules;
+    const run = { tool: { driver } };
+    if (opts.srcRoot) {
+        const href = (0,external_node_url_.pathToFileURL)(opts.srcRoot).href;
+        run.originalUriBaseIds = { [SRCROOT]: { uri: href.endsWith('/') ? href : `${href}/` } };
+    }
+    run.invocations = [
+        {
+            executionSuccessful: true,
+            ...(notifications.length > 0 ? { toolExecutionNotifications: notifications } : {}),
+        },
+    ];
+    run.results = results;
+    run.columnKind = 'utf16CodeUnits';
+    run.properties = sarif_compact({
+        verdict: report.verdict,
+        postgres: report.postgres,
+        shard: report.shard ? `${report.shard.index}/${report.shard.total}` : undefined,
+    });
+    return JSON.stringify({ $schema: SCHEMA_URI, version: '2.1.0', runs: [run] }, null, 2) + '\n';
+}
+function ruleJson(f) {
+    const d = describeRule(f.rule, f.stage, f.severity);
+    return {
+        id: sarifRuleId(f),
+        name: pascalCase(f.rule),
+        shortDescription: { text: d.title },
+        fullDescription: { text: d.help },
+        help: { text: d.help, markdown: `**${d.title}**\n\n${d.help}` },
+        defaultConfiguration: { level: LEVEL[d.severity] },
+        properties: { tags: ['postgresql', 'migrations', f.stage] },
+    };
+}
+function resultJson(f, file, ruleIndex) {
+    const physicalLocation = { artifactLocation: { uri: fileUri(file), uriBaseId: SRCROOT } };
+    // Only the finding's own file has a meaningful position; a fallback file gets none.
+    if (nonEmpty(f.file) !== undefined && f.line !== undefined && f.line >= 1) {
+        physicalLocation.region = sarif_compact({ startLine: f.line, startColumn: f.column !== undefined && f.column >= 1 ? f.column : undefined });
+    }
+    return sarif_compact({
+        ruleId: sarifRuleId(f),
+        ruleIndex,
+        level: LEVEL[f.severity],
+        message: { text: messageText(f) },
+        locations: [{ physicalLocation }],
+        partialFingerprints: { 'migrationCiFinding/v1': fingerprint(f, file) },
+        properties: sarif_compact({ stage: f.stage, migration: f.migration }),
+    });
+}
+function messageText(f) {
+    const parts = [f.message.trim() === '' ? describeRule(f.rule, f.stage, f.severity).title : f.message];
+    if (f.detail !== undefined && f.detail.trim() !== '')
+        parts.push(clip(f.detail.replace(/\s+$/, '')));
+    if (f.hint !== undefined && f.hint.trim() !== '')
+        parts.push(`Hint: ${clip(f.hint.trim())}`);
+    return parts.join('\n\n');
+}
+/**
+ * Identifies the same problem across runs, so code scanning keeps one alert instead of opening a
+ * new one on each push: rule, file and migration, and the message without numbers (timings and
+ * row counts change from run to run; lines move when the file is edited).
+ */
+function fingerprint(f, file) {
+    const message = f.message.replace(/\d+(?:[.,]\d+)*/g, '#');
+    return (0,external_node_crypto_.createHash)('sha256').update([sarifRuleId(f), file, f.migration ?? '', message].join('\u0000')).digest('hex').slice(0, 32);
+}
+/** A repository-relative path as a relative URI reference: each segment percent-encoded. */
+function fileUri(file) {
+    return file
+        .replace(/\\/g, '/')
+        .replace(/^\.\//, '')
+        .split('/')
+        .map((segment) => encodeURIComponent(segment))
+        .join('/');
+}
+function pascalCase(id) {
+    return id
+        .split(/[^A-Za-z0-9]+/)
+        .filter(Boolean)
+        .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+        .join('');
+}
+function clip(s) {
+    if (s.length <= MAX_EXTRA_CHARS)
+        return s;
+    let cut = MAX_EXTRA_CHARS;
+    const code = s.charCodeAt(cut - 1);
+    if (code >= 0xd800 && code <= 0xdbff)
+        cut -= 1; // never split a surrogate pair
+    return `${s.slice(0, cut)}… (truncated; the JSON report has the full text)`;
+}
+function nonEmpty(s) {
+    return s === undefined || s === '' ? undefined : s;
+}
+function sarif_compact(o) {
     const out = {};
     for (const [k, v] of Object.entries(o))
         if (v !== undefined)
@@ -40863,7 +43295,7 @@ const SEVERITY_HEADING = {
     warning: '⚠️ Warnings',
     notice: 'ℹ️ Notices',
 };
-const SEVERITIES = ['error', 'warning', 'notice'];
+const summary_SEVERITIES = ['error', 'warning', 'notice'];
 // ---------------------------------------------------------------------------------------------
 // Markdown escaping
 /** Control characters other than tab and newline; they have no business in a summary. */
@@ -40952,18 +43384,24 @@ function headSection(report, title, omitted) {
     const mark = report.verdict === 'pass' ? '✅' : '❌';
     const c = model_countBySeverity(report.findings);
     const underTest = report.migrations.filter((m) => m.underTest).length;
-    const baseline = report.migrations.length - underTest;
+    const otherShards = report.migrations.filter((m) => !m.underTest && m.shard !== undefined).length;
+    const baseline = report.migrations.length - underTest - otherShards;
     const errors = plural(c.error, 'error');
+    const roles = [
+        `${underTest.toLocaleString('en-US')} under test${report.shard ? ` in shard ${report.shard.index}/${report.shard.total}` : ''}`,
+        ...(otherShards > 0 ? [`${otherShards.toLocaleString('en-US')} tested by other shards`] : []),
+        `${baseline.toLocaleString('en-US')} baseline`,
+    ];
     const facts = [
         `PostgreSQL ${escapeMarkdown(report.postgres)}`,
-        `${plural(report.migrations.length, 'migration')} (${underTest.toLocaleString('en-US')} under test, ${baseline.toLocaleString('en-US')} baseline)`,
+        `${plural(report.migrations.length, 'migration')} (${roles.join(', ')})`,
         c.error > 0 ? `**${errors}**` : errors,
         plural(c.warning, 'warning'),
         plural(c.notice, 'notice'),
     ];
     let out = `## ${mark} ${escapeMarkdown(title)}: ${report.verdict}\n\n${facts.join(' · ')}\n\n`;
     if (omitted !== undefined) {
-        const parts = SEVERITIES.filter((s) => omitted[s] > 0).map((s) => plural(omitted[s], s));
+        const parts = summary_SEVERITIES.filter((s) => omitted[s] > 0).map((s) => plural(omitted[s], s));
         const total = omitted.error + omitted.warning + omitted.notice;
         if (parts.length > 0) {
             out +=
@@ -40988,7 +43426,8 @@ function stagesSection(report) {
 function migrationRow(m, columns) {
     const marks = columns.map((c) => STATUS_MARK[m.stages[c] ?? 'skip']);
     const passing = !columns.some((c) => m.stages[c] === 'fail' || m.stages[c] === 'warn');
-    const text = `| ${code(m.version, true)} | ${escapeMarkdown(m.name)} | ${m.underTest ? 'under test' : 'baseline'} | ${marks.join(' | ')} |\n`;
+    const role = m.underTest ? 'under test' : m.shard !== undefined ? `shard ${m.shard}` : 'baseline';
+    const text = `| ${code(m.version, true)} | ${escapeMarkdown(m.name)} | ${role}${m.underTest && m.shard !== undefined ? ` (shard ${m.shard})` : ''} | ${marks.join(' | ')} |\n`;
     return { text, passing, underTest: m.underTest };
 }
 function migrationsTableHeader(columns) {
@@ -41078,7 +43517,7 @@ function renderSummary(report, opts = {}) {
             out += '### Findings\n\n';
             // `findings` is sorted most severe first, so each severity is one contiguous run.
             let start = 0;
-            for (const sev of SEVERITIES) {
+            for (const sev of summary_SEVERITIES) {
                 const end = start + perSeverity[sev];
                 const shownEnd = Math.min(end, plan.findings);
                 if (shownEnd > start) {
@@ -41194,6 +43633,10 @@ function hardCut(text, maxBytes) {
     return bytes(out) <= maxBytes ? out : '';
 }
 
+;// CONCATENATED MODULE: ./src/version.ts
+/** Version of migration-ci, shown by --version and recorded in SARIF files. */
+const VERSION = '0.1.0';
+
 ;// CONCATENATED MODULE: ./src/action/command.ts
 
 /** Runs a command with the runner's own exec, so its output streams into the job log as well. */
@@ -41215,6 +43658,5253 @@ const actionsCommand = async (command, opts) => {
         clearTimeout(controller);
     }
 };
+
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
+
+
+class Context {
+    /**
+     * Hydrate the context from the environment
+     */
+    constructor() {
+        var _a, _b, _c;
+        this.payload = {};
+        if (process.env.GITHUB_EVENT_PATH) {
+            if ((0,external_fs_.existsSync)(process.env.GITHUB_EVENT_PATH)) {
+                this.payload = JSON.parse((0,external_fs_.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
+            }
+            else {
+                const path = process.env.GITHUB_EVENT_PATH;
+                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_namespaceObject.EOL}`);
+            }
+        }
+        this.eventName = process.env.GITHUB_EVENT_NAME;
+        this.sha = process.env.GITHUB_SHA;
+        this.ref = process.env.GITHUB_REF;
+        this.workflow = process.env.GITHUB_WORKFLOW;
+        this.action = process.env.GITHUB_ACTION;
+        this.actor = process.env.GITHUB_ACTOR;
+        this.job = process.env.GITHUB_JOB;
+        this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
+        this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
+        this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
+        this.apiUrl = (_a = process.env.GITHUB_API_URL) !== null && _a !== void 0 ? _a : `https://api.github.com`;
+        this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
+        this.graphqlUrl =
+            (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
+    }
+    get issue() {
+        const payload = this.payload;
+        return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
+    }
+    get repo() {
+        if (process.env.GITHUB_REPOSITORY) {
+            const [owner, repo] = process.env.GITHUB_REPOSITORY.split('/');
+            return { owner, repo };
+        }
+        if (this.payload.repository) {
+            return {
+                owner: this.payload.repository.owner.login,
+                repo: this.payload.repository.name
+            };
+        }
+        throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
+    }
+}
+//# sourceMappingURL=context.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var http_client_lib = __nccwpck_require__(9659);
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
+var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+function getAuthString(token, options) {
+    if (!token && !options.auth) {
+        throw new Error('Parameter token or opts.auth is required');
+    }
+    else if (token && options.auth) {
+        throw new Error('Parameters token and opts.auth may not both be specified');
+    }
+    return typeof options.auth === 'string' ? options.auth : `token ${token}`;
+}
+function getProxyAgent(destinationUrl) {
+    const hc = new http_client_lib.HttpClient();
+    return hc.getAgent(destinationUrl);
+}
+function getProxyAgentDispatcher(destinationUrl) {
+    const hc = new http_client_lib.HttpClient();
+    return hc.getAgentDispatcher(destinationUrl);
+}
+function getProxyFetch(destinationUrl) {
+    const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
+    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
+        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
+    });
+    return proxyFetch;
+}
+function getApiBaseUrl() {
+    return process.env['GITHUB_API_URL'] || 'https://api.github.com';
+}
+function getUserAgentWithOrchestrationId(baseUserAgent) {
+    var _a;
+    const orchId = (_a = process.env['ACTIONS_ORCHESTRATION_ID']) === null || _a === void 0 ? void 0 : _a.trim();
+    if (orchId) {
+        const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+        const tag = `actions_orchestration_id/${sanitizedId}`;
+        if (baseUserAgent === null || baseUserAgent === void 0 ? void 0 : baseUserAgent.includes(tag))
+            return baseUserAgent;
+        const ua = baseUserAgent ? `${baseUserAgent} ` : '';
+        return `${ua}${tag}`;
+    }
+    return baseUserAgent;
+}
+//# sourceMappingURL=utils.js.map
+;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
+function getUserAgent() {
+  if (typeof navigator === "object" && "userAgent" in navigator) {
+    return navigator.userAgent;
+  }
+
+  if (typeof process === "object" && process.version !== undefined) {
+    return `Node.js/${process.version.substr(1)} (${process.platform}; ${
+      process.arch
+    })`;
+  }
+
+  return "<environment undetectable>";
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+// @ts-check
+
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+
+  if (!options) {
+    options = {};
+  }
+
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name) => {
+      return register.bind(null, state, name, callback, options);
+    }, method)();
+  }
+
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+
+    return state.registry[name].reduce((method, registered) => {
+      return registered.hook.bind(null, method, options);
+    }, method)();
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+// @ts-check
+
+function addHook(state, kind, name, hook) {
+  const orig = hook;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+
+  if (kind === "before") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(orig.bind(null, options))
+        .then(method.bind(null, options));
+    };
+  }
+
+  if (kind === "after") {
+    hook = (method, options) => {
+      let result;
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .then((result_) => {
+          result = result_;
+          return orig(result, options);
+        })
+        .then(() => {
+          return result;
+        });
+    };
+  }
+
+  if (kind === "error") {
+    hook = (method, options) => {
+      return Promise.resolve()
+        .then(method.bind(null, options))
+        .catch((error) => {
+          return orig(error, options);
+        });
+    };
+  }
+
+  state.registry[name].push({
+    hook: hook,
+    orig: orig,
+  });
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+// @ts-check
+
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+
+  const index = state.registry[name]
+    .map((registered) => {
+      return registered.orig;
+    })
+    .indexOf(method);
+
+  if (index === -1) {
+    return;
+  }
+
+  state.registry[name].splice(index, 1);
+}
+
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+// @ts-check
+
+
+
+
+
+// bind with array of arguments: https://stackoverflow.com/a/21792913
+const bind = Function.bind;
+const bindable = bind.bind(bind);
+
+function bindApi(hook, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook.api = { remove: removeHookRef };
+  hook.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+
+function Singular() {
+  const singularHookName = Symbol("Singular");
+  const singularHookState = {
+    registry: {},
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+
+function Collection() {
+  const state = {
+    registry: {},
+  };
+
+  const hook = register.bind(null, state);
+  bindApi(hook, state);
+
+  return hook;
+}
+
+/* harmony default export */ const before_after_hook = ({ Singular, Collection });
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
+// pkg/dist-src/defaults.js
+
+
+// pkg/dist-src/version.js
+var dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/defaults.js
+var userAgent = `octokit-endpoint.js/${dist_bundle_VERSION} ${getUserAgent()}`;
+var dist_bundle_DEFAULTS = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent
+  },
+  mediaType: {
+    format: ""
+  }
+};
+
+// pkg/dist-src/util/lowercase-keys.js
+function dist_bundle_lowercaseKeys(object) {
+  if (!object) {
+    return {};
+  }
+  return Object.keys(object).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object[key];
+    return newObj;
+  }, {});
+}
+
+// pkg/dist-src/util/is-plain-object.js
+function isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+
+// pkg/dist-src/util/merge-deep.js
+function mergeDeep(defaults, options) {
+  const result = Object.assign({}, defaults);
+  Object.keys(options).forEach((key) => {
+    if (isPlainObject(options[key])) {
+      if (!(key in defaults)) Object.assign(result, { [key]: options[key] });
+      else result[key] = mergeDeep(defaults[key], options[key]);
+    } else {
+      Object.assign(result, { [key]: options[key] });
+    }
+  });
+  return result;
+}
+
+// pkg/dist-src/util/remove-undefined-properties.js
+function removeUndefinedProperties(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+
+// pkg/dist-src/merge.js
+function merge(defaults, route, options) {
+  if (typeof route === "string") {
+    let [method, url] = route.split(" ");
+    options = Object.assign(url ? { method, url } : { url: method }, options);
+  } else {
+    options = Object.assign({}, route);
+  }
+  options.headers = dist_bundle_lowercaseKeys(options.headers);
+  removeUndefinedProperties(options);
+  removeUndefinedProperties(options.headers);
+  const mergedOptions = mergeDeep(defaults || {}, options);
+  if (options.url === "/graphql") {
+    if (defaults && defaults.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+
+// pkg/dist-src/util/add-query-parameters.js
+function addQueryParameters(url, parameters) {
+  const separator = /\?/.test(url) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url;
+  }
+  return url + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+
+// pkg/dist-src/util/extract-url-variable-names.js
+var urlVariableRegex = /\{[^{}}]+\}/g;
+function removeNonChars(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames(url) {
+  const matches = url.match(urlVariableRegex);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars).reduce((a, b) => a.concat(b), []);
+}
+
+// pkg/dist-src/util/omit.js
+function omit(object, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object[key];
+    }
+  }
+  return result;
+}
+
+// pkg/dist-src/util/url-template.js
+function encodeReserved(str) {
+  return str.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved(str) {
+  return encodeURIComponent(str).replace(/[!'()*]/g, function(c) {
+    return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
+  if (key) {
+    return encodeUnreserved(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues(context, operator, key, modifier) {
+  var value = context[key], result = [];
+  if (isDefined(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            result.push(
+              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              result.push(encodeValue(operator, value[k], k));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            tmp.push(encodeValue(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k) {
+            if (isDefined(value[k])) {
+              tmp.push(encodeUnreserved(k));
+              tmp.push(encodeValue(operator, value[k].toString()));
+            }
+          });
+        }
+        if (isKeyOperator(operator)) {
+          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined(value)) {
+        result.push(encodeUnreserved(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl(template) {
+  return {
+    expand: expand.bind(null, template)
+  };
+}
+function expand(template, context) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_, expression, literal) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(getValues(context, operator, tmp[1], tmp[2] || tmp[3]));
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved(literal);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+
+// pkg/dist-src/parse.js
+function parse(options) {
+  let method = options.method.toUpperCase();
+  let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options.headers);
+  let body;
+  let parameters = omit(options, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames(url);
+  url = parseUrl(url).expand(parameters);
+  if (!/^http/.test(url)) {
+    url = options.baseUrl + url;
+  }
+  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format) => format.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url.endsWith("/graphql")) {
+      if (options.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+          const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url = addQueryParameters(url, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options.request ? { request: options.request } : null
+  );
+}
+
+// pkg/dist-src/endpoint-with-defaults.js
+function endpointWithDefaults(defaults, route, options) {
+  return parse(merge(defaults, route, options));
+}
+
+// pkg/dist-src/with-defaults.js
+function withDefaults(oldDefaults, newDefaults) {
+  const DEFAULTS2 = merge(oldDefaults, newDefaults);
+  const endpoint2 = endpointWithDefaults.bind(null, DEFAULTS2);
+  return Object.assign(endpoint2, {
+    DEFAULTS: DEFAULTS2,
+    defaults: withDefaults.bind(null, DEFAULTS2),
+    merge: merge.bind(null, DEFAULTS2),
+    parse
+  });
+}
+
+// pkg/dist-src/index.js
+var endpoint = withDefaults(null, dist_bundle_DEFAULTS);
+
+
+;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
+/*!
+ * content-type
+ * Copyright(c) 2015 Douglas Christopher Wilson
+ * MIT Licensed
+ */
+const SP = 32; // " "
+const HTAB = 9; // "\t"
+const SEMI = 59; // ";"
+const EQ = 61; // "="
+const DQUOTE = 34; // '"'
+const BSLASH = 92; // "\\"
+const COMMA = 44; // ","
+const LOWER_CASE = 1;
+const OWS = 2;
+const SEMI_FLAG = 4;
+const COMMA_FLAG = 8;
+const TOKEN_FLAG = 16;
+const NON_ASCII = 0xff00;
+const CASE_FLAGS = LOWER_CASE | NON_ASCII;
+/**
+ * Character flags used to normalize HTTP field values while scanning.
+ * Out-of-range reads intentionally coerce to zero in bitwise expressions.
+ */
+const CHAR_MAP = new Uint8Array(0x100);
+CHAR_MAP[HTAB] |= OWS;
+CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SEMI] |= SEMI_FLAG;
+CHAR_MAP[COMMA] |= COMMA_FLAG;
+for (let code = 0x80 /* non-ASCII */; code <= 0xff; code++) {
+    CHAR_MAP[code] |= LOWER_CASE;
+}
+for (const char of "!#$%&'*+-.^_`|~") {
+    CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
+}
+for (let code = 0x30 /* 0 */; code <= 0x39 /* 9 */; code++) {
+    CHAR_MAP[code] |= TOKEN_FLAG;
+}
+for (let code = 0x41 /* A */; code <= 0x5a /* Z */; code++) {
+    CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+}
+for (let code = 0x61 /* a */; code <= 0x7a /* z */; code++) {
+    CHAR_MAP[code] |= TOKEN_FLAG;
+}
+/**
+ * Null object perf optimization. Faster than `Object.create(null)` and `{ __proto__: null }`.
+ */
+const NullObject = /* @__PURE__ */ (() => {
+    const C = function () { };
+    C.prototype = Object.create(null);
+    return C;
+})();
+/**
+ * Validate a type string against RFC 9110.
+ */
+function isTypeValid(type, start = 0, end = type.length) {
+    let hasSlash = false;
+    for (let index = start; index < end; index++) {
+        const code = type.charCodeAt(index);
+        if (code === 47 /* / */) {
+            if (hasSlash || index === start || index >= end - 1)
+                return false;
+            hasSlash = true;
+        }
+        else if (!isTokenCode(code)) {
+            return false;
+        }
+    }
+    return hasSlash;
+}
+/**
+ * Validate a token against RFC 9110.
+ */
+function isTokenValid(token, start = 0, end = token.length) {
+    if (start >= end)
+        return false;
+    for (let index = start; index < end; index++) {
+        if (!isTokenCode(token.charCodeAt(index)))
+            return false;
+    }
+    return true;
+}
+/**
+ * Check whether a character code belongs to the token production in RFC 9110.
+ */
+function isTokenCode(code) {
+    return (CHAR_MAP[code] & TOKEN_FLAG) !== 0;
+}
+/**
+ * Serialize a parameter value.
+ */
+function parameterValue(str) {
+    const len = str.length;
+    if (len === 0)
+        return '""';
+    let index = 0;
+    while (index < len && isTokenCode(str.charCodeAt(index)))
+        index++;
+    if (index === len)
+        return str;
+    let result = '"';
+    let start = 0;
+    while (index < len) {
+        const code = str.charCodeAt(index);
+        if (code !== HTAB && (code < SP || code === 127 || code > 255)) {
+            throw new TypeError(`Invalid parameter value: ${str}`);
+        }
+        if (code === 34 /* " */ || code === 92 /* \\ */) {
+            result += `${str.slice(start, index)}\\`;
+            start = index;
+        }
+        index++;
+    }
+    return `${result}${str.slice(start)}"`;
+}
+/**
+ * Format an object into a `Content-Type` header.
+ */
+function format(obj) {
+    const { type, parameters } = obj;
+    if (!type || !isTypeValid(type)) {
+        throw new TypeError(`Invalid type: ${type}`);
+    }
+    let result = type;
+    if (parameters) {
+        for (const param of Object.keys(parameters)) {
+            if (!isTokenValid(param)) {
+                throw new TypeError(`Invalid parameter name: ${param}`);
+            }
+            result += `; ${param}=${parameterValue(parameters[param])}`;
+        }
+    }
+    return result;
+}
+/**
+ * Parse a `Content-Type` header.
+ */
+function dist_parse(header, options) {
+    const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
+    const len = header.length;
+    let valueStart = options?.start ?? 0;
+    while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+        valueStart++;
+    }
+    let index = valueStart;
+    let typeFlags = 0;
+    let whitespace = -1;
+    let stop = options?.parameters === false ? COMMA_FLAG : 0;
+    while (index < len) {
+        const code = header.charCodeAt(index);
+        const flags = CHAR_MAP[code];
+        if ((flags & stopFlags) !== 0) {
+            stop |= flags & COMMA_FLAG;
+            break;
+        }
+        if ((flags & OWS) !== 0) {
+            if (whitespace === -1)
+                whitespace = index;
+        }
+        else {
+            whitespace = -1;
+        }
+        typeFlags |= (code & NON_ASCII) | flags;
+        index++;
+    }
+    const valueEnd = whitespace === -1 ? index : whitespace;
+    const value = header.slice(valueStart, valueEnd);
+    const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+    if (index === len || stop !== 0) {
+        return { type, index, parameters: new NullObject() };
+    }
+    return parseParameters(header, type, index, len, stopFlags);
+}
+/**
+ * Parses the parameters of a `Content-Type` header starting at the given index.
+ */
+function parseParameters(header, type, index, len, stopFlags) {
+    const parameters = new NullObject();
+    parameter: while (index < len) {
+        index++; // Skip over ;
+        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+            index++;
+        }
+        const keyStart = index;
+        let keyFlags = 0;
+        let keyWhitespace = -1;
+        while (index < len) {
+            const code = header.charCodeAt(index);
+            const flags = CHAR_MAP[code];
+            if ((flags & stopFlags) !== 0) {
+                if ((flags & COMMA_FLAG) !== 0)
+                    break parameter;
+                continue parameter;
+            }
+            if (code === EQ) {
+                const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
+                const value = header.slice(keyStart, keyEnd);
+                const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+                index++;
+                while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+                    index++;
+                }
+                if (index < len && header.charCodeAt(index) === DQUOTE) {
+                    const quotedStart = ++index;
+                    let escaped = false;
+                    while (index < len) {
+                        const code = header.charCodeAt(index);
+                        if (code === DQUOTE) {
+                            if (parameters[key] === undefined) {
+                                parameters[key] = escaped
+                                    ? unescapeQuotedPairs(header, quotedStart, index)
+                                    : header.slice(quotedStart, index);
+                            }
+                            index++;
+                            let stop = 0;
+                            // Discard characters between quote and delimiter.
+                            while (index < len) {
+                                const code = header.charCodeAt(index);
+                                const flags = CHAR_MAP[code];
+                                if ((flags & stopFlags) !== 0) {
+                                    stop = flags & COMMA_FLAG;
+                                    break;
+                                }
+                                index++;
+                            }
+                            if (stop !== 0)
+                                break parameter;
+                            continue parameter;
+                        }
+                        if (code === BSLASH && index + 1 < len) {
+                            escaped = true;
+                            index += 2;
+                            continue;
+                        }
+                        index++;
+                    }
+                    continue parameter;
+                }
+                const valueStart = index;
+                let stop = 0;
+                let valueWhitespace = -1;
+                while (index < len) {
+                    const code = header.charCodeAt(index);
+                    const flags = CHAR_MAP[code];
+                    if ((flags & stopFlags) !== 0) {
+                        stop = flags & COMMA_FLAG;
+                        break;
+                    }
+                    if ((flags & OWS) !== 0) {
+                        if (valueWhitespace === -1)
+                            valueWhitespace = index;
+                    }
+                    else {
+                        valueWhitespace = -1;
+                    }
+                    index++;
+                }
+                if (parameters[key] === undefined) {
+                    const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
+                    parameters[key] = header.slice(valueStart, valueEnd);
+                }
+                if (stop !== 0)
+                    break parameter;
+                continue parameter;
+            }
+            if ((flags & OWS) !== 0) {
+                if (keyWhitespace === -1)
+                    keyWhitespace = index;
+            }
+            else {
+                keyWhitespace = -1;
+            }
+            keyFlags |= (code & NON_ASCII) | flags;
+            index++;
+        }
+    }
+    return { type, index, parameters };
+}
+/**
+ * Remove backslashes from quoted pairs in a known-terminated quoted string body.
+ */
+function unescapeQuotedPairs(str, start, end) {
+    let result = "";
+    for (let index = start; index < end; index++) {
+        if (str.charCodeAt(index) === BSLASH) {
+            result += str.slice(start, index);
+            start = ++index;
+        }
+    }
+    return result + str.slice(start, end);
+}
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
+const intRegex = /^-?\d+$/;
+const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
+const originalStringify = JSON.stringify;
+const originalParse = JSON.parse;
+const customFormat = /^-?\d+n$/;
+
+const bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
+const noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
+
+/**
+ * @typedef {(this: any, key: string | number | undefined, value: any) => any} Replacer
+ * @typedef {(key: string | number | undefined, value: any, context?: { source: string }) => any} Reviver
+ */
+
+/**
+ * Checks if a value is unstringifiable according to native JSON.stringify rules.
+ *
+ * @param {any} val The value to check.
+ * @returns {boolean} True if the value is undefined, a function, or a symbol.
+ */
+const isUnstringifiable = (val) =>
+  val === undefined || typeof val === "function" || typeof val === "symbol";
+
+/**
+ * Checks if a value is a native JSON.rawJSON object (Node.js 22+).
+ *
+ * @param {any} val The value to check.
+ * @returns {boolean} True if the value is a RawJSON instance.
+ */
+const isRawJSON = (val) =>
+  val !== null &&
+  typeof val === "object" &&
+  val.constructor &&
+  val.constructor.name === "RawJSON";
+
+/**
+ * Iteratively converts a JS value to a JSON string.
+ * Used as a fallback when the native JSON.stringify hits the Maximum Call Stack size.
+ * Fully compliant with JSON formatting (space), replacers, and toJSON behaviors.
+ *
+ * @param {any} rootValue The value to stringify.
+ * @param {Replacer | Array<string | number> | null} [replacer] User's custom replacer function.
+ * @param {string | number} [spaceParam] Indentation for pretty-printing.
+ * @returns {string | undefined} The generated JSON string.
+ */
+const stringifyIteratively = (rootValue, replacer, spaceParam) => {
+  let space = "";
+
+  if (typeof spaceParam === "number") {
+    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
+  } else if (typeof spaceParam === "string") {
+    space = spaceParam.slice(0, 10);
+  }
+
+  const isFunctionReplacer = typeof replacer === "function";
+  const propertyList = Array.isArray(replacer)
+    ? new Set(replacer.map(String))
+    : null;
+
+  /**
+   * Prepares a value for stringification by resolving toJSON, handling BigInts,
+   * applying custom replacers, and unwrapping primitive objects.
+   *
+   * @param {object|Array} parent The parent object or array holding the value.
+   * @param {string} key The key associated with the value.
+   * @param {any} val The raw value to process.
+   * @returns {any} The processed value ready for stringification.
+   */
+  const prepareVal = (parent, key, val) => {
+    const isObject = val !== null && typeof val === "object";
+    const hasToJSON = isObject && typeof val.toJSON === "function";
+
+    if (hasToJSON) {
+      val = val.toJSON(key);
+    }
+
+    const isNoise = typeof val === "string" && noiseValue.test(val);
+
+    if (isNoise) return val + "n";
+
+    const isBigInt = typeof val === "bigint";
+
+    if (isBigInt) {
+      const supportsRawJSON = "rawJSON" in JSON;
+
+      if (supportsRawJSON) return JSON.rawJSON(val.toString());
+
+      return val.toString() + "n";
+    }
+
+    if (isFunctionReplacer) {
+      val = replacer.call(parent, key, val);
+    }
+
+    const isPostReplacerObject = val !== null && typeof val === "object";
+
+    if (isPostReplacerObject) {
+      const isPrimitiveWrapper =
+        val instanceof Number ||
+        val instanceof String ||
+        val instanceof Boolean;
+
+      if (isPrimitiveWrapper) {
+        val = val.valueOf();
+      }
+    }
+
+    return val;
+  };
+
+  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
+
+  if (isUnstringifiable(rootProcessed)) {
+    return undefined;
+  }
+
+  const isRootPrimitive =
+    rootProcessed === null || typeof rootProcessed !== "object";
+  const isRootNativeRawJSON = isRawJSON(rootProcessed);
+
+  if (isRootPrimitive || isRootNativeRawJSON) {
+    return originalStringify(rootProcessed);
+  }
+
+  const chunks = [];
+  let level = 0;
+
+  const stack = [
+    {
+      parent: { "": rootProcessed },
+      key: "",
+      val: rootProcessed,
+      isArray: Array.isArray(rootProcessed),
+      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
+      index: 0,
+      first: true,
+    },
+  ];
+
+  const visited = new WeakSet([rootProcessed]);
+
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+
+    if (node.index === 0) {
+      chunks.push(node.isArray ? "[" : "{");
+      level++;
+    }
+
+    let isDone = false;
+
+    if (node.isArray) {
+      if (node.index < node.val.length) {
+        if (!node.first) chunks.push(",");
+
+        if (space) chunks.push("\n" + space.repeat(level));
+
+        const childRaw = node.val[node.index];
+        const childVal = prepareVal(node.val, String(node.index), childRaw);
+
+        if (isUnstringifiable(childVal)) {
+          chunks.push("null");
+          node.first = false;
+          node.index++;
+        } else {
+          const isComplexObject =
+            childVal !== null && typeof childVal === "object";
+          const isNativeRaw = isRawJSON(childVal);
+
+          if (isComplexObject && !isNativeRaw) {
+            if (visited.has(childVal)) {
+              throw new TypeError("Converting circular structure to JSON");
+            }
+
+            visited.add(childVal);
+
+            stack.push({
+              parent: node.val,
+              key: String(node.index),
+              val: childVal,
+              isArray: Array.isArray(childVal),
+              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+              index: 0,
+              first: true,
+            });
+
+            node.first = false;
+            node.index++;
+          } else {
+            chunks.push(originalStringify(childVal));
+            node.first = false;
+            node.index++;
+          }
+        }
+      } else {
+        isDone = true;
+      }
+    } else {
+      while (node.index < node.keys.length) {
+        const k = node.keys[node.index++];
+
+        const isFilteredOutByArray = propertyList && !propertyList.has(k);
+
+        if (isFilteredOutByArray) continue;
+
+        const childRaw = node.val[k];
+        const childVal = prepareVal(node.val, k, childRaw);
+
+        if (isUnstringifiable(childVal)) continue;
+
+        if (!node.first) chunks.push(",");
+
+        if (space) {
+          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
+        } else {
+          chunks.push(originalStringify(k) + ":");
+        }
+
+        const isComplexObject =
+          childVal !== null && typeof childVal === "object";
+        const isNativeRaw = isRawJSON(childVal);
+
+        if (isComplexObject && !isNativeRaw) {
+          if (visited.has(childVal)) {
+            throw new TypeError("Converting circular structure to JSON");
+          }
+
+          visited.add(childVal);
+
+          stack.push({
+            parent: node.val,
+            key: k,
+            val: childVal,
+            isArray: Array.isArray(childVal),
+            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+            index: 0,
+            first: true,
+          });
+
+          node.first = false;
+
+          break; // Stop current loop level to process the newly pushed stack node
+        } else {
+          chunks.push(originalStringify(childVal));
+          node.first = false;
+        }
+      }
+
+      const isNodeFullyProcessed =
+        node.index >= node.keys.length && stack[stack.length - 1] === node;
+
+      if (isNodeFullyProcessed) {
+        isDone = true;
+      }
+    }
+
+    if (isDone) {
+      level--;
+
+      if (!node.first && space) chunks.push("\n" + space.repeat(level));
+
+      chunks.push(node.isArray ? "]" : "}");
+      visited.delete(node.val);
+      stack.pop();
+    }
+  }
+
+  return chunks.join("");
+};
+
+/**
+ * Converts a JavaScript value to a JSON string.
+ *
+ * Supports serialization of BigInt values using two strategies:
+ * 1. Custom format "123n" → "123" (universal fallback)
+ * 2. Native JSON.rawJSON() (Node.js 22+, fastest) when available
+ *
+ * All other values are serialized exactly like native JSON.stringify().
+ *
+ * @param {*} value The value to convert to a JSON string.
+ * @param {Replacer | Array<string | number> | null} [replacer]
+ * A function that alters the behavior of the stringification process,
+ * or an array of strings/numbers to indicate properties to exclude.
+ * @param {string | number} [space]
+ * A string or number to specify indentation or pretty-printing.
+ * @returns {string} The JSON string representation.
+ */
+const JSONStringify = (value, replacer, space) => {
+  try {
+    const supportsRawJSON = "rawJSON" in JSON;
+
+    if (supportsRawJSON) {
+      return originalStringify(
+        value,
+        (key, val) => {
+          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
+
+          const hasFunctionReplacer = typeof replacer === "function";
+
+          if (hasFunctionReplacer) return replacer(key, val);
+
+          const isKeyInArrayReplacer =
+            Array.isArray(replacer) && replacer.includes(key);
+
+          if (isKeyInArrayReplacer) return val;
+
+          return val;
+        },
+        space,
+      );
+    }
+
+    if (!value) return originalStringify(value, replacer, space);
+
+    const convertedToCustomJSON = originalStringify(
+      value,
+      (key, val) => {
+        const isNoise = typeof val === "string" && noiseValue.test(val);
+
+        if (isNoise) return val.toString() + "n"; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
+
+        if (typeof val === "bigint") return val.toString() + "n";
+
+        const hasFunctionReplacer = typeof replacer === "function";
+
+        if (hasFunctionReplacer) return replacer(key, val);
+
+        const isKeyInArrayReplacer =
+          Array.isArray(replacer) && replacer.includes(key);
+
+        if (isKeyInArrayReplacer) return val;
+
+        return val;
+      },
+      space,
+    );
+
+    const processedJSON = convertedToCustomJSON.replace(
+      bigIntsStringify,
+      "$1$2$3",
+    ); // Delete one "n" off the end of every BigInt value
+
+    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3"); // Remove one "n" off the end of every noisy string
+
+    return denoisedJSON;
+  } catch (error) {
+    if (error instanceof RangeError) {
+      const convertedJSON = stringifyIteratively(value, replacer, space);
+
+      if (convertedJSON === undefined) return undefined;
+
+      const supportsRawJSON = "rawJSON" in JSON;
+
+      if (supportsRawJSON) return convertedJSON;
+
+      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
+
+      return processedJSON.replace(noiseStringify, "$1$2$3");
+    }
+
+    throw error;
+  }
+};
+
+const featureCache = new Map();
+
+/**
+ * Detects if the current JSON.parse implementation supports the context.source feature.
+ *
+ * Uses toString() fingerprinting to cache results and automatically detect runtime
+ * replacements of JSON.parse (polyfills, mocks, etc.).
+ *
+ * @returns {boolean} true if context.source is supported, false otherwise.
+ */
+const isContextSourceSupported = () => {
+  const parseFingerprint = JSON.parse.toString();
+
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
+  }
+
+  try {
+    const result = JSON.parse(
+      "1",
+      (_, __, context) => !!context?.source && context.source === "1",
+    );
+    featureCache.set(parseFingerprint, result);
+
+    return result;
+  } catch {
+    featureCache.set(parseFingerprint, false);
+
+    return false;
+  }
+};
+
+/**
+ * Reviver function that converts custom-format BigInt strings back to BigInt values.
+ * Also handles "noise" strings that accidentally match the BigInt format.
+ *
+ * @param {string | number | undefined} key The object key.
+ * @param {*} value The value being parsed.
+ * @param {object} [context] Parse context (if supported by JSON.parse).
+ * @param {Reviver} [userReviver] User's custom reviver function.
+ * @returns {any} The transformed value.
+ */
+const convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+  const isCustomFormatBigInt =
+    typeof value === "string" && customFormat.test(value);
+
+  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
+
+  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
+  if (isNoiseValue) return value.slice(0, -1);
+
+  const hasUserReviver = typeof userReviver === "function";
+
+  if (!hasUserReviver) return value;
+
+  return userReviver(key, value, context);
+};
+
+/**
+ * Fast JSON.parse implementation (~2x faster than classic fallback).
+ * Uses JSON.parse's context.source feature to detect integers and convert
+ * large numbers directly to BigInt without string manipulation.
+ *
+ * Does not support legacy custom format from v1 of this library.
+ *
+ * @param {string} text JSON string to parse.
+ * @param {Reviver} [reviver] Transform function to apply to each value.
+ * @returns {any} Parsed JavaScript value.
+ */
+const JSONParseV2 = (text, reviver) => {
+  return JSON.parse(text, (key, value, context) => {
+    const isNumber = typeof value === "number";
+    const isOutOfBounds =
+      value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
+    const isBigNumber = isNumber && isOutOfBounds;
+    const isInt = context && intRegex.test(context.source);
+    const isBigInt = isBigNumber && isInt;
+
+    if (isBigInt) return BigInt(context.source);
+
+    const hasCustomReviver = typeof reviver === "function";
+
+    if (!hasCustomReviver) return value;
+
+    return reviver(key, value, context);
+  });
+};
+
+const MAX_INT = Number.MAX_SAFE_INTEGER.toString();
+const MAX_DIGITS = MAX_INT.length;
+const stringsOrLargeNumbers =
+  /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
+const noiseValueWithQuotes = /^"-?\d+n+"$/; // Noise - strings that match the custom format before being converted to it
+
+/**
+ * Iteratively traverses the parsed object bottom-up (post-order),
+ * emulating the native JSON.parse reviver behavior.
+ * This avoids Call Stack overflows (RangeError) on deeply nested structures.
+ *
+ * @param {any} parsed The natively parsed JSON object.
+ * @param {Reviver} [userReviver] User's custom reviver function.
+ * @returns {any} The fully processed object.
+ */
+const applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
+  const stack = [{ parent: rootHolder, key: "", visited: false }];
+
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+
+    if (!node.visited) {
+      node.visited = true;
+
+      const value = node.parent[node.key];
+      const isComplexObject = value !== null && typeof value === "object";
+
+      if (isComplexObject) {
+        const keys = Object.keys(value);
+
+        for (let i = keys.length - 1; i >= 0; i--) {
+          stack.push({ parent: value, key: keys[i], visited: false });
+        }
+      }
+    } else {
+      const { parent, key } = node;
+      let value = parent[key];
+
+      if (typeof value === "string") {
+        const isCustomFormatBigInt = customFormat.test(value);
+
+        if (isCustomFormatBigInt) {
+          value = BigInt(value.slice(0, -1));
+        } else {
+          const isNoise = noiseValue.test(value);
+
+          if (isNoise) value = value.slice(0, -1);
+        }
+      }
+
+      const hasUserReviver = typeof userReviver === "function";
+
+      if (hasUserReviver) {
+        value = userReviver.call(parent, key, value);
+      }
+
+      const isDeleted = value === undefined;
+
+      if (isDeleted) {
+        delete parent[key];
+      } else {
+        parent[key] = value;
+      }
+
+      stack.pop();
+    }
+  }
+
+  return rootHolder[""];
+};
+
+/**
+ * Pre-processes the JSON string to mark large numbers with an 'n' suffix.
+ *
+ * @param {string} text The raw JSON string.
+ * @returns {string} The serialized string with marked BigInts.
+ */
+const serializeBigInts = (text) => {
+  return text.replace(
+    stringsOrLargeNumbers,
+    (match, digits, fractional, exponential) => {
+      const isString = match[0] === '"';
+      const isNoise = isString && noiseValueWithQuotes.test(match);
+
+      if (isNoise) return match.substring(0, match.length - 1) + 'n"'; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
+
+      const hasFractionalOrExponential = fractional || exponential;
+
+      // With a fixed number of digits, we can correctly use lexicographical comparison to do a numeric comparison
+      const isLessThanMaxSafeInt =
+        digits &&
+        (digits.length < MAX_DIGITS ||
+          (digits.length === MAX_DIGITS && digits <= MAX_INT));
+
+      const isStandardValue =
+        isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
+
+      if (isStandardValue) return match;
+
+      return '"' + match + 'n"';
+    },
+  );
+};
+
+/**
+ * Converts a JSON string into a JavaScript value.
+ *
+ * Supports parsing of large integers using two strategies:
+ * 1. Classic fallback: Marks large numbers with "123n" format, then converts to BigInt
+ * 2. Fast path (JSONParseV2): Uses context.source feature (~2x faster) when available
+ *
+ * All other JSON values are parsed exactly like native JSON.parse().
+ *
+ * @param {string} text A valid JSON string.
+ * @param {Reviver} [reviver]
+ * A function that transforms the results. This function is called for each member
+ * of the object. If a member contains nested objects, the nested objects are
+ * transformed before the parent object is.
+ * @returns {any} The parsed JavaScript value.
+ * @throws {SyntaxError} If text is not valid JSON.
+ */
+const JSONParse = (text, reviver) => {
+  if (!text) return originalParse(text, reviver);
+
+  try {
+    if (isContextSourceSupported()) return JSONParseV2(text, reviver); // Shortcut to a faster (2x) and simpler version
+
+    // Find and mark big numbers with "n"
+    const serializedData = serializeBigInts(text);
+
+    return originalParse(serializedData, (key, value, context) =>
+      convertMarkedBigIntsReviver(key, value, context, reviver),
+    );
+  } catch (error) {
+    if (error instanceof RangeError) {
+      const serializedData = serializeBigInts(text);
+      const parsed = originalParse(serializedData);
+
+      return applyReviverIteratively(parsed, reviver);
+    }
+
+    throw error;
+  }
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
+class RequestError extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    /* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist */
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+// pkg/dist-src/defaults.js
+
+
+// pkg/dist-src/version.js
+var request_dist_bundle_VERSION = "10.0.16";
+
+// pkg/dist-src/defaults.js
+var defaults_default = {
+  headers: {
+    "user-agent": `octokit-request.js/${request_dist_bundle_VERSION} ${getUserAgent()}`
+  }
+};
+
+// pkg/dist-src/fetch-wrapper.js
+
+
+
+// pkg/dist-src/is-plain-object.js
+function dist_bundle_isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+
+// pkg/dist-src/fetch-wrapper.js
+
+var noop = () => "";
+async function fetchWrapper(requestOptions) {
+  const fetch = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = dist_bundle_isPlainObject(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error) {
+    let message = "Unknown Error";
+    if (error instanceof Error) {
+      if (error.name === "AbortError") {
+        error.status = 500;
+        throw error;
+      }
+      message = error.message;
+      if (error.name === "TypeError" && "cause" in error) {
+        if (error.cause instanceof Error) {
+          message = error.cause.message;
+        } else if (typeof error.cause === "string") {
+          message = error.cause;
+        }
+      }
+    }
+    const requestError = new RequestError(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(noop);
+  }
+  const mimetype = dist_parse(contentType);
+  if (isJSONResponse(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(noop);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+
+// pkg/dist-src/with-defaults.js
+function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
+  const endpoint2 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint2.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper(endpoint2.parse(endpointOptions));
+    }
+    const request2 = (route2, parameters2) => {
+      return fetchWrapper(
+        endpoint2.parse(endpoint2.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request2, {
+      endpoint: endpoint2,
+      defaults: dist_bundle_withDefaults.bind(null, endpoint2)
+    });
+    return endpointOptions.request.hook(request2, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint2,
+    defaults: dist_bundle_withDefaults.bind(null, endpoint2)
+  });
+}
+
+// pkg/dist-src/index.js
+var request = dist_bundle_withDefaults(endpoint, defaults_default);
+
+/* v8 ignore next -- @preserve */
+/* v8 ignore else -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
+// pkg/dist-src/index.js
+
+
+
+// pkg/dist-src/version.js
+var graphql_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/with-defaults.js
+
+
+// pkg/dist-src/graphql.js
+
+
+// pkg/dist-src/error.js
+function _buildMessageForResponseErrors(data) {
+  return `Request failed due to following response errors:
+` + data.errors.map((e) => ` - ${e.message}`).join("\n");
+}
+var GraphqlResponseError = class extends Error {
+  constructor(request2, headers, response) {
+    super(_buildMessageForResponseErrors(response));
+    this.request = request2;
+    this.headers = headers;
+    this.response = response;
+    this.errors = response.errors;
+    this.data = response.data;
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    }
+  }
+  request;
+  headers;
+  response;
+  name = "GraphqlResponseError";
+  errors;
+  data;
+};
+
+// pkg/dist-src/graphql.js
+var NON_VARIABLE_OPTIONS = [
+  "method",
+  "baseUrl",
+  "url",
+  "headers",
+  "request",
+  "query",
+  "mediaType",
+  "operationName"
+];
+var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
+var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
+function graphql(request2, query, options) {
+  if (options) {
+    if (typeof query === "string" && "query" in options) {
+      return Promise.reject(
+        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
+      );
+    }
+    for (const key in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+      return Promise.reject(
+        new Error(
+          `[@octokit/graphql] "${key}" cannot be used as variable name`
+        )
+      );
+    }
+  }
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
+  const requestOptions = Object.keys(
+    parsedOptions
+  ).reduce((result, key) => {
+    if (NON_VARIABLE_OPTIONS.includes(key)) {
+      result[key] = parsedOptions[key];
+      return result;
+    }
+    if (!result.variables) {
+      result.variables = {};
+    }
+    result.variables[key] = parsedOptions[key];
+    return result;
+  }, {});
+  const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
+  if (GHES_V3_SUFFIX_REGEX.test(baseUrl)) {
+    requestOptions.url = baseUrl.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
+  }
+  return request2(requestOptions).then((response) => {
+    if (response.data.errors) {
+      const headers = {};
+      for (const key of Object.keys(response.headers)) {
+        headers[key] = response.headers[key];
+      }
+      throw new GraphqlResponseError(
+        requestOptions,
+        headers,
+        response.data
+      );
+    }
+    return response.data.data;
+  });
+}
+
+// pkg/dist-src/with-defaults.js
+function graphql_dist_bundle_withDefaults(request2, newDefaults) {
+  const newRequest = request2.defaults(newDefaults);
+  const newApi = (query, options) => {
+    return graphql(newRequest, query, options);
+  };
+  return Object.assign(newApi, {
+    defaults: graphql_dist_bundle_withDefaults.bind(null, newRequest),
+    endpoint: newRequest.endpoint
+  });
+}
+
+// pkg/dist-src/index.js
+var graphql2 = graphql_dist_bundle_withDefaults(request, {
+  headers: {
+    "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
+  },
+  method: "POST",
+  url: "/graphql"
+});
+function withCustomRequest(customRequest) {
+  return graphql_dist_bundle_withDefaults(customRequest, {
+    method: "POST",
+    url: "/graphql"
+  });
+}
+
+/* v8 ignore if -- @preserve */
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
+// pkg/dist-src/is-jwt.js
+var b64url = "(?:[a-zA-Z0-9_-]+)";
+var sep = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep}${b64url}${sep}${b64url}$`);
+var isJWT = jwtRE.test.bind(jwtRE);
+
+// pkg/dist-src/auth.js
+async function auth(token) {
+  const isApp = isJWT(token);
+  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
+  const isUserToServer = token.startsWith("ghu_");
+  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
+  return {
+    type: "token",
+    token,
+    tokenType
+  };
+}
+
+// pkg/dist-src/with-authorization-prefix.js
+function withAuthorizationPrefix(token) {
+  if (token.split(/\./).length === 3) {
+    return `bearer ${token}`;
+  }
+  return `token ${token}`;
+}
+
+// pkg/dist-src/hook.js
+async function hook(token, request, route, parameters) {
+  const endpoint = request.endpoint.merge(
+    route,
+    parameters
+  );
+  endpoint.headers.authorization = withAuthorizationPrefix(token);
+  return request(endpoint);
+}
+
+// pkg/dist-src/index.js
+var createTokenAuth = function createTokenAuth2(token) {
+  if (!token) {
+    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
+  }
+  if (typeof token !== "string") {
+    throw new Error(
+      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
+    );
+  }
+  token = token.replace(/^(token|bearer) +/i, "");
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
+  });
+};
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
+const version_VERSION = "7.0.8";
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
+
+
+
+
+
+
+const dist_src_noop = () => {
+};
+const consoleWarn = console.warn.bind(console);
+const consoleError = console.error.bind(console);
+function createLogger(logger = {}) {
+  if (typeof logger.debug !== "function") {
+    logger.debug = dist_src_noop;
+  }
+  if (typeof logger.info !== "function") {
+    logger.info = dist_src_noop;
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = consoleWarn;
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = consoleError;
+  }
+  return logger;
+}
+const userAgentTrail = `octokit-core.js/${version_VERSION} ${getUserAgent()}`;
+class Octokit {
+  static VERSION = version_VERSION;
+  static defaults(defaults) {
+    const OctokitWithDefaults = class extends this {
+      constructor(...args) {
+        const options = args[0] || {};
+        if (typeof defaults === "function") {
+          super(defaults(options));
+          return;
+        }
+        super(
+          Object.assign(
+            {},
+            defaults,
+            options,
+            options.userAgent && defaults.userAgent ? {
+              userAgent: `${options.userAgent} ${defaults.userAgent}`
+            } : null
+          )
+        );
+      }
+    };
+    return OctokitWithDefaults;
+  }
+  static plugins = [];
+  /**
+   * Attach a plugin (or many) to your Octokit instance.
+   *
+   * @example
+   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
+   */
+  static plugin(...newPlugins) {
+    const currentPlugins = this.plugins;
+    const NewOctokit = class extends this {
+      static plugins = currentPlugins.concat(
+        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
+      );
+    };
+    return NewOctokit;
+  }
+  constructor(options = {}) {
+    const hook = new before_after_hook.Collection();
+    const requestDefaults = {
+      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      headers: {},
+      request: Object.assign({}, options.request, {
+        // @ts-ignore internal usage only, no need to type
+        hook: hook.bind(null, "request")
+      }),
+      mediaType: {
+        previews: [],
+        format: ""
+      }
+    };
+    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options.baseUrl) {
+      requestDefaults.baseUrl = options.baseUrl;
+    }
+    if (options.previews) {
+      requestDefaults.mediaType.previews = options.previews;
+    }
+    if (options.timeZone) {
+      requestDefaults.headers["time-zone"] = options.timeZone;
+    }
+    this.request = request.defaults(requestDefaults);
+    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
+    this.log = createLogger(options.log);
+    this.hook = hook;
+    if (!options.authStrategy) {
+      if (!options.auth) {
+        this.auth = async () => ({
+          type: "unauthenticated"
+        });
+      } else {
+        const auth = createTokenAuth(options.auth);
+        hook.wrap("request", auth.hook);
+        this.auth = auth;
+      }
+    } else {
+      const { authStrategy, ...otherOptions } = options;
+      const auth = authStrategy(
+        Object.assign(
+          {
+            request: this.request,
+            log: this.log,
+            // we pass the current octokit instance as well as its constructor options
+            // to allow for authentication strategies that return a new octokit instance
+            // that shares the same internal state as the current one. The original
+            // requirement for this was the "event-octokit" authentication strategy
+            // of https://github.com/probot/octokit-auth-probot.
+            octokit: this,
+            octokitOptions: otherOptions
+          },
+          options.auth
+        )
+      );
+      hook.wrap("request", auth.hook);
+      this.auth = auth;
+    }
+    const classConstructor = this.constructor;
+    for (let i = 0; i < classConstructor.plugins.length; ++i) {
+      Object.assign(this, classConstructor.plugins[i](this, options));
+    }
+  }
+  // assigned during constructor
+  request;
+  graphql;
+  log;
+  hook;
+  // TODO: type `octokit.auth` based on passed options.authStrategy
+  auth;
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+const dist_src_version_VERSION = "17.0.0";
+
+//# sourceMappingURL=version.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+const Endpoints = {
+  actions: {
+    addCustomLabelsToSelfHostedRunnerForOrg: [
+      "POST /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    addCustomLabelsToSelfHostedRunnerForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    addRepoAccessToSelfHostedRunnerGroupInOrg: [
+      "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    approveWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve"
+    ],
+    cancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+    ],
+    createEnvironmentVariable: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    createHostedRunnerForOrg: ["POST /orgs/{org}/actions/hosted-runners"],
+    createOrUpdateEnvironmentSecret: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    createOrUpdateOrgSecret: ["PUT /orgs/{org}/actions/secrets/{secret_name}"],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    createOrgVariable: ["POST /orgs/{org}/actions/variables"],
+    createRegistrationTokenForOrg: [
+      "POST /orgs/{org}/actions/runners/registration-token"
+    ],
+    createRegistrationTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/registration-token"
+    ],
+    createRemoveTokenForOrg: ["POST /orgs/{org}/actions/runners/remove-token"],
+    createRemoveTokenForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/remove-token"
+    ],
+    createRepoVariable: ["POST /repos/{owner}/{repo}/actions/variables"],
+    createWorkflowDispatch: [
+      "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+    ],
+    deleteActionsCacheById: [
+      "DELETE /repos/{owner}/{repo}/actions/caches/{cache_id}"
+    ],
+    deleteActionsCacheByKey: [
+      "DELETE /repos/{owner}/{repo}/actions/caches{?key,ref}"
+    ],
+    deleteArtifact: [
+      "DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"
+    ],
+    deleteCustomImageFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    deleteCustomImageVersionFromOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    deleteEnvironmentSecret: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    deleteEnvironmentVariable: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    deleteHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/actions/secrets/{secret_name}"],
+    deleteOrgVariable: ["DELETE /orgs/{org}/actions/variables/{name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    ],
+    deleteRepoVariable: [
+      "DELETE /repos/{owner}/{repo}/actions/variables/{name}"
+    ],
+    deleteSelfHostedRunnerFromOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}"
+    ],
+    deleteSelfHostedRunnerFromRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    deleteWorkflowRun: ["DELETE /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    deleteWorkflowRunLogs: [
+      "DELETE /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    disableSelectedRepositoryGithubActionsOrganization: [
+      "DELETE /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    disableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable"
+    ],
+    downloadArtifact: [
+      "GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"
+    ],
+    downloadJobLogsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
+    ],
+    downloadWorkflowRunAttemptLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs"
+    ],
+    downloadWorkflowRunLogs: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
+    ],
+    enableSelectedRepositoryGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories/{repository_id}"
+    ],
+    enableWorkflow: [
+      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable"
+    ],
+    forceCancelWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
+    ],
+    generateRunnerJitconfigForOrg: [
+      "POST /orgs/{org}/actions/runners/generate-jitconfig"
+    ],
+    generateRunnerJitconfigForRepo: [
+      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig"
+    ],
+    getActionsCacheList: ["GET /repos/{owner}/{repo}/actions/caches"],
+    getActionsCacheUsage: ["GET /repos/{owner}/{repo}/actions/cache/usage"],
+    getActionsCacheUsageByRepoForOrg: [
+      "GET /orgs/{org}/actions/cache/usage-by-repository"
+    ],
+    getActionsCacheUsageForOrg: ["GET /orgs/{org}/actions/cache/usage"],
+    getAllowedActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    getAllowedActionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    getArtifact: ["GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"],
+    getCustomImageForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
+    ],
+    getCustomImageVersionForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
+    ],
+    getCustomOidcSubClaimForRepo: [
+      "GET /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    getEnvironmentPublicKey: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key"
+    ],
+    getEnvironmentSecret: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+    ],
+    getEnvironmentVariable: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/workflow"
+    ],
+    getGithubActionsDefaultWorkflowPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    getGithubActionsPermissionsOrganization: [
+      "GET /orgs/{org}/actions/permissions"
+    ],
+    getGithubActionsPermissionsRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions"
+    ],
+    getHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    getHostedRunnersGithubOwnedImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/github-owned"
+    ],
+    getHostedRunnersLimitsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/limits"
+    ],
+    getHostedRunnersMachineSpecsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/machine-sizes"
+    ],
+    getHostedRunnersPartnerImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/partner"
+    ],
+    getHostedRunnersPlatformsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/platforms"
+    ],
+    getJobForWorkflowRun: ["GET /repos/{owner}/{repo}/actions/jobs/{job_id}"],
+    getOrgPublicKey: ["GET /orgs/{org}/actions/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/actions/secrets/{secret_name}"],
+    getOrgVariable: ["GET /orgs/{org}/actions/variables/{name}"],
+    getPendingDeploymentsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    getRepoPermissions: [
+      "GET /repos/{owner}/{repo}/actions/permissions",
+      {},
+      { renamed: ["actions", "getGithubActionsPermissionsRepository"] }
+    ],
+    getRepoPublicKey: ["GET /repos/{owner}/{repo}/actions/secrets/public-key"],
+    getRepoSecret: ["GET /repos/{owner}/{repo}/actions/secrets/{secret_name}"],
+    getRepoVariable: ["GET /repos/{owner}/{repo}/actions/variables/{name}"],
+    getReviewsForRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
+    ],
+    getSelfHostedRunnerForOrg: ["GET /orgs/{org}/actions/runners/{runner_id}"],
+    getSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}"
+    ],
+    getWorkflow: ["GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"],
+    getWorkflowAccessToRepository: [
+      "GET /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    getWorkflowRun: ["GET /repos/{owner}/{repo}/actions/runs/{run_id}"],
+    getWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
+    ],
+    getWorkflowRunUsage: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/timing"
+    ],
+    getWorkflowUsage: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing"
+    ],
+    listArtifactsForRepo: ["GET /repos/{owner}/{repo}/actions/artifacts"],
+    listCustomImageVersionsForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions"
+    ],
+    listCustomImagesForOrg: [
+      "GET /orgs/{org}/actions/hosted-runners/images/custom"
+    ],
+    listEnvironmentSecrets: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets"
+    ],
+    listEnvironmentVariables: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables"
+    ],
+    listGithubHostedRunnersInGroupForOrg: [
+      "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners"
+    ],
+    listHostedRunnersForOrg: ["GET /orgs/{org}/actions/hosted-runners"],
+    listJobsForWorkflowRun: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+    ],
+    listJobsForWorkflowRunAttempt: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
+    ],
+    listLabelsForSelfHostedRunnerForOrg: [
+      "GET /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    listLabelsForSelfHostedRunnerForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/actions/secrets"],
+    listOrgVariables: ["GET /orgs/{org}/actions/variables"],
+    listRepoOrganizationSecrets: [
+      "GET /repos/{owner}/{repo}/actions/organization-secrets"
+    ],
+    listRepoOrganizationVariables: [
+      "GET /repos/{owner}/{repo}/actions/organization-variables"
+    ],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/actions/secrets"],
+    listRepoVariables: ["GET /repos/{owner}/{repo}/actions/variables"],
+    listRepoWorkflows: ["GET /repos/{owner}/{repo}/actions/workflows"],
+    listRunnerApplicationsForOrg: ["GET /orgs/{org}/actions/runners/downloads"],
+    listRunnerApplicationsForRepo: [
+      "GET /repos/{owner}/{repo}/actions/runners/downloads"
+    ],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    listSelectedReposForOrgVariable: [
+      "GET /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    listSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "GET /orgs/{org}/actions/permissions/repositories"
+    ],
+    listSelfHostedRunnersForOrg: ["GET /orgs/{org}/actions/runners"],
+    listSelfHostedRunnersForRepo: ["GET /repos/{owner}/{repo}/actions/runners"],
+    listWorkflowRunArtifacts: [
+      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"
+    ],
+    listWorkflowRuns: [
+      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
+    ],
+    listWorkflowRunsForRepo: ["GET /repos/{owner}/{repo}/actions/runs"],
+    reRunJobForWorkflowRun: [
+      "POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
+    ],
+    reRunWorkflow: ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun"],
+    reRunWorkflowFailedJobs: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    removeAllCustomLabelsFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForOrg: [
+      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeCustomLabelFromSelfHostedRunnerForRepo: [
+      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels/{name}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgVariable: [
+      "DELETE /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
+    ],
+    reviewCustomGatesForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
+    ],
+    reviewPendingDeploymentsForRun: [
+      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
+    ],
+    setAllowedActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/selected-actions"
+    ],
+    setAllowedActionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/selected-actions"
+    ],
+    setCustomLabelsForSelfHostedRunnerForOrg: [
+      "PUT /orgs/{org}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomLabelsForSelfHostedRunnerForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
+    ],
+    setCustomOidcSubClaimForRepo: [
+      "PUT /repos/{owner}/{repo}/actions/oidc/customization/sub"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/workflow"
+    ],
+    setGithubActionsDefaultWorkflowPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/workflow"
+    ],
+    setGithubActionsPermissionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions"
+    ],
+    setGithubActionsPermissionsRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgVariable: [
+      "PUT /orgs/{org}/actions/variables/{name}/repositories"
+    ],
+    setSelectedRepositoriesEnabledGithubActionsOrganization: [
+      "PUT /orgs/{org}/actions/permissions/repositories"
+    ],
+    setWorkflowAccessToRepository: [
+      "PUT /repos/{owner}/{repo}/actions/permissions/access"
+    ],
+    updateEnvironmentVariable: [
+      "PATCH /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
+    ],
+    updateHostedRunnerForOrg: [
+      "PATCH /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
+    ],
+    updateOrgVariable: ["PATCH /orgs/{org}/actions/variables/{name}"],
+    updateRepoVariable: [
+      "PATCH /repos/{owner}/{repo}/actions/variables/{name}"
+    ]
+  },
+  activity: {
+    checkRepoIsStarredByAuthenticatedUser: ["GET /user/starred/{owner}/{repo}"],
+    deleteRepoSubscription: ["DELETE /repos/{owner}/{repo}/subscription"],
+    deleteThreadSubscription: [
+      "DELETE /notifications/threads/{thread_id}/subscription"
+    ],
+    getFeeds: ["GET /feeds"],
+    getRepoSubscription: ["GET /repos/{owner}/{repo}/subscription"],
+    getThread: ["GET /notifications/threads/{thread_id}"],
+    getThreadSubscriptionForAuthenticatedUser: [
+      "GET /notifications/threads/{thread_id}/subscription"
+    ],
+    listEventsForAuthenticatedUser: ["GET /users/{username}/events"],
+    listNotificationsForAuthenticatedUser: ["GET /notifications"],
+    listOrgEventsForAuthenticatedUser: [
+      "GET /users/{username}/events/orgs/{org}"
+    ],
+    listPublicEvents: ["GET /events"],
+    listPublicEventsForRepoNetwork: ["GET /networks/{owner}/{repo}/events"],
+    listPublicEventsForUser: ["GET /users/{username}/events/public"],
+    listPublicOrgEvents: ["GET /orgs/{org}/events"],
+    listReceivedEventsForUser: ["GET /users/{username}/received_events"],
+    listReceivedPublicEventsForUser: [
+      "GET /users/{username}/received_events/public"
+    ],
+    listRepoEvents: ["GET /repos/{owner}/{repo}/events"],
+    listRepoNotificationsForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/notifications"
+    ],
+    listReposStarredByAuthenticatedUser: ["GET /user/starred"],
+    listReposStarredByUser: ["GET /users/{username}/starred"],
+    listReposWatchedByUser: ["GET /users/{username}/subscriptions"],
+    listStargazersForRepo: ["GET /repos/{owner}/{repo}/stargazers"],
+    listWatchedReposForAuthenticatedUser: ["GET /user/subscriptions"],
+    listWatchersForRepo: ["GET /repos/{owner}/{repo}/subscribers"],
+    markNotificationsAsRead: ["PUT /notifications"],
+    markRepoNotificationsAsRead: ["PUT /repos/{owner}/{repo}/notifications"],
+    markThreadAsDone: ["DELETE /notifications/threads/{thread_id}"],
+    markThreadAsRead: ["PATCH /notifications/threads/{thread_id}"],
+    setRepoSubscription: ["PUT /repos/{owner}/{repo}/subscription"],
+    setThreadSubscription: [
+      "PUT /notifications/threads/{thread_id}/subscription"
+    ],
+    starRepoForAuthenticatedUser: ["PUT /user/starred/{owner}/{repo}"],
+    unstarRepoForAuthenticatedUser: ["DELETE /user/starred/{owner}/{repo}"]
+  },
+  apps: {
+    addRepoToInstallation: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "addRepoToInstallationForAuthenticatedUser"] }
+    ],
+    addRepoToInstallationForAuthenticatedUser: [
+      "PUT /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    checkToken: ["POST /applications/{client_id}/token"],
+    createFromManifest: ["POST /app-manifests/{code}/conversions"],
+    createInstallationAccessToken: [
+      "POST /app/installations/{installation_id}/access_tokens"
+    ],
+    deleteAuthorization: ["DELETE /applications/{client_id}/grant"],
+    deleteInstallation: ["DELETE /app/installations/{installation_id}"],
+    deleteToken: ["DELETE /applications/{client_id}/token"],
+    getAuthenticated: ["GET /app"],
+    getBySlug: ["GET /apps/{app_slug}"],
+    getInstallation: ["GET /app/installations/{installation_id}"],
+    getOrgInstallation: ["GET /orgs/{org}/installation"],
+    getRepoInstallation: ["GET /repos/{owner}/{repo}/installation"],
+    getSubscriptionPlanForAccount: [
+      "GET /marketplace_listing/accounts/{account_id}"
+    ],
+    getSubscriptionPlanForAccountStubbed: [
+      "GET /marketplace_listing/stubbed/accounts/{account_id}"
+    ],
+    getUserInstallation: ["GET /users/{username}/installation"],
+    getWebhookConfigForApp: ["GET /app/hook/config"],
+    getWebhookDelivery: ["GET /app/hook/deliveries/{delivery_id}"],
+    listAccountsForPlan: ["GET /marketplace_listing/plans/{plan_id}/accounts"],
+    listAccountsForPlanStubbed: [
+      "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts"
+    ],
+    listInstallationReposForAuthenticatedUser: [
+      "GET /user/installations/{installation_id}/repositories"
+    ],
+    listInstallationRequestsForAuthenticatedApp: [
+      "GET /app/installation-requests"
+    ],
+    listInstallations: ["GET /app/installations"],
+    listInstallationsForAuthenticatedUser: ["GET /user/installations"],
+    listPlans: ["GET /marketplace_listing/plans"],
+    listPlansStubbed: ["GET /marketplace_listing/stubbed/plans"],
+    listReposAccessibleToInstallation: ["GET /installation/repositories"],
+    listSubscriptionsForAuthenticatedUser: ["GET /user/marketplace_purchases"],
+    listSubscriptionsForAuthenticatedUserStubbed: [
+      "GET /user/marketplace_purchases/stubbed"
+    ],
+    listWebhookDeliveries: ["GET /app/hook/deliveries"],
+    redeliverWebhookDelivery: [
+      "POST /app/hook/deliveries/{delivery_id}/attempts"
+    ],
+    removeRepoFromInstallation: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}",
+      {},
+      { renamed: ["apps", "removeRepoFromInstallationForAuthenticatedUser"] }
+    ],
+    removeRepoFromInstallationForAuthenticatedUser: [
+      "DELETE /user/installations/{installation_id}/repositories/{repository_id}"
+    ],
+    resetToken: ["PATCH /applications/{client_id}/token"],
+    revokeInstallationAccessToken: ["DELETE /installation/token"],
+    scopeToken: ["POST /applications/{client_id}/token/scoped"],
+    suspendInstallation: ["PUT /app/installations/{installation_id}/suspended"],
+    unsuspendInstallation: [
+      "DELETE /app/installations/{installation_id}/suspended"
+    ],
+    updateWebhookConfigForApp: ["PATCH /app/hook/config"]
+  },
+  billing: {
+    getGithubActionsBillingOrg: ["GET /orgs/{org}/settings/billing/actions"],
+    getGithubActionsBillingUser: [
+      "GET /users/{username}/settings/billing/actions"
+    ],
+    getGithubBillingPremiumRequestUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingPremiumRequestUsageReportUser: [
+      "GET /users/{username}/settings/billing/premium_request/usage"
+    ],
+    getGithubBillingUsageReportOrg: [
+      "GET /organizations/{org}/settings/billing/usage"
+    ],
+    getGithubBillingUsageReportUser: [
+      "GET /users/{username}/settings/billing/usage"
+    ],
+    getGithubPackagesBillingOrg: ["GET /orgs/{org}/settings/billing/packages"],
+    getGithubPackagesBillingUser: [
+      "GET /users/{username}/settings/billing/packages"
+    ],
+    getSharedStorageBillingOrg: [
+      "GET /orgs/{org}/settings/billing/shared-storage"
+    ],
+    getSharedStorageBillingUser: [
+      "GET /users/{username}/settings/billing/shared-storage"
+    ]
+  },
+  campaigns: {
+    createCampaign: ["POST /orgs/{org}/campaigns"],
+    deleteCampaign: ["DELETE /orgs/{org}/campaigns/{campaign_number}"],
+    getCampaignSummary: ["GET /orgs/{org}/campaigns/{campaign_number}"],
+    listOrgCampaigns: ["GET /orgs/{org}/campaigns"],
+    updateCampaign: ["PATCH /orgs/{org}/campaigns/{campaign_number}"]
+  },
+  checks: {
+    create: ["POST /repos/{owner}/{repo}/check-runs"],
+    createSuite: ["POST /repos/{owner}/{repo}/check-suites"],
+    get: ["GET /repos/{owner}/{repo}/check-runs/{check_run_id}"],
+    getSuite: ["GET /repos/{owner}/{repo}/check-suites/{check_suite_id}"],
+    listAnnotations: [
+      "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
+    ],
+    listForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"],
+    listForSuite: [
+      "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs"
+    ],
+    listSuitesForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-suites"],
+    rerequestRun: [
+      "POST /repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest"
+    ],
+    rerequestSuite: [
+      "POST /repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest"
+    ],
+    setSuitesPreferences: [
+      "PATCH /repos/{owner}/{repo}/check-suites/preferences"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
+  },
+  codeScanning: {
+    commitAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix/commits"
+    ],
+    createAutofix: [
+      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    createVariantAnalysis: [
+      "POST /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses"
+    ],
+    deleteAnalysis: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}{?confirm_delete}"
+    ],
+    deleteCodeqlDatabase: [
+      "DELETE /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
+      {},
+      { renamedParameters: { alert_id: "alert_number" } }
+    ],
+    getAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}"
+    ],
+    getAutofix: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
+    ],
+    getCodeqlDatabase: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
+    ],
+    getDefaultSetup: ["GET /repos/{owner}/{repo}/code-scanning/default-setup"],
+    getSarif: ["GET /repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}"],
+    getVariantAnalysis: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}"
+    ],
+    getVariantAnalysisRepoTask: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}/repos/{repo_owner}/{repo_name}"
+    ],
+    listAlertInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/code-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/code-scanning/alerts"],
+    listAlertsInstances: [
+      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+      {},
+      { renamed: ["codeScanning", "listAlertInstances"] }
+    ],
+    listCodeqlDatabases: [
+      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases"
+    ],
+    listRecentAnalyses: ["GET /repos/{owner}/{repo}/code-scanning/analyses"],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}"
+    ],
+    updateDefaultSetup: [
+      "PATCH /repos/{owner}/{repo}/code-scanning/default-setup"
+    ],
+    uploadSarif: ["POST /repos/{owner}/{repo}/code-scanning/sarifs"]
+  },
+  codeSecurity: {
+    attachConfiguration: [
+      "POST /orgs/{org}/code-security/configurations/{configuration_id}/attach"
+    ],
+    attachEnterpriseConfiguration: [
+      "POST /enterprises/{enterprise}/code-security/configurations/{configuration_id}/attach"
+    ],
+    createConfiguration: ["POST /orgs/{org}/code-security/configurations"],
+    createConfigurationForEnterprise: [
+      "POST /enterprises/{enterprise}/code-security/configurations"
+    ],
+    deleteConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    deleteConfigurationForEnterprise: [
+      "DELETE /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    detachConfiguration: [
+      "DELETE /orgs/{org}/code-security/configurations/detach"
+    ],
+    getConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    getConfigurationForRepository: [
+      "GET /repos/{owner}/{repo}/code-security-configuration"
+    ],
+    getConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations"
+    ],
+    getConfigurationsForOrg: ["GET /orgs/{org}/code-security/configurations"],
+    getDefaultConfigurations: [
+      "GET /orgs/{org}/code-security/configurations/defaults"
+    ],
+    getDefaultConfigurationsForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/defaults"
+    ],
+    getRepositoriesForConfiguration: [
+      "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getRepositoriesForEnterpriseConfiguration: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories"
+    ],
+    getSingleConfigurationForEnterprise: [
+      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ],
+    setConfigurationAsDefault: [
+      "PUT /orgs/{org}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    setConfigurationAsDefaultForEnterprise: [
+      "PUT /enterprises/{enterprise}/code-security/configurations/{configuration_id}/defaults"
+    ],
+    updateConfiguration: [
+      "PATCH /orgs/{org}/code-security/configurations/{configuration_id}"
+    ],
+    updateEnterpriseConfiguration: [
+      "PATCH /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
+    ]
+  },
+  codesOfConduct: {
+    getAllCodesOfConduct: ["GET /codes_of_conduct"],
+    getConductCode: ["GET /codes_of_conduct/{key}"]
+  },
+  codespaces: {
+    addRepositoryForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    checkPermissionsForDevcontainer: [
+      "GET /repos/{owner}/{repo}/codespaces/permissions_check"
+    ],
+    codespaceMachinesForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/machines"
+    ],
+    createForAuthenticatedUser: ["POST /user/codespaces"],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    createOrUpdateSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}"
+    ],
+    createWithPrForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/codespaces"
+    ],
+    createWithRepoForAuthenticatedUser: [
+      "POST /repos/{owner}/{repo}/codespaces"
+    ],
+    deleteForAuthenticatedUser: ["DELETE /user/codespaces/{codespace_name}"],
+    deleteFromOrganization: [
+      "DELETE /orgs/{org}/members/{username}/codespaces/{codespace_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/codespaces/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    deleteSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}"
+    ],
+    exportForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/exports"
+    ],
+    getCodespacesForUserInOrg: [
+      "GET /orgs/{org}/members/{username}/codespaces"
+    ],
+    getExportDetailsForAuthenticatedUser: [
+      "GET /user/codespaces/{codespace_name}/exports/{export_id}"
+    ],
+    getForAuthenticatedUser: ["GET /user/codespaces/{codespace_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/codespaces/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/codespaces/secrets/{secret_name}"],
+    getPublicKeyForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/public-key"
+    ],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
+    ],
+    getSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}"
+    ],
+    listDevcontainersInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/devcontainers"
+    ],
+    listForAuthenticatedUser: ["GET /user/codespaces"],
+    listInOrganization: [
+      "GET /orgs/{org}/codespaces",
+      {},
+      { renamedParameters: { org_id: "org" } }
+    ],
+    listInRepositoryForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces"
+    ],
+    listOrgSecrets: ["GET /orgs/{org}/codespaces/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/codespaces/secrets"],
+    listRepositoriesForSecretForAuthenticatedUser: [
+      "GET /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    listSecretsForAuthenticatedUser: ["GET /user/codespaces/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    preFlightWithRepoForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/new"
+    ],
+    publishForAuthenticatedUser: [
+      "POST /user/codespaces/{codespace_name}/publish"
+    ],
+    removeRepositoryForSecretForAuthenticatedUser: [
+      "DELETE /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repoMachinesForAuthenticatedUser: [
+      "GET /repos/{owner}/{repo}/codespaces/machines"
+    ],
+    setRepositoriesForSecretForAuthenticatedUser: [
+      "PUT /user/codespaces/secrets/{secret_name}/repositories"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
+    ],
+    startForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/start"],
+    stopForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/stop"],
+    stopInOrganization: [
+      "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop"
+    ],
+    updateForAuthenticatedUser: ["PATCH /user/codespaces/{codespace_name}"]
+  },
+  copilot: {
+    addCopilotSeatsForTeams: [
+      "POST /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    addCopilotSeatsForUsers: [
+      "POST /orgs/{org}/copilot/billing/selected_users"
+    ],
+    cancelCopilotSeatAssignmentForTeams: [
+      "DELETE /orgs/{org}/copilot/billing/selected_teams"
+    ],
+    cancelCopilotSeatAssignmentForUsers: [
+      "DELETE /orgs/{org}/copilot/billing/selected_users"
+    ],
+    copilotMetricsForOrganization: ["GET /orgs/{org}/copilot/metrics"],
+    copilotMetricsForTeam: ["GET /orgs/{org}/team/{team_slug}/copilot/metrics"],
+    getCopilotOrganizationDetails: ["GET /orgs/{org}/copilot/billing"],
+    getCopilotSeatDetailsForUser: [
+      "GET /orgs/{org}/members/{username}/copilot"
+    ],
+    listCopilotSeats: ["GET /orgs/{org}/copilot/billing/seats"]
+  },
+  credentials: { revoke: ["POST /credentials/revoke"] },
+  dependabot: {
+    addSelectedRepoToOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    createOrUpdateOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}"
+    ],
+    createOrUpdateRepoSecret: [
+      "PUT /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    deleteOrgSecret: ["DELETE /orgs/{org}/dependabot/secrets/{secret_name}"],
+    deleteRepoSecret: [
+      "DELETE /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    getAlert: ["GET /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"],
+    getOrgPublicKey: ["GET /orgs/{org}/dependabot/secrets/public-key"],
+    getOrgSecret: ["GET /orgs/{org}/dependabot/secrets/{secret_name}"],
+    getRepoPublicKey: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/public-key"
+    ],
+    getRepoSecret: [
+      "GET /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
+    ],
+    listAlertsForEnterprise: [
+      "GET /enterprises/{enterprise}/dependabot/alerts"
+    ],
+    listAlertsForOrg: ["GET /orgs/{org}/dependabot/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/dependabot/alerts"],
+    listOrgSecrets: ["GET /orgs/{org}/dependabot/secrets"],
+    listRepoSecrets: ["GET /repos/{owner}/{repo}/dependabot/secrets"],
+    listSelectedReposForOrgSecret: [
+      "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    removeSelectedRepoFromOrgSecret: [
+      "DELETE /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
+    ],
+    repositoryAccessForOrg: [
+      "GET /organizations/{org}/dependabot/repository-access"
+    ],
+    setRepositoryAccessDefaultLevel: [
+      "PUT /organizations/{org}/dependabot/repository-access/default-level"
+    ],
+    setSelectedReposForOrgSecret: [
+      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"
+    ],
+    updateRepositoryAccessForOrg: [
+      "PATCH /organizations/{org}/dependabot/repository-access"
+    ]
+  },
+  dependencyGraph: {
+    createRepositorySnapshot: [
+      "POST /repos/{owner}/{repo}/dependency-graph/snapshots"
+    ],
+    diffRange: [
+      "GET /repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
+    ],
+    exportSbom: ["GET /repos/{owner}/{repo}/dependency-graph/sbom"]
+  },
+  emojis: { get: ["GET /emojis"] },
+  enterpriseTeamMemberships: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"
+    ],
+    get: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ],
+    list: ["GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships"],
+    remove: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
+    ]
+  },
+  enterpriseTeamOrganizations: {
+    add: [
+      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    bulkAdd: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/add"
+    ],
+    bulkRemove: [
+      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/remove"
+    ],
+    delete: [
+      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignment: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
+    ],
+    getAssignments: [
+      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations"
+    ]
+  },
+  enterpriseTeams: {
+    create: ["POST /enterprises/{enterprise}/teams"],
+    delete: ["DELETE /enterprises/{enterprise}/teams/{team_slug}"],
+    get: ["GET /enterprises/{enterprise}/teams/{team_slug}"],
+    list: ["GET /enterprises/{enterprise}/teams"],
+    update: ["PATCH /enterprises/{enterprise}/teams/{team_slug}"]
+  },
+  gists: {
+    checkIsStarred: ["GET /gists/{gist_id}/star"],
+    create: ["POST /gists"],
+    createComment: ["POST /gists/{gist_id}/comments"],
+    delete: ["DELETE /gists/{gist_id}"],
+    deleteComment: ["DELETE /gists/{gist_id}/comments/{comment_id}"],
+    fork: ["POST /gists/{gist_id}/forks"],
+    get: ["GET /gists/{gist_id}"],
+    getComment: ["GET /gists/{gist_id}/comments/{comment_id}"],
+    getRevision: ["GET /gists/{gist_id}/{sha}"],
+    list: ["GET /gists"],
+    listComments: ["GET /gists/{gist_id}/comments"],
+    listCommits: ["GET /gists/{gist_id}/commits"],
+    listForUser: ["GET /users/{username}/gists"],
+    listForks: ["GET /gists/{gist_id}/forks"],
+    listPublic: ["GET /gists/public"],
+    listStarred: ["GET /gists/starred"],
+    star: ["PUT /gists/{gist_id}/star"],
+    unstar: ["DELETE /gists/{gist_id}/star"],
+    update: ["PATCH /gists/{gist_id}"],
+    updateComment: ["PATCH /gists/{gist_id}/comments/{comment_id}"]
+  },
+  git: {
+    createBlob: ["POST /repos/{owner}/{repo}/git/blobs"],
+    createCommit: ["POST /repos/{owner}/{repo}/git/commits"],
+    createRef: ["POST /repos/{owner}/{repo}/git/refs"],
+    createTag: ["POST /repos/{owner}/{repo}/git/tags"],
+    createTree: ["POST /repos/{owner}/{repo}/git/trees"],
+    deleteRef: ["DELETE /repos/{owner}/{repo}/git/refs/{ref}"],
+    getBlob: ["GET /repos/{owner}/{repo}/git/blobs/{file_sha}"],
+    getCommit: ["GET /repos/{owner}/{repo}/git/commits/{commit_sha}"],
+    getRef: ["GET /repos/{owner}/{repo}/git/ref/{ref}"],
+    getTag: ["GET /repos/{owner}/{repo}/git/tags/{tag_sha}"],
+    getTree: ["GET /repos/{owner}/{repo}/git/trees/{tree_sha}"],
+    listMatchingRefs: ["GET /repos/{owner}/{repo}/git/matching-refs/{ref}"],
+    updateRef: ["PATCH /repos/{owner}/{repo}/git/refs/{ref}"]
+  },
+  gitignore: {
+    getAllTemplates: ["GET /gitignore/templates"],
+    getTemplate: ["GET /gitignore/templates/{name}"]
+  },
+  hostedCompute: {
+    createNetworkConfigurationForOrg: [
+      "POST /orgs/{org}/settings/network-configurations"
+    ],
+    deleteNetworkConfigurationFromOrg: [
+      "DELETE /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkConfigurationForOrg: [
+      "GET /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ],
+    getNetworkSettingsForOrg: [
+      "GET /orgs/{org}/settings/network-settings/{network_settings_id}"
+    ],
+    listNetworkConfigurationsForOrg: [
+      "GET /orgs/{org}/settings/network-configurations"
+    ],
+    updateNetworkConfigurationForOrg: [
+      "PATCH /orgs/{org}/settings/network-configurations/{network_configuration_id}"
+    ]
+  },
+  interactions: {
+    getRestrictionsForAuthenticatedUser: ["GET /user/interaction-limits"],
+    getRestrictionsForOrg: ["GET /orgs/{org}/interaction-limits"],
+    getRestrictionsForRepo: ["GET /repos/{owner}/{repo}/interaction-limits"],
+    getRestrictionsForYourPublicRepos: [
+      "GET /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "getRestrictionsForAuthenticatedUser"] }
+    ],
+    removeRestrictionsForAuthenticatedUser: ["DELETE /user/interaction-limits"],
+    removeRestrictionsForOrg: ["DELETE /orgs/{org}/interaction-limits"],
+    removeRestrictionsForRepo: [
+      "DELETE /repos/{owner}/{repo}/interaction-limits"
+    ],
+    removeRestrictionsForYourPublicRepos: [
+      "DELETE /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "removeRestrictionsForAuthenticatedUser"] }
+    ],
+    setRestrictionsForAuthenticatedUser: ["PUT /user/interaction-limits"],
+    setRestrictionsForOrg: ["PUT /orgs/{org}/interaction-limits"],
+    setRestrictionsForRepo: ["PUT /repos/{owner}/{repo}/interaction-limits"],
+    setRestrictionsForYourPublicRepos: [
+      "PUT /user/interaction-limits",
+      {},
+      { renamed: ["interactions", "setRestrictionsForAuthenticatedUser"] }
+    ]
+  },
+  issues: {
+    addAssignees: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    addBlockedByDependency: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    addLabels: ["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    addSubIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    checkUserCanBeAssigned: ["GET /repos/{owner}/{repo}/assignees/{assignee}"],
+    checkUserCanBeAssignedToIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
+    ],
+    create: ["POST /repos/{owner}/{repo}/issues"],
+    createComment: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+    ],
+    createLabel: ["POST /repos/{owner}/{repo}/labels"],
+    createMilestone: ["POST /repos/{owner}/{repo}/milestones"],
+    deleteComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}"
+    ],
+    deleteLabel: ["DELETE /repos/{owner}/{repo}/labels/{name}"],
+    deleteMilestone: [
+      "DELETE /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ],
+    get: ["GET /repos/{owner}/{repo}/issues/{issue_number}"],
+    getComment: ["GET /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    getEvent: ["GET /repos/{owner}/{repo}/issues/events/{event_id}"],
+    getLabel: ["GET /repos/{owner}/{repo}/labels/{name}"],
+    getMilestone: ["GET /repos/{owner}/{repo}/milestones/{milestone_number}"],
+    getParent: ["GET /repos/{owner}/{repo}/issues/{issue_number}/parent"],
+    list: ["GET /issues"],
+    listAssignees: ["GET /repos/{owner}/{repo}/assignees"],
+    listComments: ["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"],
+    listCommentsForRepo: ["GET /repos/{owner}/{repo}/issues/comments"],
+    listDependenciesBlockedBy: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
+    ],
+    listDependenciesBlocking: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking"
+    ],
+    listEvents: ["GET /repos/{owner}/{repo}/issues/{issue_number}/events"],
+    listEventsForRepo: ["GET /repos/{owner}/{repo}/issues/events"],
+    listEventsForTimeline: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
+    ],
+    listForAuthenticatedUser: ["GET /user/issues"],
+    listForOrg: ["GET /orgs/{org}/issues"],
+    listForRepo: ["GET /repos/{owner}/{repo}/issues"],
+    listLabelsForMilestone: [
+      "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels"
+    ],
+    listLabelsForRepo: ["GET /repos/{owner}/{repo}/labels"],
+    listLabelsOnIssue: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    listMilestones: ["GET /repos/{owner}/{repo}/milestones"],
+    listSubIssues: [
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
+    ],
+    lock: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    removeAllLabels: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels"
+    ],
+    removeAssignees: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees"
+    ],
+    removeDependencyBlockedBy: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by/{issue_id}"
+    ],
+    removeLabel: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
+    ],
+    removeSubIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/sub_issue"
+    ],
+    reprioritizeSubIssue: [
+      "PATCH /repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority"
+    ],
+    setLabels: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"],
+    unlock: ["DELETE /repos/{owner}/{repo}/issues/{issue_number}/lock"],
+    update: ["PATCH /repos/{owner}/{repo}/issues/{issue_number}"],
+    updateComment: ["PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"],
+    updateLabel: ["PATCH /repos/{owner}/{repo}/labels/{name}"],
+    updateMilestone: [
+      "PATCH /repos/{owner}/{repo}/milestones/{milestone_number}"
+    ]
+  },
+  licenses: {
+    get: ["GET /licenses/{license}"],
+    getAllCommonlyUsed: ["GET /licenses"],
+    getForRepo: ["GET /repos/{owner}/{repo}/license"]
+  },
+  markdown: {
+    render: ["POST /markdown"],
+    renderRaw: [
+      "POST /markdown/raw",
+      { headers: { "content-type": "text/plain; charset=utf-8" } }
+    ]
+  },
+  meta: {
+    get: ["GET /meta"],
+    getAllVersions: ["GET /versions"],
+    getOctocat: ["GET /octocat"],
+    getZen: ["GET /zen"],
+    root: ["GET /"]
+  },
+  migrations: {
+    deleteArchiveForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/archive"
+    ],
+    deleteArchiveForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    downloadArchiveForOrg: [
+      "GET /orgs/{org}/migrations/{migration_id}/archive"
+    ],
+    getArchiveForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/archive"
+    ],
+    getStatusForAuthenticatedUser: ["GET /user/migrations/{migration_id}"],
+    getStatusForOrg: ["GET /orgs/{org}/migrations/{migration_id}"],
+    listForAuthenticatedUser: ["GET /user/migrations"],
+    listForOrg: ["GET /orgs/{org}/migrations"],
+    listReposForAuthenticatedUser: [
+      "GET /user/migrations/{migration_id}/repositories"
+    ],
+    listReposForOrg: ["GET /orgs/{org}/migrations/{migration_id}/repositories"],
+    listReposForUser: [
+      "GET /user/migrations/{migration_id}/repositories",
+      {},
+      { renamed: ["migrations", "listReposForAuthenticatedUser"] }
+    ],
+    startForAuthenticatedUser: ["POST /user/migrations"],
+    startForOrg: ["POST /orgs/{org}/migrations"],
+    unlockRepoForAuthenticatedUser: [
+      "DELETE /user/migrations/{migration_id}/repos/{repo_name}/lock"
+    ],
+    unlockRepoForOrg: [
+      "DELETE /orgs/{org}/migrations/{migration_id}/repos/{repo_name}/lock"
+    ]
+  },
+  oidc: {
+    getOidcCustomSubTemplateForOrg: [
+      "GET /orgs/{org}/actions/oidc/customization/sub"
+    ],
+    updateOidcCustomSubTemplateForOrg: [
+      "PUT /orgs/{org}/actions/oidc/customization/sub"
+    ]
+  },
+  orgs: {
+    addSecurityManagerTeam: [
+      "PUT /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.addSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#add-a-security-manager-team"
+      }
+    ],
+    assignTeamToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    assignUserToOrgRole: [
+      "PUT /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    blockUser: ["PUT /orgs/{org}/blocks/{username}"],
+    cancelInvitation: ["DELETE /orgs/{org}/invitations/{invitation_id}"],
+    checkBlockedUser: ["GET /orgs/{org}/blocks/{username}"],
+    checkMembershipForUser: ["GET /orgs/{org}/members/{username}"],
+    checkPublicMembershipForUser: ["GET /orgs/{org}/public_members/{username}"],
+    convertMemberToOutsideCollaborator: [
+      "PUT /orgs/{org}/outside_collaborators/{username}"
+    ],
+    createArtifactStorageRecord: [
+      "POST /orgs/{org}/artifacts/metadata/storage-record"
+    ],
+    createInvitation: ["POST /orgs/{org}/invitations"],
+    createIssueType: ["POST /orgs/{org}/issue-types"],
+    createWebhook: ["POST /orgs/{org}/hooks"],
+    customPropertiesForOrgsCreateOrUpdateOrganizationValues: [
+      "PATCH /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForOrgsGetOrganizationValues: [
+      "GET /organizations/{org}/org-properties/values"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinition: [
+      "PUT /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationDefinitions: [
+      "PATCH /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposCreateOrUpdateOrganizationValues: [
+      "PATCH /orgs/{org}/properties/values"
+    ],
+    customPropertiesForReposDeleteOrganizationDefinition: [
+      "DELETE /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinition: [
+      "GET /orgs/{org}/properties/schema/{custom_property_name}"
+    ],
+    customPropertiesForReposGetOrganizationDefinitions: [
+      "GET /orgs/{org}/properties/schema"
+    ],
+    customPropertiesForReposGetOrganizationValues: [
+      "GET /orgs/{org}/properties/values"
+    ],
+    delete: ["DELETE /orgs/{org}"],
+    deleteAttestationsBulk: ["POST /orgs/{org}/attestations/delete-request"],
+    deleteAttestationsById: [
+      "DELETE /orgs/{org}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /orgs/{org}/attestations/digest/{subject_digest}"
+    ],
+    deleteIssueType: ["DELETE /orgs/{org}/issue-types/{issue_type_id}"],
+    deleteWebhook: ["DELETE /orgs/{org}/hooks/{hook_id}"],
+    disableSelectedRepositoryImmutableReleasesOrganization: [
+      "DELETE /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    enableSelectedRepositoryImmutableReleasesOrganization: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
+    ],
+    get: ["GET /orgs/{org}"],
+    getImmutableReleasesSettings: [
+      "GET /orgs/{org}/settings/immutable-releases"
+    ],
+    getImmutableReleasesSettingsRepositories: [
+      "GET /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    getMembershipForAuthenticatedUser: ["GET /user/memberships/orgs/{org}"],
+    getMembershipForUser: ["GET /orgs/{org}/memberships/{username}"],
+    getOrgRole: ["GET /orgs/{org}/organization-roles/{role_id}"],
+    getOrgRulesetHistory: ["GET /orgs/{org}/rulesets/{ruleset_id}/history"],
+    getOrgRulesetVersion: [
+      "GET /orgs/{org}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getWebhook: ["GET /orgs/{org}/hooks/{hook_id}"],
+    getWebhookConfigForOrg: ["GET /orgs/{org}/hooks/{hook_id}/config"],
+    getWebhookDelivery: [
+      "GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    list: ["GET /organizations"],
+    listAppInstallations: ["GET /orgs/{org}/installations"],
+    listArtifactStorageRecords: [
+      "GET /orgs/{org}/artifacts/{subject_digest}/metadata/storage-records"
+    ],
+    listAttestationRepositories: ["GET /orgs/{org}/attestations/repositories"],
+    listAttestations: ["GET /orgs/{org}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /orgs/{org}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedUsers: ["GET /orgs/{org}/blocks"],
+    listFailedInvitations: ["GET /orgs/{org}/failed_invitations"],
+    listForAuthenticatedUser: ["GET /user/orgs"],
+    listForUser: ["GET /users/{username}/orgs"],
+    listInvitationTeams: ["GET /orgs/{org}/invitations/{invitation_id}/teams"],
+    listIssueTypes: ["GET /orgs/{org}/issue-types"],
+    listMembers: ["GET /orgs/{org}/members"],
+    listMembershipsForAuthenticatedUser: ["GET /user/memberships/orgs"],
+    listOrgRoleTeams: ["GET /orgs/{org}/organization-roles/{role_id}/teams"],
+    listOrgRoleUsers: ["GET /orgs/{org}/organization-roles/{role_id}/users"],
+    listOrgRoles: ["GET /orgs/{org}/organization-roles"],
+    listOrganizationFineGrainedPermissions: [
+      "GET /orgs/{org}/organization-fine-grained-permissions"
+    ],
+    listOutsideCollaborators: ["GET /orgs/{org}/outside_collaborators"],
+    listPatGrantRepositories: [
+      "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories"
+    ],
+    listPatGrantRequestRepositories: [
+      "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"
+    ],
+    listPatGrantRequests: ["GET /orgs/{org}/personal-access-token-requests"],
+    listPatGrants: ["GET /orgs/{org}/personal-access-tokens"],
+    listPendingInvitations: ["GET /orgs/{org}/invitations"],
+    listPublicMembers: ["GET /orgs/{org}/public_members"],
+    listSecurityManagerTeams: [
+      "GET /orgs/{org}/security-managers",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.listSecurityManagerTeams() is deprecated, see https://docs.github.com/rest/orgs/security-managers#list-security-manager-teams"
+      }
+    ],
+    listWebhookDeliveries: ["GET /orgs/{org}/hooks/{hook_id}/deliveries"],
+    listWebhooks: ["GET /orgs/{org}/hooks"],
+    pingWebhook: ["POST /orgs/{org}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeMember: ["DELETE /orgs/{org}/members/{username}"],
+    removeMembershipForUser: ["DELETE /orgs/{org}/memberships/{username}"],
+    removeOutsideCollaborator: [
+      "DELETE /orgs/{org}/outside_collaborators/{username}"
+    ],
+    removePublicMembershipForAuthenticatedUser: [
+      "DELETE /orgs/{org}/public_members/{username}"
+    ],
+    removeSecurityManagerTeam: [
+      "DELETE /orgs/{org}/security-managers/teams/{team_slug}",
+      {},
+      {
+        deprecated: "octokit.rest.orgs.removeSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#remove-a-security-manager-team"
+      }
+    ],
+    reviewPatGrantRequest: [
+      "POST /orgs/{org}/personal-access-token-requests/{pat_request_id}"
+    ],
+    reviewPatGrantRequestsInBulk: [
+      "POST /orgs/{org}/personal-access-token-requests"
+    ],
+    revokeAllOrgRolesTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}"
+    ],
+    revokeAllOrgRolesUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}"
+    ],
+    revokeOrgRoleTeam: [
+      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
+    ],
+    revokeOrgRoleUser: [
+      "DELETE /orgs/{org}/organization-roles/users/{username}/{role_id}"
+    ],
+    setImmutableReleasesSettings: [
+      "PUT /orgs/{org}/settings/immutable-releases"
+    ],
+    setImmutableReleasesSettingsRepositories: [
+      "PUT /orgs/{org}/settings/immutable-releases/repositories"
+    ],
+    setMembershipForUser: ["PUT /orgs/{org}/memberships/{username}"],
+    setPublicMembershipForAuthenticatedUser: [
+      "PUT /orgs/{org}/public_members/{username}"
+    ],
+    unblockUser: ["DELETE /orgs/{org}/blocks/{username}"],
+    update: ["PATCH /orgs/{org}"],
+    updateIssueType: ["PUT /orgs/{org}/issue-types/{issue_type_id}"],
+    updateMembershipForAuthenticatedUser: [
+      "PATCH /user/memberships/orgs/{org}"
+    ],
+    updatePatAccess: ["POST /orgs/{org}/personal-access-tokens/{pat_id}"],
+    updatePatAccesses: ["POST /orgs/{org}/personal-access-tokens"],
+    updateWebhook: ["PATCH /orgs/{org}/hooks/{hook_id}"],
+    updateWebhookConfigForOrg: ["PATCH /orgs/{org}/hooks/{hook_id}/config"]
+  },
+  packages: {
+    deletePackageForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    deletePackageVersionForAuthenticatedUser: [
+      "DELETE /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForOrg: [
+      "DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    deletePackageVersionForUser: [
+      "DELETE /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getAllPackageVersionsForAPackageOwnedByAnOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+      {},
+      { renamed: ["packages", "getAllPackageVersionsForPackageOwnedByOrg"] }
+    ],
+    getAllPackageVersionsForAPackageOwnedByTheAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions",
+      {},
+      {
+        renamed: [
+          "packages",
+          "getAllPackageVersionsForPackageOwnedByAuthenticatedUser"
+        ]
+      }
+    ],
+    getAllPackageVersionsForPackageOwnedByAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByOrg: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
+    ],
+    getAllPackageVersionsForPackageOwnedByUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions"
+    ],
+    getPackageForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}"
+    ],
+    getPackageForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}"
+    ],
+    getPackageForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}"
+    ],
+    getPackageVersionForAuthenticatedUser: [
+      "GET /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForOrganization: [
+      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    getPackageVersionForUser: [
+      "GET /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
+    ],
+    listDockerMigrationConflictingPackagesForAuthenticatedUser: [
+      "GET /user/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForOrganization: [
+      "GET /orgs/{org}/docker/conflicts"
+    ],
+    listDockerMigrationConflictingPackagesForUser: [
+      "GET /users/{username}/docker/conflicts"
+    ],
+    listPackagesForAuthenticatedUser: ["GET /user/packages"],
+    listPackagesForOrganization: ["GET /orgs/{org}/packages"],
+    listPackagesForUser: ["GET /users/{username}/packages"],
+    restorePackageForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/restore{?token}"
+    ],
+    restorePackageVersionForAuthenticatedUser: [
+      "POST /user/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForOrg: [
+      "POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ],
+    restorePackageVersionForUser: [
+      "POST /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
+    ]
+  },
+  privateRegistries: {
+    createOrgPrivateRegistry: ["POST /orgs/{org}/private-registries"],
+    deleteOrgPrivateRegistry: [
+      "DELETE /orgs/{org}/private-registries/{secret_name}"
+    ],
+    getOrgPrivateRegistry: ["GET /orgs/{org}/private-registries/{secret_name}"],
+    getOrgPublicKey: ["GET /orgs/{org}/private-registries/public-key"],
+    listOrgPrivateRegistries: ["GET /orgs/{org}/private-registries"],
+    updateOrgPrivateRegistry: [
+      "PATCH /orgs/{org}/private-registries/{secret_name}"
+    ]
+  },
+  projects: {
+    addItemForOrg: ["POST /orgs/{org}/projectsV2/{project_number}/items"],
+    addItemForUser: [
+      "POST /users/{username}/projectsV2/{project_number}/items"
+    ],
+    deleteItemForOrg: [
+      "DELETE /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    deleteItemForUser: [
+      "DELETE /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    getFieldForOrg: [
+      "GET /orgs/{org}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getFieldForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields/{field_id}"
+    ],
+    getForOrg: ["GET /orgs/{org}/projectsV2/{project_number}"],
+    getForUser: ["GET /users/{username}/projectsV2/{project_number}"],
+    getOrgItem: ["GET /orgs/{org}/projectsV2/{project_number}/items/{item_id}"],
+    getUserItem: [
+      "GET /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    listFieldsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/fields"],
+    listFieldsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/fields"
+    ],
+    listForOrg: ["GET /orgs/{org}/projectsV2"],
+    listForUser: ["GET /users/{username}/projectsV2"],
+    listItemsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/items"],
+    listItemsForUser: [
+      "GET /users/{username}/projectsV2/{project_number}/items"
+    ],
+    updateItemForOrg: [
+      "PATCH /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
+    ],
+    updateItemForUser: [
+      "PATCH /users/{username}/projectsV2/{project_number}/items/{item_id}"
+    ]
+  },
+  pulls: {
+    checkIfMerged: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    create: ["POST /repos/{owner}/{repo}/pulls"],
+    createReplyForReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"
+    ],
+    createReview: ["POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    createReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    deletePendingReview: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    deleteReviewComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ],
+    dismissReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"
+    ],
+    get: ["GET /repos/{owner}/{repo}/pulls/{pull_number}"],
+    getReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    getReviewComment: ["GET /repos/{owner}/{repo}/pulls/comments/{comment_id}"],
+    list: ["GET /repos/{owner}/{repo}/pulls"],
+    listCommentsForReview: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"],
+    listFiles: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"],
+    listRequestedReviewers: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    listReviewComments: [
+      "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments"
+    ],
+    listReviewCommentsForRepo: ["GET /repos/{owner}/{repo}/pulls/comments"],
+    listReviews: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
+    merge: ["PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
+    removeRequestedReviewers: [
+      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    requestReviewers: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    ],
+    submitReview: [
+      "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events"
+    ],
+    update: ["PATCH /repos/{owner}/{repo}/pulls/{pull_number}"],
+    updateBranch: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch"
+    ],
+    updateReview: [
+      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
+    ],
+    updateReviewComment: [
+      "PATCH /repos/{owner}/{repo}/pulls/comments/{comment_id}"
+    ]
+  },
+  rateLimit: { get: ["GET /rate_limit"] },
+  reactions: {
+    createForCommitComment: [
+      "POST /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    createForIssue: [
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions"
+    ],
+    createForIssueComment: [
+      "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    createForPullRequestReviewComment: [
+      "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    createForRelease: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    createForTeamDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    createForTeamDiscussionInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ],
+    deleteForCommitComment: [
+      "DELETE /repos/{owner}/{repo}/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForIssue: [
+      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/reactions/{reaction_id}"
+    ],
+    deleteForIssueComment: [
+      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForPullRequestComment: [
+      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}"
+    ],
+    deleteForRelease: [
+      "DELETE /repos/{owner}/{repo}/releases/{release_id}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussion: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions/{reaction_id}"
+    ],
+    deleteForTeamDiscussionComment: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions/{reaction_id}"
+    ],
+    listForCommitComment: [
+      "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions"
+    ],
+    listForIssue: ["GET /repos/{owner}/{repo}/issues/{issue_number}/reactions"],
+    listForIssueComment: [
+      "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+    ],
+    listForPullRequestReviewComment: [
+      "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
+    ],
+    listForRelease: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/reactions"
+    ],
+    listForTeamDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
+    ],
+    listForTeamDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
+    ]
+  },
+  repos: {
+    acceptInvitation: [
+      "PATCH /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "acceptInvitationForAuthenticatedUser"] }
+    ],
+    acceptInvitationForAuthenticatedUser: [
+      "PATCH /user/repository_invitations/{invitation_id}"
+    ],
+    addAppAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    addCollaborator: ["PUT /repos/{owner}/{repo}/collaborators/{username}"],
+    addStatusCheckContexts: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    addTeamAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    addUserAccessRestrictions: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    cancelPagesDeployment: [
+      "POST /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel"
+    ],
+    checkAutomatedSecurityFixes: [
+      "GET /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    checkCollaborator: ["GET /repos/{owner}/{repo}/collaborators/{username}"],
+    checkImmutableReleases: ["GET /repos/{owner}/{repo}/immutable-releases"],
+    checkPrivateVulnerabilityReporting: [
+      "GET /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    checkVulnerabilityAlerts: [
+      "GET /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    codeownersErrors: ["GET /repos/{owner}/{repo}/codeowners/errors"],
+    compareCommits: ["GET /repos/{owner}/{repo}/compare/{base}...{head}"],
+    compareCommitsWithBasehead: [
+      "GET /repos/{owner}/{repo}/compare/{basehead}"
+    ],
+    createAttestation: ["POST /repos/{owner}/{repo}/attestations"],
+    createAutolink: ["POST /repos/{owner}/{repo}/autolinks"],
+    createCommitComment: [
+      "POST /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    createCommitSignatureProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    createCommitStatus: ["POST /repos/{owner}/{repo}/statuses/{sha}"],
+    createDeployKey: ["POST /repos/{owner}/{repo}/keys"],
+    createDeployment: ["POST /repos/{owner}/{repo}/deployments"],
+    createDeploymentBranchPolicy: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    createDeploymentProtectionRule: [
+      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    createDeploymentStatus: [
+      "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    createDispatchEvent: ["POST /repos/{owner}/{repo}/dispatches"],
+    createForAuthenticatedUser: ["POST /user/repos"],
+    createFork: ["POST /repos/{owner}/{repo}/forks"],
+    createInOrg: ["POST /orgs/{org}/repos"],
+    createOrUpdateEnvironment: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    createOrUpdateFileContents: ["PUT /repos/{owner}/{repo}/contents/{path}"],
+    createOrgRuleset: ["POST /orgs/{org}/rulesets"],
+    createPagesDeployment: ["POST /repos/{owner}/{repo}/pages/deployments"],
+    createPagesSite: ["POST /repos/{owner}/{repo}/pages"],
+    createRelease: ["POST /repos/{owner}/{repo}/releases"],
+    createRepoRuleset: ["POST /repos/{owner}/{repo}/rulesets"],
+    createUsingTemplate: [
+      "POST /repos/{template_owner}/{template_repo}/generate"
+    ],
+    createWebhook: ["POST /repos/{owner}/{repo}/hooks"],
+    customPropertiesForReposCreateOrUpdateRepositoryValues: [
+      "PATCH /repos/{owner}/{repo}/properties/values"
+    ],
+    customPropertiesForReposGetRepositoryValues: [
+      "GET /repos/{owner}/{repo}/properties/values"
+    ],
+    declineInvitation: [
+      "DELETE /user/repository_invitations/{invitation_id}",
+      {},
+      { renamed: ["repos", "declineInvitationForAuthenticatedUser"] }
+    ],
+    declineInvitationForAuthenticatedUser: [
+      "DELETE /user/repository_invitations/{invitation_id}"
+    ],
+    delete: ["DELETE /repos/{owner}/{repo}"],
+    deleteAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    deleteAdminBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    deleteAnEnvironment: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    deleteAutolink: ["DELETE /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    deleteBranchProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    deleteCommitComment: ["DELETE /repos/{owner}/{repo}/comments/{comment_id}"],
+    deleteCommitSignatureProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    deleteDeployKey: ["DELETE /repos/{owner}/{repo}/keys/{key_id}"],
+    deleteDeployment: [
+      "DELETE /repos/{owner}/{repo}/deployments/{deployment_id}"
+    ],
+    deleteDeploymentBranchPolicy: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    deleteFile: ["DELETE /repos/{owner}/{repo}/contents/{path}"],
+    deleteInvitation: [
+      "DELETE /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    deleteOrgRuleset: ["DELETE /orgs/{org}/rulesets/{ruleset_id}"],
+    deletePagesSite: ["DELETE /repos/{owner}/{repo}/pages"],
+    deletePullRequestReviewProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    deleteRelease: ["DELETE /repos/{owner}/{repo}/releases/{release_id}"],
+    deleteReleaseAsset: [
+      "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    deleteRepoRuleset: ["DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    deleteWebhook: ["DELETE /repos/{owner}/{repo}/hooks/{hook_id}"],
+    disableAutomatedSecurityFixes: [
+      "DELETE /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    disableDeploymentProtectionRule: [
+      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    disableImmutableReleases: [
+      "DELETE /repos/{owner}/{repo}/immutable-releases"
+    ],
+    disablePrivateVulnerabilityReporting: [
+      "DELETE /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    disableVulnerabilityAlerts: [
+      "DELETE /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    downloadArchive: [
+      "GET /repos/{owner}/{repo}/zipball/{ref}",
+      {},
+      { renamed: ["repos", "downloadZipballArchive"] }
+    ],
+    downloadTarballArchive: ["GET /repos/{owner}/{repo}/tarball/{ref}"],
+    downloadZipballArchive: ["GET /repos/{owner}/{repo}/zipball/{ref}"],
+    enableAutomatedSecurityFixes: [
+      "PUT /repos/{owner}/{repo}/automated-security-fixes"
+    ],
+    enableImmutableReleases: ["PUT /repos/{owner}/{repo}/immutable-releases"],
+    enablePrivateVulnerabilityReporting: [
+      "PUT /repos/{owner}/{repo}/private-vulnerability-reporting"
+    ],
+    enableVulnerabilityAlerts: [
+      "PUT /repos/{owner}/{repo}/vulnerability-alerts"
+    ],
+    generateReleaseNotes: [
+      "POST /repos/{owner}/{repo}/releases/generate-notes"
+    ],
+    get: ["GET /repos/{owner}/{repo}"],
+    getAccessRestrictions: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
+    ],
+    getAdminBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    getAllDeploymentProtectionRules: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
+    ],
+    getAllEnvironments: ["GET /repos/{owner}/{repo}/environments"],
+    getAllStatusCheckContexts: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts"
+    ],
+    getAllTopics: ["GET /repos/{owner}/{repo}/topics"],
+    getAppsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps"
+    ],
+    getAutolink: ["GET /repos/{owner}/{repo}/autolinks/{autolink_id}"],
+    getBranch: ["GET /repos/{owner}/{repo}/branches/{branch}"],
+    getBranchProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    getBranchRules: ["GET /repos/{owner}/{repo}/rules/branches/{branch}"],
+    getClones: ["GET /repos/{owner}/{repo}/traffic/clones"],
+    getCodeFrequencyStats: ["GET /repos/{owner}/{repo}/stats/code_frequency"],
+    getCollaboratorPermissionLevel: [
+      "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
+    ],
+    getCombinedStatusForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/status"],
+    getCommit: ["GET /repos/{owner}/{repo}/commits/{ref}"],
+    getCommitActivityStats: ["GET /repos/{owner}/{repo}/stats/commit_activity"],
+    getCommitComment: ["GET /repos/{owner}/{repo}/comments/{comment_id}"],
+    getCommitSignatureProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
+    ],
+    getCommunityProfileMetrics: ["GET /repos/{owner}/{repo}/community/profile"],
+    getContent: ["GET /repos/{owner}/{repo}/contents/{path}"],
+    getContributorsStats: ["GET /repos/{owner}/{repo}/stats/contributors"],
+    getCustomDeploymentProtectionRule: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
+    ],
+    getDeployKey: ["GET /repos/{owner}/{repo}/keys/{key_id}"],
+    getDeployment: ["GET /repos/{owner}/{repo}/deployments/{deployment_id}"],
+    getDeploymentBranchPolicy: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    getDeploymentStatus: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}"
+    ],
+    getEnvironment: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}"
+    ],
+    getLatestPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/latest"],
+    getLatestRelease: ["GET /repos/{owner}/{repo}/releases/latest"],
+    getOrgRuleSuite: ["GET /orgs/{org}/rulesets/rule-suites/{rule_suite_id}"],
+    getOrgRuleSuites: ["GET /orgs/{org}/rulesets/rule-suites"],
+    getOrgRuleset: ["GET /orgs/{org}/rulesets/{ruleset_id}"],
+    getOrgRulesets: ["GET /orgs/{org}/rulesets"],
+    getPages: ["GET /repos/{owner}/{repo}/pages"],
+    getPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/{build_id}"],
+    getPagesDeployment: [
+      "GET /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}"
+    ],
+    getPagesHealthCheck: ["GET /repos/{owner}/{repo}/pages/health"],
+    getParticipationStats: ["GET /repos/{owner}/{repo}/stats/participation"],
+    getPullRequestReviewProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    getPunchCardStats: ["GET /repos/{owner}/{repo}/stats/punch_card"],
+    getReadme: ["GET /repos/{owner}/{repo}/readme"],
+    getReadmeInDirectory: ["GET /repos/{owner}/{repo}/readme/{dir}"],
+    getRelease: ["GET /repos/{owner}/{repo}/releases/{release_id}"],
+    getReleaseAsset: ["GET /repos/{owner}/{repo}/releases/assets/{asset_id}"],
+    getReleaseByTag: ["GET /repos/{owner}/{repo}/releases/tags/{tag}"],
+    getRepoRuleSuite: [
+      "GET /repos/{owner}/{repo}/rulesets/rule-suites/{rule_suite_id}"
+    ],
+    getRepoRuleSuites: ["GET /repos/{owner}/{repo}/rulesets/rule-suites"],
+    getRepoRuleset: ["GET /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    getRepoRulesetHistory: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history"
+    ],
+    getRepoRulesetVersion: [
+      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history/{version_id}"
+    ],
+    getRepoRulesets: ["GET /repos/{owner}/{repo}/rulesets"],
+    getStatusChecksProtection: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    getTeamsWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams"
+    ],
+    getTopPaths: ["GET /repos/{owner}/{repo}/traffic/popular/paths"],
+    getTopReferrers: ["GET /repos/{owner}/{repo}/traffic/popular/referrers"],
+    getUsersWithAccessToProtectedBranch: [
+      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users"
+    ],
+    getViews: ["GET /repos/{owner}/{repo}/traffic/views"],
+    getWebhook: ["GET /repos/{owner}/{repo}/hooks/{hook_id}"],
+    getWebhookConfigForRepo: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    getWebhookDelivery: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"
+    ],
+    listActivities: ["GET /repos/{owner}/{repo}/activity"],
+    listAttestations: [
+      "GET /repos/{owner}/{repo}/attestations/{subject_digest}"
+    ],
+    listAutolinks: ["GET /repos/{owner}/{repo}/autolinks"],
+    listBranches: ["GET /repos/{owner}/{repo}/branches"],
+    listBranchesForHeadCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/branches-where-head"
+    ],
+    listCollaborators: ["GET /repos/{owner}/{repo}/collaborators"],
+    listCommentsForCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments"
+    ],
+    listCommitCommentsForRepo: ["GET /repos/{owner}/{repo}/comments"],
+    listCommitStatusesForRef: [
+      "GET /repos/{owner}/{repo}/commits/{ref}/statuses"
+    ],
+    listCommits: ["GET /repos/{owner}/{repo}/commits"],
+    listContributors: ["GET /repos/{owner}/{repo}/contributors"],
+    listCustomDeploymentRuleIntegrations: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps"
+    ],
+    listDeployKeys: ["GET /repos/{owner}/{repo}/keys"],
+    listDeploymentBranchPolicies: [
+      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
+    ],
+    listDeploymentStatuses: [
+      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    ],
+    listDeployments: ["GET /repos/{owner}/{repo}/deployments"],
+    listForAuthenticatedUser: ["GET /user/repos"],
+    listForOrg: ["GET /orgs/{org}/repos"],
+    listForUser: ["GET /users/{username}/repos"],
+    listForks: ["GET /repos/{owner}/{repo}/forks"],
+    listInvitations: ["GET /repos/{owner}/{repo}/invitations"],
+    listInvitationsForAuthenticatedUser: ["GET /user/repository_invitations"],
+    listLanguages: ["GET /repos/{owner}/{repo}/languages"],
+    listPagesBuilds: ["GET /repos/{owner}/{repo}/pages/builds"],
+    listPublic: ["GET /repositories"],
+    listPullRequestsAssociatedWithCommit: [
+      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+    ],
+    listReleaseAssets: [
+      "GET /repos/{owner}/{repo}/releases/{release_id}/assets"
+    ],
+    listReleases: ["GET /repos/{owner}/{repo}/releases"],
+    listTags: ["GET /repos/{owner}/{repo}/tags"],
+    listTeams: ["GET /repos/{owner}/{repo}/teams"],
+    listWebhookDeliveries: [
+      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries"
+    ],
+    listWebhooks: ["GET /repos/{owner}/{repo}/hooks"],
+    merge: ["POST /repos/{owner}/{repo}/merges"],
+    mergeUpstream: ["POST /repos/{owner}/{repo}/merge-upstream"],
+    pingWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/pings"],
+    redeliverWebhookDelivery: [
+      "POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
+    ],
+    removeAppAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    removeCollaborator: [
+      "DELETE /repos/{owner}/{repo}/collaborators/{username}"
+    ],
+    removeStatusCheckContexts: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    removeStatusCheckProtection: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    removeTeamAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    removeUserAccessRestrictions: [
+      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    renameBranch: ["POST /repos/{owner}/{repo}/branches/{branch}/rename"],
+    replaceAllTopics: ["PUT /repos/{owner}/{repo}/topics"],
+    requestPagesBuild: ["POST /repos/{owner}/{repo}/pages/builds"],
+    setAdminBranchProtection: [
+      "POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
+    ],
+    setAppAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
+      {},
+      { mapToData: "apps" }
+    ],
+    setStatusCheckContexts: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
+      {},
+      { mapToData: "contexts" }
+    ],
+    setTeamAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
+      {},
+      { mapToData: "teams" }
+    ],
+    setUserAccessRestrictions: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
+      {},
+      { mapToData: "users" }
+    ],
+    testPushWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/tests"],
+    transfer: ["POST /repos/{owner}/{repo}/transfer"],
+    update: ["PATCH /repos/{owner}/{repo}"],
+    updateBranchProtection: [
+      "PUT /repos/{owner}/{repo}/branches/{branch}/protection"
+    ],
+    updateCommitComment: ["PATCH /repos/{owner}/{repo}/comments/{comment_id}"],
+    updateDeploymentBranchPolicy: [
+      "PUT /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
+    ],
+    updateInformationAboutPagesSite: ["PUT /repos/{owner}/{repo}/pages"],
+    updateInvitation: [
+      "PATCH /repos/{owner}/{repo}/invitations/{invitation_id}"
+    ],
+    updateOrgRuleset: ["PUT /orgs/{org}/rulesets/{ruleset_id}"],
+    updatePullRequestReviewProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
+    ],
+    updateRelease: ["PATCH /repos/{owner}/{repo}/releases/{release_id}"],
+    updateReleaseAsset: [
+      "PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}"
+    ],
+    updateRepoRuleset: ["PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
+    updateStatusCheckPotection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
+      {},
+      { renamed: ["repos", "updateStatusCheckProtection"] }
+    ],
+    updateStatusCheckProtection: [
+      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
+    ],
+    updateWebhook: ["PATCH /repos/{owner}/{repo}/hooks/{hook_id}"],
+    updateWebhookConfigForRepo: [
+      "PATCH /repos/{owner}/{repo}/hooks/{hook_id}/config"
+    ],
+    uploadReleaseAsset: [
+      "POST /repos/{owner}/{repo}/releases/{release_id}/assets{?name,label}",
+      { baseUrl: "https://uploads.github.com" }
+    ]
+  },
+  search: {
+    code: ["GET /search/code"],
+    commits: ["GET /search/commits"],
+    issuesAndPullRequests: ["GET /search/issues"],
+    labels: ["GET /search/labels"],
+    repos: ["GET /search/repositories"],
+    topics: ["GET /search/topics"],
+    users: ["GET /search/users"]
+  },
+  secretScanning: {
+    createPushProtectionBypass: [
+      "POST /repos/{owner}/{repo}/secret-scanning/push-protection-bypasses"
+    ],
+    getAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    getScanHistory: ["GET /repos/{owner}/{repo}/secret-scanning/scan-history"],
+    listAlertsForOrg: ["GET /orgs/{org}/secret-scanning/alerts"],
+    listAlertsForRepo: ["GET /repos/{owner}/{repo}/secret-scanning/alerts"],
+    listLocationsForAlert: [
+      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations"
+    ],
+    listOrgPatternConfigs: [
+      "GET /orgs/{org}/secret-scanning/pattern-configurations"
+    ],
+    updateAlert: [
+      "PATCH /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
+    ],
+    updateOrgPatternConfigs: [
+      "PATCH /orgs/{org}/secret-scanning/pattern-configurations"
+    ]
+  },
+  securityAdvisories: {
+    createFork: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"
+    ],
+    createPrivateVulnerabilityReport: [
+      "POST /repos/{owner}/{repo}/security-advisories/reports"
+    ],
+    createRepositoryAdvisory: [
+      "POST /repos/{owner}/{repo}/security-advisories"
+    ],
+    createRepositoryAdvisoryCveRequest: [
+      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"
+    ],
+    getGlobalAdvisory: ["GET /advisories/{ghsa_id}"],
+    getRepositoryAdvisory: [
+      "GET /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ],
+    listGlobalAdvisories: ["GET /advisories"],
+    listOrgRepositoryAdvisories: ["GET /orgs/{org}/security-advisories"],
+    listRepositoryAdvisories: ["GET /repos/{owner}/{repo}/security-advisories"],
+    updateRepositoryAdvisory: [
+      "PATCH /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
+    ]
+  },
+  teams: {
+    addOrUpdateMembershipForUserInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    addOrUpdateRepoPermissionsInOrg: [
+      "PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    checkPermissionsForRepoInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    create: ["POST /orgs/{org}/teams"],
+    createDiscussionCommentInOrg: [
+      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    createDiscussionInOrg: ["POST /orgs/{org}/teams/{team_slug}/discussions"],
+    deleteDiscussionCommentInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    deleteDiscussionInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    deleteInOrg: ["DELETE /orgs/{org}/teams/{team_slug}"],
+    getByName: ["GET /orgs/{org}/teams/{team_slug}"],
+    getDiscussionCommentInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    getDiscussionInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    getMembershipForUserInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    list: ["GET /orgs/{org}/teams"],
+    listChildInOrg: ["GET /orgs/{org}/teams/{team_slug}/teams"],
+    listDiscussionCommentsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
+    ],
+    listDiscussionsInOrg: ["GET /orgs/{org}/teams/{team_slug}/discussions"],
+    listForAuthenticatedUser: ["GET /user/teams"],
+    listMembersInOrg: ["GET /orgs/{org}/teams/{team_slug}/members"],
+    listPendingInvitationsInOrg: [
+      "GET /orgs/{org}/teams/{team_slug}/invitations"
+    ],
+    listReposInOrg: ["GET /orgs/{org}/teams/{team_slug}/repos"],
+    removeMembershipForUserInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}"
+    ],
+    removeRepoInOrg: [
+      "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
+    ],
+    updateDiscussionCommentInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
+    ],
+    updateDiscussionInOrg: [
+      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
+    ],
+    updateInOrg: ["PATCH /orgs/{org}/teams/{team_slug}"]
+  },
+  users: {
+    addEmailForAuthenticated: [
+      "POST /user/emails",
+      {},
+      { renamed: ["users", "addEmailForAuthenticatedUser"] }
+    ],
+    addEmailForAuthenticatedUser: ["POST /user/emails"],
+    addSocialAccountForAuthenticatedUser: ["POST /user/social_accounts"],
+    block: ["PUT /user/blocks/{username}"],
+    checkBlocked: ["GET /user/blocks/{username}"],
+    checkFollowingForUser: ["GET /users/{username}/following/{target_user}"],
+    checkPersonIsFollowedByAuthenticated: ["GET /user/following/{username}"],
+    createGpgKeyForAuthenticated: [
+      "POST /user/gpg_keys",
+      {},
+      { renamed: ["users", "createGpgKeyForAuthenticatedUser"] }
+    ],
+    createGpgKeyForAuthenticatedUser: ["POST /user/gpg_keys"],
+    createPublicSshKeyForAuthenticated: [
+      "POST /user/keys",
+      {},
+      { renamed: ["users", "createPublicSshKeyForAuthenticatedUser"] }
+    ],
+    createPublicSshKeyForAuthenticatedUser: ["POST /user/keys"],
+    createSshSigningKeyForAuthenticatedUser: ["POST /user/ssh_signing_keys"],
+    deleteAttestationsBulk: [
+      "POST /users/{username}/attestations/delete-request"
+    ],
+    deleteAttestationsById: [
+      "DELETE /users/{username}/attestations/{attestation_id}"
+    ],
+    deleteAttestationsBySubjectDigest: [
+      "DELETE /users/{username}/attestations/digest/{subject_digest}"
+    ],
+    deleteEmailForAuthenticated: [
+      "DELETE /user/emails",
+      {},
+      { renamed: ["users", "deleteEmailForAuthenticatedUser"] }
+    ],
+    deleteEmailForAuthenticatedUser: ["DELETE /user/emails"],
+    deleteGpgKeyForAuthenticated: [
+      "DELETE /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "deleteGpgKeyForAuthenticatedUser"] }
+    ],
+    deleteGpgKeyForAuthenticatedUser: ["DELETE /user/gpg_keys/{gpg_key_id}"],
+    deletePublicSshKeyForAuthenticated: [
+      "DELETE /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "deletePublicSshKeyForAuthenticatedUser"] }
+    ],
+    deletePublicSshKeyForAuthenticatedUser: ["DELETE /user/keys/{key_id}"],
+    deleteSocialAccountForAuthenticatedUser: ["DELETE /user/social_accounts"],
+    deleteSshSigningKeyForAuthenticatedUser: [
+      "DELETE /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    follow: ["PUT /user/following/{username}"],
+    getAuthenticated: ["GET /user"],
+    getById: ["GET /user/{account_id}"],
+    getByUsername: ["GET /users/{username}"],
+    getContextForUser: ["GET /users/{username}/hovercard"],
+    getGpgKeyForAuthenticated: [
+      "GET /user/gpg_keys/{gpg_key_id}",
+      {},
+      { renamed: ["users", "getGpgKeyForAuthenticatedUser"] }
+    ],
+    getGpgKeyForAuthenticatedUser: ["GET /user/gpg_keys/{gpg_key_id}"],
+    getPublicSshKeyForAuthenticated: [
+      "GET /user/keys/{key_id}",
+      {},
+      { renamed: ["users", "getPublicSshKeyForAuthenticatedUser"] }
+    ],
+    getPublicSshKeyForAuthenticatedUser: ["GET /user/keys/{key_id}"],
+    getSshSigningKeyForAuthenticatedUser: [
+      "GET /user/ssh_signing_keys/{ssh_signing_key_id}"
+    ],
+    list: ["GET /users"],
+    listAttestations: ["GET /users/{username}/attestations/{subject_digest}"],
+    listAttestationsBulk: [
+      "POST /users/{username}/attestations/bulk-list{?per_page,before,after}"
+    ],
+    listBlockedByAuthenticated: [
+      "GET /user/blocks",
+      {},
+      { renamed: ["users", "listBlockedByAuthenticatedUser"] }
+    ],
+    listBlockedByAuthenticatedUser: ["GET /user/blocks"],
+    listEmailsForAuthenticated: [
+      "GET /user/emails",
+      {},
+      { renamed: ["users", "listEmailsForAuthenticatedUser"] }
+    ],
+    listEmailsForAuthenticatedUser: ["GET /user/emails"],
+    listFollowedByAuthenticated: [
+      "GET /user/following",
+      {},
+      { renamed: ["users", "listFollowedByAuthenticatedUser"] }
+    ],
+    listFollowedByAuthenticatedUser: ["GET /user/following"],
+    listFollowersForAuthenticatedUser: ["GET /user/followers"],
+    listFollowersForUser: ["GET /users/{username}/followers"],
+    listFollowingForUser: ["GET /users/{username}/following"],
+    listGpgKeysForAuthenticated: [
+      "GET /user/gpg_keys",
+      {},
+      { renamed: ["users", "listGpgKeysForAuthenticatedUser"] }
+    ],
+    listGpgKeysForAuthenticatedUser: ["GET /user/gpg_keys"],
+    listGpgKeysForUser: ["GET /users/{username}/gpg_keys"],
+    listPublicEmailsForAuthenticated: [
+      "GET /user/public_emails",
+      {},
+      { renamed: ["users", "listPublicEmailsForAuthenticatedUser"] }
+    ],
+    listPublicEmailsForAuthenticatedUser: ["GET /user/public_emails"],
+    listPublicKeysForUser: ["GET /users/{username}/keys"],
+    listPublicSshKeysForAuthenticated: [
+      "GET /user/keys",
+      {},
+      { renamed: ["users", "listPublicSshKeysForAuthenticatedUser"] }
+    ],
+    listPublicSshKeysForAuthenticatedUser: ["GET /user/keys"],
+    listSocialAccountsForAuthenticatedUser: ["GET /user/social_accounts"],
+    listSocialAccountsForUser: ["GET /users/{username}/social_accounts"],
+    listSshSigningKeysForAuthenticatedUser: ["GET /user/ssh_signing_keys"],
+    listSshSigningKeysForUser: ["GET /users/{username}/ssh_signing_keys"],
+    setPrimaryEmailVisibilityForAuthenticated: [
+      "PATCH /user/email/visibility",
+      {},
+      { renamed: ["users", "setPrimaryEmailVisibilityForAuthenticatedUser"] }
+    ],
+    setPrimaryEmailVisibilityForAuthenticatedUser: [
+      "PATCH /user/email/visibility"
+    ],
+    unblock: ["DELETE /user/blocks/{username}"],
+    unfollow: ["DELETE /user/following/{username}"],
+    updateAuthenticated: ["PATCH /user"]
+  }
+};
+var endpoints_default = Endpoints;
+
+//# sourceMappingURL=endpoints.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+
+const endpointMethodsMap = /* @__PURE__ */ new Map();
+for (const [scope, endpoints] of Object.entries(endpoints_default)) {
+  for (const [methodName, endpoint] of Object.entries(endpoints)) {
+    const [route, defaults, decorations] = endpoint;
+    const [method, url] = route.split(/ /);
+    const endpointDefaults = Object.assign(
+      {
+        method,
+        url
+      },
+      defaults
+    );
+    if (!endpointMethodsMap.has(scope)) {
+      endpointMethodsMap.set(scope, /* @__PURE__ */ new Map());
+    }
+    endpointMethodsMap.get(scope).set(methodName, {
+      scope,
+      methodName,
+      endpointDefaults,
+      decorations
+    });
+  }
+}
+const handler = {
+  has({ scope }, methodName) {
+    return endpointMethodsMap.get(scope).has(methodName);
+  },
+  getOwnPropertyDescriptor(target, methodName) {
+    return {
+      value: this.get(target, methodName),
+      // ensures method is in the cache
+      configurable: true,
+      writable: true,
+      enumerable: true
+    };
+  },
+  defineProperty(target, methodName, descriptor) {
+    Object.defineProperty(target.cache, methodName, descriptor);
+    return true;
+  },
+  deleteProperty(target, methodName) {
+    delete target.cache[methodName];
+    return true;
+  },
+  ownKeys({ scope }) {
+    return [...endpointMethodsMap.get(scope).keys()];
+  },
+  set(target, methodName, value) {
+    return target.cache[methodName] = value;
+  },
+  get({ octokit, scope, cache }, methodName) {
+    if (cache[methodName]) {
+      return cache[methodName];
+    }
+    const method = endpointMethodsMap.get(scope).get(methodName);
+    if (!method) {
+      return void 0;
+    }
+    const { endpointDefaults, decorations } = method;
+    if (decorations) {
+      cache[methodName] = decorate(
+        octokit,
+        scope,
+        methodName,
+        endpointDefaults,
+        decorations
+      );
+    } else {
+      cache[methodName] = octokit.request.defaults(endpointDefaults);
+    }
+    return cache[methodName];
+  }
+};
+function endpointsToMethods(octokit) {
+  const newMethods = {};
+  for (const scope of endpointMethodsMap.keys()) {
+    newMethods[scope] = new Proxy({ octokit, scope, cache: {} }, handler);
+  }
+  return newMethods;
+}
+function decorate(octokit, scope, methodName, defaults, decorations) {
+  const requestWithDefaults = octokit.request.defaults(defaults);
+  function withDecorations(...args) {
+    let options = requestWithDefaults.endpoint.merge(...args);
+    if (decorations.mapToData) {
+      options = Object.assign({}, options, {
+        data: options[decorations.mapToData],
+        [decorations.mapToData]: void 0
+      });
+      return requestWithDefaults(options);
+    }
+    if (decorations.renamed) {
+      const [newScope, newMethodName] = decorations.renamed;
+      octokit.log.warn(
+        `octokit.${scope}.${methodName}() has been renamed to octokit.${newScope}.${newMethodName}()`
+      );
+    }
+    if (decorations.deprecated) {
+      octokit.log.warn(decorations.deprecated);
+    }
+    if (decorations.renamedParameters) {
+      const options2 = requestWithDefaults.endpoint.merge(...args);
+      for (const [name, alias] of Object.entries(
+        decorations.renamedParameters
+      )) {
+        if (name in options2) {
+          octokit.log.warn(
+            `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
+          );
+          if (!(alias in options2)) {
+            options2[alias] = options2[name];
+          }
+          delete options2[name];
+        }
+      }
+      return requestWithDefaults(options2);
+    }
+    return requestWithDefaults(...args);
+  }
+  return Object.assign(withDecorations, requestWithDefaults);
+}
+
+//# sourceMappingURL=endpoints-to-methods.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+
+
+function restEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    rest: api
+  };
+}
+restEndpointMethods.VERSION = dist_src_version_VERSION;
+function legacyRestEndpointMethods(octokit) {
+  const api = endpointsToMethods(octokit);
+  return {
+    ...api,
+    rest: api
+  };
+}
+legacyRestEndpointMethods.VERSION = dist_src_version_VERSION;
+
+//# sourceMappingURL=index.js.map
+
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+// pkg/dist-src/version.js
+var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
+
+// pkg/dist-src/normalize-paginated-list-response.js
+function normalizePaginatedListResponse(response) {
+  if (!response.data) {
+    return {
+      ...response,
+      data: []
+    };
+  }
+  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
+  if (!responseNeedsNormalization) return response;
+  const incompleteResults = response.data.incomplete_results;
+  const repositorySelection = response.data.repository_selection;
+  const totalCount = response.data.total_count;
+  const totalCommits = response.data.total_commits;
+  delete response.data.incomplete_results;
+  delete response.data.repository_selection;
+  delete response.data.total_count;
+  delete response.data.total_commits;
+  const namespaceKey = Object.keys(response.data)[0];
+  const data = response.data[namespaceKey];
+  response.data = data;
+  if (typeof incompleteResults !== "undefined") {
+    response.data.incomplete_results = incompleteResults;
+  }
+  if (typeof repositorySelection !== "undefined") {
+    response.data.repository_selection = repositorySelection;
+  }
+  response.data.total_count = totalCount;
+  response.data.total_commits = totalCommits;
+  return response;
+}
+
+// pkg/dist-src/iterator.js
+function iterator(octokit, route, parameters) {
+  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const requestMethod = typeof route === "function" ? route : octokit.request;
+  const method = options.method;
+  const headers = options.headers;
+  let url = options.url;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (!url) return { done: true };
+        try {
+          const response = await requestMethod({ method, url, headers });
+          const normalizedResponse = normalizePaginatedListResponse(response);
+          url = ((normalizedResponse.headers.link || "").match(
+            /<([^<>]+)>;\s*rel="next"/
+          ) || [])[1];
+          if (!url && "total_commits" in normalizedResponse.data) {
+            const parsedUrl = new URL(normalizedResponse.url);
+            const params = parsedUrl.searchParams;
+            const page = parseInt(params.get("page") || "1", 10);
+            const per_page = parseInt(params.get("per_page") || "250", 10);
+            if (page * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page + 1));
+              url = parsedUrl.toString();
+            }
+          }
+          return { value: normalizedResponse };
+        } catch (error) {
+          if (error.status !== 409) throw error;
+          url = "";
+          return {
+            value: {
+              status: 200,
+              headers: {},
+              data: []
+            }
+          };
+        }
+      }
+    })
+  };
+}
+
+// pkg/dist-src/paginate.js
+function paginate(octokit, route, parameters, mapFn) {
+  if (typeof parameters === "function") {
+    mapFn = parameters;
+    parameters = void 0;
+  }
+  return gather(
+    octokit,
+    [],
+    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
+    mapFn
+  );
+}
+function gather(octokit, results, iterator2, mapFn) {
+  return iterator2.next().then((result) => {
+    if (result.done) {
+      return results;
+    }
+    let earlyExit = false;
+    function done() {
+      earlyExit = true;
+    }
+    results = results.concat(
+      mapFn ? mapFn(result.value, done) : result.value.data
+    );
+    if (earlyExit) {
+      return results;
+    }
+    return gather(octokit, results, iterator2, mapFn);
+  });
+}
+
+// pkg/dist-src/compose-paginate.js
+var composePaginateRest = Object.assign(paginate, {
+  iterator
+});
+
+// pkg/dist-src/generated/paginating-endpoints.js
+var paginatingEndpoints = (/* unused pure expression or super */ null && ([
+  "GET /advisories",
+  "GET /app/hook/deliveries",
+  "GET /app/installation-requests",
+  "GET /app/installations",
+  "GET /assignments/{assignment_id}/accepted_assignments",
+  "GET /classrooms",
+  "GET /classrooms/{classroom_id}/assignments",
+  "GET /enterprises/{enterprise}/code-security/configurations",
+  "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories",
+  "GET /enterprises/{enterprise}/dependabot/alerts",
+  "GET /enterprises/{enterprise}/teams",
+  "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships",
+  "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations",
+  "GET /events",
+  "GET /gists",
+  "GET /gists/public",
+  "GET /gists/starred",
+  "GET /gists/{gist_id}/comments",
+  "GET /gists/{gist_id}/commits",
+  "GET /gists/{gist_id}/forks",
+  "GET /installation/repositories",
+  "GET /issues",
+  "GET /licenses",
+  "GET /marketplace_listing/plans",
+  "GET /marketplace_listing/plans/{plan_id}/accounts",
+  "GET /marketplace_listing/stubbed/plans",
+  "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts",
+  "GET /networks/{owner}/{repo}/events",
+  "GET /notifications",
+  "GET /organizations",
+  "GET /organizations/{org}/dependabot/repository-access",
+  "GET /orgs/{org}/actions/cache/usage-by-repository",
+  "GET /orgs/{org}/actions/hosted-runners",
+  "GET /orgs/{org}/actions/permissions/repositories",
+  "GET /orgs/{org}/actions/permissions/self-hosted-runners/repositories",
+  "GET /orgs/{org}/actions/runner-groups",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories",
+  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/runners",
+  "GET /orgs/{org}/actions/runners",
+  "GET /orgs/{org}/actions/secrets",
+  "GET /orgs/{org}/actions/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/actions/variables",
+  "GET /orgs/{org}/actions/variables/{name}/repositories",
+  "GET /orgs/{org}/attestations/repositories",
+  "GET /orgs/{org}/attestations/{subject_digest}",
+  "GET /orgs/{org}/blocks",
+  "GET /orgs/{org}/campaigns",
+  "GET /orgs/{org}/code-scanning/alerts",
+  "GET /orgs/{org}/code-security/configurations",
+  "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories",
+  "GET /orgs/{org}/codespaces",
+  "GET /orgs/{org}/codespaces/secrets",
+  "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/copilot/billing/seats",
+  "GET /orgs/{org}/copilot/metrics",
+  "GET /orgs/{org}/dependabot/alerts",
+  "GET /orgs/{org}/dependabot/secrets",
+  "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories",
+  "GET /orgs/{org}/events",
+  "GET /orgs/{org}/failed_invitations",
+  "GET /orgs/{org}/hooks",
+  "GET /orgs/{org}/hooks/{hook_id}/deliveries",
+  "GET /orgs/{org}/insights/api/route-stats/{actor_type}/{actor_id}",
+  "GET /orgs/{org}/insights/api/subject-stats",
+  "GET /orgs/{org}/insights/api/user-stats/{user_id}",
+  "GET /orgs/{org}/installations",
+  "GET /orgs/{org}/invitations",
+  "GET /orgs/{org}/invitations/{invitation_id}/teams",
+  "GET /orgs/{org}/issues",
+  "GET /orgs/{org}/members",
+  "GET /orgs/{org}/members/{username}/codespaces",
+  "GET /orgs/{org}/migrations",
+  "GET /orgs/{org}/migrations/{migration_id}/repositories",
+  "GET /orgs/{org}/organization-roles/{role_id}/teams",
+  "GET /orgs/{org}/organization-roles/{role_id}/users",
+  "GET /orgs/{org}/outside_collaborators",
+  "GET /orgs/{org}/packages",
+  "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
+  "GET /orgs/{org}/personal-access-token-requests",
+  "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories",
+  "GET /orgs/{org}/personal-access-tokens",
+  "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories",
+  "GET /orgs/{org}/private-registries",
+  "GET /orgs/{org}/projects",
+  "GET /orgs/{org}/projectsV2",
+  "GET /orgs/{org}/projectsV2/{project_number}/fields",
+  "GET /orgs/{org}/projectsV2/{project_number}/items",
+  "GET /orgs/{org}/properties/values",
+  "GET /orgs/{org}/public_members",
+  "GET /orgs/{org}/repos",
+  "GET /orgs/{org}/rulesets",
+  "GET /orgs/{org}/rulesets/rule-suites",
+  "GET /orgs/{org}/rulesets/{ruleset_id}/history",
+  "GET /orgs/{org}/secret-scanning/alerts",
+  "GET /orgs/{org}/security-advisories",
+  "GET /orgs/{org}/settings/immutable-releases/repositories",
+  "GET /orgs/{org}/settings/network-configurations",
+  "GET /orgs/{org}/team/{team_slug}/copilot/metrics",
+  "GET /orgs/{org}/teams",
+  "GET /orgs/{org}/teams/{team_slug}/discussions",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions",
+  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions",
+  "GET /orgs/{org}/teams/{team_slug}/invitations",
+  "GET /orgs/{org}/teams/{team_slug}/members",
+  "GET /orgs/{org}/teams/{team_slug}/projects",
+  "GET /orgs/{org}/teams/{team_slug}/repos",
+  "GET /orgs/{org}/teams/{team_slug}/teams",
+  "GET /projects/{project_id}/collaborators",
+  "GET /repos/{owner}/{repo}/actions/artifacts",
+  "GET /repos/{owner}/{repo}/actions/caches",
+  "GET /repos/{owner}/{repo}/actions/organization-secrets",
+  "GET /repos/{owner}/{repo}/actions/organization-variables",
+  "GET /repos/{owner}/{repo}/actions/runners",
+  "GET /repos/{owner}/{repo}/actions/runs",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs",
+  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+  "GET /repos/{owner}/{repo}/actions/secrets",
+  "GET /repos/{owner}/{repo}/actions/variables",
+  "GET /repos/{owner}/{repo}/actions/workflows",
+  "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+  "GET /repos/{owner}/{repo}/activity",
+  "GET /repos/{owner}/{repo}/assignees",
+  "GET /repos/{owner}/{repo}/attestations/{subject_digest}",
+  "GET /repos/{owner}/{repo}/branches",
+  "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+  "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs",
+  "GET /repos/{owner}/{repo}/code-scanning/alerts",
+  "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
+  "GET /repos/{owner}/{repo}/code-scanning/analyses",
+  "GET /repos/{owner}/{repo}/codespaces",
+  "GET /repos/{owner}/{repo}/codespaces/devcontainers",
+  "GET /repos/{owner}/{repo}/codespaces/secrets",
+  "GET /repos/{owner}/{repo}/collaborators",
+  "GET /repos/{owner}/{repo}/comments",
+  "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/commits",
+  "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments",
+  "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-suites",
+  "GET /repos/{owner}/{repo}/commits/{ref}/status",
+  "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
+  "GET /repos/{owner}/{repo}/compare/{basehead}",
+  "GET /repos/{owner}/{repo}/compare/{base}...{head}",
+  "GET /repos/{owner}/{repo}/contributors",
+  "GET /repos/{owner}/{repo}/dependabot/alerts",
+  "GET /repos/{owner}/{repo}/dependabot/secrets",
+  "GET /repos/{owner}/{repo}/deployments",
+  "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+  "GET /repos/{owner}/{repo}/environments",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets",
+  "GET /repos/{owner}/{repo}/environments/{environment_name}/variables",
+  "GET /repos/{owner}/{repo}/events",
+  "GET /repos/{owner}/{repo}/forks",
+  "GET /repos/{owner}/{repo}/hooks",
+  "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries",
+  "GET /repos/{owner}/{repo}/invitations",
+  "GET /repos/{owner}/{repo}/issues",
+  "GET /repos/{owner}/{repo}/issues/comments",
+  "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/issues/events",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/events",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/labels",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/reactions",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues",
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline",
+  "GET /repos/{owner}/{repo}/keys",
+  "GET /repos/{owner}/{repo}/labels",
+  "GET /repos/{owner}/{repo}/milestones",
+  "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels",
+  "GET /repos/{owner}/{repo}/notifications",
+  "GET /repos/{owner}/{repo}/pages/builds",
+  "GET /repos/{owner}/{repo}/projects",
+  "GET /repos/{owner}/{repo}/pulls",
+  "GET /repos/{owner}/{repo}/pulls/comments",
+  "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments",
+  "GET /repos/{owner}/{repo}/releases",
+  "GET /repos/{owner}/{repo}/releases/{release_id}/assets",
+  "GET /repos/{owner}/{repo}/releases/{release_id}/reactions",
+  "GET /repos/{owner}/{repo}/rules/branches/{branch}",
+  "GET /repos/{owner}/{repo}/rulesets",
+  "GET /repos/{owner}/{repo}/rulesets/rule-suites",
+  "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history",
+  "GET /repos/{owner}/{repo}/secret-scanning/alerts",
+  "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations",
+  "GET /repos/{owner}/{repo}/security-advisories",
+  "GET /repos/{owner}/{repo}/stargazers",
+  "GET /repos/{owner}/{repo}/subscribers",
+  "GET /repos/{owner}/{repo}/tags",
+  "GET /repos/{owner}/{repo}/teams",
+  "GET /repos/{owner}/{repo}/topics",
+  "GET /repositories",
+  "GET /search/code",
+  "GET /search/commits",
+  "GET /search/issues",
+  "GET /search/labels",
+  "GET /search/repositories",
+  "GET /search/topics",
+  "GET /search/users",
+  "GET /teams/{team_id}/discussions",
+  "GET /teams/{team_id}/discussions/{discussion_number}/comments",
+  "GET /teams/{team_id}/discussions/{discussion_number}/comments/{comment_number}/reactions",
+  "GET /teams/{team_id}/discussions/{discussion_number}/reactions",
+  "GET /teams/{team_id}/invitations",
+  "GET /teams/{team_id}/members",
+  "GET /teams/{team_id}/projects",
+  "GET /teams/{team_id}/repos",
+  "GET /teams/{team_id}/teams",
+  "GET /user/blocks",
+  "GET /user/codespaces",
+  "GET /user/codespaces/secrets",
+  "GET /user/emails",
+  "GET /user/followers",
+  "GET /user/following",
+  "GET /user/gpg_keys",
+  "GET /user/installations",
+  "GET /user/installations/{installation_id}/repositories",
+  "GET /user/issues",
+  "GET /user/keys",
+  "GET /user/marketplace_purchases",
+  "GET /user/marketplace_purchases/stubbed",
+  "GET /user/memberships/orgs",
+  "GET /user/migrations",
+  "GET /user/migrations/{migration_id}/repositories",
+  "GET /user/orgs",
+  "GET /user/packages",
+  "GET /user/packages/{package_type}/{package_name}/versions",
+  "GET /user/public_emails",
+  "GET /user/repos",
+  "GET /user/repository_invitations",
+  "GET /user/social_accounts",
+  "GET /user/ssh_signing_keys",
+  "GET /user/starred",
+  "GET /user/subscriptions",
+  "GET /user/teams",
+  "GET /users",
+  "GET /users/{username}/attestations/{subject_digest}",
+  "GET /users/{username}/events",
+  "GET /users/{username}/events/orgs/{org}",
+  "GET /users/{username}/events/public",
+  "GET /users/{username}/followers",
+  "GET /users/{username}/following",
+  "GET /users/{username}/gists",
+  "GET /users/{username}/gpg_keys",
+  "GET /users/{username}/keys",
+  "GET /users/{username}/orgs",
+  "GET /users/{username}/packages",
+  "GET /users/{username}/projects",
+  "GET /users/{username}/projectsV2",
+  "GET /users/{username}/projectsV2/{project_number}/fields",
+  "GET /users/{username}/projectsV2/{project_number}/items",
+  "GET /users/{username}/received_events",
+  "GET /users/{username}/received_events/public",
+  "GET /users/{username}/repos",
+  "GET /users/{username}/social_accounts",
+  "GET /users/{username}/ssh_signing_keys",
+  "GET /users/{username}/starred",
+  "GET /users/{username}/subscriptions"
+]));
+
+// pkg/dist-src/paginating-endpoints.js
+function isPaginatingEndpoint(arg) {
+  if (typeof arg === "string") {
+    return paginatingEndpoints.includes(arg);
+  } else {
+    return false;
+  }
+}
+
+// pkg/dist-src/index.js
+function paginateRest(octokit) {
+  return {
+    paginate: Object.assign(paginate.bind(null, octokit), {
+      iterator: iterator.bind(null, octokit)
+    })
+  };
+}
+paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
+
+
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/utils.js
+
+
+// octokit + plugins
+
+
+
+const context = new Context();
+const baseUrl = getApiBaseUrl();
+const utils_defaults = {
+    baseUrl,
+    request: {
+        agent: getProxyAgent(baseUrl),
+        fetch: getProxyFetch(baseUrl)
+    }
+};
+const GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(utils_defaults);
+
+/**
+ * Convience function to correctly format Octokit Options to pass into the constructor.
+ *
+ * @param     token    the repo PAT or GITHUB_TOKEN
+ * @param     options  other options to set
+ */
+function getOctokitOptions(token, options) {
+    const opts = Object.assign({}, options || {}); // Shallow clone - don't mutate the object provided by the caller
+    // Auth
+    const auth = getAuthString(token, opts);
+    if (auth) {
+        opts.auth = auth;
+    }
+    // Orchestration ID
+    const userAgent = getUserAgentWithOrchestrationId(opts.userAgent);
+    if (userAgent) {
+        opts.userAgent = userAgent;
+    }
+    return opts;
+}
+//# sourceMappingURL=utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/github.js
+
+
+const github_context = new Context();
+/**
+ * Returns a hydrated octokit ready to use for GitHub Actions
+ *
+ * @param     token    the repo PAT or GITHUB_TOKEN
+ * @param     options  other options to set
+ */
+function getOctokit(token, options, ...additionalPlugins) {
+    const GitHubWithPlugins = GitHub.plugin(...additionalPlugins);
+    return new GitHubWithPlugins(getOctokitOptions(token, options));
+}
+//# sourceMappingURL=github.js.map
+;// CONCATENATED MODULE: ./src/report/comment.ts
+
+
+
+/** GitHub refuses an issue comment longer than this. */
+const MAX_COMMENT_CHARS = 65_536;
+/**
+ * The hidden line that identifies one job's comment on a pull request: workflow and job, plus
+ * whatever tells apart jobs that share a job id (matrix legs: a key the user sets; shards).
+ * Characters that could end an HTML comment are replaced.
+ */
+function commentMarker(parts) {
+    const id = [parts.workflow ?? '', parts.job ?? '', parts.key ?? '', parts.shard ? `shard ${parts.shard.index}/${parts.shard.total}` : '']
+        .map((p) => p.trim().replace(/[^\p{L}\p{N} _./:@()+=#-]/gu, '_').replace(/-{2,}/g, '-'))
+        .filter((p, i) => p !== '' || i < 2)
+        .join(' / ');
+    return `<!-- migration-ci comment: ${id} -->`;
+}
+const SEVERITY_RANK = { error: 0, warning: 1, notice: 2 };
+/**
+ * The pull request comment: verdict and counts, then the migrations that fail or warn with
+ * their findings (most severe first), then findings tied to no migration, then the passing
+ * migrations folded away, then a link to the full job summary.
+ *
+ * Stays within `maxChars`: details of the last findings go first, then the last findings and
+ * passing rows, each cut said in a line; the heading, the marker and the link always stay.
+ */
+function renderComment(report, opts) {
+    const maxChars = opts.maxChars ?? MAX_COMMENT_CHARS;
+    const title = opts.title ?? 'migration-ci';
+    const columns = stageColumns(report);
+    const findings = model_sortFindings(report.findings);
+    const byMigration = new Map();
+    const loose = [];
+    const versions = new Set(report.migrations.map((m) => m.version));
+    for (const f of findings) {
+        if (f.migration !== undefined && versions.has(f.migration)) {
+            const list = byMigration.get(f.migration) ?? [];
+            list.push(f);
+            byMigration.set(f.migration, list);
+        }
+        else {
+            loose.push(f);
+        }
+    }
+    const rank = (m) => {
+        const statuses = Object.values(m.stages);
+        const own = byMigration.get(m.version) ?? [];
+        if (statuses.includes('fail') || own.some((f) => f.severity === 'error'))
+            return 0;
+        if (statuses.includes('warn') || own.some((f) => f.severity === 'warning'))
+            return 1;
+        return 2;
+    };
+    const needsAttention = report.migrations
+        .map((m, i) => ({ m, i, r: rank(m) }))
+        .filter((x) => x.r < 2)
+        .sort((a, b) => a.r - b.r || a.i - b.i)
+        .map((x) => x.m);
+    const passing = report.migrations.filter((m) => rank(m) === 2);
+    const groups = needsAttention.map((m) => ({
+        heading: `#### ${rank(m) === 0 ? '❌' : '⚠️'} ${code(m.version, false)} ${escapeMarkdown(m.name)}${m.underTest ? '' : ' (baseline)'}\n\n`,
+        findings: byMigration.get(m.version) ?? [],
+    }));
+    const looseSorted = [...loose].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+    if (looseSorted.length > 0)
+        groups.push({ heading: '#### Other findings\n\n', findings: looseSorted });
+    // Notices on passing migrations come last, inside the folded part.
+    const passingNotices = passing.flatMap((m) => byMigration.get(m.version) ?? []);
+    const flat = groups.flatMap((g) => g.findings);
+    const full = flat.map((f) => findingBlock(f, true));
+    const short = flat.map((f) => findingBlock(f, false));
+    const noticeLines = passingNotices.map((f) => findingBlock(f, false));
+    const passingRows = passing.map((m) => migrationRow(m, columns).text);
+    const head = `${opts.marker}\n${headLine(report, title)}`;
+    const build = (p) => {
+        let out = head;
+        if (groups.length > 0)
+            out += '### Needs attention\n\n';
+        let i = 0;
+        for (const g of groups) {
+            const shownHere = Math.max(0, Math.min(g.findings.length, p.findings - i));
+            if (shownHere > 0 || g.findings.length === 0) {
+                out += g.heading;
+                for (let k = 0; k < shownHere; k++)
+                    out += (i + k < p.detailsFor ? full[i + k] : short[i + k]) ?? '';
+                out += shownHere > 0 ? '\n' : '';
+            }
+            i += g.findings.length;
+        }
+        const cutDetails = flat.slice(p.detailsFor, p.findings).filter((f) => hasDetail(f)).length;
+        if (cutDetails > 0)
+            out += `_Details of ${plural(cutDetails, 'finding')} are in the job summary._\n\n`;
+        if (p.findings < flat.length)
+            out += `**${plural(flat.length - p.findings, 'more finding')} not shown here; see the job summary.**\n\n`;
+        if (passing.length > 0) {
+            const shown = passingRows.slice(0, p.rows);
+            out += `<details><summary>✅ ${plural(passing.length, 'migration')} without failures or warnings</summary>\n\n`;
+            if (shown.length > 0)
+                out += migrationsTableHeader(columns) + shown.join('') + '\n';
+            if (shown.length < passing.length)
+                out += `${plural(passing.length - shown.length, 'more migration')} not listed here.\n\n`;
+            const notices = noticeLines.slice(0, p.notices);
+            if (notices.length > 0)
+                out += notices.join('') + '\n';
+            if (notices.length < noticeLines.length)
+                out += `${plural(noticeLines.length - notices.length, 'more notice')} in the job summary.\n\n`;
+            out += '</details>\n\n';
+        }
+        if (report.migrations.length === 0)
+            out += 'No migrations found.\n\n';
+        out += opts.summaryUrl ? `[Full job summary](${opts.summaryUrl}) · findings are also in the JSON report.\n` : 'The full job summary is on the run page.\n';
+        return out;
+    };
+    const fits = (s) => s.length <= maxChars;
+    /** Largest n in [0, max] for which `make(n)` fits (it fits for 0, and fitting is monotone in n). */
+    const largest = (max, make) => {
+        let lo = 0;
+        let hi = max;
+        while (lo < hi) {
+            const mid = Math.ceil((lo + hi) / 2);
+            if (fits(build(make(mid))))
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        return lo;
+    };
+    const all = { detailsFor: flat.length, findings: flat.length, rows: passingRows.length, notices: noticeLines.length };
+    const text = build(all);
+    if (fits(text))
+        return text;
+    // Details go first, from the last finding backwards.
+    const noDetails = { ...all, detailsFor: 0 };
+    if (fits(build(noDetails)))
+        return build({ ...noDetails, detailsFor: largest(flat.length, (n) => ({ ...noDetails, detailsFor: n })) });
+    // Then the passing part, then the findings from the least severe backwards; what room is left goes back to the passing rows.
+    const bare = { detailsFor: 0, findings: 0, rows: 0, notices: 0 };
+    if (!fits(build(bare)))
+        return `${opts.marker}\n${headLine(report, title)}`.slice(0, maxChars);
+    const findingsShown = largest(flat.length, (n) => ({ ...bare, findings: n }));
+    const rows = largest(passingRows.length, (n) => ({ ...bare, findings: findingsShown, rows: n }));
+    return build({ ...bare, findings: findingsShown, rows });
+}
+function hasDetail(f) {
+    return (f.detail !== undefined && f.detail.trim() !== '') || (f.hint !== undefined && f.hint.trim() !== '');
+}
+function headLine(report, title) {
+    const c = model_countBySeverity(report.findings);
+    const underTest = report.migrations.filter((m) => m.underTest).length;
+    const facts = [
+        `PostgreSQL ${escapeMarkdown(report.postgres)}`,
+        `${plural(underTest, 'migration')} under test of ${report.migrations.length.toLocaleString('en-US')}`,
+        c.error > 0 ? `**${plural(c.error, 'error')}**` : plural(c.error, 'error'),
+        plural(c.warning, 'warning'),
+        plural(c.notice, 'notice'),
+    ];
+    return `## ${report.verdict === 'pass' ? '✅' : '❌'} ${escapeMarkdown(title)}: ${report.verdict}\n\n${facts.join(' · ')}\n\n`;
+}
+
+;// CONCATENATED MODULE: ./src/action/comment.ts
+
+
+
+
+
+/** The pull request the workflow runs for, from the event payload; undefined for other events. */
+function pullRequestOf(env) {
+    const file = env.GITHUB_EVENT_PATH;
+    if (!file)
+        return undefined;
+    let payload;
+    try {
+        payload = JSON.parse(external_node_fs_default().readFileSync(file, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    const number = payload.pull_request?.number ?? (payload.issue?.pull_request ? payload.issue.number : undefined);
+    if (typeof number !== 'number')
+        return undefined;
+    const full = env.GITHUB_REPOSITORY || payload.repository?.full_name || '';
+    const [owner, repo] = full.split('/');
+    if (!owner || !repo)
+        return undefined;
+    return { owner, repo, number };
+}
+/** Link to the run page, where the full job summary is. */
+function runUrl(env) {
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt } = env;
+    if (!server || !repo || !run)
+        return undefined;
+    return `${server.replace(/\/$/, '')}/${repo}/actions/runs/${run}${attempt && attempt !== '1' ? `/attempts/${attempt}` : ''}`;
+}
+function statusOf(e) {
+    const s = e?.status;
+    return typeof s === 'number' ? s : undefined;
+}
+/**
+ * Creates or updates this job's one comment on the pull request, found again by its hidden
+ * marker. Never throws: without permission (a fork's read-only token), or when GitHub fails,
+ * it says so once and the run goes on; the verdict never depends on the comment.
+ */
+async function postComment(report, opts) {
+    const { env, token, key } = opts;
+    const pr = pullRequestOf(env);
+    if (!pr) {
+        info(`comment: this run is not for a pull request (event ${env.GITHUB_EVENT_NAME || 'unknown'}), so there is nothing to comment on`);
+        return;
+    }
+    if (token.trim() === '') {
+        warning('migration-ci cannot comment on the pull request: the github-token input is empty. The result is in the job summary.');
+        return;
+    }
+    const marker = commentMarker({ workflow: env.GITHUB_WORKFLOW, job: env.GITHUB_JOB, key, shard: report.shard });
+    const title = ['migration-ci', key, report.shard ? `shard ${report.shard.index}/${report.shard.total}` : undefined].filter(Boolean).join(' · ');
+    const body = renderComment(report, { marker, title, summaryUrl: runUrl(env) });
+    try {
+        const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
+        const target = { owner: pr.owner, repo: pr.repo };
+        const comments = await octokit.paginate(octokit.rest.issues.listComments, { ...target, issue_number: pr.number, per_page: 100 });
+        // Ours start with the marker; a reply quoting one does not.
+        const ours = comments.filter((c) => (c.body ?? '').startsWith(marker));
+        if (ours.length === 0) {
+            const created = await octokit.rest.issues.createComment({ ...target, issue_number: pr.number, body });
+            info(`comment: posted ${created.data.html_url}`);
+            return;
+        }
+        const [keep, ...extra] = ours;
+        const updated = await octokit.rest.issues.updateComment({ ...target, comment_id: keep.id, body });
+        info(`comment: updated ${updated.data.html_url}`);
+        // Two runs racing may each have created one; keep a single comment.
+        for (const c of extra)
+            await octokit.rest.issues.deleteComment({ ...target, comment_id: c.id }).catch(() => { });
+    }
+    catch (e) {
+        const status = statusOf(e);
+        const reason = status !== undefined ? `GitHub answered ${status}: ${firstLine(errorMessage(e))}` : errorMessage(e);
+        const advice = status === 403 || status === 404
+            ? ' A pull request from a fork gets a read-only token; elsewhere the job needs `permissions: pull-requests: write`.'
+            : '';
+        warning(`migration-ci cannot comment on pull request #${pr.number} (${reason}).${advice} The result is in the job summary.`);
+    }
+}
+function firstLine(s) {
+    const line = s.split('\n')[0] ?? '';
+    return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
 
 ;// CONCATENATED MODULE: ./src/options.ts
 const OPTION_SPECS = [
@@ -41262,7 +48952,7 @@ const OPTION_SPECS = [
     },
     { key: 'baseRef', flag: 'base-ref', input: 'base-ref', kind: 'string', default: undefined, arg: 'REF', help: 'migrations present at REF are the baseline; only new or changed ones are under test' },
     { key: 'reportJson', flag: 'report-json', input: 'report-json', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the JSON report' },
-    { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0' },
+    { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0 to FILE (for code scanning)' },
     { key: 'seedRows', flag: 'seed-rows', input: 'seed-rows', kind: 'string', default: '100', arg: 'N', help: 'rows put in every table before a migration under test meets it' },
     {
         key: 'statementTimeoutMs',
@@ -41291,8 +48981,103 @@ const OPTION_SPECS = [
     { key: 'replace', flag: 'replace', input: 'replace', kind: 'multi', default: undefined, arg: 'FROM=TO', help: 'replaces literal text before parsing; repeatable' },
     { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
     { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
-    { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test' },
+    { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test (merge the shards with merge-reports)' },
 ];
+
+;// CONCATENATED MODULE: ./src/action/report-files.ts
+
+
+
+const GLOB_CHARS = /[*?[]/;
+/** One path segment of a glob as a regular expression: `*`, `?` and `[...]`; a leading dot is matched only by a dot. */
+function segmentRegex(segment) {
+    let re = '';
+    for (let i = 0; i < segment.length; i++) {
+        const c = segment[i];
+        if (c === '*')
+            re += '[^/]*';
+        else if (c === '?')
+            re += '[^/]';
+        else if (c === '[') {
+            const end = segment.indexOf(']', i + 2);
+            if (end < 0)
+                re += '\\[';
+            else {
+                const body = segment.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+                re += `[${body}]`;
+                i = end;
+            }
+        }
+        else
+            re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+}
+function listDir(dir) {
+    try {
+        return external_node_fs_default().readdirSync(dir, { withFileTypes: true });
+    }
+    catch {
+        return [];
+    }
+}
+/** Files under `dir` matching the glob segments; `**` matches any number of folders. */
+function matchSegments(dir, segments, out) {
+    if (segments.length === 0) {
+        if (external_node_fs_default().statSync(dir, { throwIfNoEntry: false })?.isFile())
+            out.add(dir);
+        return;
+    }
+    const [first, ...rest] = segments;
+    if (first === '**') {
+        matchSegments(dir, rest, out);
+        for (const e of listDir(dir))
+            if (e.isDirectory() && !e.name.startsWith('.'))
+                matchSegments(external_node_path_default().join(dir, e.name), segments, out);
+        return;
+    }
+    if (!GLOB_CHARS.test(first)) {
+        matchSegments(external_node_path_default().join(dir, first), rest, out);
+        return;
+    }
+    const re = segmentRegex(first);
+    for (const e of listDir(dir)) {
+        if (e.name.startsWith('.') && !first.startsWith('.'))
+            continue;
+        if (re.test(e.name))
+            matchSegments(external_node_path_default().join(dir, e.name), rest, out);
+    }
+}
+/**
+ * The report files named by the `merge-reports` input: one path or glob a line (`*`, `?`,
+ * `[...]`, `**`), relative to the workspace. A line that matches nothing is an error: a shard
+ * whose report did not arrive must not pass silently.
+ */
+function resolveReportFiles(root, patterns) {
+    const files = new Set();
+    for (const raw of patterns) {
+        const pattern = raw.trim();
+        if (pattern === '' || pattern.startsWith('#'))
+            continue;
+        const abs = external_node_path_default().resolve(root, pattern);
+        const found = new Set();
+        if (!GLOB_CHARS.test(pattern)) {
+            if (external_node_fs_default().statSync(abs, { throwIfNoEntry: false })?.isFile())
+                found.add(abs);
+        }
+        else {
+            const { root: fsRoot } = external_node_path_default().parse(abs);
+            matchSegments(fsRoot, abs.slice(fsRoot.length).split((external_node_path_default()).sep).filter(Boolean), found);
+        }
+        if (found.size === 0)
+            throw new InputError('input', `merge-reports: ${pattern} matches no report file`);
+        for (const f of [...found].sort())
+            files.add(f);
+    }
+    if (files.size === 0)
+        throw new InputError('usage', 'merge-reports names no report file');
+    return [...files];
+}
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 
@@ -41300,9 +49085,29 @@ const OPTION_SPECS = [
 
 
 
+
+
+/** Inputs that only the action has (the CLI has no pull request to comment on). */
+function publishInputs(env, root, reportJson, sarif) {
+    const temp = env.RUNNER_TEMP || external_node_os_default().tmpdir();
+    const key = getInput('comment-key').trim();
+    return {
+        root,
+        // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
+        reportPath: reportJson ?? external_node_path_default().join(temp, 'migration-ci-report.json'),
+        sarifPath: sarif,
+        summaryPath: external_node_path_default().join(temp, 'migration-ci-summary.md'),
+        githubToken: getInput('github-token'),
+        comment: parseBoolean('comment', getInput('comment')),
+        commentKey: key === '' ? undefined : key,
+    };
+}
+function workspace(env) {
+    return external_node_path_default().resolve(env.GITHUB_WORKSPACE || process.cwd());
+}
 /** Action inputs -> the typed config both front ends share. */
 function readInputs(env) {
-    const root = env.GITHUB_WORKSPACE || process.cwd();
+    const root = workspace(env);
     const raw = {};
     for (const s of OPTION_SPECS) {
         if (!s.input)
@@ -41322,14 +49127,35 @@ function readInputs(env) {
         core_setSecret(databaseUrl);
     }
     raw.databaseUrl = databaseUrl;
+    raw.baseRef = raw.baseRef || pullRequestBase(env);
     const config = buildConfig(root, raw);
-    return {
-        config,
-        githubToken: getInput('github-token'),
-        comment: parseBoolean('comment', getInput('comment')),
-        // Without an input the report still exists, in the runner's temp folder (outside the workspace, on purpose).
-        reportPath: config.reportJson ?? external_node_path_default().join(env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'migration-ci-report.json'),
+    return { config, ...publishInputs(env, config.root, config.reportJson, config.sarif) };
+}
+/** The `merge-reports` input: one path or glob a line; empty when the action runs the migrations. */
+function mergePatterns() {
+    return getMultilineInput('merge-reports');
+}
+/** Settings of a merge run: no database, the reports to merge, and where the results go. */
+function readMergeInputs(env, patterns) {
+    const root = workspace(env);
+    const file = (name) => {
+        const v = getInput(name).trim();
+        return v === '' ? undefined : external_node_path_default().resolve(root, v);
     };
+    return { reports: resolveReportFiles(root, patterns), ...publishInputs(env, root, file('report-json'), file('sarif')) };
+}
+/** On a pull request, its base commit: migrations there are the baseline. On a push, none. */
+function pullRequestBase(env) {
+    const event = env.GITHUB_EVENT_NAME ?? '';
+    if (!event.startsWith('pull_request') || !env.GITHUB_EVENT_PATH)
+        return undefined;
+    try {
+        const payload = JSON.parse(external_node_fs_default().readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+        return payload.pull_request?.base?.sha || undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
@@ -41346,10 +49172,16 @@ function readInputs(env) {
 
 
 
-/** JSON report, annotations and outputs; returns what the annotation budget left out. */
-function publish(report, reportPath) {
-    external_node_fs_default().mkdirSync(external_node_path_default().dirname(reportPath), { recursive: true });
-    external_node_fs_default().writeFileSync(reportPath, renderJson(report));
+
+
+
+
+function main_writeFile(file, text) {
+    external_node_fs_default().mkdirSync(external_node_path_default().dirname(file), { recursive: true });
+    external_node_fs_default().writeFileSync(file, text);
+}
+/** At most 10 errors and 10 warnings as annotations; everything else counted in one notice. */
+function annotate(report) {
     const { annotations, omitted } = selectAnnotations(report);
     for (const a of annotations) {
         const props = { title: a.title };
@@ -41370,20 +49202,47 @@ function publish(report, reportPath) {
     if (rest > 0) {
         notice(`${rest} more findings (${omitted.error} errors, ${omitted.warning} warnings, ${omitted.notice} notices) are in the job summary and the JSON report`);
     }
+    return omitted;
+}
+/** Files, annotations, outputs, job summary and pull request comment for one report. */
+async function publish(report, s) {
+    main_writeFile(s.reportPath, renderJson(report));
+    if (s.sarifPath)
+        main_writeFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }));
+    const omitted = annotate(report);
+    const summary = renderSummary(report, { annotationsOmitted: omitted });
+    main_writeFile(s.summaryPath, summary);
     const counts = model_countBySeverity(report.findings);
     setOutput('verdict', report.verdict);
     setOutput('errors', String(counts.error));
     setOutput('warnings', String(counts.warning));
-    setOutput('report', reportPath);
-    return omitted;
-}
-async function writeSummary(report, omitted) {
+    setOutput('report', s.reportPath);
+    if (s.sarifPath)
+        setOutput('sarif', s.sarifPath);
+    setOutput('summary-markdown', s.summaryPath);
     // Outside a runner (or in a runner without summaries) there is nowhere to write it.
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    await summary.addRaw(renderSummary(report, { annotationsOmitted: omitted }), true).write();
+    if (process.env.GITHUB_STEP_SUMMARY)
+        await summary_summary.addRaw(summary, true).write();
+    if (s.comment)
+        await postComment(report, { env: process.env, token: s.githubToken, key: s.commentKey });
 }
-/** The action: inputs -> pipeline -> annotations, summary, outputs; every error ends in one setFailed. */
+function readReports(files, root) {
+    return files.map((file) => {
+        const name = external_node_path_default().relative(root, file) || file;
+        let text;
+        try {
+            text = external_node_fs_default().readFileSync(file, 'utf8');
+        }
+        catch (e) {
+            throw new InputError('input', `cannot read report ${name}: ${errorMessage(e)}`);
+        }
+        return parseReport(text, name);
+    });
+}
+/**
+ * The action: inputs -> pipeline (or, with `merge-reports`, the shards' reports merged) ->
+ * annotations, summary, outputs, comment; every error ends in one setFailed.
+ */
 async function run() {
     const onSignal = (signal) => {
         warning(`migration-ci: ${signal}: dropping scratch databases`);
@@ -41392,14 +49251,26 @@ async function run() {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-        const settings = readInputs(process.env);
-        const report = await runPipeline(settings.config, {
-            log: (line) => info(line),
-            progress: (event) => info(formatProgress(event, { color: false })),
-            runCommand: actionsCommand,
-        });
-        const omitted = publish(report, settings.reportPath);
-        await writeSummary(report, omitted);
+        const patterns = mergePatterns();
+        let report;
+        let settings;
+        if (patterns.length > 0) {
+            const merge = readMergeInputs(process.env, patterns);
+            settings = merge;
+            const reports = readReports(merge.reports, merge.root);
+            info(`merging ${reports.length} reports: ${merge.reports.map((f) => external_node_path_default().relative(merge.root, f) || f).join(', ')}`);
+            report = mergeReports(reports);
+        }
+        else {
+            const run = readInputs(process.env);
+            settings = run;
+            report = await runPipeline(run.config, {
+                log: (line) => info(line),
+                progress: (event) => info(formatProgress(event, { color: false })),
+                runCommand: actionsCommand,
+            });
+        }
+        await publish(report, settings);
         if (report.verdict === 'fail') {
             const n = model_countBySeverity(report.findings).error;
             setFailed(`migration-ci: ${n} error${n === 1 ? '' : 's'} in the migrations`);
@@ -41424,7 +49295,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5025);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9483);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();

@@ -30,6 +30,8 @@ export interface Config {
   productionRows: Map<string, number>;
   criticalTables: string[] | undefined;
   baseRef: string | undefined;
+  /** The base ref was not asked for but guessed (a pull request's base): when it cannot be read, test everything. */
+  baseRefOptional: boolean;
   reportJson: string | undefined;
   sarif: string | undefined;
   /** Rows put into every table before a migration under test meets it in the syntax stage. */
@@ -216,6 +218,7 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     productionRows: parseProductionRows(absRoot, raw.productionRows),
     criticalTables: readCriticalTables(absRoot, raw.criticalTables),
     baseRef: optionalText(raw.baseRef),
+    baseRefOptional: false,
     // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
     reportJson: blank(raw.reportJson) ? undefined : path.resolve(absRoot, raw.reportJson.trim()),
     sarif: blank(raw.sarif) ? undefined : path.resolve(absRoot, raw.sarif.trim()),

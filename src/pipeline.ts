@@ -41,7 +41,21 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const discovered = config.upCommand
     ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
     : discoverMigrations(config.root, config.dir, config.format);
-  const scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+  const baselineNotes: Finding[] = [];
+  let scoped: BaselineResult | undefined;
+  try {
+    scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+  } catch (e) {
+    // A guessed base (the pull request's) that the checkout lacks is no reason to check nothing.
+    if (!config.baseRefOptional || !isInputError(e)) throw e;
+    baselineNotes.push({
+      stage: 'syntax',
+      severity: 'warning',
+      rule: 'baseline-unavailable',
+      message: `${e.message}; every migration is tested as new, and edited or out-of-order migrations cannot be told`,
+      hint: 'check out with full history (actions/checkout with fetch-depth: 0) to test only what the pull request changes',
+    });
+  }
   const ordered = scoped?.migrations ?? discovered.migrations;
   const shardOfVersion = config.shard ? assignShards(ordered, config.shard.total) : new Map<string, number>();
   const inThisShard = (version: string) => !config.shard || (shardOfVersion.get(version) ?? config.shard.index) === config.shard.index;
@@ -65,6 +79,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...migrations.flatMap(parseFindings),
     ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
     ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
+    ...baselineNotes,
   ];
   findings.push(...upfront);
 

@@ -71,8 +71,10 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
     core.setSecret(databaseUrl);
   }
   raw.databaseUrl = databaseUrl;
-  raw.baseRef = (raw.baseRef as string) || pullRequestBase(env);
+  const guessedBase = (raw.baseRef as string) ? undefined : pullRequestBase(env);
+  raw.baseRef = (raw.baseRef as string) || guessedBase;
   const config = buildConfig(root, raw as RawOptions);
+  config.baseRefOptional = guessedBase !== undefined;
   return { config, ...publishInputs(env, config.root, config.reportJson, config.sarif) };
 }
 

@@ -18,6 +18,62 @@ export interface RuleDescription {
 const CATALOGUE: readonly RuleDescription[] = [
   // syntax
   {
+    id: 'edited-migration',
+    stage: 'syntax',
+    severity: 'warning',
+    title: 'A migration that already exists at the base was edited',
+    help: 'This migration is unchanged at the base branch no more: it has likely run in production already, where the edit will never run, and environments drift apart. Leave merged migrations as they are and add a new migration for the change.',
+  },
+  {
+    id: 'out-of-order',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'A new migration sorts before one that already exists',
+    help: 'Two branches were merged in the wrong order: wherever the later migration has run, a tool either skips this one or runs it out of order. Give it a version after the newest existing migration.',
+  },
+  {
+    id: 'empty-migration',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'The migration file is empty',
+    help: 'An empty up file applies and changes nothing. Remove it, or add the statements it was meant to hold.',
+  },
+  {
+    id: 'statement-timeout',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'A statement ran longer than the statement timeout',
+    help: 'The statement was stopped after --statement-timeout: it loops, waits forever, or is far too slow for a migration. Fix it, or raise the timeout if such a duration is expected.',
+  },
+  {
+    id: 'lock-timeout',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'A statement waited for a lock longer than the lock timeout',
+    help: 'Something held a lock on the table the statement needs. In production the statement would queue behind that lock and block every query after it. Set a lock_timeout in the migration and retry, or run it when the table is quiet.',
+  },
+  {
+    id: 'verify-failed',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'The verify script fails after its deploy',
+    help: 'sqitch runs the verify script to prove the deploy did what it says. It fails here, so the deploy is wrong or the verify script is stale.',
+  },
+  {
+    id: 'command-failed',
+    stage: 'syntax',
+    severity: 'error',
+    title: 'The migration tool fails to apply this step',
+    help: 'With --up-command the project\'s own tool moves the scratch database one step up; for this migration it exited with an error. Its output is shown with the finding.',
+  },
+  {
+    id: 'baseline-unavailable',
+    stage: 'syntax',
+    severity: 'warning',
+    title: 'The pull request base is not in the checkout',
+    help: 'Without the base commit every migration is tested, not only the ones the pull request changes, and edited or out-of-order migrations cannot be told. Check out with full history (actions/checkout with fetch-depth: 0).',
+  },
+  {
     id: 'parse-error',
     stage: 'syntax',
     severity: 'error',
