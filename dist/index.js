@@ -41838,7 +41838,23 @@ async function runPipeline(config, hooks = {}) {
     const discovered = config.upCommand
         ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
         : discoverMigrations(config.root, config.dir, config.format);
-    const scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+    const baselineNotes = [];
+    let scoped;
+    try {
+        scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+    }
+    catch (e) {
+        // A guessed base (the pull request's) that the checkout lacks is no reason to check nothing.
+        if (!config.baseRefOptional || !isInputError(e))
+            throw e;
+        baselineNotes.push({
+            stage: 'syntax',
+            severity: 'warning',
+            rule: 'baseline-unavailable',
+            message: `${e.message}; every migration is tested as new, and edited or out-of-order migrations cannot be told`,
+            hint: 'check out with full history (actions/checkout with fetch-depth: 0) to test only what the pull request changes',
+        });
+    }
     const ordered = scoped?.migrations ?? discovered.migrations;
     const shardOfVersion = config.shard ? assignShards(ordered, config.shard.total) : new Map();
     const inThisShard = (version) => !config.shard || (shardOfVersion.get(version) ?? config.shard.index) === config.shard.index;
@@ -41862,6 +41878,7 @@ async function runPipeline(config, hooks = {}) {
         ...migrations.flatMap(parseFindings),
         ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
         ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef) : []),
+        ...baselineNotes,
     ];
     findings.push(...upfront);
     const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
@@ -42297,6 +42314,7 @@ function buildConfig(root, raw) {
         productionRows: parseProductionRows(absRoot, raw.productionRows),
         criticalTables: readCriticalTables(absRoot, raw.criticalTables),
         baseRef: optionalText(raw.baseRef),
+        baseRefOptional: false,
         // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
         reportJson: blank(raw.reportJson) ? undefined : external_node_path_default().resolve(absRoot, raw.reportJson.trim()),
         sarif: blank(raw.sarif) ? undefined : external_node_path_default().resolve(absRoot, raw.sarif.trim()),
@@ -42679,6 +42697,62 @@ var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/report/rules.ts
 const CATALOGUE = [
     // syntax
+    {
+        id: 'edited-migration',
+        stage: 'syntax',
+        severity: 'warning',
+        title: 'A migration that already exists at the base was edited',
+        help: 'This migration is unchanged at the base branch no more: it has likely run in production already, where the edit will never run, and environments drift apart. Leave merged migrations as they are and add a new migration for the change.',
+    },
+    {
+        id: 'out-of-order',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'A new migration sorts before one that already exists',
+        help: 'Two branches were merged in the wrong order: wherever the later migration has run, a tool either skips this one or runs it out of order. Give it a version after the newest existing migration.',
+    },
+    {
+        id: 'empty-migration',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'The migration file is empty',
+        help: 'An empty up file applies and changes nothing. Remove it, or add the statements it was meant to hold.',
+    },
+    {
+        id: 'statement-timeout',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'A statement ran longer than the statement timeout',
+        help: 'The statement was stopped after --statement-timeout: it loops, waits forever, or is far too slow for a migration. Fix it, or raise the timeout if such a duration is expected.',
+    },
+    {
+        id: 'lock-timeout',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'A statement waited for a lock longer than the lock timeout',
+        help: 'Something held a lock on the table the statement needs. In production the statement would queue behind that lock and block every query after it. Set a lock_timeout in the migration and retry, or run it when the table is quiet.',
+    },
+    {
+        id: 'verify-failed',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'The verify script fails after its deploy',
+        help: 'sqitch runs the verify script to prove the deploy did what it says. It fails here, so the deploy is wrong or the verify script is stale.',
+    },
+    {
+        id: 'command-failed',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'The migration tool fails to apply this step',
+        help: 'With --up-command the project\'s own tool moves the scratch database one step up; for this migration it exited with an error. Its output is shown with the finding.',
+    },
+    {
+        id: 'baseline-unavailable',
+        stage: 'syntax',
+        severity: 'warning',
+        title: 'The pull request base is not in the checkout',
+        help: 'Without the base commit every migration is tested, not only the ones the pull request changes, and edited or out-of-order migrations cannot be told. Check out with full history (actions/checkout with fetch-depth: 0).',
+    },
     {
         id: 'parse-error',
         stage: 'syntax',
@@ -49127,8 +49201,10 @@ function readInputs(env) {
         core_setSecret(databaseUrl);
     }
     raw.databaseUrl = databaseUrl;
-    raw.baseRef = raw.baseRef || pullRequestBase(env);
+    const guessedBase = raw.baseRef ? undefined : pullRequestBase(env);
+    raw.baseRef = raw.baseRef || guessedBase;
     const config = buildConfig(root, raw);
+    config.baseRefOptional = guessedBase !== undefined;
     return { config, ...publishInputs(env, config.root, config.reportJson, config.sarif) };
 }
 /** The `merge-reports` input: one path or glob a line; empty when the action runs the migrations. */
