@@ -189,8 +189,8 @@ describe.each(servers())('data stage on $name', ({ name, url }) => {
     });
     const found = dataFindings(report);
     expect(found.map((f) => [f.rule, f.severity, f.file, f.line])).toEqual([
-      ['sequence-behind', 'warning', 'migrations/0002_identity.up.sql', 1],
-      ['sequence-behind', 'error', 'migrations/0002_identity.down.sql', 1],
+      ['sequence-behind', 'warning', 'migrations/0002_identity.up.sql', 3],
+      ['sequence-behind', 'error', 'migrations/0002_identity.down.sql', 3],
     ]);
     expect(found[0]!.message).toBe(
       'after 0002, sequence t_id_seq hands out 1 next, but t.id already holds values up to 100: inserts that rely on the column default will collide',

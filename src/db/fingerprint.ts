@@ -4,10 +4,11 @@
  * into Node.
  *
  * A fingerprint stores, per table, one row per table row in a temporary table of the connection:
- * the row's primary key as text (when the table has one) and the md5 of each column's text form.
- * Comparisons are SQL over those rows: rows lost and added (by key), and per column the values
- * that became NULL, changed, or appeared where there was NULL. Tables without a primary key are
- * compared as multisets of values per column.
+ * the row's primary key as text (when the table has one) and a 64-bit hash of each column's text
+ * form. Comparisons are SQL over those rows: rows lost and added (by key), and per column the
+ * values that became NULL, changed, or appeared where there was NULL. Tables without a primary
+ * key are compared as multisets of values per column. A summary fingerprint stores no rows: only
+ * counts and an order-independent digest of each column's values.
  *
  * The connection should be one of its own: fingerprints read text forms (timestamps, floats),
  * which depend on session settings a migration may change on the connection it runs on.
@@ -24,7 +25,7 @@ export interface FingerprintColumn {
   type: string;
   /** Rows where it is not NULL. */
   values: number;
-  /** md5 over the sorted hashes of its non-NULL values: equal digests, equal multisets of values. */
+  /** Count and sum of the hashes of its non-NULL values: equal digests, (all but surely) equal multisets of values. */
   digest: string | null;
 }
 
@@ -54,6 +55,8 @@ export interface SequenceUse {
 
 export interface Fingerprint {
   readonly id: number;
+  /** Rows are stored and can be compared; a summary has counts and digests only. */
+  readonly stored: boolean;
   tables: FingerprintTable[];
   sequences: SequenceUse[];
 }
@@ -152,13 +155,21 @@ WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
   AND n.nspname !~ '^pg_(toast|temp_)'
 ORDER BY 1, 2, 3`;
 
-/** Text form of a column value, comparable across the types a round trip may pass through. */
-function valueText(column: string, type: string, castTo: string | undefined): string {
+/**
+ * 64-bit hash of a column value's text form, comparable across the types a round trip may pass
+ * through; NULL stays NULL. Hashed as bytes ("C"): a case-insensitive collation must not make
+ * 'Ada' and 'ADA' one value.
+ */
+function valueHash(column: string, type: string, castTo: string | undefined): string {
   const ref = castTo !== undefined ? `(${quoteIdent(column)})::${castTo}` : quoteIdent(column);
   const effective = castTo ?? type;
   // json keeps whitespace and key order as written; jsonb's text form is the canonical one.
-  if (effective === 'json' || effective === 'jsonb') return `(${ref})::jsonb::text`;
-  return `(${ref})::text`;
+  const text = effective === 'json' || effective === 'jsonb' ? `(${ref})::jsonb::text` : `(${ref})::text`;
+  return `hashtextextended(${text} COLLATE "C", 0)`;
+}
+
+function digestOf(nonNull: number, sum: string | null): string | null {
+  return nonNull > 0 && sum !== null ? `${nonNull}:${sum}` : null;
 }
 
 function isFatal(e: unknown): boolean {
@@ -179,17 +190,19 @@ export class FingerprintStore {
 
   private async prepare(): Promise<void> {
     if (this.ready) return;
-    await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS mci_fingerprint_rows (snap int4 NOT NULL, tbl int4 NOT NULL, k text, h text[] NOT NULL)`);
-    await this.client.query(`CREATE INDEX IF NOT EXISTS mci_fingerprint_rows_key ON ${STORE} (snap, tbl, k)`);
+    // No index: every comparison reads whole fingerprints, which hash joins do best.
+    await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS mci_fingerprint_rows (snap int4 NOT NULL, tbl int4 NOT NULL, k text, h int8[] NOT NULL)`);
     this.ready = true;
   }
 
   /**
    * Fingerprints every user table. With `like`, a column whose type differs from the same column
-   * in `like` is read as that type, so a type that changed and came back compares by value.
+   * in `like` is read as that type, so a type that changed and came back compares by value. With
+   * `summary`, no rows are stored: enough to see what was dropped and whether values live on.
    */
-  async take(opts: { like?: Fingerprint } = {}): Promise<Fingerprint> {
-    await this.prepare();
+  async take(opts: { like?: Fingerprint; summary?: boolean } = {}): Promise<Fingerprint> {
+    const stored = opts.summary !== true;
+    if (stored) await this.prepare();
     const id = this.nextId++;
     const catalog = (await this.client.query<TableCatalogRow>(TABLES_SQL)).rows;
     const likeTypes = new Map<string, Map<string, string>>();
@@ -202,34 +215,59 @@ export class FingerprintStore {
       key: t.key,
       rows: 0,
     }));
-    const selectFor = (i: number, withCasts: boolean): string => {
+    const exprsFor = (i: number, withCasts: boolean): { hashes: string[]; key: string } => {
       const t = tables[i]!;
       const like = withCasts ? likeTypes.get(`${t.schema}.${t.name}`) : undefined;
       const castOf = (c: FingerprintColumn): string | undefined => {
         const other = like?.get(c.name);
         return other !== undefined && other !== c.type ? other : undefined;
       };
-      const hashes = t.columns.map((c) => `md5(${valueText(c.name, c.type, castOf(c))})`);
+      const hashes = t.columns.map((c) => valueHash(c.name, c.type, castOf(c)));
       const keyCols = t.key.map((k) => t.columns.find((c) => c.name === k)!);
       const key = keyCols.length > 0 ? `ROW(${keyCols.map((c) => (castOf(c) ? `(${quoteIdent(c.name)})::${castOf(c)}` : quoteIdent(c.name))).join(', ')})::text` : 'NULL::text';
-      return `SELECT ${id}, ${i}, ${key}, ARRAY[${hashes.join(', ')}]::text[] FROM ${quoteQualified(t.schema, t.name)}`;
+      return { hashes, key };
     };
-    const insert = async (selects: string[]): Promise<void> => {
-      await this.client.query(`INSERT INTO ${STORE} (snap, tbl, k, h)\n${selects.join('\nUNION ALL\n')}`);
+    /** Hashes of every row of the given tables; stored when `stored`, and always counted and summed per column. */
+    const run = async (indexes: number[], withCasts: boolean): Promise<void> => {
+      const ctes = indexes.map((i) => {
+        const t = tables[i]!;
+        const { hashes, key } = exprsFor(i, withCasts);
+        return `s${i} AS MATERIALIZED (SELECT ${stored ? key : 'NULL::text'} AS k, ARRAY[${hashes.join(', ')}]::int8[] AS h FROM ${quoteQualified(t.schema, t.name)})`;
+      });
+      if (stored) {
+        ctes.push(`ins AS (INSERT INTO ${STORE} (snap, tbl, k, h)\n${indexes.map((i) => `SELECT ${id}, ${i}, k, h FROM s${i}`).join('\nUNION ALL\n')})`);
+      }
+      const sums = indexes.map((i) => {
+        const n = tables[i]!.columns.length;
+        const counts = Array.from({ length: n }, (_, j) => `count(h[${j + 1}])`).join(', ');
+        const total = Array.from({ length: n }, (_, j) => `sum(h[${j + 1}])::text`).join(', ');
+        return `SELECT ${i} AS tbl, count(*) AS n, ARRAY[${counts}]::int8[] AS counts, ARRAY[${total}]::text[] AS sums FROM s${i}`;
+      });
+      const r = await this.client.query<{ tbl: number; n: string; counts: string[]; sums: Array<string | null> }>(
+        `WITH ${ctes.join(',\n')}\n${sums.join('\nUNION ALL\n')}`,
+      );
+      for (const row of r.rows) {
+        const t = tables[row.tbl]!;
+        t.rows = Number(row.n);
+        t.columns.forEach((c, j) => {
+          c.values = Number(row.counts[j] ?? 0);
+          c.digest = digestOf(c.values, row.sums[j] ?? null);
+        });
+      }
     };
     if (tables.length > 0) {
       try {
-        await insert(tables.map((_, i) => selectFor(i, true)));
+        await run(tables.map((_, i) => i), true);
       } catch (e) {
         if (isFatal(e)) throw e;
         // One table the batch cannot read: read them one by one, and give up only on that one.
         for (let i = 0; i < tables.length; i++) {
           try {
-            await insert([selectFor(i, true)]);
+            await run([i], true);
           } catch (first) {
             if (isFatal(first)) throw first;
             try {
-              await insert([selectFor(i, false)]);
+              await run([i], false);
             } catch (second) {
               if (isFatal(second)) throw second;
               tables[i]!.failed = errorMessage(second);
@@ -237,28 +275,9 @@ export class FingerprintStore {
           }
         }
       }
-      await this.summarize(id, tables);
     }
     const sequences = await this.readSequences();
-    return { id, tables, sequences };
-  }
-
-  private async summarize(id: number, tables: FingerprintTable[]): Promise<void> {
-    const rows = await this.client.query<{ tbl: number; n: string }>(`SELECT tbl, count(*) AS n FROM ${STORE} WHERE snap = $1 GROUP BY tbl`, [id]);
-    for (const r of rows.rows) tables[r.tbl]!.rows = Number(r.n);
-    const cols = await this.client.query<{ tbl: number; i: string; n: string; digest: string | null }>(
-      `SELECT r.tbl, c.i, count(c.v) AS n, md5(string_agg(c.v, '' ORDER BY c.v)) AS digest
-       FROM ${STORE} r CROSS JOIN LATERAL unnest(r.h) WITH ORDINALITY AS c(v, i)
-       WHERE r.snap = $1
-       GROUP BY r.tbl, c.i`,
-      [id],
-    );
-    for (const r of cols.rows) {
-      const col = tables[r.tbl]!.columns[Number(r.i) - 1];
-      if (!col) continue;
-      col.values = Number(r.n);
-      col.digest = col.values > 0 ? r.digest : null;
-    }
+    return { id, stored, tables, sequences };
   }
 
   private async readSequences(): Promise<SequenceUse[]> {
@@ -289,17 +308,18 @@ export class FingerprintStore {
 
   /** Frees the storage of fingerprints no longer needed. */
   async discard(...fps: Fingerprint[]): Promise<void> {
-    if (fps.length === 0 || !this.ready) return;
-    await this.client.query(`DELETE FROM ${STORE} WHERE snap = ANY($1::int4[])`, [fps.map((f) => f.id)]);
+    const ids = fps.filter((f) => f.stored).map((f) => f.id);
+    if (ids.length === 0 || !this.ready) return;
+    await this.client.query(`DELETE FROM ${STORE} WHERE snap = ANY($1::int4[])`, [ids]);
   }
 
   /** What `after` holds of the data in `before`, table by table and column by column. */
   async compare(before: Fingerprint, after: Fingerprint): Promise<DataComparison> {
+    if (!before.stored || !after.stored) throw new Error('comparing rows needs two stored fingerprints, not summaries');
     const afterIndex = new Map(after.tables.map((t, i) => [`${t.schema}.${t.name}`, i]));
     const comparisons: TableComparison[] = [];
     const missingTables: FingerprintTable[] = [];
-    const keyed: Array<{ ta: number; tx: number; cmp: TableComparison; cols: Array<[number, number]> }> = [];
-    const unkeyed: typeof keyed = [];
+    const pairs: Pair[] = [];
     before.tables.forEach((a, ta) => {
       if (a.failed) return;
       const tx = afterIndex.get(`${a.schema}.${a.name}`);
@@ -317,147 +337,133 @@ export class FingerprintStore {
         if (ix === undefined) missingColumns.push({ column: c.name, values: c.values, digest: c.digest });
         else cols.push([ia, ix]);
       });
-      const isKeyed = a.key.length > 0 && a.key.length === x.key.length && a.key.every((k, i) => x.key[i] === k);
+      const keyed = a.key.length > 0 && a.key.length === x.key.length && a.key.every((k, i) => x.key[i] === k);
       const cmp: TableComparison = {
         schema: a.schema,
         name: a.name,
-        keyed: isKeyed,
+        keyed,
         rowsBefore: a.rows,
         rowsAfter: x.rows,
-        rowsLost: isKeyed ? 0 : Math.max(0, a.rows - x.rows),
-        rowsAdded: isKeyed ? 0 : Math.max(0, x.rows - a.rows),
+        rowsLost: keyed ? 0 : Math.max(0, a.rows - x.rows),
+        rowsAdded: keyed ? 0 : Math.max(0, x.rows - a.rows),
         lostSample: [],
-        columns: cols.map(([ia]) => ({ column: a.columns[ia]!.name, values: 0, nulled: 0, changed: 0, filled: 0, sample: [] })),
+        columns: cols.map(([ia]) => ({ column: a.columns[ia]!.name, values: a.columns[ia]!.values, nulled: 0, changed: 0, filled: 0, sample: [] })),
         missingColumns,
       };
       comparisons.push(cmp);
       if (a.rows === 0 && x.rows === 0) return;
-      (isKeyed ? keyed : unkeyed).push({ ta, tx, cmp, cols });
+      if (keyed || cols.length > 0) pairs.push({ ta, tx, keyed, cols, cmp });
     });
-    if (keyed.length > 0) await this.compareKeyed(before.id, after.id, keyed);
-    if (unkeyed.length > 0) await this.compareMultisets(before.id, after.id, unkeyed);
+    if (pairs.length > 0) await this.compareRows(before.id, after.id, pairs);
     return { tables: comparisons, missingTables };
   }
 
-  private async compareKeyed(
-    a: number,
-    x: number,
-    pairs: Array<{ ta: number; tx: number; cmp: TableComparison; cols: Array<[number, number]> }>,
-  ): Promise<void> {
-    const byTa = new Map(pairs.map((p) => [p.ta, p]));
-    const ta = pairs.map((p) => p.ta);
-    const tx = pairs.map((p) => p.tx);
-    const rows = await this.client.query<{ ta: number; lost: string; sample: string[] | null }>(
-      `WITH pairs(ta, tx) AS (SELECT * FROM unnest($3::int4[], $4::int4[]))
-       SELECT p.ta, count(*) FILTER (WHERE x.k IS NULL) AS lost,
-              (array_agg(a.k ORDER BY length(a.k), a.k) FILTER (WHERE x.k IS NULL))[1:3] AS sample
-       FROM pairs p
-       JOIN ${STORE} a ON a.snap = $1 AND a.tbl = p.ta
-       LEFT JOIN ${STORE} x ON x.snap = $2 AND x.tbl = p.tx AND x.k = a.k
-       GROUP BY p.ta`,
-      [a, x, ta, tx],
+  /**
+   * One statement for every table pair. Keyed tables: a full join on the key gives rows lost and
+   * added; only rows whose hashes differ are taken apart column by column. Tables without a key:
+   * per column, each value's count before against after.
+   */
+  private async compareRows(a: number, x: number, pairs: Pair[]): Promise<void> {
+    const ctes: string[] = [];
+    const selects: string[] = [];
+    pairs.forEach((p, n) => {
+      const side = (alias: string, snap: string, tbl: number) => `(SELECT k, h FROM ${STORE} WHERE snap = ${snap} AND tbl = ${tbl}) ${alias}`;
+      const va = `ARRAY[${p.cols.map(([ia]) => `a.h[${ia + 1}]`).join(', ')}]::int8[]`;
+      const vx = `ARRAY[${p.cols.map(([, ix]) => `x.h[${ix + 1}]`).join(', ')}]::int8[]`;
+      if (p.keyed) {
+        ctes.push(`j${n} AS MATERIALIZED (SELECT a.k AS ak, x.k AS xk, ${va} AS va, ${vx} AS vx FROM ${side('a', '$1', p.ta)} FULL JOIN ${side('x', '$2', p.tx)} ON x.k = a.k)`);
+        selects.push(
+          `SELECT ${n} AS pair, 0::int8 AS i, count(*) FILTER (WHERE xk IS NULL) AS n1, count(*) FILTER (WHERE ak IS NULL) AS n2, 0::int8 AS n3,
+                  (array_agg(ak ORDER BY length(ak), ak) FILTER (WHERE xk IS NULL))[1:3] AS sample
+           FROM j${n}`,
+        );
+        if (p.cols.length > 0) {
+          selects.push(
+            `SELECT ${n} AS pair, u.i, count(*) FILTER (WHERE u.va IS NOT NULL AND u.vx IS NULL) AS n1, count(*) FILTER (WHERE u.va <> u.vx) AS n2,
+                    count(*) FILTER (WHERE u.va IS NULL AND u.vx IS NOT NULL) AS n3, (array_agg(j.ak ORDER BY length(j.ak), j.ak))[1:3] AS sample
+             FROM j${n} j CROSS JOIN LATERAL unnest(j.va, j.vx) WITH ORDINALITY AS u(va, vx, i)
+             WHERE j.ak IS NOT NULL AND j.xk IS NOT NULL AND j.va IS DISTINCT FROM j.vx AND u.va IS DISTINCT FROM u.vx
+             GROUP BY u.i`,
+          );
+        }
+      } else {
+        const counts = (alias: string, values: string, snap: string, tbl: number) =>
+          `SELECT u.i, u.v, count(*) AS n FROM ${side(alias, snap, tbl)} CROSS JOIN LATERAL unnest(${values}) WITH ORDINALITY AS u(v, i) WHERE u.v IS NOT NULL GROUP BY 1, 2`;
+        ctes.push(`a${n} AS MATERIALIZED (${counts('a', va, '$1', p.ta)})`, `x${n} AS MATERIALIZED (${counts('x', vx, '$2', p.tx)})`);
+        selects.push(
+          `SELECT ${n} AS pair, coalesce(av.i, xv.i) AS i, sum(greatest(coalesce(av.n, 0) - coalesce(xv.n, 0), 0))::int8 AS n1,
+                  coalesce(sum(xv.n), 0)::int8 AS n2, 0::int8 AS n3, NULL::text[] AS sample
+           FROM a${n} av FULL JOIN x${n} xv ON xv.i = av.i AND xv.v = av.v
+           GROUP BY 2`,
+        );
+      }
+    });
+    const r = await this.client.query<{ pair: number; i: string; n1: string; n2: string; n3: string; sample: string[] | null }>(
+      `WITH ${ctes.join(',\n')}\n${selects.join('\nUNION ALL\n')}`,
+      [a, x],
     );
-    for (const r of rows.rows) {
-      const cmp = byTa.get(r.ta)!.cmp;
-      cmp.rowsLost = Number(r.lost);
-      cmp.lostSample = r.sample ?? [];
-    }
-    const added = await this.client.query<{ ta: number; added: string }>(
-      `WITH pairs(ta, tx) AS (SELECT * FROM unnest($3::int4[], $4::int4[]))
-       SELECT p.ta, count(*) AS added
-       FROM pairs p
-       JOIN ${STORE} x ON x.snap = $2 AND x.tbl = p.tx
-       WHERE NOT EXISTS (SELECT 1 FROM ${STORE} a WHERE a.snap = $1 AND a.tbl = p.ta AND a.k = x.k)
-       GROUP BY p.ta`,
-      [a, x, ta, tx],
-    );
-    for (const r of added.rows) byTa.get(r.ta)!.cmp.rowsAdded = Number(r.added);
-
-    const cols = flattenColumns(pairs);
-    if (cols.ta.length === 0) return;
-    const stats = await this.client.query<{ ta: number; ia: number; had: string; nulled: string; changed: string; filled: string; sample: string[] | null }>(
-      `WITH cols(ta, tx, ia, ix) AS (SELECT * FROM unnest($3::int4[], $4::int4[], $5::int4[], $6::int4[]))
-       SELECT c.ta, c.ia,
-              count(*) FILTER (WHERE a.h[c.ia] IS NOT NULL) AS had,
-              count(*) FILTER (WHERE a.h[c.ia] IS NOT NULL AND x.h[c.ix] IS NULL) AS nulled,
-              count(*) FILTER (WHERE a.h[c.ia] <> x.h[c.ix]) AS changed,
-              count(*) FILTER (WHERE a.h[c.ia] IS NULL AND x.h[c.ix] IS NOT NULL) AS filled,
-              (array_agg(a.k ORDER BY length(a.k), a.k) FILTER (WHERE a.h[c.ia] IS DISTINCT FROM x.h[c.ix]))[1:3] AS sample
-       FROM cols c
-       JOIN ${STORE} a ON a.snap = $1 AND a.tbl = c.ta
-       JOIN ${STORE} x ON x.snap = $2 AND x.tbl = c.tx AND x.k = a.k
-       GROUP BY c.ta, c.ia`,
-      [a, x, cols.ta, cols.tx, cols.ia, cols.ix],
-    );
-    for (const r of stats.rows) {
-      const p = byTa.get(r.ta)!;
-      const at = p.cols.findIndex(([ia]) => ia + 1 === r.ia);
-      const c = p.cmp.columns[at]!;
-      c.values = Number(r.had);
-      c.nulled = Number(r.nulled);
-      c.changed = Number(r.changed);
-      c.filled = Number(r.filled);
-      c.sample = r.sample ?? [];
-    }
-  }
-
-  private async compareMultisets(
-    a: number,
-    x: number,
-    pairs: Array<{ ta: number; tx: number; cmp: TableComparison; cols: Array<[number, number]> }>,
-  ): Promise<void> {
-    const byTa = new Map(pairs.map((p) => [p.ta, p]));
-    const cols = flattenColumns(pairs);
-    if (cols.ta.length === 0) return;
-    const stats = await this.client.query<{ ta: number; ia: number; had: string; lost: string; after: string }>(
-      `WITH cols(ta, tx, ia, ix) AS (SELECT * FROM unnest($3::int4[], $4::int4[], $5::int4[], $6::int4[])),
-       av AS (SELECT c.ta, c.ia, a.h[c.ia] AS v, count(*) AS n
-              FROM cols c JOIN ${STORE} a ON a.snap = $1 AND a.tbl = c.ta
-              WHERE a.h[c.ia] IS NOT NULL GROUP BY 1, 2, 3),
-       xv AS (SELECT c.ta, c.ia, x.h[c.ix] AS v, count(*) AS n
-              FROM cols c JOIN ${STORE} x ON x.snap = $2 AND x.tbl = c.tx
-              WHERE x.h[c.ix] IS NOT NULL GROUP BY 1, 2, 3)
-       SELECT coalesce(av.ta, xv.ta) AS ta, coalesce(av.ia, xv.ia) AS ia,
-              coalesce(sum(av.n), 0) AS had,
-              coalesce(sum(greatest(av.n - coalesce(xv.n, 0), 0)), 0) AS lost,
-              coalesce(sum(xv.n), 0) AS after
-       FROM av FULL JOIN xv ON xv.ta = av.ta AND xv.ia = av.ia AND xv.v = av.v
-       GROUP BY 1, 2`,
-      [a, x, cols.ta, cols.tx, cols.ia, cols.ix],
-    );
-    for (const r of stats.rows) {
-      const p = byTa.get(r.ta)!;
-      const at = p.cols.findIndex(([ia]) => ia + 1 === r.ia);
-      const c = p.cmp.columns[at]!;
-      const values = Number(r.had);
-      const lost = Number(r.lost);
-      const kept = values - lost;
-      c.values = values;
-      // Without a key a lost value cannot be told from a changed one: count it as changed
-      // unless the column holds fewer values than before (then the difference became NULL).
-      const after = Number(r.after);
-      const nulled = Math.min(lost, Math.max(0, values - after));
-      c.nulled = nulled;
-      c.changed = lost - nulled;
-      c.filled = Math.max(0, after - kept - c.changed);
+    for (const row of r.rows) {
+      const p = pairs[row.pair]!;
+      const i = Number(row.i);
+      const [n1, n2, n3] = [Number(row.n1), Number(row.n2), Number(row.n3)];
+      if (p.keyed && i === 0) {
+        p.cmp.rowsLost = n1;
+        p.cmp.rowsAdded = n2;
+        p.cmp.lostSample = row.sample ?? [];
+        continue;
+      }
+      const c = p.cmp.columns[i - 1];
+      if (!c) continue;
+      if (p.keyed) {
+        c.nulled = n1;
+        c.changed = n2;
+        c.filled = n3;
+        c.sample = row.sample ?? [];
+      } else {
+        // Without a key a lost value cannot be told from a changed one: it counts as changed,
+        // unless the column holds fewer values than before (the difference became NULL).
+        const lost = n1;
+        const afterValues = n2;
+        const kept = c.values - lost;
+        c.nulled = Math.min(lost, Math.max(0, c.values - afterValues));
+        c.changed = lost - c.nulled;
+        c.filled = Math.max(0, afterValues - kept - c.changed);
+      }
     }
   }
 }
 
-/** Column pairs as parallel arrays of 1-based indexes, for unnest(). */
-function flattenColumns(pairs: Array<{ ta: number; tx: number; cols: Array<[number, number]> }>): {
-  ta: number[];
-  tx: number[];
-  ia: number[];
-  ix: number[];
-} {
-  const out = { ta: [] as number[], tx: [] as number[], ia: [] as number[], ix: [] as number[] };
-  for (const p of pairs) {
-    for (const [ia, ix] of p.cols) {
-      out.ta.push(p.ta);
-      out.tx.push(p.tx);
-      out.ia.push(ia + 1);
-      out.ix.push(ix + 1);
+interface Pair {
+  ta: number;
+  tx: number;
+  keyed: boolean;
+  /** Column positions (0-based) present on both sides: [in before, in after]. */
+  cols: Array<[number, number]>;
+  cmp: TableComparison;
+}
+
+export interface DroppedData {
+  /** Tables of `before` that `after` does not have. */
+  tables: FingerprintTable[];
+  /** Columns of tables both have, that `after` does not have. */
+  columns: Array<{ schema: string; name: string; column: string; values: number; digest: string | null }>;
+}
+
+/** What `before` has and `after` does not (tables, columns), by name; summaries are enough. */
+export function droppedData(before: Fingerprint, after: Fingerprint): DroppedData {
+  const afterTables = new Map(after.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const out: DroppedData = { tables: [], columns: [] };
+  for (const t of before.tables) {
+    if (t.failed) continue;
+    const x = afterTables.get(`${t.schema}.${t.name}`);
+    if (!x) {
+      out.tables.push(t);
+      continue;
+    }
+    if (x.failed) continue;
+    const names = new Set(x.columns.map((c) => c.name));
+    for (const c of t.columns) {
+      if (!names.has(c.name)) out.columns.push({ schema: t.schema, name: t.name, column: c.name, values: c.values, digest: c.digest });
     }
   }
   return out;

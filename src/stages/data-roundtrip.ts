@@ -5,7 +5,16 @@
  * values is reported on the file that left it there.
  */
 import { displayTable } from '../db/catalog.js';
-import { sequencesBehind, valueDigests, type ColumnComparison, type DataComparison, type Fingerprint, type SequenceUse, type TableComparison } from '../db/fingerprint.js';
+import {
+  droppedData,
+  sequencesBehind,
+  valueDigests,
+  type ColumnComparison,
+  type DataComparison,
+  type Fingerprint,
+  type SequenceUse,
+  type TableComparison,
+} from '../db/fingerprint.js';
 import type { Finding, Severity } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
 
@@ -22,12 +31,13 @@ export interface RoundTripEvidence {
   up: ParsedSource;
   /** Present when the down ran and succeeded. */
   down: ParsedSource | undefined;
+  /** Before the up (stored). */
   a: Fingerprint;
+  /** After the up (a summary is enough). */
   b: Fingerprint;
+  /** After the down (stored), when the down ran and succeeded. */
   c: Fingerprint | undefined;
-  /** A compared with B. */
-  ab: DataComparison;
-  /** A compared with C, when the down ran and succeeded. */
+  /** A compared with C, row by row. */
   ac: DataComparison | undefined;
 }
 
@@ -39,14 +49,21 @@ export function mentions(text: string, name: string): boolean {
   return new RegExp(`(^|[^${IDENT_CHAR}])${esc}($|[^${IDENT_CHAR}])`, 'i').test(text);
 }
 
-/** The first statement naming all the words, as a place for the finding; the file alone when none does. */
-function locate(parsed: ParsedSource, words: string[]): { file: string; line?: number; column?: number } {
-  for (const s of parsed.statements) {
-    if (words.every((w) => mentions(s.sql, w))) return { file: parsed.source.file, line: s.line, column: s.column };
-  }
-  if (words.length > 1) return locate(parsed, words.slice(0, 1));
+/**
+ * Where a finding points: the first statement naming all the words (the first of those that also
+ * says `prefer`, e.g. DROP, when there is one); fewer words when none does; the file alone at last.
+ */
+function locate(parsed: ParsedSource, words: string[], prefer?: RegExp): { file: string; line?: number; column?: number } {
+  const naming = parsed.statements.filter((s) => words.every((w) => mentions(s.sql, w)));
+  const best = (prefer && naming.find((s) => prefer.test(s.sql))) ?? naming[0];
+  if (best) return { file: parsed.source.file, line: best.line, column: best.column };
+  if (words.length > 1) return locate(parsed, words.slice(0, 1), prefer);
   return { file: parsed.source.file };
 }
+
+const DROPS = /\b(drop|truncate|delete)\b/i;
+const ADDS = /\b(add|create|insert|update)\b/i;
+const FEEDS_IDS = /\b(as\s+identity|nextval|restart|setval|set\s+default|serial|bigserial|smallserial)\b/i;
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
@@ -116,7 +133,7 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
         add({
           severity: lossSeverity('error'),
           rule: 'data-lost-by-down',
-          ...locate(down, [t.name]),
+          ...locate(down, [t.name], DROPS),
           message: `the down of ${v} does not restore ${t.rowsLost.toLocaleString('en-US')} of ${plural(t.rowsBefore, 'row')} of ${table}${accepted ? acceptedNote : ''}`,
           ...(note ? { detail: note } : {}),
           ...(accepted ? {} : { hint: downHint }),
@@ -152,7 +169,7 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
         add({
           severity: lossSeverity('error'),
           rule: 'data-lost-by-down',
-          ...locate(down, [t.name, c.column]),
+          ...locate(down, [t.name, c.column], ADDS),
           message: `the down of ${v} does not restore ${table}.${c.column}: ${lostParts(c)}${accepted ? acceptedNote : ''}`,
           detail: [lostDetail(c), note].filter(Boolean).join('\n'),
           ...(accepted
@@ -198,26 +215,25 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
 
   // --- What the up destroys for good (A against B, unless the down gave it back).
   const upHint = `if the loss is intended, add the line "${ALLOW_DATA_LOSS}" to ${e.up.source.file}`;
-  for (const t of e.ab.tables) {
-    for (const m of t.missingColumns) {
-      if (m.values === 0 || (m.digest !== null && bDigests.has(m.digest))) continue;
-      if (restoredColumns.has(`${t.schema}.${t.name}.${m.column}`)) continue;
-      add({
-        severity: lossSeverity('warning'),
-        rule: 'data-destroyed-by-up',
-        ...locate(e.up, [t.name, m.column]),
-        message: `${v} drops ${tableName(t)}.${m.column}, which held ${plural(m.values, 'value')}; they cannot be restored${accepted ? acceptedNote : ''}`,
-        ...(accepted ? {} : { hint: upHint }),
-      });
-    }
+  const dropped = droppedData(e.a, e.b);
+  for (const m of dropped.columns) {
+    if (m.values === 0 || (m.digest !== null && bDigests.has(m.digest))) continue;
+    if (restoredColumns.has(`${m.schema}.${m.name}.${m.column}`)) continue;
+    add({
+      severity: lossSeverity('warning'),
+      rule: 'data-destroyed-by-up',
+      ...locate(e.up, [m.name, m.column], DROPS),
+      message: `${v} drops ${tableName(m)}.${m.column}, which held ${plural(m.values, 'value')}; they cannot be restored${accepted ? acceptedNote : ''}`,
+      ...(accepted ? {} : { hint: upHint }),
+    });
   }
-  for (const t of e.ab.missingTables) {
+  for (const t of dropped.tables) {
     if (t.rows === 0 || survives(t, bDigests)) continue;
     if (restoredTables.has(`${t.schema}.${t.name}`)) continue;
     add({
       severity: lossSeverity('warning'),
       rule: 'data-destroyed-by-up',
-      ...locate(e.up, [t.name]),
+      ...locate(e.up, [t.name], DROPS),
       message: `${v} drops table ${tableName(t)}, which held ${plural(t.rows, 'row')}; they cannot be restored${accepted ? acceptedNote : ''}`,
       ...(accepted ? {} : { hint: upHint }),
     });
@@ -228,13 +244,13 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
   for (const s of sequencesBehind(e.b)) {
     if (behindBefore.has(sequenceKey(s))) continue;
     const { message, hint } = sequenceMessage(s);
-    add({ severity: 'warning', rule: 'sequence-behind', ...locate(e.up, [s.table]), message: `after ${v}, ${message}`, hint });
+    add({ severity: 'warning', rule: 'sequence-behind', ...locate(e.up, [s.table], FEEDS_IDS), message: `after ${v}, ${message}`, hint });
   }
   if (e.down && e.c) {
     for (const s of sequencesBehind(e.c)) {
       if (behindBefore.has(sequenceKey(s))) continue;
       const { message, hint } = sequenceMessage(s);
-      add({ severity: 'error', rule: 'sequence-behind', ...locate(e.down, [s.table]), message: `after the down of ${v}, ${message}`, hint });
+      add({ severity: 'error', rule: 'sequence-behind', ...locate(e.down, [s.table], FEEDS_IDS), message: `after the down of ${v}, ${message}`, hint });
     }
   }
   return findings;

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import type { DataComparison, Fingerprint } from '../db/fingerprint.js';
+import type { Fingerprint } from '../db/fingerprint.js';
 import { FingerprintStore } from '../db/fingerprint.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { StageStatus } from '../report/model.js';
@@ -28,7 +28,6 @@ interface MigrationState {
   applied: boolean;
   a?: Fingerprint;
   b?: Fingerprint;
-  ab?: DataComparison;
   /** Waiting for the down (or for the walk to move on without one) before its findings are made. */
   pending?: WalkStep;
   settled: boolean;
@@ -103,7 +102,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
   const finish = async (state: MigrationState, c: Fingerprint | undefined): Promise<void> => {
     const step = state.pending;
     state.pending = undefined;
-    if (step && state.a && state.b && state.ab && store) {
+    if (step && state.a && state.b && store) {
       const ac = c ? await store.compare(state.a, c) : undefined;
       outcome.findings.push(
         ...roundTripFindings({
@@ -113,7 +112,6 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
           a: state.a,
           b: state.b,
           c,
-          ab: state.ab,
           ac,
         }),
       );
@@ -163,8 +161,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       if (!state) return;
       state.applied = true;
       if (state.roundTrip && state.a && store) {
-        state.b = await store.take({ like: state.a });
-        state.ab = await store.compare(state.a, state.b);
+        state.b = await store.take({ like: state.a, summary: true });
         state.pending = step;
       }
       const assert = fixtures.byVersion.get(version)?.assert;
