@@ -373,6 +373,57 @@ describe.each(servers())('data stage on $name', ({ name, url }) => {
     expect(report.migrations.map((m) => m.stages.data)).toEqual(['pass', 'fail', 'skip']);
   });
 
+  it('skips the data checks of a migration the walk had to apply to emptied tables', async () => {
+    const report = await run({
+      'migrations/0001_items.up.sql': 'CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL);\n',
+      'migrations/0002_check.up.sql': '-- generated qty values go up to 100\nALTER TABLE items ADD CONSTRAINT qty_small CHECK (qty < 10);\n',
+      'migrations/0002_check.down.sql': 'ALTER TABLE items DROP CONSTRAINT qty_small;\n',
+    });
+    expect(report.findings.map((f) => [f.stage, f.rule, f.severity])).toEqual([
+      ['syntax', 'data-dependent', 'warning'],
+      ['data', 'data-checks-skipped', 'notice'],
+    ]);
+    expect(report.verdict).toBe('pass');
+  });
+
+  it('does not cry wolf on a round trip through many column types', async () => {
+    const report = await run({
+      'migrations/0001_schema.up.sql': [
+        "CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');",
+        'CREATE DOMAIN short_code AS varchar(8) CHECK (VALUE <> \'\');',
+        'CREATE TABLE accounts (tenant int, id int, name varchar(20) NOT NULL, PRIMARY KEY (tenant, id));',
+        'CREATE TABLE events (',
+        '  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),',
+        '  tenant int NOT NULL, account int NOT NULL,',
+        '  kind mood NOT NULL, tags text[], moods mood[], payload jsonb, raw json, amount numeric(12,4) CHECK (amount >= 0),',
+        '  ratio real, code short_code, ip inet, body bytea, span interval, at timestamptz, day date, search tsvector, spot point,',
+        '  FOREIGN KEY (tenant, account) REFERENCES accounts (tenant, id)',
+        ');',
+        'CREATE TABLE tags_no_key (label text, weight int);',
+        '',
+      ].join('\n'),
+      'migrations/0002_widen.up.sql': [
+        'ALTER TABLE events ALTER amount TYPE numeric(16,4), ALTER ratio TYPE double precision, ALTER raw TYPE jsonb USING raw::jsonb,',
+        '  ALTER kind TYPE text, ALTER at TYPE timestamp, ALTER code TYPE text;',
+        'ALTER TABLE accounts ALTER name TYPE text, ALTER id TYPE bigint;',
+        'ALTER TABLE accounts RENAME TO customer_accounts;',
+        'ALTER TABLE tags_no_key RENAME COLUMN label TO tag;',
+        '',
+      ].join('\n'),
+      'migrations/0002_widen.down.sql': [
+        'ALTER TABLE tags_no_key RENAME COLUMN tag TO label;',
+        'ALTER TABLE customer_accounts RENAME TO accounts;',
+        'ALTER TABLE accounts ALTER name TYPE varchar(20), ALTER id TYPE int;',
+        'ALTER TABLE events ALTER amount TYPE numeric(12,4), ALTER ratio TYPE real, ALTER raw TYPE json USING raw::json,',
+        '  ALTER kind TYPE mood USING kind::mood, ALTER at TYPE timestamptz, ALTER code TYPE short_code;',
+        '',
+      ].join('\n'),
+    });
+    // Every table was filled (no table-not-filled notice), and nothing is reported.
+    expect(report.findings).toEqual([]);
+    expect(report.migrations.map((m) => m.stages.data)).toEqual(['pass', 'pass']);
+  });
+
   it('passes the bundled examples with their data tests', async () => {
     const report = await runPipeline(
       buildConfig(repoRoot, { dir: 'examples/migrations', dataTests: 'examples/data-tests', databaseUrl: url, stages: 'syntax,data' }),
