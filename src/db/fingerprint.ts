@@ -17,7 +17,10 @@ import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import { quoteIdent, quoteQualified } from './quote.js';
 
-const STORE = 'pg_temp.mci_fingerprint_rows';
+/** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
+function storeOf(id: number): string {
+  return `pg_temp.mci_fingerprint_${id}`;
+}
 
 export interface FingerprintColumn {
   name: string;
@@ -36,6 +39,8 @@ export interface FingerprintTable {
   /** Primary key column names, in key order; empty when the table has none. */
   key: string[];
   rows: number;
+  /** Order-independent digest of the set of rows (key and every column); null in summaries. */
+  rowDigest: string | null;
   /** Set when the table could not be read; it is left out of comparisons. */
   failed?: string;
 }
@@ -128,6 +133,16 @@ WHERE c.relkind IN ('r', 'p')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2`;
 
+interface SequenceRow {
+  schema: string;
+  table: string;
+  column: string;
+  seq_schema: string;
+  seq_name: string;
+  start: string;
+  increment: string;
+}
+
 /** Integer columns fed by a sequence: owned (serial, identity) or named in the column default. */
 const SEQUENCES_SQL = `
 WITH uses AS (
@@ -182,29 +197,26 @@ function isFatal(e: unknown): boolean {
 export class FingerprintStore {
   private readonly client: pg.ClientBase;
   private nextId = 1;
-  private ready = false;
 
   constructor(client: pg.ClientBase) {
     this.client = client;
-  }
-
-  private async prepare(): Promise<void> {
-    if (this.ready) return;
-    // No index: every comparison reads whole fingerprints, which hash joins do best.
-    await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS mci_fingerprint_rows (snap int4 NOT NULL, tbl int4 NOT NULL, k text, h int8[] NOT NULL)`);
-    this.ready = true;
   }
 
   /**
    * Fingerprints every user table. With `like`, a column whose type differs from the same column
    * in `like` is read as that type, so a type that changed and came back compares by value. With
    * `summary`, no rows are stored: enough to see what was dropped and whether values live on.
+   * With `rowsOnly` (a summary), rows are counted but values not read: no column digests.
    */
-  async take(opts: { like?: Fingerprint; summary?: boolean } = {}): Promise<Fingerprint> {
-    const stored = opts.summary !== true;
-    if (stored) await this.prepare();
+  async take(opts: { like?: Fingerprint; summary?: boolean; rowsOnly?: boolean } = {}): Promise<Fingerprint> {
+    const stored = opts.summary !== true && opts.rowsOnly !== true;
     const id = this.nextId++;
-    const catalog = (await this.client.query<TableCatalogRow>(TABLES_SQL)).rows;
+    // No index: every comparison reads whole tables of it, which hash joins do best.
+    const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
+    // One round trip for the catalog: the tables, the sequences that feed columns.
+    const results = (await this.client.query(`${create}${TABLES_SQL};\n${SEQUENCES_SQL}`)) as unknown as pg.QueryResult[];
+    const catalog = results[results.length - 2]!.rows as TableCatalogRow[];
+    const uses = results[results.length - 1]!.rows as SequenceRow[];
     const likeTypes = new Map<string, Map<string, string>>();
     for (const t of opts.like?.tables ?? []) likeTypes.set(`${t.schema}.${t.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
 
@@ -214,6 +226,7 @@ export class FingerprintStore {
       columns: t.cols.map((name, i) => ({ name, type: t.types[i]!, values: 0, digest: null })),
       key: t.key,
       rows: 0,
+      rowDigest: null,
     }));
     const exprsFor = (i: number, withCasts: boolean): { hashes: string[]; key: string } => {
       const t = tables[i]!;
@@ -222,7 +235,7 @@ export class FingerprintStore {
         const other = like?.get(c.name);
         return other !== undefined && other !== c.type ? other : undefined;
       };
-      const hashes = t.columns.map((c) => valueHash(c.name, c.type, castOf(c)));
+      const hashes = opts.rowsOnly ? [] : t.columns.map((c) => valueHash(c.name, c.type, castOf(c)));
       const keyCols = t.key.map((k) => t.columns.find((c) => c.name === k)!);
       const key = keyCols.length > 0 ? `ROW(${keyCols.map((c) => (castOf(c) ? `(${quoteIdent(c.name)})::${castOf(c)}` : quoteIdent(c.name))).join(', ')})::text` : 'NULL::text';
       return { hashes, key };
@@ -235,20 +248,22 @@ export class FingerprintStore {
         return `s${i} AS MATERIALIZED (SELECT ${stored ? key : 'NULL::text'} AS k, ARRAY[${hashes.join(', ')}]::int8[] AS h FROM ${quoteQualified(t.schema, t.name)})`;
       });
       if (stored) {
-        ctes.push(`ins AS (INSERT INTO ${STORE} (snap, tbl, k, h)\n${indexes.map((i) => `SELECT ${id}, ${i}, k, h FROM s${i}`).join('\nUNION ALL\n')})`);
+        ctes.push(`ins AS (INSERT INTO ${storeOf(id)} (tbl, k, h)\n${indexes.map((i) => `SELECT ${i}, k, h FROM s${i}`).join('\nUNION ALL\n')})`);
       }
       const sums = indexes.map((i) => {
-        const n = tables[i]!.columns.length;
+        const n = opts.rowsOnly ? 0 : tables[i]!.columns.length;
         const counts = Array.from({ length: n }, (_, j) => `count(h[${j + 1}])`).join(', ');
         const total = Array.from({ length: n }, (_, j) => `sum(h[${j + 1}])::text`).join(', ');
-        return `SELECT ${i} AS tbl, count(*) AS n, ARRAY[${counts}]::int8[] AS counts, ARRAY[${total}]::text[] AS sums FROM s${i}`;
+        const rowDigest = stored ? `sum(hashtextextended(coalesce(k, '') || h::text, 0))::text` : 'NULL::text';
+        return `SELECT ${i} AS tbl, count(*) AS n, ARRAY[${counts}]::int8[] AS counts, ARRAY[${total}]::text[] AS sums, ${rowDigest} AS row_digest FROM s${i}`;
       });
-      const r = await this.client.query<{ tbl: number; n: string; counts: string[]; sums: Array<string | null> }>(
+      const r = await this.client.query<{ tbl: number; n: string; counts: string[]; sums: Array<string | null>; row_digest: string | null }>(
         `WITH ${ctes.join(',\n')}\n${sums.join('\nUNION ALL\n')}`,
       );
       for (const row of r.rows) {
         const t = tables[row.tbl]!;
         t.rows = Number(row.n);
+        t.rowDigest = row.row_digest;
         t.columns.forEach((c, j) => {
           c.values = Number(row.counts[j] ?? 0);
           c.digest = digestOf(c.values, row.sums[j] ?? null);
@@ -276,16 +291,12 @@ export class FingerprintStore {
         }
       }
     }
-    const sequences = await this.readSequences();
+    const sequences = await this.readSequences(uses);
     return { id, stored, tables, sequences };
   }
 
-  private async readSequences(): Promise<SequenceUse[]> {
-    const uses = (
-      await this.client.query<{ schema: string; table: string; column: string; seq_schema: string; seq_name: string; start: string; increment: string }>(
-        SEQUENCES_SQL,
-      )
-    ).rows;
+  /** Where each sequence stands, and the largest value of the column it feeds. */
+  private async readSequences(uses: SequenceRow[]): Promise<SequenceUse[]> {
     if (uses.length === 0) return [];
     const parts = uses.map(
       (u, i) =>
@@ -309,8 +320,8 @@ export class FingerprintStore {
   /** Frees the storage of fingerprints no longer needed. */
   async discard(...fps: Fingerprint[]): Promise<void> {
     const ids = fps.filter((f) => f.stored).map((f) => f.id);
-    if (ids.length === 0 || !this.ready) return;
-    await this.client.query(`DELETE FROM ${STORE} WHERE snap = ANY($1::int4[])`, [ids]);
+    if (ids.length === 0) return;
+    await this.client.query(`DROP TABLE IF EXISTS ${ids.map(storeOf).join(', ')}`);
   }
 
   /** What `after` holds of the data in `before`, table by table and column by column. */
@@ -352,6 +363,9 @@ export class FingerprintStore {
       };
       comparisons.push(cmp);
       if (a.rows === 0 && x.rows === 0) return;
+      // The same columns and the same set of rows: nothing to take apart.
+      const sameShape = a.columns.length === x.columns.length && a.columns.every((c, i) => x.columns[i]!.name === c.name);
+      if (sameShape && a.rowDigest !== null && a.rowDigest === x.rowDigest) return;
       if (keyed || cols.length > 0) pairs.push({ ta, tx, keyed, cols, cmp });
     });
     if (pairs.length > 0) await this.compareRows(before.id, after.id, pairs);
@@ -367,11 +381,11 @@ export class FingerprintStore {
     const ctes: string[] = [];
     const selects: string[] = [];
     pairs.forEach((p, n) => {
-      const side = (alias: string, snap: string, tbl: number) => `(SELECT k, h FROM ${STORE} WHERE snap = ${snap} AND tbl = ${tbl}) ${alias}`;
+      const side = (alias: string, snap: number, tbl: number) => `(SELECT k, h FROM ${storeOf(snap)} WHERE tbl = ${tbl}) ${alias}`;
       const va = `ARRAY[${p.cols.map(([ia]) => `a.h[${ia + 1}]`).join(', ')}]::int8[]`;
       const vx = `ARRAY[${p.cols.map(([, ix]) => `x.h[${ix + 1}]`).join(', ')}]::int8[]`;
       if (p.keyed) {
-        ctes.push(`j${n} AS MATERIALIZED (SELECT a.k AS ak, x.k AS xk, ${va} AS va, ${vx} AS vx FROM ${side('a', '$1', p.ta)} FULL JOIN ${side('x', '$2', p.tx)} ON x.k = a.k)`);
+        ctes.push(`j${n} AS MATERIALIZED (SELECT a.k AS ak, x.k AS xk, ${va} AS va, ${vx} AS vx FROM ${side('a', a, p.ta)} FULL JOIN ${side('x', x, p.tx)} ON x.k = a.k)`);
         selects.push(
           `SELECT ${n} AS pair, 0::int8 AS i, count(*) FILTER (WHERE xk IS NULL) AS n1, count(*) FILTER (WHERE ak IS NULL) AS n2, 0::int8 AS n3,
                   (array_agg(ak ORDER BY length(ak), ak) FILTER (WHERE xk IS NULL))[1:3] AS sample
@@ -387,9 +401,9 @@ export class FingerprintStore {
           );
         }
       } else {
-        const counts = (alias: string, values: string, snap: string, tbl: number) =>
+        const counts = (alias: string, values: string, snap: number, tbl: number) =>
           `SELECT u.i, u.v, count(*) AS n FROM ${side(alias, snap, tbl)} CROSS JOIN LATERAL unnest(${values}) WITH ORDINALITY AS u(v, i) WHERE u.v IS NOT NULL GROUP BY 1, 2`;
-        ctes.push(`a${n} AS MATERIALIZED (${counts('a', va, '$1', p.ta)})`, `x${n} AS MATERIALIZED (${counts('x', vx, '$2', p.tx)})`);
+        ctes.push(`a${n} AS MATERIALIZED (${counts('a', va, a, p.ta)})`, `x${n} AS MATERIALIZED (${counts('x', vx, x, p.tx)})`);
         selects.push(
           `SELECT ${n} AS pair, coalesce(av.i, xv.i) AS i, sum(greatest(coalesce(av.n, 0) - coalesce(xv.n, 0), 0))::int8 AS n1,
                   coalesce(sum(xv.n), 0)::int8 AS n2, 0::int8 AS n3, NULL::text[] AS sample
@@ -400,7 +414,6 @@ export class FingerprintStore {
     });
     const r = await this.client.query<{ pair: number; i: string; n1: string; n2: string; n3: string; sample: string[] | null }>(
       `WITH ${ctes.join(',\n')}\n${selects.join('\nUNION ALL\n')}`,
-      [a, x],
     );
     for (const row of r.rows) {
       const p = pairs[row.pair]!;

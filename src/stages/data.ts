@@ -8,8 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import type { Fingerprint } from '../db/fingerprint.js';
-import { FingerprintStore } from '../db/fingerprint.js';
+import { droppedData, FingerprintStore, type Fingerprint } from '../db/fingerprint.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { StageStatus } from '../report/model.js';
 import { tableTouches, touchName, sameTable } from '../sql/touched.js';
@@ -175,7 +174,12 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       if (!state) return;
       state.applied = true;
       if (state.roundTrip && state.a && store) {
-        state.b = await store.take({ like: state.a, summary: true });
+        // Values after the up matter only to tell whether dropped ones live on elsewhere.
+        state.b = await store.take({ rowsOnly: true });
+        const dropped = droppedData(state.a, state.b);
+        if (dropped.columns.some((c) => c.values > 0) || dropped.tables.some((t) => t.rows > 0)) {
+          state.b = await store.take({ like: state.a, summary: true });
+        }
         state.pending = step;
       }
       const emptied = emptiedByWalk(step, state);
