@@ -186,6 +186,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       if (emptied) {
         // The up failed on the rows and went in on emptied tables: there is nothing left to compare.
         state.pending = undefined;
+        await store?.discard(...[state.a, state.b].filter((f): f is Fingerprint => f !== undefined));
         outcome.findings.push({
           stage: 'data',
           severity: 'notice',
