@@ -288,7 +288,10 @@ describe.each(servers())('data stage on $name', ({ name, url }) => {
   });
 
   it('warns about a fixture that matches no migration, and stops on a missing folder', async () => {
-    const report = await run({ ...USERS, 'data-tests/0001_users.assert.sql': 'SELECT 1;\n', 'data-tests/notes.sql': '' }, { dataTests: 'data-tests' });
+    const report = await run(
+      { ...USERS, 'data-tests/0001_users.assert.sql': 'SELECT 1;\n', 'data-tests/1.seed.sql': 'SELECT 1;\n', 'data-tests/notes.sql': '', 'data-tests/README.md': '' },
+      { dataTests: 'data-tests' },
+    );
     expect(dataFindings(report).map((f) => [f.rule, f.severity, f.file, f.message, f.hint])).toEqual([
       [
         'fixture-unmatched',
@@ -296,6 +299,13 @@ describe.each(servers())('data stage on $name', ({ name, url }) => {
         'data-tests/0001_users.assert.sql',
         'data-tests/0001_users.assert.sql matches no migration: there is no migration with version 0001_users',
         'name it 0001.assert.sql to run it with migration 0001',
+      ],
+      [
+        'fixture-unmatched',
+        'warning',
+        'data-tests/1.seed.sql',
+        'data-tests/1.seed.sql matches no migration: there is no migration with version 1',
+        'name it 0001.seed.sql to run it with migration 0001',
       ],
       [
         'fixture-unmatched',

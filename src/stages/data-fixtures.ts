@@ -56,7 +56,8 @@ export function loadFixtures(config: Pick<Config, 'root' | 'dataTests'>, migrati
     const version = m[1]!;
     const kind = m[2] as 'seed' | 'assert';
     if (!versions.has(version)) {
-      const near = [...versions].find((v) => version.startsWith(`${v}_`) || version.startsWith(`${v}-`));
+      const sameNumber = (v: string) => /^\d+$/.test(v) && /^\d+$/.test(version) && BigInt(v) === BigInt(version);
+      const near = [...versions].find((v) => version.startsWith(`${v}_`) || version.startsWith(`${v}-`) || sameNumber(v));
       findings.push({
         stage: 'data',
         severity: 'warning',
