@@ -1,0 +1,478 @@
+/**
+ * Which tables a migration's statements touch, read from the Postgres parse tree: the tables it
+ * creates, alters, renames, indexes, writes, drops, truncates, locks, references through a
+ * foreign key, puts triggers, policies or comments on. Used to limit expensive checks to the
+ * migrations that touch a list of tables, and to know which tables a statement works on.
+ *
+ * Names are as written (unquoted identifiers already folded to lower case by the parser); a name
+ * written without a schema has `schema: undefined`, since the search_path decides it at run time.
+ */
+
+/** The parse tree root of one statement: `{ AlterTableStmt: {...} }` (what `parseSource` gives). */
+export interface ParsedStatementLike {
+  node: Record<string, unknown>;
+}
+
+export type TouchAction =
+  | 'create'
+  | 'alter'
+  | 'rename'
+  | 'index'
+  | 'insert'
+  | 'update'
+  | 'delete'
+  | 'merge'
+  | 'drop'
+  | 'truncate'
+  /** The table is the target of a foreign key being created (it is locked and scanned). */
+  | 'reference'
+  | 'trigger'
+  | 'comment'
+  | 'lock'
+  /** VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH. */
+  | 'maintain'
+  | 'copy'
+  | 'policy'
+  | 'rule'
+  | 'grant'
+  | 'statistics'
+  /** Attached or detached as a partition, or made a child or parent through INHERITS / PARTITION OF. */
+  | 'partition'
+  /** Rows are read (FROM, JOIN, USING, subqueries of a statement that runs a query). */
+  | 'read';
+
+export interface TableTouch {
+  schema: string | undefined;
+  name: string;
+  action: TouchAction;
+  /** Index of the statement in the list given. */
+  statement: number;
+  /** Found by scanning the text of a procedural block (DO), not from a parse tree. */
+  inferred?: true;
+}
+
+export interface TouchAnalysis {
+  touches: TableTouch[];
+  /**
+   * Statements whose effect on tables cannot be read from the parse tree: DO blocks, CALL,
+   * EXECUTE, and queries calling functions that may write. Callers that must not miss a table
+   * should treat these as touching anything.
+   */
+  opaque: number[];
+}
+
+type Node = Record<string, unknown>;
+
+function isNode(v: unknown): v is Node {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A RangeVar, given bare (`relation: {...}`) or wrapped (`{ RangeVar: {...} }`). */
+function rangeVar(v: unknown): { schema: string | undefined; name: string; temp: boolean } | undefined {
+  if (!isNode(v)) return undefined;
+  const rv = isNode(v.RangeVar) ? v.RangeVar : v;
+  if (typeof rv.relname !== 'string') return undefined;
+  return {
+    schema: typeof rv.schemaname === 'string' ? rv.schemaname : undefined,
+    name: rv.relname,
+    temp: rv.relpersistence === 't',
+  };
+}
+
+/** `{ String: { sval } }` items of a name list (`List` wrapper or plain array). */
+function nameList(v: unknown): string[] {
+  const items = isNode(v) && isNode(v.List) ? v.List.items : v;
+  if (!Array.isArray(items)) return [];
+  return items.map((i) => (isNode(i) && isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** Functions a migration commonly calls in a bare SELECT that change no table. */
+const HARMLESS_FUNCTIONS = new Set([
+  'setval',
+  'nextval',
+  'currval',
+  'set_config',
+  'current_setting',
+  'pg_advisory_lock',
+  'pg_advisory_xact_lock',
+  'pg_advisory_unlock',
+  'pg_try_advisory_lock',
+  'pg_try_advisory_xact_lock',
+  'pg_notify',
+  'pg_sleep',
+  'now',
+  'count',
+  'max',
+  'min',
+  'sum',
+  'avg',
+  'coalesce',
+  'lower',
+  'upper',
+  'length',
+  'format',
+  'concat',
+  'pg_get_serial_sequence',
+  'gen_random_uuid',
+  'md5',
+]);
+
+class Collector {
+  readonly touches: TableTouch[] = [];
+  readonly opaque = new Set<number>();
+  private index = 0;
+  private cteNames = new Set<string>();
+
+  statement(index: number, root: Node): void {
+    this.index = index;
+    this.cteNames = new Set();
+    collectCteNames(root, this.cteNames);
+    const kind = Object.keys(root)[0] ?? '';
+    const body = root[kind];
+    if (!isNode(body)) return;
+    this.dispatch(kind, body, true);
+  }
+
+  private add(schema: string | undefined, name: string, action: TouchAction, inferred = false): void {
+    this.touches.push({ schema, name, action, statement: this.index, ...(inferred ? { inferred: true as const } : {}) });
+  }
+
+  private addVar(v: unknown, action: TouchAction): void {
+    const r = rangeVar(v);
+    if (r) this.add(r.schema, r.name, action);
+  }
+
+  /** `[schema.]table` from a name list whose last `drop` items name something on the table. */
+  private addFromNames(names: string[], drop: number, action: TouchAction): void {
+    const parts = names.slice(0, names.length - drop);
+    if (parts.length === 0) return;
+    const name = parts[parts.length - 1]!;
+    const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+    this.add(schema, name, action);
+  }
+
+  private dispatch(kind: string, b: Node, top: boolean): void {
+    switch (kind) {
+      case 'CreateStmt':
+        this.addVar(b.relation, 'create');
+        for (const parent of list(b.inhRelations)) this.addVar(parent, 'partition');
+        for (const el of list(b.tableElts)) this.foreignKeysOf(el);
+        return;
+      case 'AlterTableStmt':
+        if (b.objtype !== undefined && b.objtype !== 'OBJECT_TABLE' && b.objtype !== 'OBJECT_FOREIGN_TABLE') return;
+        this.addVar(b.relation, 'alter');
+        for (const c of list(b.cmds)) {
+          const cmd = isNode(c) && isNode(c.AlterTableCmd) ? c.AlterTableCmd : undefined;
+          if (!cmd) continue;
+          this.foreignKeysOf(cmd.def);
+          const part = isNode(cmd.def) && isNode(cmd.def.PartitionCmd) ? cmd.def.PartitionCmd : undefined;
+          if (part) this.addVar(part.name, 'partition');
+          if (cmd.subtype === 'AT_AddInherit' || cmd.subtype === 'AT_DropInherit') this.addVar(cmd.def, 'partition');
+        }
+        return;
+      case 'RenameStmt': {
+        const t = b.renameType;
+        if (t === 'OBJECT_TABLE' || t === 'OBJECT_FOREIGN_TABLE') {
+          const r = rangeVar(b.relation);
+          if (!r) return;
+          this.add(r.schema, r.name, 'rename');
+          if (typeof b.newname === 'string') this.add(r.schema, b.newname, 'rename');
+          return;
+        }
+        // Columns, constraints, triggers, policies and rules are renamed on their table.
+        if (t === 'OBJECT_COLUMN' && (b.relationType === 'OBJECT_TABLE' || b.relationType === 'OBJECT_FOREIGN_TABLE')) {
+          this.addVar(b.relation, 'rename');
+        } else if (t === 'OBJECT_TABCONSTRAINT' || t === 'OBJECT_TRIGGER' || t === 'OBJECT_POLICY' || t === 'OBJECT_RULE') {
+          this.addVar(b.relation, 'rename');
+        }
+        return;
+      }
+      case 'AlterObjectSchemaStmt': {
+        if (b.objectType !== 'OBJECT_TABLE' && b.objectType !== 'OBJECT_FOREIGN_TABLE') return;
+        const r = rangeVar(b.relation);
+        if (!r) return;
+        this.add(r.schema, r.name, 'alter');
+        if (typeof b.newschema === 'string') this.add(b.newschema, r.name, 'alter');
+        return;
+      }
+      case 'IndexStmt':
+        this.addVar(b.relation, 'index');
+        return;
+      case 'DropStmt': {
+        const t = b.removeType;
+        for (const o of list(b.objects)) {
+          const names = nameList(o);
+          if (t === 'OBJECT_TABLE' || t === 'OBJECT_FOREIGN_TABLE') this.addFromNames(names, 0, 'drop');
+          else if (t === 'OBJECT_TRIGGER') this.addFromNames(names, 1, 'trigger');
+          else if (t === 'OBJECT_POLICY') this.addFromNames(names, 1, 'policy');
+          else if (t === 'OBJECT_RULE') this.addFromNames(names, 1, 'rule');
+        }
+        return;
+      }
+      case 'TruncateStmt':
+        for (const r of list(b.relations)) this.addVar(r, 'truncate');
+        return;
+      case 'CreateTrigStmt':
+        this.addVar(b.relation, 'trigger');
+        return;
+      case 'CommentStmt': {
+        const names = nameList(b.object);
+        if (b.objtype === 'OBJECT_TABLE' || b.objtype === 'OBJECT_FOREIGN_TABLE') this.addFromNames(names, 0, 'comment');
+        else if (
+          b.objtype === 'OBJECT_COLUMN' ||
+          b.objtype === 'OBJECT_TABCONSTRAINT' ||
+          b.objtype === 'OBJECT_TRIGGER' ||
+          b.objtype === 'OBJECT_POLICY' ||
+          b.objtype === 'OBJECT_RULE'
+        ) {
+          this.addFromNames(names, 1, 'comment');
+        }
+        return;
+      }
+      case 'LockStmt':
+        for (const r of list(b.relations)) this.addVar(r, 'lock');
+        return;
+      case 'VacuumStmt':
+        for (const r of list(b.rels)) {
+          const rel = isNode(r) && isNode(r.VacuumRelation) ? r.VacuumRelation.relation : undefined;
+          this.addVar(rel, 'maintain');
+        }
+        return;
+      case 'ClusterStmt':
+        this.addVar(b.relation, 'maintain');
+        return;
+      case 'ReindexStmt':
+        if (b.kind === 'REINDEX_OBJECT_TABLE') this.addVar(b.relation, 'maintain');
+        return;
+      case 'RefreshMatViewStmt':
+        this.addVar(b.relation, 'maintain');
+        return;
+      case 'CopyStmt':
+        this.addVar(b.relation, 'copy');
+        if (isNode(b.query)) this.queries(b.query);
+        return;
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+        this.addVar(b.table, 'policy');
+        return;
+      case 'RuleStmt':
+        this.addVar(b.relation, 'rule');
+        return;
+      case 'GrantStmt':
+        if (b.objtype === 'OBJECT_TABLE' && b.targtype === 'ACL_TARGET_OBJECT') {
+          for (const r of list(b.objects)) this.addVar(r, 'grant');
+        }
+        return;
+      case 'CreateStatsStmt':
+        for (const r of list(b.relations)) this.addVar(r, 'statistics');
+        return;
+      case 'CreateTableAsStmt': {
+        const into = isNode(b.into) ? b.into : undefined;
+        if (b.objtype === undefined || b.objtype === 'OBJECT_TABLE') this.addVar(into?.rel, 'create');
+        this.queries(b.query);
+        return;
+      }
+      case 'ExplainStmt': {
+        // EXPLAIN ANALYZE runs the statement.
+        const analyze = list(b.options).some((o) => isNode(o) && isNode(o.DefElem) && o.DefElem.defname === 'analyze');
+        const q = isNode(b.query) ? b.query : undefined;
+        const qk = q ? Object.keys(q)[0] : undefined;
+        if (analyze && q && qk && isNode(q[qk])) this.dispatch(qk, q[qk] as Node, false);
+        return;
+      }
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt':
+      case 'SelectStmt':
+        this.queries({ [kind]: b });
+        if (top && kind === 'SelectStmt' && callsUnknownFunction(b)) this.opaque.add(this.index);
+        return;
+      case 'DoStmt':
+        this.opaque.add(this.index);
+        for (const a of list(b.args)) {
+          const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
+          const body = d?.defname === 'as' && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
+          if (typeof body === 'string') this.scanProcedural(body);
+        }
+        return;
+      case 'CallStmt':
+      case 'ExecuteStmt':
+        this.opaque.add(this.index);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Foreign keys declared by a column definition or a table constraint. */
+  private foreignKeysOf(el: unknown): void {
+    if (!isNode(el)) return;
+    if (isNode(el.ColumnDef)) {
+      for (const c of list(el.ColumnDef.constraints)) this.foreignKeysOf(c);
+      return;
+    }
+    const con = isNode(el.Constraint) ? el.Constraint : undefined;
+    if (con?.contype === 'CONSTR_FOREIGN') this.addVar(con.pktable, 'reference');
+  }
+
+  /** Writes (DML targets, also inside CTEs) and reads (every other relation) of a query tree. */
+  private queries(tree: unknown): void {
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) walk(x);
+        return;
+      }
+      if (!isNode(v)) return;
+      for (const [k, x] of Object.entries(v)) {
+        if (!isNode(x)) {
+          if (Array.isArray(x)) walk(x);
+          continue;
+        }
+        switch (k) {
+          case 'InsertStmt':
+          case 'UpdateStmt':
+          case 'DeleteStmt':
+          case 'MergeStmt': {
+            const action: TouchAction = k === 'InsertStmt' ? 'insert' : k === 'UpdateStmt' ? 'update' : k === 'DeleteStmt' ? 'delete' : 'merge';
+            this.addVar(x.relation, action);
+            const { relation: _target, ...rest } = x;
+            walk(rest);
+            break;
+          }
+          case 'RangeVar': {
+            const r = rangeVar(x);
+            if (r && !(r.schema === undefined && this.cteNames.has(r.name))) this.add(r.schema, r.name, 'read');
+            break;
+          }
+          case 'intoClause':
+            // SELECT ... INTO creates a table.
+            this.addVar(x.rel, 'create');
+            break;
+          default:
+            walk(x);
+        }
+      }
+    };
+    walk(tree);
+  }
+
+  /**
+   * Tables named right after a writing keyword in a procedural body. A heuristic: the body is
+   * PL/pgSQL, not SQL, and dynamic SQL (EXECUTE) cannot be seen at all; the statement stays opaque.
+   */
+  private scanProcedural(body: string): void {
+    const text = body.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+    const ident = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+    const qualified = `(${ident})(?:\\s*\\.\\s*(${ident}))?`;
+    const patterns: Array<[RegExp, TouchAction]> = [
+      [new RegExp(`\\binsert\\s+into\\s+${qualified}`, 'gi'), 'insert'],
+      [new RegExp(`\\bupdate\\s+(?:only\\s+)?${qualified}\\s+(?:as\\s+\\w+\\s+)?set\\b`, 'gi'), 'update'],
+      [new RegExp(`\\bdelete\\s+from\\s+(?:only\\s+)?${qualified}`, 'gi'), 'delete'],
+      [new RegExp(`\\bmerge\\s+into\\s+(?:only\\s+)?${qualified}`, 'gi'), 'merge'],
+      [new RegExp(`\\balter\\s+table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'alter'],
+      [new RegExp(`\\btruncate\\s+(?:table\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'truncate'],
+      [new RegExp(`\\bdrop\\s+table\\s+(?:if\\s+exists\\s+)?${qualified}`, 'gi'), 'drop'],
+    ];
+    const unquote = (s: string): string => (s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase());
+    for (const [re, action] of patterns) {
+      for (const m of text.matchAll(re)) {
+        const first = unquote(m[1]!);
+        if (m[2] !== undefined) this.add(first, unquote(m[2]), action, true);
+        else this.add(undefined, first, action, true);
+      }
+    }
+  }
+}
+
+function collectCteNames(v: unknown, out: Set<string>): void {
+  if (Array.isArray(v)) {
+    for (const x of v) collectCteNames(x, out);
+    return;
+  }
+  if (!isNode(v)) return;
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'CommonTableExpr' && isNode(x) && typeof x.ctename === 'string') out.add(x.ctename);
+    if (typeof x === 'object' && x !== null) collectCteNames(x, out);
+  }
+}
+
+/** A function call that may write (anything not known to be harmless). */
+function callsUnknownFunction(tree: unknown): boolean {
+  if (Array.isArray(tree)) return tree.some(callsUnknownFunction);
+  if (!isNode(tree)) return false;
+  for (const [k, x] of Object.entries(tree)) {
+    if (k === 'FuncCall' && isNode(x)) {
+      const names = nameList(x.funcname);
+      const name = names[names.length - 1];
+      const schema = names.length > 1 ? names[0] : undefined;
+      if (name === undefined || !(HARMLESS_FUNCTIONS.has(name) && (schema === undefined || schema === 'pg_catalog'))) return true;
+    }
+    if (typeof x === 'object' && x !== null && callsUnknownFunction(x)) return true;
+  }
+  return false;
+}
+
+/** Every table touch of the statements, in statement order, and the statements that hide theirs. */
+export function tableTouches(statements: readonly ParsedStatementLike[]): TouchAnalysis {
+  const c = new Collector();
+  statements.forEach((s, i) => c.statement(i, s.node));
+  return { touches: c.touches, opaque: [...c.opaque] };
+}
+
+/** An identifier as SQL would need it written: bare when plain lower case, double-quoted otherwise. */
+function sqlName(part: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(part) ? part : `"${part.replace(/"/g, '""')}"`;
+}
+
+/** `schema.name`, or `name` when written without a schema; parts that need it are double-quoted (`"Users"`). */
+export function touchName(t: { schema: string | undefined; name: string }): string {
+  return t.schema === undefined ? sqlName(t.name) : `${sqlName(t.schema)}.${sqlName(t.name)}`;
+}
+
+/**
+ * Names of the tables the statements touch, as `touchName` writes them (`schema.name`, or `name`
+ * when written without a schema). Reads are left out unless asked for: a table a migration only reads from is not
+ * changed by it.
+ */
+export function touchedTables(statements: readonly ParsedStatementLike[], opts: { reads?: boolean } = {}): Set<string> {
+  const out = new Set<string>();
+  for (const t of tableTouches(statements).touches) {
+    if (t.action === 'read' && !opts.reads) continue;
+    out.add(touchName(t));
+  }
+  return out;
+}
+
+/** Splits `schema.table` as people write it: unquoted parts fold to lower case, `"Quoted"` parts stay. */
+export function parseTableName(text: string): { schema: string | undefined; name: string } | undefined {
+  const parts: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^."\s]+))\s*(\.|$)/y;
+  let pos = 0;
+  const s = text.trim();
+  while (pos < s.length) {
+    re.lastIndex = pos;
+    const m = re.exec(s);
+    if (!m) return undefined;
+    parts.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase());
+    pos = re.lastIndex;
+    if (m[3] === '') break;
+  }
+  if (parts.length === 0 || parts.length > 2) return undefined;
+  return parts.length === 2 ? { schema: parts[0], name: parts[1]! } : { schema: undefined, name: parts[0]! };
+}
+
+/**
+ * Could `touched` (as `touchedTables` names it) be the table `listed` names? Names without a
+ * schema match any schema: which one the search_path picks is not known from the text.
+ */
+export function sameTable(touched: string | { schema: string | undefined; name: string }, listed: string | { schema: string | undefined; name: string }): boolean {
+  const a = typeof touched === 'string' ? parseTableName(touched) : touched;
+  const b = typeof listed === 'string' ? parseTableName(listed) : listed;
+  if (!a || !b || a.name !== b.name) return false;
+  return a.schema === undefined || b.schema === undefined || a.schema === b.schema;
+}
