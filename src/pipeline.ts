@@ -11,6 +11,7 @@ import type { ProgressEvent } from './report/terminal.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
+import { runPerformanceStage } from './stages/performance.js';
 import { parseFindings } from './stages/syntax.js';
 import { walkMigrations, type WalkObserver } from './stages/walk.js';
 
@@ -24,7 +25,7 @@ export interface RunHooks {
 const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObserver>> = {};
 
 /** Stages that need a database of their own (seeded at volume). */
-const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = {};
+const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = { performance: runPerformanceStage };
 
 const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
 
