@@ -285,7 +285,7 @@ function evidenceText(f: StatementFacts, table: number | undefined, nameOf: (oid
   const m = f.measure;
   const where = table !== undefined ? ` in ${nameOf(table)}` : '';
   parts.push(m.rows !== undefined ? `measured ${formatDuration(m.durationMs)} with ${count(m.rows)} rows${where}` : `measured ${formatDuration(m.durationMs)}`);
-  const onTable = table !== undefined ? f.measure.locks.find((l) => l.relation === nameOf(table) && l.mode !== 'AccessShareLock') : undefined;
+  const onTable = table !== undefined ? f.obs.held.find((l) => l.oid === table && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
   const lock = onTable ?? f.strongest;
   if (lock) parts.push(`${lock.mode} on ${lock.relation}${f.obs.inTransaction ? ' until commit' : ''}`);
   if (m.rewrites.length > 0) parts.push(`rewrote ${m.rewrites.join(', ')}`);

@@ -14,18 +14,33 @@ export interface Timing {
   rows: number;
 }
 
-/** Below this growth between the two sizes, a statement is taken as not depending on the rows. */
+/** Below this growth between the two sizes, the difference is noise, not work per row. */
 const MIN_GROWTH_MS = 1;
 const MIN_GROWTH_RATIO = 1.5;
+/**
+ * A statement that is not known to work per row must take at least this long before its growth
+ * counts: a catalog-only change takes a fraction of a millisecond, and a hiccup of the machine
+ * must not turn it into minutes at production size.
+ */
+const MIN_UNEXPECTED_MS = 5;
 
+/**
+ * Time at `targetRows` rows from the timing at `full` rows and, when there is one, at `small`
+ * rows. `scalesWithRows`: the statement is known to do work per row (it rewrote a table, or it
+ * builds an index, updates, validates...).
+ */
 export function projectDuration(full: Timing, small: Timing | undefined, targetRows: number, scalesWithRows: boolean): number {
   if (full.rows <= 0) return full.ms;
   if (small !== undefined && small.rows > 0 && small.rows < full.rows) {
     const growth = full.ms - small.ms;
-    if (growth < MIN_GROWTH_MS || full.ms < MIN_GROWTH_RATIO * small.ms) return full.ms;
-    const perRow = growth / (full.rows - small.rows);
-    return Math.max(0, full.ms + perRow * (targetRows - full.rows));
+    const grows = growth >= MIN_GROWTH_MS && full.ms >= MIN_GROWTH_RATIO * small.ms;
+    if (grows && (scalesWithRows || full.ms >= MIN_UNEXPECTED_MS)) {
+      const perRow = growth / (full.rows - small.rows);
+      return Math.max(0, full.ms + perRow * (targetRows - full.rows));
+    }
+    if (!scalesWithRows) return full.ms;
   }
+  // One size only, or a statement known to scan whose fixed cost hid the growth: in proportion to the rows.
   return scalesWithRows ? (full.ms * targetRows) / full.rows : full.ms;
 }
 

@@ -20,6 +20,8 @@ export interface ObservedStatement {
   segment: number;
   /** Locks taken by this statement: relations locked in a stronger mode than before it, strongest mode each. */
   locks: HeldLock[];
+  /** Every lock held right after the statement (inside a transaction), strongest mode per relation. */
+  held: HeldLock[];
   /** Tables (oids) whose relfilenode changed. */
   rewrites: Array<{ oid: number; display: string }>;
   /** Existing indexes whose relfilenode changed. */
@@ -97,10 +99,11 @@ export class StatementProbe implements StatementObserver {
     this.lastInTransaction = inTransaction;
 
     const locks: HeldLock[] = [];
+    const held = inTransaction ? [...strongestByRelation(after.locks).values()] : [];
     if (inTransaction) {
-      const held = strongestByRelation(before.locks);
-      for (const l of strongestByRelation(after.locks).values()) {
-        const prev = held.get(l.oid);
+      const previous = strongestByRelation(before.locks);
+      for (const l of held) {
+        const prev = previous.get(l.oid);
         if (prev && lockStrength(prev.mode) >= lockStrength(l.mode)) continue;
         const table = l.kind === 'r' || l.kind === 'p' || l.kind === 'm' || l.kind === 'f';
         // Index locks matter when an existing index is locked against reads; a new index is invisible to others.
@@ -127,6 +130,7 @@ export class StatementProbe implements StatementObserver {
       inTransaction,
       segment: this.segment,
       locks,
+      held,
       rewrites,
       rebuiltIndexes,
       notNullBacked: this.backed,
