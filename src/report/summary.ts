@@ -208,11 +208,74 @@ function hasExtra(f: Finding): boolean {
   return (f.detail !== undefined && f.detail.trim() !== '') || (f.hint !== undefined && f.hint.trim() !== '');
 }
 
-function statementRow(s: StatementMeasure): string {
+interface StatementColumns {
+  head: boolean;
+  projected: boolean;
+}
+
+function statementColumns(statements: readonly StatementMeasure[]): StatementColumns {
+  return {
+    head: statements.some((s) => s.head !== undefined),
+    projected: statements.some((s) => s.projectedMs !== undefined),
+  };
+}
+
+function statementsTableHeader(c: StatementColumns): string {
+  const names = ['Statement', ...(c.head ? ['SQL'] : []), 'Time', 'Locks', 'Rewrites', ...(c.projected ? ['Projected'] : [])];
+  const align = ['---', ...(c.head ? ['---'] : []), '---:', '---', '---', ...(c.projected ? ['---:'] : [])];
+  return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
+}
+
+function statementRow(s: StatementMeasure, c: StatementColumns): string {
+  const outside = s.outsideTransaction ? ' (outside a transaction)' : '';
   const locks =
-    s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}`).join('<br>') : '—';
-  const rewrites = s.rewrites.length > 0 ? s.rewrites.map((r) => code(r, true)).join(', ') : '—';
-  return `| ${code(`${s.file}:${s.line}`, true)} | ${formatDuration(s.durationMs)} | ${locks} | ${rewrites} |\n`;
+    s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}${outside}`).join('<br>') : '—';
+  const rebuilt = s.rebuiltIndexes ?? [];
+  const rewrites =
+    s.rewrites.length > 0
+      ? s.rewrites.map((r) => code(r, true)).join(', ')
+      : rebuilt.length > 0
+        ? `${rebuilt.map((r) => code(r, true)).join(', ')} rebuilt`
+        : '—';
+  const cells = [code(`${s.file}:${s.line}`, true)];
+  if (c.head) cells.push(s.head !== undefined ? code(s.head, true) : '—');
+  cells.push(formatDuration(s.durationMs), locks, rewrites);
+  if (c.projected) {
+    const projected = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
+    cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${projected} at ${s.productionRows.toLocaleString('en-US')} rows` : projected);
+  }
+  return `| ${cells.join(' | ')} |\n`;
+}
+
+/** Rows of the lock holds table: how long each migration keeps which table from being written (or read). */
+function lockHoldRows(statements: readonly StatementMeasure[]): { rows: string[]; projected: boolean } {
+  const rows: string[] = [];
+  const projected = statements.some((s) => (s.holds ?? []).some((h) => h.projectedMs !== undefined));
+  for (const s of statements) {
+    for (const h of s.holds ?? []) {
+      const blocks = h.blocks === 'reads' ? 'reads and writes' : 'writes';
+      const span = h.untilLine === s.line ? `line ${s.line}` : `line ${s.line} to ${h.untilLine}`;
+      const cells = [code(s.migration, true), code(h.relation, true), `${blocks} (${escapeMarkdown(h.mode)})`, span, formatDuration(h.ms)];
+      if (projected) cells.push(h.projectedMs !== undefined ? formatDuration(h.projectedMs) : '—');
+      rows.push(`| ${cells.join(' | ')} |\n`);
+    }
+  }
+  return { rows, projected };
+}
+
+function lockHoldsSection(statements: readonly StatementMeasure[]): string {
+  const { rows, projected } = lockHoldRows(statements);
+  if (rows.length === 0) return '';
+  const names = ['Migration', 'Table', 'Blocks', 'Statements', 'Held', ...(projected ? ['Projected'] : [])];
+  const align = ['---', '---', '---', '---', '---:', ...(projected ? ['---:'] : [])];
+  return (
+    '### Lock holds\n\n' +
+    'How long each migration keeps a table from being written (ShareLock and stronger) or even read ' +
+    '(AccessExclusiveLock): from the statement that takes the lock to the commit that releases it.\n\n' +
+    `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n` +
+    rows.join('') +
+    '\n'
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,7 +311,9 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
   const notPassingRows = migRows.filter((r) => !r.passing);
   const fullBlocks = findings.map((f) => findingBlock(f, true));
   const shortBlocks = findings.map((f) => findingBlock(f, false));
-  const stmtRows = report.statements.map(statementRow);
+  const stmtColumns = statementColumns(report.statements);
+  const stmtRows = report.statements.map((st) => statementRow(st, stmtColumns));
+  const holds = lockHoldsSection(report.statements);
   const perSeverity = countBySeverity(findings);
 
   const build = (plan: Plan): string => {
@@ -302,11 +367,12 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
       out += 'No findings.\n\n';
     }
 
-    // Statements
+    // Lock holds and statements
+    if (plan.statements > 0) out += holds;
     if (stmtRows.length > 0) {
       out += '### Statements\n\n';
       const shown = stmtRows.slice(0, plan.statements);
-      if (shown.length > 0) out += `| Statement | Time | Locks | Rewrites |\n| --- | ---: | --- | --- |\n${shown.join('')}\n`;
+      if (shown.length > 0) out += `${statementsTableHeader(stmtColumns)}${shown.join('')}\n`;
       if (shown.length < stmtRows.length) {
         out += `${plural(stmtRows.length - shown.length, 'more statement')} not shown; see the JSON report.\n\n`;
       }

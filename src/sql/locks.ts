@@ -156,12 +156,16 @@ export function staticLocks(stmt: Statement): StaticLock[] {
 }
 
 /**
- * Statements whose work grows with the rows of the tables they name: they scan, copy, sort or
- * check every row. Used to project a duration when it could be measured at one size only.
+ * How a statement's time relates to the rows of the tables it names: `per-row` when it scans,
+ * copies, sorts or checks every row (index builds, data changes, validations, type changes...),
+ * `fixed` when it only changes the catalog, `unknown` when it runs code the parse tree does not
+ * show (a function call, a DO block). Used to project a duration to production size.
  */
-export function scansRows(stmt: Statement): boolean {
+export type WorkKind = 'per-row' | 'fixed' | 'unknown';
+
+export function workKind(stmt: Statement): WorkKind {
   const k = kindOf(stmt.node);
-  if (!k) return false;
+  if (!k) return 'unknown';
   const [kind, body] = k;
   switch (kind) {
     case 'IndexStmt':
@@ -173,21 +177,29 @@ export function scansRows(stmt: Statement): boolean {
     case 'VacuumStmt':
     case 'CreateTableAsStmt':
     case 'RefreshMatViewStmt':
-      return true;
+    case 'CopyStmt':
+      return 'per-row';
     case 'InsertStmt':
-      return body.selectStmt !== undefined && list(unwrap(body.selectStmt, 'SelectStmt')?.valuesLists).length === 0;
-    case 'AlterTableStmt':
-      return list(body.cmds).some((c) => {
+      return body.selectStmt !== undefined && list(unwrap(body.selectStmt, 'SelectStmt')?.valuesLists).length === 0 ? 'per-row' : 'fixed';
+    case 'AlterTableStmt': {
+      const perRow = list(body.cmds).some((c) => {
         const cmd = unwrap(c, 'AlterTableCmd');
         const subtype = String(cmd?.subtype ?? '');
-        if (['AT_AlterColumnType', 'AT_SetNotNull', 'AT_ValidateConstraint', 'AT_AttachPartition', 'AT_SetTableSpace'].includes(subtype)) return true;
+        if (['AT_AlterColumnType', 'AT_SetNotNull', 'AT_ValidateConstraint', 'AT_AttachPartition', 'AT_SetTableSpace', 'AT_SetLogged', 'AT_SetUnLogged'].includes(subtype)) return true;
         if (subtype === 'AT_AddConstraint') {
           const con = unwrap(cmd?.def, 'Constraint');
           return con !== undefined && con.skip_validation !== true && con.indexname === undefined;
         }
         return false;
       });
+      return perRow ? 'per-row' : 'fixed';
+    }
+    case 'SelectStmt':
+    case 'DoStmt':
+    case 'CallStmt':
+    case 'ExecuteStmt':
+      return 'unknown';
     default:
-      return false;
+      return 'fixed';
   }
 }

@@ -133,14 +133,15 @@ async function measureMigration(
   const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
   const smallRows = Math.floor(config.perfRows / 4);
 
+  const phases = new PhaseClock();
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await seedTables(client, { rows: smallRows, tables: names, analyze: true });
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
-    const rows = await countRows(client, existing);
+    const rows = await phases.time('count', () => countRows(client, existing));
     if ([...rows.values()].some((n) => n < config.perfRows)) {
-      const durations = await rolledBackRun(client, up);
+      const durations = await phases.time('first run', () => rolledBackRun(client, up));
       await applySessionLimits(client, ctx);
       if (durations) {
         small = { durations, rows };
@@ -149,11 +150,11 @@ async function measureMigration(
     }
   }
   if (existing.length > 0) {
-    const seed = await seedTables(client, { rows: config.perfRows, tables: filled, analyze: true });
+    const seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true }));
     for (const n of seed.notices) notice(n);
   }
-  const rows = await countRows(client, existing);
-  const tables = await userTables(client);
+  const rows = await phases.time('count', () => countRows(client, existing));
+  const tables = await phases.time('catalog', () => userTables(client));
   const watched = await withDescendants(client, existing.map((t) => t.oid));
 
   const notNullColumns = new Map<number, Array<{ table: string; column: string }>>();
@@ -164,13 +165,32 @@ async function measureMigration(
     notNullColumns.set(h.index, list);
   }
   const observer = new StatementProbe(watched, mode, notNullColumns);
-  const r = await applyStatements(client, up, { mode, observer });
+  const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
+  ctx.log(`performance ${prepared.migration.version}: ${volume ?? ''}; ${phases.summary()}`);
   if (r.ok) {
     const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, rows, small });
     return { ...assessed, stop: false, note: volume };
   }
   return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
+}
+
+/** Wall time per phase of one migration's measurement, for the log. */
+class PhaseClock {
+  private readonly spent = new Map<string, number>();
+
+  async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.spent.set(phase, (this.spent.get(phase) ?? 0) + performance.now() - t0);
+    }
+  }
+
+  summary(): string {
+    return [...this.spent].map(([phase, ms]) => `${phase} ${Math.round(ms)} ms`).join(', ');
+  }
 }
 
 /** Runs the migration in a transaction that is rolled back; the time of each statement, or undefined when it fails. */
@@ -261,6 +281,9 @@ async function failedAtVolume(
     findings.push(asPerformance(failureFinding(prepared, up, again.failure!, 'apply-failed', walkRan ? 'notice' : 'error', again.failure!.message)));
     return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
+  // Not timed, but what the parse tree shows still holds.
+  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], rows: new Map(), small: undefined });
+  findings.push(...unmeasured.findings);
   return { findings, statements: [], stop: false, note: volume ? `${volume}; not timed` : 'not timed' };
 }
 

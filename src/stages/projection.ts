@@ -1,12 +1,14 @@
 /**
  * Projecting a statement's measured time to production size.
  *
- * With two measurements of the same statement at two table sizes, the time is fitted as
- * `fixed + perRow * rows`: a statement whose time did not grow with the rows (a catalog-only
- * ALTER, a COMMENT) stays at its measured time however big production is. With one measurement,
- * a statement that does work per row (a rewrite was observed, or it builds an index, updates,
- * validates...) is projected in proportion to the rows, and any other keeps its time.
+ * A statement that only changes the catalog keeps its measured time however big production is.
+ * One that works per row (a rewrite was observed, or it builds an index, updates, validates...)
+ * is fitted as `fixed + perRow * rows` from its times at two table sizes, or projected in
+ * proportion to the rows when it was timed at one size only. Code the parse tree cannot see
+ * into (a function call) is fitted when its time clearly grew between the two sizes.
  */
+
+import type { WorkKind } from '../sql/locks.js';
 
 export interface Timing {
   ms: number;
@@ -18,30 +20,27 @@ export interface Timing {
 const MIN_GROWTH_MS = 1;
 const MIN_GROWTH_RATIO = 1.5;
 /**
- * A statement that is not known to work per row must take at least this long before its growth
- * counts: a catalog-only change takes a fraction of a millisecond, and a hiccup of the machine
- * must not turn it into minutes at production size.
+ * Code the parse tree does not show (a function call) must take at least this long before its
+ * growth counts: a hiccup of the machine must not turn a trivial call into minutes at production size.
  */
-const MIN_UNEXPECTED_MS = 5;
+const MIN_UNKNOWN_MS = 5;
 
 /**
  * Time at `targetRows` rows from the timing at `full` rows and, when there is one, at `small`
- * rows. `scalesWithRows`: the statement is known to do work per row (it rewrote a table, or it
- * builds an index, updates, validates...).
+ * rows. A `fixed` statement (catalog only, no rewrite seen) keeps its time.
  */
-export function projectDuration(full: Timing, small: Timing | undefined, targetRows: number, scalesWithRows: boolean): number {
-  if (full.rows <= 0) return full.ms;
+export function projectDuration(full: Timing, small: Timing | undefined, targetRows: number, work: WorkKind): number {
+  if (full.rows <= 0 || work === 'fixed') return full.ms;
   if (small !== undefined && small.rows > 0 && small.rows < full.rows) {
     const growth = full.ms - small.ms;
     const grows = growth >= MIN_GROWTH_MS && full.ms >= MIN_GROWTH_RATIO * small.ms;
-    if (grows && (scalesWithRows || full.ms >= MIN_UNEXPECTED_MS)) {
+    if (grows && (work === 'per-row' || full.ms >= MIN_UNKNOWN_MS)) {
       const perRow = growth / (full.rows - small.rows);
       return Math.max(0, full.ms + perRow * (targetRows - full.rows));
     }
-    if (!scalesWithRows) return full.ms;
   }
-  // One size only, or a statement known to scan whose fixed cost hid the growth: in proportion to the rows.
-  return scalesWithRows ? (full.ms * targetRows) / full.rows : full.ms;
+  // One size only, or fixed costs hid the growth: work per row grows with the rows, unknown work is left as measured.
+  return work === 'per-row' ? (full.ms * targetRows) / full.rows : full.ms;
 }
 
 /** Production row count for a table ("users", "billing.invoices"), matching names as people write them. */
