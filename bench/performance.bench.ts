@@ -1,0 +1,176 @@
+/**
+ * The performance stage against what a person would do by hand, on the same server:
+ *   1. seeding 500,000 rows with seedTables against one hand-written INSERT ... SELECT generate_series
+ *      for the same table;
+ *   2. the whole stage on a sample migration against filling the same tables by hand and applying
+ *      the migration plainly, and its timed run (with the probes around each statement) against
+ *      the plain apply on the same volume.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import { buildConfig } from '../src/config.js';
+import { ScratchServer } from '../src/db/scratch.js';
+import { seedTables } from '../src/db/seed.js';
+import { runPipeline } from '../src/pipeline.js';
+import type { Bench, BenchRow } from './harness.js';
+
+const ROWS = 500_000;
+const RUNS = 3;
+
+const SCHEMA = `
+CREATE TYPE account_status AS ENUM ('active', 'suspended', 'closed');
+CREATE TABLE accounts (
+  id          bigserial PRIMARY KEY,
+  email       text NOT NULL,
+  full_name   varchar(80) NOT NULL,
+  status      account_status NOT NULL DEFAULT 'active',
+  score       integer NOT NULL CHECK (score >= 0),
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX accounts_email_key ON accounts (lower(email));
+CREATE TABLE orders (
+  id          bigserial PRIMARY KEY,
+  account_id  bigint NOT NULL REFERENCES accounts (id),
+  total_cents integer NOT NULL,
+  note        text,
+  placed_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX orders_account_idx ON orders (account_id);
+`;
+
+/** The rows seedTables generates for accounts, written by hand. */
+const HAND_ACCOUNTS = `
+INSERT INTO accounts (email, full_name, score)
+SELECT 'user' || g || '@example.com', 'full_name-' || g, g
+FROM generate_series(1, ${ROWS}) AS g`;
+const HAND_ORDERS = `
+INSERT INTO orders (account_id, total_cents, note)
+SELECT g, g, 'note-' || g
+FROM generate_series(1, ${ROWS}) AS g`;
+
+const SAMPLE_MIGRATION = `SET lock_timeout = '5s';
+ALTER TABLE accounts ADD COLUMN plan text NOT NULL DEFAULT 'free';
+CREATE INDEX accounts_created_at_idx ON accounts (created_at);
+ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total_cents >= 0) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
+UPDATE orders SET note = 'none' WHERE note IS NULL;
+`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const bench: Bench = async ({ databaseUrl, log }) => {
+  const server = await ScratchServer.open(databaseUrl, { connectTimeoutMs: 10_000 });
+  const rows: BenchRow[] = [];
+  try {
+    // 1. Seeding one table, alternating candidate and baseline so neither always runs on a warmer server.
+    {
+      const db = await server.createDatabase();
+      const client = await server.connect(db);
+      try {
+        await client.query(SCHEMA);
+        const reset = async (c: pg.Client) => {
+          await c.query('TRUNCATE accounts, orders RESTART IDENTITY CASCADE');
+          await c.query('CHECKPOINT');
+        };
+        const ours: number[] = [];
+        const hand: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          await reset(client);
+          ours.push(await timed(() => seedTables(client, { rows: ROWS, tables: ['accounts'] })));
+          await reset(client);
+          hand.push(await timed(() => client.query(HAND_ACCOUNTS)));
+          log(`seed run ${i + 1}: seedTables ${Math.round(ours[i]!)} ms, hand-written ${Math.round(hand[i]!)} ms`);
+        }
+        const candidateMs = median(ours);
+        const baselineMs = median(hand);
+        rows.push({
+          name: `seed ${ROWS.toLocaleString('en-US')} rows into accounts (6 columns, enum, CHECK, unique index)`,
+          baseline: 'hand-written INSERT ... SELECT generate_series',
+          baselineMs,
+          candidateMs,
+          goal: '<= 1.2x',
+          met: candidateMs <= 1.2 * baselineMs,
+          note: `median of ${RUNS}`,
+        });
+      } finally {
+        await client.end();
+        await server.dropDatabase(db.name);
+      }
+    }
+
+    // 2. The whole stage on a sample migration, against filling by hand and applying it plainly.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-bench-'));
+    try {
+      fs.mkdirSync(path.join(root, 'migrations'));
+      fs.writeFileSync(path.join(root, 'migrations/1_schema.up.sql'), SCHEMA);
+      fs.writeFileSync(path.join(root, 'migrations/2_sample.up.sql'), SAMPLE_MIGRATION);
+      const config = buildConfig(root, { dir: 'migrations', databaseUrl, stages: 'performance', perfRows: String(ROWS) });
+      const stage: number[] = [];
+      const timedRun: number[] = [];
+      const plainAll: number[] = [];
+      const plainApply: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        let logged = '';
+        stage.push(await timed(() => runPipeline(config, { log: (l) => (l.startsWith('performance 2:') ? (logged = l) : undefined) })));
+        const m = /timed run (\d+) ms/.exec(logged);
+        if (!m) throw new Error(`the stage did not log its timed run: "${logged}"`);
+        timedRun.push(Number(m[1]));
+
+        const db = await server.createDatabase();
+        const client = await server.connect(db);
+        try {
+          const t0 = performance.now();
+          await client.query(SCHEMA);
+          await client.query(HAND_ACCOUNTS);
+          await client.query(HAND_ORDERS);
+          await client.query('ANALYZE accounts, orders');
+          // As a migration tool would: the whole file in one transaction.
+          const apply = await timed(async () => {
+            await client.query('BEGIN');
+            await client.query(SAMPLE_MIGRATION);
+            await client.query('COMMIT');
+          });
+          plainAll.push(performance.now() - t0);
+          plainApply.push(apply);
+        } finally {
+          await client.end();
+          await server.dropDatabase(db.name);
+        }
+        log(`stage run ${i + 1}: stage ${Math.round(stage[i]!)} ms (timed run ${timedRun[i]} ms); by hand ${Math.round(plainAll[i]!)} ms (apply ${Math.round(plainApply[i]!)} ms)`);
+      }
+      rows.push({
+        name: `performance stage on a 5-statement migration, ${ROWS.toLocaleString('en-US')} rows in 2 tables`,
+        baseline: 'filling the same tables by hand, ANALYZE, applying the migration plainly',
+        baselineMs: median(plainAll),
+        candidateMs: median(stage),
+        note: `median of ${RUNS}; the stage also runs the migration once at a quarter of the rows, rolled back`,
+      });
+      rows.push({
+        name: 'timed run of that migration with per-statement probes (locks, relfilenodes)',
+        baseline: 'applying the migration plainly on the same seeded volume',
+        baselineMs: median(plainApply),
+        candidateMs: median(timedRun),
+        note: `median of ${RUNS}`,
+      });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  } finally {
+    await server.close();
+  }
+  return rows;
+};
+
+export default bench;
