@@ -5,6 +5,7 @@ import { buildConfig, type RawOptions } from '../src/config.js';
 import { runPipeline } from '../src/pipeline.js';
 import { renderSummary } from '../src/report/summary.js';
 import type { Finding, Report, StatementMeasure } from '../src/report/model.js';
+import { projectDuration } from '../src/stages/projection.js';
 import { configFor, leftoverScratchDatabases, makeRepo, repoRoot } from './support/fixtures.js';
 import { servers } from './support/servers.js';
 
@@ -239,6 +240,52 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(both.findings.filter((f) => f.severity === 'error').map((f) => `${f.stage}:${f.rule}`)).toEqual(['syntax:fails-with-rows']);
   });
 
+  it('counts a partitioned table once, with its partitions, and says how to index it', async () => {
+    const report = await run({
+      'migrations/1_events.up.sql': [
+        'CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);',
+        "CREATE TABLE events_old PARTITION OF events FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');",
+        'CREATE TABLE events_new PARTITION OF events DEFAULT;',
+      ].join('\n'),
+      'migrations/2_change.up.sql': [
+        "SET lock_timeout = '5s';",
+        'CREATE INDEX events_kind_idx ON events (kind);',
+        'ALTER TABLE events ALTER COLUMN kind TYPE varchar(20);',
+      ].join('\n'),
+    });
+    expect(notNotice(report).map(brief)).toEqual(['index-not-concurrent@2:2', 'column-type-rewrite@2:3']);
+    expect(report.findings.find((f) => f.rule === 'index-not-concurrent')!.hint).toMatch(/^CREATE INDEX ON ONLY the partitioned table/);
+    const change = at(report, '2', 3);
+    expect(change.rows).toBe(20_000);
+    expect(change.locks).toEqual([{ relation: 'events', mode: 'AccessExclusiveLock' }]);
+    expect([...change.rewrites].sort()).toEqual(['events_new', 'events_old']);
+    expect(at(report, '2', 2).holds!.map((h) => `${h.relation}:${h.blocks}`)).toEqual(['events:writes']);
+  });
+
+  it('follows a file that manages its own transaction: locks last until its COMMIT', async () => {
+    const report = await run(
+      {
+        ...USERS,
+        'migrations/2_own.up.sql': [
+          'BEGIN;',
+          "SET LOCAL lock_timeout = '5s';",
+          'ALTER TABLE users ADD COLUMN plan text;',
+          "UPDATE users SET plan = 'free';",
+          'COMMIT;',
+          'CREATE INDEX CONCURRENTLY users_plan_idx ON users (plan);',
+        ].join('\n'),
+      },
+      { perfThresholdMs: '100000' },
+    );
+    const alter = at(report, '2', 3);
+    expect(alter.locks).toEqual([{ relation: 'users', mode: 'AccessExclusiveLock' }]);
+    expect(alter.holds).toEqual([{ relation: 'users', mode: 'AccessExclusiveLock', blocks: 'reads', ms: expect.any(Number), untilLine: 5 }]);
+    const update = at(report, '2', 4);
+    expect(alter.holds![0]!.ms).toBeGreaterThanOrEqual(alter.durationMs + update.durationMs);
+    expect(at(report, '2', 6)).toMatchObject({ outsideTransaction: true, locks: [{ relation: 'users', mode: 'ShareUpdateExclusiveLock' }] });
+    expect(notNotice(report)).toEqual([]);
+  });
+
   it('passes the bundled examples through syntax and performance without a warning', async () => {
     const report = await runPipeline(buildConfig(repoRoot, { dir: 'examples/migrations', databaseUrl: url, stages: 'syntax,performance', perfRows: '20000' }));
     expect(notNotice(report)).toEqual([]);
@@ -247,5 +294,22 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(report.statements.length).toBeGreaterThan(6);
     expect(fs.existsSync(path.join(repoRoot, 'examples/migrations'))).toBe(true);
     expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+});
+
+describe('projectDuration', () => {
+  it('keeps catalog-only statements at their time, fits per-row work through two sizes', () => {
+    expect(projectDuration({ ms: 0.6, rows: 20_000 }, { ms: 0.5, rows: 5_000 }, 1e9, 'fixed')).toBe(0.6);
+    // 10 ms more for 15,000 more rows: 1 ms per 1,500 rows on top of 20 ms.
+    expect(projectDuration({ ms: 20, rows: 20_000 }, { ms: 10, rows: 5_000 }, 2_000_000, 'per-row')).toBeCloseTo(20 + (10 / 15_000) * 1_980_000);
+    // Per-row work whose growth hid in fixed costs: proportional to the rows.
+    expect(projectDuration({ ms: 12, rows: 20_000 }, { ms: 11, rows: 5_000 }, 200_000, 'per-row')).toBeCloseTo(120);
+    expect(projectDuration({ ms: 12, rows: 20_000 }, undefined, 200_000, 'per-row')).toBeCloseTo(120);
+    // Unknown code: fitted only when it clearly grew and took some time.
+    expect(projectDuration({ ms: 3, rows: 20_000 }, { ms: 1, rows: 5_000 }, 1e9, 'unknown')).toBe(3);
+    expect(projectDuration({ ms: 40, rows: 20_000 }, { ms: 10, rows: 5_000 }, 200_000, 'unknown')).toBeCloseTo(40 + (30 / 15_000) * 180_000);
+    expect(projectDuration({ ms: 40, rows: 20_000 }, undefined, 200_000, 'unknown')).toBe(40);
+    // Empty tables project nothing.
+    expect(projectDuration({ ms: 5, rows: 0 }, undefined, 1e6, 'per-row')).toBe(5);
   });
 });

@@ -43,6 +43,8 @@ export interface Probe {
 
 export interface UserTable {
   display: string;
+  /** A partitioned table (it holds no rows itself; its partitions do). */
+  partitioned: boolean;
   /** pg_class.reltuples: the planner's row estimate; negative when never analyzed. */
   estimatedRows: number;
 }
@@ -77,7 +79,7 @@ export async function resolveTables(client: pg.ClientBase, names: Iterable<strin
 }
 
 const USER_TABLES_SQL = `
-SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples
+SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples, c.relkind::text AS kind
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
@@ -88,23 +90,28 @@ WHERE c.relkind IN ('r', 'p')
 export async function userTables(client: pg.ClientBase): Promise<Map<number, UserTable>> {
   const r = await client.query(USER_TABLES_SQL);
   return new Map(
-    r.rows.map((row) => [Number(row.oid), { display: displayTable({ schema: row.schema, name: row.name }), estimatedRows: Number(row.reltuples) }]),
+    r.rows.map((row) => [
+      Number(row.oid),
+      { display: displayTable({ schema: row.schema, name: row.name }), partitioned: row.kind === 'p', estimatedRows: Number(row.reltuples) },
+    ]),
   );
 }
 
 const DESCENDANTS_SQL = `
-WITH RECURSIVE tree(oid) AS (
-  SELECT unnest($1::oid[])
+WITH RECURSIVE tree(oid, root) AS (
+  SELECT r, r FROM unnest($1::oid[]) AS r
   UNION
-  SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid
+  SELECT i.inhrelid, t.root FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid
 )
-SELECT oid::int8 AS oid FROM tree`;
+SELECT oid::int8 AS oid, root::int8 AS root FROM tree`;
 
-/** The tables and every partition or inheritance child below them. */
-export async function withDescendants(client: pg.ClientBase, oids: number[]): Promise<number[]> {
-  if (oids.length === 0) return [];
+/** The tables and every partition or inheritance child below them, each mapped to the given table it descends from. */
+export async function withDescendants(client: pg.ClientBase, oids: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (oids.length === 0) return out;
   const r = await client.query(DESCENDANTS_SQL, [oids.map(String)]);
-  return r.rows.map((row) => Number(row.oid));
+  for (const row of r.rows) if (!out.has(Number(row.oid))) out.set(Number(row.oid), Number(row.root));
+  return out;
 }
 
 /** Exact row counts (a partitioned table counts its partitions' rows), in one statement. */

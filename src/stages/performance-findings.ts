@@ -24,6 +24,8 @@ export interface MigrationMeasurement {
   tables: Map<number, UserTable>;
   /** The existing tables the migration names. */
   existing: ExistingTable[];
+  /** Watched tables and their partitions (or inheritance children), each to the existing table it belongs to. */
+  roots: Map<number, number>;
   /** Exact rows of `existing` when the migration was timed. */
   rows: Map<number, number>;
   /** A first run at fewer rows, rolled back: time per statement index and the rows it met. */
@@ -63,6 +65,8 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
     return t && t.estimatedRows >= 0 ? Math.round(t.estimatedRows) : undefined;
   };
   const nameOf = (oid: number) => tables.get(oid)?.display ?? String(oid);
+  /** A partition stands for its partitioned table: one table, one lock, one rewrite. */
+  const rootOf = (oid: number) => m.roots.get(oid) ?? oid;
 
   // Per statement: the tables it works on, its rows, its projection.
   const facts: StatementFacts[] = observed.map((obs) => {
@@ -72,10 +76,15 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
       const oid = oidOf(name);
       if (oid !== undefined) own.add(oid);
     }
-    for (const l of obs.locks) if (tables.has(l.oid)) own.add(l.oid);
-    for (const r of obs.rewrites) if (tables.has(r.oid)) own.add(r.oid);
+    for (const l of obs.locks) if (tables.has(l.oid)) own.add(rootOf(l.oid));
+    for (const r of obs.rewrites) if (tables.has(r.oid)) own.add(rootOf(r.oid));
+    const heldMode = new Map(obs.held.map((l) => [l.oid, l.mode]));
+    const coveredByParent = (oid: number, mode: string) => {
+      const root = rootOf(oid);
+      return root !== oid && lockStrength(heldMode.get(root) ?? '') >= lockStrength(mode);
+    };
     const locks = obs.inTransaction
-      ? obs.locks.map((l) => ({ relation: l.relation, mode: l.mode }))
+      ? obs.locks.filter((l) => !coveredByParent(l.oid, l.mode)).map((l) => ({ relation: l.relation, mode: l.mode }))
       : staticLocks(stmt).map((l) => ({ relation: oidOf(l.table) !== undefined ? nameOf(oidOf(l.table)!) : l.table, mode: l.mode as string }));
     let table: number | undefined;
     let rows: number | undefined;
@@ -128,7 +137,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
     return { measure, obs, table, strongest };
   });
 
-  const holds = lockHolds(facts, tables, oidOf);
+  const holds = lockHolds(facts, tables, oidOf, rootOf);
   for (const [index, list] of holds) {
     const f = facts.find((x) => x.obs.index === index);
     if (f) f.measure.holds = list.map((h) => h.hold);
@@ -156,7 +165,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
     let stands: boolean;
     switch (h.evidence) {
       case 'rewrite':
-        stands = f.obs.rewrites.some((r) => oid === undefined || r.oid === oid);
+        stands = f.obs.rewrites.some((r) => oid === undefined || rootOf(r.oid) === oid);
         break;
       case 'not-null-scan': {
         const backed = f.obs.notNullBacked.get(`${h.table}\u0000${h.column ?? ''}`);
@@ -164,7 +173,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
         break;
       }
       case 'access-exclusive':
-        stands = f.obs.inTransaction ? exclusiveOnRows(f, tables, rowsOf).length > 0 : h.likely;
+        stands = f.obs.inTransaction ? exclusiveOnRows(f, tables, rowsOf, rootOf).length > 0 : h.likely;
         break;
     }
     if (stands) kept.push(h);
@@ -175,7 +184,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
     const i = f.obs.index;
     if (timeouts[i] || !f.obs.inTransaction || kept.some((h) => h.rule === 'lock-timeout' && h.index === i)) continue;
     if (ignored(i).has('lock-timeout')) continue;
-    const locked = exclusiveOnRows(f, tables, rowsOf);
+    const locked = exclusiveOnRows(f, tables, rowsOf, rootOf);
     if (locked.length > 0) kept.push(lockTimeoutHazard(i, nameOf(locked[0]!)));
   }
   // One lock-timeout warning per migration: the fix is one line at its top.
@@ -186,17 +195,19 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
     const f = factsAt(h.index);
     if (f && REWRITE_RULES.has(h.rule)) {
       const oid = oidOf(h.table);
-      for (const r of f.obs.rewrites) if (oid === undefined || r.oid === oid) rewriteReported.add(`${h.index}:${r.oid}`);
+      for (const r of f.obs.rewrites) if (oid === undefined || rootOf(r.oid) === oid) rewriteReported.add(`${h.index}:${rootOf(r.oid)}`);
     }
     const more = h.rule === 'lock-timeout' && timeoutHazards.length > 1 ? ` (${timeoutHazards.length - 1} later statement${timeoutHazards.length > 2 ? 's' : ''} of this migration too)` : '';
     const detail = f ? evidenceText(f, oidOf(h.table) ?? f.table, nameOf) : undefined;
+    const partitioned = h.rule === 'index-not-concurrent' && tables.get(oidOf(h.table) ?? -1)?.partitioned === true;
     findings.push({
       ...at(h.index),
       severity: 'warning',
       rule: h.rule,
       message: `${h.message}${more}`,
       ...(detail ? { detail } : {}),
-      hint: h.fix,
+      // A partitioned table cannot be indexed CONCURRENTLY as a whole.
+      hint: partitioned ? 'CREATE INDEX ON ONLY the partitioned table, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION each' : h.fix,
     });
   }
 
@@ -204,16 +215,24 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
   for (const f of facts) {
     const i = f.obs.index;
     if (ignored(i).has('table-rewrite')) continue;
+    const byRoot = new Map<number, string[]>();
     for (const r of f.obs.rewrites) {
-      const rows = rowsOf(r.oid);
-      if (!tables.has(r.oid) || !rows || rewriteReported.has(`${i}:${r.oid}`)) continue;
-      rewriteReported.add(`${i}:${r.oid}`);
+      const root = rootOf(r.oid);
+      const list = byRoot.get(root) ?? [];
+      if (root !== r.oid) list.push(r.display);
+      byRoot.set(root, list);
+    }
+    for (const [root, partitions] of byRoot) {
+      const rows = rowsOf(root);
+      if (!tables.has(root) || !rows || rewriteReported.has(`${i}:${root}`)) continue;
+      rewriteReported.add(`${i}:${root}`);
+      const parts = partitions.length > 0 ? `, partitions ${partitions.join(', ')}` : '';
       findings.push({
         ...at(i),
         severity: 'warning',
         rule: 'table-rewrite',
-        message: `${f.measure.head} rewrites ${r.display} (${count(rows)} rows) while AccessExclusiveLock blocks reads and writes`,
-        detail: evidenceText(f, r.oid, nameOf),
+        message: `${f.measure.head} rewrites ${nameOf(root)} (${count(rows)} rows${parts}) while AccessExclusiveLock blocks reads and writes`,
+        detail: evidenceText(f, root, nameOf),
         hint: 'a rewrite copies every row under the strongest lock: find a form that does not rewrite (a new column and a batched backfill), or plan the downtime',
       });
     }
@@ -274,9 +293,19 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
   return { statements: facts.map((f) => f.measure), findings };
 }
 
-/** Existing tables with rows that the statement locked in AccessExclusiveLock. */
-function exclusiveOnRows(f: StatementFacts, tables: Map<number, UserTable>, rowsOf: (oid: number) => number | undefined): number[] {
-  return f.obs.locks.filter((l) => l.mode === 'AccessExclusiveLock' && tables.has(l.oid) && (rowsOf(l.oid) ?? 0) > 0).map((l) => l.oid);
+/** Existing tables with rows that the statement locked in AccessExclusiveLock (a partition counts as its table). */
+function exclusiveOnRows(
+  f: StatementFacts,
+  tables: Map<number, UserTable>,
+  rowsOf: (oid: number) => number | undefined,
+  rootOf: (oid: number) => number,
+): number[] {
+  const out = new Set<number>();
+  for (const l of f.obs.locks) {
+    const root = rootOf(l.oid);
+    if (l.mode === 'AccessExclusiveLock' && tables.has(root) && (rowsOf(root) ?? 0) > 0) out.add(root);
+  }
+  return [...out];
 }
 
 /** "measured 412 ms with 500,000 rows in users; ShareLock on users until commit; projected 41 s at 50,000,000 rows". */
@@ -306,6 +335,7 @@ function lockHolds(
   facts: StatementFacts[],
   tables: Map<number, UserTable>,
   oidOf: (written: string) => number | undefined,
+  rootOf: (oid: number) => number,
 ): Map<number, HoldOf[]> {
   const out = new Map<number, HoldOf[]>();
   const segments = new Map<number, StatementFacts[]>();
@@ -319,7 +349,7 @@ function lockHolds(
     const first = new Map<number, { writes?: { at: number; mode: string }; reads?: { at: number } }>();
     list.forEach((f, pos) => {
       const taken = f.obs.inTransaction
-        ? f.obs.locks.map((l) => ({ oid: l.oid, mode: l.mode }))
+        ? f.obs.locks.map((l) => ({ oid: rootOf(l.oid), mode: l.mode }))
         : staticLocks(f.obs.stmt).flatMap((l) => {
             const oid = oidOf(l.table);
             return oid !== undefined ? [{ oid, mode: l.mode as string }] : [];

@@ -128,7 +128,7 @@ async function measureMigration(
 ): Promise<MeasureResult> {
   const { config } = ctx;
   const existing = await resolveTables(client, touchedTables(up.statements));
-  const names = existing.map((t) => t.display);
+  const names = existing.map((t) => `${t.schema}.${t.name}`);
   const mode = transactionModeFor(up);
   const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
   const smallRows = Math.floor(config.perfRows / 4);
@@ -155,7 +155,7 @@ async function measureMigration(
   }
   const rows = await phases.time('count', () => countRows(client, existing));
   const tables = await phases.time('catalog', () => userTables(client));
-  const watched = await withDescendants(client, existing.map((t) => t.oid));
+  const roots = await withDescendants(client, existing.map((t) => t.oid));
 
   const notNullColumns = new Map<number, Array<{ table: string; column: string }>>();
   for (const h of findHazards(up)) {
@@ -164,12 +164,12 @@ async function measureMigration(
     list.push({ table: h.table, column: h.column });
     notNullColumns.set(h.index, list);
   }
-  const observer = new StatementProbe(watched, mode, notNullColumns);
+  const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
   ctx.log(`performance ${prepared.migration.version}: ${volume ?? ''}; ${phases.summary()}`);
   if (r.ok) {
-    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, rows, small });
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small });
     return { ...assessed, stop: false, note: volume };
   }
   return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
@@ -282,7 +282,7 @@ async function failedAtVolume(
     return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
   // Not timed, but what the parse tree shows still holds.
-  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], rows: new Map(), small: undefined });
+  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined });
   findings.push(...unmeasured.findings);
   return { findings, statements: [], stop: false, note: volume ? `${volume}; not timed` : 'not timed' };
 }

@@ -102,12 +102,19 @@ export class StatementProbe implements StatementObserver {
     const held = inTransaction ? [...strongestByRelation(after.locks).values()] : [];
     if (inTransaction) {
       const previous = strongestByRelation(before.locks);
+      const heldMode = new Map(held.map((l) => [l.oid, l.mode]));
       for (const l of held) {
         const prev = previous.get(l.oid);
         if (prev && lockStrength(prev.mode) >= lockStrength(l.mode)) continue;
         const table = l.kind === 'r' || l.kind === 'p' || l.kind === 'm' || l.kind === 'f';
-        // Index locks matter when an existing index is locked against reads; a new index is invisible to others.
-        const existingIndex = (l.kind === 'i' || l.kind === 'I') && before.storage.has(l.oid) && l.mode === 'AccessExclusiveLock';
+        // An existing index locked against reads while its table is not (REINDEX) matters;
+        // a new index is invisible to others, and one whose table is locked as hard adds nothing.
+        const index = before.storage.get(l.oid);
+        const existingIndex =
+          (l.kind === 'i' || l.kind === 'I') &&
+          index !== undefined &&
+          l.mode === 'AccessExclusiveLock' &&
+          heldMode.get(index.table) !== 'AccessExclusiveLock';
         if (table || existingIndex) locks.push(l);
       }
     }
