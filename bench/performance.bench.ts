@@ -15,6 +15,7 @@ import { buildConfig } from '../src/config.js';
 import { ScratchServer } from '../src/db/scratch.js';
 import { seedTables } from '../src/db/seed.js';
 import { runPipeline } from '../src/pipeline.js';
+import type { ProgressEvent } from '../src/report/terminal.js';
 import type { Bench, BenchRow } from './harness.js';
 
 const ROWS = 500_000;
@@ -122,10 +123,13 @@ const bench: Bench = async ({ databaseUrl, log }) => {
       const plainAll: number[] = [];
       const plainApply: number[] = [];
       for (let i = 0; i < RUNS; i++) {
-        let logged = '';
-        stage.push(await timed(() => runPipeline(config, { log: (l) => (l.startsWith('performance 2:') ? (logged = l) : undefined) })));
-        const m = /timed run (\d+) ms/.exec(logged);
-        if (!m) throw new Error(`the stage did not log its timed run: "${logged}"`);
+        let note = '';
+        const progress = (e: ProgressEvent) => {
+          if (e.kind === 'migration' && e.stage === 'performance' && e.version === '2') note = e.note ?? '';
+        };
+        stage.push(await timed(() => runPipeline(config, { progress })));
+        const m = /timed run (\d+) ms/.exec(note);
+        if (!m) throw new Error(`the stage did not report its timed run: "${note}"`);
         timedRun.push(Number(m[1]));
 
         const db = await server.createDatabase();

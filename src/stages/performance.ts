@@ -139,7 +139,7 @@ async function measureMigration(
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
     const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
-    const rows = await phases.time('count', () => countRows(client, existing));
+    const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
       const durations = await phases.time('first run', () => rolledBackRun(client, up));
       await applySessionLimits(client, ctx);
@@ -153,8 +153,8 @@ async function measureMigration(
     const seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true }));
     for (const n of seed.notices) notice(n);
   }
-  const rows = await phases.time('count', () => countRows(client, existing));
-  const tables = await phases.time('catalog', () => userTables(client));
+  const rows = await countRows(client, existing);
+  const tables = await userTables(client);
   const roots = await withDescendants(client, existing.map((t) => t.oid));
 
   const notNullColumns = new Map<number, Array<{ table: string; column: string }>>();
@@ -167,15 +167,14 @@ async function measureMigration(
   const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
-  ctx.log(`performance ${prepared.migration.version}: ${volume ?? ''}; ${phases.summary()}`);
   if (r.ok) {
     const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small });
-    return { ...assessed, stop: false, note: volume };
+    return { ...assessed, stop: false, note: `${volume}; ${phases.summary()}` };
   }
   return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
 }
 
-/** Wall time per phase of one migration's measurement, for the log. */
+/** Wall time per phase of one migration's measurement, for the progress line. */
 class PhaseClock {
   private readonly spent = new Map<string, number>();
 
@@ -204,7 +203,7 @@ async function rolledBackRun(client: pg.Client, up: ParsedSource): Promise<numbe
   }
 }
 
-function describeVolume(existing: ExistingTable[], rows: Map<number, number>): string | undefined {
+function describeVolume(existing: ExistingTable[], rows: Map<number, number>): string {
   if (existing.length === 0) return 'no existing table touched';
   const parts = existing.map((t) => `${t.display} ${(rows.get(t.oid) ?? 0).toLocaleString('en-US')}`);
   return `rows: ${parts.join(', ')}`;
@@ -222,7 +221,7 @@ async function failedAtVolume(
   prepared: PreparedMigration,
   up: ParsedSource,
   failure: StatementFailure,
-  volume: string | undefined,
+  volume: string,
 ): Promise<MeasureResult> {
   const m = prepared.migration;
   const rows = ctx.config.perfRows.toLocaleString('en-US');
@@ -284,6 +283,6 @@ async function failedAtVolume(
   // Not timed, but what the parse tree shows still holds.
   const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined });
   findings.push(...unmeasured.findings);
-  return { findings, statements: [], stop: false, note: volume ? `${volume}; not timed` : 'not timed' };
+  return { findings, statements: [], stop: false, note: `${volume}; not timed` };
 }
 
