@@ -190,6 +190,22 @@ describe('renderSummary', () => {
     expect(renderSummary(failingReport())).not.toContain('### Statements');
   });
 
+  it('shares the budget between findings, lock holds and statements when all are large', () => {
+    const report = bigReport(2_000);
+    const measured = statementsReport().statements[1]!;
+    report.statements = Array.from({ length: 20_000 }, (_, i) => ({ ...measured, line: i + 1 }));
+    for (const maxBytes of [1_000_000, 50_000]) {
+      const text = renderSummary(report, { maxBytes });
+      expect(bytes(text)).toBeLessThanOrEqual(maxBytes);
+      const holdRows = (text.match(/^\| `20240301090000` \| `orders` \|/gm) ?? []).length;
+      const stmtRows = (text.match(/^\| `db\/migrations\/20240301090000_orders_add_total\.up\.sql:\d+` \|/gm) ?? []).length;
+      expect(holdRows).toBeGreaterThan(0);
+      expect(stmtRows).toBeGreaterThan(0);
+      expect(text).toContain(`${(20_000 - holdRows).toLocaleString('en-US')} more lock holds not shown; see the JSON report.`);
+      expect(text).toContain(`${(20_000 - stmtRows).toLocaleString('en-US')} more statements not shown; see the JSON report.`);
+    }
+  });
+
   it('stays under 1 MiB with 5,000 findings with 2 KB details and says how many details are not shown', () => {
     const report = bigReport(5_000);
     const text = renderSummary(report);

@@ -263,18 +263,14 @@ function lockHoldRows(statements: readonly StatementMeasure[]): { rows: string[]
   return { rows, projected };
 }
 
-function lockHoldsSection(statements: readonly StatementMeasure[]): string {
-  const { rows, projected } = lockHoldRows(statements);
-  if (rows.length === 0) return '';
+function lockHoldsHeader(projected: boolean): string {
   const names = ['Migration', 'Table', 'Blocks', 'Statements', 'Held', ...(projected ? ['Projected'] : [])];
   const align = ['---', '---', '---', '---', '---:', ...(projected ? ['---:'] : [])];
   return (
     '### Lock holds\n\n' +
     'How long each migration keeps a table from being written (ShareLock and stronger) or even read ' +
     '(AccessExclusiveLock): from the statement that takes the lock to the commit that releases it.\n\n' +
-    `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n` +
-    rows.join('') +
-    '\n'
+    `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`
   );
 }
 
@@ -289,6 +285,8 @@ interface Plan {
   /** Findings `[0, detailsFor)` show their detail and hint. */
   detailsFor: number;
   findings: number;
+  /** Lock hold rows shown. */
+  holds: number;
   statements: number;
 }
 
@@ -313,7 +311,7 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
   const shortBlocks = findings.map((f) => findingBlock(f, false));
   const stmtColumns = statementColumns(report.statements);
   const stmtRows = report.statements.map((st) => statementRow(st, stmtColumns));
-  const holds = lockHoldsSection(report.statements);
+  const holds = lockHoldRows(report.statements);
   const perSeverity = countBySeverity(findings);
 
   const build = (plan: Plan): string => {
@@ -367,8 +365,11 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
       out += 'No findings.\n\n';
     }
 
-    // Lock holds and statements
-    if (plan.statements > 0) out += holds;
+    // Lock holds, then statements
+    if (holds.rows.length > 0 && plan.holds > 0) {
+      out += lockHoldsHeader(holds.projected) + holds.rows.slice(0, plan.holds).join('') + '\n';
+      if (plan.holds < holds.rows.length) out += `${plural(holds.rows.length - plan.holds, 'more lock hold')} not shown; see the JSON report.\n\n`;
+    }
     if (stmtRows.length > 0) {
       out += '### Statements\n\n';
       const shown = stmtRows.slice(0, plan.statements);
@@ -388,6 +389,7 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
     migrationRows: migRows.length,
     detailsFor: findings.length,
     findings: findings.length,
+    holds: holds.rows.length,
     statements: stmtRows.length,
   };
   let text = build(plan);
@@ -423,27 +425,35 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
   const findingSizes = shortBlocks.map(bytes);
   const stmtSizes = stmtRows.map(bytes);
   const reserve = 1_024; // group headings and notes whose digits change
-  const base = build({ ...plan, findings: 0, statements: 0 });
+  const holdSizes = holds.rows.map(bytes);
+  const base = build({ ...plan, findings: 0, holds: 0, statements: 0 });
   let avail = maxBytes - bytes(base) - reserve;
   if (avail < 0) {
     // Not even the migration table fits: keep as many of its rows as we can, and nothing else.
-    const bare = build({ ...plan, migrationRows: 0, findings: 0, statements: 0 });
+    const bare = build({ ...plan, migrationRows: 0, findings: 0, holds: 0, statements: 0 });
     const rowSizes = notPassingRows.map((r) => bytes(r.text));
     plan.migrationRows = fitting(rowSizes, maxBytes - bytes(bare) - reserve);
     plan.findings = 0;
+    plan.holds = 0;
     plan.statements = 0;
     avail = 0;
   } else {
-    // Findings come first, but do not crowd the statements out entirely when both are large.
+    // Findings come first, but do not crowd the measurements out entirely when both are large;
+    // of the measurements, the lock holds (one line per table and migration) before the statements.
     const findingsTotal = sum(findingSizes);
-    const stmtTotal = sum(stmtSizes);
-    const findingsBudget = Math.max(avail - stmtTotal, Math.min(findingsTotal, Math.floor(avail / 2)));
+    const measuredTotal = sum(stmtSizes) + sum(holdSizes);
+    const findingsBudget = Math.max(avail - measuredTotal, Math.min(findingsTotal, Math.floor(avail / 2)));
     plan.findings = fitting(findingSizes, findingsBudget);
-    plan.statements = fitting(stmtSizes, avail - sum(findingSizes, plan.findings));
+    let rest = avail - sum(findingSizes, plan.findings);
+    const holdsTotal = sum(holdSizes);
+    plan.holds = fitting(holdSizes, Math.max(rest - sum(stmtSizes), Math.min(holdsTotal, Math.floor(rest / 2))));
+    rest -= sum(holdSizes, plan.holds);
+    plan.statements = fitting(stmtSizes, rest);
   }
   text = build(plan);
-  while (!fits(text) && (plan.findings > 0 || plan.statements > 0 || plan.migrationRows > 0)) {
+  while (!fits(text) && (plan.findings > 0 || plan.holds > 0 || plan.statements > 0 || plan.migrationRows > 0)) {
     if (plan.statements > 0) plan.statements = Math.floor(plan.statements * 0.9);
+    else if (plan.holds > 0) plan.holds = Math.floor(plan.holds * 0.9);
     else if (plan.findings > 0) plan.findings = Math.floor(plan.findings * 0.9);
     else plan.migrationRows = Math.floor(plan.migrationRows * 0.9);
     text = build(plan);
