@@ -198,7 +198,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
       for (const r of f.obs.rewrites) if (oid === undefined || rootOf(r.oid) === oid) rewriteReported.add(`${h.index}:${rootOf(r.oid)}`);
     }
     const more = h.rule === 'lock-timeout' && timeoutHazards.length > 1 ? ` (${timeoutHazards.length - 1} later statement${timeoutHazards.length > 2 ? 's' : ''} of this migration too)` : '';
-    const detail = f ? evidenceText(f, oidOf(h.table) ?? f.table, nameOf) : undefined;
+    const detail = f ? evidenceText(f, oidOf(h.table) ?? f.table, nameOf, rowsOf) : undefined;
     const partitioned = h.rule === 'index-not-concurrent' && tables.get(oidOf(h.table) ?? -1)?.partitioned === true;
     findings.push({
       ...at(h.index),
@@ -232,7 +232,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
         severity: 'warning',
         rule: 'table-rewrite',
         message: `${f.measure.head} rewrites ${nameOf(root)} (${count(rows)} rows${parts}) while AccessExclusiveLock blocks reads and writes`,
-        detail: evidenceText(f, root, nameOf),
+        detail: evidenceText(f, root, nameOf, rowsOf),
         hint: 'a rewrite copies every row under the strongest lock: find a form that does not rewrite (a new column and a batched backfill), or plan the downtime',
       });
     }
@@ -281,7 +281,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
           `slowest: line ${slowest.measure.line} \`${slowest.measure.head}\`, ${formatDuration(slowest.measure.projectedMs ?? slowest.measure.durationMs)}${lockText}`,
         detail: [
           `measured ${formatDuration(measuredMs)} in all, ${formatDuration(slowest.measure.durationMs)} for the slowest statement`,
-          evidenceText(slowest, slowest.table, nameOf),
+          evidenceText(slowest, slowest.table, nameOf, rowsOf),
         ]
           .filter(Boolean)
           .join('\n'),
@@ -309,11 +309,11 @@ function exclusiveOnRows(
 }
 
 /** "measured 412 ms with 500,000 rows in users; ShareLock on users until commit; projected 41 s at 50,000,000 rows". */
-function evidenceText(f: StatementFacts, table: number | undefined, nameOf: (oid: number) => string): string {
+function evidenceText(f: StatementFacts, table: number | undefined, nameOf: (oid: number) => string, rowsOf: (oid: number) => number | undefined): string {
   const parts: string[] = [];
   const m = f.measure;
-  const where = table !== undefined ? ` in ${nameOf(table)}` : '';
-  parts.push(m.rows !== undefined ? `measured ${formatDuration(m.durationMs)} with ${count(m.rows)} rows${where}` : `measured ${formatDuration(m.durationMs)}`);
+  const rows = table !== undefined ? rowsOf(table) : undefined;
+  parts.push(rows !== undefined ? `measured ${formatDuration(m.durationMs)} with ${count(rows)} rows in ${nameOf(table!)}` : `measured ${formatDuration(m.durationMs)}`);
   const onTable = table !== undefined ? f.obs.held.find((l) => l.oid === table && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
   const lock = onTable ?? f.strongest;
   if (lock) parts.push(`${lock.mode} on ${lock.relation}${f.obs.inTransaction ? ' until commit' : ''}`);
