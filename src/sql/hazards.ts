@@ -63,6 +63,7 @@ const VOLATILE_FUNCTIONS = new Set([
 const OFTEN_COERCIBLE_TYPES = new Set(['text', 'varchar', 'citext']);
 
 const IGNORE_COMMENT = /^\s*--\s*migration-ci:\s*ignore\s+(.+)$/i;
+const LINES = new WeakMap<ParsedSource, string[]>();
 
 /**
  * Rules silenced for a statement by `-- migration-ci: ignore <rule>[, <rule>...]` in the
@@ -70,7 +71,11 @@ const IGNORE_COMMENT = /^\s*--\s*migration-ci:\s*ignore\s+(.+)$/i;
  */
 export function ignoredRules(parsed: ParsedSource, stmt: Statement): Set<string> {
   const out = new Set<string>();
-  const lines = parsed.source.text.split('\n');
+  let lines = LINES.get(parsed);
+  if (!lines) {
+    lines = parsed.source.text.split('\n');
+    LINES.set(parsed, lines);
+  }
   for (let l = stmt.line - 2; l >= 0; l--) {
     const text = lines[l]!;
     if (!/^\s*--/.test(text)) break;
