@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { displayTable } from './catalog.js';
+import { isConnectionError } from './execute.js';
 import { quoteIdent, quoteQualified } from './quote.js';
 
 export interface ExistingTable {
@@ -124,10 +125,17 @@ export async function countRows(client: pg.ClientBase, tables: ExistingTable[]):
   return out;
 }
 
-/** VACUUM of the given tables (outside any transaction): clears the dead rows a rolled-back run left. */
+/**
+ * VACUUM of the given tables (outside any transaction): clears the dead rows a rolled-back run
+ * left. Best effort: a table that cannot be vacuumed is measured with its dead rows.
+ */
 export async function vacuumTables(client: pg.ClientBase, tables: ExistingTable[]): Promise<void> {
   if (tables.length === 0) return;
-  await client.query(`VACUUM ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')}`);
+  try {
+    await client.query(`VACUUM ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')}`);
+  } catch (e) {
+    if (isConnectionError(e)) throw e;
+  }
 }
 
 const PROBE_SQL = `
