@@ -137,6 +137,11 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     );
     expect(error.detail).toMatch(/projected .+ at 200,000,000 rows/);
 
+    // A name that matches no table is most likely a typo.
+    expect(report.findings.filter((f) => f.rule === 'unknown-production-table').map((f) => f.message)).toEqual([
+      'production-rows names unrelated, but no table of that name exists after the migrations; nothing is projected for it',
+    ]);
+
     const summary = renderSummary(report);
     expect(summary).toMatch(/\| Statement \| SQL \| Time \| Locks \| Rewrites \| Projected \|/);
     expect(summary).toMatch(/### Lock holds/);

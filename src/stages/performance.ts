@@ -21,6 +21,7 @@ import type { ParsedSource } from '../sql/parse.js';
 import { touchedTables } from '../sql/touched.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
 import { assessMigration, type MigrationMeasurement } from './performance-findings.js';
+import { productionRowsOf } from './projection.js';
 import { StatementProbe } from './statement-probe.js';
 import { ANY_ROW_FAILS, failureFinding, passesOnEmptyTables, truncateAll } from './syntax.js';
 import { applySessionLimits } from './walk.js';
@@ -88,6 +89,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
       ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status, durationMs: performance.now() - t0, note: result.note });
       if (result.stop) stopped = m.version;
     }
+    if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
     if (stopped !== undefined && notReached.length > 0) {
       outcome.findings.push({
         stage: 'performance',
@@ -101,6 +103,20 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
     await ctx.server.dropDatabase(db.name).catch(() => {});
   }
   return outcome;
+}
+
+/** production-rows entries that name no table of the migrated schema: most likely a typo, and no projection uses them. */
+async function unknownProductionTables(client: pg.Client, config: Config): Promise<Finding[]> {
+  const tables = [...(await userTables(client)).values()];
+  const unknown = [...config.productionRows.keys()].filter(
+    (name) => !tables.some((t) => productionRowsOf(new Map([[name, 1]]), t.display) !== undefined),
+  );
+  return unknown.map((name) => ({
+    stage: 'performance',
+    severity: 'notice',
+    rule: 'unknown-production-table',
+    message: `production-rows names ${name}, but no table of that name exists after the migrations; nothing is projected for it`,
+  }));
 }
 
 /** With critical tables, only the migrations that touch one of them are measured. */
