@@ -64,16 +64,9 @@ export function* walk(v: unknown): Generator<Node> {
 }
 
 /**
- * Compares table names as migrations write them: "public.users" and "users" are the same table;
- * "billing.users" is another one. The search path is not known, so a bare name matches the
- * same name in any schema only when written bare on both sides.
+ * A table name as migrations write it, for comparing: "public.users" and "users" name the same
+ * table under the default search path; "billing.users" is another one.
  */
 export function tableKey(name: string): string {
   return name.startsWith('public.') ? name.slice('public.'.length) : name;
-}
-
-/** `"schema"."table"` style splitting of a name as `touchedTables` returns it. */
-export function splitTableName(name: string): { schema: string | undefined; name: string } {
-  const dot = name.indexOf('.');
-  return dot < 0 ? { schema: undefined, name } : { schema: name.slice(0, dot), name: name.slice(dot + 1) };
 }
