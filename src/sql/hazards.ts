@@ -389,13 +389,3 @@ export function lockTimeoutHazard(index: number, table: string): Hazard {
     likely: true,
   };
 }
-
-/** Tables created by the file before statement `index` (keys as `tableKey` gives them). */
-export function tablesCreatedBefore(parsed: ParsedSource): Array<Set<string>> {
-  const created = new Set<string>();
-  return parsed.statements.map((stmt) => {
-    const before = new Set(created);
-    for (const name of createdBy(stmt, created)) created.add(tableKey(name));
-    return before;
-  });
-}

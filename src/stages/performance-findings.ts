@@ -32,9 +32,6 @@ export interface MigrationMeasurement {
   small: { durations: number[]; rows: Map<number, number> } | undefined;
 }
 
-/** Rules of this stage beyond the static hazards. */
-export const MEASURED_RULES = ['table-rewrite', 'long-lock', 'too-slow'] as const;
-
 const REWRITE_RULES = new Set(['volatile-default', 'column-type-rewrite', 'table-rewrite']);
 
 const count = (n: number) => n.toLocaleString('en-US');
