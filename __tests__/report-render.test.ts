@@ -81,24 +81,51 @@ describe('renderJson', () => {
   it('key order does not depend on how the model was built', () => {
     const a = statementsReport();
     const b = JSON.parse(JSON.stringify(a)) as Report;
-    b.statements = b.statements.map((s) => ({
-      rewrites: s.rewrites,
-      locks: s.locks.map((l) => ({ mode: l.mode, relation: l.relation })),
-      durationMs: s.durationMs,
-      line: s.line,
-      file: s.file,
-      migration: s.migration,
-    }));
+    // Every key of every statement (and of its locks and holds) in reverse order.
+    const reversed = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).reverse()) as T;
+    b.statements = b.statements.map((s) =>
+      reversed({
+        ...s,
+        locks: s.locks.map(reversed),
+        ...(s.holds ? { holds: s.holds.map(reversed) } : {}),
+      }),
+    );
+    expect(Object.keys(b.statements[1]!)[0]).not.toBe('migration');
     expect(renderJson(b)).toBe(renderJson(a));
     const j = JSON.parse(renderJson(a));
     expect(j.statements[1]).toEqual({
       migration: '20240301090000',
       file: 'db/migrations/20240301090000_orders_add_total.up.sql',
       line: 3,
+      column: 1,
+      head: 'ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2)',
       durationMs: 6112.7,
       locks: [{ relation: 'orders', mode: 'AccessExclusiveLock' }],
       rewrites: ['orders'],
+      rebuiltIndexes: ['orders_pkey'],
+      rows: 500_000,
+      projectedMs: 122_254,
+      productionRows: 10_000_000,
+      holds: [{ relation: 'orders', mode: 'AccessExclusiveLock', blocks: 'reads', ms: 6924.7, projectedMs: 138_494, untilLine: 5 }],
     });
+    expect(Object.keys(j.statements[1])).toEqual([
+      'migration',
+      'file',
+      'line',
+      'column',
+      'head',
+      'durationMs',
+      'locks',
+      'rewrites',
+      'rebuiltIndexes',
+      'rows',
+      'projectedMs',
+      'productionRows',
+      'holds',
+    ]);
+    expect(Object.keys(j.statements[1].holds[0])).toEqual(['relation', 'mode', 'blocks', 'ms', 'projectedMs', 'untilLine']);
+    // Fields the model leaves out stay out.
+    expect(Object.keys(j.statements[0])).toEqual(['migration', 'file', 'line', 'column', 'head', 'durationMs', 'locks', 'rewrites']);
     expect(Object.keys(j.statements[1].locks[0])).toEqual(['relation', 'mode']);
   });
 });
@@ -146,11 +173,37 @@ describe('renderSummary', () => {
 
   it('lists statements with locks and rewrites', () => {
     const text = renderSummary(statementsReport());
-    expect(text).toContain('| Statement | Time | Locks | Rewrites |');
+    expect(text).toContain('| Statement | SQL | Time | Locks | Rewrites | Projected |');
     expect(text).toContain(
-      '| `db/migrations/20240301090000_orders_add_total.up.sql:3` | 6.11 s | AccessExclusiveLock on `orders` | `orders` |',
+      '| `db/migrations/20240301090000_orders_add_total.up.sql:3` | `ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2)` | 6.11 s | AccessExclusiveLock on `orders` | `orders` | 2 min 02 s at 10,000,000 rows |',
     );
+    // Which migration keeps which table from being read or written, and for how long.
+    expect(text).toContain('| `20240301090000` | `orders` | reads and writes (AccessExclusiveLock) | line 3 to 5 | 6.92 s | 2 min 18 s |');
+    // Locks of a statement run outside a transaction are known, not observed.
+    expect(text).toContain('ShareUpdateExclusiveLock on `orders` (outside a transaction)');
+    // Without heads and projections, those columns are left out.
+    const plain = statementsReport();
+    plain.statements = plain.statements.map(({ head: _h, projectedMs: _p, productionRows: _r, holds: _x, ...rest }) => rest);
+    const plainText = renderSummary(plain);
+    expect(plainText).toContain('| Statement | Time | Locks | Rewrites |\n| --- | ---: | --- | --- |');
+    expect(plainText).not.toContain('### Lock holds');
     expect(renderSummary(failingReport())).not.toContain('### Statements');
+  });
+
+  it('shares the budget between findings, lock holds and statements when all are large', () => {
+    const report = bigReport(2_000);
+    const measured = statementsReport().statements[1]!;
+    report.statements = Array.from({ length: 20_000 }, (_, i) => ({ ...measured, line: i + 1 }));
+    for (const maxBytes of [1_000_000, 50_000]) {
+      const text = renderSummary(report, { maxBytes });
+      expect(bytes(text)).toBeLessThanOrEqual(maxBytes);
+      const holdRows = (text.match(/^\| `20240301090000` \| `orders` \|/gm) ?? []).length;
+      const stmtRows = (text.match(/^\| `db\/migrations\/20240301090000_orders_add_total\.up\.sql:\d+` \|/gm) ?? []).length;
+      expect(holdRows).toBeGreaterThan(0);
+      expect(stmtRows).toBeGreaterThan(0);
+      expect(text).toContain(`${(20_000 - holdRows).toLocaleString('en-US')} more lock holds not shown; see the JSON report.`);
+      expect(text).toContain(`${(20_000 - stmtRows).toLocaleString('en-US')} more statements not shown; see the JSON report.`);
+    }
   });
 
   it('stays under 1 MiB with 5,000 findings with 2 KB details and says how many details are not shown', () => {

@@ -17,6 +17,7 @@ import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { createDataObserver } from './stages/data.js';
+import { runPerformanceStage } from './stages/performance.js';
 import { parseFindings } from './stages/syntax.js';
 import { walkMigrations, type WalkObserver, type WalkStep } from './stages/walk.js';
 
@@ -32,7 +33,7 @@ const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObser
 };
 
 /** Stages that need a database of their own (seeded at volume). */
-const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = {};
+const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = { performance: runPerformanceStage };
 
 const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
 

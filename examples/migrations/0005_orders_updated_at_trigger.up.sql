@@ -1,3 +1,6 @@
+-- Fail fast instead of queueing every query on the table behind this ALTER.
+SET lock_timeout = '5s';
+
 ALTER TABLE orders ADD COLUMN updated_at timestamptz;
 
 CREATE FUNCTION touch_updated_at() RETURNS trigger

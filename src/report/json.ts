@@ -75,9 +75,26 @@ function statementJson(s: StatementMeasure): Record<string, unknown> {
     migration: s.migration,
     file: s.file,
     line: s.line,
+    column: s.column,
+    head: s.head,
     durationMs: s.durationMs,
     locks: s.locks.map((l) => ({ relation: l.relation, mode: l.mode })),
     rewrites: [...s.rewrites],
+    rebuiltIndexes: s.rebuiltIndexes ? [...s.rebuiltIndexes] : undefined,
+    rows: s.rows,
+    projectedMs: s.projectedMs,
+    productionRows: s.productionRows,
+    holds: s.holds?.map((h) =>
+      compact({
+        relation: h.relation,
+        mode: h.mode,
+        blocks: h.blocks,
+        ms: h.ms,
+        projectedMs: h.projectedMs,
+        untilLine: h.untilLine,
+      }),
+    ),
+    outsideTransaction: s.outsideTransaction,
   });
 }
 

@@ -45,13 +45,45 @@ export interface StatementLock {
   mode: string;
 }
 
+/** How long one table stayed locked in a mode that blocks other sessions, within one transaction. */
+export interface LockHold {
+  relation: string;
+  /** Strongest mode held, e.g. `ShareLock`. */
+  mode: string;
+  /** `reads`: even SELECT waits (AccessExclusiveLock); `writes`: INSERT, UPDATE, DELETE wait (ShareLock and up). */
+  blocks: 'reads' | 'writes';
+  /** From the statement that took the lock until its transaction ended: the statements' times added up. */
+  ms: number;
+  /** The same at production size, when production rows are known. */
+  projectedMs?: number;
+  /** Line of the last statement of the transaction: the lock is released at the commit after it. */
+  untilLine: number;
+}
+
 export interface StatementMeasure {
   migration: string;
   file: string;
   line: number;
+  column?: number;
+  /** The statement's first words, shortened. */
+  head?: string;
   durationMs: number;
+  /** Locks this statement took on tables (and strong ones on existing indexes), strongest mode per relation. */
   locks: StatementLock[];
+  /** Tables whose storage was rewritten (new relfilenode). */
   rewrites: string[];
+  /** Existing indexes rebuilt (new relfilenode). */
+  rebuiltIndexes?: string[];
+  /** Rows of the table the statement works on, when it was measured on one. */
+  rows?: number;
+  /** Expected time at production size. */
+  projectedMs?: number;
+  /** Production rows `projectedMs` is computed for. */
+  productionRows?: number;
+  /** Locks that blocked other sessions from this statement on (only on the statement that took them). */
+  holds?: LockHold[];
+  /** Ran outside a transaction block: its locks were released before they could be observed; `locks` is what the statement is known to take. */
+  outsideTransaction?: boolean;
 }
 
 export interface Report {

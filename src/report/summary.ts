@@ -215,11 +215,70 @@ export function hasExtra(f: Finding): boolean {
   return (f.detail !== undefined && f.detail.trim() !== '') || (f.hint !== undefined && f.hint.trim() !== '');
 }
 
-function statementRow(s: StatementMeasure): string {
+interface StatementColumns {
+  head: boolean;
+  projected: boolean;
+}
+
+function statementColumns(statements: readonly StatementMeasure[]): StatementColumns {
+  return {
+    head: statements.some((s) => s.head !== undefined),
+    projected: statements.some((s) => s.projectedMs !== undefined),
+  };
+}
+
+function statementsTableHeader(c: StatementColumns): string {
+  const names = ['Statement', ...(c.head ? ['SQL'] : []), 'Time', 'Locks', 'Rewrites', ...(c.projected ? ['Projected'] : [])];
+  const align = ['---', ...(c.head ? ['---'] : []), '---:', '---', '---', ...(c.projected ? ['---:'] : [])];
+  return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
+}
+
+function statementRow(s: StatementMeasure, c: StatementColumns): string {
+  const outside = s.outsideTransaction ? ' (outside a transaction)' : '';
   const locks =
-    s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}`).join('<br>') : '—';
-  const rewrites = s.rewrites.length > 0 ? s.rewrites.map((r) => code(r, true)).join(', ') : '—';
-  return `| ${code(`${s.file}:${s.line}`, true)} | ${formatDuration(s.durationMs)} | ${locks} | ${rewrites} |\n`;
+    s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}${outside}`).join('<br>') : '—';
+  const rebuilt = s.rebuiltIndexes ?? [];
+  const rewrites =
+    s.rewrites.length > 0
+      ? s.rewrites.map((r) => code(r, true)).join(', ')
+      : rebuilt.length > 0
+        ? `${rebuilt.map((r) => code(r, true)).join(', ')} rebuilt`
+        : '—';
+  const cells = [code(`${s.file}:${s.line}`, true)];
+  if (c.head) cells.push(s.head !== undefined ? code(s.head, true) : '—');
+  cells.push(formatDuration(s.durationMs), locks, rewrites);
+  if (c.projected) {
+    const projected = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
+    cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${projected} at ${s.productionRows.toLocaleString('en-US')} rows` : projected);
+  }
+  return `| ${cells.join(' | ')} |\n`;
+}
+
+/** Rows of the lock holds table: how long each migration keeps which table from being written (or read). */
+function lockHoldRows(statements: readonly StatementMeasure[]): { rows: string[]; projected: boolean } {
+  const rows: string[] = [];
+  const projected = statements.some((s) => (s.holds ?? []).some((h) => h.projectedMs !== undefined));
+  for (const s of statements) {
+    for (const h of s.holds ?? []) {
+      const blocks = h.blocks === 'reads' ? 'reads and writes' : 'writes';
+      const span = h.untilLine === s.line ? `line ${s.line}` : `line ${s.line} to ${h.untilLine}`;
+      const cells = [code(s.migration, true), code(h.relation, true), `${blocks} (${escapeMarkdown(h.mode)})`, span, formatDuration(h.ms)];
+      if (projected) cells.push(h.projectedMs !== undefined ? formatDuration(h.projectedMs) : '—');
+      rows.push(`| ${cells.join(' | ')} |\n`);
+    }
+  }
+  return { rows, projected };
+}
+
+function lockHoldsHeader(projected: boolean): string {
+  const names = ['Migration', 'Table', 'Blocks', 'Statements', 'Held', ...(projected ? ['Projected'] : [])];
+  const align = ['---', '---', '---', '---', '---:', ...(projected ? ['---:'] : [])];
+  return (
+    '### Lock holds\n\n' +
+    'How long each migration keeps a table from being written (ShareLock and stronger) or even read ' +
+    '(AccessExclusiveLock): from the statement that takes the lock to the commit that releases it.\n\n' +
+    `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +292,8 @@ interface Plan {
   /** Findings `[0, detailsFor)` show their detail and hint. */
   detailsFor: number;
   findings: number;
+  /** Lock hold rows shown. */
+  holds: number;
   statements: number;
 }
 
@@ -255,7 +316,9 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
   const notPassingRows = migRows.filter((r) => !r.passing);
   const fullBlocks = findings.map((f) => findingBlock(f, true));
   const shortBlocks = findings.map((f) => findingBlock(f, false));
-  const stmtRows = report.statements.map(statementRow);
+  const stmtColumns = statementColumns(report.statements);
+  const stmtRows = report.statements.map((st) => statementRow(st, stmtColumns));
+  const holds = lockHoldRows(report.statements);
   const perSeverity = countBySeverity(findings);
 
   const build = (plan: Plan): string => {
@@ -309,11 +372,15 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
       out += 'No findings.\n\n';
     }
 
-    // Statements
+    // Lock holds, then statements
+    if (holds.rows.length > 0 && plan.holds > 0) {
+      out += lockHoldsHeader(holds.projected) + holds.rows.slice(0, plan.holds).join('') + '\n';
+      if (plan.holds < holds.rows.length) out += `${plural(holds.rows.length - plan.holds, 'more lock hold')} not shown; see the JSON report.\n\n`;
+    }
     if (stmtRows.length > 0) {
       out += '### Statements\n\n';
       const shown = stmtRows.slice(0, plan.statements);
-      if (shown.length > 0) out += `| Statement | Time | Locks | Rewrites |\n| --- | ---: | --- | --- |\n${shown.join('')}\n`;
+      if (shown.length > 0) out += `${statementsTableHeader(stmtColumns)}${shown.join('')}\n`;
       if (shown.length < stmtRows.length) {
         out += `${plural(stmtRows.length - shown.length, 'more statement')} not shown; see the JSON report.\n\n`;
       }
@@ -329,6 +396,7 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
     migrationRows: migRows.length,
     detailsFor: findings.length,
     findings: findings.length,
+    holds: holds.rows.length,
     statements: stmtRows.length,
   };
   let text = build(plan);
@@ -364,27 +432,35 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
   const findingSizes = shortBlocks.map(bytes);
   const stmtSizes = stmtRows.map(bytes);
   const reserve = 1_024; // group headings and notes whose digits change
-  const base = build({ ...plan, findings: 0, statements: 0 });
+  const holdSizes = holds.rows.map(bytes);
+  const base = build({ ...plan, findings: 0, holds: 0, statements: 0 });
   let avail = maxBytes - bytes(base) - reserve;
   if (avail < 0) {
     // Not even the migration table fits: keep as many of its rows as we can, and nothing else.
-    const bare = build({ ...plan, migrationRows: 0, findings: 0, statements: 0 });
+    const bare = build({ ...plan, migrationRows: 0, findings: 0, holds: 0, statements: 0 });
     const rowSizes = notPassingRows.map((r) => bytes(r.text));
     plan.migrationRows = fitting(rowSizes, maxBytes - bytes(bare) - reserve);
     plan.findings = 0;
+    plan.holds = 0;
     plan.statements = 0;
     avail = 0;
   } else {
-    // Findings come first, but do not crowd the statements out entirely when both are large.
+    // Findings come first, but do not crowd the measurements out entirely when both are large;
+    // of the measurements, the lock holds (one line per table and migration) before the statements.
     const findingsTotal = sum(findingSizes);
-    const stmtTotal = sum(stmtSizes);
-    const findingsBudget = Math.max(avail - stmtTotal, Math.min(findingsTotal, Math.floor(avail / 2)));
+    const measuredTotal = sum(stmtSizes) + sum(holdSizes);
+    const findingsBudget = Math.max(avail - measuredTotal, Math.min(findingsTotal, Math.floor(avail / 2)));
     plan.findings = fitting(findingSizes, findingsBudget);
-    plan.statements = fitting(stmtSizes, avail - sum(findingSizes, plan.findings));
+    let rest = avail - sum(findingSizes, plan.findings);
+    const holdsTotal = sum(holdSizes);
+    plan.holds = fitting(holdSizes, Math.max(rest - sum(stmtSizes), Math.min(holdsTotal, Math.floor(rest / 2))));
+    rest -= sum(holdSizes, plan.holds);
+    plan.statements = fitting(stmtSizes, rest);
   }
   text = build(plan);
-  while (!fits(text) && (plan.findings > 0 || plan.statements > 0 || plan.migrationRows > 0)) {
+  while (!fits(text) && (plan.findings > 0 || plan.holds > 0 || plan.statements > 0 || plan.migrationRows > 0)) {
     if (plan.statements > 0) plan.statements = Math.floor(plan.statements * 0.9);
+    else if (plan.holds > 0) plan.holds = Math.floor(plan.holds * 0.9);
     else if (plan.findings > 0) plan.findings = Math.floor(plan.findings * 0.9);
     else plan.migrationRows = Math.floor(plan.migrationRows * 0.9);
     text = build(plan);

@@ -238,6 +238,10 @@ function slowestStatements(statements: readonly StatementMeasure[], p: Palette):
     const extra: string[] = [];
     if (s.locks.length > 0) extra.push(`locks ${s.locks.map((l) => clean(`${l.mode} on ${l.relation}`)).join(', ')}`);
     if (s.rewrites.length > 0) extra.push(p.yellow(`rewrites ${s.rewrites.map(clean).join(', ')}`));
+    if (s.projectedMs !== undefined) {
+      const at = s.productionRows !== undefined ? ` at ${s.productionRows.toLocaleString('en-US')} rows` : '';
+      extra.push(`projected ${formatDuration(s.projectedMs)}${at}`);
+    }
     out.push(`${pad(locs[i] ?? '', locWidth)}  ${(durs[i] ?? '').padStart(durWidth)}${extra.length > 0 ? `  ${extra.join('; ')}` : ''}`);
   });
   return out;

@@ -448,6 +448,39 @@ export function touchedTables(statements: readonly ParsedStatementLike[], opts: 
   return out;
 }
 
+/** Touches that do not make a table's rows matter: a read, a comment, a grant. */
+const ROW_NEUTRAL: ReadonlySet<TouchAction> = new Set(['read', 'comment', 'grant']);
+
+/**
+ * The tables that exist before the statements run and that they work on: what the performance
+ * stage fills with rows before timing them. A table is left out while the statements have not
+ * created it yet; the new name of a rename is not a table that exists; reads, comments, grants
+ * and COPY ... TO do not count. Names are the parser's (unquoted, "schema.table" or "table").
+ */
+export function existingTablesTouched(statements: readonly ParsedStatementLike[]): Set<string> {
+  const key = (t: { schema: string | undefined; name: string }) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`);
+  const createdAt = new Map<string, number>();
+  const out = new Set<string>();
+  for (const t of tableTouches(statements).touches) {
+    if (t.action === 'create') {
+      if (!createdAt.has(key(t))) createdAt.set(key(t), t.statement);
+      continue;
+    }
+    if (ROW_NEUTRAL.has(t.action) || t.inferred) continue;
+    const node = statements[t.statement]?.node ?? {};
+    const rename = node.RenameStmt as { newname?: string } | undefined;
+    if (t.action === 'rename' && rename?.newname === t.name) continue;
+    const move = node.AlterObjectSchemaStmt as { newschema?: string } | undefined;
+    if (move?.newschema !== undefined && move.newschema === t.schema) continue;
+    const copy = node.CopyStmt as { is_from?: boolean } | undefined;
+    if (t.action === 'copy' && copy?.is_from !== true) continue;
+    const created = createdAt.get(key(t));
+    if (created !== undefined && created >= t.statement) continue;
+    out.add(key(t));
+  }
+  return out;
+}
+
 /** Splits `schema.table` as people write it: unquoted parts fold to lower case, `"Quoted"` parts stay. */
 export function parseTableName(text: string): { schema: string | undefined; name: string } | undefined {
   const parts: string[] = [];

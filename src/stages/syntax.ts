@@ -21,7 +21,7 @@ const TIMEOUTS: Record<string, { rule: string; why: string; hint: string }> = {
 };
 
 /** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
-const ANY_ROW_FAILS = new Set(['23502']);
+export const ANY_ROW_FAILS = new Set(['23502']);
 
 /** Findings for files the parser rejects, at the exact position; computed before anything runs. */
 export function parseFindings(prepared: PreparedMigration): Finding[] {
@@ -69,7 +69,7 @@ export function failureFinding(
   };
 }
 
-async function truncateAll(client: pg.ClientBase): Promise<void> {
+export async function truncateAll(client: pg.ClientBase): Promise<void> {
   const tables = await listUserTables(client);
   if (tables.length === 0) return;
   await client.query(`TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} CASCADE`);
@@ -79,7 +79,7 @@ async function truncateAll(client: pg.ClientBase): Promise<void> {
  * Does the migration pass when every table is empty? Tried inside a transaction that is rolled
  * back, so the database is left exactly as it was. Undefined when it cannot be tried that way.
  */
-async function passesOnEmptyTables(client: pg.ClientBase, parsed: ParsedSource): Promise<boolean | undefined> {
+export async function passesOnEmptyTables(client: pg.ClientBase, parsed: ParsedSource): Promise<boolean | undefined> {
   if (transactionModeFor(parsed) !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional)) return undefined;
   await client.query('BEGIN');
   try {

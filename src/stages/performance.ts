@@ -1,0 +1,304 @@
+/**
+ * Stage 4, performance: every migration under test runs on tables filled to `perf-rows` rows,
+ * on a scratch database of its own, and each statement is timed and watched (locks, rewrites)
+ * inside the migration's transaction. Baseline migrations are applied as they are.
+ *
+ * Before a migration is timed, the existing tables it names are filled to a quarter of the rows
+ * and the migration is run once in a transaction that is rolled back; then they are topped up
+ * to the full count and it runs for real. Two sizes tell a statement whose time grows with the
+ * rows from one that costs the same at any size, which is what a projection to production needs.
+ */
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import { applyStatements, transactionModeFor, type StatementFailure } from '../db/execute.js';
+import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
+import { seedTables, type SeedNotice } from '../db/seed.js';
+import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
+import { findHazards } from '../sql/hazards.js';
+import { tableKey } from '../sql/nodes.js';
+import type { ParsedSource } from '../sql/parse.js';
+import { existingTablesTouched as touchedTables } from '../sql/touched.js';
+import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
+import { assessMigration, type MigrationMeasurement } from './performance-findings.js';
+import { productionRowsOf } from './projection.js';
+import { StatementProbe } from './statement-probe.js';
+import { ANY_ROW_FAILS, failureFinding, passesOnEmptyTables, truncateAll } from './syntax.js';
+import { applySessionLimits } from './walk.js';
+
+/** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
+const MIN_SMALL_ROWS = 1_000;
+const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+export async function runPerformanceStage(ctx: StageContext): Promise<StageOutcome> {
+  const outcome = emptyOutcome('performance');
+  const db = await ctx.server.createDatabase();
+  let client: pg.Client | undefined;
+  const notices = new Set<string>();
+  try {
+    client = await ctx.server.connect(db);
+    await applySessionLimits(client, ctx);
+    let stopped: string | undefined;
+    const notReached: string[] = [];
+    for (const prepared of ctx.migrations) {
+      const m = prepared.migration;
+      if (stopped !== undefined || !prepared.up.ok) {
+        // A file that does not parse stops the staircase; the syntax stage reports it.
+        stopped ??= m.version;
+        if (m.underTest) {
+          outcome.perMigration.set(m.version, 'skip');
+          notReached.push(m.version);
+        }
+        continue;
+      }
+      const up = prepared.up.parsed;
+      const t0 = performance.now();
+      if (!m.underTest || !covers(ctx.config, up)) {
+        const r = await applyStatements(client, up);
+        await applySessionLimits(client, ctx);
+        if (m.underTest) {
+          outcome.perMigration.set(m.version, 'skip');
+          ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status: 'skip', durationMs: performance.now() - t0, note: 'touches no critical table' });
+        }
+        if (!r.ok) stopped = m.version;
+        continue;
+      }
+      const result = await measureMigration(ctx, client, prepared, up, (n) => {
+        const key = `${n.table}\u0000${n.message}`;
+        if (notices.has(key)) return;
+        notices.add(key);
+        outcome.findings.push({
+          stage: 'performance',
+          severity: 'notice',
+          rule: 'table-not-filled',
+          migration: m.version,
+          message: `table ${n.table} could not be filled to ${ctx.config.perfRows.toLocaleString('en-US')} rows before ${m.version}, so ${m.version} was timed on fewer: ${n.message}`,
+        });
+      });
+      await applySessionLimits(client, ctx);
+      outcome.findings.push(...result.findings);
+      outcome.statements.push(...result.statements);
+      const status: StageStatus = result.findings.some((f) => f.severity === 'error')
+        ? 'fail'
+        : result.findings.some((f) => f.severity === 'warning')
+          ? 'warn'
+          : result.stop
+            ? 'skip'
+            : 'pass';
+      outcome.perMigration.set(m.version, status);
+      ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status, durationMs: performance.now() - t0, note: result.note });
+      if (result.stop) stopped = m.version;
+    }
+    if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
+    if (stopped !== undefined && notReached.length > 0) {
+      outcome.findings.push({
+        stage: 'performance',
+        severity: 'notice',
+        rule: 'not-measured',
+        message: `not measured because ${stopped} could not be applied: ${notReached.join(', ')}`,
+      });
+    }
+  } finally {
+    await client?.end().catch(() => {});
+    await ctx.server.dropDatabase(db.name).catch(() => {});
+  }
+  return outcome;
+}
+
+/** production-rows entries that name no table of the migrated schema: most likely a typo, and no projection uses them. */
+async function unknownProductionTables(client: pg.Client, config: Config): Promise<Finding[]> {
+  const tables = [...(await userTables(client)).values()];
+  const unknown = [...config.productionRows.keys()].filter(
+    (name) => !tables.some((t) => productionRowsOf(new Map([[name, 1]]), t.display) !== undefined),
+  );
+  return unknown.map((name) => ({
+    stage: 'performance',
+    severity: 'notice',
+    rule: 'unknown-production-table',
+    message: `production-rows names ${name}, but no table of that name exists after the migrations; nothing is projected for it`,
+  }));
+}
+
+/** With critical tables, only the migrations that touch one of them are measured. */
+function covers(config: Config, up: ParsedSource): boolean {
+  if (!config.criticalTables) return true;
+  const critical = new Set(config.criticalTables.map((t) => tableKey(t.toLowerCase())));
+  return [...touchedTables(up.statements)].some((t) => critical.has(tableKey(t.toLowerCase())));
+}
+
+interface MeasureResult {
+  findings: Finding[];
+  statements: StatementMeasure[];
+  /** The migration could not be applied: the walk stops here. */
+  stop: boolean;
+  note: string | undefined;
+}
+
+/** Filling, the rolled-back run at fewer rows, the timed run, and what to make of it. */
+async function measureMigration(
+  ctx: StageContext,
+  client: pg.Client,
+  prepared: PreparedMigration,
+  up: ParsedSource,
+  notice: (n: SeedNotice) => void,
+): Promise<MeasureResult> {
+  const { config } = ctx;
+  const existing = await resolveTables(client, touchedTables(up.statements));
+  const names = existing.map((t) => `${t.schema}.${t.name}`);
+  const mode = transactionModeFor(up);
+  const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
+  const smallRows = Math.floor(config.perfRows / 4);
+
+  const phases = new PhaseClock();
+  let small: MigrationMeasurement['small'];
+  let filled = names;
+  if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true }));
+    filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
+    const rows = await countRows(client, existing);
+    if ([...rows.values()].some((n) => n < config.perfRows)) {
+      const durations = await phases.time('first run', () => rolledBackRun(client, up));
+      await applySessionLimits(client, ctx);
+      if (durations) {
+        small = { durations, rows };
+        if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
+      }
+    }
+  }
+  if (existing.length > 0) {
+    const seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true }));
+    for (const n of seed.notices) notice(n);
+  }
+  const rows = await countRows(client, existing);
+  const tables = await userTables(client);
+  const roots = await withDescendants(client, existing.map((t) => t.oid));
+
+  const notNullColumns = new Map<number, Array<{ table: string; column: string }>>();
+  for (const h of findHazards(up)) {
+    if (h.evidence !== 'not-null-scan' || h.column === undefined) continue;
+    const list = notNullColumns.get(h.index) ?? [];
+    list.push({ table: h.table, column: h.column });
+    notNullColumns.set(h.index, list);
+  }
+  const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
+  const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
+  const volume = describeVolume(existing, rows);
+  if (r.ok) {
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small });
+    return { ...assessed, stop: false, note: `${volume}; ${phases.summary()}` };
+  }
+  return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
+}
+
+/** Wall time per phase of one migration's measurement, for the progress line. */
+class PhaseClock {
+  private readonly spent = new Map<string, number>();
+
+  async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.spent.set(phase, (this.spent.get(phase) ?? 0) + performance.now() - t0);
+    }
+  }
+
+  summary(): string {
+    return [...this.spent].map(([phase, ms]) => `${phase} ${Math.round(ms)} ms`).join(', ');
+  }
+}
+
+/** Runs the migration in a transaction that is rolled back; the time of each statement, or undefined when it fails. */
+async function rolledBackRun(client: pg.Client, up: ParsedSource): Promise<number[] | undefined> {
+  await client.query('BEGIN');
+  try {
+    const r = await applyStatements(client, up, { mode: 'caller' });
+    return r.ok ? r.durations : undefined;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+}
+
+function describeVolume(existing: ExistingTable[], rows: Map<number, number>): string {
+  if (existing.length === 0) return 'no existing table touched';
+  const parts = existing.map((t) => `${t.display} ${(rows.get(t.oid) ?? 0).toLocaleString('en-US')}`);
+  return `rows: ${parts.join(', ')}`;
+}
+
+/**
+ * The migration failed on the filled tables. When it passes on empty tables and the failure is
+ * about the generated values, that is the syntax stage's warning, here at volume, and the
+ * migration is applied to empty tables so the walk goes on; a statement timeout is an error.
+ * Any other failure is the syntax stage's to report (or this stage's, when it is the only one running).
+ */
+async function failedAtVolume(
+  ctx: StageContext,
+  client: pg.Client,
+  prepared: PreparedMigration,
+  up: ParsedSource,
+  failure: StatementFailure,
+  volume: string,
+): Promise<MeasureResult> {
+  const m = prepared.migration;
+  const rows = ctx.config.perfRows.toLocaleString('en-US');
+  const findings: Finding[] = [];
+  const asPerformance = (f: Finding): Finding => ({ ...f, stage: 'performance' });
+  const walkRan = ctx.config.stages.some((s) => s !== 'performance');
+  const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, up);
+  if (onEmpty !== true || ANY_ROW_FAILS.has(failure.code ?? '')) {
+    if (walkRan) {
+      findings.push({
+        stage: 'performance',
+        severity: 'notice',
+        rule: 'not-measured',
+        migration: m.version,
+        file: up.source.file,
+        message: `${m.version} was not timed: it fails to apply (${failure.message})`,
+      });
+    } else {
+      findings.push(asPerformance(failureFinding(prepared, up, failure, 'apply-failed', 'error', failure.message)));
+    }
+    return { findings, statements: [], stop: true, note: 'fails to apply' };
+  }
+  if (failure.code === '57014') {
+    findings.push(
+      asPerformance(
+        failureFinding(
+          prepared,
+          up,
+          failure,
+          'statement-timeout',
+          'error',
+          `${failure.message}: this statement ran past statement-timeout (${ctx.config.statementTimeoutMs.toLocaleString('en-US')} ms) with ${rows} rows per table; the migration was not timed`,
+          'make the step cheaper (CREATE INDEX CONCURRENTLY, batched backfills) or raise statement-timeout if production allows it',
+        ),
+      ),
+    );
+  } else {
+    findings.push(
+      asPerformance(
+        failureFinding(
+          prepared,
+          up,
+          failure,
+          'data-dependent',
+          'warning',
+          `${failure.message} — fails on the ${rows} generated rows per table; existing production rows may violate it too. The migration was not timed`,
+          'check the production data for rows this statement rejects before deploying',
+        ),
+      ),
+    );
+  }
+  await truncateAll(client);
+  const again = await applyStatements(client, up);
+  await applySessionLimits(client, ctx);
+  if (!again.ok) {
+    findings.push(asPerformance(failureFinding(prepared, up, again.failure!, 'apply-failed', walkRan ? 'notice' : 'error', again.failure!.message)));
+    return { findings, statements: [], stop: true, note: 'fails to apply' };
+  }
+  // Not timed, but what the parse tree shows still holds.
+  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined });
+  findings.push(...unmeasured.findings);
+  return { findings, statements: [], stop: false, note: `${volume}; not timed` };
+}
+
