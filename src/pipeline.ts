@@ -11,6 +11,7 @@ import type { ProgressEvent } from './report/terminal.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
+import { createRollbackObserver } from './stages/rollback.js';
 import { parseFindings } from './stages/syntax.js';
 import { walkMigrations, type WalkObserver } from './stages/walk.js';
 
@@ -21,7 +22,9 @@ export interface RunHooks {
 }
 
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
-const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObserver>> = {};
+const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObserver>> = {
+  rollback: createRollbackObserver,
+};
 
 /** Stages that need a database of their own (seeded at volume). */
 const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = {};

@@ -69,6 +69,8 @@ export async function walkMigrations(
   const client = await ctx.server.connect(db);
   await applySessionLimits(client, ctx);
   const seedNoticeSeen = new Set<string>();
+  // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
+  const roundTripOutcome = observers.find((o) => o.wantsRoundTrip && o.outcome.stage === roundTripStage)?.outcome ?? syntax;
   const roundTripFinding = (f: Finding): Finding => ({ ...f, stage: roundTripStage });
   try {
     let stopped: string | undefined;
@@ -139,7 +141,7 @@ export async function walkMigrations(
       for (const o of observers) if (o.afterDown) await timed(o, () => o.afterDown!(step, downResult));
       if (!downResult.ok) {
         const f = downResult.failure!;
-        findings.push(roundTripFinding(failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${m.version} fails: ${f.message}`)));
+        roundTripOutcome.findings.push(roundTripFinding(failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${m.version} fails: ${f.message}`)));
         if (f.partiallyApplied) {
           // Part of the down was committed: the database is neither before nor after this migration.
           stopped = m.version;
@@ -150,7 +152,7 @@ export async function walkMigrations(
       for (const o of observers) if (o.afterReup) await timed(o, () => o.afterReup!(step, reup));
       if (!reup.ok) {
         const f = reup.failure!;
-        findings.push(
+        roundTripOutcome.findings.push(
           roundTripFinding(
             failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${m.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates'),
           ),
