@@ -23,8 +23,6 @@ export function libpqEnvironment(url: string): Record<string, string> {
     PGDATABASE: decodeURIComponent(u.pathname.replace(/^\//, '')),
     PGUSER: decodeURIComponent(u.username),
     PGPASSWORD: decodeURIComponent(u.password),
-    // A service file or passfile of the machine must not redirect the dump elsewhere.
-    PGSERVICE: '',
   };
   const params: Record<string, string> = {
     host: 'PGHOST',
