@@ -118,6 +118,21 @@ function missingDownFinding(step: WalkStep, allowIrreversible: boolean): Finding
 // ---------------------------------------------------------------------------------------------
 // Messages
 
+const COLUMN_ORDER = 'column order';
+const COLUMN_ORDER_HINT = 'column positions are compared because strict-column-order is set; a column added again goes to the end of the table';
+
+/** Two comma-separated lists without their common head and tail: `…, b, a` and `…, a, b`. */
+function differingMiddle(a: string, b: string): [string, string] {
+  const x = a.split(', ');
+  const y = b.split(', ');
+  let head = 0;
+  while (head < x.length && head < y.length && x[head] === y[head]) head++;
+  let tail = 0;
+  while (tail < x.length - head && tail < y.length - head && x[x.length - 1 - tail] === y[y.length - 1 - tail]) tail++;
+  const show = (l: string[]) => [...(head > 0 ? ['…'] : []), ...l.slice(head, l.length - tail), ...(tail > 0 ? ['…'] : [])].join(', ');
+  return [show(x), show(y)];
+}
+
 /** Values longer than this are left out of messages; the diff in the detail shows them. */
 const MAX_VALUE_IN_MESSAGE = 80;
 
@@ -139,6 +154,7 @@ function phrase(attribute: string, value: string): string {
 /** Which file holds the statement to blame, and which names find it there. */
 interface Described {
   message: string;
+  hint?: string;
   blame: 'up' | 'down';
   locate: readonly (readonly string[])[];
   keys: string[];
@@ -226,6 +242,15 @@ function describeAttribute(o: SchemaObject, a: AttributeChange, up: string | und
       ? { ...base, message: `${what}${phrase(a.name, a.before!)} is not restored by ${down}`, blame: 'up' }
       : { ...base, message: `${what}${phrase(a.name, a.before!)} is removed by ${down}, but its up did not remove it`, blame: 'down' };
   }
+  if (a.name === COLUMN_ORDER && a.before !== undefined) {
+    const [before, after] = differingMiddle(a.before, a.after);
+    return {
+      ...base,
+      message: `${what}column order is (${after}) after ${down}, (${before}) before its up`,
+      hint: COLUMN_ORDER_HINT,
+      blame: inUp && up === a.after ? 'up' : 'down',
+    };
+  }
   if (a.before === undefined) {
     return inUp && up === a.after
       ? { ...base, message: `${what}${phrase(a.name, a.after)} is left behind by ${down}`, blame: 'up' }
@@ -257,7 +282,11 @@ function describeReup(changes: ObjectChange[], version: string): Described[] {
     const base = { blame: 'up' as const, locate: o.locate, keys: [o.key] };
     if (c.type === 'added') return [{ ...base, message: `${lead}${label(o)} is there after it but not after the first up` }];
     if (c.type === 'removed') return [{ ...base, message: `${lead}${label(o)} is there after the first up but not after the second` }];
-    return c.attributes.map((a) => {
+    return c.attributes.map((a): Described => {
+      if (a.name === COLUMN_ORDER && a.before !== undefined && a.after !== undefined) {
+        const [first, second] = differingMiddle(a.before, a.after);
+        return { ...base, message: `${lead}${label(o)}: column order is (${second}) after it, (${first}) after the first up`, hint: COLUMN_ORDER_HINT };
+      }
       const first = a.before === undefined ? 'none' : shortValue(a.name, a.before);
       const second = a.after === undefined ? 'none' : shortValue(a.name, a.after);
       const message =
@@ -293,6 +322,7 @@ function toFinding(step: WalkStep, d: Described, rule: string, detail: string): 
     line: line ?? 1,
     message: d.message,
     ...(detail ? { detail } : {}),
+    ...(d.hint ? { hint: d.hint } : {}),
   };
 }
 
