@@ -89,6 +89,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
       },
     ]);
     expect(rollbackFindings(report)[0]!.detail).toContain('+  definition: CREATE INDEX users_status_idx ON public.users USING btree (status)');
+    expect(rollbackFindings(report)[1]!.hint).toBe('the down leaves behind something that the up creates');
     // Both belong to the rollback stage: the syntax stage passed.
     expect(report.stages.map((s) => [s.name, s.status])).toEqual([
       ['syntax', 'pass'],
@@ -122,6 +123,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
         message: 'the up of 0003 fails when applied again after its down: constraint "users_age_nonnegative" of relation "users" does not exist',
       },
     ]);
+    expect(rollbackFindings(report)[1]!.hint).toBe('the down does not restore something that the up relies on');
     expect(rollbackFindings(report)[0]!.detail).toContain('-constraint users_age_nonnegative on users\n+constraint users_age_check on users');
   });
 
@@ -189,6 +191,37 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
     ]);
     expect(rollbackFindings(report)[0]!.detail).toContain("+  labels: 'happy', 'sad'");
     expect(report.findings.find((f) => f.rule === 'not-reached')?.message).toBe('not reached because 0002 failed: 0003');
+  });
+
+  it('reports a second up that gives a different schema than the first', async () => {
+    const report = await run({
+      'migrations/0002_settings.up.sql': 'CREATE TABLE settings (k text);\n',
+      'migrations/0002_settings.down.sql': 'DROP TABLE settings;\n',
+      // The down forgets the row that tells the up it already ran.
+      'migrations/0003_flag.up.sql': `DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM settings WHERE k = 'flag') THEN
+    ALTER TABLE users ADD COLUMN flag boolean;
+  END IF;
+  INSERT INTO settings VALUES ('flag');
+END
+$$;
+`,
+      'migrations/0003_flag.down.sql': 'ALTER TABLE users DROP COLUMN flag;\n',
+    });
+    expect(rollbackFindings(report).map(pick)).toEqual([
+      {
+        rule: 'reup-differs',
+        severity: 'error',
+        migration: '0003',
+        file: 'migrations/0003_flag.up.sql',
+        line: 1,
+        message: 'the second up of 0003 gives a different schema: column users.flag is there after the first up but not after the second',
+      },
+    ]);
+    expect(rollbackFindings(report)[0]!.detail).toBe(
+      '--- schema after the first up of 0003\n+++ schema after the second up of 0003\n@@ -1,2 +0,0 @@\n-column users.flag\n-  type: boolean',
+    );
   });
 
   it('reports a missing down as an error, unless the migration is marked or allowed to be irreversible', async () => {

@@ -334,6 +334,6 @@ function downFindings(step: WalkStep, changes: ObjectChange[], s: Snapshots): Fi
 
 function reupFindings(step: WalkStep, changes: ObjectChange[], afterUp: SchemaSnapshot, again: SchemaSnapshot): Finding[] {
   const version = step.prepared.migration.version;
-  const labels = { before: `schema after the up of ${version}`, after: `schema after its down and up again` };
+  const labels = { before: `schema after the first up of ${version}`, after: `schema after the second up of ${version}` };
   return describeReup(changes, version).map((d) => toFinding(step, d, 'reup-differs', objectDiff(afterUp, again, d.keys, labels)));
 }

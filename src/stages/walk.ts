@@ -70,7 +70,17 @@ export async function walkMigrations(
   await applySessionLimits(client, ctx);
   const seedNoticeSeen = new Set<string>();
   // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
-  const roundTripOutcome = observers.find((o) => o.wantsRoundTrip && o.outcome.stage === roundTripStage)?.outcome ?? syntax;
+  const roundTripOwner = observers.find((o) => o.wantsRoundTrip && o.outcome.stage === roundTripStage);
+  const roundTripOutcome = roundTripOwner?.outcome ?? syntax;
+  // The down and the second up are the round-trip stage's work, not the syntax stage's.
+  const roundTripApply = async (parsed: ParsedSource): Promise<ApplyResult> => {
+    const t0 = performance.now();
+    try {
+      return await applyStatements(client, parsed);
+    } finally {
+      if (roundTripOwner) observerMs.set(roundTripOwner, observerMs.get(roundTripOwner)! + performance.now() - t0);
+    }
+  };
   const roundTripFinding = (f: Finding): Finding => ({ ...f, stage: roundTripStage });
   try {
     let stopped: string | undefined;
@@ -137,7 +147,7 @@ export async function walkMigrations(
       for (const o of observers) if (o.afterUp) await timed(o, () => o.afterUp!(step));
       if (!roundTrip || !down) continue;
 
-      const downResult = await applyStatements(client, down);
+      const downResult = await roundTripApply(down);
       for (const o of observers) if (o.afterDown) await timed(o, () => o.afterDown!(step, downResult));
       if (!downResult.ok) {
         const f = downResult.failure!;
@@ -148,13 +158,13 @@ export async function walkMigrations(
         }
         continue;
       }
-      const reup = await applyStatements(client, up);
+      const reup = await roundTripApply(up);
       for (const o of observers) if (o.afterReup) await timed(o, () => o.afterReup!(step, reup));
       if (!reup.ok) {
         const f = reup.failure!;
         roundTripOutcome.findings.push(
           roundTripFinding(
-            failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${m.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates'),
+            failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${m.version} fails when applied again after its down: ${f.message}`, reapplyHint(f.code)),
           ),
         );
         stopped = m.version;
@@ -171,6 +181,16 @@ export async function walkMigrations(
   const total = performance.now() - walkStart;
   const spent = [...observerMs.values()].reduce((a, b) => a + b, 0);
   return { syntax, syntaxMs: total - spent, observerMs };
+}
+
+const ALREADY_EXISTS = new Set(['42P07', '42710', '42701', '42723', '42P06']);
+const DOES_NOT_EXIST = new Set(['42704', '42P01', '42703', '42883', '3F000']);
+
+/** Why a second up fails, from what the server said. */
+function reapplyHint(code: string | undefined): string {
+  if (ALREADY_EXISTS.has(code ?? '')) return 'the down leaves behind something that the up creates';
+  if (DOES_NOT_EXIST.has(code ?? '')) return 'the down does not restore something that the up relies on';
+  return 'the down does not give back the schema the up was written for';
 }
 
 /** Timeouts so a hanging migration is stopped and reported instead of hanging the job. */
