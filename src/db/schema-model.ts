@@ -1,3 +1,5 @@
+import { BOOKKEEPING_SCHEMAS, isBookkeepingTable } from './bookkeeping.js';
+
 /**
  * The schema of a database as a set of named objects with ordered attributes: what the rollback
  * stage compares. Built from the catalogs (`snapshot.ts`) or from pg_dump (`pg-dump.ts`); rendered
@@ -37,39 +39,6 @@ export interface SchemaSnapshot {
   objects: Map<string, SchemaObject>;
 }
 
-/**
- * Tables that migration tools keep for themselves: they change as migrations run and are no
- * part of the schema under test.
- */
-export const BOOKKEEPING_TABLES: readonly string[] = [
-  'schema_migrations', // golang-migrate, dbmate, Rails, Ecto
-  'ar_internal_metadata', // Rails
-  'goose_db_version', // goose
-  'flyway_schema_history', // Flyway
-  'schema_version', // Flyway before 5, tern
-  'knex_migrations',
-  'knex_migrations_lock',
-  'pgmigrations', // node-pg-migrate
-  '_prisma_migrations',
-  'alembic_version',
-  'gorp_migrations', // sql-migrate
-  '__diesel_schema_migrations',
-  '_sqlx_migrations',
-  'refinery_schema_history',
-  'databasechangelog', // Liquibase
-  'databasechangeloglock',
-  'migrate_version', // sqlalchemy-migrate
-  'kysely_migration',
-  'kysely_migration_lock',
-  'mikro_orm_migrations',
-  'SequelizeMeta',
-  '__EFMigrationsHistory',
-  'atlas_schema_revisions',
-];
-
-/** Schemas that migration tools keep for themselves. */
-export const BOOKKEEPING_SCHEMAS: readonly string[] = ['sqitch', 'graphile_migrate', 'atlas_schema_revisions'];
-
 /** `users` for the public schema, `billing.invoices` otherwise. */
 export function displayName(schema: string, name: string): string {
   return schema === 'public' ? name : `${schema}.${name}`;
@@ -98,13 +67,13 @@ export class IgnoreRules {
   }
 
   schemaIgnored(schema: string): boolean {
-    return BOOKKEEPING_SCHEMAS.includes(schema) || this.patterns.some((p) => p.test(schema));
+    return (BOOKKEEPING_SCHEMAS as readonly string[]).includes(schema) || this.patterns.some((p) => p.test(schema));
   }
 
   /** For top-level objects: the bookkeeping tables of migration tools count only as tables. */
-  objectIgnored(o: Pick<SchemaObject, 'kind' | 'names' | 'schema'>): boolean {
+  objectIgnored(o: Pick<SchemaObject, 'kind' | 'ident' | 'names' | 'schema'>): boolean {
     if (this.schemaIgnored(o.schema)) return true;
-    if (o.kind === 'table' && o.names.some((n) => BOOKKEEPING_TABLES.includes(n))) return true;
+    if (o.kind === 'table' && isBookkeepingTable(o.schema, o.ident)) return true;
     return o.names.some((n) => this.patterns.some((p) => p.test(n)));
   }
 

@@ -33,6 +33,8 @@ function snapshotter(ctx: StageContext): TakeSnapshot {
 export function createRollbackObserver(ctx: StageContext): WalkObserver {
   const outcome = emptyOutcome('rollback');
   const take = snapshotter(ctx);
+  // Migrations that are code: the project's tool takes each step, the down is its down command.
+  const commandMode = ctx.config.upCommand !== undefined;
   let beforeUp: SchemaSnapshot | undefined;
   let afterUp: SchemaSnapshot | undefined;
   /** Objects already reported for the current migration: the second up does not report them again. */
@@ -51,14 +53,15 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       beforeUp = afterUp = undefined;
       reported = new Set();
       const { migration } = step.prepared;
-      if (!migration.down) {
-        const f = missingDownFinding(step, ctx.config.allowIrreversible);
+      const hasDown = commandMode ? ctx.config.downCommand !== undefined : migration.down !== undefined;
+      if (!hasDown) {
+        const f = missingDownFinding(step, ctx.config.allowIrreversible, commandMode);
         outcome.findings.push(f);
         outcome.perMigration.set(migration.version, f.severity === 'error' ? 'fail' : 'skip');
         return;
       }
       // A down that does not parse is reported by the syntax stage; there is nothing to run.
-      if (!step.down) return;
+      if (!commandMode && !step.down) return;
       beforeUp = await take(step);
     },
 
@@ -97,7 +100,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   };
 }
 
-function missingDownFinding(step: WalkStep, allowIrreversible: boolean): Finding {
+function missingDownFinding(step: WalkStep, allowIrreversible: boolean, commandMode: boolean): Finding {
   const m = step.prepared.migration;
   const base = { stage: 'rollback' as const, rule: 'missing-down', migration: m.version, file: m.up.file, line: 1 };
   if (isMarkedIrreversible(m.up.text)) {
@@ -105,6 +108,14 @@ function missingDownFinding(step: WalkStep, allowIrreversible: boolean): Finding
   }
   if (allowIrreversible) {
     return { ...base, severity: 'notice', message: `${m.version} has no down migration (allowed by allow-irreversible)` };
+  }
+  if (commandMode) {
+    return {
+      ...base,
+      severity: 'error',
+      message: `no down-command is given: ${m.version} cannot be rolled back`,
+      hint: 'set down-command to the command that rolls one migration step back, or allow-irreversible if there is none',
+    };
   }
   const expected = /\.up\.sql$/.test(m.up.file) ? ` (${m.up.file.replace(/\.up\.sql$/, '.down.sql')})` : '';
   return {
