@@ -164,6 +164,27 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
     ]);
   });
 
+  it('notes, without failing, a check that comes back with casts after a type change and back', async () => {
+    const report = await run({
+      'migrations/0002_amount.up.sql': 'CREATE TABLE invoices (id int PRIMARY KEY, amount bigint NOT NULL CHECK (amount >= 0));\n',
+      'migrations/0002_amount.down.sql': 'DROP TABLE invoices;\n',
+      'migrations/0003_numeric.up.sql': 'ALTER TABLE invoices ALTER COLUMN amount TYPE numeric(14,0);\n',
+      'migrations/0003_numeric.down.sql': 'ALTER TABLE invoices ALTER COLUMN amount TYPE bigint;\n',
+    });
+    expect(rollbackFindings(report).map(pick)).toEqual([
+      {
+        rule: 'expression-rewritten',
+        severity: 'notice',
+        migration: '0003',
+        file: 'migrations/0003_numeric.down.sql',
+        line: 1,
+        message: 'constraint invoices_amount_check on invoices: definition differs only in casts after the down of 0003',
+      },
+    ]);
+    expect(rollbackFindings(report)[0]!.detail).toContain('+  definition: CHECK (amount::numeric >= 0::numeric)');
+    expect(report.verdict).toBe('pass');
+  });
+
   it('reports an enum type the down leaves behind, and why the second up fails', async () => {
     const report = await run({
       'migrations/0002_mood.up.sql': "CREATE TYPE mood AS ENUM ('happy', 'sad');\nALTER TABLE users ADD COLUMN mood mood;\n",

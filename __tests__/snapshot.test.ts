@@ -154,6 +154,16 @@ describe.each(servers())('schema snapshot on $name', ({ url }) => {
     expect(small.queries).toBe(1);
   });
 
+  it('reads the same after a migration threw away the session state', async () => {
+    const { client } = await freshDatabase(RICH_SCHEMA);
+    const first = renderSnapshot(await snapshotSchema(client));
+    await client.query('DEALLOCATE ALL');
+    expect(renderSnapshot(await snapshotSchema(client))).toBe(first);
+    await client.query('DISCARD ALL');
+    expect(renderSnapshot(await snapshotSchema(client))).toBe(first);
+    expect(renderSnapshot(await snapshotSchema(client))).toBe(first);
+  });
+
   it('leaves out what the ignore patterns name, with everything that belongs to it', async () => {
     const { client } = await freshDatabase(RICH_SCHEMA);
     const text = renderSnapshot(await snapshotSchema(client, { ignore: ['audit_*', 'billing', 'users.feeling', 'user_counts'] }));

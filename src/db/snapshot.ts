@@ -92,17 +92,19 @@ JOIN pg_namespace n ON n.oid = i.relnamespace
 WHERE ${USER_NAMESPACE}
   AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = x.indexrelid AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))`;
 
+// Owner lookups by index, one sequence at a time: a join would hash all of pg_attribute.
 const SEQUENCES = `
 SELECT n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS type,
        s.seqstart::text AS start, s.seqincrement::text AS increment, s.seqmin::text AS min, s.seqmax::text AS max,
        s.seqcache::text AS cache, s.seqcycle AS cycle,
-       dep.deptype AS dependency, tn.nspname AS table_schema, t.relname AS table, ta.attname AS column,
+       dep.deptype AS dependency,
+       (SELECT tn.nspname FROM pg_class t JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE t.oid = dep.refobjid) AS table_schema,
+       (SELECT t.relname FROM pg_class t WHERE t.oid = dep.refobjid) AS table,
+       (SELECT ta.attname FROM pg_attribute ta WHERE ta.attrelid = dep.refobjid AND ta.attnum = dep.refobjsubid) AS column,
        ${ownerUnlessCurrent('c.relowner')} AS owner, ${privileges('c.relacl', 's', 'c.relowner')} AS acl,
        obj_description(c.oid, 'pg_class') AS comment
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
-LEFT JOIN pg_class t ON t.oid = dep.refobjid LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
-LEFT JOIN pg_attribute ta ON ta.attrelid = dep.refobjid AND ta.attnum = dep.refobjsubid
 WHERE ${USER_NAMESPACE} AND ${notExtensionMember('pg_class', 'c.oid')}`;
 
 const FUNCTIONS = `
@@ -205,8 +207,52 @@ const QUERIES = {
 type Row = Record<string, unknown>;
 type Rows = { [K in keyof typeof QUERIES]: Row[] };
 
-/** The whole catalog read: one message to the server, whatever the size of the schema. */
-export const SNAPSHOT_SQL = [PIN_SETTINGS, ...Object.values(QUERIES)].join(';\n');
+const QUERY_NAMES = Object.keys(QUERIES) as Array<keyof typeof QUERIES>;
+const statementName = (k: string) => `migration_ci_snapshot_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+
+/**
+ * The whole catalog read as one message. The queries are prepared once per connection, so that
+ * a snapshot after the first costs no planning: planning these joins is half the work.
+ */
+export function snapshotSql(prepare: boolean): string {
+  return [
+    PIN_SETTINGS,
+    ...(prepare ? QUERY_NAMES.map((k) => `PREPARE ${statementName(k)} AS ${QUERIES[k]}`) : []),
+    ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k)}`),
+  ].join(';\n');
+}
+
+/** Connections whose session holds the prepared catalog queries. */
+const preparedOn = new WeakSet<pg.ClientBase>();
+
+/** SQLSTATEs of a session that lost its prepared statements (DISCARD ALL, DEALLOCATE) or half kept them. */
+const PREPARED_STATE_LOST = new Set(['26000', '42P05']);
+
+async function readCatalogs(client: pg.ClientBase): Promise<Rows> {
+  const run = async (prepare: boolean) => {
+    const results = (await client.query(snapshotSql(prepare))) as unknown as pg.QueryResult[];
+    preparedOn.add(client);
+    // The settings, the PREPAREs, then one result per query.
+    const first = results.length - QUERY_NAMES.length;
+    return Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i]!.rows])) as Rows;
+  };
+  if (!preparedOn.has(client)) {
+    try {
+      return await run(true);
+    } catch (e) {
+      if ((e as { code?: string }).code !== '42P05') throw e;
+    }
+  } else {
+    try {
+      return await run(false);
+    } catch (e) {
+      if (!PREPARED_STATE_LOST.has((e as { code?: string }).code ?? '')) throw e;
+    }
+  }
+  // Start over: the session holds some, none or other statements of ours.
+  for (const k of QUERY_NAMES) await client.query(`DEALLOCATE ${statementName(k)}`).catch(() => {});
+  return run(true);
+}
 
 /**
  * The schema of the connected database as a deterministic set of objects: nothing that changes
@@ -214,9 +260,7 @@ export const SNAPSHOT_SQL = [PIN_SETTINGS, ...Object.values(QUERIES)].join(';\n'
  * positions. One round trip to the server, however many tables there are.
  */
 export async function snapshotSchema(client: pg.ClientBase, opts: SnapshotOptions = {}): Promise<SchemaSnapshot> {
-  const results = (await client.query(SNAPSHOT_SQL)) as unknown as pg.QueryResult[];
-  const names = Object.keys(QUERIES) as Array<keyof typeof QUERIES>;
-  const rows = Object.fromEntries(names.map((k, i) => [k, results[i + 1]!.rows])) as Rows;
+  const rows = await readCatalogs(client);
   const rules = new IgnoreRules(opts.ignore);
   return buildSnapshot(rules.apply(objectsFromRows(rows, opts.strictColumnOrder ?? false)));
 }

@@ -129,6 +129,37 @@ function missingDownFinding(step: WalkStep, allowIrreversible: boolean, commandM
 // ---------------------------------------------------------------------------------------------
 // Messages
 
+/**
+ * An expression with its casts and the parentheses around single terms taken out. When a column
+ * changes type and back, Postgres rewrites the expressions that use it (checks, defaults, index
+ * expressions) with explicit casts: `CHECK (n >= 0)` comes back as `CHECK (n::numeric >= 0::numeric)`.
+ */
+function withoutCasts(expression: string): string {
+  let out = expression.replace(/::(?:"[^"]+"|[a-z_][\w$]*)(?:\.(?:"[^"]+"|[a-z_][\w$]*))?(?:\s+(?:varying|precision|with(?:out)? time zone))*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])*/gi, '');
+  for (let previous = ''; previous !== out; ) {
+    previous = out;
+    out = out.replace(/\(\s*([\w.$']+)\s*\)/g, '$1');
+  }
+  return out;
+}
+
+function sameUpToCasts(a: string, b: string): boolean {
+  return a !== b && withoutCasts(a) === withoutCasts(b);
+}
+
+const EXPRESSION_REWRITTEN = 'expression-rewritten';
+
+function castResidue(o: SchemaObject, a: AttributeChange, after: string): Described {
+  return {
+    message: `${label(o)}: ${a.name} differs only in casts after ${after}`,
+    hint: 'Postgres rewrites the expressions that use a column when its type changes, and keeps the casts when it changes back; the meaning is the same. Drop and re-create the object in the down to get the original text back',
+    rule: EXPRESSION_REWRITTEN,
+    blame: 'down',
+    locate: o.locate,
+    keys: [o.key],
+  };
+}
+
 const COLUMN_ORDER = 'column order';
 const COLUMN_ORDER_HINT = 'column positions are compared because strict-column-order is set; a column added again goes to the end of the table';
 
@@ -166,6 +197,8 @@ function phrase(attribute: string, value: string): string {
 interface Described {
   message: string;
   hint?: string;
+  /** Set for differences that are no error: the same expression, written with other casts. */
+  rule?: string;
   blame: 'up' | 'down';
   locate: readonly (readonly string[])[];
   keys: string[];
@@ -253,6 +286,7 @@ function describeAttribute(o: SchemaObject, a: AttributeChange, up: string | und
       ? { ...base, message: `${what}${phrase(a.name, a.before!)} is not restored by ${down}`, blame: 'up' }
       : { ...base, message: `${what}${phrase(a.name, a.before!)} is removed by ${down}, but its up did not remove it`, blame: 'down' };
   }
+  if (a.before !== undefined && sameUpToCasts(a.before, a.after)) return castResidue(o, a, down);
   if (a.name === COLUMN_ORDER && a.before !== undefined) {
     const [before, after] = differingMiddle(a.before, a.after);
     return {
@@ -294,6 +328,7 @@ function describeReup(changes: ObjectChange[], version: string): Described[] {
     if (c.type === 'added') return [{ ...base, message: `${lead}${label(o)} is there after it but not after the first up` }];
     if (c.type === 'removed') return [{ ...base, message: `${lead}${label(o)} is there after the first up but not after the second` }];
     return c.attributes.map((a): Described => {
+      if (a.before !== undefined && a.after !== undefined && sameUpToCasts(a.before, a.after)) return { ...castResidue(o, a, `the second up of ${version}`), blame: 'up' };
       if (a.name === COLUMN_ORDER && a.before !== undefined && a.after !== undefined) {
         const [first, second] = differingMiddle(a.before, a.after);
         return { ...base, message: `${lead}${label(o)}: column order is (${second}) after it, (${first}) after the first up`, hint: COLUMN_ORDER_HINT };
@@ -326,8 +361,8 @@ function toFinding(step: WalkStep, d: Described, rule: string, detail: string): 
   const file = line !== undefined ? blamed!.source.file : fallback.source.file;
   return {
     stage: 'rollback',
-    severity: 'error',
-    rule,
+    severity: d.rule === EXPRESSION_REWRITTEN ? 'notice' : 'error',
+    rule: d.rule ?? rule,
     migration: migration.version,
     file,
     line: line ?? 1,
