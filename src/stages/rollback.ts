@@ -143,21 +143,35 @@ function withoutCasts(expression: string): string {
   return out;
 }
 
-function sameUpToCasts(a: string, b: string): boolean {
-  return a !== b && withoutCasts(a) === withoutCasts(b);
-}
+const layout = (text: string) => text.replace(/\s+/g, ' ').trim();
 
-const EXPRESSION_REWRITTEN = 'expression-rewritten';
+/** Rules of differences that are no error: the same definition, written otherwise. */
+const SAME_MEANING = new Set(['expression-rewritten', 'layout-differs']);
 
-function castResidue(o: SchemaObject, a: AttributeChange, after: string): Described {
-  return {
-    message: `${label(o)}: ${a.name} differs only in casts after ${after}`,
-    hint: 'Postgres rewrites the expressions that use a column when its type changes, and keeps the casts when it changes back; the meaning is the same. Drop and re-create the object in the down to get the original text back',
-    rule: EXPRESSION_REWRITTEN,
-    blame: 'down',
-    locate: o.locate,
-    keys: [o.key],
-  };
+/**
+ * When two values of an attribute mean the same (an expression that only gained casts, a body
+ * that only differs in spacing), the finding that says so; undefined for a real difference.
+ */
+function sameMeaning(o: SchemaObject, a: AttributeChange, after: string): Described | undefined {
+  if (a.before === undefined || a.after === undefined || a.before === a.after) return undefined;
+  const base = { blame: 'down' as const, locate: o.locate, keys: [o.key] };
+  if (withoutCasts(a.before) === withoutCasts(a.after)) {
+    return {
+      ...base,
+      message: `${label(o)}: ${a.name} differs only in casts after ${after}`,
+      hint: 'Postgres rewrites the expressions that use a column when its type changes, and keeps the casts when it changes back; the meaning is the same. Drop and re-create the object in the down to get the original text back',
+      rule: 'expression-rewritten',
+    };
+  }
+  if (layout(a.before) === layout(a.after)) {
+    return {
+      ...base,
+      message: `${label(o)}: ${a.name} differs only in spacing and line breaks after ${after}`,
+      hint: 'the down re-creates it from a text laid out differently from the one it had; copy it as it was to get the same text back',
+      rule: 'layout-differs',
+    };
+  }
+  return undefined;
 }
 
 const COLUMN_ORDER = 'column order';
@@ -286,7 +300,8 @@ function describeAttribute(o: SchemaObject, a: AttributeChange, up: string | und
       ? { ...base, message: `${what}${phrase(a.name, a.before!)} is not restored by ${down}`, blame: 'up' }
       : { ...base, message: `${what}${phrase(a.name, a.before!)} is removed by ${down}, but its up did not remove it`, blame: 'down' };
   }
-  if (a.before !== undefined && sameUpToCasts(a.before, a.after)) return castResidue(o, a, down);
+  const same = sameMeaning(o, a, down);
+  if (same) return same;
   if (a.name === COLUMN_ORDER && a.before !== undefined) {
     const [before, after] = differingMiddle(a.before, a.after);
     return {
@@ -315,7 +330,7 @@ function describeAttribute(o: SchemaObject, a: AttributeChange, up: string | und
   const message =
     from !== undefined && to !== undefined
       ? `${what}${a.name} is ${from} before the up but ${to} after ${down}`
-      : `${what}${a.name} differs before the up and after ${down}`;
+      : `${what}${a.name} after ${down} is not the one before its up`;
   return { ...base, message, blame: 'down' };
 }
 
@@ -328,7 +343,8 @@ function describeReup(changes: ObjectChange[], version: string): Described[] {
     if (c.type === 'added') return [{ ...base, message: `${lead}${label(o)} is there after it but not after the first up` }];
     if (c.type === 'removed') return [{ ...base, message: `${lead}${label(o)} is there after the first up but not after the second` }];
     return c.attributes.map((a): Described => {
-      if (a.before !== undefined && a.after !== undefined && sameUpToCasts(a.before, a.after)) return { ...castResidue(o, a, `the second up of ${version}`), blame: 'up' };
+      const same = sameMeaning(o, a, `the second up of ${version}`);
+      if (same) return { ...same, blame: 'up' };
       if (a.name === COLUMN_ORDER && a.before !== undefined && a.after !== undefined) {
         const [first, second] = differingMiddle(a.before, a.after);
         return { ...base, message: `${lead}${label(o)}: column order is (${second}) after it, (${first}) after the first up`, hint: COLUMN_ORDER_HINT };
@@ -361,7 +377,7 @@ function toFinding(step: WalkStep, d: Described, rule: string, detail: string): 
   const file = line !== undefined ? blamed!.source.file : fallback.source.file;
   return {
     stage: 'rollback',
-    severity: d.rule === EXPRESSION_REWRITTEN ? 'notice' : 'error',
+    severity: d.rule !== undefined && SAME_MEANING.has(d.rule) ? 'notice' : 'error',
     rule: d.rule ?? rule,
     migration: migration.version,
     file,
