@@ -342,7 +342,15 @@ ALTER TABLE users DISABLE ROW LEVEL SECURITY;
         migration: '0007',
         file: 'migrations/0007_split_name.down.sql',
         line: 1,
-        message: 'table users: column order is (…, nickname, full_name) after the down of 0007, (…, full_name, nickname) before its up',
+        message: 'table users: column full_name is at position 8 after the down of 0007, 7 before its up',
+      },
+      {
+        rule: 'down-not-restoring',
+        severity: 'error',
+        migration: '0012',
+        file: 'migrations/0012_drop_age.down.sql',
+        line: 1,
+        message: 'table users: column age is at position 12 after the down of 0012, 4 before its up',
       },
     ]);
     expect(rollbackFindings(report)[0]!.hint).toMatch(/strict-column-order/);

@@ -189,6 +189,19 @@ function differingMiddle(a: string, b: string): [string, string] {
   return [show(x), show(y)];
 }
 
+/** `column age is at position 13 after X, 4 before Y` when one column moved, else the lists that differ. */
+function describeOrder(before: string, after: string, afterWhen: string, beforeWhen: string): string {
+  const x = before.split(', ');
+  const y = after.split(', ');
+  const moved = x.find((c) => {
+    const without = (l: string[]) => l.filter((n) => n !== c).join(', ');
+    return y.includes(c) && x.indexOf(c) !== y.indexOf(c) && without(x) === without(y);
+  });
+  if (moved !== undefined) return `column ${moved} is at position ${y.indexOf(moved) + 1} ${afterWhen}, ${x.indexOf(moved) + 1} ${beforeWhen}`;
+  const [b, a] = differingMiddle(before, after);
+  return `column order is (${a}) ${afterWhen}, (${b}) ${beforeWhen}`;
+}
+
 /** Values longer than this are left out of messages; the diff in the detail shows them. */
 const MAX_VALUE_IN_MESSAGE = 80;
 
@@ -303,10 +316,9 @@ function describeAttribute(o: SchemaObject, a: AttributeChange, up: string | und
   const same = sameMeaning(o, a, down);
   if (same) return same;
   if (a.name === COLUMN_ORDER && a.before !== undefined) {
-    const [before, after] = differingMiddle(a.before, a.after);
     return {
       ...base,
-      message: `${what}column order is (${after}) after ${down}, (${before}) before its up`,
+      message: `${what}${describeOrder(a.before, a.after, `after ${down}`, 'before its up')}`,
       hint: COLUMN_ORDER_HINT,
       blame: inUp && up === a.after ? 'up' : 'down',
     };
@@ -346,8 +358,7 @@ function describeReup(changes: ObjectChange[], version: string): Described[] {
       const same = sameMeaning(o, a, `the second up of ${version}`);
       if (same) return { ...same, blame: 'up' };
       if (a.name === COLUMN_ORDER && a.before !== undefined && a.after !== undefined) {
-        const [first, second] = differingMiddle(a.before, a.after);
-        return { ...base, message: `${lead}${label(o)}: column order is (${second}) after it, (${first}) after the first up`, hint: COLUMN_ORDER_HINT };
+        return { ...base, message: `${lead}${label(o)}: ${describeOrder(a.before, a.after, 'after it', 'after the first up')}`, hint: COLUMN_ORDER_HINT };
       }
       const first = a.before === undefined ? 'none' : shortValue(a.name, a.before);
       const second = a.after === undefined ? 'none' : shortValue(a.name, a.after);
