@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { dumpSchema } from '../db/pg-dump.js';
 import type { SchemaObject, SchemaSnapshot } from '../db/schema-model.js';
 import { snapshotSchema } from '../db/snapshot.js';
@@ -40,9 +41,17 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   /** Objects already reported for the current migration: the second up does not report them again. */
   let reported = new Set<string>();
 
-  const finish = (version: string) => {
+  let roundTripStart = 0;
+  const settle = (step: WalkStep, status: 'pass' | 'fail' | 'skip', note?: string) => {
+    const { version, name } = step.prepared.migration;
+    outcome.perMigration.set(version, status);
+    const durationMs = roundTripStart > 0 ? performance.now() - roundTripStart : 0;
+    ctx.progress({ kind: 'migration', stage: 'rollback', version, name, status, durationMs, ...(note ? { note } : {}) });
+  };
+  const finish = (step: WalkStep) => {
+    const version = step.prepared.migration.version;
     const failed = outcome.findings.some((f) => f.migration === version && f.severity === 'error');
-    outcome.perMigration.set(version, failed ? 'fail' : 'pass');
+    settle(step, failed ? 'fail' : 'pass');
   };
 
   return {
@@ -52,12 +61,13 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
     async beforeUp(step) {
       beforeUp = afterUp = undefined;
       reported = new Set();
+      roundTripStart = 0;
       const { migration } = step.prepared;
       const hasDown = commandMode ? ctx.config.downCommand !== undefined : migration.down !== undefined;
       if (!hasDown) {
         const f = missingDownFinding(step, ctx.config.allowIrreversible, commandMode);
         outcome.findings.push(f);
-        outcome.perMigration.set(migration.version, f.severity === 'error' ? 'fail' : 'skip');
+        settle(step, f.severity === 'error' ? 'fail' : 'skip', 'no down');
         return;
       }
       // A down that does not parse is reported by the syntax stage; there is nothing to run.
@@ -66,15 +76,16 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
     },
 
     async afterUp(step) {
-      if (beforeUp) afterUp = await take(step);
+      if (!beforeUp) return;
+      afterUp = await take(step);
+      roundTripStart = performance.now();
     },
 
     async afterDown(step, result) {
-      const version = step.prepared.migration.version;
       if (!beforeUp || !afterUp) return;
       if (!result.ok) {
         // The walk reports the failing statement.
-        outcome.perMigration.set(version, 'fail');
+        settle(step, 'fail', 'the down fails');
         beforeUp = afterUp = undefined;
         return;
       }
@@ -82,20 +93,18 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       const changes = compareSnapshots(beforeUp, afterDown);
       for (const c of changes) reported.add(changeKey(c));
       outcome.findings.push(...downFindings(step, changes, { beforeUp, afterUp, afterDown }));
-      finish(version);
     },
 
     async afterReup(step, result) {
-      const version = step.prepared.migration.version;
       if (!afterUp) return;
       if (!result.ok) {
-        outcome.perMigration.set(version, 'fail');
+        settle(step, 'fail', 'the second up fails');
         return;
       }
       const again = await take(step);
       const changes = compareSnapshots(afterUp, again).filter((c) => !reported.has(changeKey(c)));
       outcome.findings.push(...reupFindings(step, changes, afterUp, again));
-      finish(version);
+      finish(step);
     },
   };
 }
