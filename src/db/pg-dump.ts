@@ -87,9 +87,10 @@ function pgDumpError(exitCode: number, output: string): InputError {
 /** Lines that change from run to run or say nothing about the schema. */
 const NOISE = [
   /^\\(un)?restrict\b/, // a random key, new on every run (PostgreSQL minor releases of August 2025 on)
-  /^SET\s/,
-  /^SELECT pg_catalog\.set_config\(/,
-  /^--/,
+  /^SET [a-z_.]+ = .*;$/, // session settings, placed wherever the objects around them need them
+  /^SELECT pg_catalog\.set_config\('search_path'/,
+  /^--$/,
+  /^-- (Dumped (from|by) |PostgreSQL database dump|TOC entry |Dependencies: |Started on |Completed on )/,
 ];
 
 const HEADER = /^-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: (.*)$/;
