@@ -304,16 +304,32 @@ function orderOf(schema: string, groupKind: string, group: string, childKind?: s
 const RELKIND: Record<string, string> = { r: 'table', p: 'table', f: 'foreign table', v: 'view', m: 'materialized view' };
 const relationKey = (schema: string, name: string) => `relation ${schema}.${name}`;
 
-function topLevel(kind: string, groupKind: string, schema: string, name: string, keyName: string, attrs: Attributes, locate?: string[][]): SchemaObject {
+/** An object of a schema; `keyName` tells overloaded functions apart. */
+function topLevel(kind: string, groupKind: string, schema: string, name: string, keyName: string, attrs: Attributes): SchemaObject {
   return {
     key: `${groupKind} ${schema}.${keyName}`,
     kind,
     name: displayName(schema, keyName),
     ident: name,
-    locate: locate ?? [[name]],
+    locate: [[name]],
     names: [name, `${schema}.${name}`],
     schema,
     order: orderOf(schema, groupKind, keyName),
+    attributes: attrs.items,
+  };
+}
+
+/** An object named on its own, not qualified by a schema: a schema, an extension, an event trigger. */
+function unqualified(kind: string, schema: string, name: string, attrs: Attributes): SchemaObject {
+  return {
+    key: `${kind} ${name}`,
+    kind,
+    name,
+    ident: name,
+    locate: [[name]],
+    names: [name],
+    schema,
+    order: orderOf(schema, kind, kind === 'schema' ? '' : name),
     attributes: attrs.items,
   };
 }
@@ -367,20 +383,11 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
 
   for (const r of rows.schemas) {
     const name = String(r.name);
-    out.push(topLevel('schema', 'schema', name, name, '', new Attributes().common(r), [[name]]));
-    // A schema's display name is its own name, not "<schema>." of nothing.
-    const o = out[out.length - 1]!;
-    o.key = `schema ${name}`;
-    o.name = name;
-    o.names = [name];
+    out.push(unqualified('schema', name, name, new Attributes().common(r)));
   }
 
   for (const r of rows.extensions) {
-    const name = String(r.name);
-    const o = topLevel('extension', 'extension', '', name, name, new Attributes().add('schema', r.schema).add('version', r.version));
-    o.name = name;
-    o.names = [name];
-    out.push(o);
+    out.push(unqualified('extension', '', String(r.name), new Attributes().add('schema', r.schema).add('version', r.version)));
   }
 
   // Column order is one fact about a table, compared only when asked: a column that moved is not drift by default.
@@ -410,9 +417,7 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
     a.add('definition', typeof r.viewdef === 'string' ? r.viewdef.trim() : undefined);
     a.list('column order', columnOrder.get(relationKey(schema, name)));
     a.common(r);
-    const o = topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a);
-    o.key = relationKey(schema, name);
-    out.push(o);
+    out.push(topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a));
   }
 
   for (const r of rows.columns) {
@@ -513,22 +518,17 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
   }
 
   for (const r of rows.eventTriggers) {
-    const name = String(r.name);
     const a = new Attributes().add('event', r.event).add('function', r.function).add('enabled', ENABLED[String(r.enabled)]).list('tags', r.tags);
-    const o = topLevel('event trigger', 'event trigger', '', name, name, a);
-    o.name = name;
-    o.names = [name];
-    out.push(o);
+    out.push(unqualified('event trigger', '', String(r.name), a));
   }
 
   for (const r of rows.defaultPrivileges) {
     const schema = str(r.schema) ?? '';
+    const role = String(r.role);
     const what = DEFACL_KIND[String(r.kind)] ?? String(r.kind);
-    const name = `for ${what} created by ${String(r.role)}${schema ? ` in schema ${schema}` : ''}`;
-    const o = topLevel('default privileges', 'default privileges', schema, name, `${String(r.role)}.${what}`, new Attributes().list('privileges', r.acl));
-    o.name = name;
-    o.names = [String(r.role)];
-    o.locate = [[String(r.role)]];
+    const o = unqualified('default privileges', schema, `for ${what} created by ${role}${schema ? ` in schema ${schema}` : ''}`, new Attributes().list('privileges', r.acl));
+    o.names = [role];
+    o.locate = [[role]];
     out.push(o);
   }
   return out;
