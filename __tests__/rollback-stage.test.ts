@@ -245,6 +245,54 @@ $$;
     );
   });
 
+  it('reports a table left behind as one finding, and a down that drops what its up did not create', async () => {
+    const first = await run({
+      'migrations/0002_orders.up.sql':
+        '-- orders of a user\nCREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint REFERENCES users (id), total integer NOT NULL CHECK (total >= 0));\nCREATE INDEX orders_user_id_idx ON orders (user_id);\n',
+      'migrations/0002_orders.down.sql': '-- nothing to do\nSELECT 1;\n',
+    });
+    expect(rollbackFindings(first).map(pick)).toEqual([
+      {
+        rule: 'down-not-restoring',
+        severity: 'error',
+        migration: '0002',
+        file: 'migrations/0002_orders.up.sql',
+        line: 2,
+        message: 'table orders is left behind by the down of 0002',
+      },
+      {
+        rule: 'reapply-failed',
+        severity: 'error',
+        migration: '0002',
+        file: 'migrations/0002_orders.up.sql',
+        line: 2,
+        message: 'the up of 0002 fails when applied again after its down: relation "orders" already exists',
+      },
+    ]);
+    // The detail shows the table with everything that belongs to it.
+    const detail = rollbackFindings(first)[0]!.detail!;
+    for (const line of ['+table orders', '+column orders.total', '+constraint orders_total_check on orders', '+index orders_user_id_idx', '+sequence orders_id_seq']) {
+      expect(detail).toContain(line);
+    }
+
+    const second = await run({
+      'migrations/0002_orders.up.sql': 'CREATE TABLE orders (id bigint);\n',
+      'migrations/0002_orders.down.sql': 'DROP TABLE orders;\n',
+      'migrations/0003_notes.up.sql': 'CREATE TABLE IF NOT EXISTS orders (id bigint);\nCREATE TABLE notes (body text);\n',
+      'migrations/0003_notes.down.sql': 'DROP TABLE notes;\nDROP TABLE orders;\n',
+    });
+    expect(rollbackFindings(second).map(pick)).toEqual([
+      {
+        rule: 'down-not-restoring',
+        severity: 'error',
+        migration: '0003',
+        file: 'migrations/0003_notes.down.sql',
+        line: 2,
+        message: 'table orders is dropped by the down of 0003, but its up did not create it',
+      },
+    ]);
+  });
+
   it('reports a missing down as an error, unless the migration is marked or allowed to be irreversible', async () => {
     const missing = await run({ 'migrations/0002_bio.up.sql': 'ALTER TABLE users ADD COLUMN bio text;\n' });
     expect(rollbackFindings(missing).map(pick)).toEqual([
