@@ -5,7 +5,7 @@ import { snapshotSchema } from '../db/snapshot.js';
 import type { Finding } from '../report/model.js';
 import { findStatementNaming } from '../sql/names.js';
 import type { ParsedSource } from '../sql/parse.js';
-import { emptyOutcome, type StageContext } from './context.js';
+import { emptyOutcome, type PreparedMigration, type StageContext } from './context.js';
 import { describeDown, describeReup, SAME_MEANING, type Described, type Snapshots } from './rollback-messages.js';
 import { changeKey, compareSnapshots, objectDiff, type ObjectChange } from './schema-diff.js';
 import type { WalkObserver, WalkStep } from './walk.js';
@@ -41,6 +41,8 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   let afterUp: SchemaSnapshot | undefined;
   /** Objects already reported for the current migration: the second up does not report them again. */
   let reported = new Set<string>();
+  /** The schema after the last migration's second up, while nothing but rows went into the database since. */
+  let latest: { prepared: PreparedMigration; snapshot: SchemaSnapshot } | undefined;
 
   let roundTripStart = 0;
   const settle = (step: WalkStep, status: 'pass' | 'fail' | 'skip', note?: string) => {
@@ -60,6 +62,8 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
     wantsRoundTrip: true,
 
     async beforeUp(step) {
+      const last = latest;
+      latest = undefined;
       beforeUp = afterUp = undefined;
       reported = new Set();
       roundTripStart = 0;
@@ -73,7 +77,9 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       }
       // A down that does not parse is reported by the syntax stage; there is nothing to run.
       if (!commandMode && !step.down) return;
-      beforeUp = await take(step);
+      // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
+      const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
+      beforeUp = last !== undefined && last.prepared === previous ? last.snapshot : await take(step);
     },
 
     async afterUp(step) {
@@ -105,6 +111,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       const again = await take(step);
       const changes = compareSnapshots(afterUp, again).filter((c) => !reported.has(changeKey(c)));
       outcome.findings.push(...reupFindings(step, changes, afterUp, again));
+      latest = { prepared: step.prepared, snapshot: again };
       finish(step);
     },
   };
