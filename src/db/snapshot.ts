@@ -30,6 +30,11 @@ const privileges = (acl: string, kind: string, owner: string) =>
 
 const ownerUnlessCurrent = (owner: string) => `NULLIF(pg_get_userbyid(${owner}), current_user)`;
 
+/** `"C"`, `"de-x-icu"`, `myschema.mine` (regcollation would do, but Postgres 12 has none). */
+const collationName = (oid: string) =>
+  `(SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+      FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = ${oid})`;
+
 const SCHEMAS = `
 SELECT n.nspname AS name, ${ownerUnlessCurrent('n.nspowner')} AS owner, ${privileges('n.nspacl', 'n', 'n.nspowner')} AS acl,
        obj_description(n.oid, 'pg_namespace') AS comment
@@ -61,9 +66,7 @@ SELECT n.nspname AS schema, c.relname AS table, a.attname AS name,
        row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS position,
        format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
        pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated,
-       CASE WHEN a.attcollation <> t.typcollation THEN
-         CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
-       END AS collation,
+       CASE WHEN a.attcollation <> t.typcollation THEN ${collationName('a.attcollation')} END AS collation,
        CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS statistics,
        CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END AS storage,
        -- Only the options ALTER COLUMN SET accepts: servers may keep private, run-specific entries here.
@@ -73,7 +76,6 @@ SELECT n.nspname AS schema, c.relname AS table, a.attname AS name,
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-LEFT JOIN pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f') AND ${USER_NAMESPACE}`;
 
 const CONSTRAINTS = `
@@ -135,14 +137,14 @@ SELECT n.nspname AS schema, t.typname AS name, t.typtype AS kind,
        CASE WHEN t.typtype = 'e' THEN (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) END AS labels,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
        t.typnotnull AS notnull, t.typdefault AS default,
-       CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN t.typcollation::regcollation::text END AS collation,
+       CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN ${collationName('t.typcollation')} END AS collation,
        CASE WHEN t.typtype = 'd' THEN (SELECT array_agg(quote_ident(co.conname) || ' ' || pg_get_constraintdef(co.oid, true) ORDER BY co.conname)
                                         FROM pg_constraint co WHERE co.contypid = t.oid) END AS checks,
        CASE WHEN t.typtype = 'c' THEN (SELECT array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
                                         FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END AS attributes,
        CASE WHEN t.typtype = 'r' THEN (
          SELECT concat_ws(', ', 'subtype ' || format_type(r.rngsubtype, NULL),
-                          'collation ' || nullif(r.rngcollation, 0)::regcollation::text,
+                          'collation ' || ${collationName('r.rngcollation')},
                           'operator class ' || (SELECT opc.opcname FROM pg_opclass opc WHERE opc.oid = r.rngsubopc),
                           'canonical ' || nullif(r.rngcanonical::oid, 0)::regproc::text,
                           'subtype_diff ' || nullif(r.rngsubdiff::oid, 0)::regproc::text)
