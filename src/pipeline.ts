@@ -18,6 +18,7 @@ import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { createDataObserver } from './stages/data.js';
 import { runPerformanceStage } from './stages/performance.js';
+import { createRollbackObserver } from './stages/rollback.js';
 import { parseFindings } from './stages/syntax.js';
 import { walkMigrations, type WalkObserver, type WalkStep } from './stages/walk.js';
 
@@ -29,6 +30,7 @@ export interface RunHooks {
 
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
 const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObserver>> = {
+  rollback: createRollbackObserver,
   data: createDataObserver,
 };
 
@@ -124,7 +126,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
     if (walkStages.length > 0) {
       const observers = new Map<StageName, WalkObserver>();
-      for (const name of walkStages) {
+      // Data first: its seed files run before the rollback stage takes its first snapshot.
+      for (const name of [...walkStages].sort((a, b) => Number(b === 'data') - Number(a === 'data'))) {
         const make = WALK_OBSERVERS[name];
         if (make) observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
       }

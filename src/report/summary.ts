@@ -80,12 +80,13 @@ export function code(s: string, inTable: boolean): string {
   return `${fence}${text}${fence}`;
 }
 
-/** A fenced block whose fence no line of the text can close. */
+/** A fenced block whose fence no line of the text can close; a unified diff is highlighted as one. */
 export function fenced(text: string, indent: string): string {
   const body = truncate(text.replace(CONTROL, '').replace(/\r\n?/g, '\n').replace(/\s+$/, ''), MAX_BLOCK_CHARS);
   const longestRun = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longestRun + 1);
-  const lines = [fence + 'text', ...body.split('\n'), fence];
+  const language = /^--- .*\n\+\+\+ /.test(body) ? 'diff' : 'text';
+  const lines = [fence + language, ...body.split('\n'), fence];
   return lines.map((l) => (l === '' ? '' : indent + l)).join('\n');
 }
 

@@ -57,7 +57,7 @@ export function sqlStepper(client: pg.ClientBase): Stepper {
             'reapply-failed',
             'error',
             `the up of ${prepared.migration.version} fails when applied again after its down: ${f.message}`,
-            'the down leaves something behind that the up creates',
+            reapplyHint(f.code),
           )
         : undefined;
       return { result, finding };
@@ -121,3 +121,14 @@ export function databaseEnv(url: string): Record<string, string> {
     PGDATABASE: decodeURIComponent(u.pathname.slice(1)),
   };
 }
+
+const ALREADY_EXISTS = new Set(['42P07', '42710', '42701', '42723', '42P06']);
+const DOES_NOT_EXIST = new Set(['42704', '42P01', '42703', '42883', '3F000']);
+
+/** Why a second up fails, from what the server said. */
+export function reapplyHint(code: string | undefined): string {
+  if (ALREADY_EXISTS.has(code ?? '')) return 'the down leaves behind something that the up creates';
+  if (DOES_NOT_EXIST.has(code ?? '')) return 'the down does not restore something that the up relies on';
+  return 'the down does not give back the schema the up was written for';
+}
+

@@ -71,6 +71,18 @@ export async function walkMigrations(
   await applySessionLimits(client, ctx);
   const stepper = ctx.config.upCommand ? commandStepper(ctx, db) : sqlStepper(client);
   const seedNoticeSeen = new Set<string>();
+  // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
+  const roundTripOwner = observers.find((o) => o.wantsRoundTrip && o.outcome.stage === roundTripStage);
+  const roundTripOutcome = roundTripOwner?.outcome ?? syntax;
+  // The down and the second up are the round-trip stage's work, not the syntax stage's.
+  const roundTripWork = async <T>(work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      if (roundTripOwner) observerMs.set(roundTripOwner, observerMs.get(roundTripOwner)! + performance.now() - t0);
+    }
+  };
   const roundTripFinding = (f: Finding): Finding => ({ ...f, stage: roundTripStage });
   try {
     let stopped: string | undefined;
@@ -139,18 +151,18 @@ export async function walkMigrations(
       for (const o of observers) if (o.afterUp) await timed(o, () => o.afterUp!(step));
       if (!roundTrip || !stepper.hasDown(prepared)) continue;
 
-      const downStep = await stepper.down(prepared);
+      const downStep = await roundTripWork(() => stepper.down(prepared));
       for (const o of observers) if (o.afterDown) await timed(o, () => o.afterDown!(step, downStep.result));
       if (!downStep.result.ok) {
-        if (downStep.finding) findings.push(roundTripFinding(downStep.finding));
+        if (downStep.finding) roundTripOutcome.findings.push(roundTripFinding(downStep.finding));
         // Part of the down was committed: the database is neither before nor after this migration.
         if (downStep.partial) stopped = m.version;
         continue;
       }
-      const reup = await stepper.reup(prepared);
+      const reup = await roundTripWork(() => stepper.reup(prepared));
       for (const o of observers) if (o.afterReup) await timed(o, () => o.afterReup!(step, reup.result));
       if (!reup.result.ok) {
-        if (reup.finding) findings.push(roundTripFinding(reup.finding));
+        if (reup.finding) roundTripOutcome.findings.push(roundTripFinding(reup.finding));
         stopped = m.version;
       }
     }
