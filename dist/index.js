@@ -35897,7 +35897,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 9483:
+/***/ 9631:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40536,6 +40536,1413 @@ function model_sortFindings(findings) {
         (a.column ?? 0) - (b.column ?? 0));
 }
 
+;// CONCATENATED MODULE: ./src/db/fingerprint.ts
+
+
+/** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
+function storeOf(id) {
+    return `pg_temp.mci_fingerprint_${id}`;
+}
+const TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name,
+       ARRAY(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS cols,
+       ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS types,
+       ARRAY(SELECT a.attname::text
+             FROM pg_index i
+             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+             WHERE i.indrelid = c.oid AND i.indisprimary
+             ORDER BY k.ord) AS key
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2`;
+/** Integer columns fed by a sequence: owned (serial, identity) or named in the column default. */
+const SEQUENCES_SQL = `
+WITH uses AS (
+  SELECT d.refobjid AS tbl, d.refobjsubid::int2 AS attnum, d.objid AS seq
+  FROM pg_depend d
+  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+  UNION
+  SELECT ad.adrelid, ad.adnum, d.refobjid
+  FROM pg_attrdef ad
+  JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+)
+SELECT n.nspname AS schema, c.relname AS table, a.attname AS column,
+       sn.nspname AS seq_schema, s.relname AS seq_name,
+       ps.seqstart::text AS start, ps.seqincrement::text AS increment
+FROM uses u
+JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
+JOIN pg_namespace sn ON sn.oid = s.relnamespace
+JOIN pg_sequence ps ON ps.seqrelid = s.oid
+JOIN pg_class c ON c.oid = u.tbl AND c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum AND NOT a.attisdropped
+WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+ORDER BY 1, 2, 3`;
+/**
+ * 64-bit hash of a column value's text form, comparable across the types a round trip may pass
+ * through; NULL stays NULL. Hashed as bytes ("C"): a case-insensitive collation must not make
+ * 'Ada' and 'ADA' one value.
+ */
+function valueHash(column, type, castTo) {
+    const ref = castTo !== undefined ? `(${quoteIdent(column)})::${castTo}` : quoteIdent(column);
+    const effective = castTo ?? type;
+    // json keeps whitespace and key order as written; jsonb's text form is the canonical one.
+    const text = effective === 'json' || effective === 'jsonb' ? `(${ref})::jsonb::text` : `(${ref})::text`;
+    return `hashtextextended(${text} COLLATE "C", 0)`;
+}
+function digestOf(nonNull, sum) {
+    return nonNull > 0 && sum !== null ? `${nonNull}:${sum}` : null;
+}
+function isFatal(e) {
+    const code = e?.code;
+    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code))
+        return true;
+    return code.startsWith('08') || code.startsWith('57P');
+}
+/** Fingerprints of one database, kept on one connection (temporary storage dies with it). */
+class FingerprintStore {
+    client;
+    nextId = 1;
+    constructor(client) {
+        this.client = client;
+    }
+    /**
+     * Fingerprints every user table. With `like`, a column whose type differs from the same column
+     * in `like` is read as that type, so a type that changed and came back compares by value. With
+     * `summary`, no rows are stored: enough to see what was dropped and whether values live on.
+     * With `rowsOnly` (a summary), rows are counted but values not read: no column digests.
+     */
+    async take(opts = {}) {
+        const stored = opts.summary !== true && opts.rowsOnly !== true;
+        const id = this.nextId++;
+        // No index: every comparison reads whole tables of it, which hash joins do best.
+        const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
+        // One round trip for the catalog: the tables, the sequences that feed columns.
+        const results = (await this.client.query(`${create}${TABLES_SQL};\n${SEQUENCES_SQL}`));
+        const catalog = results[results.length - 2].rows;
+        const uses = results[results.length - 1].rows;
+        const likeTypes = new Map();
+        for (const t of opts.like?.tables ?? [])
+            likeTypes.set(`${t.schema}.${t.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
+        const tables = catalog.map((t) => ({
+            schema: t.schema,
+            name: t.name,
+            columns: t.cols.map((name, i) => ({ name, type: t.types[i], values: 0, digest: null })),
+            key: t.key,
+            rows: 0,
+            rowDigest: null,
+        }));
+        const exprsFor = (i, withCasts) => {
+            const t = tables[i];
+            const like = withCasts ? likeTypes.get(`${t.schema}.${t.name}`) : undefined;
+            const castOf = (c) => {
+                const other = like?.get(c.name);
+                return other !== undefined && other !== c.type ? other : undefined;
+            };
+            const hashes = opts.rowsOnly ? [] : t.columns.map((c) => valueHash(c.name, c.type, castOf(c)));
+            const keyCols = t.key.map((k) => t.columns.find((c) => c.name === k));
+            const key = keyCols.length > 0 ? `ROW(${keyCols.map((c) => (castOf(c) ? `(${quoteIdent(c.name)})::${castOf(c)}` : quoteIdent(c.name))).join(', ')})::text` : 'NULL::text';
+            return { hashes, key };
+        };
+        /** Hashes of every row of the given tables; stored when `stored`, and always counted and summed per column. */
+        const run = async (indexes, withCasts) => {
+            const ctes = indexes.map((i) => {
+                const t = tables[i];
+                const { hashes, key } = exprsFor(i, withCasts);
+                return `s${i} AS MATERIALIZED (SELECT ${stored ? key : 'NULL::text'} AS k, ARRAY[${hashes.join(', ')}]::int8[] AS h FROM ${quoteQualified(t.schema, t.name)})`;
+            });
+            if (stored) {
+                ctes.push(`ins AS (INSERT INTO ${storeOf(id)} (tbl, k, h)\n${indexes.map((i) => `SELECT ${i}, k, h FROM s${i}`).join('\nUNION ALL\n')})`);
+            }
+            const sums = indexes.map((i) => {
+                const n = opts.rowsOnly ? 0 : tables[i].columns.length;
+                const counts = Array.from({ length: n }, (_, j) => `count(h[${j + 1}])`).join(', ');
+                const total = Array.from({ length: n }, (_, j) => `sum(h[${j + 1}])::text`).join(', ');
+                const rowDigest = stored ? `sum(hashtextextended(coalesce(k, '') || h::text, 0))::text` : 'NULL::text';
+                return `SELECT ${i} AS tbl, count(*) AS n, ARRAY[${counts}]::int8[] AS counts, ARRAY[${total}]::text[] AS sums, ${rowDigest} AS row_digest FROM s${i}`;
+            });
+            const r = await this.client.query(`WITH ${ctes.join(',\n')}\n${sums.join('\nUNION ALL\n')}`);
+            for (const row of r.rows) {
+                const t = tables[row.tbl];
+                t.rows = Number(row.n);
+                t.rowDigest = row.row_digest;
+                t.columns.forEach((c, j) => {
+                    c.values = Number(row.counts[j] ?? 0);
+                    c.digest = digestOf(c.values, row.sums[j] ?? null);
+                });
+            }
+        };
+        if (tables.length > 0) {
+            try {
+                await run(tables.map((_, i) => i), true);
+            }
+            catch (e) {
+                if (isFatal(e))
+                    throw e;
+                // One table the batch cannot read: read them one by one, and give up only on that one.
+                for (let i = 0; i < tables.length; i++) {
+                    try {
+                        await run([i], true);
+                    }
+                    catch (first) {
+                        if (isFatal(first))
+                            throw first;
+                        try {
+                            await run([i], false);
+                        }
+                        catch (second) {
+                            if (isFatal(second))
+                                throw second;
+                            tables[i].failed = errorMessage(second);
+                        }
+                    }
+                }
+            }
+        }
+        const sequences = await this.readSequences(uses);
+        return { id, stored, tables, sequences };
+    }
+    /** Where each sequence stands, and the largest value of the column it feeds. */
+    async readSequences(uses) {
+        if (uses.length === 0)
+            return [];
+        const parts = uses.map((u, i) => `SELECT ${i} AS i, (SELECT max(${quoteIdent(u.column)}) FROM ${quoteQualified(u.schema, u.table)})::text AS max, s.last_value::text AS last, s.is_called FROM ${quoteQualified(u.seq_schema, u.seq_name)} s`);
+        let state;
+        try {
+            state = (await this.client.query(parts.join('\nUNION ALL\n'))).rows;
+        }
+        catch (e) {
+            if (isFatal(e))
+                throw e;
+            return [];
+        }
+        return state.map((s) => {
+            const u = uses[s.i];
+            const next = s.is_called ? (BigInt(s.last) + BigInt(u.increment)).toString() : s.last;
+            const sequence = u.seq_schema === 'public' ? u.seq_name : `${u.seq_schema}.${u.seq_name}`;
+            return { schema: u.schema, table: u.table, column: u.column, sequence, next, increment: u.increment, max: s.max };
+        });
+    }
+    /** Frees the storage of fingerprints no longer needed. */
+    async discard(...fps) {
+        const ids = fps.filter((f) => f.stored).map((f) => f.id);
+        if (ids.length === 0)
+            return;
+        await this.client.query(`DROP TABLE IF EXISTS ${ids.map(storeOf).join(', ')}`);
+    }
+    /** What `after` holds of the data in `before`, table by table and column by column. */
+    async compare(before, after) {
+        if (!before.stored || !after.stored)
+            throw new Error('comparing rows needs two stored fingerprints, not summaries');
+        const afterIndex = new Map(after.tables.map((t, i) => [`${t.schema}.${t.name}`, i]));
+        const comparisons = [];
+        const missingTables = [];
+        const pairs = [];
+        before.tables.forEach((a, ta) => {
+            if (a.failed)
+                return;
+            const tx = afterIndex.get(`${a.schema}.${a.name}`);
+            if (tx === undefined) {
+                missingTables.push(a);
+                return;
+            }
+            const x = after.tables[tx];
+            if (x.failed)
+                return;
+            const xCols = new Map(x.columns.map((c, i) => [c.name, i]));
+            const cols = [];
+            const missingColumns = [];
+            a.columns.forEach((c, ia) => {
+                const ix = xCols.get(c.name);
+                if (ix === undefined)
+                    missingColumns.push({ column: c.name, values: c.values, digest: c.digest });
+                else
+                    cols.push([ia, ix]);
+            });
+            const keyed = a.key.length > 0 && a.key.length === x.key.length && a.key.every((k, i) => x.key[i] === k);
+            const cmp = {
+                schema: a.schema,
+                name: a.name,
+                keyed,
+                rowsBefore: a.rows,
+                rowsAfter: x.rows,
+                rowsLost: keyed ? 0 : Math.max(0, a.rows - x.rows),
+                rowsAdded: keyed ? 0 : Math.max(0, x.rows - a.rows),
+                lostSample: [],
+                columns: cols.map(([ia]) => ({ column: a.columns[ia].name, values: a.columns[ia].values, nulled: 0, changed: 0, filled: 0, sample: [] })),
+                missingColumns,
+            };
+            comparisons.push(cmp);
+            if (a.rows === 0 && x.rows === 0)
+                return;
+            // The same columns and the same set of rows: nothing to take apart.
+            const sameShape = a.columns.length === x.columns.length && a.columns.every((c, i) => x.columns[i].name === c.name);
+            if (sameShape && a.rowDigest !== null && a.rowDigest === x.rowDigest)
+                return;
+            if (keyed || cols.length > 0)
+                pairs.push({ ta, tx, keyed, cols, cmp });
+        });
+        if (pairs.length > 0)
+            await this.compareRows(before.id, after.id, pairs);
+        return { tables: comparisons, missingTables };
+    }
+    /**
+     * One statement for every table pair. Keyed tables: a full join on the key gives rows lost and
+     * added; only rows whose hashes differ are taken apart column by column. Tables without a key:
+     * per column, each value's count before against after.
+     */
+    async compareRows(a, x, pairs) {
+        const ctes = [];
+        const selects = [];
+        pairs.forEach((p, n) => {
+            const side = (alias, snap, tbl) => `(SELECT k, h FROM ${storeOf(snap)} WHERE tbl = ${tbl}) ${alias}`;
+            const va = `ARRAY[${p.cols.map(([ia]) => `a.h[${ia + 1}]`).join(', ')}]::int8[]`;
+            const vx = `ARRAY[${p.cols.map(([, ix]) => `x.h[${ix + 1}]`).join(', ')}]::int8[]`;
+            if (p.keyed) {
+                ctes.push(`j${n} AS MATERIALIZED (SELECT a.k AS ak, x.k AS xk, ${va} AS va, ${vx} AS vx FROM ${side('a', a, p.ta)} FULL JOIN ${side('x', x, p.tx)} ON x.k = a.k)`);
+                selects.push(`SELECT ${n} AS pair, 0::int8 AS i, count(*) FILTER (WHERE xk IS NULL) AS n1, count(*) FILTER (WHERE ak IS NULL) AS n2, 0::int8 AS n3,
+                  (array_agg(ak ORDER BY length(ak), ak) FILTER (WHERE xk IS NULL))[1:3] AS sample
+           FROM j${n}`);
+                if (p.cols.length > 0) {
+                    selects.push(`SELECT ${n} AS pair, u.i, count(*) FILTER (WHERE u.va IS NOT NULL AND u.vx IS NULL) AS n1, count(*) FILTER (WHERE u.va <> u.vx) AS n2,
+                    count(*) FILTER (WHERE u.va IS NULL AND u.vx IS NOT NULL) AS n3, (array_agg(j.ak ORDER BY length(j.ak), j.ak))[1:3] AS sample
+             FROM j${n} j CROSS JOIN LATERAL unnest(j.va, j.vx) WITH ORDINALITY AS u(va, vx, i)
+             WHERE j.ak IS NOT NULL AND j.xk IS NOT NULL AND j.va IS DISTINCT FROM j.vx AND u.va IS DISTINCT FROM u.vx
+             GROUP BY u.i`);
+                }
+            }
+            else {
+                const counts = (alias, values, snap, tbl) => `SELECT u.i, u.v, count(*) AS n FROM ${side(alias, snap, tbl)} CROSS JOIN LATERAL unnest(${values}) WITH ORDINALITY AS u(v, i) WHERE u.v IS NOT NULL GROUP BY 1, 2`;
+                ctes.push(`a${n} AS MATERIALIZED (${counts('a', va, a, p.ta)})`, `x${n} AS MATERIALIZED (${counts('x', vx, x, p.tx)})`);
+                selects.push(`SELECT ${n} AS pair, coalesce(av.i, xv.i) AS i, sum(greatest(coalesce(av.n, 0) - coalesce(xv.n, 0), 0))::int8 AS n1,
+                  coalesce(sum(xv.n), 0)::int8 AS n2, 0::int8 AS n3, NULL::text[] AS sample
+           FROM a${n} av FULL JOIN x${n} xv ON xv.i = av.i AND xv.v = av.v
+           GROUP BY 2`);
+            }
+        });
+        const r = await this.client.query(`WITH ${ctes.join(',\n')}\n${selects.join('\nUNION ALL\n')}`);
+        for (const row of r.rows) {
+            const p = pairs[row.pair];
+            const i = Number(row.i);
+            const [n1, n2, n3] = [Number(row.n1), Number(row.n2), Number(row.n3)];
+            if (p.keyed && i === 0) {
+                p.cmp.rowsLost = n1;
+                p.cmp.rowsAdded = n2;
+                p.cmp.lostSample = row.sample ?? [];
+                continue;
+            }
+            const c = p.cmp.columns[i - 1];
+            if (!c)
+                continue;
+            if (p.keyed) {
+                c.nulled = n1;
+                c.changed = n2;
+                c.filled = n3;
+                c.sample = row.sample ?? [];
+            }
+            else {
+                // Without a key a lost value cannot be told from a changed one: it counts as changed,
+                // unless the column holds fewer values than before (the difference became NULL).
+                const lost = n1;
+                const afterValues = n2;
+                const kept = c.values - lost;
+                c.nulled = Math.min(lost, Math.max(0, c.values - afterValues));
+                c.changed = lost - c.nulled;
+                c.filled = Math.max(0, afterValues - kept - c.changed);
+            }
+        }
+    }
+}
+/** What `before` has and `after` does not (tables, columns), by name; summaries are enough. */
+function droppedData(before, after) {
+    const afterTables = new Map(after.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+    const out = { tables: [], columns: [] };
+    for (const t of before.tables) {
+        if (t.failed)
+            continue;
+        const x = afterTables.get(`${t.schema}.${t.name}`);
+        if (!x) {
+            out.tables.push(t);
+            continue;
+        }
+        if (x.failed)
+            continue;
+        const names = new Set(x.columns.map((c) => c.name));
+        for (const c of t.columns) {
+            if (!names.has(c.name))
+                out.columns.push({ schema: t.schema, name: t.name, column: c.name, values: c.values, digest: c.digest });
+        }
+    }
+    return out;
+}
+/** Digests of every column that holds values: a column whose digest is here has its values somewhere in `fp`. */
+function valueDigests(fp) {
+    const out = new Set();
+    for (const t of fp.tables)
+        for (const c of t.columns)
+            if (c.digest !== null)
+                out.add(c.digest);
+    return out;
+}
+/** Sequences that would hand out a value their column already holds: the next insert relying on the default collides. */
+function sequencesBehind(fp) {
+    return fp.sequences.filter((s) => {
+        if (s.max === null)
+            return false;
+        const inc = BigInt(s.increment);
+        if (inc <= 0n)
+            return false;
+        return BigInt(s.max) >= BigInt(s.next);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/sql/touched.ts
+/**
+ * Which tables a migration's statements touch, read from the Postgres parse tree: the tables it
+ * creates, alters, renames, indexes, writes, drops, truncates, locks, references through a
+ * foreign key, puts triggers, policies or comments on. Used to limit expensive checks to the
+ * migrations that touch a list of tables, and to know which tables a statement works on.
+ *
+ * Names are as written (unquoted identifiers already folded to lower case by the parser); a name
+ * written without a schema has `schema: undefined`, since the search_path decides it at run time.
+ */
+function isNode(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** A RangeVar, given bare (`relation: {...}`) or wrapped (`{ RangeVar: {...} }`). */
+function rangeVar(v) {
+    if (!isNode(v))
+        return undefined;
+    const rv = isNode(v.RangeVar) ? v.RangeVar : v;
+    if (typeof rv.relname !== 'string')
+        return undefined;
+    return {
+        schema: typeof rv.schemaname === 'string' ? rv.schemaname : undefined,
+        name: rv.relname,
+        temp: rv.relpersistence === 't',
+    };
+}
+/** `{ String: { sval } }` items of a name list (`List` wrapper or plain array). */
+function nameList(v) {
+    const items = isNode(v) && isNode(v.List) ? v.List.items : v;
+    if (!Array.isArray(items))
+        return [];
+    return items.map((i) => (isNode(i) && isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
+}
+function list(v) {
+    return Array.isArray(v) ? v : [];
+}
+/** Functions a migration commonly calls in a bare SELECT that change no table. */
+const HARMLESS_FUNCTIONS = new Set([
+    'setval',
+    'nextval',
+    'currval',
+    'set_config',
+    'current_setting',
+    'pg_advisory_lock',
+    'pg_advisory_xact_lock',
+    'pg_advisory_unlock',
+    'pg_try_advisory_lock',
+    'pg_try_advisory_xact_lock',
+    'pg_notify',
+    'pg_sleep',
+    'now',
+    'count',
+    'max',
+    'min',
+    'sum',
+    'avg',
+    'coalesce',
+    'lower',
+    'upper',
+    'length',
+    'format',
+    'concat',
+    'pg_get_serial_sequence',
+    'gen_random_uuid',
+    'md5',
+]);
+class Collector {
+    touches = [];
+    opaque = new Set();
+    index = 0;
+    cteNames = new Set();
+    statement(index, root) {
+        this.index = index;
+        this.cteNames = new Set();
+        collectCteNames(root, this.cteNames);
+        const kind = Object.keys(root)[0] ?? '';
+        const body = root[kind];
+        if (!isNode(body))
+            return;
+        this.dispatch(kind, body, true);
+    }
+    add(schema, name, action, inferred = false) {
+        this.touches.push({ schema, name, action, statement: this.index, ...(inferred ? { inferred: true } : {}) });
+    }
+    addVar(v, action) {
+        const r = rangeVar(v);
+        if (r)
+            this.add(r.schema, r.name, action);
+    }
+    /** `[schema.]table` from a name list whose last `drop` items name something on the table. */
+    addFromNames(names, drop, action) {
+        const parts = names.slice(0, names.length - drop);
+        if (parts.length === 0)
+            return;
+        const name = parts[parts.length - 1];
+        const schema = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+        this.add(schema, name, action);
+    }
+    dispatch(kind, b, top) {
+        switch (kind) {
+            case 'CreateStmt':
+                this.addVar(b.relation, 'create');
+                for (const parent of list(b.inhRelations))
+                    this.addVar(parent, 'partition');
+                for (const el of list(b.tableElts))
+                    this.foreignKeysOf(el);
+                return;
+            case 'AlterTableStmt':
+                if (b.objtype !== undefined && b.objtype !== 'OBJECT_TABLE' && b.objtype !== 'OBJECT_FOREIGN_TABLE')
+                    return;
+                this.addVar(b.relation, 'alter');
+                for (const c of list(b.cmds)) {
+                    const cmd = isNode(c) && isNode(c.AlterTableCmd) ? c.AlterTableCmd : undefined;
+                    if (!cmd)
+                        continue;
+                    this.foreignKeysOf(cmd.def);
+                    const part = isNode(cmd.def) && isNode(cmd.def.PartitionCmd) ? cmd.def.PartitionCmd : undefined;
+                    if (part)
+                        this.addVar(part.name, 'partition');
+                    if (cmd.subtype === 'AT_AddInherit' || cmd.subtype === 'AT_DropInherit')
+                        this.addVar(cmd.def, 'partition');
+                }
+                return;
+            case 'RenameStmt': {
+                const t = b.renameType;
+                if (t === 'OBJECT_TABLE' || t === 'OBJECT_FOREIGN_TABLE') {
+                    const r = rangeVar(b.relation);
+                    if (!r)
+                        return;
+                    this.add(r.schema, r.name, 'rename');
+                    if (typeof b.newname === 'string')
+                        this.add(r.schema, b.newname, 'rename');
+                    return;
+                }
+                // Columns, constraints, triggers, policies and rules are renamed on their table.
+                if (t === 'OBJECT_COLUMN' && (b.relationType === 'OBJECT_TABLE' || b.relationType === 'OBJECT_FOREIGN_TABLE')) {
+                    this.addVar(b.relation, 'rename');
+                }
+                else if (t === 'OBJECT_TABCONSTRAINT' || t === 'OBJECT_TRIGGER' || t === 'OBJECT_POLICY' || t === 'OBJECT_RULE') {
+                    this.addVar(b.relation, 'rename');
+                }
+                return;
+            }
+            case 'AlterObjectSchemaStmt': {
+                if (b.objectType !== 'OBJECT_TABLE' && b.objectType !== 'OBJECT_FOREIGN_TABLE')
+                    return;
+                const r = rangeVar(b.relation);
+                if (!r)
+                    return;
+                this.add(r.schema, r.name, 'alter');
+                if (typeof b.newschema === 'string')
+                    this.add(b.newschema, r.name, 'alter');
+                return;
+            }
+            case 'IndexStmt':
+                this.addVar(b.relation, 'index');
+                return;
+            case 'DropStmt': {
+                const t = b.removeType;
+                for (const o of list(b.objects)) {
+                    const names = nameList(o);
+                    if (t === 'OBJECT_TABLE' || t === 'OBJECT_FOREIGN_TABLE')
+                        this.addFromNames(names, 0, 'drop');
+                    else if (t === 'OBJECT_TRIGGER')
+                        this.addFromNames(names, 1, 'trigger');
+                    else if (t === 'OBJECT_POLICY')
+                        this.addFromNames(names, 1, 'policy');
+                    else if (t === 'OBJECT_RULE')
+                        this.addFromNames(names, 1, 'rule');
+                }
+                return;
+            }
+            case 'TruncateStmt':
+                for (const r of list(b.relations))
+                    this.addVar(r, 'truncate');
+                return;
+            case 'CreateTrigStmt':
+                this.addVar(b.relation, 'trigger');
+                return;
+            case 'CommentStmt': {
+                const names = nameList(b.object);
+                if (b.objtype === 'OBJECT_TABLE' || b.objtype === 'OBJECT_FOREIGN_TABLE')
+                    this.addFromNames(names, 0, 'comment');
+                else if (b.objtype === 'OBJECT_COLUMN' ||
+                    b.objtype === 'OBJECT_TABCONSTRAINT' ||
+                    b.objtype === 'OBJECT_TRIGGER' ||
+                    b.objtype === 'OBJECT_POLICY' ||
+                    b.objtype === 'OBJECT_RULE') {
+                    this.addFromNames(names, 1, 'comment');
+                }
+                return;
+            }
+            case 'LockStmt':
+                for (const r of list(b.relations))
+                    this.addVar(r, 'lock');
+                return;
+            case 'VacuumStmt':
+                for (const r of list(b.rels)) {
+                    const rel = isNode(r) && isNode(r.VacuumRelation) ? r.VacuumRelation.relation : undefined;
+                    this.addVar(rel, 'maintain');
+                }
+                return;
+            case 'ClusterStmt':
+                this.addVar(b.relation, 'maintain');
+                return;
+            case 'ReindexStmt':
+                if (b.kind === 'REINDEX_OBJECT_TABLE')
+                    this.addVar(b.relation, 'maintain');
+                return;
+            case 'RefreshMatViewStmt':
+                this.addVar(b.relation, 'maintain');
+                return;
+            case 'CopyStmt':
+                this.addVar(b.relation, 'copy');
+                if (isNode(b.query))
+                    this.queries(b.query);
+                return;
+            case 'CreatePolicyStmt':
+            case 'AlterPolicyStmt':
+                this.addVar(b.table, 'policy');
+                return;
+            case 'RuleStmt':
+                this.addVar(b.relation, 'rule');
+                return;
+            case 'GrantStmt':
+                if (b.objtype === 'OBJECT_TABLE' && b.targtype === 'ACL_TARGET_OBJECT') {
+                    for (const r of list(b.objects))
+                        this.addVar(r, 'grant');
+                }
+                return;
+            case 'CreateStatsStmt':
+                for (const r of list(b.relations))
+                    this.addVar(r, 'statistics');
+                return;
+            case 'CreateTableAsStmt': {
+                const into = isNode(b.into) ? b.into : undefined;
+                if (b.objtype === undefined || b.objtype === 'OBJECT_TABLE')
+                    this.addVar(into?.rel, 'create');
+                this.queries(b.query);
+                return;
+            }
+            case 'ExplainStmt': {
+                // EXPLAIN ANALYZE runs the statement.
+                const analyze = list(b.options).some((o) => isNode(o) && isNode(o.DefElem) && o.DefElem.defname === 'analyze');
+                const q = isNode(b.query) ? b.query : undefined;
+                const qk = q ? Object.keys(q)[0] : undefined;
+                if (analyze && q && qk && isNode(q[qk]))
+                    this.dispatch(qk, q[qk], false);
+                return;
+            }
+            case 'InsertStmt':
+            case 'UpdateStmt':
+            case 'DeleteStmt':
+            case 'MergeStmt':
+            case 'SelectStmt':
+                this.queries({ [kind]: b });
+                if (top && kind === 'SelectStmt' && callsUnknownFunction(b))
+                    this.opaque.add(this.index);
+                return;
+            case 'DoStmt':
+                this.opaque.add(this.index);
+                for (const a of list(b.args)) {
+                    const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
+                    const body = d?.defname === 'as' && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
+                    if (typeof body === 'string')
+                        this.scanProcedural(body);
+                }
+                return;
+            case 'CallStmt':
+            case 'ExecuteStmt':
+                this.opaque.add(this.index);
+                return;
+            default:
+                return;
+        }
+    }
+    /** Foreign keys declared by a column definition or a table constraint. */
+    foreignKeysOf(el) {
+        if (!isNode(el))
+            return;
+        if (isNode(el.ColumnDef)) {
+            for (const c of list(el.ColumnDef.constraints))
+                this.foreignKeysOf(c);
+            return;
+        }
+        const con = isNode(el.Constraint) ? el.Constraint : undefined;
+        if (con?.contype === 'CONSTR_FOREIGN')
+            this.addVar(con.pktable, 'reference');
+    }
+    /** Writes (DML targets, also inside CTEs) and reads (every other relation) of a query tree. */
+    queries(tree) {
+        const walk = (v) => {
+            if (Array.isArray(v)) {
+                for (const x of v)
+                    walk(x);
+                return;
+            }
+            if (!isNode(v))
+                return;
+            for (const [k, x] of Object.entries(v)) {
+                if (!isNode(x)) {
+                    if (Array.isArray(x))
+                        walk(x);
+                    continue;
+                }
+                switch (k) {
+                    case 'InsertStmt':
+                    case 'UpdateStmt':
+                    case 'DeleteStmt':
+                    case 'MergeStmt': {
+                        const action = k === 'InsertStmt' ? 'insert' : k === 'UpdateStmt' ? 'update' : k === 'DeleteStmt' ? 'delete' : 'merge';
+                        this.addVar(x.relation, action);
+                        const { relation: _target, ...rest } = x;
+                        walk(rest);
+                        break;
+                    }
+                    case 'RangeVar': {
+                        const r = rangeVar(x);
+                        if (r && !(r.schema === undefined && this.cteNames.has(r.name)))
+                            this.add(r.schema, r.name, 'read');
+                        break;
+                    }
+                    case 'intoClause':
+                        // SELECT ... INTO creates a table.
+                        this.addVar(x.rel, 'create');
+                        break;
+                    default:
+                        walk(x);
+                }
+            }
+        };
+        walk(tree);
+    }
+    /**
+     * Tables named right after a writing keyword in a procedural body. A heuristic: the body is
+     * PL/pgSQL, not SQL, and dynamic SQL (EXECUTE) cannot be seen at all; the statement stays opaque.
+     */
+    scanProcedural(body) {
+        const text = body.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+        const ident = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+        const qualified = `(${ident})(?:\\s*\\.\\s*(${ident}))?`;
+        const patterns = [
+            [new RegExp(`\\binsert\\s+into\\s+${qualified}`, 'gi'), 'insert'],
+            [new RegExp(`\\bupdate\\s+(?:only\\s+)?${qualified}\\s+(?:as\\s+\\w+\\s+)?set\\b`, 'gi'), 'update'],
+            [new RegExp(`\\bdelete\\s+from\\s+(?:only\\s+)?${qualified}`, 'gi'), 'delete'],
+            [new RegExp(`\\bmerge\\s+into\\s+(?:only\\s+)?${qualified}`, 'gi'), 'merge'],
+            [new RegExp(`\\balter\\s+table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'alter'],
+            [new RegExp(`\\btruncate\\s+(?:table\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'truncate'],
+            [new RegExp(`\\bdrop\\s+table\\s+(?:if\\s+exists\\s+)?${qualified}`, 'gi'), 'drop'],
+        ];
+        const unquote = (s) => (s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase());
+        for (const [re, action] of patterns) {
+            for (const m of text.matchAll(re)) {
+                const first = unquote(m[1]);
+                if (m[2] !== undefined)
+                    this.add(first, unquote(m[2]), action, true);
+                else
+                    this.add(undefined, first, action, true);
+            }
+        }
+    }
+}
+function collectCteNames(v, out) {
+    if (Array.isArray(v)) {
+        for (const x of v)
+            collectCteNames(x, out);
+        return;
+    }
+    if (!isNode(v))
+        return;
+    for (const [k, x] of Object.entries(v)) {
+        if (k === 'CommonTableExpr' && isNode(x) && typeof x.ctename === 'string')
+            out.add(x.ctename);
+        if (typeof x === 'object' && x !== null)
+            collectCteNames(x, out);
+    }
+}
+/** A function call that may write (anything not known to be harmless). */
+function callsUnknownFunction(tree) {
+    if (Array.isArray(tree))
+        return tree.some(callsUnknownFunction);
+    if (!isNode(tree))
+        return false;
+    for (const [k, x] of Object.entries(tree)) {
+        if (k === 'FuncCall' && isNode(x)) {
+            const names = nameList(x.funcname);
+            const name = names[names.length - 1];
+            const schema = names.length > 1 ? names[0] : undefined;
+            if (name === undefined || !(HARMLESS_FUNCTIONS.has(name) && (schema === undefined || schema === 'pg_catalog')))
+                return true;
+        }
+        if (typeof x === 'object' && x !== null && callsUnknownFunction(x))
+            return true;
+    }
+    return false;
+}
+/** Every table touch of the statements, in statement order, and the statements that hide theirs. */
+function tableTouches(statements) {
+    const c = new Collector();
+    statements.forEach((s, i) => c.statement(i, s.node));
+    return { touches: c.touches, opaque: [...c.opaque] };
+}
+/** An identifier as SQL would need it written: bare when plain lower case, double-quoted otherwise. */
+function sqlName(part) {
+    return /^[a-z_][a-z0-9_$]*$/.test(part) ? part : `"${part.replace(/"/g, '""')}"`;
+}
+/** `schema.name`, or `name` when written without a schema; parts that need it are double-quoted (`"Users"`). */
+function touchName(t) {
+    return t.schema === undefined ? sqlName(t.name) : `${sqlName(t.schema)}.${sqlName(t.name)}`;
+}
+/**
+ * Names of the tables the statements touch, as `touchName` writes them (`schema.name`, or `name`
+ * when written without a schema). Reads are left out unless asked for: a table a migration only reads from is not
+ * changed by it.
+ */
+function touchedTables(statements, opts = {}) {
+    const out = new Set();
+    for (const t of tableTouches(statements).touches) {
+        if (t.action === 'read' && !opts.reads)
+            continue;
+        out.add(touchName(t));
+    }
+    return out;
+}
+/** Touches that do not make a table's rows matter: a read, a comment, a grant. */
+const ROW_NEUTRAL = new Set(['read', 'comment', 'grant']);
+/**
+ * The tables that exist before the statements run and that they work on: what the performance
+ * stage fills with rows before timing them. A table is left out while the statements have not
+ * created it yet; the new name of a rename is not a table that exists; reads, comments, grants
+ * and COPY ... TO do not count. Names are the parser's (unquoted, "schema.table" or "table").
+ */
+function existingTablesTouched(statements) {
+    const key = (t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`);
+    const createdAt = new Map();
+    const out = new Set();
+    for (const t of tableTouches(statements).touches) {
+        if (t.action === 'create') {
+            if (!createdAt.has(key(t)))
+                createdAt.set(key(t), t.statement);
+            continue;
+        }
+        if (ROW_NEUTRAL.has(t.action) || t.inferred)
+            continue;
+        const node = statements[t.statement]?.node ?? {};
+        const rename = node.RenameStmt;
+        if (t.action === 'rename' && rename?.newname === t.name)
+            continue;
+        const move = node.AlterObjectSchemaStmt;
+        if (move?.newschema !== undefined && move.newschema === t.schema)
+            continue;
+        const copy = node.CopyStmt;
+        if (t.action === 'copy' && copy?.is_from !== true)
+            continue;
+        const created = createdAt.get(key(t));
+        if (created !== undefined && created >= t.statement)
+            continue;
+        out.add(key(t));
+    }
+    return out;
+}
+/** Splits `schema.table` as people write it: unquoted parts fold to lower case, `"Quoted"` parts stay. */
+function parseTableName(text) {
+    const parts = [];
+    const re = /\s*(?:"((?:[^"]|"")*)"|([^."\s]+))\s*(\.|$)/y;
+    let pos = 0;
+    const s = text.trim();
+    while (pos < s.length) {
+        re.lastIndex = pos;
+        const m = re.exec(s);
+        if (!m)
+            return undefined;
+        parts.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toLowerCase());
+        pos = re.lastIndex;
+        if (m[3] === '')
+            break;
+    }
+    if (parts.length === 0 || parts.length > 2)
+        return undefined;
+    return parts.length === 2 ? { schema: parts[0], name: parts[1] } : { schema: undefined, name: parts[0] };
+}
+/**
+ * Could `touched` (as `touchedTables` names it) be the table `listed` names? Names without a
+ * schema match any schema: which one the search_path picks is not known from the text.
+ */
+function sameTable(touched, listed) {
+    const a = typeof touched === 'string' ? parseTableName(touched) : touched;
+    const b = typeof listed === 'string' ? parseTableName(listed) : listed;
+    if (!a || !b || a.name !== b.name)
+        return false;
+    return a.schema === undefined || b.schema === undefined || a.schema === b.schema;
+}
+
+;// CONCATENATED MODULE: ./src/stages/context.ts
+function emptyOutcome(stage) {
+    return { stage, findings: [], perMigration: new Map(), statements: [] };
+}
+
+;// CONCATENATED MODULE: ./src/stages/command.ts
+/** Last `maxLines` lines of a command's output, for findings. */
+function outputTail(output, maxLines = 40) {
+    const lines = output.replace(/\s+$/, '').split('\n');
+    return lines.length <= maxLines ? lines.join('\n') : [`… ${lines.length - maxLines} earlier lines`, ...lines.slice(-maxLines)].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/stages/data-command.ts
+
+
+/** setTimeout's ceiling (about 24 days): what "no timeout" means to a runner. */
+const NO_TIMEOUT_MS = 2_147_483_647;
+/** DATABASE_URL and the libpq variables (PGHOST...), so that psql, ORMs and test frameworks all find the scratch database. */
+function databaseEnv(db) {
+    const env = { DATABASE_URL: db.url };
+    const u = new URL(db.url);
+    const socketHost = u.searchParams.get('host');
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || socketHost || '';
+    if (host)
+        env.PGHOST = host;
+    env.PGPORT = u.port || '5432';
+    if (u.username)
+        env.PGUSER = decodeURIComponent(u.username);
+    if (u.password)
+        env.PGPASSWORD = decodeURIComponent(u.password);
+    env.PGDATABASE = db.name;
+    const sslmode = u.searchParams.get('sslmode');
+    if (sslmode)
+        env.PGSSLMODE = sslmode;
+    return env;
+}
+async function runDataTestCommand(command, runner, db, config) {
+    if (!runner) {
+        return {
+            stage: 'data',
+            severity: 'error',
+            rule: 'test-command-failed',
+            message: 'a data test command is set, but this way of running migration-ci cannot run commands; it was not run',
+        };
+    }
+    const timeoutMs = config.statementTimeoutMs > 0 ? Math.min(config.statementTimeoutMs, NO_TIMEOUT_MS) : NO_TIMEOUT_MS;
+    const r = await runner(command, { cwd: config.root, env: databaseEnv(db), timeoutMs });
+    if (r.exitCode === 0 && !r.timedOut)
+        return undefined;
+    const mask = (s) => maskPassword(maskPassword(s, db.url), config.databaseUrl);
+    const tail = mask(outputTail(r.output));
+    const why = r.timedOut ? `was stopped after ${Math.round(timeoutMs / 1000)} s (statement-timeout)` : `failed with exit code ${r.exitCode}`;
+    return {
+        stage: 'data',
+        severity: 'error',
+        rule: 'test-command-failed',
+        message: mask(`the data test command ${why}: ${command}`),
+        ...(tail.trim() !== '' ? { detail: tail } : { detail: '(no output)' }),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/stages/data-fixtures.ts
+/**
+ * User data fixtures: `<version>.seed.sql` runs right before that migration's up, on the schema
+ * as it is then; `<version>.assert.sql` runs right after it. Every statement of an assert file is
+ * a query whose rows are violations: no rows passes.
+ */
+
+
+
+
+/** How many violating rows an assertion finding shows. */
+const SHOWN_ROWS = 5;
+/** Longest value shown in a cell of those rows. */
+const MAX_CELL = 60;
+const FIXTURE_NAME = /^(.+)\.(seed|assert)\.sql$/;
+/** Reads and parses the data-tests folder; a missing folder is bad input (exit 2). */
+function loadFixtures(config, migrations) {
+    const byVersion = new Map();
+    const findings = [];
+    if (config.dataTests === undefined)
+        return { byVersion, findings };
+    const versions = new Set(migrations.map((m) => m.migration.version));
+    for (const entry of listFolder(config.root, config.dataTests, 'data-tests folder')) {
+        if (!entry.isFile())
+            continue;
+        const abs = external_node_path_default().join(config.dataTests, entry.name);
+        const file = relativePath(config.root, abs);
+        const m = FIXTURE_NAME.exec(entry.name);
+        if (!m) {
+            if (entry.name.toLowerCase().endsWith('.sql')) {
+                findings.push({
+                    stage: 'data',
+                    severity: 'warning',
+                    rule: 'fixture-unmatched',
+                    file,
+                    message: `${file} was not run: data test files are named <version>.seed.sql or <version>.assert.sql`,
+                });
+            }
+            continue;
+        }
+        const version = m[1];
+        const kind = m[2];
+        if (!versions.has(version)) {
+            const sameNumber = (v) => /^\d+$/.test(v) && /^\d+$/.test(version) && BigInt(v) === BigInt(version);
+            const near = [...versions].find((v) => version.startsWith(`${v}_`) || version.startsWith(`${v}-`) || sameNumber(v));
+            findings.push({
+                stage: 'data',
+                severity: 'warning',
+                rule: 'fixture-unmatched',
+                file,
+                message: `${file} matches no migration: there is no migration with version ${version}`,
+                hint: near !== undefined ? `name it ${near}.${kind}.sql to run it with migration ${near}` : 'the file name must start with a migration version exactly as the migration file writes it',
+            });
+            continue;
+        }
+        const parsed = parseSource({ file, text: readSqlFile(config.root, abs) });
+        if (!parsed.ok) {
+            findings.push({
+                stage: 'data',
+                severity: 'error',
+                rule: 'fixture-error',
+                migration: version,
+                file,
+                line: parsed.error.line,
+                column: parsed.error.column,
+                message: parsed.error.message,
+            });
+        }
+        const entryFor = byVersion.get(version) ?? {};
+        entryFor[kind] = parsed;
+        byVersion.set(version, entryFor);
+    }
+    return { byVersion, findings };
+}
+/** Runs a seed file as a migration runs (one transaction unless it manages its own); a failure is a finding at its line. */
+async function runSeed(client, parsed, version, seedRows) {
+    const r = await applyStatements(client, parsed);
+    if (r.ok)
+        return undefined;
+    const f = r.failure;
+    const at = positionInStatement(parsed, f.statement, f.position);
+    const hints = [f.hint];
+    if (f.code === '23505') {
+        hints.push(`before the seed runs, every table already holds up to ${seedRows} generated rows (seed-rows), with keys from 1 upwards; give your rows keys that cannot collide with those, or leave keys to their defaults`);
+    }
+    const hint = hints.filter(Boolean).join('\n');
+    const detail = [f.detail, f.where ? `context: ${f.where}` : undefined].filter(Boolean).join('\n');
+    return {
+        stage: 'data',
+        severity: 'error',
+        rule: 'fixture-error',
+        migration: version,
+        file: parsed.source.file,
+        line: at.line,
+        column: at.column,
+        message: `the seed for ${version} fails: ${f.message}`,
+        ...(detail ? { detail } : {}),
+        ...(hint ? { hint } : {}),
+    };
+}
+/** SQLSTATEs of RAISE EXCEPTION and ASSERT in PL/pgSQL: an assertion written as a DO block that failed. */
+const RAISED = new Set(['P0001', 'P0004']);
+const RAW_TEXT = { getTypeParser: () => (value) => value };
+/**
+ * Runs each statement of an assert file after `version`'s up, inside one transaction that is
+ * rolled back: an assertion never changes what the next checks see.
+ */
+async function runAsserts(client, parsed, version) {
+    const findings = [];
+    await client.query('BEGIN');
+    try {
+        for (const stmt of parsed.statements) {
+            if (stmt.transactionControl) {
+                findings.push(fixtureFinding(parsed, stmt, version, 'fixture-error', `an assert file cannot manage transactions (${statementHead(stmt, 40)}): its assertions run in a transaction that is rolled back`));
+                continue;
+            }
+            await client.query('SAVEPOINT mci_assert');
+            let result;
+            try {
+                result = await runQuery(client, stmt);
+                await client.query('RELEASE SAVEPOINT mci_assert');
+            }
+            catch (e) {
+                if (isConnectionError(e))
+                    throw e;
+                await client.query('ROLLBACK TO SAVEPOINT mci_assert');
+                findings.push(queryErrorFinding(parsed, stmt, e, version));
+                continue;
+            }
+            if (result.total === 0)
+                continue;
+            const name = assertionName(stmt);
+            findings.push({
+                ...fixtureFinding(parsed, stmt, version, 'assert-failed', `assertion failed after ${version}: ${name} (${plural(result.total, 'row')} returned)`),
+                detail: renderRows(result),
+                hint: 'an assertion passes when its query returns no rows; the rows it returns are the violations',
+            });
+        }
+    }
+    finally {
+        await client.query('ROLLBACK').catch((e) => {
+            if (isConnectionError(e))
+                throw e;
+        });
+    }
+    return findings;
+}
+/** Prefix put before a query to read it through a cursor; error positions are shifted back by its length. */
+const CURSOR_PREFIX = 'DECLARE mci_assert_rows NO SCROLL CURSOR FOR ';
+/**
+ * A query runs through a cursor so that only the first rows come to Node and the rest are only
+ * counted; statements a cursor cannot hold (DO, data-modifying WITH, ...) run as they are.
+ */
+async function runQuery(client, stmt) {
+    if (cursorable(stmt)) {
+        try {
+            await client.query(CURSOR_PREFIX + stmt.sql);
+        }
+        catch (e) {
+            const err = e;
+            if (err.position !== undefined)
+                err.position = String(Math.max(1, Number(err.position) - CURSOR_PREFIX.length));
+            throw e;
+        }
+        const first = await client.query({ text: `FETCH ${SHOWN_ROWS} FROM mci_assert_rows`, rowMode: 'array', types: RAW_TEXT });
+        const rest = await client.query('MOVE FORWARD ALL IN mci_assert_rows');
+        await client.query('CLOSE mci_assert_rows');
+        return {
+            fields: first.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+            rows: first.rows,
+            total: first.rows.length + (rest.rowCount ?? 0),
+        };
+    }
+    const r = await client.query({ text: stmt.sql, rowMode: 'array', types: RAW_TEXT });
+    // A statement that returns no result set (SET, CREATE TEMP TABLE) has nothing to violate.
+    const rows = (Array.isArray(r.rows) ? r.rows : []);
+    return { fields: (r.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: rows.slice(0, SHOWN_ROWS), total: rows.length };
+}
+function cursorable(stmt) {
+    const select = stmt.node.SelectStmt;
+    if (!select || select.intoClause)
+        return false;
+    const ctes = (select.withClause?.ctes ?? []);
+    return ctes.every((c) => Object.keys(c.CommonTableExpr?.ctequery ?? { SelectStmt: 1 })[0] === 'SelectStmt');
+}
+function queryErrorFinding(parsed, stmt, e, version) {
+    const err = e;
+    const message = err.message ?? String(e);
+    const at = positionInStatement(parsed, stmt, err.position ? Number(err.position) : undefined);
+    const raised = RAISED.has(err.code ?? '');
+    const detail = [err.detail, err.where ? `context: ${err.where}` : undefined].filter(Boolean).join('\n');
+    return {
+        stage: 'data',
+        severity: 'error',
+        rule: raised ? 'assert-failed' : 'fixture-error',
+        migration: version,
+        file: parsed.source.file,
+        line: at.line,
+        column: at.column,
+        message: raised ? `assertion failed after ${version}: ${message}` : `the assertion cannot run after ${version}: ${message}`,
+        ...(detail ? { detail } : {}),
+        ...(err.hint ? { hint: err.hint } : {}),
+    };
+}
+function fixtureFinding(parsed, stmt, version, rule, message) {
+    return { stage: 'data', severity: 'error', rule, migration: version, file: parsed.source.file, line: stmt.line, column: stmt.column, message };
+}
+/** The comment right above an assertion names it; otherwise its first words do. */
+function assertionName(stmt) {
+    const lead = stmt.sql.slice(0, stmt.tokenStart - stmt.start);
+    const comments = [];
+    for (const m of lead.matchAll(/--([^\n]*)|\/\*([\s\S]*?)\*\//g)) {
+        const text = (m[1] ?? m[2] ?? '').replace(/\s+/g, ' ').trim();
+        if (text !== '')
+            comments.push(text);
+    }
+    const last = comments[comments.length - 1];
+    if (last !== undefined)
+        return last.length > 100 ? `${last.slice(0, 99)}…` : last;
+    return statementHead(stmt, 60);
+}
+function plural(n, one) {
+    return `${n} ${n === 1 ? one : `${one}s`}`;
+}
+// Types whose text form reads as a literal without quotes.
+const BARE_TYPES = new Set([16, 20, 21, 23, 26, 700, 701, 1700]);
+function cell(value, typeId) {
+    if (value === null)
+        return 'NULL';
+    const flat = value.replace(/\r?\n/g, '\\n').replace(/\t/g, '\\t');
+    const short = flat.length > MAX_CELL ? `${flat.slice(0, MAX_CELL - 1)}…` : flat;
+    return BARE_TYPES.has(typeId) ? short : `'${short.replace(/'/g, "''")}'`;
+}
+/** The violating rows as a small aligned table; strings are quoted so '' and NULL stay apart. */
+function renderRows(result) {
+    const header = result.fields.map((f) => f.name);
+    const body = result.rows.map((r) => r.map((v, i) => cell(v, result.fields[i]?.dataTypeID ?? 0)));
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+    const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ').replace(/\s+$/, '');
+    const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line)];
+    if (result.total > result.rows.length)
+        out.push(`(first ${result.rows.length} of ${result.total} rows)`);
+    return out.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/stages/data-roundtrip.ts
+/**
+ * Findings of the automatic round trip: the data before a migration's up (A), after it (B) and
+ * after its down (C), compared. A down that does not give back what the up took is an error; data
+ * the up destroys that nothing gives back is a warning; a sequence left behind its column's
+ * values is reported on the file that left it there.
+ */
+
+
+const ALLOW_DATA_LOSS = '-- migration-ci: allow-data-loss';
+const ALLOW_RE = /--\s*migration-ci:\s*allow-data-loss\b/i;
+/** The file says the migration loses data on purpose. */
+function allowsDataLoss(text) {
+    return ALLOW_RE.test(text);
+}
+const IDENT_CHAR = 'A-Za-z0-9_$\\u0080-\\uffff';
+/** Does the SQL text name this identifier (as a whole word, any case)? */
+function mentions(text, name) {
+    const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`(^|[^${IDENT_CHAR}])${esc}($|[^${IDENT_CHAR}])`, 'i').test(text);
+}
+/**
+ * Where a finding points: the first statement naming all the words (the first of those that also
+ * says `prefer`, e.g. DROP, when there is one); fewer words when none does; the file alone at last.
+ */
+function locate(parsed, words, prefer) {
+    const naming = parsed.statements.filter((s) => words.every((w) => mentions(s.sql, w)));
+    const best = (prefer && naming.find((s) => prefer.test(s.sql))) ?? naming[0];
+    if (best)
+        return { file: parsed.source.file, line: best.line, column: best.column };
+    if (words.length > 1)
+        return locate(parsed, words.slice(0, 1), prefer);
+    return { file: parsed.source.file };
+}
+const DROPS = /\b(drop|truncate|delete)\b/i;
+const ADDS = /\b(add|create|insert|update)\b/i;
+const FEEDS_IDS = /\b(as\s+identity|nextval|restart|setval|set\s+default|serial|bigserial|smallserial)\b/i;
+const data_roundtrip_plural = (n, one, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+function tableName(t) {
+    return displayTable(t);
+}
+function keyNote(a, t, sample) {
+    if (!t.keyed)
+        return 'the table has no primary key: values were compared as multisets, column by column';
+    if (sample.length === 0)
+        return undefined;
+    const key = a.tables.find((x) => x.schema === t.schema && x.name === t.name)?.key ?? [];
+    return `for example the rows with (${key.join(', ')}) = ${sample.join(', ')}`;
+}
+function lostParts(c) {
+    const parts = [];
+    const lost = c.nulled + c.changed;
+    if (lost > 0)
+        parts.push(`${lost.toLocaleString('en-US')} of ${data_roundtrip_plural(c.values, 'value')} lost`);
+    if (c.filled > 0)
+        parts.push(`${data_roundtrip_plural(c.filled, 'NULL')} became values`);
+    return parts.join(', ');
+}
+function lostDetail(c) {
+    const lines = [];
+    if (c.nulled > 0)
+        lines.push(`became NULL: ${c.nulled}`);
+    if (c.changed > 0)
+        lines.push(`became another value: ${c.changed}`);
+    if (c.filled > 0)
+        lines.push(`NULL became a value: ${c.filled}`);
+    return lines.join('\n');
+}
+function sequenceKey(s) {
+    return `${s.schema}\u0000${s.table}\u0000${s.column}`;
+}
+function sequenceMessage(s) {
+    const table = displayTable({ schema: s.schema, name: s.table });
+    return {
+        message: `sequence ${s.sequence} hands out ${s.next} next, but ${table}.${s.column} already holds values up to ${s.max}: inserts that rely on the column default will collide`,
+        hint: `move the sequence past the existing values, e.g. SELECT setval('${s.sequence.replace(/'/g, "''")}', (SELECT max(${s.column}) FROM ${table}));`,
+    };
+}
+/** Everything the round trip of one migration says about its data. */
+function roundTripFindings(e) {
+    const findings = [];
+    const v = e.version;
+    const accepted = allowsDataLoss(e.up.source.text) || (e.down !== undefined && allowsDataLoss(e.down.source.text));
+    const acceptedNote = ` (accepted by ${ALLOW_DATA_LOSS})`;
+    const lossSeverity = (base) => (accepted ? 'notice' : base);
+    const migrationText = `${e.up.source.text}\n${e.down?.source.text ?? ''}`;
+    const add = (f) => findings.push({ stage: 'data', migration: v, ...f });
+    const bDigests = valueDigests(e.b);
+    const cDigests = e.c ? valueDigests(e.c) : undefined;
+    // --- What the down gives back (A against C).
+    const restoredColumns = new Set();
+    const restoredTables = new Set();
+    if (e.down && e.ac && e.c) {
+        const down = e.down;
+        const downHint = `if the loss is intended, add the line "${ALLOW_DATA_LOSS}" to ${down.source.file}`;
+        for (const t of e.ac.tables) {
+            const table = tableName(t);
+            let tableIntact = t.rowsLost === 0;
+            if (t.rowsLost > 0) {
+                const note = keyNote(e.a, t, t.lostSample);
+                add({
+                    severity: lossSeverity('error'),
+                    rule: 'data-lost-by-down',
+                    ...locate(down, [t.name], DROPS),
+                    message: `the down of ${v} does not restore ${t.rowsLost.toLocaleString('en-US')} of ${data_roundtrip_plural(t.rowsBefore, 'row')} of ${table}${accepted ? acceptedNote : ''}`,
+                    ...(note ? { detail: note } : {}),
+                    ...(accepted ? {} : { hint: downHint }),
+                });
+            }
+            if (t.rowsAdded > 0) {
+                add({
+                    severity: 'notice',
+                    rule: 'rows-left-by-down',
+                    ...locate(down, [t.name]),
+                    message: `after the down of ${v}, ${table} holds ${data_roundtrip_plural(t.rowsAdded, 'row')} it did not hold before the up`,
+                    hint: 'a down usually deletes the rows its up inserted',
+                });
+            }
+            for (const c of t.columns) {
+                const differs = c.nulled + c.changed + c.filled;
+                if (differs === 0) {
+                    restoredColumns.add(`${t.schema}.${t.name}.${c.column}`);
+                    continue;
+                }
+                tableIntact = false;
+                if (!mentions(migrationText, c.column)) {
+                    add({
+                        severity: 'notice',
+                        rule: 'data-changed-indirectly',
+                        ...locate(e.up, [t.name]),
+                        message: `${table}.${c.column} changed in ${data_roundtrip_plural(differs, 'row')} across the up and down of ${v}, though neither file names the column (a trigger or a function changed it)`,
+                    });
+                    continue;
+                }
+                if (c.nulled + c.changed === 0)
+                    restoredColumns.add(`${t.schema}.${t.name}.${c.column}`);
+                const note = keyNote(e.a, t, c.sample);
+                add({
+                    severity: lossSeverity('error'),
+                    rule: 'data-lost-by-down',
+                    ...locate(down, [t.name, c.column], ADDS),
+                    message: `the down of ${v} does not restore ${table}.${c.column}: ${lostParts(c)}${accepted ? acceptedNote : ''}`,
+                    detail: [lostDetail(c), note].filter(Boolean).join('\n'),
+                    ...(accepted
+                        ? {}
+                        : {
+                            hint: c.nulled + c.changed === 0
+                                ? `the up turned NULLs into values, and the down cannot tell which they were unless that is kept somewhere; ${downHint}`
+                                : downHint,
+                        }),
+                });
+            }
+            for (const m of t.missingColumns) {
+                if (m.values === 0 || (m.digest !== null && cDigests.has(m.digest))) {
+                    restoredColumns.add(`${t.schema}.${t.name}.${m.column}`);
+                    continue;
+                }
+                tableIntact = false;
+                add({
+                    severity: lossSeverity('error'),
+                    rule: 'data-lost-by-down',
+                    ...locate(down, [t.name, m.column]),
+                    message: `the down of ${v} does not restore ${table}.${m.column}: the column is missing after the down, with the ${data_roundtrip_plural(m.values, 'value')} it held${accepted ? acceptedNote : ''}`,
+                    ...(accepted ? {} : { hint: downHint }),
+                });
+            }
+            if (tableIntact)
+                restoredTables.add(`${t.schema}.${t.name}`);
+        }
+        for (const t of e.ac.missingTables) {
+            if (t.rows === 0 || survives(t, cDigests)) {
+                restoredTables.add(`${t.schema}.${t.name}`);
+                continue;
+            }
+            add({
+                severity: lossSeverity('error'),
+                rule: 'data-lost-by-down',
+                ...locate(down, [t.name]),
+                message: `the down of ${v} does not restore table ${tableName(t)}: it is missing after the down, with the ${data_roundtrip_plural(t.rows, 'row')} it held${accepted ? acceptedNote : ''}`,
+                ...(accepted ? {} : { hint: downHint }),
+            });
+        }
+    }
+    // --- What the up destroys for good (A against B, unless the down gave it back).
+    const upHint = `if the loss is intended, add the line "${ALLOW_DATA_LOSS}" to ${e.up.source.file}`;
+    const dropped = droppedData(e.a, e.b);
+    for (const m of dropped.columns) {
+        if (m.values === 0 || (m.digest !== null && bDigests.has(m.digest)))
+            continue;
+        if (restoredColumns.has(`${m.schema}.${m.name}.${m.column}`))
+            continue;
+        add({
+            severity: lossSeverity('warning'),
+            rule: 'data-destroyed-by-up',
+            ...locate(e.up, [m.name, m.column], DROPS),
+            message: `${v} drops ${tableName(m)}.${m.column}, which held ${data_roundtrip_plural(m.values, 'value')}; they cannot be restored${accepted ? acceptedNote : ''}`,
+            ...(accepted ? {} : { hint: upHint }),
+        });
+    }
+    for (const t of dropped.tables) {
+        if (t.rows === 0 || survives(t, bDigests))
+            continue;
+        if (restoredTables.has(`${t.schema}.${t.name}`))
+            continue;
+        add({
+            severity: lossSeverity('warning'),
+            rule: 'data-destroyed-by-up',
+            ...locate(e.up, [t.name], DROPS),
+            message: `${v} drops table ${tableName(t)}, which held ${data_roundtrip_plural(t.rows, 'row')}; they cannot be restored${accepted ? acceptedNote : ''}`,
+            ...(accepted ? {} : { hint: upHint }),
+        });
+    }
+    // --- Sequences left behind the values of their column.
+    const behindBefore = new Set(sequencesBehind(e.a).map(sequenceKey));
+    for (const s of sequencesBehind(e.b)) {
+        if (behindBefore.has(sequenceKey(s)))
+            continue;
+        const { message, hint } = sequenceMessage(s);
+        add({ severity: 'warning', rule: 'sequence-behind', ...locate(e.up, [s.table], FEEDS_IDS), message: `after ${v}, ${message}`, hint });
+    }
+    if (e.down && e.c) {
+        for (const s of sequencesBehind(e.c)) {
+            if (behindBefore.has(sequenceKey(s)))
+                continue;
+            const { message, hint } = sequenceMessage(s);
+            add({ severity: 'error', rule: 'sequence-behind', ...locate(e.down, [s.table], FEEDS_IDS), message: `after the down of ${v}, ${message}`, hint });
+        }
+    }
+    return findings;
+}
+/** Every column of the table that held values has them, as a whole, somewhere in the other state (a rename, a move). */
+function survives(t, digests) {
+    const held = t.columns.filter((c) => c.values > 0);
+    return held.length > 0 && held.every((c) => c.digest !== null && digests.has(c.digest));
+}
+
 ;// CONCATENATED MODULE: ./src/db/bookkeeping.ts
 /**
  * Tables migration tools keep their own state in. They are never seeded with rows (a tool would
@@ -40574,7 +41981,7 @@ function isBookkeepingTable(schema, name) {
 ;// CONCATENATED MODULE: ./src/db/seed.ts
 
 
-const TABLES_SQL = `
+const seed_TABLES_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name,
        a.attnum, a.attname, a.attnotnull, a.atttypid::int8 AS typid,
        format_type(a.atttypid, a.atttypmod) AS fmt,
@@ -40646,7 +42053,7 @@ function pushTo(m, k, v) {
 async function readCatalog(client) {
     const tables = new Map();
     const typeIds = new Set();
-    const tr = await client.query(TABLES_SQL);
+    const tr = await client.query(seed_TABLES_SQL);
     for (const r of tr.rows) {
         const oid = Number(r.oid);
         let t = tables.get(oid);
@@ -41356,7 +42763,7 @@ function sqlState(e) {
  * (socket errors, a closed client), connection exceptions, server shutdown, an already aborted
  * transaction.
  */
-function isFatal(e) {
+function seed_isFatal(e) {
     const code = sqlState(e);
     if (code === undefined)
         return true;
@@ -41535,7 +42942,7 @@ async function runGuarded(client, sql, inTransaction) {
         return { ok: true, rowCount: r.rowCount ?? 0 };
     }
     catch (e) {
-        if (isFatal(e))
+        if (seed_isFatal(e))
             throw e;
         if (inTransaction) {
             await client.query('ROLLBACK TO SAVEPOINT migration_ci_seed');
@@ -41543,18 +42950,6 @@ async function runGuarded(client, sql, inTransaction) {
         }
         return { ok: false, message: messageOf(e), code: sqlState(e) };
     }
-}
-
-;// CONCATENATED MODULE: ./src/stages/context.ts
-function emptyOutcome(stage) {
-    return { stage, findings: [], perMigration: new Map(), statements: [] };
-}
-
-;// CONCATENATED MODULE: ./src/stages/command.ts
-/** Last `maxLines` lines of a command's output, for findings. */
-function outputTail(output, maxLines = 40) {
-    const lines = output.replace(/\s+$/, '').split('\n');
-    return lines.length <= maxLines ? lines.join('\n') : [`… ${lines.length - maxLines} earlier lines`, ...lines.slice(-maxLines)].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/stages/steps.ts
@@ -41597,7 +42992,7 @@ function sqlStepper(client) {
             const result = await applyStatements(client, up);
             const f = result.failure;
             const finding = f
-                ? failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${prepared.migration.version} fails when applied again after its down: ${f.message}`, 'the down leaves something behind that the up creates')
+                ? failureFinding(prepared, up, f, 'reapply-failed', 'error', `the up of ${prepared.migration.version} fails when applied again after its down: ${f.message}`, reapplyHint(f.code))
                 : undefined;
             return { result, finding };
         },
@@ -41609,7 +43004,7 @@ function sqlStepper(client) {
  */
 function commandStepper(ctx, db) {
     const { upCommand, downCommand } = ctx.config;
-    const env = databaseEnv(db.url);
+    const env = steps_databaseEnv(db.url);
     const run = async (command, prepared, rule, message) => {
         if (!ctx.runCommand)
             throw new Error('no command runner: this front end cannot run migration commands');
@@ -41650,7 +43045,7 @@ function commandStepper(ctx, db) {
     };
 }
 /** The variables migration tools read to find their database. */
-function databaseEnv(url) {
+function steps_databaseEnv(url) {
     const u = new URL(url);
     return {
         DATABASE_URL: url,
@@ -41660,6 +43055,16 @@ function databaseEnv(url) {
         PGPASSWORD: decodeURIComponent(u.password),
         PGDATABASE: decodeURIComponent(u.pathname.slice(1)),
     };
+}
+const ALREADY_EXISTS = new Set(['42P07', '42710', '42701', '42723', '42P06']);
+const DOES_NOT_EXIST = new Set(['42704', '42P01', '42703', '42883', '3F000']);
+/** Why a second up fails, from what the server said. */
+function reapplyHint(code) {
+    if (ALREADY_EXISTS.has(code ?? ''))
+        return 'the down leaves behind something that the up creates';
+    if (DOES_NOT_EXIST.has(code ?? ''))
+        return 'the down does not restore something that the up relies on';
+    return 'the down does not give back the schema the up was written for';
 }
 
 ;// CONCATENATED MODULE: ./src/stages/walk.ts
@@ -41692,6 +43097,20 @@ async function walkMigrations(ctx, observers, roundTripStage) {
     await applySessionLimits(client, ctx);
     const stepper = ctx.config.upCommand ? commandStepper(ctx, db) : sqlStepper(client);
     const seedNoticeSeen = new Set();
+    // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
+    const roundTripOwner = observers.find((o) => o.wantsRoundTrip && o.outcome.stage === roundTripStage);
+    const roundTripOutcome = roundTripOwner?.outcome ?? syntax;
+    // The down and the second up are the round-trip stage's work, not the syntax stage's.
+    const roundTripWork = async (work) => {
+        const t0 = external_node_perf_hooks_.performance.now();
+        try {
+            return await work();
+        }
+        finally {
+            if (roundTripOwner)
+                observerMs.set(roundTripOwner, observerMs.get(roundTripOwner) + external_node_perf_hooks_.performance.now() - t0);
+        }
+    };
     const roundTripFinding = (f) => ({ ...f, stage: roundTripStage });
     try {
         let stopped;
@@ -41766,25 +43185,25 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                     await timed(o, () => o.afterUp(step));
             if (!roundTrip || !stepper.hasDown(prepared))
                 continue;
-            const downStep = await stepper.down(prepared);
+            const downStep = await roundTripWork(() => stepper.down(prepared));
             for (const o of observers)
                 if (o.afterDown)
                     await timed(o, () => o.afterDown(step, downStep.result));
             if (!downStep.result.ok) {
                 if (downStep.finding)
-                    findings.push(roundTripFinding(downStep.finding));
+                    roundTripOutcome.findings.push(roundTripFinding(downStep.finding));
                 // Part of the down was committed: the database is neither before nor after this migration.
                 if (downStep.partial)
                     stopped = m.version;
                 continue;
             }
-            const reup = await stepper.reup(prepared);
+            const reup = await roundTripWork(() => stepper.reup(prepared));
             for (const o of observers)
                 if (o.afterReup)
                     await timed(o, () => o.afterReup(step, reup.result));
             if (!reup.result.ok) {
                 if (reup.finding)
-                    findings.push(roundTripFinding(reup.finding));
+                    roundTripOutcome.findings.push(roundTripFinding(reup.finding));
                 stopped = m.version;
             }
         }
@@ -41809,6 +43228,3968 @@ async function applySessionLimits(client, ctx) {
     await client.query(`SET lock_timeout = ${Math.trunc(ctx.config.lockTimeoutMs)}`);
 }
 
+;// CONCATENATED MODULE: ./src/stages/data.ts
+/**
+ * Stage 3, data preservation. Rides along the walk:
+ *
+ * - before a migration's up: the user's seed file for it, then a fingerprint of every table (A);
+ * - after the up: a fingerprint (B), then the user's assert file;
+ * - after the down: a fingerprint (C); A, B and C compared (see data-roundtrip.ts);
+ * - at the end, with every migration under test applied: the user's data test command.
+ */
+
+
+
+
+
+
+
+
+/** Does the migration touch one of the critical tables (or hide what it touches in a DO block or a function)? */
+function touchesCritical(prepared, critical) {
+    const statements = [prepared.up, prepared.down].flatMap((r) => (r?.ok ? r.parsed.statements : []));
+    const { touches, opaque } = tableTouches(statements);
+    if (opaque.length > 0)
+        return true;
+    return touches.some((t) => t.action !== 'read' && critical.some((c) => sameTable(touchName(t), c)));
+}
+/**
+ * The walk applies a migration that fails on the test rows to emptied tables instead: every table
+ * that held rows before the up holds none after it, and the up itself deletes nothing.
+ */
+function emptiedByWalk(step, state) {
+    const b = state.b;
+    if (!state.a || !b)
+        return false;
+    const after = new Map(b.tables.map((t) => [`${t.schema}.${t.name}`, t.rows]));
+    const filled = state.a.tables.filter((t) => t.rows > 0 && after.has(`${t.schema}.${t.name}`));
+    if (filled.length === 0 || filled.some((t) => after.get(`${t.schema}.${t.name}`) > 0))
+        return false;
+    const { touches, opaque } = tableTouches(step.up.statements);
+    return opaque.length === 0 && !touches.some((t) => t.action === 'truncate' || t.action === 'delete' || t.action === 'drop');
+}
+function createDataObserver(ctx) {
+    const { config } = ctx;
+    const outcome = emptyOutcome('data');
+    const fixtures = loadFixtures(config, ctx.migrations);
+    outcome.findings.push(...fixtures.findings);
+    const critical = config.criticalTables;
+    const roundTripOf = new Map();
+    const notCritical = [];
+    for (const m of ctx.migrations) {
+        if (!m.migration.underTest)
+            continue;
+        const wanted = critical === undefined || touchesCritical(m, critical);
+        roundTripOf.set(m.migration.version, wanted);
+        if (!wanted && !fixtures.byVersion.has(m.migration.version))
+            notCritical.push(m.migration.version);
+    }
+    if (notCritical.length > 0) {
+        outcome.findings.push({
+            stage: 'data',
+            severity: 'notice',
+            rule: 'not-critical',
+            message: `data checks skipped for ${notCritical.join(', ')}: they touch none of the critical tables`,
+        });
+    }
+    const states = new Map();
+    let walkBroken = false;
+    let connection;
+    let store;
+    /** Fingerprints get a connection of their own: session settings a migration changes must not change text forms. */
+    const storeFor = async (db) => {
+        if (store)
+            return store;
+        connection = await ctx.server.connect(db);
+        await applySessionLimits(connection, ctx);
+        await connection.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'");
+        store = new FingerprintStore(connection);
+        return store;
+    };
+    const settle = (state) => {
+        if (state.settled)
+            return;
+        state.settled = true;
+        const m = state.prepared.migration;
+        const mine = outcome.findings.filter((f) => f.migration === m.version);
+        const status = mine.some((f) => f.severity === 'error')
+            ? 'fail'
+            : mine.some((f) => f.severity === 'warning')
+                ? 'warn'
+                : state.applied && (state.roundTrip || fixtures.byVersion.has(m.version))
+                    ? 'pass'
+                    : 'skip';
+        outcome.perMigration.set(m.version, status);
+        ctx.progress({ kind: 'migration', stage: 'data', version: m.version, name: m.name, status, durationMs: external_node_perf_hooks_.performance.now() - state.started });
+    };
+    /** The round trip's findings, with C when the down ran and succeeded. */
+    const finish = async (state, c) => {
+        const step = state.pending;
+        state.pending = undefined;
+        if (step && state.a && state.b && store) {
+            const ac = c ? await store.compare(state.a, c) : undefined;
+            outcome.findings.push(...roundTripFindings({
+                version: state.prepared.migration.version,
+                up: step.up,
+                down: c ? step.down : undefined,
+                a: state.a,
+                b: state.b,
+                c,
+                ac,
+            }));
+            await store.discard(...[state.a, state.b, c].filter((f) => f !== undefined));
+        }
+        settle(state);
+    };
+    const finishPending = async () => {
+        for (const s of states.values())
+            if (s.pending)
+                await finish(s, undefined);
+    };
+    return {
+        outcome,
+        wantsRoundTrip: [...roundTripOf.values()].some(Boolean),
+        async beforeUp(step) {
+            await finishPending();
+            const version = step.prepared.migration.version;
+            const state = {
+                prepared: step.prepared,
+                started: external_node_perf_hooks_.performance.now(),
+                roundTrip: roundTripOf.get(version) ?? false,
+                seedFailed: false,
+                applied: false,
+                settled: false,
+            };
+            states.set(version, state);
+            const seed = fixtures.byVersion.get(version)?.seed;
+            if (seed) {
+                if (seed.ok) {
+                    const f = await runSeed(step.client, seed.parsed, version, config.seedRows);
+                    if (f) {
+                        outcome.findings.push(f);
+                        state.seedFailed = true;
+                    }
+                }
+                else {
+                    state.seedFailed = true;
+                }
+            }
+            if (state.roundTrip)
+                state.a = await (await storeFor(step.db)).take();
+        },
+        async afterUp(step) {
+            const version = step.prepared.migration.version;
+            const state = states.get(version);
+            if (!state)
+                return;
+            state.applied = true;
+            if (state.roundTrip && state.a && store) {
+                // Values after the up matter only to tell whether dropped ones live on elsewhere.
+                state.b = await store.take({ rowsOnly: true });
+                const dropped = droppedData(state.a, state.b);
+                if (dropped.columns.some((c) => c.values > 0) || dropped.tables.some((t) => t.rows > 0)) {
+                    state.b = await store.take({ like: state.a, summary: true });
+                }
+                state.pending = step;
+            }
+            const emptied = emptiedByWalk(step, state);
+            if (emptied) {
+                // The up failed on the rows and went in on emptied tables: there is nothing left to compare.
+                state.pending = undefined;
+                await store?.discard(...[state.a, state.b].filter((f) => f !== undefined));
+                outcome.findings.push({
+                    stage: 'data',
+                    severity: 'notice',
+                    rule: 'data-checks-skipped',
+                    migration: version,
+                    message: `the data checks of ${version} were skipped: it fails on the test rows (see its syntax finding), so it was applied to emptied tables`,
+                });
+            }
+            const assert = fixtures.byVersion.get(version)?.assert;
+            if (assert?.ok && !emptied) {
+                if (state.seedFailed) {
+                    outcome.findings.push({
+                        stage: 'data',
+                        severity: 'notice',
+                        rule: 'fixture-skipped',
+                        migration: version,
+                        file: assert.parsed.source.file,
+                        message: `the assertions for ${version} were not run: its seed failed`,
+                    });
+                }
+                else {
+                    outcome.findings.push(...(await runAsserts(step.client, assert.parsed, version)));
+                }
+            }
+            if (!state.pending)
+                settle(state);
+        },
+        async afterDown(step, result) {
+            const state = states.get(step.prepared.migration.version);
+            if (!result.ok && result.failure?.partiallyApplied)
+                walkBroken = true;
+            if (!state?.pending)
+                return;
+            const c = result.ok && store && state.a ? await store.take({ like: state.a }) : undefined;
+            await finish(state, c);
+        },
+        async afterReup(_step, result) {
+            if (!result.ok)
+                walkBroken = true;
+        },
+        async afterAll(_client, db) {
+            await finishPending();
+            for (const s of states.values())
+                settle(s);
+            await connection?.end().catch(() => { });
+            connection = undefined;
+            store = undefined;
+            const command = config.dataTestCommand;
+            if (command === undefined)
+                return;
+            const underTest = ctx.migrations.filter((m) => m.migration.underTest);
+            const notApplied = underTest.filter((m) => !states.get(m.migration.version)?.applied).map((m) => m.migration.version);
+            if (walkBroken || notApplied.length > 0) {
+                outcome.findings.push({
+                    stage: 'data',
+                    severity: 'notice',
+                    rule: 'test-command-skipped',
+                    message: `the data test command was not run: ${notApplied.length > 0 ? `${notApplied.join(', ')} did not apply` : 'the walk stopped early'}, so the database is not at the newest migration`,
+                });
+                return;
+            }
+            ctx.progress({ kind: 'info', message: `data: running the data test command: ${command}` });
+            const f = await runDataTestCommand(command, ctx.runCommand, db, config);
+            if (f)
+                outcome.findings.push(f);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/db/measure.ts
+
+
+
+/** `users` -> `"users"`, `billing.invoices` -> `"billing"."invoices"`. */
+function quoteWritten(name) {
+    const dot = name.indexOf('.');
+    return dot < 0 ? quoteIdent(name) : quoteQualified(name.slice(0, dot), name.slice(dot + 1));
+}
+const RESOLVE_SQL = `
+SELECT w.written, c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name
+FROM unnest($1::text[], $2::text[]) AS w(written, quoted)
+JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(w.quoted)
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')`;
+/** The named tables that exist now (names resolve through the search path, as the migration's would). */
+async function resolveTables(client, names) {
+    const written = [...names];
+    if (written.length === 0)
+        return [];
+    const r = await client.query(RESOLVE_SQL, [written, written.map(quoteWritten)]);
+    const seen = new Set();
+    const out = [];
+    for (const row of r.rows) {
+        const oid = Number(row.oid);
+        if (seen.has(oid))
+            continue;
+        seen.add(oid);
+        out.push({ written: row.written, oid, schema: row.schema, name: row.name, display: displayTable({ schema: row.schema, name: row.name }) });
+    }
+    return out;
+}
+const measure_USER_TABLES_SQL = `
+SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples, c.relkind::text AS kind
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'`;
+/** Every user table (partitions included) by oid. */
+async function userTables(client) {
+    const r = await client.query(measure_USER_TABLES_SQL);
+    return new Map(r.rows.map((row) => [
+        Number(row.oid),
+        { display: displayTable({ schema: row.schema, name: row.name }), partitioned: row.kind === 'p', estimatedRows: Number(row.reltuples) },
+    ]));
+}
+const DESCENDANTS_SQL = `
+WITH RECURSIVE tree(oid, root) AS (
+  SELECT r, r FROM unnest($1::oid[]) AS r
+  UNION
+  SELECT i.inhrelid, t.root FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid
+)
+SELECT oid::int8 AS oid, root::int8 AS root FROM tree`;
+/** The tables and every partition or inheritance child below them, each mapped to the given table it descends from. */
+async function withDescendants(client, oids) {
+    const out = new Map();
+    if (oids.length === 0)
+        return out;
+    const r = await client.query(DESCENDANTS_SQL, [oids.map(String)]);
+    for (const row of r.rows)
+        if (!out.has(Number(row.oid)))
+            out.set(Number(row.oid), Number(row.root));
+    return out;
+}
+/** Exact row counts (a partitioned table counts its partitions' rows), in one statement. */
+async function measure_countRows(client, tables) {
+    const out = new Map();
+    if (tables.length === 0)
+        return out;
+    const sql = tables.map((t) => `SELECT ${t.oid}::int8 AS oid, count(*)::int8 AS n FROM ${quoteQualified(t.schema, t.name)}`).join('\nUNION ALL\n');
+    const r = await client.query(sql);
+    for (const row of r.rows)
+        out.set(Number(row.oid), Number(row.n));
+    return out;
+}
+/**
+ * VACUUM of the given tables (outside any transaction): clears the dead rows a rolled-back run
+ * left. Best effort: a table that cannot be vacuumed is measured with its dead rows.
+ */
+async function vacuumTables(client, tables) {
+    if (tables.length === 0)
+        return;
+    try {
+        await client.query(`VACUUM ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')}`);
+    }
+    catch (e) {
+        if (isConnectionError(e))
+            throw e;
+    }
+}
+const PROBE_SQL = `
+SELECT 's' AS what, c.oid::int8 AS oid, c.relfilenode::int8 AS node, c.relkind::text AS kind,
+       n.nspname AS schema, c.relname AS name, NULL::text AS mode,
+       coalesce(x.indrelid, c.oid)::int8 AS tbl
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid
+WHERE c.oid = ANY($1::oid[])
+   OR c.oid IN (SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = ANY($1::oid[]))
+UNION ALL
+SELECT 'l', c.oid::int8, NULL, c.relkind::text, n.nspname, c.relname, l.mode, NULL
+FROM pg_catalog.pg_locks l
+JOIN pg_catalog.pg_class c ON c.oid = l.relation
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE l.pid = pg_catalog.pg_backend_pid()
+  AND l.locktype = 'relation'
+  AND l.granted
+  AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'`;
+/** Storage of the watched tables and their indexes, and the locks this backend holds, in one query. */
+async function probe(client, watched) {
+    const r = await client.query(PROBE_SQL, [watched.map(String)]);
+    const storage = new Map();
+    const locks = [];
+    for (const row of r.rows) {
+        const display = displayTable({ schema: row.schema, name: row.name });
+        if (row.what === 's') {
+            storage.set(Number(row.oid), { oid: Number(row.oid), relfilenode: Number(row.node), kind: row.kind, display, table: Number(row.tbl) });
+        }
+        else {
+            locks.push({ oid: Number(row.oid), relation: display, kind: row.kind, mode: row.mode });
+        }
+    }
+    return { storage, locks };
+}
+const NOT_NULL_BACKED_SQL = `
+SELECT a.attnotnull OR EXISTS (
+         SELECT 1 FROM pg_catalog.pg_constraint con
+         WHERE con.conrelid = a.attrelid AND con.contype = 'c' AND con.convalidated
+           AND pg_catalog.pg_get_constraintdef(con.oid) = 'CHECK ((' || pg_catalog.quote_ident(a.attname) || ' IS NOT NULL))'
+       ) AS backed
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped`;
+/**
+ * Would `SET NOT NULL` on this column skip the full-table scan? True when the column is NOT NULL
+ * already or a validated `CHECK (col IS NOT NULL)` proves it; undefined when the column is not found.
+ */
+async function notNullBacked(client, table, column) {
+    const r = await client.query(NOT_NULL_BACKED_SQL, [quoteWritten(table), column]);
+    return r.rows.length === 0 ? undefined : r.rows[0].backed === true;
+}
+
+;// CONCATENATED MODULE: ./src/sql/nodes.ts
+/**
+ * Small readers for libpg-query parse trees. The parser omits fields that hold their zero
+ * value (false, 0, empty lists), so every reader tolerates a missing field.
+ */
+function nodes_isNode(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** The body of a wrapped node: `{ RangeVar: {...} }` -> `{...}` for kind `RangeVar`. */
+function unwrap(v, kind) {
+    if (!nodes_isNode(v))
+        return undefined;
+    const inner = v[kind];
+    return nodes_isNode(inner) ? inner : undefined;
+}
+/** The one kind and body of a wrapped node: `{ IndexStmt: {...} }` -> ['IndexStmt', {...}]. */
+function kindOf(v) {
+    if (!nodes_isNode(v))
+        return undefined;
+    const keys = Object.keys(v);
+    if (keys.length !== 1)
+        return undefined;
+    const body = v[keys[0]];
+    return nodes_isNode(body) ? [keys[0], body] : undefined;
+}
+function nodes_list(v) {
+    return Array.isArray(v) ? v : [];
+}
+function str(v) {
+    return typeof v === 'string' ? v : undefined;
+}
+/** `[{ String: { sval: 'a' } }, ...]` -> ['a', ...]. */
+function stringList(v) {
+    return nodes_list(v)
+        .map((item) => str(unwrap(item, 'String')?.sval))
+        .filter((s) => s !== undefined);
+}
+/** A table name as written: "schema.table" or "table" (identifiers already case-folded by the parser). */
+function rangeVarName(v) {
+    // Both the bare RangeVar body and the `{ RangeVar: ... }` wrapper occur in trees.
+    const rv = unwrap(v, 'RangeVar') ?? (nodes_isNode(v) ? v : undefined);
+    const rel = str(rv?.relname);
+    if (rel === undefined)
+        return undefined;
+    const schema = str(rv?.schemaname);
+    return schema !== undefined ? `${schema}.${rel}` : rel;
+}
+/** Every node of a subtree, depth first (the root included). */
+function* walk(v) {
+    if (Array.isArray(v)) {
+        for (const item of v)
+            yield* walk(item);
+        return;
+    }
+    if (!nodes_isNode(v))
+        return;
+    yield v;
+    for (const child of Object.values(v)) {
+        if (typeof child === 'object' && child !== null)
+            yield* walk(child);
+    }
+}
+/**
+ * A table name as migrations write it, for comparing: "public.users" and "users" name the same
+ * table under the default search path; "billing.users" is another one.
+ */
+function tableKey(name) {
+    return name.startsWith('public.') ? name.slice('public.'.length) : name;
+}
+
+;// CONCATENATED MODULE: ./src/sql/locks.ts
+/**
+ * Table lock modes as Postgres names them, and what a statement takes when it can only be read
+ * from the parse tree (statements that run outside a transaction release their locks before
+ * anyone can look at pg_locks; the lock-timeout hazard needs a guess without a database).
+ */
+
+const LOCK_MODES = [
+    'AccessShareLock',
+    'RowShareLock',
+    'RowExclusiveLock',
+    'ShareUpdateExclusiveLock',
+    'ShareLock',
+    'ShareRowExclusiveLock',
+    'ExclusiveLock',
+    'AccessExclusiveLock',
+];
+/** 1 (AccessShareLock) .. 8 (AccessExclusiveLock); 0 for anything else. */
+function lockStrength(mode) {
+    return LOCK_MODES.indexOf(mode) + 1;
+}
+/** ShareLock and stronger conflict with RowExclusiveLock: INSERT, UPDATE and DELETE wait. */
+function blocksWrites(mode) {
+    return lockStrength(mode) >= lockStrength('ShareLock');
+}
+/** Only AccessExclusiveLock conflicts with AccessShareLock: even SELECT waits. */
+function blocksReads(mode) {
+    return mode === 'AccessExclusiveLock';
+}
+function blockedBy(mode) {
+    return blocksReads(mode) ? 'reads' : blocksWrites(mode) ? 'writes' : undefined;
+}
+/** ALTER TABLE subcommands that take less than AccessExclusiveLock (see the ALTER TABLE docs). */
+const ALTER_TABLE_MODES = {
+    AT_ValidateConstraint: 'ShareUpdateExclusiveLock',
+    AT_SetStatistics: 'ShareUpdateExclusiveLock',
+    AT_ClusterOn: 'ShareUpdateExclusiveLock',
+    AT_DropCluster: 'ShareUpdateExclusiveLock',
+    AT_AttachPartition: 'ShareUpdateExclusiveLock',
+    AT_EnableTrig: 'ShareRowExclusiveLock',
+    AT_EnableAlwaysTrig: 'ShareRowExclusiveLock',
+    AT_EnableReplicaTrig: 'ShareRowExclusiveLock',
+    AT_DisableTrig: 'ShareRowExclusiveLock',
+    AT_EnableTrigAll: 'ShareRowExclusiveLock',
+    AT_DisableTrigAll: 'ShareRowExclusiveLock',
+    AT_EnableTrigUser: 'ShareRowExclusiveLock',
+    AT_DisableTrigUser: 'ShareRowExclusiveLock',
+};
+function alterTableMode(cmd) {
+    const subtype = String(cmd.subtype ?? '');
+    if (subtype === 'AT_AddConstraint' && unwrap(cmd.def, 'Constraint')?.contype === 'CONSTR_FOREIGN')
+        return 'ShareRowExclusiveLock';
+    if (subtype === 'AT_DetachPartition' && unwrap(cmd.def, 'PartitionCmd')?.concurrent === true)
+        return 'ShareUpdateExclusiveLock';
+    return ALTER_TABLE_MODES[subtype] ?? 'AccessExclusiveLock';
+}
+function strongest(a, b) {
+    return lockStrength(a) >= lockStrength(b) ? a : b;
+}
+/** LOCK TABLE modes by their number in the parse tree (1 AccessShare .. 8 AccessExclusive). */
+function lockStmtMode(n) {
+    const i = typeof n === 'number' ? n : 8;
+    return LOCK_MODES[i - 1] ?? 'AccessExclusiveLock';
+}
+/** The locks a statement takes on tables it names (not on tables its functions or triggers reach). */
+function staticLocks(stmt) {
+    const k = kindOf(stmt.node);
+    if (!k)
+        return [];
+    const [kind, body] = k;
+    const out = [];
+    const push = (rv, mode) => {
+        const table = rangeVarName(rv);
+        if (table !== undefined)
+            out.push({ table, mode });
+    };
+    switch (kind) {
+        case 'AlterTableStmt': {
+            if (body.objtype !== undefined && body.objtype !== 'OBJECT_TABLE')
+                break;
+            let mode;
+            for (const c of nodes_list(body.cmds)) {
+                const cmd = unwrap(c, 'AlterTableCmd');
+                if (!cmd)
+                    continue;
+                const m = alterTableMode(cmd);
+                mode = mode ? strongest(mode, m) : m;
+                const fk = unwrap(cmd.def, 'Constraint');
+                if (fk?.contype === 'CONSTR_FOREIGN')
+                    push(fk.pktable, 'ShareRowExclusiveLock');
+            }
+            if (mode)
+                push(body.relation, mode);
+            break;
+        }
+        case 'RenameStmt':
+        case 'AlterObjectSchemaStmt':
+            if (body.relation !== undefined)
+                push(body.relation, 'AccessExclusiveLock');
+            break;
+        case 'IndexStmt':
+            push(body.relation, body.concurrent === true ? 'ShareUpdateExclusiveLock' : 'ShareLock');
+            break;
+        case 'CreateTrigStmt':
+            push(body.relation, 'ShareRowExclusiveLock');
+            break;
+        case 'RuleStmt':
+        case 'ClusterStmt':
+            push(body.relation, 'AccessExclusiveLock');
+            break;
+        case 'ReindexStmt': {
+            const concurrently = nodes_list(body.params).some((p) => unwrap(p, 'DefElem')?.defname === 'concurrently');
+            if (body.kind === 'REINDEX_OBJECT_TABLE')
+                push(body.relation, concurrently ? 'ShareUpdateExclusiveLock' : 'ShareLock');
+            break;
+        }
+        case 'TruncateStmt':
+            for (const r of nodes_list(body.relations))
+                push(r, 'AccessExclusiveLock');
+            break;
+        case 'LockStmt':
+            for (const r of nodes_list(body.relations))
+                push(r, lockStmtMode(body.mode));
+            break;
+        case 'VacuumStmt': {
+            const full = nodes_list(body.options).some((o) => unwrap(o, 'DefElem')?.defname === 'full');
+            const mode = full ? 'AccessExclusiveLock' : 'ShareUpdateExclusiveLock';
+            for (const r of nodes_list(body.rels))
+                push(unwrap(r, 'VacuumRelation')?.relation, mode);
+            break;
+        }
+        case 'DropStmt': {
+            const type = String(body.removeType ?? '');
+            for (const o of nodes_list(body.objects)) {
+                const names = stringList(unwrap(o, 'List')?.items);
+                if (type === 'OBJECT_TABLE')
+                    out.push({ table: names.join('.'), mode: 'AccessExclusiveLock' });
+                else if (type === 'OBJECT_TRIGGER' || type === 'OBJECT_RULE' || type === 'OBJECT_POLICY') {
+                    if (names.length > 1)
+                        out.push({ table: names.slice(0, -1).join('.'), mode: 'AccessExclusiveLock' });
+                }
+            }
+            break;
+        }
+        case 'InsertStmt':
+        case 'UpdateStmt':
+        case 'DeleteStmt':
+        case 'MergeStmt':
+            push(body.relation, 'RowExclusiveLock');
+            break;
+        default:
+            break;
+    }
+    return out;
+}
+function workKind(stmt) {
+    const k = kindOf(stmt.node);
+    if (!k)
+        return 'unknown';
+    const [kind, body] = k;
+    switch (kind) {
+        case 'IndexStmt':
+        case 'UpdateStmt':
+        case 'DeleteStmt':
+        case 'MergeStmt':
+        case 'ClusterStmt':
+        case 'ReindexStmt':
+        case 'VacuumStmt':
+        case 'CreateTableAsStmt':
+        case 'RefreshMatViewStmt':
+        case 'CopyStmt':
+            return 'per-row';
+        case 'InsertStmt':
+            return body.selectStmt !== undefined && nodes_list(unwrap(body.selectStmt, 'SelectStmt')?.valuesLists).length === 0 ? 'per-row' : 'fixed';
+        case 'AlterTableStmt': {
+            const perRow = nodes_list(body.cmds).some((c) => {
+                const cmd = unwrap(c, 'AlterTableCmd');
+                const subtype = String(cmd?.subtype ?? '');
+                if (['AT_AlterColumnType', 'AT_SetNotNull', 'AT_ValidateConstraint', 'AT_AttachPartition', 'AT_SetTableSpace', 'AT_SetLogged', 'AT_SetUnLogged'].includes(subtype))
+                    return true;
+                if (subtype === 'AT_AddConstraint') {
+                    const con = unwrap(cmd?.def, 'Constraint');
+                    return con !== undefined && con.skip_validation !== true && con.indexname === undefined;
+                }
+                return false;
+            });
+            return perRow ? 'per-row' : 'fixed';
+        }
+        case 'SelectStmt':
+        case 'DoStmt':
+        case 'CallStmt':
+        case 'ExecuteStmt':
+            return 'unknown';
+        default:
+            return 'fixed';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/sql/hazards.ts
+/**
+ * Static lock and rewrite hazards, read from the parse trees of one migration file.
+ *
+ * Each hazard is something that is harmless on an empty table and blocks production traffic on
+ * a big one, so tables created earlier in the same file never raise one. Some hazards depend on
+ * what only a database can tell (does this type change rewrite? is there a validated NOT NULL
+ * check already?): those carry the `evidence` a measurement must show, and a static guess in
+ * `likely` for when there is no measurement.
+ */
+
+
+const HAZARD_RULES = (/* unused pure expression or super */ null && ([
+    'index-not-concurrent',
+    'volatile-default',
+    'column-type-rewrite',
+    'set-not-null',
+    'constraint-not-valid',
+    'missing-lock-timeout',
+]));
+/** Functions whose value differs per row: as a column default, each existing row gets its own, so the table is rewritten. */
+const VOLATILE_FUNCTIONS = new Set([
+    'random',
+    'random_normal',
+    'clock_timestamp',
+    'timeofday',
+    'gen_random_uuid',
+    'gen_random_bytes',
+    'uuid_generate_v1',
+    'uuid_generate_v1mc',
+    'uuid_generate_v4',
+    'uuidv4',
+    'uuidv7',
+    'nextval',
+    'txid_current',
+    'pg_current_xact_id',
+]);
+/** Target types that are often a binary-coercible change (varchar(n) -> text, varchar(10) -> varchar(20)): no rewrite. */
+const OFTEN_COERCIBLE_TYPES = new Set(['text', 'varchar', 'citext']);
+const IGNORE_COMMENT = /^\s*--\s*migration-ci:\s*ignore\s+(.+)$/i;
+const LINES = new WeakMap();
+/**
+ * Rules silenced for a statement by `-- migration-ci: ignore <rule>[, <rule>...]` in the
+ * comment lines right above it.
+ */
+function ignoredRules(parsed, stmt) {
+    const out = new Set();
+    let lines = LINES.get(parsed);
+    if (!lines) {
+        lines = parsed.source.text.split('\n');
+        LINES.set(parsed, lines);
+    }
+    for (let l = stmt.line - 2; l >= 0; l--) {
+        const text = lines[l];
+        if (!/^\s*--/.test(text))
+            break;
+        const m = IGNORE_COMMENT.exec(text);
+        if (m)
+            for (const rule of m[1].split(/[\s,]+/))
+                if (rule !== '')
+                    out.add(rule.toLowerCase());
+    }
+    return out;
+}
+function constValue(v) {
+    const c = unwrap(v, 'A_Const');
+    if (!c)
+        return undefined;
+    const s = str(unwrap(c.sval, 'String')?.sval ?? c.sval?.sval);
+    if (s !== undefined)
+        return s;
+    if (c.ival !== undefined)
+        return String(c.ival.ival ?? 0);
+    if (c.fval !== undefined)
+        return String(c.fval.fval ?? '0');
+    return undefined;
+}
+/** '0', '0s', '0ms', 0: lock_timeout disabled. */
+function isZero(value) {
+    return value !== undefined && /^\s*0+(\.0*)?\s*[a-z]*\s*$/i.test(value);
+}
+/**
+ * For each statement: is a non-zero lock_timeout in force when it runs? (`SET [LOCAL]
+ * lock_timeout`, `set_config('lock_timeout', ...)` earlier in the file; RESET clears it.)
+ */
+function lockTimeoutInForce(parsed) {
+    let set = false;
+    return parsed.statements.map((stmt) => {
+        const inForce = set;
+        const k = kindOf(stmt.node);
+        if (k?.[0] === 'VariableSetStmt') {
+            const body = k[1];
+            if (body.kind === 'VAR_RESET_ALL')
+                set = false;
+            else if (body.name === 'lock_timeout') {
+                set = body.kind === 'VAR_SET_VALUE' && !isZero(constValue(nodes_list(body.args)[0]));
+            }
+        }
+        else {
+            for (const node of walk(stmt.node)) {
+                const call = unwrap(node, 'FuncCall');
+                if (!call || stringList(call.funcname).at(-1) !== 'set_config')
+                    continue;
+                const args = nodes_list(call.args);
+                if (constValue(args[0]) === 'lock_timeout')
+                    set = !isZero(constValue(args[1]));
+            }
+        }
+        return inForce;
+    });
+}
+/** Names of the tables each statement creates (CREATE TABLE, CREATE TABLE AS, SELECT INTO, renames of those). */
+function createdBy(stmt, created) {
+    const k = kindOf(stmt.node);
+    if (!k)
+        return [];
+    const [kind, body] = k;
+    switch (kind) {
+        case 'CreateStmt':
+            return [rangeVarName(body.relation)].filter((n) => n !== undefined);
+        case 'CreateTableAsStmt':
+            return [rangeVarName(unwrap(body.into, 'IntoClause')?.rel ?? body.into?.rel)].filter((n) => n !== undefined);
+        case 'SelectStmt': {
+            const into = unwrap(body.intoClause, 'IntoClause') ?? body.intoClause;
+            const name = rangeVarName(into?.rel);
+            return name !== undefined ? [name] : [];
+        }
+        case 'RenameStmt': {
+            const old = rangeVarName(body.relation);
+            const renamed = str(body.newname);
+            if (body.renameType === 'OBJECT_TABLE' && old !== undefined && renamed !== undefined && created.has(tableKey(old))) {
+                const dot = old.lastIndexOf('.');
+                return [dot >= 0 ? `${old.slice(0, dot)}.${renamed}` : renamed];
+            }
+            return [];
+        }
+        default:
+            return [];
+    }
+}
+/** Internal names the parser gives built-in types, as people write them. */
+const TYPE_SPELLING = {
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bool: 'boolean',
+    bpchar: 'char',
+    timestamptz: 'timestamptz',
+};
+/** The type as written, with its modifiers: `varchar(20)`, `numeric(12,2)`, `bigint`. */
+function typeName(v) {
+    const t = unwrap(v, 'TypeName') ?? v;
+    const names = stringList(t?.names).filter((n) => n !== 'pg_catalog');
+    const name = names.join('.');
+    const mods = nodes_list(t?.typmods)
+        .map((m) => constValue(m))
+        .filter((x) => x !== undefined);
+    const base = names.length === 1 ? (TYPE_SPELLING[name] ?? name) : name;
+    const array = nodes_list(t?.arrayBounds).length > 0 ? '[]' : '';
+    return { name, text: `${base}${mods.length > 0 ? `(${mods.join(',')})` : ''}${array}` };
+}
+function volatileCall(expr) {
+    for (const node of walk(expr)) {
+        const call = unwrap(node, 'FuncCall');
+        const name = call ? stringList(call.funcname).at(-1) : undefined;
+        if (name !== undefined && VOLATILE_FUNCTIONS.has(name.toLowerCase()))
+            return name;
+    }
+    return undefined;
+}
+/** `CHECK (col IS NOT NULL)` -> col. */
+function notNullCheckColumn(con) {
+    const test = unwrap(con.raw_expr, 'NullTest');
+    if (!test || test.nulltesttype !== 'IS_NOT_NULL')
+        return undefined;
+    const fields = nodes_list(unwrap(test.arg, 'ColumnRef')?.fields);
+    return fields.length === 1 ? str(unwrap(fields[0], 'String')?.sval) : undefined;
+}
+const FIX = {
+    concurrentIndex: 'CREATE INDEX CONCURRENTLY instead; it cannot run in a transaction, so give it a migration of its own',
+    concurrentReindex: 'REINDEX ... CONCURRENTLY instead (Postgres 12+), outside a transaction',
+    uniqueUsingIndex: 'CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY) USING INDEX',
+    volatileDefault: 'add the column without that default, SET DEFAULT in a second statement, then backfill existing rows in batches',
+    typeChange: 'add a column of the new type, backfill it in batches, switch the application over, then drop the old column',
+    setNotNull: (col) => `ADD CONSTRAINT ... CHECK (${col} IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT in another transaction, then SET NOT NULL skips the scan (Postgres 12+)`,
+    notValid: 'add it NOT VALID, then VALIDATE CONSTRAINT in another transaction (that only takes ShareUpdateExclusiveLock)',
+    lockTimeout: "SET lock_timeout = '5s' at the top of the migration, and retry the migration when it times out",
+};
+/** Every hazard in a file, except the ones an ignore comment silences. */
+function findHazards(parsed) {
+    const out = [];
+    const created = new Set();
+    const isNew = (table) => table === undefined || created.has(tableKey(table));
+    /** Validated `CHECK (col IS NOT NULL)` seen so far, and NOT VALID ones by name. */
+    const validatedNotNull = new Set();
+    const pendingNotNull = new Map();
+    const timeouts = lockTimeoutInForce(parsed);
+    parsed.statements.forEach((stmt, index) => {
+        const found = [];
+        const hazard = (h) => found.push({ likely: true, ...h, index });
+        const k = kindOf(stmt.node);
+        const kind = k?.[0];
+        const body = k?.[1] ?? {};
+        if (kind === 'IndexStmt' && body.concurrent !== true) {
+            const table = rangeVarName(body.relation);
+            if (!isNew(table)) {
+                hazard({
+                    rule: 'index-not-concurrent',
+                    table: table,
+                    message: `CREATE INDEX on ${table} without CONCURRENTLY blocks writes to ${table} (ShareLock) until the index is built`,
+                    fix: FIX.concurrentIndex,
+                });
+            }
+        }
+        if (kind === 'ReindexStmt' && !nodes_list(body.params).some((p) => unwrap(p, 'DefElem')?.defname === 'concurrently')) {
+            const target = rangeVarName(body.relation);
+            if ((body.kind === 'REINDEX_OBJECT_TABLE' || body.kind === 'REINDEX_OBJECT_INDEX') && !isNew(target)) {
+                hazard({
+                    rule: 'index-not-concurrent',
+                    table: target,
+                    message: `REINDEX of ${target} without CONCURRENTLY blocks writes to the table, and reads that use the index, until it is rebuilt`,
+                    fix: FIX.concurrentReindex,
+                });
+            }
+        }
+        if (kind === 'AlterTableStmt' && (body.objtype === undefined || body.objtype === 'OBJECT_TABLE')) {
+            const table = rangeVarName(body.relation);
+            if (table !== undefined) {
+                const existing = !isNew(table);
+                for (const c of nodes_list(body.cmds)) {
+                    const cmd = unwrap(c, 'AlterTableCmd');
+                    if (!cmd)
+                        continue;
+                    const subtype = String(cmd.subtype ?? '');
+                    const colDef = unwrap(cmd.def, 'ColumnDef');
+                    const con = unwrap(cmd.def, 'Constraint');
+                    // Validated NOT NULL checks are tracked on new tables too: SET NOT NULL may come later.
+                    if (subtype === 'AT_AddConstraint' && con?.contype === 'CONSTR_CHECK') {
+                        const col = notNullCheckColumn(con);
+                        if (col !== undefined) {
+                            if (con.skip_validation === true)
+                                pendingNotNull.set(`${tableKey(table)}\u0000${String(con.conname ?? '')}`, col);
+                            else
+                                validatedNotNull.add(`${tableKey(table)}\u0000${col}`);
+                        }
+                    }
+                    if (subtype === 'AT_ValidateConstraint') {
+                        const key = `${tableKey(table)}\u0000${String(cmd.name ?? '')}`;
+                        const col = pendingNotNull.get(key);
+                        if (col !== undefined)
+                            validatedNotNull.add(`${tableKey(table)}\u0000${col}`);
+                    }
+                    if (!existing)
+                        continue;
+                    if (subtype === 'AT_AddColumn' && colDef) {
+                        const col = str(colDef.colname) ?? '?';
+                        for (const cc of nodes_list(colDef.constraints)) {
+                            const cdef = unwrap(cc, 'Constraint');
+                            if (cdef?.contype === 'CONSTR_DEFAULT') {
+                                const fn = volatileCall(cdef.raw_expr);
+                                if (fn !== undefined) {
+                                    hazard({
+                                        rule: 'volatile-default',
+                                        table,
+                                        column: col,
+                                        message: `ADD COLUMN ${col} with the volatile default ${fn}() rewrites ${table}: every existing row gets its own value while AccessExclusiveLock blocks reads and writes`,
+                                        fix: FIX.volatileDefault,
+                                        evidence: 'rewrite',
+                                    });
+                                }
+                            }
+                            if (cdef?.contype === 'CONSTR_UNIQUE' || cdef?.contype === 'CONSTR_PRIMARY') {
+                                hazard({
+                                    rule: 'index-not-concurrent',
+                                    table,
+                                    column: col,
+                                    message: `ADD COLUMN ${col} ${cdef.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY'} builds an index on ${table} while AccessExclusiveLock blocks reads and writes`,
+                                    fix: FIX.uniqueUsingIndex,
+                                });
+                            }
+                        }
+                    }
+                    if (subtype === 'AT_AlterColumnType' && colDef) {
+                        const col = str(cmd.name) ?? '?';
+                        const target = typeName(colDef.typeName);
+                        const using = colDef.raw_default !== undefined;
+                        hazard({
+                            rule: 'column-type-rewrite',
+                            table,
+                            column: col,
+                            message: `ALTER COLUMN ${col} TYPE ${target.text} rewrites ${table} and rebuilds its indexes while AccessExclusiveLock blocks reads and writes`,
+                            fix: FIX.typeChange,
+                            evidence: 'rewrite',
+                            likely: using || !OFTEN_COERCIBLE_TYPES.has(target.name),
+                        });
+                    }
+                    if (subtype === 'AT_SetNotNull') {
+                        const col = str(cmd.name) ?? '?';
+                        hazard({
+                            rule: 'set-not-null',
+                            table,
+                            column: col,
+                            message: `SET NOT NULL on ${table}.${col} scans every row while AccessExclusiveLock blocks reads and writes, unless a validated CHECK (${col} IS NOT NULL) exists`,
+                            fix: FIX.setNotNull(col),
+                            evidence: 'not-null-scan',
+                            likely: !validatedNotNull.has(`${tableKey(table)}\u0000${col}`),
+                        });
+                    }
+                    if (subtype === 'AT_AddConstraint' && con) {
+                        const type = String(con.contype ?? '');
+                        if ((type === 'CONSTR_FOREIGN' || type === 'CONSTR_CHECK') && con.skip_validation !== true) {
+                            const parent = type === 'CONSTR_FOREIGN' ? rangeVarName(con.pktable) : undefined;
+                            const name = str(con.conname);
+                            const what = type === 'CONSTR_FOREIGN' ? `FOREIGN KEY${name ? ` ${name}` : ''}` : `CHECK${name ? ` ${name}` : ''}`;
+                            hazard({
+                                rule: 'constraint-not-valid',
+                                table,
+                                message: type === 'CONSTR_FOREIGN'
+                                    ? `ADD ${what} without NOT VALID checks every row of ${table} while ShareRowExclusiveLock blocks writes to ${table}${parent !== undefined ? ` and ${parent}` : ''}`
+                                    : `ADD ${what} without NOT VALID checks every row of ${table} while AccessExclusiveLock blocks reads and writes`,
+                                fix: FIX.notValid,
+                            });
+                        }
+                        if ((type === 'CONSTR_UNIQUE' || type === 'CONSTR_PRIMARY') && con.indexname === undefined) {
+                            hazard({
+                                rule: 'index-not-concurrent',
+                                table,
+                                message: `ADD ${type === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY'} builds an index on ${table} while AccessExclusiveLock blocks reads and writes`,
+                                fix: FIX.uniqueUsingIndex,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if (!timeouts[index]) {
+            const exclusive = staticLocks(stmt).filter((l) => l.mode === 'AccessExclusiveLock' && !isNew(l.table));
+            const first = exclusive[0];
+            if (first)
+                found.push(lockTimeoutHazard(index, first.table));
+        }
+        for (const name of createdBy(stmt, created))
+            created.add(tableKey(name));
+        if (found.length === 0)
+            return;
+        const ignored = ignoredRules(parsed, stmt);
+        out.push(...found.filter((h) => !ignored.has(h.rule)));
+    });
+    return out;
+}
+/** The lock-timeout hazard for a statement that takes AccessExclusiveLock on `table`. */
+function lockTimeoutHazard(index, table) {
+    return {
+        rule: 'missing-lock-timeout',
+        index,
+        table,
+        message: `takes AccessExclusiveLock on ${table} with no lock_timeout set: while it waits behind any running transaction, every query on ${table} queues behind it`,
+        fix: FIX.lockTimeout,
+        evidence: 'access-exclusive',
+        likely: true,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/annotations.ts
+
+/** GitHub displays at most this many annotations of each level per step. */
+const MAX_ANNOTATIONS_PER_LEVEL = 10;
+/**
+ * The annotations worth sending: at most 10 errors and 10 warnings (GitHub drops the rest
+ * anyway), the most severe and earliest first, plus how many findings of each level were left
+ * out. The front end counts those in one notice, so when anything is left out notices are not
+ * annotated one by one: that notice must not be the eleventh, which GitHub would drop.
+ */
+function selectAnnotations(report) {
+    const total = model_countBySeverity(report.findings);
+    const overflow = total.error > MAX_ANNOTATIONS_PER_LEVEL || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
+    const cap = { error: MAX_ANNOTATIONS_PER_LEVEL, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
+    const kept = { error: 0, warning: 0, notice: 0 };
+    const annotations = [];
+    for (const f of model_sortFindings(report.findings)) {
+        if (kept[f.severity] >= cap[f.severity])
+            continue;
+        kept[f.severity] += 1;
+        annotations.push(annotationOf(f));
+    }
+    return {
+        annotations,
+        omitted: {
+            error: total.error - kept.error,
+            warning: total.warning - kept.warning,
+            notice: total.notice - kept.notice,
+        },
+    };
+}
+/** `migration-ci · syntax · apply-failed (0002)` */
+function findingTitle(f) {
+    return `migration-ci · ${f.stage} · ${f.rule}${f.migration !== undefined ? ` (${f.migration})` : ''}`;
+}
+function annotationOf(f) {
+    const lines = [f.message];
+    if (f.detail !== undefined && f.detail !== '')
+        lines.push(f.detail);
+    if (f.hint !== undefined && f.hint !== '')
+        lines.push(`Hint: ${f.hint}`);
+    const a = { level: f.severity, message: lines.join('\n'), title: findingTitle(f) };
+    if (f.file !== undefined && f.file !== '') {
+        a.file = f.file;
+        // A line only means something with a file, a column only with a line.
+        if (f.line !== undefined) {
+            a.startLine = f.line;
+            if (f.column !== undefined)
+                a.startColumn = f.column;
+        }
+    }
+    return a;
+}
+/** `file:line:column`, as much of it as the finding has; undefined without a file. */
+function annotations_formatLocation(f) {
+    if (f.file === undefined || f.file === '')
+        return undefined;
+    if (f.line === undefined)
+        return f.file;
+    if (f.column === undefined)
+        return `${f.file}:${f.line}`;
+    return `${f.file}:${f.line}:${f.column}`;
+}
+/** The runner's escaping of a command's message. */
+function escapeCommandData(s) {
+    return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+/** The runner's escaping of a command property value. */
+function escapeCommandProperty(s) {
+    return escapeCommandData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+/**
+ * The workflow command the runner turns into an annotation, exactly as `@actions/core` would
+ * print it: `::error file=F,line=L,col=C,title=T::MESSAGE`. Properties that are not set are left
+ * out; with none, the command is `::error::MESSAGE`.
+ */
+function formatWorkflowCommand(a) {
+    const props = [];
+    if (a.file !== undefined)
+        props.push(`file=${escapeCommandProperty(a.file)}`);
+    if (a.startLine !== undefined)
+        props.push(`line=${a.startLine}`);
+    if (a.startColumn !== undefined)
+        props.push(`col=${a.startColumn}`);
+    if (a.title !== '')
+        props.push(`title=${escapeCommandProperty(a.title)}`);
+    const head = props.length > 0 ? `${a.level} ${props.join(',')}` : a.level;
+    return `::${head}::${escapeCommandData(a.message)}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/terminal.ts
+
+
+/** How many of the slowest statements the end-of-run text lists. */
+const SLOWEST_STATEMENTS = 10;
+// ---------------------------------------------------------------------------------------------
+// Small shared helpers
+/** `0.4 ms`, `12.4 ms`, `41 ms`, `1.25 s`, `12.3 s`, `2 min 05 s`. */
+function formatDuration(ms) {
+    if (!Number.isFinite(ms) || ms < 0)
+        return '–';
+    if (ms < 10)
+        return `${trimZero(ms.toFixed(1))} ms`;
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 10_000)
+        return `${trimZero((ms / 1000).toFixed(2))} s`;
+    if (ms < 60_000)
+        return `${trimZero((ms / 1000).toFixed(1))} s`;
+    const totalS = Math.round(ms / 1000);
+    const min = Math.floor(totalS / 60);
+    const s = totalS % 60;
+    return `${min} min ${String(s).padStart(2, '0')} s`;
+}
+function trimZero(s) {
+    return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+function terminal_plural(n, one, many = `${one}s`) {
+    return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+/**
+ * User text (messages, SQL, file names) must not drive the terminal: control characters other
+ * than newline and tab become visible `\u001b`-style escapes.
+ */
+function clean(s) {
+    // eslint-disable-next-line no-control-regex
+    return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
+        if (c === '\r')
+            return '';
+        return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    });
+}
+function palette(color) {
+    const sgr = (open, close) => (s) => color ? `\u001b[${open}m${s}\u001b[${close}m` : s;
+    return {
+        red: sgr(31, 39),
+        yellow: sgr(33, 39),
+        cyan: sgr(36, 39),
+        green: sgr(32, 39),
+        dim: sgr(2, 22),
+        bold: sgr(1, 22),
+    };
+}
+function severityPaint(p, s) {
+    return s === 'error' ? (x) => p.bold(p.red(x)) : s === 'warning' ? p.yellow : p.cyan;
+}
+function statusPaint(p, s) {
+    switch (s) {
+        case 'pass':
+            return p.green;
+        case 'fail':
+            return p.red;
+        case 'warn':
+            return p.yellow;
+        default:
+            return p.dim;
+    }
+}
+const STATUS_SYMBOL = {
+    pass: '✔',
+    fail: '✖',
+    warn: '⚠',
+    skip: '–',
+    baseline: '·',
+};
+const STAGE_WIDTH = 'performance'.length;
+/** Pads to `width` visible characters (the padding goes outside any colour codes). */
+function pad(visible, width, painted = visible) {
+    return painted + ' '.repeat(Math.max(0, width - [...visible].length));
+}
+function indent(text, prefix) {
+    return text
+        .split('\n')
+        .map((l) => (l === '' ? '' : prefix + l))
+        .join('\n');
+}
+// ---------------------------------------------------------------------------------------------
+// Progress
+/** One progress line (no trailing newline). */
+function formatProgress(event, opts) {
+    const p = palette(opts.color);
+    switch (event.kind) {
+        case 'migration': {
+            const paint = statusPaint(p, event.status);
+            const sym = paint(STATUS_SYMBOL[event.status]);
+            const status = pad(event.status, 8, paint(event.status));
+            const what = `${clean(event.version)} ${clean(event.name)}`;
+            const note = event.note !== undefined && event.note !== '' ? `  ${clean(oneLine(event.note))}` : '';
+            return neutralizeCommands(`  ${pad(event.stage, STAGE_WIDTH)}  ${sym} ${status} ${what}  ${p.dim(formatDuration(event.durationMs))}${note}`);
+        }
+        case 'stage': {
+            const paint = statusPaint(p, event.status);
+            return `${p.bold(`▸ ${event.stage}`)}: ${paint(`${STATUS_SYMBOL[event.status]} ${event.status}`)} ${p.dim(`in ${formatDuration(event.durationMs)}`)}`;
+        }
+        case 'info':
+            return neutralizeCommands(p.dim(clean(oneLine(event.message))));
+    }
+}
+function oneLine(s) {
+    return s.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+// ---------------------------------------------------------------------------------------------
+// End of run
+/**
+ * The end-of-run text: every finding compiler-style (`file:line:column: severity [stage/rule]
+ * message`, detail and hint indented below), a stage table, the slowest statements when the
+ * performance stage measured any, and a verdict line. Ends with a newline.
+ */
+function renderTerminal(report, opts) {
+    const p = palette(opts.color);
+    const out = [];
+    const findings = sortFindings(report.findings);
+    for (const f of findings)
+        out.push(findingText(f, p));
+    if (findings.length > 0)
+        out.push('');
+    if (report.stages.length > 0) {
+        const rows = report.stages.map((s) => ({
+            name: s.name,
+            status: s.status,
+            duration: s.status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
+        }));
+        const durWidth = Math.max('duration'.length, ...rows.map((r) => r.duration.length));
+        out.push(p.dim(`${pad('stage', STAGE_WIDTH)}  ${pad('status', 8)}  ${'duration'.padStart(durWidth)}`));
+        for (const r of rows) {
+            const st = pad(`${STATUS_SYMBOL[r.status]} ${r.status}`, 8, statusPaint(p, r.status)(`${STATUS_SYMBOL[r.status]} ${r.status}`));
+            out.push(`${pad(r.name, STAGE_WIDTH)}  ${st}  ${r.duration.padStart(durWidth)}`);
+        }
+        out.push('');
+    }
+    if (report.statements.length > 0) {
+        out.push(...slowestStatements(report.statements, p));
+        out.push('');
+    }
+    out.push(verdictLine(report, p));
+    return neutralizeCommands(out.join('\n')) + '\n';
+}
+/**
+ * The Actions runner treats any output line that starts with `::` (after leading spaces) as a
+ * workflow command. User text (a detail quoting SQL, say) must not issue one when the CLI runs in
+ * a workflow: such a line gets a space between the colons.
+ */
+function neutralizeCommands(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/^((?:[ \t]|\u001b\[[\d;]*m)*):(?=:)/gm, '$1: ');
+}
+function findingText(f, p) {
+    const loc = formatLocation(f) ?? (f.migration !== undefined ? `migration ${f.migration}` : 'migration-ci');
+    const head = `${p.bold(clean(loc))}: ${severityPaint(p, f.severity)(f.severity)} ${p.dim(`[${f.stage}/${clean(f.rule)}]`)} ${clean(f.message)}`;
+    const lines = [head];
+    if (f.detail !== undefined && f.detail !== '')
+        lines.push(indent(clean(f.detail.replace(/\s+$/, '')), '    '));
+    if (f.hint !== undefined && f.hint !== '')
+        lines.push(indent(`${p.cyan('hint:')} ${clean(f.hint.trim())}`, '    '));
+    return lines.join('\n');
+}
+function slowestStatements(statements, p) {
+    const slowest = [...statements]
+        .sort((a, b) => b.durationMs - a.durationMs || a.file.localeCompare(b.file) || a.line - b.line)
+        .slice(0, SLOWEST_STATEMENTS);
+    const title = statements.length > slowest.length
+        ? `slowest ${slowest.length} of ${terminal_plural(statements.length, 'statement')}`
+        : `${terminal_plural(statements.length, 'statement')}, slowest first`;
+    const out = [p.dim(title)];
+    const locs = slowest.map((s) => clean(`${s.file}:${s.line}`));
+    const durs = slowest.map((s) => formatDuration(s.durationMs));
+    const locWidth = Math.max(...locs.map((l) => [...l].length));
+    const durWidth = Math.max(...durs.map((d) => d.length));
+    slowest.forEach((s, i) => {
+        const extra = [];
+        if (s.locks.length > 0)
+            extra.push(`locks ${s.locks.map((l) => clean(`${l.mode} on ${l.relation}`)).join(', ')}`);
+        if (s.rewrites.length > 0)
+            extra.push(p.yellow(`rewrites ${s.rewrites.map(clean).join(', ')}`));
+        if (s.projectedMs !== undefined) {
+            const at = s.productionRows !== undefined ? ` at ${s.productionRows.toLocaleString('en-US')} rows` : '';
+            extra.push(`projected ${formatDuration(s.projectedMs)}${at}`);
+        }
+        out.push(`${pad(locs[i] ?? '', locWidth)}  ${(durs[i] ?? '').padStart(durWidth)}${extra.length > 0 ? `  ${extra.join('; ')}` : ''}`);
+    });
+    return out;
+}
+function verdictLine(report, p) {
+    const c = countBySeverity(report.findings);
+    const underTest = report.migrations.filter((m) => m.underTest).length;
+    const counts = `${terminal_plural(c.error, 'error')}, ${terminal_plural(c.warning, 'warning')}, ${terminal_plural(c.notice, 'notice')}`;
+    const context = `Postgres ${clean(report.postgres)}, ${terminal_plural(report.migrations.length, 'migration')} (${underTest.toLocaleString('en-US')} under test)`;
+    const verdict = report.verdict === 'pass' ? p.bold(p.green('✔ migration-ci: pass')) : p.bold(p.red('✖ migration-ci: fail'));
+    return `${verdict} — ${counts} · ${p.dim(context)}`;
+}
+
+;// CONCATENATED MODULE: ./src/stages/projection.ts
+/**
+ * Projecting a statement's measured time to production size.
+ *
+ * A statement that only changes the catalog keeps its measured time however big production is.
+ * One that works per row (a rewrite was observed, or it builds an index, updates, validates...)
+ * is fitted as `fixed + perRow * rows` from its times at two table sizes, or projected in
+ * proportion to the rows when it was timed at one size only. Code the parse tree cannot see
+ * into (a function call) is fitted when its time clearly grew between the two sizes.
+ */
+/** Below this growth between the two sizes, the difference is noise, not work per row. */
+const MIN_GROWTH_MS = 1;
+const MIN_GROWTH_RATIO = 1.5;
+/**
+ * Code the parse tree does not show (a function call) must take at least this long before its
+ * growth counts: a hiccup of the machine must not turn a trivial call into minutes at production size.
+ */
+const MIN_UNKNOWN_MS = 5;
+/**
+ * Time at `targetRows` rows from the timing at `full` rows and, when there is one, at `small`
+ * rows. A `fixed` statement (catalog only, no rewrite seen) keeps its time.
+ */
+function projectDuration(full, small, targetRows, work) {
+    if (full.rows <= 0 || work === 'fixed')
+        return full.ms;
+    if (small !== undefined && small.rows > 0 && small.rows < full.rows) {
+        const growth = full.ms - small.ms;
+        const grows = growth >= MIN_GROWTH_MS && full.ms >= MIN_GROWTH_RATIO * small.ms;
+        if (grows && (work === 'per-row' || full.ms >= MIN_UNKNOWN_MS)) {
+            const perRow = growth / (full.rows - small.rows);
+            return Math.max(0, full.ms + perRow * (targetRows - full.rows));
+        }
+    }
+    // One size only, or fixed costs hid the growth: work per row grows with the rows, unknown work is left as measured.
+    return work === 'per-row' ? (full.ms * targetRows) / full.rows : full.ms;
+}
+/** Production row count for a table ("users", "billing.invoices"), matching names as people write them. */
+function productionRowsOf(productionRows, display) {
+    const direct = productionRows.get(display) ?? productionRows.get(`public.${display}`);
+    if (direct !== undefined)
+        return direct;
+    const lower = display.toLowerCase();
+    for (const [name, rows] of productionRows) {
+        const key = name.toLowerCase();
+        if (key === lower || key === `public.${lower}`)
+            return rows;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/stages/performance-findings.ts
+
+
+
+
+
+
+
+const REWRITE_RULES = new Set(['volatile-default', 'column-type-rewrite', 'table-rewrite']);
+const count = (n) => n.toLocaleString('en-US');
+function assessMigration(config, m) {
+    const { prepared, parsed, observed, tables } = m;
+    const version = prepared.migration.version;
+    const file = parsed.source.file;
+    const byWritten = new Map();
+    for (const t of m.existing) {
+        byWritten.set(t.written, t.oid);
+        byWritten.set(tableKey(t.written), t.oid);
+    }
+    const oidOf = (written) => byWritten.get(written) ?? byWritten.get(tableKey(written));
+    const rowsOf = (oid) => {
+        const exact = m.rows.get(oid);
+        if (exact !== undefined)
+            return exact;
+        const t = tables.get(oid);
+        return t && t.estimatedRows >= 0 ? Math.round(t.estimatedRows) : undefined;
+    };
+    const nameOf = (oid) => tables.get(oid)?.display ?? String(oid);
+    /** A partition stands for its partitioned table: one table, one lock, one rewrite. */
+    const rootOf = (oid) => m.roots.get(oid) ?? oid;
+    // Per statement: the tables it works on, its rows, its projection.
+    const facts = observed.map((obs) => {
+        const stmt = obs.stmt;
+        const own = new Set();
+        for (const name of existingTablesTouched([stmt])) {
+            const oid = oidOf(name);
+            if (oid !== undefined)
+                own.add(oid);
+        }
+        for (const l of obs.locks)
+            if (tables.has(l.oid))
+                own.add(rootOf(l.oid));
+        for (const r of obs.rewrites)
+            if (tables.has(r.oid))
+                own.add(rootOf(r.oid));
+        const heldMode = new Map(obs.held.map((l) => [l.oid, l.mode]));
+        const coveredByParent = (oid, mode) => {
+            const root = rootOf(oid);
+            return root !== oid && lockStrength(heldMode.get(root) ?? '') >= lockStrength(mode);
+        };
+        const locks = obs.inTransaction
+            ? obs.locks.filter((l) => !coveredByParent(l.oid, l.mode)).map((l) => ({ relation: l.relation, mode: l.mode }))
+            : staticLocks(stmt).map((l) => ({ relation: oidOf(l.table) !== undefined ? nameOf(oidOf(l.table)) : l.table, mode: l.mode }));
+        let table;
+        let rows;
+        for (const oid of own) {
+            const n = rowsOf(oid);
+            if (n !== undefined && (rows === undefined || n > rows)) {
+                rows = n;
+                table = oid;
+            }
+        }
+        const measure = {
+            migration: version,
+            file,
+            line: stmt.line,
+            column: stmt.column,
+            head: statementHead(stmt),
+            durationMs: obs.durationMs,
+            locks,
+            rewrites: obs.rewrites.map((r) => r.display),
+            ...(obs.rebuiltIndexes.length > 0 ? { rebuiltIndexes: obs.rebuiltIndexes.map((r) => r.display) } : {}),
+            ...(rows !== undefined ? { rows } : {}),
+            ...(obs.inTransaction ? {} : { outsideTransaction: true }),
+        };
+        // Projection: through the table with the largest production-to-measured ratio.
+        let best;
+        for (const oid of own) {
+            const target = productionRowsOf(config.productionRows, nameOf(oid));
+            const n = rowsOf(oid);
+            if (target === undefined || !n)
+                continue;
+            const ratio = target / n;
+            if (!best || ratio > best.ratio)
+                best = { oid, target, ratio };
+        }
+        if (best) {
+            const smallMs = m.small?.durations[obs.index];
+            const smallRows = m.small?.rows.get(best.oid);
+            const small = smallMs !== undefined && smallRows !== undefined ? { ms: smallMs, rows: smallRows } : undefined;
+            const work = obs.rewrites.length > 0 || obs.rebuiltIndexes.length > 0 ? 'per-row' : workKind(stmt);
+            measure.projectedMs = projectDuration({ ms: obs.durationMs, rows: rowsOf(best.oid) }, small, best.target, work);
+            measure.productionRows = best.target;
+            table = best.oid;
+            measure.rows = rowsOf(best.oid);
+        }
+        // The strongest lock on a table (an index locked alongside its table says nothing more).
+        const onTables = obs.inTransaction ? obs.locks.filter((l) => l.kind !== 'i' && l.kind !== 'I') : locks;
+        let strongest;
+        for (const l of onTables) {
+            if (!strongest || lockStrength(l.mode) > lockStrength(strongest.mode))
+                strongest = { relation: l.relation, mode: l.mode };
+        }
+        return { measure, obs, table, strongest };
+    });
+    const holds = lockHolds(facts, tables, oidOf, rootOf);
+    for (const [index, list] of holds) {
+        const f = facts.find((x) => x.obs.index === index);
+        if (f)
+            f.measure.holds = list.map((h) => h.hold);
+    }
+    const findings = [];
+    const at = (index) => {
+        const stmt = parsed.statements[index];
+        return { stage: 'performance', migration: version, file, line: stmt.line, column: stmt.column };
+    };
+    const factsAt = (index) => facts.find((f) => f.obs.index === index);
+    const ignored = (index) => ignoredRules(parsed, parsed.statements[index]);
+    // Static hazards, kept when the measurement backs them (or, unmeasured, when they are likely).
+    const kept = [];
+    /** `index:oid` of rewrites a finding already reports. */
+    const rewriteReported = new Set();
+    for (const h of findHazards(parsed)) {
+        const f = factsAt(h.index);
+        if (!f || h.evidence === undefined) {
+            if (h.likely)
+                kept.push(h);
+            continue;
+        }
+        const oid = oidOf(h.table);
+        let stands;
+        switch (h.evidence) {
+            case 'rewrite':
+                stands = f.obs.rewrites.some((r) => oid === undefined || rootOf(r.oid) === oid);
+                break;
+            case 'not-null-scan': {
+                const backed = f.obs.notNullBacked.get(`${h.table}\u0000${h.column ?? ''}`);
+                stands = backed === undefined ? h.likely : !backed;
+                break;
+            }
+            case 'access-exclusive':
+                stands = f.obs.inTransaction ? exclusiveOnRows(f, tables, rowsOf, rootOf).length > 0 : h.likely;
+                break;
+        }
+        if (stands)
+            kept.push(h);
+    }
+    // AccessExclusiveLock seen on a table with rows, by a statement the parse tree did not flag.
+    const timeouts = lockTimeoutInForce(parsed);
+    for (const f of facts) {
+        const i = f.obs.index;
+        if (timeouts[i] || !f.obs.inTransaction || kept.some((h) => h.rule === 'missing-lock-timeout' && h.index === i))
+            continue;
+        if (ignored(i).has('missing-lock-timeout'))
+            continue;
+        const locked = exclusiveOnRows(f, tables, rowsOf, rootOf);
+        if (locked.length > 0)
+            kept.push(lockTimeoutHazard(i, nameOf(locked[0])));
+    }
+    // One lock-timeout warning per migration: the fix is one line at its top.
+    const timeoutHazards = kept.filter((h) => h.rule === 'missing-lock-timeout').sort((a, b) => a.index - b.index);
+    const hazards = kept.filter((h) => h.rule !== 'missing-lock-timeout' || h === timeoutHazards[0]);
+    hazards.sort((a, b) => a.index - b.index);
+    for (const h of hazards) {
+        const f = factsAt(h.index);
+        if (f && REWRITE_RULES.has(h.rule)) {
+            const oid = oidOf(h.table);
+            for (const r of f.obs.rewrites)
+                if (oid === undefined || rootOf(r.oid) === oid)
+                    rewriteReported.add(`${h.index}:${rootOf(r.oid)}`);
+        }
+        const more = h.rule === 'missing-lock-timeout' && timeoutHazards.length > 1 ? ` (${timeoutHazards.length - 1} later statement${timeoutHazards.length > 2 ? 's' : ''} of this migration too)` : '';
+        const detail = f ? evidenceText(f, oidOf(h.table) ?? f.table, nameOf, rowsOf) : undefined;
+        const partitioned = h.rule === 'index-not-concurrent' && tables.get(oidOf(h.table) ?? -1)?.partitioned === true;
+        findings.push({
+            ...at(h.index),
+            severity: 'warning',
+            rule: h.rule,
+            message: `${h.message}${more}`,
+            ...(detail ? { detail } : {}),
+            // A partitioned table cannot be indexed CONCURRENTLY as a whole.
+            hint: partitioned ? 'CREATE INDEX ON ONLY the partitioned table, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION each' : h.fix,
+        });
+    }
+    // Rewrites the hazards did not already explain.
+    for (const f of facts) {
+        const i = f.obs.index;
+        if (ignored(i).has('table-rewrite'))
+            continue;
+        const byRoot = new Map();
+        for (const r of f.obs.rewrites) {
+            const root = rootOf(r.oid);
+            const list = byRoot.get(root) ?? [];
+            if (root !== r.oid)
+                list.push(r.display);
+            byRoot.set(root, list);
+        }
+        for (const [root, partitions] of byRoot) {
+            const rows = rowsOf(root);
+            if (!tables.has(root) || !rows || rewriteReported.has(`${i}:${root}`))
+                continue;
+            rewriteReported.add(`${i}:${root}`);
+            const parts = partitions.length > 0 ? `, partitions ${partitions.join(', ')}` : '';
+            findings.push({
+                ...at(i),
+                severity: 'warning',
+                rule: 'table-rewrite',
+                message: `${f.measure.head} rewrites ${nameOf(root)} (${count(rows)} rows${parts}) while AccessExclusiveLock blocks reads and writes`,
+                detail: evidenceText(f, root, nameOf, rowsOf),
+                hint: 'a rewrite copies every row under the strongest lock: find a form that does not rewrite (a new column and a batched backfill), or plan the downtime',
+            });
+        }
+    }
+    // Read-blocking locks held long, from the statement that took them to the commit.
+    const longLockMs = Math.min(1000, config.perfThresholdMs / 10);
+    for (const [i, list] of holds) {
+        const f = factsAt(i);
+        for (const { oid, hold: h } of list) {
+            if (h.blocks !== 'reads')
+                continue;
+            const held = h.projectedMs ?? h.ms;
+            const rows = rowsOf(oid);
+            if (held < longLockMs || !rows || rewriteReported.has(`${i}:${oid}`) || ignored(i).has('long-lock'))
+                continue;
+            const until = h.untilLine === f.measure.line ? 'until its commit' : `until the commit after line ${h.untilLine}`;
+            const projected = h.projectedMs !== undefined ? `; ${formatDuration(h.projectedMs)} at production size` : '';
+            findings.push({
+                ...at(i),
+                severity: 'warning',
+                rule: 'long-lock',
+                message: `${h.relation} stays locked against reads and writes (AccessExclusiveLock) for ${formatDuration(held)}, from line ${f.measure.line} ${until}`,
+                detail: `measured ${formatDuration(h.ms)} with ${count(rows)} rows in ${h.relation}${projected}`,
+                hint: 'keep AccessExclusiveLock short: backfill, validate and build indexes in their own transactions, and take the lock in a last, quick step',
+            });
+        }
+    }
+    // The threshold: the whole migration, at production size when known.
+    const measuredMs = facts.reduce((t, f) => t + f.measure.durationMs, 0);
+    const projected = facts.some((f) => f.measure.projectedMs !== undefined);
+    const totalMs = facts.reduce((t, f) => t + (f.measure.projectedMs ?? f.measure.durationMs), 0);
+    if (totalMs > config.perfThresholdMs && facts.length > 0) {
+        const slowest = facts.reduce((a, b) => ((b.measure.projectedMs ?? b.measure.durationMs) > (a.measure.projectedMs ?? a.measure.durationMs) ? b : a));
+        const i = slowest.obs.index;
+        if (!ignored(i).has('too-slow')) {
+            const lock = slowest.strongest;
+            const blocks = lock ? blockedBy(lock.mode) : undefined;
+            const lockText = lock ? ` under ${lock.mode} on ${lock.relation}${blocks ? ` (blocks ${blocks})` : ''}` : '';
+            const size = projected ? 'at production size' : `with ${count(config.perfRows)} rows per table`;
+            findings.push({
+                ...at(i),
+                severity: 'error',
+                rule: 'too-slow',
+                message: `${version} ${projected ? 'would take' : 'takes'} ${formatDuration(totalMs)} ${size}, over perf-threshold-ms (${formatDuration(config.perfThresholdMs)}); ` +
+                    `slowest: line ${slowest.measure.line} \`${slowest.measure.head}\`, ${formatDuration(slowest.measure.projectedMs ?? slowest.measure.durationMs)}${lockText}`,
+                detail: [
+                    `measured ${formatDuration(measuredMs)} in all, ${formatDuration(slowest.measure.durationMs)} for the slowest statement`,
+                    evidenceText(slowest, slowest.table, nameOf, rowsOf),
+                ]
+                    .filter(Boolean)
+                    .join('\n'),
+                hint: 'do long work without blocking locks (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE, batched backfills), or raise perf-threshold-ms if this is acceptable',
+            });
+        }
+    }
+    return { statements: facts.map((f) => f.measure), findings };
+}
+/** Existing tables with rows that the statement locked in AccessExclusiveLock (a partition counts as its table). */
+function exclusiveOnRows(f, tables, rowsOf, rootOf) {
+    const out = new Set();
+    for (const l of f.obs.locks) {
+        const root = rootOf(l.oid);
+        if (l.mode === 'AccessExclusiveLock' && tables.has(root) && (rowsOf(root) ?? 0) > 0)
+            out.add(root);
+    }
+    return [...out];
+}
+/** "measured 412 ms with 500,000 rows in users; ShareLock on users until commit; projected 41 s at 50,000,000 rows". */
+function evidenceText(f, table, nameOf, rowsOf) {
+    const parts = [];
+    const m = f.measure;
+    const rows = table !== undefined ? rowsOf(table) : undefined;
+    parts.push(rows !== undefined ? `measured ${formatDuration(m.durationMs)} with ${count(rows)} rows in ${nameOf(table)}` : `measured ${formatDuration(m.durationMs)}`);
+    const onTable = table !== undefined ? f.obs.held.find((l) => l.oid === table && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
+    const lock = onTable ?? f.strongest;
+    if (lock)
+        parts.push(`${lock.mode} on ${lock.relation}${f.obs.inTransaction ? ' until commit' : ''}`);
+    if (m.rewrites.length > 0)
+        parts.push(`rewrote ${m.rewrites.join(', ')}`);
+    if (m.projectedMs !== undefined && m.productionRows !== undefined)
+        parts.push(`projected ${formatDuration(m.projectedMs)} at ${count(m.productionRows)} rows`);
+    return parts.join('; ');
+}
+/**
+ * How long each existing table stayed locked against writes or reads, per transaction: from the
+ * statement that first took such a lock to the end of its transaction. Keyed by that statement's index.
+ */
+function lockHolds(facts, tables, oidOf, rootOf) {
+    const out = new Map();
+    const segments = new Map();
+    for (const f of facts) {
+        const list = segments.get(f.obs.segment);
+        if (list)
+            list.push(f);
+        else
+            segments.set(f.obs.segment, [f]);
+    }
+    for (const list of segments.values()) {
+        const last = list[list.length - 1];
+        const first = new Map();
+        list.forEach((f, pos) => {
+            const taken = f.obs.inTransaction
+                ? f.obs.locks.map((l) => ({ oid: rootOf(l.oid), mode: l.mode }))
+                : staticLocks(f.obs.stmt).flatMap((l) => {
+                    const oid = oidOf(l.table);
+                    return oid !== undefined ? [{ oid, mode: l.mode }] : [];
+                });
+            for (const { oid, mode } of taken) {
+                if (!tables.has(oid))
+                    continue;
+                const blocks = blockedBy(mode);
+                if (!blocks)
+                    continue;
+                const entry = first.get(oid) ?? {};
+                entry.writes ??= { at: pos, mode };
+                if (blocks === 'reads' && !entry.reads)
+                    entry.reads = { at: pos };
+                first.set(oid, entry);
+            }
+        });
+        const span = (from, key) => list.slice(from).reduce((t, f) => t + (key === 'projectedMs' ? (f.measure.projectedMs ?? f.measure.durationMs) : f.measure.durationMs), 0);
+        const anyProjection = list.some((f) => f.measure.projectedMs !== undefined);
+        for (const [oid, entry] of first) {
+            const relation = tables.get(oid).display;
+            const add = (pos, hold) => {
+                const at = list[pos].obs.index;
+                const h = { oid, hold: { relation, ...hold, ms: span(pos, 'durationMs'), untilLine: last.measure.line } };
+                if (anyProjection)
+                    h.hold.projectedMs = span(pos, 'projectedMs');
+                const arr = out.get(at);
+                if (arr)
+                    arr.push(h);
+                else
+                    out.set(at, [h]);
+            };
+            if (entry.reads)
+                add(entry.reads.at, { mode: 'AccessExclusiveLock', blocks: 'reads' });
+            if (entry.writes && (!entry.reads || entry.writes.at < entry.reads.at))
+                add(entry.writes.at, { mode: entry.writes.mode, blocks: 'writes' });
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/stages/statement-probe.ts
+
+
+
+const OPENS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
+const CLOSES = new Set(['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE']);
+function strongestByRelation(locks) {
+    const out = new Map();
+    for (const l of locks) {
+        const prev = out.get(l.oid);
+        if (!prev || lockStrength(l.mode) > lockStrength(prev.mode))
+            out.set(l.oid, l);
+    }
+    return out;
+}
+class StatementProbe {
+    watched;
+    mode;
+    notNullColumns;
+    observed = [];
+    previous;
+    backed = new Map();
+    segment = 0;
+    open = false;
+    lastInTransaction = false;
+    /**
+     * @param watched tables (oids) whose storage is compared before and after each statement
+     * @param mode how `applyStatements` groups the statements in transactions
+     * @param notNullColumns per statement index, the `{ table, column }` a SET NOT NULL in it works on
+     */
+    constructor(watched, mode, notNullColumns) {
+        this.watched = watched;
+        this.mode = mode;
+        this.notNullColumns = notNullColumns;
+    }
+    /** Whether the statement runs inside a transaction block, and whether it starts a new transaction. */
+    place(stmt) {
+        if (this.mode === 'per-migration') {
+            const inTransaction = !stmt.nonTransactional;
+            return { inTransaction, newSegment: !inTransaction || !this.lastInTransaction };
+        }
+        if (this.mode === 'caller')
+            return { inTransaction: true, newSegment: this.observed.length === 0 };
+        // The file manages its own transactions: follow its BEGIN and COMMIT.
+        const k = kindOf(stmt.node);
+        const txKind = k?.[0] === 'TransactionStmt' ? String(k[1].kind ?? '') : '';
+        if (OPENS.has(txKind)) {
+            this.open = true;
+            return { inTransaction: false, newSegment: true };
+        }
+        if (CLOSES.has(txKind)) {
+            // The COMMIT belongs to the transaction it ends; its locks are gone after it.
+            this.open = false;
+            return { inTransaction: false, newSegment: false };
+        }
+        return { inTransaction: this.open, newSegment: !this.open };
+    }
+    async before(client, stmt, index) {
+        this.backed = new Map();
+        for (const { table, column } of this.notNullColumns.get(index) ?? []) {
+            this.backed.set(`${table}\u0000${column}`, await notNullBacked(client, table, column));
+        }
+        this.previous = await probe(client, this.watched);
+    }
+    async after(client, stmt, index, durationMs) {
+        const before = this.previous ?? { storage: new Map(), locks: [] };
+        const after = await probe(client, this.watched);
+        const { inTransaction, newSegment } = this.place(stmt);
+        if (newSegment)
+            this.segment++;
+        this.lastInTransaction = inTransaction;
+        const locks = [];
+        const held = inTransaction ? [...strongestByRelation(after.locks).values()] : [];
+        if (inTransaction) {
+            const previous = strongestByRelation(before.locks);
+            const heldMode = new Map(held.map((l) => [l.oid, l.mode]));
+            for (const l of held) {
+                const prev = previous.get(l.oid);
+                if (prev && lockStrength(prev.mode) >= lockStrength(l.mode))
+                    continue;
+                const table = l.kind === 'r' || l.kind === 'p' || l.kind === 'm' || l.kind === 'f';
+                // An existing index locked against reads while its table is not (REINDEX) matters;
+                // a new index is invisible to others, and one whose table is locked as hard adds nothing.
+                const index = before.storage.get(l.oid);
+                const existingIndex = (l.kind === 'i' || l.kind === 'I') &&
+                    index !== undefined &&
+                    l.mode === 'AccessExclusiveLock' &&
+                    heldMode.get(index.table) !== 'AccessExclusiveLock';
+                if (table || existingIndex)
+                    locks.push(l);
+            }
+        }
+        const rewrites = [];
+        const rebuiltIndexes = [];
+        // TRUNCATE gives a table new, empty storage: that is not a rewrite of its rows.
+        const truncate = kindOf(stmt.node)?.[0] === 'TruncateStmt';
+        for (const [oid, now] of after.storage) {
+            const was = before.storage.get(oid);
+            if (!was || was.relfilenode === now.relfilenode || truncate)
+                continue;
+            if (now.kind === 'i' || now.kind === 'I')
+                rebuiltIndexes.push({ oid, display: now.display });
+            else
+                rewrites.push({ oid, display: now.display });
+        }
+        this.observed.push({
+            index,
+            stmt,
+            durationMs,
+            inTransaction,
+            segment: this.segment,
+            locks,
+            held,
+            rewrites,
+            rebuiltIndexes,
+            notNullBacked: this.backed,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/stages/performance.ts
+/**
+ * Stage 4, performance: every migration under test runs on tables filled to `perf-rows` rows,
+ * on a scratch database of its own, and each statement is timed and watched (locks, rewrites)
+ * inside the migration's transaction. Baseline migrations are applied as they are.
+ *
+ * Before a migration is timed, the existing tables it names are filled to a quarter of the rows
+ * and the migration is run once in a transaction that is rolled back; then they are topped up
+ * to the full count and it runs for real. Two sizes tell a statement whose time grows with the
+ * rows from one that costs the same at any size, which is what a projection to production needs.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
+const MIN_SMALL_ROWS = 1_000;
+const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+async function runPerformanceStage(ctx) {
+    const outcome = emptyOutcome('performance');
+    const db = await ctx.server.createDatabase();
+    let client;
+    const notices = new Set();
+    try {
+        client = await ctx.server.connect(db);
+        await applySessionLimits(client, ctx);
+        let stopped;
+        const notReached = [];
+        for (const prepared of ctx.migrations) {
+            const m = prepared.migration;
+            if (stopped !== undefined || !prepared.up.ok) {
+                // A file that does not parse stops the staircase; the syntax stage reports it.
+                stopped ??= m.version;
+                if (m.underTest) {
+                    outcome.perMigration.set(m.version, 'skip');
+                    notReached.push(m.version);
+                }
+                continue;
+            }
+            const up = prepared.up.parsed;
+            const t0 = external_node_perf_hooks_.performance.now();
+            if (!m.underTest || !covers(ctx.config, up)) {
+                const r = await applyStatements(client, up);
+                await applySessionLimits(client, ctx);
+                if (m.underTest) {
+                    outcome.perMigration.set(m.version, 'skip');
+                    ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status: 'skip', durationMs: external_node_perf_hooks_.performance.now() - t0, note: 'touches no critical table' });
+                }
+                if (!r.ok)
+                    stopped = m.version;
+                continue;
+            }
+            const result = await measureMigration(ctx, client, prepared, up, (n) => {
+                const key = `${n.table}\u0000${n.message}`;
+                if (notices.has(key))
+                    return;
+                notices.add(key);
+                outcome.findings.push({
+                    stage: 'performance',
+                    severity: 'notice',
+                    rule: 'table-not-filled',
+                    migration: m.version,
+                    message: `table ${n.table} could not be filled to ${ctx.config.perfRows.toLocaleString('en-US')} rows before ${m.version}, so ${m.version} was timed on fewer: ${n.message}`,
+                });
+            });
+            await applySessionLimits(client, ctx);
+            outcome.findings.push(...result.findings);
+            outcome.statements.push(...result.statements);
+            const status = result.findings.some((f) => f.severity === 'error')
+                ? 'fail'
+                : result.findings.some((f) => f.severity === 'warning')
+                    ? 'warn'
+                    : result.stop
+                        ? 'skip'
+                        : 'pass';
+            outcome.perMigration.set(m.version, status);
+            ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status, durationMs: external_node_perf_hooks_.performance.now() - t0, note: result.note });
+            if (result.stop)
+                stopped = m.version;
+        }
+        if (stopped === undefined && ctx.config.productionRows.size > 0)
+            outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
+        if (stopped !== undefined && notReached.length > 0) {
+            outcome.findings.push({
+                stage: 'performance',
+                severity: 'notice',
+                rule: 'not-measured',
+                message: `not measured because ${stopped} could not be applied: ${notReached.join(', ')}`,
+            });
+        }
+    }
+    finally {
+        await client?.end().catch(() => { });
+        await ctx.server.dropDatabase(db.name).catch(() => { });
+    }
+    return outcome;
+}
+/** production-rows entries that name no table of the migrated schema: most likely a typo, and no projection uses them. */
+async function unknownProductionTables(client, config) {
+    const tables = [...(await userTables(client)).values()];
+    const unknown = [...config.productionRows.keys()].filter((name) => !tables.some((t) => productionRowsOf(new Map([[name, 1]]), t.display) !== undefined));
+    return unknown.map((name) => ({
+        stage: 'performance',
+        severity: 'notice',
+        rule: 'unknown-production-table',
+        message: `production-rows names ${name}, but no table of that name exists after the migrations; nothing is projected for it`,
+    }));
+}
+/** With critical tables, only the migrations that touch one of them are measured. */
+function covers(config, up) {
+    if (!config.criticalTables)
+        return true;
+    const critical = new Set(config.criticalTables.map((t) => tableKey(t.toLowerCase())));
+    return [...existingTablesTouched(up.statements)].some((t) => critical.has(tableKey(t.toLowerCase())));
+}
+/** Filling, the rolled-back run at fewer rows, the timed run, and what to make of it. */
+async function measureMigration(ctx, client, prepared, up, notice) {
+    const { config } = ctx;
+    const existing = await resolveTables(client, existingTablesTouched(up.statements));
+    const names = existing.map((t) => `${t.schema}.${t.name}`);
+    const mode = transactionModeFor(up);
+    const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
+    const smallRows = Math.floor(config.perfRows / 4);
+    const phases = new PhaseClock();
+    let small;
+    let filled = names;
+    if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
+        const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true }));
+        filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
+        const rows = await measure_countRows(client, existing);
+        if ([...rows.values()].some((n) => n < config.perfRows)) {
+            const durations = await phases.time('first run', () => rolledBackRun(client, up));
+            await applySessionLimits(client, ctx);
+            if (durations) {
+                small = { durations, rows };
+                if (up.statements.some((s) => DML.has(s.kind)))
+                    await vacuumTables(client, existing);
+            }
+        }
+    }
+    if (existing.length > 0) {
+        const seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true }));
+        for (const n of seed.notices)
+            notice(n);
+    }
+    const rows = await measure_countRows(client, existing);
+    const tables = await userTables(client);
+    const roots = await withDescendants(client, existing.map((t) => t.oid));
+    const notNullColumns = new Map();
+    for (const h of findHazards(up)) {
+        if (h.evidence !== 'not-null-scan' || h.column === undefined)
+            continue;
+        const list = notNullColumns.get(h.index) ?? [];
+        list.push({ table: h.table, column: h.column });
+        notNullColumns.set(h.index, list);
+    }
+    const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
+    const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
+    const volume = describeVolume(existing, rows);
+    if (r.ok) {
+        const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small });
+        return { ...assessed, stop: false, note: `${volume}; ${phases.summary()}` };
+    }
+    return failedAtVolume(ctx, client, prepared, up, r.failure, volume);
+}
+/** Wall time per phase of one migration's measurement, for the progress line. */
+class PhaseClock {
+    spent = new Map();
+    async time(phase, fn) {
+        const t0 = external_node_perf_hooks_.performance.now();
+        try {
+            return await fn();
+        }
+        finally {
+            this.spent.set(phase, (this.spent.get(phase) ?? 0) + external_node_perf_hooks_.performance.now() - t0);
+        }
+    }
+    summary() {
+        return [...this.spent].map(([phase, ms]) => `${phase} ${Math.round(ms)} ms`).join(', ');
+    }
+}
+/** Runs the migration in a transaction that is rolled back; the time of each statement, or undefined when it fails. */
+async function rolledBackRun(client, up) {
+    await client.query('BEGIN');
+    try {
+        const r = await applyStatements(client, up, { mode: 'caller' });
+        return r.ok ? r.durations : undefined;
+    }
+    finally {
+        await client.query('ROLLBACK').catch(() => { });
+    }
+}
+function describeVolume(existing, rows) {
+    if (existing.length === 0)
+        return 'no existing table touched';
+    const parts = existing.map((t) => `${t.display} ${(rows.get(t.oid) ?? 0).toLocaleString('en-US')}`);
+    return `rows: ${parts.join(', ')}`;
+}
+/**
+ * The migration failed on the filled tables. When it passes on empty tables and the failure is
+ * about the generated values, that is the syntax stage's warning, here at volume, and the
+ * migration is applied to empty tables so the walk goes on; a statement timeout is an error.
+ * Any other failure is the syntax stage's to report (or this stage's, when it is the only one running).
+ */
+async function failedAtVolume(ctx, client, prepared, up, failure, volume) {
+    const m = prepared.migration;
+    const rows = ctx.config.perfRows.toLocaleString('en-US');
+    const findings = [];
+    const asPerformance = (f) => ({ ...f, stage: 'performance' });
+    const walkRan = ctx.config.stages.some((s) => s !== 'performance');
+    const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, up);
+    if (onEmpty !== true || ANY_ROW_FAILS.has(failure.code ?? '')) {
+        if (walkRan) {
+            findings.push({
+                stage: 'performance',
+                severity: 'notice',
+                rule: 'not-measured',
+                migration: m.version,
+                file: up.source.file,
+                message: `${m.version} was not timed: it fails to apply (${failure.message})`,
+            });
+        }
+        else {
+            findings.push(asPerformance(failureFinding(prepared, up, failure, 'apply-failed', 'error', failure.message)));
+        }
+        return { findings, statements: [], stop: true, note: 'fails to apply' };
+    }
+    if (failure.code === '57014') {
+        findings.push(asPerformance(failureFinding(prepared, up, failure, 'statement-timeout', 'error', `${failure.message}: this statement ran past statement-timeout (${ctx.config.statementTimeoutMs.toLocaleString('en-US')} ms) with ${rows} rows per table; the migration was not timed`, 'make the step cheaper (CREATE INDEX CONCURRENTLY, batched backfills) or raise statement-timeout if production allows it')));
+    }
+    else {
+        findings.push(asPerformance(failureFinding(prepared, up, failure, 'data-dependent', 'warning', `${failure.message} — fails on the ${rows} generated rows per table; existing production rows may violate it too. The migration was not timed`, 'check the production data for rows this statement rejects before deploying')));
+    }
+    await truncateAll(client);
+    const again = await applyStatements(client, up);
+    await applySessionLimits(client, ctx);
+    if (!again.ok) {
+        findings.push(asPerformance(failureFinding(prepared, up, again.failure, 'apply-failed', walkRan ? 'notice' : 'error', again.failure.message)));
+        return { findings, statements: [], stop: true, note: 'fails to apply' };
+    }
+    // Not timed, but what the parse tree shows still holds.
+    const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined });
+    findings.push(...unmeasured.findings);
+    return { findings, statements: [], stop: false, note: `${volume}; not timed` };
+}
+
+;// CONCATENATED MODULE: ./src/db/schema-model.ts
+
+/** `users` for the public schema, `billing.invoices` otherwise. */
+function schema_model_displayName(schema, name) {
+    return schema === 'public' ? name : `${schema}.${name}`;
+}
+/** Glob on names: `*` is any run of characters but a dot, `?` one such character; case-insensitive. */
+function globToRegExp(pattern) {
+    let re = '';
+    for (const ch of pattern) {
+        if (ch === '*')
+            re += '[^.]*';
+        else if (ch === '?')
+            re += '[^.]';
+        else
+            re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`, 'i');
+}
+/**
+ * Decides which objects a comparison leaves out: the tool's bookkeeping, and whatever the
+ * user's patterns name (an object, its table or its schema).
+ */
+class IgnoreRules {
+    patterns;
+    constructor(patterns = []) {
+        this.patterns = patterns.filter((p) => p.trim() !== '').map((p) => globToRegExp(p.trim()));
+    }
+    schemaIgnored(schema) {
+        return BOOKKEEPING_SCHEMAS.includes(schema) || this.patterns.some((p) => p.test(schema));
+    }
+    /** For top-level objects: the bookkeeping tables of migration tools count only as tables. */
+    objectIgnored(o) {
+        if (this.schemaIgnored(o.schema))
+            return true;
+        if (o.kind === 'table' && isBookkeepingTable(o.schema, o.ident))
+            return true;
+        return o.names.some((n) => this.patterns.some((p) => p.test(n)));
+    }
+    /** Drops ignored objects and everything that belongs to one. */
+    apply(objects) {
+        const dropped = new Set();
+        const kept = [];
+        // Parents come before their children: tables are listed before columns, indexes...
+        for (const o of objects) {
+            if ((o.parent !== undefined && dropped.has(o.parent)) || this.objectIgnored(o)) {
+                dropped.add(o.key);
+                continue;
+            }
+            kept.push(o);
+        }
+        return kept;
+    }
+}
+/** Code-point order, independent of locale. */
+function compareText(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/** A snapshot from objects in any order: sorted, and objects whose parent is missing are dropped. */
+function buildSnapshot(objects) {
+    const keys = new Set(objects.map((o) => o.key));
+    const sorted = objects.filter((o) => o.parent === undefined || keys.has(o.parent)).sort((a, b) => compareText(a.order, b.order) || compareText(a.key, b.key));
+    return { objects: new Map(sorted.map((o) => [o.key, o])) };
+}
+/** One object as a block of text: its kind and name, then one attribute a line. */
+function renderObject(o) {
+    const lines = [`${o.kind} ${o.name}`];
+    for (const a of o.attributes) {
+        if (a.value === '')
+            lines.push(`  ${a.name}`);
+        else if (!a.value.includes('\n'))
+            lines.push(`  ${a.name}: ${a.value}`);
+        else
+            lines.push(`  ${a.name}:`, ...a.value.split('\n').map((l) => (l === '' ? '' : `    ${l}`)));
+    }
+    return lines.join('\n') + '\n';
+}
+/** The whole snapshot as text, objects in order, a blank line between blocks. */
+function renderSnapshot(s) {
+    return [...s.objects.values()].map(renderObject).join('\n');
+}
+/** An object and everything that belongs to it, as text: what a finding about it shows. */
+function renderObjectWithChildren(s, key) {
+    const out = [];
+    for (const o of s.objects.values()) {
+        if (o.key === key || isDescendant(s, o, key))
+            out.push(renderObject(o));
+    }
+    return out.join('\n');
+}
+function isDescendant(s, o, ancestor) {
+    let p = o.parent;
+    for (let depth = 0; p !== undefined && depth < 8; depth++) {
+        if (p === ancestor)
+            return true;
+        p = s.objects.get(p)?.parent;
+    }
+    return false;
+}
+
+;// CONCATENATED MODULE: ./src/db/pg-dump.ts
+
+
+
+
+
+
+
+/** libpq environment for a URL, so the password never appears on a command line. */
+function libpqEnvironment(url) {
+    const u = new URL(url);
+    const env = {
+        PGHOST: u.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
+        PGPORT: u.port || '5432',
+        PGDATABASE: decodeURIComponent(u.pathname.replace(/^\//, '')),
+        PGUSER: decodeURIComponent(u.username),
+        PGPASSWORD: decodeURIComponent(u.password),
+    };
+    const params = {
+        host: 'PGHOST',
+        port: 'PGPORT',
+        sslmode: 'PGSSLMODE',
+        sslrootcert: 'PGSSLROOTCERT',
+        sslcert: 'PGSSLCERT',
+        sslkey: 'PGSSLKEY',
+        options: 'PGOPTIONS',
+    };
+    for (const [k, v] of u.searchParams)
+        if (params[k])
+            env[params[k]] = v;
+    if (!env.PGUSER)
+        delete env.PGUSER;
+    if (!env.PGPASSWORD)
+        delete env.PGPASSWORD;
+    return env;
+}
+/** `pg_dump --schema-only` of a scratch database, as a snapshot comparable with another of the run. */
+async function dumpSchema(url, opts) {
+    return parseDump(await runPgDump(url, opts), opts);
+}
+async function runPgDump(url, opts) {
+    if (!opts.runCommand)
+        throw new InputError('usage', 'the pg_dump snapshot needs a way to run pg_dump; use the catalog snapshot');
+    const dir = external_node_fs_default().mkdtempSync(external_node_path_default().join(external_node_os_default().tmpdir(), 'mci-dump-'));
+    const file = external_node_path_default().join(dir, 'schema.sql');
+    try {
+        // Into a file: the command's output is stderr alone, and the dump is never cut short.
+        const r = await opts.runCommand('pg_dump --schema-only --no-password --file "$MCI_DUMP_FILE"', {
+            cwd: opts.cwd,
+            env: { ...libpqEnvironment(url), MCI_DUMP_FILE: file },
+            timeoutMs: opts.timeoutMs,
+        });
+        if (r.timedOut)
+            throw new InputError('database', `pg_dump did not finish within ${opts.timeoutMs} ms`);
+        if (r.exitCode !== 0)
+            throw pgDumpError(r.exitCode, maskPassword(r.output, url));
+        return external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    finally {
+        external_node_fs_default().rmSync(dir, { recursive: true, force: true });
+    }
+}
+function pgDumpError(exitCode, output) {
+    if (/server version mismatch/i.test(output)) {
+        const server = /server version:\s*([\d.]+)/i.exec(output)?.[1];
+        const client = /pg_dump version:\s*([\d.]+)/i.exec(output)?.[1];
+        const major = server?.split('.')[0];
+        return new InputError('database', `pg_dump ${client ?? '(older)'} cannot dump PostgreSQL ${server ?? '(newer)'}: pg_dump refuses servers newer than itself. ` +
+            `Put pg_dump ${major ?? 'of the server\'s version'} or newer on PATH (the postgresql-client${major ? `-${major}` : ''} package), ` +
+            'or use the default catalog snapshot, which needs no client tools.');
+    }
+    if (exitCode === 127 || /pg_dump: (command )?not found|No such file/i.test(output)) {
+        return new InputError('usage', 'the pg_dump snapshot needs pg_dump on PATH (the PostgreSQL client tools); install them or use the default catalog snapshot');
+    }
+    return new InputError('database', `pg_dump failed (exit ${exitCode}): ${outputTail(output, 10)}`);
+}
+// ---------------------------------------------------------------------------------------------
+// Dump text -> objects
+/** Lines that change from run to run or say nothing about the schema. */
+const NOISE = [
+    /^\\(un)?restrict\b/, // a random key, new on every run (PostgreSQL minor releases of August 2025 on)
+    /^SET [a-z_.]+ = .*;$/, // session settings, placed wherever the objects around them need them
+    /^SELECT pg_catalog\.set_config\('search_path'/,
+    /^--$/,
+    /^-- (Dumped (from|by) |PostgreSQL database dump|TOC entry |Dependencies: |Started on |Completed on )/,
+];
+const HEADER = /^-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: (.*)$/;
+/** Entries named `<table> <object>`: constraints, triggers, defaults, policies, rules. */
+const TABLE_CHILD_TYPES = new Set(['CONSTRAINT', 'FK CONSTRAINT', 'TRIGGER', 'DEFAULT', 'POLICY', 'RULE', 'CHECK CONSTRAINT']);
+const RELATION_TYPES = new Set(['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'FOREIGN TABLE']);
+/** The dump's entries with their statements, every run-specific line removed. */
+function dumpEntries(text) {
+    const entries = [];
+    let current;
+    for (const line of text.split(/\r?\n/)) {
+        const h = HEADER.exec(line);
+        if (h) {
+            current = { name: h[1], type: h[2], schema: h[3] === '-' ? '' : h[3], lines: [] };
+            entries.push(current);
+            continue;
+        }
+        if (!current || NOISE.some((re) => re.test(line)))
+            continue;
+        current.lines.push(line);
+    }
+    for (const e of entries) {
+        // Blank runs collapse: pg_dump's spacing differs around the lines taken out.
+        e.lines = e.lines.join('\n').replace(/\n{3,}/g, '\n\n').trim().split('\n');
+    }
+    return entries;
+}
+/** The column lines of a CREATE TABLE in name order: a column that moved is not drift by default. */
+function sortColumnLines(lines) {
+    const out = [...lines];
+    const open = out.findIndex((l) => /^CREATE (UNLOGGED |FOREIGN )?TABLE .*\($/.test(l));
+    if (open < 0)
+        return out;
+    let close = open + 1;
+    while (close < out.length && out[close].startsWith('    '))
+        close++;
+    const body = out.slice(open + 1, close).map((l) => l.replace(/,$/, ''));
+    body.sort(compareText);
+    out.splice(open + 1, body.length, ...body);
+    return out;
+}
+function identifiersOf(name) {
+    return name
+        .split(/[\s.(),"]+/)
+        .filter((p) => p !== '' && !/^[A-Z ]+$/.test(p));
+}
+/** A dump as a snapshot: one object per dump entry, keyed by its type, schema and name. */
+function parseDump(text, opts = {}) {
+    const entries = dumpEntries(text);
+    const relationKey = (schema, table) => `TABLE ${schema}.${table}`;
+    const relations = new Set(entries.filter((e) => RELATION_TYPES.has(e.type)).map((e) => `${e.schema}.${e.name}`));
+    // Sequences owned by a column belong to its table.
+    const sequenceOwner = new Map();
+    for (const e of entries) {
+        if (e.type !== 'SEQUENCE OWNED BY')
+            continue;
+        const m = /OWNED BY (?:"?([^".\s]+)"?\.)?"?([^".\s]+)"?\.[^\s;]+;/.exec(e.lines.join(' '));
+        if (m)
+            sequenceOwner.set(`${e.schema}.${e.name}`, `${m[1] ?? e.schema}.${m[2]}`);
+    }
+    const seen = new Map();
+    const objects = [];
+    for (const e of entries) {
+        let table;
+        let ident = e.name;
+        if (TABLE_CHILD_TYPES.has(e.type)) {
+            const space = e.name.indexOf(' ');
+            if (space > 0) {
+                table = e.name.slice(0, space);
+                ident = e.name.slice(space + 1);
+            }
+        }
+        else if (e.type === 'INDEX' || e.type === 'INDEX ATTACH') {
+            const m = / ON (?:ONLY )?(?:"?[^".\s]+"?\.)?"?([^".\s]+)"? /.exec(e.lines.join(' '));
+            table = m?.[1];
+        }
+        else if (e.type === 'SEQUENCE' || e.type === 'SEQUENCE OWNED BY') {
+            table = sequenceOwner.get(`${e.schema}.${e.name}`)?.split('.')[1];
+        }
+        else if (e.type === 'COMMENT' || e.type === 'ACL') {
+            const m = /^(?:COLUMN|TABLE|VIEW|MATERIALIZED VIEW|FOREIGN TABLE) "?([^".\s]+)"?/.exec(e.name);
+            table = m?.[1];
+        }
+        const parent = table !== undefined && relations.has(`${e.schema}.${table}`) && !RELATION_TYPES.has(e.type) ? relationKey(e.schema, table) : undefined;
+        const kind = e.type.toLowerCase();
+        const baseKey = RELATION_TYPES.has(e.type) ? relationKey(e.schema, e.name) : `${e.type} ${e.schema}.${e.name}`;
+        const n = (seen.get(baseKey) ?? 0) + 1;
+        seen.set(baseKey, n);
+        const key = n === 1 ? baseKey : `${baseKey} #${n}`;
+        const lines = e.type === 'TABLE' && !opts.strictColumnOrder ? sortColumnLines(e.lines) : e.lines;
+        const shown = table !== undefined && TABLE_CHILD_TYPES.has(e.type) ? `${ident} on ${table}` : e.name;
+        const ids = identifiersOf(e.name);
+        objects.push({
+            key,
+            kind,
+            name: e.schema && e.schema !== 'public' && !TABLE_CHILD_TYPES.has(e.type) ? `${e.schema}.${shown}` : shown,
+            ident,
+            ...(parent ? { parent } : {}),
+            locate: [ids, ids.slice(-1), ids.slice(0, 1)],
+            names: [e.name, `${e.schema}.${e.name}`, ...(table ? [`${table}.${ident}`] : [])],
+            schema: e.schema,
+            order: [e.schema, table ?? e.name, parent ? '1' : '0', key].join('\u0001'),
+            attributes: [{ name: 'definition', value: lines.join('\n') }],
+        });
+    }
+    const rules = new IgnoreRules(opts.ignore);
+    // Parents first, so that the ignore rules drop a table's entries with it.
+    objects.sort((a, b) => compareText(a.order, b.order));
+    return buildSnapshot(rules.apply(objects));
+}
+
+;// CONCATENATED MODULE: ./src/db/snapshot.ts
+
+/*
+ * One message to the server, many statements: one round trip, and one implicit transaction, so
+ * the settings pinned by the first statement hold for the others and every statement sees the
+ * same state. The pinned settings make every rendering (qualified names, literals in defaults)
+ * independent of whatever a migration did to its session.
+ */
+const PIN_SETTINGS = `SELECT set_config('search_path', 'public', true), set_config('DateStyle', 'ISO, MDY', true),
+  set_config('IntervalStyle', 'postgres', true), set_config('TimeZone', 'UTC', true), set_config('extra_float_digits', '1', true),
+  set_config('quote_all_identifiers', 'off', true), set_config('bytea_output', 'hex', true)`;
+const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
+const notExtensionMember = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend xd WHERE xd.classid = '${catalog}'::regclass AND xd.objid = ${oid} AND xd.deptype = 'e')`;
+/** Sorted privileges when they differ from the defaults for the owner; NULL otherwise (never granted, or granted and revoked). */
+const privileges = (acl, kind, owner) => `CASE WHEN coalesce(${acl}, acldefault('${kind}', ${owner})) = acldefault('${kind}', ${owner}) THEN NULL
+        ELSE (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(${acl}) x) END`;
+const ownerUnlessCurrent = (owner) => `NULLIF(pg_get_userbyid(${owner}), current_user)`;
+/** `"C"`, `"de-x-icu"`, `myschema.mine` (regcollation would do, but Postgres 12 has none). */
+const collationName = (oid) => `(SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+      FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = ${oid})`;
+const SCHEMAS = `
+SELECT n.nspname AS name, ${ownerUnlessCurrent('n.nspowner')} AS owner, ${privileges('n.nspacl', 'n', 'n.nspowner')} AS acl,
+       obj_description(n.oid, 'pg_namespace') AS comment
+FROM pg_namespace n
+WHERE ${USER_NAMESPACE} AND ${notExtensionMember('pg_namespace', 'n.oid')}`;
+const EXTENSIONS = `
+SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace`;
+const RELATIONS = `
+SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relpersistence AS persistence,
+       c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, c.relreplident AS replident,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partbound,
+       (SELECT array_agg(i.inhparent::regclass::text ORDER BY 1) FROM pg_inherits i WHERE i.inhrelid = c.oid) AS parents,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS viewdef,
+       (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o) AS options,
+       CASE WHEN c.relkind IN ('r', 'm') AND am.amname <> 'heap' THEN am.amname END AS access_method,
+       (SELECT s.srvname FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = c.oid) AS server,
+       (SELECT array_agg(o ORDER BY o) FROM pg_foreign_table ft, unnest(ft.ftoptions) o WHERE ft.ftrelid = c.oid) AS foreign_options,
+       ${ownerUnlessCurrent('c.relowner')} AS owner, ${privileges('c.relacl', 'r', 'c.relowner')} AS acl,
+       obj_description(c.oid, 'pg_class') AS comment
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_am am ON am.oid = c.relam
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ${USER_NAMESPACE} AND ${notExtensionMember('pg_class', 'c.oid')}`;
+const COLUMNS = `
+SELECT n.nspname AS schema, c.relname AS table, a.attname AS name,
+       row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS position,
+       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
+       pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated,
+       CASE WHEN a.attcollation <> t.typcollation THEN ${collationName('a.attcollation')} END AS collation,
+       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS statistics,
+       CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END AS storage,
+       -- Only the options ALTER COLUMN SET accepts: servers may keep private, run-specific entries here.
+       (SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o WHERE o ~ '^n_distinct(_inherited)?=') AS options,
+       (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) AS acl,
+       col_description(c.oid, a.attnum) AS comment
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f') AND ${USER_NAMESPACE}`;
+const CONSTRAINTS = `
+SELECT n.nspname AS schema, c.relname AS table, co.conname AS name, co.contype AS type,
+       pg_get_constraintdef(co.oid, true) AS definition, obj_description(co.oid, 'pg_constraint') AS comment
+FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE co.conrelid <> 0 AND ${USER_NAMESPACE}`;
+// Indexes behind a primary key, unique or exclusion constraint are the constraint's: not listed twice.
+const INDEXES = `
+SELECT n.nspname AS schema, c.relname AS table, i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
+       x.indisvalid AS valid, x.indisclustered AS clustered, x.indisreplident AS replident,
+       obj_description(i.oid, 'pg_class') AS comment
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = i.relnamespace
+WHERE ${USER_NAMESPACE}
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = x.indexrelid AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))`;
+// Owner lookups by index, one sequence at a time: a join would hash all of pg_attribute.
+const SEQUENCES = `
+SELECT n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS type,
+       s.seqstart::text AS start, s.seqincrement::text AS increment, s.seqmin::text AS min, s.seqmax::text AS max,
+       s.seqcache::text AS cache, s.seqcycle AS cycle,
+       dep.deptype AS dependency,
+       (SELECT tn.nspname FROM pg_class t JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE t.oid = dep.refobjid) AS table_schema,
+       (SELECT t.relname FROM pg_class t WHERE t.oid = dep.refobjid) AS table,
+       (SELECT ta.attname FROM pg_attribute ta WHERE ta.attrelid = dep.refobjid AND ta.attnum = dep.refobjsubid) AS column,
+       ${ownerUnlessCurrent('c.relowner')} AS owner, ${privileges('c.relacl', 's', 'c.relowner')} AS acl,
+       obj_description(c.oid, 'pg_class') AS comment
+FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
+WHERE ${USER_NAMESPACE} AND ${notExtensionMember('pg_class', 'c.oid')}`;
+const FUNCTIONS = `
+SELECT n.nspname AS schema, p.proname AS name, pg_get_function_identity_arguments(p.oid) AS args, p.prokind AS kind,
+       CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS definition,
+       CASE WHEN p.prokind = 'a' THEN (
+         SELECT concat_ws(', ', 'returns ' || pg_get_function_result(p.oid), 'sfunc ' || ag.aggtransfn::regproc::text,
+                          'stype ' || format_type(ag.aggtranstype, NULL), 'finalfunc ' || nullif(ag.aggfinalfn::oid, 0)::regproc::text,
+                          'combinefunc ' || nullif(ag.aggcombinefn::oid, 0)::regproc::text, 'initcond ' || ag.agginitval,
+                          'sortop ' || nullif(ag.aggsortop, 0)::regoperator::text, 'kind ' || nullif(ag.aggkind::text, 'n'))
+         FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid) END AS aggregate,
+       ${ownerUnlessCurrent('p.proowner')} AS owner, ${privileges('p.proacl', 'f', 'p.proowner')} AS acl,
+       obj_description(p.oid, 'pg_proc') AS comment
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE ${USER_NAMESPACE} AND ${notExtensionMember('pg_proc', 'p.oid')}
+  -- Constructors Postgres makes for a range type belong to the type.
+  AND NOT EXISTS (SELECT 1 FROM pg_depend dd WHERE dd.classid = 'pg_proc'::regclass AND dd.objid = p.oid AND dd.deptype = 'i')`;
+const TRIGGERS = `
+SELECT n.nspname AS schema, c.relname AS table, t.tgname AS name, pg_get_triggerdef(t.oid, true) AS definition,
+       t.tgenabled AS enabled, obj_description(t.oid, 'pg_trigger') AS comment
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND ${USER_NAMESPACE}`;
+// Enums, domains, composite types, ranges and base types; array and multirange types come with them.
+const TYPES = `
+SELECT n.nspname AS schema, t.typname AS name, t.typtype AS kind,
+       CASE WHEN t.typtype = 'e' THEN (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) END AS labels,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
+       t.typnotnull AS notnull, t.typdefault AS default,
+       CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN ${collationName('t.typcollation')} END AS collation,
+       CASE WHEN t.typtype = 'd' THEN (SELECT array_agg(quote_ident(co.conname) || ' ' || pg_get_constraintdef(co.oid, true) ORDER BY co.conname)
+                                        FROM pg_constraint co WHERE co.contypid = t.oid) END AS checks,
+       CASE WHEN t.typtype = 'c' THEN (SELECT array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
+                                        FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END AS attributes,
+       CASE WHEN t.typtype = 'r' THEN (
+         SELECT concat_ws(', ', 'subtype ' || format_type(r.rngsubtype, NULL),
+                          'collation ' || ${collationName('r.rngcollation')},
+                          'operator class ' || (SELECT opc.opcname FROM pg_opclass opc WHERE opc.oid = r.rngsubopc),
+                          'canonical ' || nullif(r.rngcanonical::oid, 0)::regproc::text,
+                          'subtype_diff ' || nullif(r.rngsubdiff::oid, 0)::regproc::text)
+         FROM pg_range r WHERE r.rngtypid = t.oid) END AS range,
+       CASE WHEN t.typtype = 'b' THEN concat_ws(', ', 'input ' || t.typinput::text, 'output ' || t.typoutput::text,
+                                                'length ' || t.typlen, 'alignment ' || t.typalign::text, 'storage ' || t.typstorage::text) END AS base_io,
+       ${ownerUnlessCurrent('t.typowner')} AS owner, ${privileges('t.typacl', 'T', 't.typowner')} AS acl,
+       obj_description(t.oid, 'pg_type') AS comment
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+WHERE t.typtype IN ('e', 'd', 'c', 'r', 'b') AND ${USER_NAMESPACE}
+  AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+  AND NOT EXISTS (SELECT 1 FROM pg_type el WHERE el.typarray = t.oid)
+  AND ${notExtensionMember('pg_type', 't.oid')}`;
+const POLICIES = `
+SELECT n.nspname AS schema, c.relname AS table, p.polname AS name, p.polcmd AS command, p.polpermissive AS permissive,
+       (SELECT array_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END ORDER BY 1) FROM unnest(p.polroles) r) AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS check,
+       obj_description(p.oid, 'pg_policy') AS comment
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ${USER_NAMESPACE}`;
+const RULES = `
+SELECT n.nspname AS schema, c.relname AS table, r.rulename AS name, pg_get_ruledef(r.oid, true) AS definition,
+       r.ev_enabled AS enabled
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND ${USER_NAMESPACE}`;
+const STATISTICS = `
+SELECT n.nspname AS schema, c.relname AS table, s.stxname AS name, pg_get_statisticsobjdef(s.oid) AS definition
+FROM pg_statistic_ext s JOIN pg_class c ON c.oid = s.stxrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ${USER_NAMESPACE}`;
+const EVENT_TRIGGERS = `
+SELECT e.evtname AS name, e.evtevent AS event, e.evtfoid::regproc::text AS function, e.evtenabled AS enabled,
+       (SELECT array_agg(tag ORDER BY tag) FROM unnest(e.evttags) tag) AS tags
+FROM pg_event_trigger e WHERE ${notExtensionMember('pg_event_trigger', 'e.oid')}`;
+const DEFAULT_PRIVILEGES = `
+SELECT pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype AS kind,
+       (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(d.defaclacl) x) AS acl
+FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace`;
+const QUERIES = {
+    schemas: SCHEMAS,
+    extensions: EXTENSIONS,
+    relations: RELATIONS,
+    columns: COLUMNS,
+    constraints: CONSTRAINTS,
+    indexes: INDEXES,
+    sequences: SEQUENCES,
+    functions: FUNCTIONS,
+    triggers: TRIGGERS,
+    types: TYPES,
+    policies: POLICIES,
+    rules: RULES,
+    statistics: STATISTICS,
+    eventTriggers: EVENT_TRIGGERS,
+    defaultPrivileges: DEFAULT_PRIVILEGES,
+};
+const QUERY_NAMES = Object.keys(QUERIES);
+const statementName = (k) => `migration_ci_snapshot_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+/**
+ * The whole catalog read as one message. The queries are prepared once per connection, so that
+ * a snapshot after the first costs no planning: planning these joins is half the work.
+ */
+function snapshotSql(prepare) {
+    return [
+        PIN_SETTINGS,
+        ...(prepare ? QUERY_NAMES.map((k) => `PREPARE ${statementName(k)} AS ${QUERIES[k]}`) : []),
+        ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k)}`),
+    ].join(';\n');
+}
+/** Connections whose session holds the prepared catalog queries. */
+const preparedOn = new WeakSet();
+/** SQLSTATEs of a session that lost its prepared statements (DISCARD ALL, DEALLOCATE) or half kept them. */
+const PREPARED_STATE_LOST = new Set(['26000', '42P05']);
+async function readCatalogs(client) {
+    const run = async (prepare) => {
+        const results = (await client.query(snapshotSql(prepare)));
+        preparedOn.add(client);
+        // The settings, the PREPAREs, then one result per query.
+        const first = results.length - QUERY_NAMES.length;
+        return Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i].rows]));
+    };
+    if (!preparedOn.has(client)) {
+        try {
+            return await run(true);
+        }
+        catch (e) {
+            if (e.code !== '42P05')
+                throw e;
+        }
+    }
+    else {
+        try {
+            return await run(false);
+        }
+        catch (e) {
+            if (!PREPARED_STATE_LOST.has(e.code ?? ''))
+                throw e;
+        }
+    }
+    // Start over: the session holds some, none or other statements of ours.
+    for (const k of QUERY_NAMES)
+        await client.query(`DEALLOCATE ${statementName(k)}`).catch(() => { });
+    return run(true);
+}
+/**
+ * The schema of the connected database as a deterministic set of objects: nothing that changes
+ * from run to run (OIDs, toast tables, sequence values, statistics) and, unless asked, no column
+ * positions. One round trip to the server, however many tables there are.
+ */
+async function snapshotSchema(client, opts = {}) {
+    const rows = await readCatalogs(client);
+    const rules = new IgnoreRules(opts.ignore);
+    return buildSnapshot(rules.apply(objectsFromRows(rows, opts.strictColumnOrder ?? false)));
+}
+// ---------------------------------------------------------------------------------------------
+// Rows -> objects
+const snapshot_str = (v) => (v === null || v === undefined || v === '' ? undefined : String(v));
+const snapshot_list = (v) => (Array.isArray(v) ? v.map(String) : []);
+class Attributes {
+    items = [];
+    add(name, value) {
+        const s = snapshot_str(value);
+        if (s !== undefined)
+            this.items.push({ name, value: s });
+        return this;
+    }
+    flag(name, on) {
+        if (on === true)
+            this.items.push({ name, value: '' });
+        return this;
+    }
+    list(name, v, sep = ', ') {
+        const l = snapshot_list(v);
+        if (l.length > 0)
+            this.items.push({ name, value: l.join(sep) });
+        return this;
+    }
+    common(row) {
+        return this.add('owner', row.owner).list('privileges', row.acl).add('comment', row.comment);
+    }
+}
+// Sort order: schema, then the object a group is about (a table and its columns, indexes...), then kind.
+const GROUP_RANK = { schema: '0', extension: '1', type: '2', sequence: '3', function: '4', relation: '5', 'event trigger': '6', 'default privileges': '7' };
+const CHILD_RANK = { column: '1', constraint: '2', index: '3', trigger: '4', policy: '5', rule: '6', statistics: '7', sequence: '8' };
+const SEP = '\u0001';
+function orderOf(schema, groupKind, group, childKind, child) {
+    return [schema, GROUP_RANK[groupKind] ?? '9', group, childKind ? (CHILD_RANK[childKind] ?? '9') : '0', child ?? ''].join(SEP);
+}
+const RELKIND = { r: 'table', p: 'table', f: 'foreign table', v: 'view', m: 'materialized view' };
+const relationKey = (schema, name) => `relation ${schema}.${name}`;
+/** An object of a schema; `keyName` tells overloaded functions apart. */
+function topLevel(kind, groupKind, schema, name, keyName, attrs) {
+    return {
+        key: `${groupKind} ${schema}.${keyName}`,
+        kind,
+        name: schema_model_displayName(schema, keyName),
+        ident: name,
+        locate: [[name]],
+        names: [name, `${schema}.${name}`],
+        schema,
+        order: orderOf(schema, groupKind, keyName),
+        attributes: attrs.items,
+    };
+}
+/** An object named on its own, not qualified by a schema: a schema, an extension, an event trigger. */
+function unqualified(kind, schema, name, attrs) {
+    return {
+        key: `${kind} ${name}`,
+        kind,
+        name,
+        ident: name,
+        locate: [[name]],
+        names: [name],
+        schema,
+        order: orderOf(schema, kind, kind === 'schema' ? '' : name),
+        attributes: attrs.items,
+    };
+}
+function child(kind, row, name, attrs, sortName = name) {
+    const schema = String(row.schema);
+    const table = String(row.table);
+    return {
+        key: `${kind} ${schema}.${table}.${name}`,
+        kind,
+        name: childDisplayName(kind, schema, table, name),
+        ident: name,
+        parent: relationKey(schema, table),
+        locate: [[table, name], [name], ...(CHILD_NODE[kind] ? [[table, CHILD_NODE[kind]]] : []), [table]],
+        names: [`${table}.${name}`, `${schema}.${table}.${name}`, ...(kind === 'index' ? [name, `${schema}.${name}`] : [])],
+        schema,
+        order: orderOf(schema, 'relation', table, kind, sortName),
+        attributes: attrs.items,
+    };
+}
+/** The parse node that creates each kind of table member, to find an unnamed one's statement. */
+const CHILD_NODE = {
+    column: '@ColumnDef',
+    constraint: '@Constraint',
+    index: '@IndexStmt',
+    trigger: '@CreateTrigStmt',
+    policy: '@CreatePolicyStmt',
+    rule: '@RuleStmt',
+    statistics: '@CreateStatsStmt',
+};
+/** `users.status` for a column, `users_status_idx` for an index, `users_age_check on users` for the rest. */
+function childDisplayName(kind, schema, table, name) {
+    if (kind === 'column')
+        return `${schema_model_displayName(schema, table)}.${name}`;
+    if (kind === 'index' || kind === 'sequence')
+        return schema_model_displayName(schema, name);
+    return `${name} on ${schema_model_displayName(schema, table)}`;
+}
+const IDENTITY = { a: 'GENERATED ALWAYS', d: 'GENERATED BY DEFAULT' };
+const STORAGE = { p: 'PLAIN', e: 'EXTERNAL', m: 'MAIN', x: 'EXTENDED' };
+const CONSTRAINT_KIND = { p: 'primary key', u: 'unique', f: 'foreign key', c: 'check', x: 'exclusion', t: 'trigger', n: 'not null' };
+const POLICY_COMMAND = { '*': 'ALL', r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE' };
+const ENABLED = { O: '', D: 'disabled', R: 'enabled on replica only', A: 'enabled always' };
+const FUNCTION_KIND = { f: 'function', p: 'procedure', a: 'aggregate', w: 'window function' };
+const TYPE_KIND = { e: 'enum', d: 'domain', c: 'composite', r: 'range', b: 'base' };
+const DEFACL_KIND = { r: 'tables', S: 'sequences', f: 'functions', T: 'types', n: 'schemas' };
+function objectsFromRows(rows, strictColumnOrder) {
+    const out = [];
+    for (const r of rows.schemas) {
+        const name = String(r.name);
+        out.push(unqualified('schema', name, name, new Attributes().common(r)));
+    }
+    for (const r of rows.extensions) {
+        out.push(unqualified('extension', '', String(r.name), new Attributes().add('schema', r.schema).add('version', r.version)));
+    }
+    // Column order is one fact about a table, compared only when asked: a column that moved is not drift by default.
+    const columnOrder = new Map();
+    if (strictColumnOrder) {
+        const sorted = [...rows.columns].sort((x, y) => Number(x.position) - Number(y.position));
+        for (const r of sorted) {
+            const key = relationKey(String(r.schema), String(r.table));
+            columnOrder.set(key, [...(columnOrder.get(key) ?? []), String(r.name)]);
+        }
+    }
+    // Relations come before their children so that ignore rules can drop a table's columns with it.
+    for (const r of rows.relations) {
+        const schema = String(r.schema);
+        const name = String(r.name);
+        const relkind = String(r.kind);
+        const a = new Attributes();
+        if (r.persistence === 'u')
+            a.add('persistence', 'UNLOGGED');
+        a.add('partitioned by', r.partkey);
+        if (r.partbound !== null && r.partbound !== undefined)
+            a.add('partition', `${snapshot_list(r.parents).join(', ')} ${String(r.partbound)}`);
+        else
+            a.list('inherits', r.parents);
+        a.add('access method', r.access_method).add('server', r.server).list('server options', r.foreign_options);
+        a.flag('row level security', r.rls).flag('force row level security', r.force_rls);
+        if (relkind !== 'v' && relkind !== 'm' && r.replident !== 'd')
+            a.add('replica identity', { n: 'NOTHING', f: 'FULL', i: 'INDEX' }[String(r.replident)]);
+        a.list('options', r.options);
+        a.add('definition', typeof r.viewdef === 'string' ? r.viewdef.trim() : undefined);
+        a.list('column order', columnOrder.get(relationKey(schema, name)));
+        a.common(r);
+        out.push(topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a));
+    }
+    for (const r of rows.columns) {
+        const a = new Attributes();
+        a.add('type', r.type).add('collation', r.collation);
+        a.flag('NOT NULL', r.notnull);
+        if (r.generated)
+            a.add('generated', `ALWAYS AS (${String(r.default)}) ${r.generated === 'v' ? 'VIRTUAL' : 'STORED'}`);
+        else
+            a.add('default', r.default);
+        a.add('identity', IDENTITY[String(r.identity)]);
+        a.add('statistics', r.statistics).add('storage', STORAGE[String(r.storage)]).list('options', r.options).list('privileges', r.acl).add('comment', r.comment);
+        out.push(child('column', r, String(r.name), a));
+    }
+    for (const r of rows.constraints) {
+        const a = new Attributes().add('type', CONSTRAINT_KIND[String(r.type)]).add('definition', r.definition).add('comment', r.comment);
+        out.push(child('constraint', r, String(r.name), a));
+    }
+    for (const r of rows.indexes) {
+        const a = new Attributes().add('definition', r.definition);
+        if (r.valid === false)
+            a.flag('INVALID', true);
+        a.flag('clustered', r.clustered).flag('replica identity', r.replident).add('comment', r.comment);
+        out.push(child('index', r, String(r.name), a));
+    }
+    for (const r of rows.sequences) {
+        const schema = String(r.schema);
+        const name = String(r.name);
+        const a = new Attributes().add('type', r.type).add('start', r.start).add('increment', r.increment).add('minimum', r.min).add('maximum', r.max).add('cache', r.cache);
+        a.flag('CYCLE', r.cycle);
+        if (r.table) {
+            const column = `${schema_model_displayName(String(r.table_schema), String(r.table))}.${String(r.column)}`;
+            a.add(r.dependency === 'i' ? 'identity of' : 'owned by', column);
+        }
+        a.common(r);
+        if (r.table) {
+            // Belongs to its table: a table left behind is one finding, not one per sequence.
+            const owner = { schema: r.table_schema, table: r.table };
+            const o = child('sequence', owner, name, a);
+            o.key = `sequence ${schema}.${name}`;
+            o.name = schema_model_displayName(schema, name);
+            o.names = [name, `${schema}.${name}`];
+            o.schema = schema;
+            o.locate = [[name], [String(r.table), String(r.column)]];
+            out.push(o);
+        }
+        else {
+            out.push(topLevel('sequence', 'sequence', schema, name, name, a));
+        }
+    }
+    for (const r of rows.functions) {
+        const schema = String(r.schema);
+        const name = String(r.name);
+        const kind = FUNCTION_KIND[String(r.kind)] ?? 'function';
+        const a = new Attributes();
+        a.add('definition', typeof r.definition === 'string' ? r.definition.replace(/\s+$/, '') : undefined).add('aggregate', r.aggregate).common(r);
+        out.push(topLevel(kind, 'function', schema, name, `${name}(${String(r.args ?? '')})`, a));
+    }
+    for (const r of rows.triggers) {
+        const a = new Attributes().add('definition', r.definition).add('enabled', ENABLED[String(r.enabled)]).add('comment', r.comment);
+        out.push(child('trigger', r, String(r.name), a));
+    }
+    for (const r of rows.types) {
+        const schema = String(r.schema);
+        const name = String(r.name);
+        const kind = String(r.kind);
+        const a = new Attributes().add('kind', TYPE_KIND[kind]);
+        if (kind === 'e')
+            a.add('labels', snapshot_list(r.labels).map(quoteLabel).join(', '));
+        if (kind === 'd') {
+            a.add('base type', r.base).add('collation', r.collation).flag('NOT NULL', r.notnull).add('default', r.default);
+            a.list('constraints', r.checks, '\n');
+        }
+        if (kind === 'c')
+            a.list('attributes', r.attributes, '\n');
+        a.add('range', r.range).add('base', r.base_io).common(r);
+        out.push(topLevel('type', 'type', schema, name, name, a));
+    }
+    for (const r of rows.policies) {
+        const a = new Attributes()
+            .add('command', POLICY_COMMAND[String(r.command)])
+            .add('as', r.permissive === false ? 'RESTRICTIVE' : 'PERMISSIVE')
+            .list('to', r.roles)
+            .add('using', r.using)
+            .add('with check', r.check)
+            .add('comment', r.comment);
+        out.push(child('policy', r, String(r.name), a));
+    }
+    for (const r of rows.rules) {
+        const a = new Attributes().add('definition', r.definition).add('enabled', ENABLED[String(r.enabled)]);
+        out.push(child('rule', r, String(r.name), a));
+    }
+    for (const r of rows.statistics) {
+        out.push(child('statistics', r, String(r.name), new Attributes().add('definition', r.definition)));
+    }
+    for (const r of rows.eventTriggers) {
+        const a = new Attributes().add('event', r.event).add('function', r.function).add('enabled', ENABLED[String(r.enabled)]).list('tags', r.tags);
+        out.push(unqualified('event trigger', '', String(r.name), a));
+    }
+    for (const r of rows.defaultPrivileges) {
+        const schema = snapshot_str(r.schema) ?? '';
+        const role = String(r.role);
+        const what = DEFACL_KIND[String(r.kind)] ?? String(r.kind);
+        const o = unqualified('default privileges', schema, `for ${what} created by ${role}${schema ? ` in schema ${schema}` : ''}`, new Attributes().list('privileges', r.acl));
+        o.names = [role];
+        o.locate = [[role]];
+        out.push(o);
+    }
+    return out;
+}
+function quoteLabel(label) {
+    return `'${label.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./src/sql/names.ts
+/** Parse-tree fields that hold the name of a relation, column, index, constraint, trigger, type... */
+const NAME_FIELDS = new Set([
+    'relname',
+    'idxname',
+    'conname',
+    'colname',
+    'name',
+    'newname',
+    'subname',
+    'trigname',
+    'policy_name',
+    'schemaname',
+    'extname',
+    'sval',
+    'str',
+]);
+const cache = new WeakMap();
+/**
+ * Every identifier a statement mentions (already case-folded by the parser, as the server would),
+ * and, prefixed with `@`, every parse node type in it (`@Constraint`, `@ColumnDef`, `@IndexStmt`).
+ */
+function statementNames(stmt) {
+    let names = cache.get(stmt);
+    if (names)
+        return names;
+    names = new Set();
+    const stack = [stmt.node];
+    while (stack.length > 0) {
+        const v = stack.pop();
+        if (Array.isArray(v)) {
+            stack.push(...v);
+        }
+        else if (v !== null && typeof v === 'object') {
+            for (const [k, child] of Object.entries(v)) {
+                if (/^[A-Z]/.test(k))
+                    names.add(`@${k}`);
+                if (typeof child === 'string') {
+                    if (NAME_FIELDS.has(k))
+                        names.add(child);
+                }
+                else {
+                    stack.push(child);
+                }
+            }
+        }
+    }
+    cache.set(stmt, names);
+    return names;
+}
+/**
+ * The first statement that mentions every name of one of the sets, trying the sets in order
+ * (most specific first): where a migration creates, drops or alters an object.
+ */
+function findStatementNaming(parsed, nameSets) {
+    for (const set of nameSets) {
+        if (set.length === 0)
+            continue;
+        const found = parsed.statements.find((s) => {
+            const names = statementNames(s);
+            return set.every((n) => names.has(n));
+        });
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
+class Diff {
+    diff(oldStr, newStr, 
+    // Type below is not accurate/complete - see above for full possibilities - but it compiles
+    options = {}) {
+        let callback;
+        if (typeof options === 'function') {
+            callback = options;
+            options = {};
+        }
+        else if ('callback' in options) {
+            callback = options.callback;
+        }
+        // Allow subclasses to massage the input prior to running
+        const oldString = this.castInput(oldStr, options);
+        const newString = this.castInput(newStr, options);
+        const oldTokens = this.removeEmpty(this.tokenize(oldString, options));
+        const newTokens = this.removeEmpty(this.tokenize(newString, options));
+        return this.diffWithOptionsObj(oldTokens, newTokens, options, callback);
+    }
+    diffWithOptionsObj(oldTokens, newTokens, options, callback) {
+        var _a;
+        const done = (value) => {
+            value = this.postProcess(value, options);
+            if (callback) {
+                setTimeout(function () { callback(value); }, 0);
+                return undefined;
+            }
+            else {
+                return value;
+            }
+        };
+        const newLen = newTokens.length, oldLen = oldTokens.length;
+        let editLength = 1;
+        let maxEditLength = newLen + oldLen;
+        if (options.maxEditLength != null) {
+            maxEditLength = Math.min(maxEditLength, options.maxEditLength);
+        }
+        const maxExecutionTime = (_a = options.timeout) !== null && _a !== void 0 ? _a : Infinity;
+        const abortAfterTimestamp = Date.now() + maxExecutionTime;
+        const bestPath = [{ oldPos: -1, lastComponent: undefined }];
+        // Seed editLength = 0, i.e. the content starts with the same values
+        let newPos = this.extractCommon(bestPath[0], newTokens, oldTokens, 0, options);
+        if (bestPath[0].oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+            // Identity per the equality and tokenizer
+            return done(this.buildValues(bestPath[0].lastComponent, newTokens, oldTokens));
+        }
+        // Once we hit the right edge of the edit graph on some diagonal k, we can
+        // definitely reach the end of the edit graph in no more than k edits, so
+        // there's no point in considering any moves to diagonal k+1 any more (from
+        // which we're guaranteed to need at least k+1 more edits).
+        // Similarly, once we've reached the bottom of the edit graph, there's no
+        // point considering moves to lower diagonals.
+        // We record this fact by setting minDiagonalToConsider and
+        // maxDiagonalToConsider to some finite value once we've hit the edge of
+        // the edit graph.
+        // This optimization is not faithful to the original algorithm presented in
+        // Myers's paper, which instead pointlessly extends D-paths off the end of
+        // the edit graph - see page 7 of Myers's paper which notes this point
+        // explicitly and illustrates it with a diagram. This has major performance
+        // implications for some common scenarios. For instance, to compute a diff
+        // where the new text simply appends d characters on the end of the
+        // original text of length n, the true Myers algorithm will take O(n+d^2)
+        // time while this optimization needs only O(n+d) time.
+        let minDiagonalToConsider = -Infinity, maxDiagonalToConsider = Infinity;
+        // Main worker method. checks all permutations of a given edit length for acceptance.
+        const execEditLength = () => {
+            for (let diagonalPath = Math.max(minDiagonalToConsider, -editLength); diagonalPath <= Math.min(maxDiagonalToConsider, editLength); diagonalPath += 2) {
+                let basePath;
+                const removePath = bestPath[diagonalPath - 1], addPath = bestPath[diagonalPath + 1];
+                if (removePath) {
+                    // No one else is going to attempt to use this value, clear it
+                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
+                    bestPath[diagonalPath - 1] = undefined;
+                }
+                let canAdd = false;
+                if (addPath) {
+                    // what newPos will be after we do an insertion:
+                    const addPathNewPos = addPath.oldPos - diagonalPath;
+                    canAdd = addPath && 0 <= addPathNewPos && addPathNewPos < newLen;
+                }
+                const canRemove = removePath && removePath.oldPos + 1 < oldLen;
+                if (!canAdd && !canRemove) {
+                    // If this path is a terminal then prune
+                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
+                    bestPath[diagonalPath] = undefined;
+                    continue;
+                }
+                // Select the diagonal that we want to branch from. We select the prior
+                // path whose position in the old string is the farthest from the origin
+                // and does not pass the bounds of the diff graph
+                if (!canRemove || (canAdd && removePath.oldPos < addPath.oldPos)) {
+                    basePath = this.addToPath(addPath, true, false, 0, options);
+                }
+                else {
+                    basePath = this.addToPath(removePath, false, true, 1, options);
+                }
+                newPos = this.extractCommon(basePath, newTokens, oldTokens, diagonalPath, options);
+                if (basePath.oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+                    // If we have hit the end of both strings, then we are done
+                    return done(this.buildValues(basePath.lastComponent, newTokens, oldTokens)) || true;
+                }
+                else {
+                    bestPath[diagonalPath] = basePath;
+                    if (basePath.oldPos + 1 >= oldLen) {
+                        maxDiagonalToConsider = Math.min(maxDiagonalToConsider, diagonalPath - 1);
+                    }
+                    if (newPos + 1 >= newLen) {
+                        minDiagonalToConsider = Math.max(minDiagonalToConsider, diagonalPath + 1);
+                    }
+                }
+            }
+            editLength++;
+        };
+        // Performs the length of edit iteration. Is a bit fugly as this has to support the
+        // sync and async mode which is never fun. Loops over execEditLength until a value
+        // is produced, or until the edit length exceeds options.maxEditLength (if given),
+        // in which case it will return undefined.
+        if (callback) {
+            (function exec() {
+                setTimeout(function () {
+                    if (editLength > maxEditLength || Date.now() > abortAfterTimestamp) {
+                        return callback(undefined);
+                    }
+                    if (!execEditLength()) {
+                        exec();
+                    }
+                }, 0);
+            }());
+        }
+        else {
+            while (editLength <= maxEditLength && Date.now() <= abortAfterTimestamp) {
+                const ret = execEditLength();
+                if (ret) {
+                    return ret;
+                }
+            }
+        }
+    }
+    addToPath(path, added, removed, oldPosInc, options) {
+        const last = path.lastComponent;
+        if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
+            return {
+                oldPos: path.oldPos + oldPosInc,
+                lastComponent: { count: last.count + 1, added: added, removed: removed, previousComponent: last.previousComponent }
+            };
+        }
+        else {
+            return {
+                oldPos: path.oldPos + oldPosInc,
+                lastComponent: { count: 1, added: added, removed: removed, previousComponent: last }
+            };
+        }
+    }
+    extractCommon(basePath, newTokens, oldTokens, diagonalPath, options) {
+        const newLen = newTokens.length, oldLen = oldTokens.length;
+        let oldPos = basePath.oldPos, newPos = oldPos - diagonalPath, commonCount = 0;
+        while (newPos + 1 < newLen && oldPos + 1 < oldLen && this.equals(oldTokens[oldPos + 1], newTokens[newPos + 1], options)) {
+            newPos++;
+            oldPos++;
+            commonCount++;
+            if (options.oneChangePerToken) {
+                basePath.lastComponent = { count: 1, previousComponent: basePath.lastComponent, added: false, removed: false };
+            }
+        }
+        if (commonCount && !options.oneChangePerToken) {
+            basePath.lastComponent = { count: commonCount, previousComponent: basePath.lastComponent, added: false, removed: false };
+        }
+        basePath.oldPos = oldPos;
+        return newPos;
+    }
+    equals(left, right, options) {
+        if (options.comparator) {
+            return options.comparator(left, right);
+        }
+        else {
+            return left === right
+                || (!!options.ignoreCase && left.toLowerCase() === right.toLowerCase());
+        }
+    }
+    removeEmpty(array) {
+        const ret = [];
+        for (let i = 0; i < array.length; i++) {
+            if (array[i]) {
+                ret.push(array[i]);
+            }
+        }
+        return ret;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    castInput(value, options) {
+        return value;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    tokenize(value, options) {
+        return Array.from(value);
+    }
+    join(chars) {
+        // Assumes ValueT is string, which is the case for most subclasses.
+        // When it's false, e.g. in diffArrays, this method needs to be overridden (e.g. with a no-op)
+        // Yes, the casts are verbose and ugly, because this pattern - of having the base class SORT OF
+        // assume tokens and values are strings, but not completely - is weird and janky.
+        return chars.join('');
+    }
+    postProcess(changeObjects, 
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    options) {
+        return changeObjects;
+    }
+    get useLongestToken() {
+        return false;
+    }
+    buildValues(lastComponent, newTokens, oldTokens) {
+        // First we convert our linked list of components in reverse order to an
+        // array in the right order:
+        const components = [];
+        let nextComponent;
+        while (lastComponent) {
+            components.push(lastComponent);
+            nextComponent = lastComponent.previousComponent;
+            delete lastComponent.previousComponent;
+            lastComponent = nextComponent;
+        }
+        components.reverse();
+        const componentLen = components.length;
+        let componentPos = 0, newPos = 0, oldPos = 0;
+        for (; componentPos < componentLen; componentPos++) {
+            const component = components[componentPos];
+            if (!component.removed) {
+                if (!component.added && this.useLongestToken) {
+                    let value = newTokens.slice(newPos, newPos + component.count);
+                    value = value.map(function (value, i) {
+                        const oldValue = oldTokens[oldPos + i];
+                        return oldValue.length > value.length ? oldValue : value;
+                    });
+                    component.value = this.join(value);
+                }
+                else {
+                    component.value = this.join(newTokens.slice(newPos, newPos + component.count));
+                }
+                newPos += component.count;
+                // Common case
+                if (!component.added) {
+                    oldPos += component.count;
+                }
+            }
+            else {
+                component.value = this.join(oldTokens.slice(oldPos, oldPos + component.count));
+                oldPos += component.count;
+            }
+        }
+        return components;
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/line.js
+
+
+class LineDiff extends Diff {
+    constructor() {
+        super(...arguments);
+        this.tokenize = tokenize;
+    }
+    equals(left, right, options) {
+        // If we're ignoring whitespace, we need to normalise lines by stripping
+        // whitespace before checking equality. (This has an annoying interaction
+        // with newlineIsToken that requires special handling: if newlines get their
+        // own token, then we DON'T want to trim the *newline* tokens down to empty
+        // strings, since this would cause us to treat whitespace-only line content
+        // as equal to a separator between lines, which would be weird and
+        // inconsistent with the documented behavior of the options.)
+        if (options.ignoreWhitespace) {
+            if (!options.newlineIsToken || !left.includes('\n')) {
+                left = left.trim();
+            }
+            if (!options.newlineIsToken || !right.includes('\n')) {
+                right = right.trim();
+            }
+        }
+        else if (options.ignoreNewlineAtEof && !options.newlineIsToken) {
+            if (left.endsWith('\n')) {
+                left = left.slice(0, -1);
+            }
+            if (right.endsWith('\n')) {
+                right = right.slice(0, -1);
+            }
+        }
+        return super.equals(left, right, options);
+    }
+}
+const lineDiff = new LineDiff();
+function diffLines(oldStr, newStr, options) {
+    return lineDiff.diff(oldStr, newStr, options);
+}
+function diffTrimmedLines(oldStr, newStr, options) {
+    options = generateOptions(options, { ignoreWhitespace: true });
+    return lineDiff.diff(oldStr, newStr, options);
+}
+// Exported standalone so it can be used from jsonDiff too.
+function tokenize(value, options) {
+    if (options.stripTrailingCr) {
+        // remove one \r before \n to match GNU diff's --strip-trailing-cr behavior
+        value = value.replace(/\r\n/g, '\n');
+    }
+    const retLines = [], linesAndNewlines = value.split(/(\n|\r\n)/);
+    // Ignore the final empty token that occurs if the string ends with a new line
+    if (!linesAndNewlines[linesAndNewlines.length - 1]) {
+        linesAndNewlines.pop();
+    }
+    // Merge the content and line separators into single tokens
+    for (let i = 0; i < linesAndNewlines.length; i++) {
+        const line = linesAndNewlines[i];
+        if (i % 2 && !options.newlineIsToken) {
+            retLines[retLines.length - 1] += line;
+        }
+        else {
+            retLines.push(line);
+        }
+    }
+    return retLines;
+}
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/patch/create.js
+
+const INCLUDE_HEADERS = {
+    includeIndex: true,
+    includeUnderline: true,
+    includeFileHeaders: true
+};
+const FILE_HEADERS_ONLY = {
+    includeIndex: false,
+    includeUnderline: false,
+    includeFileHeaders: true
+};
+const OMIT_HEADERS = {
+    includeIndex: false,
+    includeUnderline: false,
+    includeFileHeaders: false
+};
+function structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+    let optionsObj;
+    if (!options) {
+        optionsObj = {};
+    }
+    else if (typeof options === 'function') {
+        optionsObj = { callback: options };
+    }
+    else {
+        optionsObj = options;
+    }
+    if (typeof optionsObj.context === 'undefined') {
+        optionsObj.context = 4;
+    }
+    // We copy this into its own variable to placate TypeScript, which thinks
+    // optionsObj.context might be undefined in the callbacks below.
+    const context = optionsObj.context;
+    // @ts-expect-error (runtime check for something that is correctly a static type error)
+    if (optionsObj.newlineIsToken) {
+        throw new Error('newlineIsToken may not be used with patch-generation functions, only with diffing functions');
+    }
+    if (!optionsObj.callback) {
+        return diffLinesResultToPatch(diffLines(oldStr, newStr, optionsObj));
+    }
+    else {
+        const { callback } = optionsObj;
+        diffLines(oldStr, newStr, Object.assign(Object.assign({}, optionsObj), { callback: (diff) => {
+                const patch = diffLinesResultToPatch(diff);
+                // TypeScript is unhappy without the cast because it does not understand that `patch` may
+                // be undefined here only if `callback` is StructuredPatchCallbackAbortable:
+                callback(patch);
+            } }));
+    }
+    function diffLinesResultToPatch(diff) {
+        // STEP 1: Build up the patch with no "\ No newline at end of file" lines and with the arrays
+        //         of lines containing trailing newline characters. We'll tidy up later...
+        if (!diff) {
+            return;
+        }
+        diff.push({ value: '', lines: [] }); // Append an empty value to make cleanup easier
+        function contextLines(lines) {
+            return lines.map(function (entry) { return ' ' + entry; });
+        }
+        const hunks = [];
+        let oldRangeStart = 0, newRangeStart = 0, curRange = [], oldLine = 1, newLine = 1;
+        for (let i = 0; i < diff.length; i++) {
+            const current = diff[i], lines = current.lines || splitLines(current.value);
+            current.lines = lines;
+            if (current.added || current.removed) {
+                // If we have previous context, start with that
+                if (!oldRangeStart) {
+                    const prev = diff[i - 1];
+                    oldRangeStart = oldLine;
+                    newRangeStart = newLine;
+                    if (prev) {
+                        curRange = context > 0 ? contextLines(prev.lines.slice(-context)) : [];
+                        oldRangeStart -= curRange.length;
+                        newRangeStart -= curRange.length;
+                    }
+                }
+                // Output our changes
+                for (const line of lines) {
+                    curRange.push((current.added ? '+' : '-') + line);
+                }
+                // Track the updated file position
+                if (current.added) {
+                    newLine += lines.length;
+                }
+                else {
+                    oldLine += lines.length;
+                }
+            }
+            else {
+                // Identical context lines. Track line changes
+                if (oldRangeStart) {
+                    // Close out any changes that have been output (or join overlapping)
+                    if (lines.length <= context * 2 && i < diff.length - 2) {
+                        // Overlapping
+                        for (const line of contextLines(lines)) {
+                            curRange.push(line);
+                        }
+                    }
+                    else {
+                        // end the range and output
+                        const contextSize = Math.min(lines.length, context);
+                        for (const line of contextLines(lines.slice(0, contextSize))) {
+                            curRange.push(line);
+                        }
+                        const hunk = {
+                            oldStart: oldRangeStart,
+                            oldLines: (oldLine - oldRangeStart + contextSize),
+                            newStart: newRangeStart,
+                            newLines: (newLine - newRangeStart + contextSize),
+                            lines: curRange
+                        };
+                        hunks.push(hunk);
+                        oldRangeStart = 0;
+                        newRangeStart = 0;
+                        curRange = [];
+                    }
+                }
+                oldLine += lines.length;
+                newLine += lines.length;
+            }
+        }
+        // Step 2: eliminate the trailing `\n` from each line of each hunk, and, where needed, add
+        //         "\ No newline at end of file".
+        for (const hunk of hunks) {
+            for (let i = 0; i < hunk.lines.length; i++) {
+                if (hunk.lines[i].endsWith('\n')) {
+                    hunk.lines[i] = hunk.lines[i].slice(0, -1);
+                }
+                else {
+                    hunk.lines.splice(i + 1, 0, '\\ No newline at end of file');
+                    i++; // Skip the line we just added, then continue iterating
+                }
+            }
+        }
+        return {
+            oldFileName: oldFileName, newFileName: newFileName,
+            oldHeader: oldHeader, newHeader: newHeader,
+            hunks: hunks
+        };
+    }
+}
+/**
+ * creates a unified diff patch.
+ * @param patch either a single structured patch object (as returned by `structuredPatch`) or an array of them (as returned by `parsePatch`)
+ */
+function formatPatch(patch, headerOptions) {
+    if (!headerOptions) {
+        headerOptions = INCLUDE_HEADERS;
+    }
+    if (Array.isArray(patch)) {
+        if (patch.length > 1 && !headerOptions.includeFileHeaders) {
+            throw new Error('Cannot omit file headers on a multi-file patch. '
+                + '(The result would be unparseable; how would a tool trying to apply '
+                + 'the patch know which changes are to which file?)');
+        }
+        return patch.map(p => formatPatch(p, headerOptions)).join('\n');
+    }
+    const ret = [];
+    if (headerOptions.includeIndex && patch.oldFileName == patch.newFileName) {
+        ret.push('Index: ' + patch.oldFileName);
+    }
+    if (headerOptions.includeUnderline) {
+        ret.push('===================================================================');
+    }
+    if (headerOptions.includeFileHeaders) {
+        ret.push('--- ' + patch.oldFileName + (typeof patch.oldHeader === 'undefined' ? '' : '\t' + patch.oldHeader));
+        ret.push('+++ ' + patch.newFileName + (typeof patch.newHeader === 'undefined' ? '' : '\t' + patch.newHeader));
+    }
+    for (let i = 0; i < patch.hunks.length; i++) {
+        const hunk = patch.hunks[i];
+        // Unified Diff Format quirk: If the chunk size is 0,
+        // the first number is one lower than one would expect.
+        // https://www.artima.com/weblogs/viewpost.jsp?thread=164293
+        if (hunk.oldLines === 0) {
+            hunk.oldStart -= 1;
+        }
+        if (hunk.newLines === 0) {
+            hunk.newStart -= 1;
+        }
+        ret.push('@@ -' + hunk.oldStart + ',' + hunk.oldLines
+            + ' +' + hunk.newStart + ',' + hunk.newLines
+            + ' @@');
+        for (const line of hunk.lines) {
+            ret.push(line);
+        }
+    }
+    return ret.join('\n') + '\n';
+}
+function create_createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+    if (typeof options === 'function') {
+        options = { callback: options };
+    }
+    if (!(options === null || options === void 0 ? void 0 : options.callback)) {
+        const patchObj = structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
+        if (!patchObj) {
+            return;
+        }
+        return formatPatch(patchObj, options === null || options === void 0 ? void 0 : options.headerOptions);
+    }
+    else {
+        const { callback } = options;
+        structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, Object.assign(Object.assign({}, options), { callback: patchObj => {
+                if (!patchObj) {
+                    callback(undefined);
+                }
+                else {
+                    callback(formatPatch(patchObj, options.headerOptions));
+                }
+            } }));
+    }
+}
+function createPatch(fileName, oldStr, newStr, oldHeader, newHeader, options) {
+    return create_createTwoFilesPatch(fileName, fileName, oldStr, newStr, oldHeader, newHeader, options);
+}
+/**
+ * Split `text` into an array of lines, including the trailing newline character (where present)
+ */
+function splitLines(text) {
+    const hasTrailingNl = text.endsWith('\n');
+    const result = text.split('\n').map(line => line + '\n');
+    if (hasTrailingNl) {
+        result.pop();
+    }
+    else {
+        result.push(result.pop().slice(0, -1));
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/stages/schema-diff.ts
+
+
+function changeKey(c) {
+    return c.type === 'changed' ? c.after.key : c.object.key;
+}
+/** The object a change is about (the newer side when both exist). */
+function changedObject(c) {
+    return c.type === 'changed' ? c.after : c.object;
+}
+function attributeChanges(a, b) {
+    const before = new Map(a.attributes.map((x) => [x.name, x.value]));
+    const after = new Map(b.attributes.map((x) => [x.name, x.value]));
+    const names = [...before.keys(), ...[...after.keys()].filter((n) => !before.has(n))];
+    return names.filter((n) => before.get(n) !== after.get(n)).map((n) => ({ name: n, before: before.get(n), after: after.get(n) }));
+}
+/**
+ * Object-level differences between two snapshots, in the order of the snapshots. An object added
+ * or removed together with the object it belongs to (a column with its table) is not listed on
+ * its own: the table is the one fact.
+ */
+function compareSnapshots(before, after) {
+    const out = [];
+    const removed = new Set();
+    const added = new Set();
+    for (const [key, o] of before.objects) {
+        const other = after.objects.get(key);
+        if (!other) {
+            removed.add(key);
+            if (o.parent === undefined || !removed.has(o.parent))
+                out.push({ type: 'removed', object: o });
+            continue;
+        }
+        const attributes = attributeChanges(o, other);
+        if (attributes.length > 0)
+            out.push({ type: 'changed', before: o, after: other, attributes });
+    }
+    for (const [key, o] of after.objects) {
+        if (before.objects.has(key))
+            continue;
+        added.add(key);
+        if (o.parent === undefined || !added.has(o.parent))
+            out.push({ type: 'added', object: o });
+    }
+    return out;
+}
+function snapshotsEqual(a, b) {
+    return compareSnapshots(a, b).length === 0;
+}
+/**
+ * Unified diff of what two snapshots hold for some objects (each with everything that belongs
+ * to it), under the given labels.
+ */
+function objectDiff(before, after, keys, labels) {
+    const text = (s) => keys
+        .map((k) => renderObjectWithChildren(s, k))
+        .filter((t) => t !== '')
+        .join('\n');
+    return trimPatch(create_createTwoFilesPatch(labels.before, labels.after, text(before), text(after), undefined, undefined, { context: 3 }));
+}
+/** Unified diff of two whole texts (pg_dump output, say). */
+function textDiff(before, after, labels) {
+    return trimPatch(createTwoFilesPatch(labels.before, labels.after, before, after, undefined, undefined, { context: 3 }));
+}
+/** Without the `=====` banner the diff package puts above the file names. */
+function trimPatch(patch) {
+    return patch.replace(/^=+\n/, '').replace(/\n+$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/stages/rollback-messages.ts
+/**
+ * What the rollback stage says about each difference between two snapshots: one sentence that
+ * names the object, which migration file is to blame, and how to find the statement there.
+ */
+
+/**
+ * An expression with its casts and the parentheses around single terms taken out. When a column
+ * changes type and back, Postgres rewrites the expressions that use it (checks, defaults, index
+ * expressions) with explicit casts: `CHECK (n >= 0)` comes back as `CHECK (n::numeric >= 0::numeric)`.
+ */
+function withoutCasts(expression) {
+    let out = expression.replace(/::(?:"[^"]+"|[a-z_][\w$]*)(?:\.(?:"[^"]+"|[a-z_][\w$]*))?(?:\s+(?:varying|precision|with(?:out)? time zone))*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])*/gi, '');
+    for (let previous = ''; previous !== out;) {
+        previous = out;
+        out = out.replace(/\(\s*([\w.$']+)\s*\)/g, '$1');
+    }
+    return out;
+}
+const layout = (text) => text.replace(/\s+/g, ' ').trim();
+/** Rules of differences that are no error: the same definition, written otherwise. */
+const SAME_MEANING = new Set(['expression-rewritten', 'layout-differs']);
+/**
+ * When two values of an attribute mean the same (an expression that only gained casts, a body
+ * that only differs in spacing), the finding that says so; undefined for a real difference.
+ */
+function sameMeaning(o, a, after) {
+    if (a.before === undefined || a.after === undefined || a.before === a.after)
+        return undefined;
+    const base = { blame: 'down', locate: o.locate, keys: [o.key] };
+    if (withoutCasts(a.before) === withoutCasts(a.after)) {
+        return {
+            ...base,
+            message: `${label(o)}: ${a.name} differs only in casts after ${after}`,
+            hint: 'Postgres rewrites the expressions that use a column when its type changes, and keeps the casts when it changes back; the meaning is the same. Drop and re-create the object in the down to get the original text back',
+            rule: 'expression-rewritten',
+        };
+    }
+    if (layout(a.before) === layout(a.after)) {
+        return {
+            ...base,
+            message: `${label(o)}: ${a.name} differs only in spacing and line breaks after ${after}`,
+            hint: 'the down re-creates it from a text laid out differently from the one it had; copy it as it was to get the same text back',
+            rule: 'layout-differs',
+        };
+    }
+    return undefined;
+}
+const COLUMN_ORDER = 'column order';
+const COLUMN_ORDER_HINT = 'column positions are compared because strict-column-order is set; a column added again goes to the end of the table';
+/** Two comma-separated lists without their common head and tail: `…, b, a` and `…, a, b`. */
+function differingMiddle(a, b) {
+    const x = a.split(', ');
+    const y = b.split(', ');
+    let head = 0;
+    while (head < x.length && head < y.length && x[head] === y[head])
+        head++;
+    let tail = 0;
+    while (tail < x.length - head && tail < y.length - head && x[x.length - 1 - tail] === y[y.length - 1 - tail])
+        tail++;
+    const show = (l) => [...(head > 0 ? ['…'] : []), ...l.slice(head, l.length - tail), ...(tail > 0 ? ['…'] : [])].join(', ');
+    return [show(x), show(y)];
+}
+/** `column age is at position 13 after X, 4 before Y` when one column moved, else the lists that differ. */
+function describeOrder(before, after, afterWhen, beforeWhen) {
+    const x = before.split(', ');
+    const y = after.split(', ');
+    const moved = x.find((c) => {
+        const without = (l) => l.filter((n) => n !== c).join(', ');
+        return y.includes(c) && x.indexOf(c) !== y.indexOf(c) && without(x) === without(y);
+    });
+    if (moved !== undefined)
+        return `column ${moved} is at position ${y.indexOf(moved) + 1} ${afterWhen}, ${x.indexOf(moved) + 1} ${beforeWhen}`;
+    const [b, a] = differingMiddle(before, after);
+    return `column order is (${a}) ${afterWhen}, (${b}) ${beforeWhen}`;
+}
+/** Values longer than this are left out of messages; the diff in the detail shows them. */
+const MAX_VALUE_IN_MESSAGE = 80;
+function label(o) {
+    return `${o.kind} ${o.name}`;
+}
+function shortValue(attribute, value) {
+    if (value === '' || value.includes('\n') || value.length > MAX_VALUE_IN_MESSAGE)
+        return undefined;
+    return attribute === 'comment' ? `'${value.replace(/'/g, "''")}'` : value;
+}
+/** `default 'active'::text`, `NOT NULL`, `definition` (too long to quote). */
+function phrase(attribute, value) {
+    const v = shortValue(attribute, value);
+    return v === undefined ? attribute : `${attribute} ${v}`;
+}
+function attributeOf(s, key, attribute) {
+    return s.objects.get(key)?.attributes.find((a) => a.name === attribute)?.value;
+}
+/** Same kind, same owner, same attributes once the names are swapped: one object under two names. */
+function sameObjectRenamed(a, b) {
+    if (a.kind !== b.kind || a.parent !== b.parent || a.attributes.length !== b.attributes.length)
+        return false;
+    const rename = (v) => v.split(b.ident).join(a.ident);
+    return a.attributes.every((x, i) => {
+        const y = b.attributes[i];
+        return x.name === y.name && x.value === rename(y.value);
+    });
+}
+/** What is wrong with the state after the down, object by object, said from the down's point of view. */
+function describeDown(changes, s, version) {
+    const out = [];
+    const down = `the down of ${version}`;
+    const paired = new Set();
+    // One object under another name: a rename the down does not undo, or a re-creation under a new name.
+    for (const gone of changes) {
+        if (gone.type !== 'removed' || paired.has(gone))
+            continue;
+        const twin = changes.find((c) => c.type === 'added' && !paired.has(c) && sameObjectRenamed(gone.object, c.object));
+        if (!twin || twin.type !== 'added')
+            continue;
+        const oldName = gone.object;
+        const newName = twin.object;
+        const inUp = (o) => s.afterUp.objects.has(o.key);
+        let message;
+        let blame = 'up';
+        if (inUp(newName) && !inUp(oldName)) {
+            message = `${label(newName)} is not renamed back to ${oldName.ident} by ${down}`;
+        }
+        else if (!inUp(newName) && !inUp(oldName)) {
+            message = `${label(oldName)} is restored by ${down} under another name: ${newName.ident}`;
+            blame = 'down';
+        }
+        if (message === undefined)
+            continue;
+        paired.add(gone).add(twin);
+        out.push({ message, blame, locate: [[oldName.ident, newName.ident], ...(blame === 'up' ? oldName.locate : newName.locate)], keys: [oldName.key, newName.key] });
+    }
+    for (const c of changes) {
+        if (paired.has(c))
+            continue;
+        if (c.type === 'added') {
+            const o = c.object;
+            out.push(s.afterUp.objects.has(o.key)
+                ? { message: `${label(o)} is left behind by ${down}`, blame: 'up', locate: o.locate, keys: [o.key] }
+                : { message: `${label(o)} is added by ${down} but was never there`, blame: 'down', locate: o.locate, keys: [o.key] });
+        }
+        else if (c.type === 'removed') {
+            const o = c.object;
+            out.push(s.afterUp.objects.has(o.key)
+                ? { message: `${label(o)} is dropped by ${down}, but its up did not create it`, blame: 'down', locate: o.locate, keys: [o.key] }
+                : { message: `${label(o)} is not restored by ${down}`, blame: 'up', locate: o.locate, keys: [o.key] });
+        }
+        else {
+            for (const a of c.attributes)
+                out.push(describeAttribute(c.after, a, attributeOf(s.afterUp, c.after.key, a.name), s.afterUp.objects.has(c.after.key), down));
+        }
+    }
+    return out;
+}
+/**
+ * One attribute of an object that the down does not give back. `up` is its value after the up,
+ * `inUp` whether the object existed then (if not, the down re-created it).
+ */
+function describeAttribute(o, a, up, inUp, down) {
+    const what = `${label(o)}: `;
+    const base = { locate: o.locate, keys: [o.key] };
+    if (a.after === undefined) {
+        if (!inUp)
+            return { ...base, message: `${what}${phrase(a.name, a.before)} is not restored by ${down}`, blame: 'down' };
+        return up === undefined
+            ? { ...base, message: `${what}${phrase(a.name, a.before)} is not restored by ${down}`, blame: 'up' }
+            : { ...base, message: `${what}${phrase(a.name, a.before)} is removed by ${down}, but its up did not remove it`, blame: 'down' };
+    }
+    const same = sameMeaning(o, a, down);
+    if (same)
+        return same;
+    if (a.name === COLUMN_ORDER && a.before !== undefined) {
+        return {
+            ...base,
+            message: `${what}${describeOrder(a.before, a.after, `after ${down}`, 'before its up')}`,
+            hint: COLUMN_ORDER_HINT,
+            blame: inUp && up === a.after ? 'up' : 'down',
+        };
+    }
+    if (a.before === undefined) {
+        return inUp && up === a.after
+            ? { ...base, message: `${what}${phrase(a.name, a.after)} is left behind by ${down}`, blame: 'up' }
+            : { ...base, message: `${what}${phrase(a.name, a.after)} is added by ${down} but was never there`, blame: 'down' };
+    }
+    if (inUp && up === a.after) {
+        const from = shortValue(a.name, a.after);
+        const to = shortValue(a.name, a.before);
+        const message = from !== undefined && to !== undefined
+            ? `${what}${a.name} ${from} is not changed back to ${to} by ${down}`
+            : `${what}${a.name} is not changed back by ${down}`;
+        return { ...base, message, blame: 'up' };
+    }
+    const from = shortValue(a.name, a.before);
+    const to = shortValue(a.name, a.after);
+    const message = from !== undefined && to !== undefined
+        ? `${what}${a.name} is ${from} before the up but ${to} after ${down}`
+        : `${what}${a.name} after ${down} is not the one before its up`;
+    return { ...base, message, blame: 'down' };
+}
+/** What the second up does differently from the first. */
+function describeReup(changes, version) {
+    const lead = `the second up of ${version} gives a different schema: `;
+    return changes.flatMap((c) => {
+        const o = changedObject(c);
+        const base = { blame: 'up', locate: o.locate, keys: [o.key] };
+        if (c.type === 'added')
+            return [{ ...base, message: `${lead}${label(o)} is there after it but not after the first up` }];
+        if (c.type === 'removed')
+            return [{ ...base, message: `${lead}${label(o)} is there after the first up but not after the second` }];
+        return c.attributes.map((a) => {
+            const same = sameMeaning(o, a, `the second up of ${version}`);
+            if (same)
+                return { ...same, blame: 'up' };
+            if (a.name === COLUMN_ORDER && a.before !== undefined && a.after !== undefined) {
+                return { ...base, message: `${lead}${label(o)}: ${describeOrder(a.before, a.after, 'after it', 'after the first up')}`, hint: COLUMN_ORDER_HINT };
+            }
+            const first = a.before === undefined ? 'none' : shortValue(a.name, a.before);
+            const second = a.after === undefined ? 'none' : shortValue(a.name, a.after);
+            const message = first !== undefined && second !== undefined
+                ? `${lead}${label(o)}: ${a.name} is ${second} after it, ${first} after the first up`
+                : `${lead}${label(o)}: ${a.name} differs from the first up`;
+            return { ...base, message };
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/stages/rollback.ts
+
+
+
+
+
+
+
+/** A line in the up file that says "this migration has no way back, on purpose". */
+const IRREVERSIBLE_MARK = /^[ \t]*--[ \t]*migration-ci:[ \t]*irreversible\b/im;
+function isMarkedIrreversible(upText) {
+    return IRREVERSIBLE_MARK.test(upText);
+}
+function snapshotter(ctx) {
+    const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder };
+    if (ctx.config.snapshot === 'pg_dump') {
+        return (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
+    }
+    return (step) => snapshotSchema(step.client, opts);
+}
+/**
+ * Stage 2 riding along the walk: for each migration under test, on the database that holds
+ * everything before it, snapshot A; up; B; down; C; up again; D. C must equal A and D must equal
+ * B; every difference is a finding that names the object.
+ */
+function createRollbackObserver(ctx) {
+    const outcome = emptyOutcome('rollback');
+    const take = snapshotter(ctx);
+    // Migrations that are code: the project's tool takes each step, the down is its down command.
+    const commandMode = ctx.config.upCommand !== undefined;
+    let beforeUp;
+    let afterUp;
+    /** Objects already reported for the current migration: the second up does not report them again. */
+    let reported = new Set();
+    /** The schema after the last migration's second up, while nothing but rows went into the database since. */
+    let latest;
+    let roundTripStart = 0;
+    const settle = (step, status, note) => {
+        const { version, name } = step.prepared.migration;
+        outcome.perMigration.set(version, status);
+        const durationMs = roundTripStart > 0 ? external_node_perf_hooks_.performance.now() - roundTripStart : 0;
+        ctx.progress({ kind: 'migration', stage: 'rollback', version, name, status, durationMs, ...(note ? { note } : {}) });
+    };
+    const finish = (step) => {
+        const version = step.prepared.migration.version;
+        const failed = outcome.findings.some((f) => f.migration === version && f.severity === 'error');
+        settle(step, failed ? 'fail' : 'pass');
+    };
+    return {
+        outcome,
+        wantsRoundTrip: true,
+        async beforeUp(step) {
+            const last = latest;
+            latest = undefined;
+            beforeUp = afterUp = undefined;
+            reported = new Set();
+            roundTripStart = 0;
+            const { migration } = step.prepared;
+            const hasDown = commandMode ? ctx.config.downCommand !== undefined : migration.down !== undefined;
+            // A repeatable migration (Flyway R__) is re-applied, never rolled back: nothing to test, nothing missing.
+            if (!hasDown && migration.repeatable) {
+                settle(step, 'skip', 'repeatable');
+                return;
+            }
+            if (!hasDown) {
+                const f = missingDownFinding(step, ctx.config.allowIrreversible, commandMode);
+                outcome.findings.push(f);
+                settle(step, f.severity === 'error' ? 'fail' : 'skip', 'no down');
+                return;
+            }
+            // A down that does not parse is reported by the syntax stage; there is nothing to run.
+            if (!commandMode && !step.down)
+                return;
+            // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
+            const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
+            beforeUp = last !== undefined && last.prepared === previous ? last.snapshot : await take(step);
+        },
+        async afterUp(step) {
+            if (!beforeUp)
+                return;
+            afterUp = await take(step);
+            roundTripStart = external_node_perf_hooks_.performance.now();
+        },
+        async afterDown(step, result) {
+            if (!beforeUp || !afterUp)
+                return;
+            if (!result.ok) {
+                // The walk reports the failing statement.
+                settle(step, 'fail', 'the down fails');
+                beforeUp = afterUp = undefined;
+                return;
+            }
+            const afterDown = await take(step);
+            const changes = compareSnapshots(beforeUp, afterDown);
+            for (const c of changes)
+                reported.add(changeKey(c));
+            outcome.findings.push(...downFindings(step, changes, { beforeUp, afterUp, afterDown }));
+        },
+        async afterReup(step, result) {
+            if (!afterUp)
+                return;
+            if (!result.ok) {
+                settle(step, 'fail', 'the second up fails');
+                return;
+            }
+            const again = await take(step);
+            const changes = compareSnapshots(afterUp, again).filter((c) => !reported.has(changeKey(c)));
+            outcome.findings.push(...reupFindings(step, changes, afterUp, again));
+            latest = { prepared: step.prepared, snapshot: again };
+            finish(step);
+        },
+    };
+}
+function missingDownFinding(step, allowIrreversible, commandMode) {
+    const m = step.prepared.migration;
+    const base = { stage: 'rollback', rule: 'missing-down', migration: m.version, file: m.up.file, line: 1 };
+    if (isMarkedIrreversible(m.up.text)) {
+        return { ...base, severity: 'notice', message: `${m.version} is marked irreversible: it has no down migration to test` };
+    }
+    if (allowIrreversible) {
+        return { ...base, severity: 'notice', message: `${m.version} has no down migration (allowed by allow-irreversible)` };
+    }
+    if (commandMode) {
+        return {
+            ...base,
+            severity: 'error',
+            message: `no down-command is given: ${m.version} cannot be rolled back`,
+            hint: 'set down-command to the command that rolls one migration step back, or allow-irreversible if there is none',
+        };
+    }
+    const expected = /\.up\.sql$/.test(m.up.file) ? ` (${m.up.file.replace(/\.up\.sql$/, '.down.sql')})` : '';
+    return {
+        ...base,
+        severity: 'error',
+        message: `${m.version} has no down migration: it cannot be rolled back`,
+        hint: `add the down migration${expected}; if the change cannot be undone, put the line "-- migration-ci: irreversible" in the up file`,
+    };
+}
+// ---------------------------------------------------------------------------------------------
+// Findings
+function rollback_locate(parsed, d) {
+    if (!parsed)
+        return undefined;
+    return findStatementNaming(parsed, d.locate)?.line;
+}
+function toFinding(step, d, rule, detail) {
+    const { migration } = step.prepared;
+    const blamed = d.blame === 'up' ? step.up : step.down;
+    const line = rollback_locate(blamed, d);
+    // No statement to point at: the file that has to change, from its top.
+    const fallback = rule === 'reup-differs' ? step.up : (step.down ?? step.up);
+    const file = line !== undefined ? blamed.source.file : fallback.source.file;
+    return {
+        stage: 'rollback',
+        severity: d.rule !== undefined && SAME_MEANING.has(d.rule) ? 'notice' : 'error',
+        rule: d.rule ?? rule,
+        migration: migration.version,
+        file,
+        line: line ?? 1,
+        message: d.message,
+        ...(detail ? { detail } : {}),
+        ...(d.hint ? { hint: d.hint } : {}),
+    };
+}
+function downFindings(step, changes, s) {
+    const version = step.prepared.migration.version;
+    const labels = { before: `schema before the up of ${version}`, after: `schema after the down of ${version}` };
+    return describeDown(changes, s, version).map((d) => toFinding(step, d, 'down-not-restoring', objectDiff(s.beforeUp, s.afterDown, d.keys, labels)));
+}
+function reupFindings(step, changes, afterUp, again) {
+    const version = step.prepared.migration.version;
+    const labels = { before: `schema after the first up of ${version}`, after: `schema after the second up of ${version}` };
+    return describeReup(changes, version).map((d) => toFinding(step, d, 'reup-differs', objectDiff(afterUp, again, d.keys, labels)));
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
 
 
@@ -41825,10 +47206,16 @@ async function applySessionLimits(client, ctx) {
 
 
 
+
+
+
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
-const WALK_OBSERVERS = {};
+const WALK_OBSERVERS = {
+    rollback: createRollbackObserver,
+    data: createDataObserver,
+};
 /** Stages that need a database of their own (seeded at volume). */
-const SEPARATE_STAGES = {};
+const SEPARATE_STAGES = { performance: runPerformanceStage };
 const WALK_STAGES = ['syntax', 'rollback', 'data'];
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
 async function runPipeline(config, hooks = {}) {
@@ -41916,7 +47303,8 @@ async function runPipeline(config, hooks = {}) {
         const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
         if (walkStages.length > 0) {
             const observers = new Map();
-            for (const name of walkStages) {
+            // Data first: its seed files run before the rollback stage takes its first snapshot.
+            for (const name of [...walkStages].sort((a, b) => Number(b === 'data') - Number(a === 'data'))) {
                 const make = WALK_OBSERVERS[name];
                 if (make)
                     observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
@@ -42053,96 +47441,6 @@ function onlyInShard(o, inShard) {
     if (o.afterAll)
         wrapped.afterAll = async (client, db) => o.afterAll(client, db);
     return wrapped;
-}
-
-;// CONCATENATED MODULE: ./src/report/annotations.ts
-
-/** GitHub displays at most this many annotations of each level per step. */
-const MAX_ANNOTATIONS_PER_LEVEL = 10;
-/**
- * The annotations worth sending: at most 10 errors and 10 warnings (GitHub drops the rest
- * anyway), the most severe and earliest first, plus how many findings of each level were left
- * out. The front end counts those in one notice, so when anything is left out notices are not
- * annotated one by one: that notice must not be the eleventh, which GitHub would drop.
- */
-function selectAnnotations(report) {
-    const total = model_countBySeverity(report.findings);
-    const overflow = total.error > MAX_ANNOTATIONS_PER_LEVEL || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
-    const cap = { error: MAX_ANNOTATIONS_PER_LEVEL, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
-    const kept = { error: 0, warning: 0, notice: 0 };
-    const annotations = [];
-    for (const f of model_sortFindings(report.findings)) {
-        if (kept[f.severity] >= cap[f.severity])
-            continue;
-        kept[f.severity] += 1;
-        annotations.push(annotationOf(f));
-    }
-    return {
-        annotations,
-        omitted: {
-            error: total.error - kept.error,
-            warning: total.warning - kept.warning,
-            notice: total.notice - kept.notice,
-        },
-    };
-}
-/** `migration-ci · syntax · apply-failed (0002)` */
-function findingTitle(f) {
-    return `migration-ci · ${f.stage} · ${f.rule}${f.migration !== undefined ? ` (${f.migration})` : ''}`;
-}
-function annotationOf(f) {
-    const lines = [f.message];
-    if (f.detail !== undefined && f.detail !== '')
-        lines.push(f.detail);
-    if (f.hint !== undefined && f.hint !== '')
-        lines.push(`Hint: ${f.hint}`);
-    const a = { level: f.severity, message: lines.join('\n'), title: findingTitle(f) };
-    if (f.file !== undefined && f.file !== '') {
-        a.file = f.file;
-        // A line only means something with a file, a column only with a line.
-        if (f.line !== undefined) {
-            a.startLine = f.line;
-            if (f.column !== undefined)
-                a.startColumn = f.column;
-        }
-    }
-    return a;
-}
-/** `file:line:column`, as much of it as the finding has; undefined without a file. */
-function annotations_formatLocation(f) {
-    if (f.file === undefined || f.file === '')
-        return undefined;
-    if (f.line === undefined)
-        return f.file;
-    if (f.column === undefined)
-        return `${f.file}:${f.line}`;
-    return `${f.file}:${f.line}:${f.column}`;
-}
-/** The runner's escaping of a command's message. */
-function escapeCommandData(s) {
-    return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-/** The runner's escaping of a command property value. */
-function escapeCommandProperty(s) {
-    return escapeCommandData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
-/**
- * The workflow command the runner turns into an annotation, exactly as `@actions/core` would
- * print it: `::error file=F,line=L,col=C,title=T::MESSAGE`. Properties that are not set are left
- * out; with none, the command is `::error::MESSAGE`.
- */
-function formatWorkflowCommand(a) {
-    const props = [];
-    if (a.file !== undefined)
-        props.push(`file=${escapeCommandProperty(a.file)}`);
-    if (a.startLine !== undefined)
-        props.push(`line=${a.startLine}`);
-    if (a.startColumn !== undefined)
-        props.push(`col=${a.startColumn}`);
-    if (a.title !== '')
-        props.push(`title=${escapeCommandProperty(a.title)}`);
-    const head = props.length > 0 ? `${a.level} ${props.join(',')}` : a.level;
-    return `::${head}::${escapeCommandData(a.message)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/config.ts
@@ -42442,9 +47740,24 @@ function statementJson(s) {
         migration: s.migration,
         file: s.file,
         line: s.line,
+        column: s.column,
+        head: s.head,
         durationMs: s.durationMs,
         locks: s.locks.map((l) => ({ relation: l.relation, mode: l.mode })),
         rewrites: [...s.rewrites],
+        rebuiltIndexes: s.rebuiltIndexes ? [...s.rebuiltIndexes] : undefined,
+        rows: s.rows,
+        projectedMs: s.projectedMs,
+        productionRows: s.productionRows,
+        holds: s.holds?.map((h) => compact({
+            relation: h.relation,
+            mode: h.mode,
+            blocks: h.blocks,
+            ms: h.ms,
+            projectedMs: h.projectedMs,
+            untilLine: h.untilLine,
+        })),
+        outsideTransaction: s.outsideTransaction,
     });
 }
 /** Drops keys whose value is `undefined`, keeping the order of the others. */
@@ -42902,9 +48215,100 @@ const CATALOGUE = [
         title: 'The data test command failed',
         help: 'The data-test-command exited with a non-zero status (or timed out) against the migrated scratch database. Its output is in the detail.',
     },
+    {
+        id: 'fixture-unmatched',
+        stage: 'data',
+        severity: 'warning',
+        title: 'A data-test file matches no migration',
+        help: 'Seed and assert files are named by the exact version of a migration (0002.seed.sql). This one matches none, so it never runs: rename it to a version that exists.',
+    },
+    {
+        id: 'fixture-skipped',
+        stage: 'data',
+        severity: 'notice',
+        title: 'A data-test file was not run',
+        help: 'The migration it belongs to was not reached or not tested (a baseline migration, or one after a failure).',
+    },
+    {
+        id: 'rows-left-by-down',
+        stage: 'data',
+        severity: 'notice',
+        title: 'The down leaves rows behind',
+        help: 'After the down, tables hold rows that were not there before the up (rows the up inserted and the down did not delete). Usually harmless; check that the down is meant to keep them.',
+    },
+    {
+        id: 'data-changed-indirectly',
+        stage: 'data',
+        severity: 'notice',
+        title: 'Values changed that neither file names',
+        help: 'A column changed during the round trip although neither the up nor the down names it: typically a trigger such as updated_at. Reported so you can confirm it is expected.',
+    },
+    {
+        id: 'sequence-behind',
+        stage: 'data',
+        severity: 'warning',
+        title: 'A sequence is behind the values of its column',
+        help: 'The sequence would hand out ids its column already holds, so the next insert fails with a duplicate key: a serial turned identity without setval, or a down that re-creates a sequence. Call setval after the change.',
+    },
+    {
+        id: 'not-critical',
+        stage: 'data',
+        severity: 'notice',
+        title: 'Skipped: touches no critical table',
+        help: 'With critical-tables, the automatic data round trip runs only for migrations that touch a listed table.',
+    },
+    {
+        id: 'data-checks-skipped',
+        stage: 'data',
+        severity: 'notice',
+        title: 'Data checks skipped for this migration',
+        help: 'The data round trip could not run here (the migration was applied to emptied tables, or its down failed), so nothing about its data can be said.',
+    },
+    {
+        id: 'test-command-skipped',
+        stage: 'data',
+        severity: 'notice',
+        title: 'The data test command did not run',
+        help: 'The walk did not reach the newest migration, or no command runner is available in this front end.',
+    },
+    {
+        id: 'long-lock',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'A table is locked against reads for long',
+        help: 'Measured or projected at production size, a table with rows stays locked against reads (AccessExclusiveLock) longer than a second or a tenth of perf-threshold-ms: every query on it waits that long. Use non-blocking variants, batch the work, or split the migration.',
+    },
+    {
+        id: 'not-measured',
+        stage: 'performance',
+        severity: 'notice',
+        title: 'The migration was not measured',
+        help: 'It could not be timed at volume (it failed on the generated values, or the stage stopped earlier).',
+    },
+    {
+        id: 'unknown-production-table',
+        stage: 'performance',
+        severity: 'notice',
+        title: 'A production-rows entry matches no table',
+        help: 'The table named in production-rows does not exist in the migrated schema, so nothing is projected for it. Check its spelling and schema.',
+    },
+    {
+        id: 'expression-rewritten',
+        stage: 'rollback',
+        severity: 'notice',
+        title: 'A definition came back written differently',
+        help: 'After the down and up, a constraint, default or index expression has the same meaning but a different text (Postgres added casts after a type change). Not a schema difference in effect; shown so you can confirm.',
+    },
+    {
+        id: 'layout-differs',
+        stage: 'rollback',
+        severity: 'notice',
+        title: 'A definition differs only in layout',
+        help: 'A view or function body came back with different white space only.',
+    },
     // performance
     {
-        id: 'slow-migration',
+        id: 'too-slow',
         stage: 'performance',
         severity: 'error',
         title: 'The migration is slower than the threshold',
@@ -42969,7 +48373,7 @@ const CATALOGUE = [
 ];
 const BY_ID = new Map(CATALOGUE.map((r) => [r.id, r]));
 /** Every rule the engine is known to report. */
-const RULES = (/* unused pure expression or super */ null && (CATALOGUE));
+const rules_RULES = (/* unused pure expression or super */ null && (CATALOGUE));
 /**
  * The description of a rule; a generic one for a rule this catalogue does not know (a newer
  * engine's report, or a stage that added a check), so renderers never fail on an unknown id.
@@ -43155,203 +48559,6 @@ function sarif_compact(o) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/report/terminal.ts
-
-
-/** How many of the slowest statements the end-of-run text lists. */
-const SLOWEST_STATEMENTS = 10;
-// ---------------------------------------------------------------------------------------------
-// Small shared helpers
-/** `0.4 ms`, `12.4 ms`, `41 ms`, `1.25 s`, `12.3 s`, `2 min 05 s`. */
-function formatDuration(ms) {
-    if (!Number.isFinite(ms) || ms < 0)
-        return '–';
-    if (ms < 10)
-        return `${trimZero(ms.toFixed(1))} ms`;
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 10_000)
-        return `${trimZero((ms / 1000).toFixed(2))} s`;
-    if (ms < 60_000)
-        return `${trimZero((ms / 1000).toFixed(1))} s`;
-    const totalS = Math.round(ms / 1000);
-    const min = Math.floor(totalS / 60);
-    const s = totalS % 60;
-    return `${min} min ${String(s).padStart(2, '0')} s`;
-}
-function trimZero(s) {
-    return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
-}
-function plural(n, one, many = `${one}s`) {
-    return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
-}
-/**
- * User text (messages, SQL, file names) must not drive the terminal: control characters other
- * than newline and tab become visible `\u001b`-style escapes.
- */
-function clean(s) {
-    // eslint-disable-next-line no-control-regex
-    return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
-        if (c === '\r')
-            return '';
-        return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-    });
-}
-function palette(color) {
-    const sgr = (open, close) => (s) => color ? `\u001b[${open}m${s}\u001b[${close}m` : s;
-    return {
-        red: sgr(31, 39),
-        yellow: sgr(33, 39),
-        cyan: sgr(36, 39),
-        green: sgr(32, 39),
-        dim: sgr(2, 22),
-        bold: sgr(1, 22),
-    };
-}
-function severityPaint(p, s) {
-    return s === 'error' ? (x) => p.bold(p.red(x)) : s === 'warning' ? p.yellow : p.cyan;
-}
-function statusPaint(p, s) {
-    switch (s) {
-        case 'pass':
-            return p.green;
-        case 'fail':
-            return p.red;
-        case 'warn':
-            return p.yellow;
-        default:
-            return p.dim;
-    }
-}
-const STATUS_SYMBOL = {
-    pass: '✔',
-    fail: '✖',
-    warn: '⚠',
-    skip: '–',
-    baseline: '·',
-};
-const STAGE_WIDTH = 'performance'.length;
-/** Pads to `width` visible characters (the padding goes outside any colour codes). */
-function pad(visible, width, painted = visible) {
-    return painted + ' '.repeat(Math.max(0, width - [...visible].length));
-}
-function indent(text, prefix) {
-    return text
-        .split('\n')
-        .map((l) => (l === '' ? '' : prefix + l))
-        .join('\n');
-}
-// ---------------------------------------------------------------------------------------------
-// Progress
-/** One progress line (no trailing newline). */
-function formatProgress(event, opts) {
-    const p = palette(opts.color);
-    switch (event.kind) {
-        case 'migration': {
-            const paint = statusPaint(p, event.status);
-            const sym = paint(STATUS_SYMBOL[event.status]);
-            const status = pad(event.status, 8, paint(event.status));
-            const what = `${clean(event.version)} ${clean(event.name)}`;
-            const note = event.note !== undefined && event.note !== '' ? `  ${clean(oneLine(event.note))}` : '';
-            return neutralizeCommands(`  ${pad(event.stage, STAGE_WIDTH)}  ${sym} ${status} ${what}  ${p.dim(formatDuration(event.durationMs))}${note}`);
-        }
-        case 'stage': {
-            const paint = statusPaint(p, event.status);
-            return `${p.bold(`▸ ${event.stage}`)}: ${paint(`${STATUS_SYMBOL[event.status]} ${event.status}`)} ${p.dim(`in ${formatDuration(event.durationMs)}`)}`;
-        }
-        case 'info':
-            return neutralizeCommands(p.dim(clean(oneLine(event.message))));
-    }
-}
-function oneLine(s) {
-    return s.replace(/\s*\r?\n\s*/g, ' ').trim();
-}
-// ---------------------------------------------------------------------------------------------
-// End of run
-/**
- * The end-of-run text: every finding compiler-style (`file:line:column: severity [stage/rule]
- * message`, detail and hint indented below), a stage table, the slowest statements when the
- * performance stage measured any, and a verdict line. Ends with a newline.
- */
-function renderTerminal(report, opts) {
-    const p = palette(opts.color);
-    const out = [];
-    const findings = sortFindings(report.findings);
-    for (const f of findings)
-        out.push(findingText(f, p));
-    if (findings.length > 0)
-        out.push('');
-    if (report.stages.length > 0) {
-        const rows = report.stages.map((s) => ({
-            name: s.name,
-            status: s.status,
-            duration: s.status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
-        }));
-        const durWidth = Math.max('duration'.length, ...rows.map((r) => r.duration.length));
-        out.push(p.dim(`${pad('stage', STAGE_WIDTH)}  ${pad('status', 8)}  ${'duration'.padStart(durWidth)}`));
-        for (const r of rows) {
-            const st = pad(`${STATUS_SYMBOL[r.status]} ${r.status}`, 8, statusPaint(p, r.status)(`${STATUS_SYMBOL[r.status]} ${r.status}`));
-            out.push(`${pad(r.name, STAGE_WIDTH)}  ${st}  ${r.duration.padStart(durWidth)}`);
-        }
-        out.push('');
-    }
-    if (report.statements.length > 0) {
-        out.push(...slowestStatements(report.statements, p));
-        out.push('');
-    }
-    out.push(verdictLine(report, p));
-    return neutralizeCommands(out.join('\n')) + '\n';
-}
-/**
- * The Actions runner treats any output line that starts with `::` (after leading spaces) as a
- * workflow command. User text (a detail quoting SQL, say) must not issue one when the CLI runs in
- * a workflow: such a line gets a space between the colons.
- */
-function neutralizeCommands(text) {
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/^((?:[ \t]|\u001b\[[\d;]*m)*):(?=:)/gm, '$1: ');
-}
-function findingText(f, p) {
-    const loc = formatLocation(f) ?? (f.migration !== undefined ? `migration ${f.migration}` : 'migration-ci');
-    const head = `${p.bold(clean(loc))}: ${severityPaint(p, f.severity)(f.severity)} ${p.dim(`[${f.stage}/${clean(f.rule)}]`)} ${clean(f.message)}`;
-    const lines = [head];
-    if (f.detail !== undefined && f.detail !== '')
-        lines.push(indent(clean(f.detail.replace(/\s+$/, '')), '    '));
-    if (f.hint !== undefined && f.hint !== '')
-        lines.push(indent(`${p.cyan('hint:')} ${clean(f.hint.trim())}`, '    '));
-    return lines.join('\n');
-}
-function slowestStatements(statements, p) {
-    const slowest = [...statements]
-        .sort((a, b) => b.durationMs - a.durationMs || a.file.localeCompare(b.file) || a.line - b.line)
-        .slice(0, SLOWEST_STATEMENTS);
-    const title = statements.length > slowest.length
-        ? `slowest ${slowest.length} of ${plural(statements.length, 'statement')}`
-        : `${plural(statements.length, 'statement')}, slowest first`;
-    const out = [p.dim(title)];
-    const locs = slowest.map((s) => clean(`${s.file}:${s.line}`));
-    const durs = slowest.map((s) => formatDuration(s.durationMs));
-    const locWidth = Math.max(...locs.map((l) => [...l].length));
-    const durWidth = Math.max(...durs.map((d) => d.length));
-    slowest.forEach((s, i) => {
-        const extra = [];
-        if (s.locks.length > 0)
-            extra.push(`locks ${s.locks.map((l) => clean(`${l.mode} on ${l.relation}`)).join(', ')}`);
-        if (s.rewrites.length > 0)
-            extra.push(p.yellow(`rewrites ${s.rewrites.map(clean).join(', ')}`));
-        out.push(`${pad(locs[i] ?? '', locWidth)}  ${(durs[i] ?? '').padStart(durWidth)}${extra.length > 0 ? `  ${extra.join('; ')}` : ''}`);
-    });
-    return out;
-}
-function verdictLine(report, p) {
-    const c = countBySeverity(report.findings);
-    const underTest = report.migrations.filter((m) => m.underTest).length;
-    const counts = `${plural(c.error, 'error')}, ${plural(c.warning, 'warning')}, ${plural(c.notice, 'notice')}`;
-    const context = `Postgres ${clean(report.postgres)}, ${plural(report.migrations.length, 'migration')} (${underTest.toLocaleString('en-US')} under test)`;
-    const verdict = report.verdict === 'pass' ? p.bold(p.green('✔ migration-ci: pass')) : p.bold(p.red('✖ migration-ci: fail'));
-    return `${verdict} — ${counts} · ${p.dim(context)}`;
-}
-
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 
 
@@ -43413,12 +48620,13 @@ function code(s, inTable) {
         text = text.replace(/\|/g, '\\|');
     return `${fence}${text}${fence}`;
 }
-/** A fenced block whose fence no line of the text can close. */
+/** A fenced block whose fence no line of the text can close; a unified diff is highlighted as one. */
 function fenced(text, indent) {
     const body = truncate(text.replace(CONTROL, '').replace(/\r\n?/g, '\n').replace(/\s+$/, ''), MAX_BLOCK_CHARS);
     const longestRun = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length));
     const fence = '`'.repeat(longestRun + 1);
-    const lines = [fence + 'text', ...body.split('\n'), fence];
+    const language = /^--- .*\n\+\+\+ /.test(body) ? 'diff' : 'text';
+    const lines = [fence + language, ...body.split('\n'), fence];
     return lines.map((l) => (l === '' ? '' : indent + l)).join('\n');
 }
 function bytes(s) {
@@ -43460,7 +48668,7 @@ function headSection(report, title, omitted) {
     const underTest = report.migrations.filter((m) => m.underTest).length;
     const otherShards = report.migrations.filter((m) => !m.underTest && m.shard !== undefined).length;
     const baseline = report.migrations.length - underTest - otherShards;
-    const errors = plural(c.error, 'error');
+    const errors = terminal_plural(c.error, 'error');
     const roles = [
         `${underTest.toLocaleString('en-US')} under test${report.shard ? ` in shard ${report.shard.index}/${report.shard.total}` : ''}`,
         ...(otherShards > 0 ? [`${otherShards.toLocaleString('en-US')} tested by other shards`] : []),
@@ -43468,14 +48676,14 @@ function headSection(report, title, omitted) {
     ];
     const facts = [
         `PostgreSQL ${escapeMarkdown(report.postgres)}`,
-        `${plural(report.migrations.length, 'migration')} (${roles.join(', ')})`,
+        `${terminal_plural(report.migrations.length, 'migration')} (${roles.join(', ')})`,
         c.error > 0 ? `**${errors}**` : errors,
-        plural(c.warning, 'warning'),
-        plural(c.notice, 'notice'),
+        terminal_plural(c.warning, 'warning'),
+        terminal_plural(c.notice, 'notice'),
     ];
     let out = `## ${mark} ${escapeMarkdown(title)}: ${report.verdict}\n\n${facts.join(' · ')}\n\n`;
     if (omitted !== undefined) {
-        const parts = summary_SEVERITIES.filter((s) => omitted[s] > 0).map((s) => plural(omitted[s], s));
+        const parts = summary_SEVERITIES.filter((s) => omitted[s] > 0).map((s) => terminal_plural(omitted[s], s));
         const total = omitted.error + omitted.warning + omitted.notice;
         if (parts.length > 0) {
             out +=
@@ -43536,10 +48744,59 @@ function findingBlock(f, withDetails) {
 function hasExtra(f) {
     return (f.detail !== undefined && f.detail.trim() !== '') || (f.hint !== undefined && f.hint.trim() !== '');
 }
-function statementRow(s) {
-    const locks = s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}`).join('<br>') : '—';
-    const rewrites = s.rewrites.length > 0 ? s.rewrites.map((r) => code(r, true)).join(', ') : '—';
-    return `| ${code(`${s.file}:${s.line}`, true)} | ${formatDuration(s.durationMs)} | ${locks} | ${rewrites} |\n`;
+function statementColumns(statements) {
+    return {
+        head: statements.some((s) => s.head !== undefined),
+        projected: statements.some((s) => s.projectedMs !== undefined),
+    };
+}
+function statementsTableHeader(c) {
+    const names = ['Statement', ...(c.head ? ['SQL'] : []), 'Time', 'Locks', 'Rewrites', ...(c.projected ? ['Projected'] : [])];
+    const align = ['---', ...(c.head ? ['---'] : []), '---:', '---', '---', ...(c.projected ? ['---:'] : [])];
+    return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
+}
+function statementRow(s, c) {
+    const outside = s.outsideTransaction ? ' (outside a transaction)' : '';
+    const locks = s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}${outside}`).join('<br>') : '—';
+    const rebuilt = s.rebuiltIndexes ?? [];
+    const rewrites = s.rewrites.length > 0
+        ? s.rewrites.map((r) => code(r, true)).join(', ')
+        : rebuilt.length > 0
+            ? `${rebuilt.map((r) => code(r, true)).join(', ')} rebuilt`
+            : '—';
+    const cells = [code(`${s.file}:${s.line}`, true)];
+    if (c.head)
+        cells.push(s.head !== undefined ? code(s.head, true) : '—');
+    cells.push(formatDuration(s.durationMs), locks, rewrites);
+    if (c.projected) {
+        const projected = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
+        cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${projected} at ${s.productionRows.toLocaleString('en-US')} rows` : projected);
+    }
+    return `| ${cells.join(' | ')} |\n`;
+}
+/** Rows of the lock holds table: how long each migration keeps which table from being written (or read). */
+function lockHoldRows(statements) {
+    const rows = [];
+    const projected = statements.some((s) => (s.holds ?? []).some((h) => h.projectedMs !== undefined));
+    for (const s of statements) {
+        for (const h of s.holds ?? []) {
+            const blocks = h.blocks === 'reads' ? 'reads and writes' : 'writes';
+            const span = h.untilLine === s.line ? `line ${s.line}` : `line ${s.line} to ${h.untilLine}`;
+            const cells = [code(s.migration, true), code(h.relation, true), `${blocks} (${escapeMarkdown(h.mode)})`, span, formatDuration(h.ms)];
+            if (projected)
+                cells.push(h.projectedMs !== undefined ? formatDuration(h.projectedMs) : '—');
+            rows.push(`| ${cells.join(' | ')} |\n`);
+        }
+    }
+    return { rows, projected };
+}
+function lockHoldsHeader(projected) {
+    const names = ['Migration', 'Table', 'Blocks', 'Statements', 'Held', ...(projected ? ['Projected'] : [])];
+    const align = ['---', '---', '---', '---', '---:', ...(projected ? ['---:'] : [])];
+    return ('### Lock holds\n\n' +
+        'How long each migration keeps a table from being written (ShareLock and stronger) or even read ' +
+        '(AccessExclusiveLock): from the statement that takes the lock to the commit that releases it.\n\n' +
+        `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`);
 }
 /**
  * The job summary as GitHub-flavoured markdown: verdict heading, stage table, migration table
@@ -43559,7 +48816,9 @@ function renderSummary(report, opts = {}) {
     const notPassingRows = migRows.filter((r) => !r.passing);
     const fullBlocks = findings.map((f) => findingBlock(f, true));
     const shortBlocks = findings.map((f) => findingBlock(f, false));
-    const stmtRows = report.statements.map(statementRow);
+    const stmtColumns = statementColumns(report.statements);
+    const stmtRows = report.statements.map((st) => statementRow(st, stmtColumns));
+    const holds = lockHoldRows(report.statements);
     const perSeverity = model_countBySeverity(findings);
     const build = (plan) => {
         let out = head;
@@ -43578,12 +48837,12 @@ function renderSummary(report, opts = {}) {
                 if (folded.length > 0) {
                     const ut = folded.filter((r) => r.underTest).length;
                     out +=
-                        `✅ ${plural(folded.length, 'more migration')} without failures or warnings not listed ` +
+                        `✅ ${terminal_plural(folded.length, 'more migration')} without failures or warnings not listed ` +
                             `(${ut.toLocaleString('en-US')} under test, ${(folded.length - ut).toLocaleString('en-US')} baseline).\n\n`;
                 }
             }
             if (shown.length < rows.length) {
-                out += `${plural(rows.length - shown.length, 'more migration')} not shown; see the JSON report.\n\n`;
+                out += `${terminal_plural(rows.length - shown.length, 'more migration')} not shown; see the JSON report.\n\n`;
             }
         }
         // Findings
@@ -43604,23 +48863,28 @@ function renderSummary(report, opts = {}) {
             }
             const cutDetails = findings.slice(plan.detailsFor, plan.findings).some(hasExtra);
             if (cutDetails) {
-                out += `_Details and hints of ${plural(findings.slice(plan.detailsFor, plan.findings).filter(hasExtra).length, 'finding')} not shown to keep this summary under GitHub's size limit; see the JSON report._\n\n`;
+                out += `_Details and hints of ${terminal_plural(findings.slice(plan.detailsFor, plan.findings).filter(hasExtra).length, 'finding')} not shown to keep this summary under GitHub's size limit; see the JSON report._\n\n`;
             }
             if (plan.findings < findings.length) {
-                out += `**${plural(findings.length - plan.findings, 'more finding')} not shown; see the JSON report.**\n\n`;
+                out += `**${terminal_plural(findings.length - plan.findings, 'more finding')} not shown; see the JSON report.**\n\n`;
             }
         }
         else {
             out += 'No findings.\n\n';
         }
-        // Statements
+        // Lock holds, then statements
+        if (holds.rows.length > 0 && plan.holds > 0) {
+            out += lockHoldsHeader(holds.projected) + holds.rows.slice(0, plan.holds).join('') + '\n';
+            if (plan.holds < holds.rows.length)
+                out += `${terminal_plural(holds.rows.length - plan.holds, 'more lock hold')} not shown; see the JSON report.\n\n`;
+        }
         if (stmtRows.length > 0) {
             out += '### Statements\n\n';
             const shown = stmtRows.slice(0, plan.statements);
             if (shown.length > 0)
-                out += `| Statement | Time | Locks | Rewrites |\n| --- | ---: | --- | --- |\n${shown.join('')}\n`;
+                out += `${statementsTableHeader(stmtColumns)}${shown.join('')}\n`;
             if (shown.length < stmtRows.length) {
-                out += `${plural(stmtRows.length - shown.length, 'more statement')} not shown; see the JSON report.\n\n`;
+                out += `${terminal_plural(stmtRows.length - shown.length, 'more statement')} not shown; see the JSON report.\n\n`;
             }
         }
         return out.replace(/\n+$/, '\n');
@@ -43632,6 +48896,7 @@ function renderSummary(report, opts = {}) {
         migrationRows: migRows.length,
         detailsFor: findings.length,
         findings: findings.length,
+        holds: holds.rows.length,
         statements: stmtRows.length,
     };
     let text = build(plan);
@@ -43667,29 +48932,38 @@ function renderSummary(report, opts = {}) {
     const findingSizes = shortBlocks.map(bytes);
     const stmtSizes = stmtRows.map(bytes);
     const reserve = 1_024; // group headings and notes whose digits change
-    const base = build({ ...plan, findings: 0, statements: 0 });
+    const holdSizes = holds.rows.map(bytes);
+    const base = build({ ...plan, findings: 0, holds: 0, statements: 0 });
     let avail = maxBytes - bytes(base) - reserve;
     if (avail < 0) {
         // Not even the migration table fits: keep as many of its rows as we can, and nothing else.
-        const bare = build({ ...plan, migrationRows: 0, findings: 0, statements: 0 });
+        const bare = build({ ...plan, migrationRows: 0, findings: 0, holds: 0, statements: 0 });
         const rowSizes = notPassingRows.map((r) => bytes(r.text));
         plan.migrationRows = fitting(rowSizes, maxBytes - bytes(bare) - reserve);
         plan.findings = 0;
+        plan.holds = 0;
         plan.statements = 0;
         avail = 0;
     }
     else {
-        // Findings come first, but do not crowd the statements out entirely when both are large.
+        // Findings come first, but do not crowd the measurements out entirely when both are large;
+        // of the measurements, the lock holds (one line per table and migration) before the statements.
         const findingsTotal = sum(findingSizes);
-        const stmtTotal = sum(stmtSizes);
-        const findingsBudget = Math.max(avail - stmtTotal, Math.min(findingsTotal, Math.floor(avail / 2)));
+        const measuredTotal = sum(stmtSizes) + sum(holdSizes);
+        const findingsBudget = Math.max(avail - measuredTotal, Math.min(findingsTotal, Math.floor(avail / 2)));
         plan.findings = fitting(findingSizes, findingsBudget);
-        plan.statements = fitting(stmtSizes, avail - sum(findingSizes, plan.findings));
+        let rest = avail - sum(findingSizes, plan.findings);
+        const holdsTotal = sum(holdSizes);
+        plan.holds = fitting(holdSizes, Math.max(rest - sum(stmtSizes), Math.min(holdsTotal, Math.floor(rest / 2))));
+        rest -= sum(holdSizes, plan.holds);
+        plan.statements = fitting(stmtSizes, rest);
     }
     text = build(plan);
-    while (!fits(text) && (plan.findings > 0 || plan.statements > 0 || plan.migrationRows > 0)) {
+    while (!fits(text) && (plan.findings > 0 || plan.holds > 0 || plan.statements > 0 || plan.migrationRows > 0)) {
         if (plan.statements > 0)
             plan.statements = Math.floor(plan.statements * 0.9);
+        else if (plan.holds > 0)
+            plan.holds = Math.floor(plan.holds * 0.9);
         else if (plan.findings > 0)
             plan.findings = Math.floor(plan.findings * 0.9);
         else
@@ -43713,24 +48987,22 @@ const VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/action/command.ts
 
-/** Runs a command with the runner's own exec, so its output streams into the job log as well. */
+/**
+ * Runs a command with the runner's own exec, so its output streams into the job log as well.
+ * coreutils `timeout` enforces the limit (and kills what ignores SIGTERM); service containers,
+ * and so this action, run on Linux runners, which have it.
+ */
 const actionsCommand = async (command, opts) => {
-    let timedOut = false;
-    const controller = setTimeout(() => {
-        timedOut = true;
-    }, opts.timeoutMs);
-    try {
-        const r = await getExecOutput('bash', ['-c', command], {
-            cwd: opts.cwd,
-            env: { ...process.env, ...opts.env },
-            ignoreReturnCode: true,
-            silent: false,
-        });
-        return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`, timedOut };
-    }
-    finally {
-        clearTimeout(controller);
-    }
+    const seconds = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+    const r = await getExecOutput('timeout', ['--kill-after=10', String(seconds), 'bash', '-c', command], {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env },
+        ignoreReturnCode: true,
+        silent: false,
+    });
+    // 124: timed out; 137: killed after ignoring the first signal.
+    const timedOut = r.exitCode === 124 || r.exitCode === 137;
+    return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`, timedOut };
 };
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -48823,21 +54095,21 @@ function renderComment(report, opts) {
         }
         const cutDetails = flat.slice(p.detailsFor, p.findings).filter((f) => hasDetail(f)).length;
         if (cutDetails > 0)
-            out += `_Details of ${plural(cutDetails, 'finding')} are in the job summary._\n\n`;
+            out += `_Details of ${terminal_plural(cutDetails, 'finding')} are in the job summary._\n\n`;
         if (p.findings < flat.length)
-            out += `**${plural(flat.length - p.findings, 'more finding')} not shown here; see the job summary.**\n\n`;
+            out += `**${terminal_plural(flat.length - p.findings, 'more finding')} not shown here; see the job summary.**\n\n`;
         if (passing.length > 0) {
             const shown = passingRows.slice(0, p.rows);
-            out += `<details><summary>✅ ${plural(passing.length, 'migration')} without failures or warnings</summary>\n\n`;
+            out += `<details><summary>✅ ${terminal_plural(passing.length, 'migration')} without failures or warnings</summary>\n\n`;
             if (shown.length > 0)
                 out += migrationsTableHeader(columns) + shown.join('') + '\n';
             if (shown.length < passing.length)
-                out += `${plural(passing.length - shown.length, 'more migration')} not listed here.\n\n`;
+                out += `${terminal_plural(passing.length - shown.length, 'more migration')} not listed here.\n\n`;
             const notices = noticeLines.slice(0, p.notices);
             if (notices.length > 0)
                 out += notices.join('') + '\n';
             if (notices.length < noticeLines.length)
-                out += `${plural(noticeLines.length - notices.length, 'more notice')} in the job summary.\n\n`;
+                out += `${terminal_plural(noticeLines.length - notices.length, 'more notice')} in the job summary.\n\n`;
             out += '</details>\n\n';
         }
         if (report.migrations.length === 0)
@@ -48883,10 +54155,10 @@ function headLine(report, title) {
     const underTest = report.migrations.filter((m) => m.underTest).length;
     const facts = [
         `PostgreSQL ${escapeMarkdown(report.postgres)}`,
-        `${plural(underTest, 'migration')} under test of ${report.migrations.length.toLocaleString('en-US')}`,
-        c.error > 0 ? `**${plural(c.error, 'error')}**` : plural(c.error, 'error'),
-        plural(c.warning, 'warning'),
-        plural(c.notice, 'notice'),
+        `${terminal_plural(underTest, 'migration')} under test of ${report.migrations.length.toLocaleString('en-US')}`,
+        c.error > 0 ? `**${terminal_plural(c.error, 'error')}**` : terminal_plural(c.error, 'error'),
+        terminal_plural(c.warning, 'warning'),
+        terminal_plural(c.notice, 'notice'),
     ];
     return `## ${report.verdict === 'pass' ? '✅' : '❌'} ${escapeMarkdown(title)}: ${report.verdict}\n\n${facts.join(' · ')}\n\n`;
 }
@@ -49371,7 +54643,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9483);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9631);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
