@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { InputError } from '../errors.js';
-import { compareVersions, listFolder, readSqlFile, relativePath } from './files.js';
+import { discoverOneFileFormat } from './one-file.js';
 import { commentBody, keepLines } from './sections.js';
-import type { DiscoveredMigrations, DiscoveryNotice, Migration, SqlSource } from './types.js';
+import type { DiscoveredMigrations, SqlSource } from './types.js';
 
 const FILE = /^(\d+)_(.+)\.sql$/;
 
@@ -40,25 +39,5 @@ export function splitDbmateFile(file: string, text: string): { up: SqlSource; do
 }
 
 export function discoverDbmate(root: string, dir: string): DiscoveredMigrations {
-  const notices: DiscoveryNotice[] = [];
-  const migrations: Migration[] = [];
-  const seen = new Map<string, string>();
-  for (const entry of listFolder(root, dir, 'migrations folder')) {
-    if (entry.name.startsWith('.') || !entry.isFile()) continue;
-    const abs = path.join(dir, entry.name);
-    const rel = relativePath(root, abs);
-    const m = FILE.exec(entry.name);
-    if (!m) {
-      notices.push({ file: rel, message: `${rel} does not match <version>_<name>.sql; skipped` });
-      continue;
-    }
-    const [, version, name] = m as unknown as [string, string, string];
-    const other = seen.get(BigInt(version).toString());
-    if (other) throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
-    seen.set(BigInt(version).toString(), rel);
-    const { up, down } = splitDbmateFile(rel, readSqlFile(root, abs));
-    migrations.push({ version, name, up, down, underTest: true });
-  }
-  migrations.sort((a, b) => compareVersions(a.version, b.version));
-  return { format: 'dbmate', migrations, notices };
+  return discoverOneFileFormat(root, dir, 'dbmate', splitDbmateFile);
 }

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { InputError } from '../errors.js';
-import { compareVersions, listFolder, readSqlFile, relativePath } from './files.js';
+import { discoverOneFileFormat } from './one-file.js';
 import { commentBody, keepLines } from './sections.js';
-import type { DiscoveredMigrations, DiscoveryNotice, Migration, SqlSource } from './types.js';
+import type { DiscoveredMigrations, SqlSource } from './types.js';
 
 const FILE = /^(\d+)_(.+)\.sql$/;
 
@@ -40,27 +39,5 @@ export function splitGooseFile(file: string, text: string): { up: SqlSource; dow
 }
 
 export function discoverGoose(root: string, dir: string): DiscoveredMigrations {
-  const notices: DiscoveryNotice[] = [];
-  const migrations: Migration[] = [];
-  const seen = new Map<string, string>();
-  for (const entry of listFolder(root, dir, 'migrations folder')) {
-    if (entry.name.startsWith('.') || !entry.isFile()) continue;
-    const abs = path.join(dir, entry.name);
-    const rel = relativePath(root, abs);
-    const m = FILE.exec(entry.name);
-    if (!m) {
-      const why = entry.name.endsWith('.go') ? 'Go migrations cannot be run from SQL; use --up-command' : 'does not match <version>_<name>.sql';
-      notices.push({ file: rel, message: `${rel}: ${why}; skipped` });
-      continue;
-    }
-    const [, version, name] = m as unknown as [string, string, string];
-    const key = BigInt(version).toString();
-    const other = seen.get(key);
-    if (other) throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
-    seen.set(key, rel);
-    const { up, down } = splitGooseFile(rel, readSqlFile(root, abs));
-    migrations.push({ version, name, up, down, underTest: true });
-  }
-  migrations.sort((a, b) => compareVersions(a.version, b.version));
-  return { format: 'goose', migrations, notices };
+  return discoverOneFileFormat(root, dir, 'goose', splitGooseFile);
 }
