@@ -117,8 +117,11 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   };
   let failure: unknown;
   try {
-    // A migration tool keeps its own bookkeeping: its steps are replayed, not cloned.
-    const base = config.upCommand ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
+    // A template pays off when two stages start from the baseline (the walk and the performance
+    // stage); one stage simply applies it. A migration tool keeps its own bookkeeping: replayed, not cloned.
+    const consumers = Number(config.stages.some((s) => WALK_STAGES.includes(s))) + Number(config.stages.includes('performance'));
+    const base =
+      config.upCommand || consumers < 2 ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
     ctx.baselineTemplate = base.template;
     shardCtx.baselineTemplate = base.template;
     upfront.push(...base.findings);

@@ -194,6 +194,9 @@ function isFatal(e: unknown): boolean {
 }
 
 /** Fingerprints of one database, kept on one connection (temporary storage dies with it). */
+/** Which tables a fingerprint covers; all when not given. */
+export type TableFilter = (schema: string, name: string) => boolean;
+
 export class FingerprintStore {
   private readonly client: pg.ClientBase;
   private nextId = 1;
@@ -208,15 +211,17 @@ export class FingerprintStore {
    * `summary`, no rows are stored: enough to see what was dropped and whether values live on.
    * With `rowsOnly` (a summary), rows are counted but values not read: no column digests.
    */
-  async take(opts: { like?: Fingerprint; summary?: boolean; rowsOnly?: boolean } = {}): Promise<Fingerprint> {
+  async take(opts: { like?: Fingerprint; summary?: boolean; rowsOnly?: boolean; only?: TableFilter } = {}): Promise<Fingerprint> {
     const stored = opts.summary !== true && opts.rowsOnly !== true;
     const id = this.nextId++;
     // No index: every comparison reads whole tables of it, which hash joins do best.
     const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
     // One round trip for the catalog: the tables, the sequences that feed columns.
     const results = (await this.client.query(`${create}${TABLES_SQL};\n${SEQUENCES_SQL}`)) as unknown as pg.QueryResult[];
-    const catalog = results[results.length - 2]!.rows as TableCatalogRow[];
-    const uses = results[results.length - 1]!.rows as SequenceRow[];
+    // A migration's round trip looks at the tables it can change, so its cost does not grow with the schema.
+    const only = opts.only ?? (() => true);
+    const catalog = (results[results.length - 2]!.rows as TableCatalogRow[]).filter((t) => only(t.schema, t.name));
+    const uses = (results[results.length - 1]!.rows as SequenceRow[]).filter((u) => only(u.schema, u.table));
     const likeTypes = new Map<string, Map<string, string>>();
     for (const t of opts.like?.tables ?? []) likeTypes.set(`${t.schema}.${t.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
 

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { droppedData, FingerprintStore, type Fingerprint } from '../db/fingerprint.js';
+import { droppedData, FingerprintStore, type Fingerprint, type TableFilter } from '../db/fingerprint.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { StageStatus } from '../report/model.js';
 import { tableTouches, touchName, sameTable } from '../sql/touched.js';
@@ -25,6 +25,8 @@ interface MigrationState {
   seedFailed: boolean;
   /** The up applied: the checks that follow it ran. */
   applied: boolean;
+  /** The tables the round trip compares: those the up and down can change. */
+  only: TableFilter | undefined;
   a?: Fingerprint;
   b?: Fingerprint;
   /** Waiting for the down (or for the walk to move on without one) before its findings are made. */
@@ -148,6 +150,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
         prepared: step.prepared,
         started: performance.now(),
         roundTrip: roundTripOf.get(version) ?? false,
+        only: roundTripScope(step),
         seedFailed: false,
         applied: false,
         settled: false,
@@ -165,7 +168,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
           state.seedFailed = true;
         }
       }
-      if (state.roundTrip) state.a = await (await storeFor(step.db)).take();
+      if (state.roundTrip) state.a = await (await storeFor(step.db)).take({ only: state.only });
     },
 
     async afterUp(step) {
@@ -175,10 +178,10 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       state.applied = true;
       if (state.roundTrip && state.a && store) {
         // Values after the up matter only to tell whether dropped ones live on elsewhere.
-        state.b = await store.take({ rowsOnly: true });
+        state.b = await store.take({ rowsOnly: true, only: state.only });
         const dropped = droppedData(state.a, state.b);
         if (dropped.columns.some((c) => c.values > 0) || dropped.tables.some((t) => t.rows > 0)) {
-          state.b = await store.take({ like: state.a, summary: true });
+          state.b = await store.take({ like: state.a, summary: true, only: state.only });
         }
         state.pending = step;
       }
@@ -217,7 +220,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       const state = states.get(step.prepared.migration.version);
       if (!result.ok && result.failure?.partiallyApplied) walkBroken = true;
       if (!state?.pending) return;
-      const c = result.ok && store && state.a ? await store.take({ like: state.a }) : undefined;
+      const c = result.ok && store && state.a ? await store.take({ like: state.a, only: state.only }) : undefined;
       await finish(state, c);
     },
 
@@ -249,4 +252,21 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       if (f) outcome.findings.push(f);
     },
   };
+}
+
+/** Statements whose effects reach past the tables they name: cascades through foreign keys. */
+const CASCADING = new Set(['DeleteStmt', 'TruncateStmt', 'DropStmt']);
+
+/**
+ * The tables a migration's up and down can change: the ones they name, read from the parse tree.
+ * All tables when that cannot be told: a DO block, a function call, or a delete, truncate or drop
+ * that can cascade to other tables through foreign keys.
+ */
+function roundTripScope(step: WalkStep): TableFilter | undefined {
+  const statements = [...step.up.statements, ...(step.down?.statements ?? [])];
+  if (statements.length === 0 || statements.some((s) => CASCADING.has(s.kind))) return undefined;
+  const analysis = tableTouches(statements);
+  if (analysis.opaque.length > 0) return undefined;
+  const touched = analysis.touches.filter((t) => t.action !== 'read');
+  return (schema, name) => touched.some((t) => sameTable(t, { schema, name }));
 }

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { applyStatements, transactionModeFor, type StatementFailure } from '../db/execute.js';
+import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
 import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
 import { seedTables, type SeedNotice } from '../db/seed.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
@@ -32,7 +32,18 @@ const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
 export async function runPerformanceStage(ctx: StageContext): Promise<StageOutcome> {
   const outcome = emptyOutcome('performance');
-  const db = await ctx.server.createDatabase();
+  if (ctx.config.upCommand) {
+    // Steps of a migration tool are not statements we can time one by one, lock by lock.
+    outcome.findings.push({
+      stage: 'performance',
+      severity: 'notice',
+      rule: 'not-measured',
+      message: 'the performance stage times SQL statements; with up-command the migrations are code and are not measured',
+    });
+    return outcome;
+  }
+  const template = ctx.baselineTemplate;
+  const db = await ctx.server.createDatabase(template?.name);
   let client: pg.Client | undefined;
   const notices = new Set<string>();
   try {
@@ -40,8 +51,10 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
     await applySessionLimits(client, ctx);
     let stopped: string | undefined;
     const notReached: string[] = [];
-    for (const prepared of ctx.migrations) {
+    for (const [index, prepared] of ctx.migrations.entries()) {
       const m = prepared.migration;
+      // Already in the cloned baseline template.
+      if (template && index < template.count) continue;
       if (stopped !== undefined || !prepared.up.ok) {
         // A file that does not parse stops the staircase; the syntax stage reports it.
         stopped ??= m.version;
@@ -54,7 +67,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
       const up = prepared.up.parsed;
       const t0 = performance.now();
       if (!m.underTest || !covers(ctx.config, up)) {
-        const r = await applyStatements(client, up);
+        const r = await applyWhole(client, up);
         await applySessionLimits(client, ctx);
         if (m.underTest) {
           outcome.perMigration.set(m.version, 'skip');
