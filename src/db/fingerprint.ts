@@ -15,7 +15,7 @@
  */
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
-import { quoteIdent, quoteQualified } from './quote.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';
 
 /** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
 function storeOf(id: number): string {
@@ -131,6 +131,7 @@ WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_)'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  /*narrow*/
 ORDER BY 1, 2`;
 
 interface SequenceRow {
@@ -168,6 +169,7 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum AND NOT a.atti
 WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_)'
+  /*narrow*/
 ORDER BY 1, 2, 3`;
 
 /**
@@ -194,8 +196,16 @@ function isFatal(e: unknown): boolean {
 }
 
 /** Fingerprints of one database, kept on one connection (temporary storage dies with it). */
-/** Which tables a fingerprint covers; all when not given. */
-export type TableFilter = (schema: string, name: string) => boolean;
+/** Which tables a fingerprint covers (a name without a schema matches it in any schema); all when not given. */
+export type TableFilter = ReadonlyArray<{ schema: string | undefined; name: string }>;
+
+/** The catalog queries, narrowed to the named tables when there is a filter. */
+function catalogSql(only: TableFilter | undefined): string {
+  if (only === undefined) return `${TABLES_SQL};\n${SEQUENCES_SQL}`;
+  const names = `ARRAY[${[...new Set(only.map((t) => quoteLiteral(t.name)))].join(', ') || "''"}]::name[]`;
+  const narrow = (sql: string) => sql.replace('/*narrow*/', `AND c.relname = ANY (${names})`);
+  return `${narrow(TABLES_SQL)};\n${narrow(SEQUENCES_SQL)}`;
+}
 
 export class FingerprintStore {
   private readonly client: pg.ClientBase;
@@ -217,9 +227,9 @@ export class FingerprintStore {
     // No index: every comparison reads whole tables of it, which hash joins do best.
     const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
     // One round trip for the catalog: the tables, the sequences that feed columns.
-    const results = (await this.client.query(`${create}${TABLES_SQL};\n${SEQUENCES_SQL}`)) as unknown as pg.QueryResult[];
+    const results = (await this.client.query(`${create}${catalogSql(opts.only)}`)) as unknown as pg.QueryResult[];
     // A migration's round trip looks at the tables it can change, so its cost does not grow with the schema.
-    const only = opts.only ?? (() => true);
+    const only = (schema: string, name: string) => opts.only === undefined || opts.only.some((t) => t.name === name && (t.schema === undefined || t.schema === schema));
     const catalog = (results[results.length - 2]!.rows as TableCatalogRow[]).filter((t) => only(t.schema, t.name));
     const uses = (results[results.length - 1]!.rows as SequenceRow[]).filter((u) => only(u.schema, u.table));
     const likeTypes = new Map<string, Map<string, string>>();

@@ -267,6 +267,5 @@ function roundTripScope(step: WalkStep): TableFilter | undefined {
   if (statements.length === 0 || statements.some((s) => CASCADING.has(s.kind))) return undefined;
   const analysis = tableTouches(statements);
   if (analysis.opaque.length > 0) return undefined;
-  const touched = analysis.touches.filter((t) => t.action !== 'read');
-  return (schema, name) => touched.some((t) => sameTable(t, { schema, name }));
+  return analysis.touches.filter((t) => t.action !== 'read').map((t) => ({ schema: t.schema, name: t.name }));
 }
