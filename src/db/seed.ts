@@ -16,6 +16,8 @@ export interface SeedOptions {
   rows: number;
   /** Only these tables (qualified "schema.table" or bare "table" meaning any schema); default every ordinary table. Foreign-key parents of listed tables that are empty are filled too (as needed for FK values). */
   tables?: string[];
+  /** A name in `tables` that matches no table is skipped silently (it may be created later). */
+  missingOk?: boolean;
   /** Run ANALYZE on each filled table afterwards (performance stage). Default false. */
   analyze?: boolean;
   /**
@@ -983,7 +985,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
     for (const wanted of opts.tables) {
       let found = all.filter((t) => matches(t, wanted));
       if (found.length === 0) found = all.filter((t) => matches(t, wanted.toLowerCase()));
-      if (found.length === 0) outcome.notices.push({ table: wanted, message: `table ${wanted} could not be filled: no such table` });
+      if (found.length === 0 && !opts.missingOk) outcome.notices.push({ table: wanted, message: `table ${wanted} could not be filled: no such table` });
       for (const t of found) set.add(t);
     }
     selected = [...set];

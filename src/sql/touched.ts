@@ -481,6 +481,24 @@ export function existingTablesTouched(statements: readonly ParsedStatementLike[]
   return out;
 }
 
+/** Statements whose effects reach past the tables they name: cascades through foreign keys. */
+const CASCADING = new Set(['DeleteStmt', 'TruncateStmt', 'DropStmt']);
+
+/**
+ * The tables the statements name (reads included when asked), or undefined when their reach
+ * cannot be told from the parse tree: a DO block, a function call, or a delete, truncate or drop
+ * that may cascade to tables it does not name.
+ */
+export function statementScope(
+  statements: ReadonlyArray<ParsedStatementLike & { kind: string }>,
+  opts: { reads: boolean },
+): Array<{ schema: string | undefined; name: string }> | undefined {
+  if (statements.length === 0 || statements.some((s) => CASCADING.has(s.kind))) return undefined;
+  const analysis = tableTouches(statements);
+  if (analysis.opaque.length > 0) return undefined;
+  return analysis.touches.filter((t) => opts.reads || t.action !== 'read').map((t) => ({ schema: t.schema, name: t.name }));
+}
+
 /** Splits `schema.table` as people write it: unquoted parts fold to lower case, `"Quoted"` parts stay. */
 export function parseTableName(text: string): { schema: string | undefined; name: string } | undefined {
   const parts: string[] = [];

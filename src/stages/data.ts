@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { droppedData, FingerprintStore, type Fingerprint, type TableFilter } from '../db/fingerprint.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { StageStatus } from '../report/model.js';
-import { tableTouches, touchName, sameTable } from '../sql/touched.js';
+import { sameTable, statementScope, tableTouches, touchName } from '../sql/touched.js';
 import { emptyOutcome, type PreparedMigration, type StageContext } from './context.js';
 import { runDataTestCommand } from './data-command.js';
 import { loadFixtures, runAsserts, runSeed } from './data-fixtures.js';
@@ -143,6 +143,9 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
     outcome,
     wantsRoundTrip: [...roundTripOf.values()].some(Boolean),
 
+    // A user's seed and assert files, and their test command, may read any table: all of them hold rows then.
+    needsEveryTable: (prepared) => fixtures.byVersion.has(prepared.migration.version) || config.dataTestCommand !== undefined,
+
     async beforeUp(step) {
       await finishPending();
       const version = step.prepared.migration.version;
@@ -254,18 +257,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
   };
 }
 
-/** Statements whose effects reach past the tables they name: cascades through foreign keys. */
-const CASCADING = new Set(['DeleteStmt', 'TruncateStmt', 'DropStmt']);
-
-/**
- * The tables a migration's up and down can change: the ones they name, read from the parse tree.
- * All tables when that cannot be told: a DO block, a function call, or a delete, truncate or drop
- * that can cascade to other tables through foreign keys.
- */
+/** The tables the round trip compares: those the up and down can change; all when that cannot be told. */
 function roundTripScope(step: WalkStep): TableFilter | undefined {
-  const statements = [...step.up.statements, ...(step.down?.statements ?? [])];
-  if (statements.length === 0 || statements.some((s) => CASCADING.has(s.kind))) return undefined;
-  const analysis = tableTouches(statements);
-  if (analysis.opaque.length > 0) return undefined;
-  return analysis.touches.filter((t) => t.action !== 'read').map((t) => ({ schema: t.schema, name: t.name }));
+  return statementScope([...step.up.statements, ...(step.down?.statements ?? [])], { reads: false });
 }

@@ -6,6 +6,7 @@ import type { ScratchDatabase } from '../db/scratch.js';
 import { seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
+import { statementScope } from '../sql/touched.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
 import { commandStepper, sqlStepper } from './steps.js';
 
@@ -27,6 +28,8 @@ export interface WalkObserver {
   readonly outcome: StageOutcome;
   /** Wants each migration's down applied, then its up again. */
   readonly wantsRoundTrip: boolean;
+  /** This migration needs every table filled, not only the ones it names (its own queries may read any). */
+  needsEveryTable?(prepared: PreparedMigration): boolean;
   beforeUp?(step: WalkStep): Promise<void>;
   afterUp?(step: WalkStep): Promise<void>;
   /** The down ran; `result.ok` says whether it succeeded. */
@@ -115,7 +118,8 @@ export async function walkMigrations(
         ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: performance.now() - t0 });
         continue;
       }
-      const seed = await seedTables(client, { rows: ctx.config.seedRows });
+      const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
+      const seed = await seedTables(client, { rows: ctx.config.seedRows, ...(scope ? { tables: scope, missingOk: true } : {}) });
       for (const n of seed.notices) {
         const key = `${n.table}\u0000${n.message}`;
         if (seedNoticeSeen.has(key)) continue;
@@ -177,6 +181,19 @@ export async function walkMigrations(
   const total = performance.now() - walkStart;
   const spent = [...observerMs.values()].reduce((a, b) => a + b, 0);
   return { syntax, syntaxMs: total - spent, observerMs };
+}
+
+/**
+ * The tables a migration works on, read (its backfills read rows too) or changed, by its up or its
+ * down: these are filled before it runs, with their foreign-key parents, so that its cost follows
+ * the migration, not the size of the schema. Every table when that cannot be told from the parse
+ * tree, and for a migration tool's steps.
+ */
+function seedScope(prepared: PreparedMigration): string[] | undefined {
+  if (prepared.migration.code || !prepared.up.ok) return undefined;
+  const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
+  const scope = statementScope(statements, { reads: true });
+  return scope && [...new Set(scope.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)))];
 }
 
 /** Timeouts so a hanging migration is stopped and reported instead of hanging the job. */
