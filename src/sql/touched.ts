@@ -481,8 +481,15 @@ export function existingTablesTouched(statements: readonly ParsedStatementLike[]
   return out;
 }
 
-/** Statements whose effects reach past the tables they name: cascades through foreign keys. */
-const CASCADING = new Set(['DeleteStmt', 'TruncateStmt', 'DropStmt']);
+/**
+ * Statements whose effects reach past the tables they name: a DELETE through ON DELETE CASCADE
+ * foreign keys, a DROP or TRUNCATE written with CASCADE. (Without CASCADE they fail instead.)
+ */
+function cascades(s: ParsedStatementLike & { kind: string }): boolean {
+  if (s.kind === 'DeleteStmt') return true;
+  const body = s.node[s.kind] as { behavior?: string } | undefined;
+  return (s.kind === 'DropStmt' || s.kind === 'TruncateStmt') && body?.behavior === 'DROP_CASCADE';
+}
 
 /**
  * The tables the statements name (reads included when asked), or undefined when their reach
@@ -493,7 +500,7 @@ export function statementScope(
   statements: ReadonlyArray<ParsedStatementLike & { kind: string }>,
   opts: { reads: boolean },
 ): Array<{ schema: string | undefined; name: string }> | undefined {
-  if (statements.length === 0 || statements.some((s) => CASCADING.has(s.kind))) return undefined;
+  if (statements.length === 0 || statements.some(cascades)) return undefined;
   const analysis = tableTouches(statements);
   if (analysis.opaque.length > 0) return undefined;
   return analysis.touches.filter((t) => opts.reads || t.action !== 'read').map((t) => ({ schema: t.schema, name: t.name }));
