@@ -35897,7 +35897,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 9631:
+/***/ 1068:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39428,6 +39428,44 @@ function discoverCodeMigrations(root, dir, hasDown) {
     return { format: 'command', migrations, notices };
 }
 
+;// CONCATENATED MODULE: ./src/migrations/one-file.ts
+
+
+
+const one_file_FILE = /^(\d+)_(.+)\.sql$/;
+/**
+ * Formats that keep both directions of a migration in one `<version>_<name>.sql` file (dbmate,
+ * goose): the folder is read the same way, only the sections are told apart differently.
+ */
+function discoverOneFileFormat(root, dir, format, split) {
+    const notices = [];
+    const migrations = [];
+    const seen = new Map();
+    for (const entry of listFolder(root, dir, 'migrations folder')) {
+        if (entry.name.startsWith('.') || !entry.isFile())
+            continue;
+        const abs = external_node_path_default().join(dir, entry.name);
+        const rel = relativePath(root, abs);
+        const m = one_file_FILE.exec(entry.name);
+        if (!m) {
+            const why = entry.name.endsWith('.go') ? 'Go migrations cannot be run from SQL; use --up-command' : 'does not match <version>_<name>.sql';
+            notices.push({ file: rel, message: `${rel}: ${why}; skipped` });
+            continue;
+        }
+        const [, version, name] = m;
+        // Versions compare as numbers: 1 and 0001 are the same version.
+        const key = BigInt(version).toString();
+        const other = seen.get(key);
+        if (other)
+            throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
+        seen.set(key, rel);
+        const { up, down } = split(rel, readSqlFile(root, abs));
+        migrations.push({ version, name, up, down, underTest: true });
+    }
+    migrations.sort((a, b) => compareVersions(a.version, b.version));
+    return { format, migrations, notices };
+}
+
 ;// CONCATENATED MODULE: ./src/migrations/sections.ts
 /**
  * One part of a file as SQL text of the same shape: characters outside lines [from, to) become
@@ -39446,7 +39484,6 @@ function commentBody(line) {
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/dbmate.ts
-
 
 
 
@@ -39479,29 +39516,7 @@ function splitDbmateFile(file, text) {
     return { up: section(ups[0]), down: downs[0] ? section(downs[0]) : undefined };
 }
 function discoverDbmate(root, dir) {
-    const notices = [];
-    const migrations = [];
-    const seen = new Map();
-    for (const entry of listFolder(root, dir, 'migrations folder')) {
-        if (entry.name.startsWith('.') || !entry.isFile())
-            continue;
-        const abs = external_node_path_default().join(dir, entry.name);
-        const rel = relativePath(root, abs);
-        const m = dbmate_FILE.exec(entry.name);
-        if (!m) {
-            notices.push({ file: rel, message: `${rel} does not match <version>_<name>.sql; skipped` });
-            continue;
-        }
-        const [, version, name] = m;
-        const other = seen.get(BigInt(version).toString());
-        if (other)
-            throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
-        seen.set(BigInt(version).toString(), rel);
-        const { up, down } = splitDbmateFile(rel, readSqlFile(root, abs));
-        migrations.push({ version, name, up, down, underTest: true });
-    }
-    migrations.sort((a, b) => compareVersions(a.version, b.version));
-    return { format: 'dbmate', migrations, notices };
+    return discoverOneFileFormat(root, dir, 'dbmate', splitDbmateFile);
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/flyway.ts
@@ -39652,7 +39667,6 @@ function discoverGolangMigrate(root, dir) {
 
 
 
-
 const goose_FILE = /^(\d+)_(.+)\.sql$/;
 /** goose: `<version>_<name>.sql` holding `-- +goose Up` and `-- +goose Down` sections. */
 function looksLikeGoose(samples) {
@@ -39691,31 +39705,7 @@ function splitGooseFile(file, text) {
     return { up: section(ups[0].line), down: downs[0] ? section(downs[0].line) : undefined };
 }
 function discoverGoose(root, dir) {
-    const notices = [];
-    const migrations = [];
-    const seen = new Map();
-    for (const entry of listFolder(root, dir, 'migrations folder')) {
-        if (entry.name.startsWith('.') || !entry.isFile())
-            continue;
-        const abs = external_node_path_default().join(dir, entry.name);
-        const rel = relativePath(root, abs);
-        const m = goose_FILE.exec(entry.name);
-        if (!m) {
-            const why = entry.name.endsWith('.go') ? 'Go migrations cannot be run from SQL; use --up-command' : 'does not match <version>_<name>.sql';
-            notices.push({ file: rel, message: `${rel}: ${why}; skipped` });
-            continue;
-        }
-        const [, version, name] = m;
-        const key = BigInt(version).toString();
-        const other = seen.get(key);
-        if (other)
-            throw new InputError('input', `duplicate migration version ${version}: ${other} and ${rel}`, { file: rel });
-        seen.set(key, rel);
-        const { up, down } = splitGooseFile(rel, readSqlFile(root, abs));
-        migrations.push({ version, name, up, down, underTest: true });
-    }
-    migrations.sort((a, b) => compareVersions(a.version, b.version));
-    return { format: 'goose', migrations, notices };
+    return discoverOneFileFormat(root, dir, 'goose', splitGooseFile);
 }
 
 ;// CONCATENATED MODULE: ./src/migrations/sqitch.ts
@@ -40563,6 +40553,7 @@ WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_)'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+  /*narrow*/
 ORDER BY 1, 2`;
 /** Integer columns fed by a sequence: owned (serial, identity) or named in the column default. */
 const SEQUENCES_SQL = `
@@ -40589,6 +40580,7 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum AND NOT a.atti
 WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp_)'
+  /*narrow*/
 ORDER BY 1, 2, 3`;
 /**
  * 64-bit hash of a column value's text form, comparable across the types a round trip may pass
@@ -40611,7 +40603,14 @@ function isFatal(e) {
         return true;
     return code.startsWith('08') || code.startsWith('57P');
 }
-/** Fingerprints of one database, kept on one connection (temporary storage dies with it). */
+/** The catalog queries, narrowed to the named tables when there is a filter. */
+function catalogSql(only) {
+    if (only === undefined)
+        return `${TABLES_SQL};\n${SEQUENCES_SQL}`;
+    const names = `ARRAY[${[...new Set(only.map((t) => quoteLiteral(t.name)))].join(', ') || "''"}]::name[]`;
+    const narrow = (sql) => sql.replace('/*narrow*/', `AND c.relname = ANY (${names})`);
+    return `${narrow(TABLES_SQL)};\n${narrow(SEQUENCES_SQL)}`;
+}
 class FingerprintStore {
     client;
     nextId = 1;
@@ -40630,9 +40629,11 @@ class FingerprintStore {
         // No index: every comparison reads whole tables of it, which hash joins do best.
         const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
         // One round trip for the catalog: the tables, the sequences that feed columns.
-        const results = (await this.client.query(`${create}${TABLES_SQL};\n${SEQUENCES_SQL}`));
-        const catalog = results[results.length - 2].rows;
-        const uses = results[results.length - 1].rows;
+        const results = (await this.client.query(`${create}${catalogSql(opts.only)}`));
+        // A migration's round trip looks at the tables it can change, so its cost does not grow with the schema.
+        const only = (schema, name) => opts.only === undefined || opts.only.some((t) => t.name === name && (t.schema === undefined || t.schema === schema));
+        const catalog = results[results.length - 2].rows.filter((t) => only(t.schema, t.name));
+        const uses = results[results.length - 1].rows.filter((u) => only(u.schema, u.table));
         const likeTypes = new Map();
         for (const t of opts.like?.tables ?? [])
             likeTypes.set(`${t.schema}.${t.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
@@ -41368,6 +41369,29 @@ function existingTablesTouched(statements) {
         out.add(key(t));
     }
     return out;
+}
+/**
+ * Statements whose effects reach past the tables they name: a DELETE through ON DELETE CASCADE
+ * foreign keys, a DROP or TRUNCATE written with CASCADE. (Without CASCADE they fail instead.)
+ */
+function cascades(s) {
+    if (s.kind === 'DeleteStmt')
+        return true;
+    const body = s.node[s.kind];
+    return (s.kind === 'DropStmt' || s.kind === 'TruncateStmt') && body?.behavior === 'DROP_CASCADE';
+}
+/**
+ * The tables the statements name (reads included when asked), or undefined when their reach
+ * cannot be told from the parse tree: a DO block, a function call, or a delete, truncate or drop
+ * that may cascade to tables it does not name.
+ */
+function statementScope(statements, opts) {
+    if (statements.length === 0 || statements.some(cascades))
+        return undefined;
+    const analysis = tableTouches(statements);
+    if (analysis.opaque.length > 0)
+        return undefined;
+    return analysis.touches.filter((t) => opts.reads || t.action !== 'read').map((t) => ({ schema: t.schema, name: t.name }));
 }
 /** Splits `schema.table` as people write it: unquoted parts fold to lower case, `"Quoted"` parts stay. */
 function parseTableName(text) {
@@ -42835,7 +42859,7 @@ async function seedTables(client, opts) {
             let found = all.filter((t) => matches(t, wanted));
             if (found.length === 0)
                 found = all.filter((t) => matches(t, wanted.toLowerCase()));
-            if (found.length === 0)
+            if (found.length === 0 && !opts.missingOk)
                 outcome.notices.push({ table: wanted, message: `table ${wanted} could not be filled: no such table` });
             for (const t of found)
                 set.add(t);
@@ -43072,6 +43096,7 @@ function reapplyHint(code) {
 
 
 
+
 /**
  * One pass over the migrations in order on one scratch database: baseline migrations are
  * applied, each migration under test meets populated tables, and observers see every step.
@@ -43144,7 +43169,8 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: external_node_perf_hooks_.performance.now() - t0 });
                 continue;
             }
-            const seed = await seedTables(client, { rows: ctx.config.seedRows });
+            const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
+            const seed = await seedTables(client, { rows: ctx.config.seedRows, ...(scope ? { tables: scope, missingOk: true } : {}) });
             for (const n of seed.notices) {
                 const key = `${n.table}\u0000${n.message}`;
                 if (seedNoticeSeen.has(key))
@@ -43221,6 +43247,19 @@ async function walkMigrations(ctx, observers, roundTripStage) {
     const total = external_node_perf_hooks_.performance.now() - walkStart;
     const spent = [...observerMs.values()].reduce((a, b) => a + b, 0);
     return { syntax, syntaxMs: total - spent, observerMs };
+}
+/**
+ * The tables a migration works on, read (its backfills read rows too) or changed, by its up or its
+ * down: these are filled before it runs, with their foreign-key parents, so that its cost follows
+ * the migration, not the size of the schema. Every table when that cannot be told from the parse
+ * tree, and for a migration tool's steps.
+ */
+function seedScope(prepared) {
+    if (prepared.migration.code || !prepared.up.ok)
+        return undefined;
+    const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
+    const scope = statementScope(statements, { reads: true });
+    return scope && [...new Set(scope.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)))];
 }
 /** Timeouts so a hanging migration is stopped and reported instead of hanging the job. */
 async function applySessionLimits(client, ctx) {
@@ -43349,6 +43388,8 @@ function createDataObserver(ctx) {
     return {
         outcome,
         wantsRoundTrip: [...roundTripOf.values()].some(Boolean),
+        // A user's seed and assert files, and their test command, may read any table: all of them hold rows then.
+        needsEveryTable: (prepared) => fixtures.byVersion.has(prepared.migration.version) || config.dataTestCommand !== undefined,
         async beforeUp(step) {
             await finishPending();
             const version = step.prepared.migration.version;
@@ -43356,6 +43397,7 @@ function createDataObserver(ctx) {
                 prepared: step.prepared,
                 started: external_node_perf_hooks_.performance.now(),
                 roundTrip: roundTripOf.get(version) ?? false,
+                only: roundTripScope(step),
                 seedFailed: false,
                 applied: false,
                 settled: false,
@@ -43375,7 +43417,7 @@ function createDataObserver(ctx) {
                 }
             }
             if (state.roundTrip)
-                state.a = await (await storeFor(step.db)).take();
+                state.a = await (await storeFor(step.db)).take({ only: state.only });
         },
         async afterUp(step) {
             const version = step.prepared.migration.version;
@@ -43385,10 +43427,10 @@ function createDataObserver(ctx) {
             state.applied = true;
             if (state.roundTrip && state.a && store) {
                 // Values after the up matter only to tell whether dropped ones live on elsewhere.
-                state.b = await store.take({ rowsOnly: true });
+                state.b = await store.take({ rowsOnly: true, only: state.only });
                 const dropped = droppedData(state.a, state.b);
                 if (dropped.columns.some((c) => c.values > 0) || dropped.tables.some((t) => t.rows > 0)) {
-                    state.b = await store.take({ like: state.a, summary: true });
+                    state.b = await store.take({ like: state.a, summary: true, only: state.only });
                 }
                 state.pending = step;
             }
@@ -43430,7 +43472,7 @@ function createDataObserver(ctx) {
                 walkBroken = true;
             if (!state?.pending)
                 return;
-            const c = result.ok && store && state.a ? await store.take({ like: state.a }) : undefined;
+            const c = result.ok && store && state.a ? await store.take({ like: state.a, only: state.only }) : undefined;
             await finish(state, c);
         },
         async afterReup(_step, result) {
@@ -43464,6 +43506,10 @@ function createDataObserver(ctx) {
                 outcome.findings.push(f);
         },
     };
+}
+/** The tables the round trip compares: those the up and down can change; all when that cannot be told. */
+function roundTripScope(step) {
+    return statementScope([...step.up.statements, ...(step.down?.statements ?? [])], { reads: false });
 }
 
 ;// CONCATENATED MODULE: ./src/db/measure.ts
@@ -45086,7 +45132,18 @@ const MIN_SMALL_ROWS = 1_000;
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 async function runPerformanceStage(ctx) {
     const outcome = emptyOutcome('performance');
-    const db = await ctx.server.createDatabase();
+    if (ctx.config.upCommand) {
+        // Steps of a migration tool are not statements we can time one by one, lock by lock.
+        outcome.findings.push({
+            stage: 'performance',
+            severity: 'notice',
+            rule: 'not-measured',
+            message: 'the performance stage times SQL statements; with up-command the migrations are code and are not measured',
+        });
+        return outcome;
+    }
+    const template = ctx.baselineTemplate;
+    const db = await ctx.server.createDatabase(template?.name);
     let client;
     const notices = new Set();
     try {
@@ -45094,8 +45151,11 @@ async function runPerformanceStage(ctx) {
         await applySessionLimits(client, ctx);
         let stopped;
         const notReached = [];
-        for (const prepared of ctx.migrations) {
+        for (const [index, prepared] of ctx.migrations.entries()) {
             const m = prepared.migration;
+            // Already in the cloned baseline template.
+            if (template && index < template.count)
+                continue;
             if (stopped !== undefined || !prepared.up.ok) {
                 // A file that does not parse stops the staircase; the syntax stage reports it.
                 stopped ??= m.version;
@@ -45108,7 +45168,7 @@ async function runPerformanceStage(ctx) {
             const up = prepared.up.parsed;
             const t0 = external_node_perf_hooks_.performance.now();
             if (!m.underTest || !covers(ctx.config, up)) {
-                const r = await applyStatements(client, up);
+                const r = await applyWhole(client, up);
                 await applySessionLimits(client, ctx);
                 if (m.underTest) {
                     outcome.perMigration.set(m.version, 'skip');
@@ -47294,8 +47354,10 @@ async function runPipeline(config, hooks = {}) {
     };
     let failure;
     try {
-        // A migration tool keeps its own bookkeeping: its steps are replayed, not cloned.
-        const base = config.upCommand ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
+        // A template pays off when two stages start from the baseline (the walk and the performance
+        // stage); one stage simply applies it. A migration tool keeps its own bookkeeping: replayed, not cloned.
+        const consumers = Number(config.stages.some((s) => WALK_STAGES.includes(s))) + Number(config.stages.includes('performance'));
+        const base = config.upCommand || consumers < 2 ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
         ctx.baselineTemplate = base.template;
         shardCtx.baselineTemplate = base.template;
         upfront.push(...base.findings);
@@ -47430,6 +47492,8 @@ function onlyInShard(o, inShard) {
         },
         wantsRoundTrip: o.wantsRoundTrip,
     };
+    if (o.needsEveryTable)
+        wrapped.needsEveryTable = (prepared) => o.needsEveryTable(prepared);
     if (o.beforeUp)
         wrapped.beforeUp = async (step) => (mine(step) ? o.beforeUp(step) : undefined);
     if (o.afterUp)
@@ -54643,7 +54707,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9631);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1068);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
