@@ -43,6 +43,26 @@ describe('cli usage errors', () => {
   });
 });
 
+describe('cli process without a database URL', () => {
+  it('starts an embedded Postgres and still exits 1 on a failing verdict', async () => {
+    const entry = path.join(repoRoot, '__tests__/support/cli-entry.ts');
+    const tsxLoader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+    const child = spawn(process.execPath, ['--import', tsxLoader, entry, '--dir', 'examples/broken', '--stages', 'syntax', '--no-color'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(stderr).toContain('starting an embedded Postgres 17');
+    expect(stdout).toContain('examples/broken/0003_add_plan.up.sql:4:22: error [syntax/parse-error]');
+    expect(code).toBe(1);
+  }, 120_000);
+});
+
 describe.each(servers())('cli on $name', ({ url }) => {
   it('passes the examples and exits 1 on the broken ones, naming file and line', async () => {
     const good = await cli(['--dir', 'examples/migrations', '--database-url', url, '--stages', 'syntax']);

@@ -148,5 +148,9 @@ export async function main(): Promise<void> {
     stderr: (t) => process.stderr.write(t),
     isTTY: process.stdout.isTTY === true,
   });
-  process.exitCode = code;
+  // The embedded server's exit hook ends the process with 0 on 'beforeExit': exit with our code
+  // ourselves, once everything written has been flushed.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+  process.exit(code);
 }
