@@ -8,9 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { closeAllScratchServers } from '../src/db/scratch.js';
 import { renderBenchTable, type Bench, type BenchRow } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+// A stopped bench drops its scratch databases, as the CLI does.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void closeAllScratchServers().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
+}
 const filter = process.argv[2];
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
