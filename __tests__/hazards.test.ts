@@ -1,20 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../src/pipeline.js';
 import type { Finding } from '../src/report/model.js';
 import { findHazards, type Hazard } from '../src/sql/hazards.js';
-import { loadParser, parseSource, type ParsedSource } from '../src/sql/parse.js';
 import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
 import { servers } from './support/servers.js';
-
-beforeAll(async () => {
-  await loadParser();
-});
-
-function parse(text: string): ParsedSource {
-  const r = parseSource({ file: 'm.sql', text });
-  if (!r.ok) throw new Error(`unexpected parse error: ${r.error.message}`);
-  return r.parsed;
-}
+import { parse } from './support/sql.js';
 
 /** Hazards as `rule@line`, the likely ones only unless asked. */
 function hazards(text: string, all = false): string[] {

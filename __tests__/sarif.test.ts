@@ -104,14 +104,14 @@ describe('renderSarif', () => {
     const report = passingReport();
     report.findings.push(
       { stage: 'data', severity: 'error', rule: 'test-command-failed', migration: '0002', message: 'npm test exited with 1' },
-      { stage: 'performance', severity: 'notice', rule: 'stage-unavailable', message: 'the performance stage is not available' },
+      { stage: 'performance', severity: 'notice', rule: 'not-measured', message: 'not measured because 0001 could not be applied: 0002' },
     );
     const { run } = sarifOf(report);
     const cmd = run.results.find((r) => r.ruleId === 'data/test-command-failed')!;
     expect(cmd.locations[0]!.physicalLocation).toEqual({ artifactLocation: { uri: 'db/migrations/0002_add_bio.up.sql', uriBaseId: '%SRCROOT%' } });
-    expect(run.results.some((r) => r.ruleId.endsWith('stage-unavailable'))).toBe(false);
+    expect(run.results.some((r) => r.ruleId.endsWith('not-measured'))).toBe(false);
     expect(run.invocations[0]!.toolExecutionNotifications).toEqual([
-      { level: 'note', message: { text: 'the performance stage is not available' }, descriptor: { id: 'performance/stage-unavailable' } },
+      { level: 'note', message: { text: 'not measured because 0001 could not be applied: 0002' }, descriptor: { id: 'performance/not-measured' } },
     ]);
     // Every result has a location: code scanning rejects the whole file otherwise.
     expect(run.results.every((r) => r.locations.length === 1 && r.locations[0]!.physicalLocation.artifactLocation.uri !== '')).toBe(true);

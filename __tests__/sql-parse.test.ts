@@ -1,15 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadParser, parseSource, statementHead, type ParsedSource } from '../src/sql/parse.js';
-
-beforeAll(async () => {
-  await loadParser();
-});
-
-function parse(text: string): ParsedSource {
-  const r = parseSource({ file: 'm.sql', text });
-  if (!r.ok) throw new Error(`unexpected parse error: ${r.error.message}`);
-  return r.parsed;
-}
+import { describe, expect, it } from 'vitest';
+import { parseSource, statementHead } from '../src/sql/parse.js';
+import { parse } from './support/sql.js';
 
 describe('parseSource', () => {
   it('splits on semicolons outside strings, comments and dollar quotes', () => {

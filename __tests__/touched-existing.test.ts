@@ -1,16 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadParser, parseSource, type Statement } from '../src/sql/parse.js';
+import { describe, expect, it } from 'vitest';
 import { existingTablesTouched as touchedTables } from '../src/sql/touched.js';
-
-beforeAll(async () => {
-  await loadParser();
-});
-
-function statements(text: string): Statement[] {
-  const r = parseSource({ file: 'm.sql', text });
-  if (!r.ok) throw new Error(`unexpected parse error: ${r.error.message}`);
-  return r.parsed.statements;
-}
+import { statements } from './support/sql.js';
 
 const touched = (text: string) => [...touchedTables(statements(text))].sort();
 

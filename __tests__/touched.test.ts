@@ -1,16 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadParser, parseSource } from '../src/sql/parse.js';
+import { describe, expect, it } from 'vitest';
 import { parseTableName, sameTable, tableTouches, touchedTables, touchName } from '../src/sql/touched.js';
-
-beforeAll(async () => {
-  await loadParser();
-});
-
-function statements(sql: string) {
-  const r = parseSource({ file: 'x.sql', text: sql });
-  if (!r.ok) throw new Error(r.error.message);
-  return r.parsed.statements;
-}
+import { statements } from './support/sql.js';
 
 const touched = (sql: string, opts?: { reads?: boolean }) => [...touchedTables(statements(sql), opts)].sort();
 const actions = (sql: string) => tableTouches(statements(sql)).touches.map((t) => `${t.action} ${touchName(t)}`);

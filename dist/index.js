@@ -40004,16 +40004,22 @@ function substituteMigration(m, subs) {
 }
 
 ;// CONCATENATED MODULE: ./src/db/catalog.ts
-/** Ordinary and partitioned tables the user owns: not system schemas, not extension members, not partitions. */
+/**
+ * What counts as a user's table, as a SQL condition on `pg_class c` joined to `pg_namespace n`:
+ * ordinary or partitioned, not a partition (its parent stands for it), not temporary, not in a
+ * system schema, not a member of an extension.
+ */
+const USER_TABLE_CONDITION = `c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')`;
 const USER_TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+WHERE ${USER_TABLE_CONDITION}
 ORDER BY 1, 2`;
 async function listUserTables(client) {
     const r = await client.query(USER_TABLES_SQL);
@@ -40529,6 +40535,7 @@ function model_sortFindings(findings) {
 ;// CONCATENATED MODULE: ./src/db/fingerprint.ts
 
 
+
 /** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
 function storeOf(id) {
     return `pg_temp.mci_fingerprint_${id}`;
@@ -40547,12 +40554,7 @@ SELECT n.nspname AS schema, c.relname AS name,
              ORDER BY k.ord) AS key
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+WHERE ${USER_TABLE_CONDITION}
   /*narrow*/
 ORDER BY 1, 2`;
 /** Integer columns fed by a sequence: owned (serial, identity) or named in the column default. */
@@ -42005,6 +42007,7 @@ function isBookkeepingTable(schema, name) {
 ;// CONCATENATED MODULE: ./src/db/seed.ts
 
 
+
 const seed_TABLES_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name,
        a.attnum, a.attname, a.attnotnull, a.atttypid::int8 AS typid,
@@ -42015,13 +42018,7 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend dep
-                  WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'e')
+WHERE ${USER_TABLE_CONDITION}
 ORDER BY n.nspname, c.relname, a.attnum`;
 /** Every type the columns use, following domains to their base types and arrays to their elements. */
 const TYPES_SQL = `
@@ -47270,12 +47267,7 @@ function reupFindings(step, changes, afterUp, again) {
 
 
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
-const WALK_OBSERVERS = {
-    rollback: createRollbackObserver,
-    data: createDataObserver,
-};
-/** Stages that need a database of their own (seeded at volume). */
-const SEPARATE_STAGES = { performance: runPerformanceStage };
+const WALK_OBSERVERS = { rollback: createRollbackObserver, data: createDataObserver };
 const WALK_STAGES = ['syntax', 'rollback', 'data'];
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
 async function runPipeline(config, hooks = {}) {
@@ -47347,11 +47339,6 @@ async function runPipeline(config, hooks = {}) {
         stages.push({ name: outcome.stage, status, durationMs: Math.round(durationMs) });
         progress({ kind: 'stage', stage: outcome.stage, status, durationMs });
     };
-    const unavailable = (name) => {
-        findings.push({ stage: name, severity: 'notice', rule: 'stage-unavailable', message: `the ${name} stage is not available in this version; it was skipped` });
-        stages.push({ name, status: 'skip', durationMs: 0 });
-        progress({ kind: 'stage', stage: name, status: 'skip', durationMs: 0 });
-    };
     let failure;
     try {
         // A template pays off when two stages start from the baseline (the walk and the performance
@@ -47365,11 +47352,11 @@ async function runPipeline(config, hooks = {}) {
         const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
         if (walkStages.length > 0) {
             const observers = new Map();
+            const observing = walkStages.filter((s) => s !== 'syntax');
             // Data first: its seed files run before the rollback stage takes its first snapshot.
-            for (const name of [...walkStages].sort((a, b) => Number(b === 'data') - Number(a === 'data'))) {
+            for (const name of observing.sort((a, b) => Number(b === 'data') - Number(a === 'data'))) {
                 const make = WALK_OBSERVERS[name];
-                if (make)
-                    observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
+                observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
             }
             const roundTripStage = config.stages.includes('rollback') ? 'rollback' : 'data';
             const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
@@ -47378,24 +47365,15 @@ async function runPipeline(config, hooks = {}) {
             if (!config.stages.includes('syntax'))
                 stages.pop();
             for (const name of walkStages) {
-                if (name === 'syntax')
-                    continue;
                 const o = observers.get(name);
                 if (o)
                     record(o.outcome, walk.observerMs.get(o) ?? 0);
-                else
-                    unavailable(name);
             }
         }
-        for (const name of config.stages.filter((s) => !WALK_STAGES.includes(s))) {
-            const run = SEPARATE_STAGES[name];
-            if (!run) {
-                unavailable(name);
-                continue;
-            }
+        // The performance stage needs a database of its own, seeded at volume.
+        if (config.stages.includes('performance')) {
             const t0 = external_node_perf_hooks_.performance.now();
-            const outcome = await run(shardCtx);
-            record(outcome, external_node_perf_hooks_.performance.now() - t0);
+            record(await runPerformanceStage(shardCtx), external_node_perf_hooks_.performance.now() - t0);
         }
     }
     catch (e) {
@@ -48192,13 +48170,6 @@ const CATALOGUE = [
         severity: 'notice',
         title: 'Statements run outside a transaction',
         help: 'Statements such as CREATE INDEX CONCURRENTLY cannot run inside a transaction block, so they were run on their own, as a migration tool does. If one of them fails in production, the statements before it stay applied.',
-    },
-    {
-        id: 'stage-unavailable',
-        stage: 'syntax',
-        severity: 'notice',
-        title: 'A stage is not available',
-        help: 'The stage was asked for but this version cannot run it; it was skipped, so its checks did not happen.',
     },
     {
         id: 'shard-missing',

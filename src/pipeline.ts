@@ -29,13 +29,8 @@ export interface RunHooks {
 }
 
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
-const WALK_OBSERVERS: Partial<Record<StageName, (ctx: StageContext) => WalkObserver>> = {
-  rollback: createRollbackObserver,
-  data: createDataObserver,
-};
-
-/** Stages that need a database of their own (seeded at volume). */
-const SEPARATE_STAGES: Partial<Record<StageName, (ctx: StageContext) => Promise<StageOutcome>>> = { performance: runPerformanceStage };
+const WALK_OBSERVERS = { rollback: createRollbackObserver, data: createDataObserver } as const;
+type ObserverStage = keyof typeof WALK_OBSERVERS;
 
 const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
 
@@ -110,11 +105,6 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     stages.push({ name: outcome.stage, status, durationMs: Math.round(durationMs) });
     progress({ kind: 'stage', stage: outcome.stage, status, durationMs });
   };
-  const unavailable = (name: StageName) => {
-    findings.push({ stage: name, severity: 'notice', rule: 'stage-unavailable', message: `the ${name} stage is not available in this version; it was skipped` });
-    stages.push({ name, status: 'skip', durationMs: 0 });
-    progress({ kind: 'stage', stage: name, status: 'skip', durationMs: 0 });
-  };
   let failure: unknown;
   try {
     // A template pays off when two stages start from the baseline (the walk and the performance
@@ -129,10 +119,11 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     const walkStages = config.stages.filter((s) => WALK_STAGES.includes(s));
     if (walkStages.length > 0) {
       const observers = new Map<StageName, WalkObserver>();
+      const observing = walkStages.filter((s): s is ObserverStage => s !== 'syntax');
       // Data first: its seed files run before the rollback stage takes its first snapshot.
-      for (const name of [...walkStages].sort((a, b) => Number(b === 'data') - Number(a === 'data'))) {
+      for (const name of observing.sort((a, b) => Number(b === 'data') - Number(a === 'data'))) {
         const make = WALK_OBSERVERS[name];
-        if (make) observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
+        observers.set(name, config.shard ? onlyInShard(make(shardCtx), inThisShard) : make(ctx));
       }
       const roundTripStage: StageName = config.stages.includes('rollback') ? 'rollback' : 'data';
       const walk = await walkMigrations(ctx, [...observers.values()], roundTripStage);
@@ -140,21 +131,14 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
       record(walk.syntax, walk.syntaxMs, upfront);
       if (!config.stages.includes('syntax')) stages.pop();
       for (const name of walkStages) {
-        if (name === 'syntax') continue;
         const o = observers.get(name);
         if (o) record(o.outcome, walk.observerMs.get(o) ?? 0);
-        else unavailable(name);
       }
     }
-    for (const name of config.stages.filter((s) => !WALK_STAGES.includes(s))) {
-      const run = SEPARATE_STAGES[name];
-      if (!run) {
-        unavailable(name);
-        continue;
-      }
+    // The performance stage needs a database of its own, seeded at volume.
+    if (config.stages.includes('performance')) {
       const t0 = performance.now();
-      const outcome = await run(shardCtx);
-      record(outcome, performance.now() - t0);
+      record(await runPerformanceStage(shardCtx), performance.now() - t0);
     }
   } catch (e) {
     failure = e;

@@ -1,15 +1,22 @@
 import type pg from 'pg';
 
-/** Ordinary and partitioned tables the user owns: not system schemas, not extension members, not partitions. */
+/**
+ * What counts as a user's table, as a SQL condition on `pg_class c` joined to `pg_namespace n`:
+ * ordinary or partitioned, not a partition (its parent stands for it), not temporary, not in a
+ * system schema, not a member of an extension.
+ */
+export const USER_TABLE_CONDITION = `c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')`;
+
 const USER_TABLES_SQL = `
 SELECT n.nspname AS schema, c.relname AS name
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+WHERE ${USER_TABLE_CONDITION}
 ORDER BY 1, 2`;
 
 export interface TableName {

@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
+import { USER_TABLE_CONDITION } from './catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';
 
 /** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
@@ -125,12 +126,7 @@ SELECT n.nspname AS schema, c.relname AS name,
              ORDER BY k.ord) AS key
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+WHERE ${USER_TABLE_CONDITION}
   /*narrow*/
 ORDER BY 1, 2`;
 

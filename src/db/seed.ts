@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { isBookkeepingTable } from './bookkeeping.js';
+import { USER_TABLE_CONDITION } from './catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';
 
 export interface SeedOptions {
@@ -122,13 +123,7 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend dep
-                  WHERE dep.classid = 'pg_class'::regclass AND dep.objid = c.oid AND dep.deptype = 'e')
+WHERE ${USER_TABLE_CONDITION}
 ORDER BY n.nspname, c.relname, a.attnum`;
 
 /** Every type the columns use, following domains to their base types and arrays to their elements. */

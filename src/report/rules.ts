@@ -137,13 +137,6 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'Statements such as CREATE INDEX CONCURRENTLY cannot run inside a transaction block, so they were run on their own, as a migration tool does. If one of them fails in production, the statements before it stay applied.',
   },
   {
-    id: 'stage-unavailable',
-    stage: 'syntax',
-    severity: 'notice',
-    title: 'A stage is not available',
-    help: 'The stage was asked for but this version cannot run it; it was skipped, so its checks did not happen.',
-  },
-  {
     id: 'shard-missing',
     stage: 'syntax',
     severity: 'error',
