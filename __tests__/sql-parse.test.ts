@@ -21,6 +21,17 @@ describe('parseSource', () => {
     expect(statementHead(p.statements[1]!)).toMatch(/^CREATE FUNCTION f\(\) RETURNS int/);
   });
 
+  it('keeps comments and empty statements before a statement in its text, and its line at its first token', () => {
+    const text = 'SELECT 1;;\n-- why; because\n;  /* note */ SELECT 2 ;\nCREATE TABLE v (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL)';
+    const p = parse(text);
+    expect(p.statements.map((s) => [s.kind, s.line, s.column])).toEqual([
+      ['SelectStmt', 1, 1],
+      ['SelectStmt', 3, 15],
+      ['CreateStmt', 4, 1],
+    ]);
+    expect(p.statements[1]!.sql).toBe('  /* note */ SELECT 2 ');
+  });
+
   it('maps byte offsets to characters after non-ASCII text', () => {
     const text = "-- Überprüfung der Städte 🚀\nINSERT INTO t VALUES ('ü');\n  CREATE INDEX i ON t (x);";
     const p = parse(text);

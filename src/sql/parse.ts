@@ -70,10 +70,35 @@ function parseOnce(text: string): RawParse {
   const raw = tree.stmts ?? [];
   const total = positions.byteLength;
   // Zero-valued fields are omitted by the parser: no location means 0, no length means "to the end".
+  // The location is the statement's first token (before 18: just after the previous `;`); the
+  // length ends at the statement's own `;`.
   const byteStarts = raw.map((s) => s.stmt_location ?? 0);
   const byteEnds = raw.map((s, i) => (s.stmt_len ? byteStarts[i]! + s.stmt_len : total));
   const idx = positions.indexesOfByteOffsets([...byteStarts, ...byteEnds]);
-  return { ok: true, ranges: raw.map((s, i) => ({ start: idx[i]!, end: idx[raw.length + i]!, node: s.stmt ?? {} })) };
+  const ranges: RawRange[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const end = idx[raw.length + i]!;
+    const start = afterSeparators(text, i === 0 ? 0 : idx[raw.length + i - 1]!, idx[i]!);
+    ranges.push({ start, end, node: raw[i]!.stmt ?? {} });
+  }
+  return { ok: true, ranges };
+}
+
+/**
+ * Where a statement's text starts: just after the last `;` between the previous statement's end
+ * and this statement's first token (only blanks, comments and empty statements lie between).
+ */
+function afterSeparators(text: string, from: number, token: number): number {
+  let start = from;
+  let i = from;
+  for (;;) {
+    const j = skipTrivia(text, i, token);
+    if (j < token && text[j] === ';') {
+      start = i = j + 1;
+      continue;
+    }
+    return start;
+  }
 }
 
 /** Index just past the first `;` that ends a line at or after `from`; the text's end if none. */
