@@ -158,6 +158,20 @@ describe.each(MAJORS)('Postgres %i', (major) => {
     expect(await leftoverScratchDatabases(url)).toEqual([]);
   });
 
+  it('compares NOT NULL by column: the constraint names 18 gives them follow the table they were made in', async () => {
+    const root = makeRepo({
+      'migrations/1_a.up.sql': 'CREATE TABLE a (id int NOT NULL, label text NOT NULL);\n',
+      'migrations/1_a.down.sql': 'DROP TABLE a;\n',
+      'migrations/2_rename.up.sql': 'ALTER TABLE a RENAME TO b;\n',
+      'migrations/2_rename.down.sql': 'ALTER TABLE b RENAME TO a;\n',
+      'migrations/3_rebuild.up.sql': 'DROP TABLE b;\nCREATE TABLE b (id int NOT NULL, label text NOT NULL);\n',
+      'migrations/3_rebuild.down.sql': 'DROP TABLE b;\nCREATE TABLE b (id int NOT NULL, label text);\n',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax,rollback' }));
+    // The down really loses one NOT NULL: said once, by column, on every major.
+    expect(errors(report).map((f) => `${f.migration}:${f.message}`)).toEqual([expect.stringMatching(/^3:.*b\.label.*NOT NULL/)]);
+  });
+
   it('applies Postgres 18 syntax only on 18; older servers fail it at its line with their own message', async () => {
     const root = makeRepo({
       'migrations/1_t.up.sql': 'CREATE TABLE t (id int PRIMARY KEY, c int);\n',
