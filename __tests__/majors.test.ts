@@ -172,6 +172,26 @@ describe.each(MAJORS)('Postgres %i', (major) => {
     expect(errors(report).map((f) => `${f.migration}:${f.message}`)).toEqual([expect.stringMatching(/^3:.*b\.label.*NOT NULL/)]);
   });
 
+  it("trusts the server's grammar where the bundled parser refuses a statement the server accepts", async () => {
+    // Postfix operators left the grammar in 14: 13 still reads `5 !`; the parser (18) does not.
+    const root = makeRepo({
+      'migrations/1_f.up.sql': "CREATE TABLE f (n numeric);\n-- the factorial\nINSERT INTO f VALUES (5 !);\nCREATE INDEX f_n_idx ON f (n);\n",
+      'migrations/1_f.down.sql': 'DROP TABLE f;\n',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax,rollback' }));
+    const at = (f: Finding) => `${f.rule}@${f.file}:${f.line}:${f.column}`;
+    if (major === 13) {
+      expect(report.verdict).toBe('pass');
+      const notice = report.findings.find((f) => f.rule === 'parsed-by-server')!;
+      expect(at(notice)).toBe('parsed-by-server@migrations/1_f.up.sql:3:1');
+      expect(notice.message).toMatch(/^the bundled parser \(Postgres 18 grammar\) refuses this statement \(syntax error at or near "\)"\) but Postgres 13\.\d+ parses it/);
+    } else {
+      expect(errors(report).map(at)).toEqual(['parse-error@migrations/1_f.up.sql:3:26']);
+      expect(report.findings.some((f) => f.rule === 'parsed-by-server')).toBe(false);
+    }
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+
   it('applies Postgres 18 syntax only on 18; older servers fail it at its line with their own message', async () => {
     const root = makeRepo({
       'migrations/1_t.up.sql': 'CREATE TABLE t (id int PRIMARY KEY, c int);\n',
