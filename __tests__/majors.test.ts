@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/cli/embedded.js';
 import { runPipeline } from '../src/pipeline.js';
+import { fixForMajor } from '../src/stages/performance-findings.js';
 import type { Finding, Report } from '../src/report/model.js';
 import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
 
@@ -27,6 +28,7 @@ CREATE TABLE bookings (
   account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
   room int NOT NULL,
   seats quantity NOT NULL DEFAULT 1,
+  note text DEFAULT 'n',
   during tsrange NOT NULL,
   EXCLUDE USING gist (during WITH &&)
 );
@@ -67,9 +69,11 @@ ALTER TABLE bookings ADD CONSTRAINT bookings_room_positive CHECK (room >= 0) NOT
 ALTER TABLE bookings VALIDATE CONSTRAINT bookings_room_positive;
 ALTER TABLE bookings ALTER COLUMN room SET DATA TYPE bigint;
 CREATE INDEX events_payload_idx ON events USING gin (payload);
+ALTER TABLE bookings ALTER COLUMN note SET NOT NULL;
 `;
 
-const CHANGE_DOWN = `DROP INDEX events_payload_idx;
+const CHANGE_DOWN = `ALTER TABLE bookings ALTER COLUMN note DROP NOT NULL;
+DROP INDEX events_payload_idx;
 ALTER TABLE bookings ALTER COLUMN room SET DATA TYPE int;
 ALTER TABLE bookings DROP CONSTRAINT bookings_room_positive;
 ALTER TABLE accounts DROP COLUMN note;
@@ -118,6 +122,15 @@ const CORPUS = {
 
 const errors = (r: Report): Finding[] => r.findings.filter((f) => f.severity === 'error');
 
+describe('fixes by major', () => {
+  it('offers NOT VALID for a partitioned foreign key only from 18 on, and says so before it', () => {
+    const fix = 'add it NOT VALID, then VALIDATE CONSTRAINT';
+    expect(fixForMajor('constraint-not-valid', fix, undefined, true, 18)).toBe(fix);
+    expect(fixForMajor('constraint-not-valid', fix, undefined, false, 16)).toBe(fix);
+    expect(fixForMajor('constraint-not-valid', fix, undefined, true, 16)).toMatch(/^on Postgres 16 a foreign key on a partitioned table cannot be added NOT VALID \(18 can\)/);
+  });
+});
+
 describe.each(MAJORS)('Postgres %i', (major) => {
   let server: EmbeddedServer | undefined;
   let url = '';
@@ -155,6 +168,10 @@ describe.each(MAJORS)('Postgres %i', (major) => {
     // SET EXPRESSION (17+) rewrites a stored column; the named NOT NULL (18) scans like SET NOT NULL.
     expect(warnings.includes('table-rewrite@4:2')).toBe(major >= 17);
     expect(warnings.includes('set-not-null@5:4')).toBe(major >= 18);
+    // The way around the scan of SET NOT NULL depends on the major, and the hint says which.
+    const setNotNull = report.findings.find((f) => f.rule === 'set-not-null' && f.migration === '2')!;
+    if (major >= 18) expect(setNotNull.hint).toMatch(/^on Postgres 18: ADD CONSTRAINT \.\.\. NOT NULL note NOT VALID, then VALIDATE CONSTRAINT/);
+    else expect(setNotNull.hint).toMatch(/^ADD CONSTRAINT \.\.\. CHECK \(note IS NOT NULL\) NOT VALID/);
     expect(await leftoverScratchDatabases(url)).toEqual([]);
   });
 
