@@ -41,7 +41,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   await loadParser();
   const discovered = config.upCommand
     ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
-    : discoverMigrations(config.root, config.dir, config.format);
+    : discoverMigrations(config.root, config.dir, config.format, { liquibase: { contexts: config.liquibaseContexts, labels: config.liquibaseLabels } });
   const baselineNotes: Finding[] = [];
   let scoped: BaselineResult | undefined;
   try {
@@ -70,9 +70,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     }));
   const findings: Finding[] = discovered.notices.map((n) => ({
     stage: 'syntax',
-    severity: 'notice',
-    rule: 'file-skipped',
+    severity: n.severity ?? 'notice',
+    rule: n.rule ?? 'file-skipped',
     file: n.file,
+    ...(n.line ? { line: n.line } : {}),
     message: n.message,
   }));
   // Found before anything runs: every parse error at its exact position, and the pull request checks.
@@ -80,6 +81,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...migrations.flatMap(parseFindings),
     ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
     ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
+    // A green check must say when it tested nothing: only a pull request that touches no migration gets one.
+    ...(scoped && !migrations.some((p) => p.migration.underTest) ? [nothingToTestFinding(config.baseRef!, migrations.length)] : []),
     ...baselineNotes,
   ];
   findings.push(...upfront);
@@ -182,6 +185,15 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     stages,
     findings,
     statements: outcomes.flatMap((o) => o.statements),
+  };
+}
+
+function nothingToTestFinding(ref: string, count: number): Finding {
+  return {
+    stage: 'syntax',
+    severity: 'notice',
+    rule: 'nothing-to-test',
+    message: `nothing to test: all ${count} migrations exist unchanged at ${ref}, so this change touches no migration`,
   };
 }
 
