@@ -228,7 +228,24 @@ describe('sql-migrate, tern, postgrator, node-pg-migrate', () => {
   });
 });
 
-describe.each(servers().slice(0, 1))('runs that test nothing on $name', ({ url }) => {
+describe.each(servers().slice(0, 1))('runs on $name', ({ url }) => {
+  it("gives a Diesel migration that reads Diesel's own table that table, as Diesel would", async () => {
+    const root = makeRepo({
+      'migrations/2024-01-01-000000_a/up.sql': 'CREATE TABLE a (id int);\n',
+      'migrations/2024-01-01-000000_a/down.sql': 'DROP TABLE a;\n',
+      'migrations/2024-01-02-000000_b/up.sql': 'CREATE TABLE b AS SELECT version FROM __diesel_schema_migrations;\n',
+      'migrations/2024-01-02-000000_b/down.sql': 'DROP TABLE b;\n',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax,rollback' }));
+    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(report.verdict).toBe('pass');
+    // Other formats get no such table.
+    const other = makeRepo({ 'migrations/1_b.up.sql': 'SELECT version FROM __diesel_schema_migrations;\n', 'migrations/1_b.down.sql': 'SELECT 1;\n' });
+    const failing = await runPipeline(configFor(other, url, { stages: 'syntax' }));
+    expect(failing.findings.map((f) => f.message)).toContain('relation "__diesel_schema_migrations" does not exist');
+  });
+
+
   it('a pull request that touches no migration passes and says there was nothing to test', async () => {
     const root = makeRepo({ 'migrations/1_a.up.sql': 'CREATE TABLE a (id int);\n', 'migrations/1_a.down.sql': 'DROP TABLE a;\n' });
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });

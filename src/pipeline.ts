@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Config, StageName } from './config.js';
+import { toolTableSetup } from './db/bookkeeping.js';
 import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
@@ -87,7 +88,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   ];
   findings.push(...upfront);
 
-  const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
+  const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
+  const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
