@@ -246,6 +246,28 @@ describe.each(servers().slice(0, 1))('runs on $name', ({ url }) => {
   });
 
 
+  it('a changeset added to an existing Liquibase file is the only one under test, and not out of order', async () => {
+    const header = '--liquibase formatted sql\n';
+    const root = makeRepo({
+      'migrations/changelog.yaml': 'databaseChangeLog:\n  - include: { file: a.sql, relativeToChangelogFile: true }\n  - include: { file: b.sql, relativeToChangelogFile: true }\n',
+      'migrations/a.sql': `${header}--changeset x:1\nCREATE TABLE a (id int);\n--rollback DROP TABLE a;\n`,
+      'migrations/b.sql': `${header}--changeset x:2\nCREATE TABLE b (id int);\n--rollback DROP TABLE b;\n`,
+    });
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'base');
+    fs.appendFileSync(path.join(root, 'migrations/a.sql'), '\n--changeset x:3\nALTER TABLE a ADD COLUMN note text;\n--rollback ALTER TABLE a DROP COLUMN note;\n');
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax,rollback', baseRef: 'main' }));
+    expect(report.migrations.map((m) => [m.version, m.underTest])).toEqual([
+      ['x:1', false],
+      ['x:3', true],
+      ['x:2', false],
+    ]);
+    expect(report.findings.filter((f) => f.severity !== 'notice')).toEqual([]);
+    expect(report.verdict).toBe('pass');
+  });
+
   it('a pull request that touches no migration passes and says there was nothing to test', async () => {
     const root = makeRepo({ 'migrations/1_a.up.sql': 'CREATE TABLE a (id int);\n', 'migrations/1_a.down.sql': 'DROP TABLE a;\n' });
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });

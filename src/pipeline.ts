@@ -46,7 +46,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const baselineNotes: Finding[] = [];
   let scoped: BaselineResult | undefined;
   try {
-    scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+    scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef, discovered) : undefined;
   } catch (e) {
     // A guessed base (the pull request's) that the checkout lacks is no reason to check nothing.
     if (!config.baseRefOptional || !isInputError(e)) throw e;

@@ -439,5 +439,16 @@ export function discoverLiquibase(root: string, dir: string, filters: LiquibaseF
       });
     }
   }
-  return { format: 'liquibase', migrations, notices };
+  return { format: 'liquibase', migrations, notices, sections: changesetSections, anyOrder: true };
+}
+
+/** The changesets of a file as it was at another commit, by version, for the pull request view. */
+function changesetSections(file: string, text: string): Map<string, { up: string; down: string | undefined }> {
+  const out = new Map<string, { up: string; down: string | undefined }>();
+  try {
+    for (const c of parseLiquibaseSql(file, text)) out.set(`${c.author}:${c.id}`, { up: c.up.text, down: c.down?.text });
+  } catch {
+    // A base version that does not parse holds no changeset to compare with: all count as new.
+  }
+  return out;
 }

@@ -42,8 +42,15 @@ export interface DiscoveryNotice {
   line?: number;
 }
 
+/** The migrations one file holds, by version (Liquibase changesets): a base version of the file is read with it. */
+export type SectionReader = (file: string, text: string) => Map<string, { up: string; down: string | undefined }>;
+
 export interface DiscoveredMigrations {
   format: string;
   migrations: Migration[];
   notices: DiscoveryNotice[];
+  /** When one file holds several migrations: a migration is new or edited by its own text, not its file's. */
+  sections?: SectionReader;
+  /** The tool runs every pending migration whatever its place (Liquibase): a new one before old ones is not out of order. */
+  anyOrder?: boolean;
 }
