@@ -74,7 +74,7 @@ describe('format discovery', () => {
     const region = found.migrations[2]!;
     expect(region.down!.text.split('\n')[6]).toBe('           ALTER TABLE users DROP COLUMN region;');
     expect(found.notices.map((n) => n.message)).toEqual([
-      `${rel('liquibase/changes/later/003_add_region.sql')}:10: changeset bob:region_engine is not run: dbms:mysql excludes PostgreSQL`,
+      'changeset bob:region_engine is not run: dbms:mysql excludes PostgreSQL',
     ]);
   });
 });

@@ -85,10 +85,11 @@ export function explainFolder(root: string, dir: string): Detection {
     if (withUp.some((f) => f.name.includes('-') || f.name.endsWith('_diesel_initial_setup'))) return { format: 'diesel', because: `it holds ${layout} named as Diesel names them` };
     return { format: 'hasura', because: `it holds ${layout} (the Hasura layout; Diesel's is the same)` };
   }
+  // Atlas also keeps a sum beside golang-migrate files: the up/down pairs decide.
+  if (looksLikeGolangMigrate(names)) return { format: 'golang-migrate', because: 'it holds <version>_<name>.up.sql files' };
   if (names.includes(ATLAS_SUM)) return { format: 'atlas', because: `it holds ${ATLAS_SUM}` };
   const samples = sample(dir, names);
   if (looksLikeLiquibase(samples)) return { format: 'liquibase', because: 'its files start with "--liquibase formatted sql" or are databaseChangeLog changelogs' };
-  if (looksLikeGolangMigrate(names)) return { format: 'golang-migrate', because: 'it holds <version>_<name>.up.sql files' };
   if (looksLikePostgrator(names)) return { format: 'postgrator', because: 'it holds <n>.do.sql files' };
   if (looksLikeFlyway(names)) return { format: 'flyway', because: 'it holds V<version>__<name>.sql files' };
   if (looksLikeDbmate(samples)) return { format: 'dbmate', because: 'its files hold "-- migrate:up"' };

@@ -47,7 +47,7 @@ export function discoverMigrations(root: string, dir: string, format: FormatName
   if (found.migrations.length === 0) {
     const looks = explainFolder(root, dir);
     const hint = looks.format && looks.format !== chosen ? `; pass --format ${looks.format} (or leave it at auto)` : '';
-    const filtered = found.notices.some((n) => / is not run: /.test(n.message)) ? '; every changeset is filtered out by contexts, labels or dbms' : '';
+    const filtered = found.notices.some((n) => n.rule === 'changeset-filtered') ? '; every changeset is filtered out by contexts, labels or dbms' : '';
     throw new InputError('input', `no migrations found in ${relativePath(root, dir) || '.'} (format ${found.format})${filtered}; ${describeDetection(looks)}${hint}`);
   }
   return found;

@@ -422,7 +422,7 @@ export function discoverLiquibase(root: string, dir: string, filters: LiquibaseF
     for (const c of parseLiquibaseSql(file, text)) {
       const chosen = changesetSelected(c.attributes, filters);
       if (!chosen.selected) {
-        notices.push({ file, line: c.line, message: `${file}:${c.line}: changeset ${c.author}:${c.id} is not run: ${chosen.why}` });
+        notices.push({ file, line: c.line, rule: 'changeset-filtered', message: `changeset ${c.author}:${c.id} is not run: ${chosen.why}` });
         continue;
       }
       // Liquibase tells changesets apart by file, author and id: the same author:id in two files is two changesets.

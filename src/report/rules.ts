@@ -137,6 +137,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'Atlas refuses to run a migrations folder whose files differ from what atlas.sum recorded (an edited, added or removed file). Run atlas migrate hash after a deliberate change; otherwise find out who edited a migration that may have run already.',
   },
   {
+    id: 'changeset-filtered',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'A Liquibase changeset is not run',
+    help: 'Its dbms attribute leaves out PostgreSQL, or its context or labels do not match liquibase-contexts / liquibase-labels, so Liquibase would not run it either and it is not tested.',
+  },
+  {
     id: 'nothing-to-test',
     stage: 'syntax',
     severity: 'notice',
