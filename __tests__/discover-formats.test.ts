@@ -84,6 +84,11 @@ describe('directory per migration', () => {
     expect(found.migrations.map((m) => [m.version, m.name, m.up.noTransaction])).toEqual([['1000', 'add index', true]]);
   });
 
+  it('refuses Prisma migrations written for another database', () => {
+    const root = makeRepo({ 'migrations/migration_lock.toml': 'provider = "mysql"\n', 'migrations/20240101000000_init/migration.sql': 'SELECT 1;\n' });
+    expect(errorOf(() => discover(root)).message).toBe('migrations/migration_lock.toml says these migrations are for mysql, not PostgreSQL');
+  });
+
   it('says which metadata file cannot be read', () => {
     const root = makeRepo({ 'migrations/2024-01-01-000000_a/up.sql': 'SELECT 1;\n', 'migrations/2024-01-01-000000_a/metadata.toml': 'run_in_transaction = = false\n' });
     expect(errorOf(() => discover(root)).message).toMatch(/^migrations\/2024-01-01-000000_a\/metadata\.toml cannot be read as TOML: /);

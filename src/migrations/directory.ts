@@ -58,6 +58,14 @@ export function discoverDirectoryFormat(root: string, dir: string, format: Direc
   const migrations: Migration[] = [];
   const seen = new Map<string, string>();
   const upName = upFileOf(format);
+  const lock = path.join(dir, 'migration_lock.toml');
+  if (format === 'prisma' && fs.existsSync(lock)) {
+    const provider = readMetadata(root, lock, 'toml').provider;
+    if (typeof provider === 'string' && !['postgresql', 'postgres'].includes(provider)) {
+      const rel = relativePath(root, lock);
+      throw new InputError('input', `${rel} says these migrations are for ${provider}, not PostgreSQL`, { file: rel });
+    }
+  }
   for (const entry of listFolder(root, dir, 'migrations folder')) {
     if (entry.name.startsWith('.')) continue;
     const abs = path.join(dir, entry.name);
