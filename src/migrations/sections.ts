@@ -52,6 +52,5 @@ export function sectionsFromMarks(
     ...(noTx || opts.noTransaction ? { noTransaction: true } : {}),
   });
   const up = ups[0] ? section(ups[0].line + 1, ups[0].noTransaction) : section(0, false);
-  if (!ups[0] && downs[0]) up.text = keepLines(text, 0, downs[0].line);
   return { up, down: downs[0] ? section(downs[0].line + 1, downs[0].noTransaction) : undefined };
 }
