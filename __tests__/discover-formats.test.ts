@@ -40,10 +40,17 @@ describe('a folder with no migration to test says what it looks like', () => {
   it('says what a folder holds when no SQL format fits it', () => {
     const js = makeRepo({ 'migrations/20240101_init.js': 'exports.up = () => {};\n', 'migrations/20240102_more.js': '' });
     expect(errorOf(() => discover(js)).message).toBe(
-      'no migrations found in migrations: it holds 2 JavaScript/TypeScript files: migrations as code (knex, node-pg-migrate, TypeORM); give up-command and down-command; pass --format if the folder is in a format not recognised',
+      'no migrations found in migrations: it holds 2 JavaScript/TypeScript files: migrations as code (knex, node-pg-migrate, TypeORM); give up-command and down-command',
     );
     const plain = makeRepo({ 'migrations/20240101_init.sql': 'SELECT 1;\n' });
     expect(errorOf(() => discover(plain)).message).toContain('it holds 1 file <version>_<name>.sql without up/down markers: up-only SQL as sqlx or Supabase keep it');
+  });
+
+  it('points one folder down when the migrations are there', () => {
+    const root = makeRepo({ 'migrations/schema.prisma': 'datasource db {}\n', 'migrations/migrations/migration_lock.toml': 'provider = "postgresql"\n', 'migrations/migrations/20240101000000_init/migration.sql': 'SELECT 1;\n' });
+    expect(errorOf(() => discover(root)).message).toBe(
+      'no migrations found in migrations: it holds a migrations folder that looks like prisma: point migrations-dir at migrations/migrations',
+    );
   });
 
   it('does not pass in command mode over a folder of migration folders: 0 steps is an error that names the layout', () => {

@@ -108,11 +108,25 @@ export function explainFolder(root: string, dir: string): Detection {
     if (cargo) return { format: 'sqlx', because: `it holds ${what} and ${cargo} is there (sqlx simple migrations)` };
     return { format: undefined, because: `it holds ${what}: up-only SQL as sqlx or Supabase keep it, but nothing says which (pass --format sqlx or supabase)` };
   }
-  return { format: undefined, because: describeUnknown(dir, visible, folders) };
+  return { format: undefined, because: describeUnknown(root, dir, visible, folders) };
 }
 
 /** Words for a folder no SQL format fits: what it holds instead. */
-function describeUnknown(dir: string, visible: string[], folders: Array<{ name: string; files: string[] }>): string {
+function isFolder(abs: string): boolean {
+  try {
+    return fs.statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function describeUnknown(root: string, dir: string, visible: string[], folders: Array<{ name: string; files: string[] }>): string {
+  // `supabase/`, `prisma/`, `db/`: the migrations are one folder down.
+  const inner = visible.find((n) => /^(migrations?|changelog)$/i.test(n) && isFolder(path.join(dir, n)));
+  if (inner) {
+    const what = explainFolder(root, path.join(dir, inner));
+    if (what.format) return `it holds a ${inner} folder that looks like ${what.format}: point migrations-dir at ${relativePath(root, path.join(dir, inner))}`;
+  }
   if (visible.length === 0) return fs.readdirSync(dir).length > 0 ? 'it is empty but for hidden files' : 'it is empty';
   const count = (re: RegExp) => visible.filter((n) => re.test(n)).length;
   const code = count(/\.(js|cjs|mjs|ts|cts|mts)$/);
@@ -126,13 +140,7 @@ function describeUnknown(dir: string, visible: string[], folders: Array<{ name: 
   if (folders.length > 0) return `it holds ${plural(folders.length, 'folder')} named <version>_<name> but none with up.sql or migration.sql`;
   const sql = visible.filter((n) => n.endsWith('.sql'));
   if (sql.length > 0) return `it holds ${plural(sql.length, '.sql file')} (${sql.slice(0, 3).join(', ')}${sql.length > 3 ? ', ...' : ''}) that no format names that way`;
-  const sub = visible.filter((n) => {
-    try {
-      return fs.statSync(path.join(dir, n)).isDirectory();
-    } catch {
-      return false;
-    }
-  });
+  const sub = visible.filter((n) => isFolder(path.join(dir, n)));
   if (sub.length > 0) return `it holds only folders (${sub.slice(0, 3).join(', ')}): point migrations-dir at the one with the migrations`;
   return `none of its ${plural(visible.length, 'file')} looks like a migration (${visible.slice(0, 3).join(', ')}${visible.length > 3 ? ', ...' : ''})`;
 }

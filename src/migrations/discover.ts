@@ -59,6 +59,8 @@ export function detectFormat(root: string, dir: string): ConcreteFormat {
   if (d.format) return d.format;
   // The format's own discovery reports a missing folder or a file with the right words.
   if (d.because === 'it does not exist' || d.because.startsWith('it is a file')) return 'golang-migrate';
-  const hint = d.because.startsWith('it is empty') ? '' : '; pass --format if the folder is in a format not recognised';
+  // The reason already says what to do, or there is nothing a format could read.
+  const advised = d.because.startsWith('it is empty') || /point migrations-dir|give up-command|pass --format/.test(d.because);
+  const hint = advised ? '' : '; pass --format if the folder is in a format not recognised';
   throw new InputError('input', `no migrations found in ${relativePath(root, dir) || '.'}: ${d.because}${hint}`);
 }
