@@ -86,7 +86,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
             migration: migration.version,
             file: migration.up.file,
             line: 1,
-            message: `${migration.upOnly} migrations have no down: no migration is rolled back`,
+            message: `${migration.upOnly} migrations have no down: those without one are not rolled back`,
             hint: 'set require-down to make every migration without a down an error',
           });
         }
@@ -158,7 +158,8 @@ function missingDownFinding(step: WalkStep, allowIrreversible: boolean, commandM
       hint: 'set down-command to the command that rolls one migration step back, or allow-irreversible if there is none',
     };
   }
-  const expected = /\.up\.sql$/.test(m.up.file) ? ` (${m.up.file.replace(/\.up\.sql$/, '.down.sql')})` : '';
+  // golang-migrate's `.up.sql` and the directory layouts' `up.sql` have their down beside them.
+  const expected = /(^|\/|\.)up\.sql$/.test(m.up.file) ? ` (${m.up.file.replace(/up\.sql$/, 'down.sql')})` : '';
   return {
     ...base,
     severity: 'error',
