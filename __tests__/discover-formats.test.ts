@@ -201,6 +201,15 @@ describe('Liquibase formatted SQL', () => {
       'migrations/b.sql': `${header}--changeset a:b\nSELECT 1;\n`,
     });
     expect(discover(sqlMaster).migrations.map((m) => m.version)).toEqual(['a:b', 'a:a']);
+
+    // Plain SQL a changelog includes is one raw changeset; plain SQL nobody includes is not a changelog.
+    const raw = makeRepo({
+      'migrations/changelog.xml': '<databaseChangeLog><include file="init.sql" relativeToChangelogFile="true"/></databaseChangeLog>',
+      'migrations/init.sql': 'CREATE TABLE t (id int);\n',
+      'migrations/notes.sql': 'SELECT 1;\n',
+    });
+    const rawFound = discover(raw);
+    expect(rawFound.migrations.map((m) => [m.version, m.name, m.down])).toEqual([['includeAll:raw', 'init', undefined]]);
   });
 
   it('refuses a changeset defined twice in a file and an include that is not there', () => {

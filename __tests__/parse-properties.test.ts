@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
+import { discoverMigrations } from '../src/migrations/discover.js';
 import { parseLiquibaseSql } from '../src/migrations/liquibase.js';
 import { splitNodePgMigrateFile } from '../src/migrations/node-pg-migrate.js';
 import { splitSqlMigrateFile } from '../src/migrations/sql-migrate.js';
@@ -185,4 +189,36 @@ describe('format parsers keep every byte at its line', () => {
       { numRuns: 400 },
     );
   });
+});
+
+describe('folder formats read each file whole', () => {
+  const content = fc.string({ unit: 'grapheme', maxLength: 120 }).map((s) => s.replace(/\0/g, '').replace(/^\uFEFF/, ''));
+  const layouts = [
+    ['diesel', (up: string, down: string) => ({ '2024-01-01-000000_a/up.sql': up, '2024-01-01-000000_a/down.sql': down, '2024-01-01-000000_a/metadata.toml': '' })],
+    ['prisma', (up: string, down: string) => ({ 'migration_lock.toml': 'provider = "postgresql"\n', '20240101000000_a/migration.sql': up, '20240101000000_a/down.sql': down })],
+    ['postgrator', (up: string, down: string) => ({ '001.do.a.sql': up, '001.undo.a.sql': down })],
+    ['sqlx', (up: string) => ({ '20240101000000_a.sql': up })],
+  ] as const;
+
+  for (const [format, layout] of layouts) {
+    it(`${format}: the up and down are the files, byte for byte`, () => {
+      fc.assert(
+        fc.property(content, content, (up, down) => {
+          const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-props-'));
+          try {
+            for (const [name, text] of Object.entries(layout(up, down))) {
+              fs.mkdirSync(path.dirname(path.join(root, 'm', name)), { recursive: true });
+              fs.writeFileSync(path.join(root, 'm', name), text);
+            }
+            const [m] = discoverMigrations(root, path.join(root, 'm'), format).migrations;
+            expect(m!.up.text).toBe(up);
+            if (format !== 'sqlx') expect(m!.down!.text).toBe(down);
+          } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+  }
 });

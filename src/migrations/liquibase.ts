@@ -371,6 +371,8 @@ export function discoverLiquibase(root: string, dir: string, filters: LiquibaseF
     throw new InputError('input', `migrations folder ${rel(dir) || '.'} does not exist`, { file: rel(dir) });
   }
   const files: string[] = [];
+  /** Files a changelog names: plain SQL there is one raw changeset, as Liquibase runs it. */
+  const included = new Set<string>();
   const visited = new Set<string>();
   const visit = (abs: string, via: string | undefined, depth: number) => {
     if (visited.has(abs)) return;
@@ -399,8 +401,15 @@ export function discoverLiquibase(root: string, dir: string, filters: LiquibaseF
     for (const inc of includes) {
       const target = resolveInclude(root, abs, inc);
       if (!target) throw new InputError('input', `${rel(abs)} includes ${inc.path}, which cannot be found next to it or on the search path`, { file: rel(abs) });
-      if (inc.kind === 'file') visit(target, rel(abs), depth + 1);
-      else for (const f of walkChangelogFiles(target)) visit(f, rel(abs), depth + 1);
+      if (inc.kind === 'file') {
+        included.add(target);
+        visit(target, rel(abs), depth + 1);
+      }
+      else
+        for (const f of walkChangelogFiles(target)) {
+          included.add(f);
+          visit(f, rel(abs), depth + 1);
+        }
     }
   };
   if (stat.isFile()) visit(dir, undefined, 0);
@@ -416,7 +425,15 @@ export function discoverLiquibase(root: string, dir: string, filters: LiquibaseF
     const file = rel(abs);
     const text = readSqlFile(root, abs);
     if (!LIQUIBASE_HEADER.test(text.split('\n').find((l) => l.trim() !== '') ?? '')) {
-      if (sqlIncludes(text).length === 0) notices.push({ file, message: `${file} does not start with "--liquibase formatted sql"; skipped` });
+      if (sqlIncludes(text).length > 0) continue;
+      if (included.has(abs) && text.trim() !== '') {
+        // Liquibase runs an included plain SQL file as one changeset, author "includeAll", id "raw".
+        const version = versions.has('includeAll:raw') ? `${file}::includeAll:raw` : 'includeAll:raw';
+        versions.set(version, file);
+        migrations.push({ version, name: path.basename(abs, path.extname(abs)), up: { file, text }, down: undefined, underTest: true });
+        continue;
+      }
+      notices.push({ file, message: `${file} does not start with "--liquibase formatted sql"; skipped` });
       continue;
     }
     for (const c of parseLiquibaseSql(file, text)) {
