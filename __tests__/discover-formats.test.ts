@@ -226,8 +226,8 @@ describe('sql-migrate, tern, postgrator, node-pg-migrate', () => {
     expect(sqlMigrate.format).toBe('sql-migrate');
     expect([sqlMigrate.migrations[0]!.up.noTransaction, sqlMigrate.migrations[0]!.down!.noTransaction]).toEqual([true, undefined]);
 
-    const tern = discover(makeRepo({ 'migrations/001_a.sql': '---- tern: disable-tx ----\nCREATE TABLE a (id int);\n---- create above / drop below ----\nDROP TABLE a;\n', 'migrations/002_b.sql': 'CREATE TABLE b (id int);\n' }));
-    expect(tern.format).toBe('tern');
+    const tern = discover(makeRepo({ 'migrations/tern.conf': '[database]\n', 'migrations/001_a.sql': '---- tern: disable-tx ----\nCREATE TABLE a (id int);\n---- create above / drop below ----\nDROP TABLE a;\n', 'migrations/002_b.sql': 'CREATE TABLE b (id int);\n' }));
+    expect([tern.format, tern.notices]).toEqual(['tern', []]);
     expect(tern.migrations.map((m) => [m.up.noTransaction, m.down?.text.trim()])).toEqual([
       [true, 'DROP TABLE a;'],
       [undefined, undefined],

@@ -21,5 +21,7 @@ export function splitTernFile(file: string, text: string): { up: SqlSource; down
 }
 
 export function discoverTern(root: string, dir: string): DiscoveredMigrations {
-  return discoverOneFileFormat(root, dir, 'tern', splitTernFile, { pattern: FILE });
+  const found = discoverOneFileFormat(root, dir, 'tern', splitTernFile, { pattern: FILE });
+  // tern keeps its settings beside the migrations.
+  return { ...found, notices: found.notices.filter((n) => !/(^|\/)tern\.conf$/.test(n.file)) };
 }
