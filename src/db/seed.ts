@@ -12,10 +12,14 @@ import { isBookkeepingTable } from './bookkeeping.js';
 import { quoteQualified } from './quote.js';
 import { countRows, displayName, readCatalog, type CatalogTable } from './seed/catalog.js';
 import { buildInsert, canNullRetry } from './seed/insert.js';
-import { fillOrder, planTable } from './seed/plan.js';
-import { runGuarded } from './seed/run.js';
+import { fillOrder, planTable, type TablePlan } from './seed/plan.js';
+import { suppressUserCode } from './seed/replica.js';
+import { guarded, runGuarded } from './seed/run.js';
+import { makeRoomForFixtureKeys, resetSequences } from './seed/sequences.js';
 
 export { parseBoundsCheck, parseInListCheck } from './seed/checks.js';
+export { suppressUserCode, type UserCodeSuppression } from './seed/replica.js';
+export { resetSequences, type SequenceReset } from './seed/sequences.js';
 
 export interface SeedOptions {
   /** Target row count per table: tables are topped up to this many rows; a table already holding >= rows is left alone. */
@@ -45,10 +49,25 @@ export interface SeedNotice {
   message: string;
 }
 
+export interface TableFill {
+  /** "schema.table", schema omitted when "public". */
+  table: string;
+  /** Rows asked for. */
+  target: number;
+  /** Rows the table holds after the fill. */
+  rows: number;
+  /** Why it holds fewer than asked, when it does. */
+  reason?: string;
+}
+
 export interface SeedOutcome {
   /** Tables that received rows, in the order they were filled (parents before children). */
   seeded: SeededTable[];
   notices: SeedNotice[];
+  /** Every table the fill worked on (below the target before it), with the rows it holds now. */
+  tables: TableFill[];
+  /** Set when user triggers and rules fired on the generated rows: why they could not be turned off. */
+  userCodeFires?: string;
 }
 
 function matches(t: CatalogTable, wanted: string): boolean {
@@ -58,7 +77,7 @@ function matches(t: CatalogTable, wanted: string): boolean {
 export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Promise<SeedOutcome> {
   if (!Number.isFinite(opts.rows) || opts.rows < 0) throw new RangeError(`rows must be a non-negative number, got ${opts.rows}`);
   const target = Math.floor(opts.rows);
-  const outcome: SeedOutcome = { seeded: [], notices: [] };
+  const outcome: SeedOutcome = { seeded: [], notices: [], tables: [] };
   const catalog = await readCatalog(client);
   // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
   const all = [...catalog.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
@@ -106,46 +125,76 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   };
   for (const t of selected) if (rowsOf(t.oid) < target) visit(t.oid);
 
+  const inTransaction = opts.inTransaction === true;
+  const order = fillOrder(catalog, [...fill]);
+  if (order.length === 0) return outcome;
+  const userCode = await suppressUserCode(client, inTransaction);
+  if (!userCode.suppressed) outcome.userCodeFires = userCode.reason;
   const filled: CatalogTable[] = [];
-  for (const oid of fillOrder(catalog, [...fill])) {
-    const table = catalog.tables.get(oid)!;
-    const name = displayName(table.schema, table.name);
-    const failed = (why: string): void => {
-      outcome.notices.push({ table: name, message: `table ${table.schema}.${table.name} could not be filled: ${why}` });
-    };
-    const before = rowsOf(oid);
-    if (before >= target) continue;
-    const start = before + 1;
-    const plan = planTable({ catalog, table, rowsOf, end: target });
-    if (plan.impossible !== undefined) {
-      failed(plan.impossible);
-      continue;
-    }
-    const attempts = [buildInsert(plan, start, target, false)];
-    if (canNullRetry(plan)) attempts.push(buildInsert(plan, start, target, true));
-    let added: number | undefined;
-    let lastError = '';
-    for (const sql of attempts) {
-      const r = await runGuarded(client, sql, opts.inTransaction === true);
-      if (r.ok) {
-        added = r.rowCount;
-        break;
+  try {
+    const room = await guarded(client, inTransaction, () => makeRoomForFixtureKeys(client, order, target));
+    if (!room.ok) outcome.notices.push({ table: '', message: `sequences could not be moved past fixture keys: ${room.message}` });
+    for (const oid of order) {
+      const table = catalog.tables.get(oid)!;
+      const name = displayName(table.schema, table.name);
+      const failed = (why: string): void => {
+        outcome.notices.push({ table: name, message: `table ${table.schema}.${table.name} could not be filled: ${why}` });
+      };
+      const before = rowsOf(oid);
+      if (before >= target) continue;
+      const record = (reason?: string): void => {
+        outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
+      };
+      const plan = planTable({ catalog, table, rowsOf, end: target });
+      if (plan.impossible !== undefined) {
+        failed(plan.impossible);
+        record(plan.impossible);
+        continue;
       }
-      lastError = r.message;
-      if (r.code === '57014') break; // canceled or timed out: a retry would only wait again
+      const end = plan.cap ? Math.min(target, plan.cap.rows) : target;
+      if (end <= before) {
+        failed(plan.cap!.reason);
+        record(plan.cap!.reason);
+        continue;
+      }
+      // A self-reference makes a shallow tree: the first tenth are roots, the rest their children.
+      const selfRef = (catalog.fks.get(oid) ?? []).some((fk) => fk.parent === oid);
+      const ranges: Array<[number, number]> =
+        selfRef && before === 0 && end - before >= 2
+          ? [[before + 1, before + Math.ceil((end - before) / 10)], [before + Math.ceil((end - before) / 10) + 1, end]]
+          : [[before + 1, end]];
+      let lastError: string | undefined;
+      for (const [start, stop] of ranges) {
+        const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target });
+        const r = await fillRange(client, rangePlan, start, stop, inTransaction);
+        if (!r.ok) {
+          lastError = r.message;
+          break;
+        }
+        counts.set(oid, rowsOf(oid) + r.added);
+      }
+      const added = rowsOf(oid) - before;
+      if (added > 0) {
+        outcome.seeded.push({ table: name, rowsAdded: added });
+        filled.push(table);
+      }
+      if (lastError !== undefined && added === 0) {
+        failed(lastError);
+        record(lastError);
+      } else if (added < target - before) {
+        const why =
+          lastError ??
+          (plan.cap && end < target ? plan.cap.reason : 'too few parent rows for a one-to-one foreign key');
+        failed(`only ${added} of ${target - before} rows could be added (${why})`);
+        record(why);
+      } else {
+        record();
+      }
     }
-    if (added === undefined) {
-      failed(lastError);
-      continue;
-    }
-    counts.set(oid, before + added);
-    if (added > 0) {
-      outcome.seeded.push({ table: name, rowsAdded: added });
-      filled.push(table);
-    }
-    if (added < target - before) {
-      failed(`only ${added} of ${target - before} rows could be added (too few parent rows for a one-to-one foreign key)`);
-    }
+    const reset = await guarded(client, inTransaction, () => resetSequences(client));
+    if (!reset.ok) outcome.notices.push({ table: '', message: `sequences could not be set past the generated keys: ${reset.message}` });
+  } finally {
+    await userCode.restore();
   }
 
   if (opts.analyze) {
@@ -157,4 +206,24 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
     }
   }
   return outcome;
+}
+
+/** One INSERT for rows start..end of a plan, once more with NULLs in nullable columns when the first fails. */
+async function fillRange(
+  client: pg.ClientBase,
+  plan: TablePlan,
+  start: number,
+  end: number,
+  inTransaction: boolean,
+): Promise<{ ok: true; added: number } | { ok: false; message: string }> {
+  const attempts = [buildInsert(plan, start, end, false)];
+  if (canNullRetry(plan)) attempts.push(buildInsert(plan, start, end, true));
+  let message = '';
+  for (const sql of attempts) {
+    const r = await runGuarded(client, sql, inTransaction);
+    if (r.ok) return { ok: true, added: r.rowCount };
+    message = r.message;
+    if (r.code === '57014') break; // canceled or timed out: a retry would only wait again
+  }
+  return { ok: false, message };
 }

@@ -46,11 +46,11 @@ export function parseInListCheck(def: string, col: string): { array: string; len
   return { array, length: commas + 1 };
 }
 
-/** `CHECK (((rating >= 1) AND (rating <= 5)))` -> { lo: 1, hi: 5 }; undefined for anything else. */
+/** `CHECK (((rating >= 1) AND (rating <= 5)))` -> { lo: 1, hi: 5 }; `CHECK ((id = 1))` -> { lo: 1, hi: 1 }; undefined for anything else. */
 export function parseBoundsCheck(def: string, col: string): Bounds | undefined {
   if (!def.startsWith('CHECK ')) return undefined;
   const body = def.slice('CHECK '.length).replace(/[()]/g, '');
-  const partRe = new RegExp(`^${columnRefPattern(col)}(?:::[a-z ]+)? (>=|>|<=|<) '?(-?\\d+(?:\\.\\d+)?)'?(?:::[a-z ]+)?$`);
+  const partRe = new RegExp(`^${columnRefPattern(col)}(?:::[a-z ]+)? (>=|>|<=|<|=) '?(-?\\d+(?:\\.\\d+)?)'?(?:::[a-z ]+)?$`);
   const out: Bounds = {};
   for (const part of body.split(' AND ')) {
     const m = partRe.exec(part.trim());
@@ -68,6 +68,11 @@ export function parseBoundsCheck(def: string, col: string): Bounds | undefined {
         break;
       case '<':
         out.hi = Math.min(out.hi ?? Infinity, Math.ceil(v) - 1);
+        break;
+      case '=':
+        if (!Number.isInteger(v)) return undefined;
+        out.lo = Math.max(out.lo ?? -Infinity, v);
+        out.hi = Math.min(out.hi ?? Infinity, v);
         break;
     }
   }

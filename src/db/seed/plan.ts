@@ -4,7 +4,7 @@ import { parseBoundsCheck, parseInListCheck } from './checks.js';
 import { G, valueFor, type Bounds } from './values.js';
 
 export type ColumnPlan =
-  | { kind: 'value'; col: CatalogColumn; sql: string; unique: boolean; nullable: boolean; key: boolean }
+  | { kind: 'value'; col: CatalogColumn; sql: string; unique: boolean; nullable: boolean; key: boolean; limit?: number; period?: number }
   | { kind: 'fk'; col: CatalogColumn; fk: number; index: number }
   | { kind: 'null'; col: CatalogColumn };
 
@@ -23,6 +23,34 @@ export interface TablePlan {
   joins: FkJoin[];
   /** Set when the table cannot be filled at all; the reason is the notice. */
   impossible?: string;
+  /** The most rows the table's types and unique keys leave room for, when that is finite. */
+  cap?: { rows: number; reason: string };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** Rows the planned values can fill before a type overflows or a unique key over a small domain repeats. */
+function capOf(columns: ColumnPlan[], keySets: number[][]): TablePlan['cap'] {
+  let cap: TablePlan['cap'];
+  const lower = (rows: number, reason: string): void => {
+    if (cap === undefined || rows < cap.rows) cap = { rows, reason };
+  };
+  for (const p of columns) {
+    if (p.kind === 'value' && p.limit !== undefined) lower(p.limit, `${p.col.name} (${p.col.fmt}) holds ${p.limit} generated values`);
+  }
+  for (const key of keySets) {
+    const parts = key.map((n) => columns.find((p) => p.col.attnum === n));
+    // Omitted (sequence, default) or NULL key columns, and keys through foreign keys, are not bounded here.
+    if (parts.some((p) => p === undefined || p.kind !== 'value' || p.unique || p.period === undefined)) continue;
+    let rows = 1;
+    for (const p of parts) {
+      const period = (p as { period: number }).period;
+      rows = (rows / gcd(rows, period)) * period;
+    }
+    const names = parts.map((p) => p!.col.name).join(', ');
+    lower(rows, `unique (${names}) has room for ${rows} distinct value${rows === 1 ? '' : 's'}`);
+  }
+  return cap;
 }
 
 export function isSequenceDefault(col: CatalogColumn): boolean {
@@ -91,7 +119,7 @@ export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan
     const key = keyCols.has(c.attnum);
     const list = inLists.get(c.attnum);
     if (list) {
-      return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key };
+      return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key, period: list.length };
     }
     const v = valueFor(types, c.typid, c.fmt, {
       column: c.name,
@@ -100,7 +128,13 @@ export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan
       end,
       bounds: bounds.get(c.attnum),
     });
-    if (v) return { kind: 'value', col: c, sql: v.sql, unique: v.unique, nullable, key };
+    if (v) {
+      return {
+        kind: 'value', col: c, sql: v.sql, unique: v.unique, nullable, key,
+        ...(v.limit !== undefined ? { limit: v.limit } : {}),
+        ...(v.period !== undefined ? { period: v.period } : {}),
+      };
+    }
     if (nullable) return { kind: 'null', col: c };
     return { kind: 'value', col: c, sql: `(${G}::text)::${c.fmt}`, unique: true, nullable, key };
   };
@@ -119,7 +153,7 @@ export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan
     const withDefault = free.every((c) => c.defaultExpr !== null || c.identity === 'd');
     const self = fk.parent === table.oid;
     const parentRows = rowsOf(fk.parent);
-    if (self && !required) {
+    if (self && !required && parentRows === 0) {
       for (const c of free) plans.set(c.attnum, { kind: 'null', col: c });
       continue;
     }
@@ -191,7 +225,8 @@ export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan
     }
   }
 
-  return impossible !== undefined ? { table, columns, joins, impossible } : { table, columns, joins };
+  const cap = capOf(columns, keySets);
+  return { table, columns, joins, ...(impossible !== undefined ? { impossible } : {}), ...(cap ? { cap } : {}) };
 }
 
 /**

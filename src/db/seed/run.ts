@@ -38,3 +38,19 @@ export async function runGuarded(client: pg.ClientBase, sql: string, inTransacti
     return { ok: false, message: messageOf(e), code: sqlState(e) };
   }
 }
+/** Runs catalog work that may fail for want of a privilege; inside a savepoint when in a transaction. */
+export async function guarded<T>(client: pg.ClientBase, inTransaction: boolean, work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; message: string }> {
+  if (inTransaction) await client.query('SAVEPOINT migration_ci_seed');
+  try {
+    const value = await work();
+    if (inTransaction) await client.query('RELEASE SAVEPOINT migration_ci_seed');
+    return { ok: true, value };
+  } catch (e) {
+    if (isFatal(e)) throw e;
+    if (inTransaction) {
+      await client.query('ROLLBACK TO SAVEPOINT migration_ci_seed');
+      await client.query('RELEASE SAVEPOINT migration_ci_seed');
+    }
+    return { ok: false, message: messageOf(e) };
+  }
+}

@@ -28,7 +28,19 @@ export interface Value {
   sql: string;
   /** Different for every g (so it can carry a unique key alone). */
   unique: boolean;
+  /** Largest g the expression holds for (a smallint overflows past it). */
+  limit?: number;
+  /** The expression repeats with this period (distinct values it takes), when it cycles. */
+  period?: number;
 }
+
+/**
+ * Generated integer keys start past this, so a hand-written fixture's ids (1, 2, 3...) stay free.
+ * Smallint keys get the smaller one: their whole domain is 32,767.
+ */
+export const KEY_OFFSET = 1_000_000;
+export const SMALL_KEY_OFFSET = 1_000;
+const INT_MAX: Record<string, number> = { int2: 32767, int4: 2147483647, int8: Number.MAX_SAFE_INTEGER };
 
 export const int = (n: number): string => (n < 0 ? `(${n})` : String(n));
 
@@ -109,19 +121,25 @@ export interface Bounds {
   hi?: number;
 }
 
-/** Integer expression honouring CHECK bounds, or undefined when there are none. */
-function boundedInt(b: Bounds | undefined): Value | undefined {
+/**
+ * Integer expression honouring CHECK bounds, or undefined when there are none. `offset` moves a
+ * key's values past a fixture's range where the bounds leave room; `max` is the type's largest value.
+ */
+function boundedInt(b: Bounds | undefined, offset: number, max: number): Value | undefined {
   if (!b) return undefined;
   const { lo, hi } = b;
   if (lo !== undefined && hi !== undefined) {
     if (hi < lo) return undefined;
     const span = hi - lo + 1;
-    return { sql: `(${int(lo)} + ((${G} - 1) % ${span}))`, unique: false };
+    return span === 1 ? { sql: int(lo), unique: false, period: 1 } : { sql: `(${int(lo)} + ((${G} - 1) % ${span}))`, unique: false, period: span };
   }
-  if (lo !== undefined) return { sql: lo > 1 ? `(${G} + ${int(lo - 1)})` : G, unique: true };
+  if (lo !== undefined) {
+    const first = Math.max(lo, offset + 1);
+    return { sql: first > 1 ? `(${G} + ${int(first - 1)})` : G, unique: true, limit: Math.max(0, max - first + 1) };
+  }
   if (hi !== undefined) {
-    if (hi >= 1) return { sql: `(((${G} - 1) % ${hi}) + 1)`, unique: false };
-    return { sql: `(${int(hi)} - ((${G} - 1) % 1000))`, unique: false };
+    if (hi >= 1) return { sql: `(((${G} - 1) % ${hi}) + 1)`, unique: false, period: hi };
+    return { sql: `(${int(hi)} - ((${G} - 1) % 1000))`, unique: false, period: 1000 };
   }
   return undefined;
 }
@@ -135,24 +153,25 @@ const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'citext']);
 export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: string, ctx: ValueContext, depth = 0): Value | undefined {
   const t = types.get(typid);
   if (!t || depth > 10) return undefined;
-  const cast = (sql: string, unique: boolean): Value => ({ sql: `(${sql})::${fmt}`, unique });
+  const cast = (sql: string, unique: boolean, shape: Pick<Value, 'limit' | 'period'> = {}): Value => ({ sql: `(${sql})::${fmt}`, unique, ...shape });
+  const shaped = (v: Value): Value => cast(v.sql, v.unique, { ...(v.limit !== undefined ? { limit: v.limit } : {}), ...(v.period !== undefined ? { period: v.period } : {}) });
 
   if (t.typtype === 'd') {
     const inner = valueFor(types, t.base, t.baseFmt ?? 'text', ctx, depth + 1);
-    return inner && cast(inner.sql, inner.unique);
+    return inner && shaped(inner);
   }
   if (t.category === 'A' && t.elem !== 0) {
     const elemFmt = fmt.endsWith('[]') ? fmt.slice(0, -2) : undefined;
     const et = types.get(t.elem);
     if (!elemFmt || !et) return undefined;
     const inner = valueFor(types, t.elem, elemFmt, ctx, depth + 1);
-    return inner && { sql: `ARRAY[${inner.sql}]::${fmt}`, unique: inner.unique };
+    return inner && { ...inner, sql: `ARRAY[${inner.sql}]::${fmt}` };
   }
   if (t.typtype === 'e') {
     const labels = t.labels ?? [];
     if (labels.length === 0) return undefined;
     const arr = `ARRAY[${labels.map(quoteLiteral).join(', ')}]`;
-    return cast(`(${arr})[((${G} - 1) % ${labels.length}) + 1]`, false);
+    return cast(`(${arr})[((${G} - 1) % ${labels.length}) + 1]`, false, { period: labels.length });
   }
   const builtin = t.schema === 'pg_catalog';
   const name = t.name;
@@ -165,23 +184,26 @@ export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: st
   const u = ctx.unique;
   switch (name) {
     case 'int2': {
-      const b = boundedInt(ctx.bounds);
-      if (b) return cast(b.sql, b.unique);
-      return u ? cast(G, true) : cast(`((${G} - 1) % 32000) + 1`, false);
+      const b = boundedInt(ctx.bounds, u ? SMALL_KEY_OFFSET : 0, INT_MAX.int2!);
+      if (b) return shaped(b);
+      return u
+        ? cast(`${G} + ${SMALL_KEY_OFFSET}`, true, { limit: INT_MAX.int2! - SMALL_KEY_OFFSET })
+        : cast(`((${G} - 1) % 32000) + 1`, false, { period: 32000 });
     }
     case 'int4':
     case 'int8': {
-      const b = boundedInt(ctx.bounds);
-      return b ? cast(b.sql, b.unique) : cast(G, true);
+      const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name]!);
+      if (b) return shaped(b);
+      return u ? cast(`${G} + ${KEY_OFFSET}`, true) : cast(G, true);
     }
     case 'float4':
     case 'float8': {
-      const b = boundedInt(ctx.bounds);
-      return b ? cast(b.sql, b.unique) : cast(`${G} * 1.5`, true);
+      const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+      return b ? shaped(b) : cast(`${G} * 1.5`, true);
     }
     case 'numeric': {
-      const b = boundedInt(ctx.bounds);
-      if (b) return cast(b.sql, b.unique);
+      const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+      if (b) return shaped(b);
       const args = typmodArgs(fmt);
       const p = args[0];
       if (p === undefined) return cast(`${G} + 0.5`, true);
@@ -199,7 +221,7 @@ export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: st
     case 'money':
       return u ? cast(`${G}::numeric`, true) : cast(`((${G} % 100000) + 0.99)::numeric`, false);
     case 'bool':
-      return cast(`${G} % 2 = 0`, false);
+      return cast(`${G} % 2 = 0`, false, { period: 2 });
     case 'date':
       return u ? cast(`current_date - ${G}`, true) : cast(`current_date - ((${G} - 1) % 3650)`, false);
     case 'timestamp':
