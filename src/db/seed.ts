@@ -12,12 +12,14 @@ import { isBookkeepingTable } from './bookkeeping.js';
 import { quoteQualified } from './quote.js';
 import { countRows, displayName, readCatalog, type CatalogTable } from './seed/catalog.js';
 import { buildInsert, canNullRetry } from './seed/insert.js';
+import { applyJoinHints, type JoinHint } from './seed/joins.js';
 import { fillOrder, planTable, type TablePlan } from './seed/plan.js';
 import { suppressUserCode } from './seed/replica.js';
 import { guarded, runGuarded } from './seed/run.js';
 import { makeRoomForFixtureKeys, resetSequences } from './seed/sequences.js';
 
 export { parseBoundsCheck, parseInListCheck } from './seed/checks.js';
+export type { JoinHint } from './seed/joins.js';
 export { suppressUserCode, type UserCodeSuppression } from './seed/replica.js';
 export { resetSequences, type SequenceReset } from './seed/sequences.js';
 
@@ -36,6 +38,11 @@ export interface SeedOptions {
    * (autocommit: every INSERT is its own statement).
    */
   inTransaction?: boolean;
+  /**
+   * Column equalities the migration writes (src/sql/joins.ts): the generated rows follow them, so
+   * its backfills and joins find partners also where no foreign key declares the relation.
+   */
+  joins?: JoinHint[];
 }
 
 export interface SeededTable {
@@ -78,9 +85,12 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   if (!Number.isFinite(opts.rows) || opts.rows < 0) throw new RangeError(`rows must be a non-negative number, got ${opts.rows}`);
   const target = Math.floor(opts.rows);
   const outcome: SeedOutcome = { seeded: [], notices: [], tables: [] };
-  const catalog = await readCatalog(client);
+  const declared = await readCatalog(client);
   // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
-  const all = [...catalog.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+  const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+  const tableOf = (name: string): CatalogTable | undefined =>
+    all.find((t) => matches(t, name)) ?? all.find((t) => matches(t, name.toLowerCase()));
+  const { catalog, shared } = applyJoinHints(declared, opts.joins ?? [], tableOf);
 
   // Which tables are asked for.
   let selected: CatalogTable[];
@@ -120,7 +130,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
     if (fill.has(oid)) return;
     fill.add(oid);
     for (const fk of catalog.fks.get(oid) ?? []) {
-      if (fk.parent !== oid && catalog.tables.has(fk.parent) && rowsOf(fk.parent) === 0) visit(fk.parent);
+      if (!fk.virtual && fk.parent !== oid && catalog.tables.has(fk.parent) && rowsOf(fk.parent) === 0) visit(fk.parent);
     }
   };
   for (const t of selected) if (rowsOf(t.oid) < target) visit(t.oid);
@@ -145,7 +155,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
       const record = (reason?: string): void => {
         outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
       };
-      const plan = planTable({ catalog, table, rowsOf, end: target });
+      const plan = planTable({ catalog, table, rowsOf, end: target, shared });
       if (plan.impossible !== undefined) {
         failed(plan.impossible);
         record(plan.impossible);
@@ -165,7 +175,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
           : [[before + 1, end]];
       let lastError: string | undefined;
       for (const [start, stop] of ranges) {
-        const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target });
+        const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target, shared });
         const r = await fillRange(client, rangePlan, start, stop, inTransaction);
         if (!r.ok) {
           lastError = r.message;

@@ -38,6 +38,8 @@ export interface CatalogType {
   labels: string[] | null;
   /** For domains: format_type(typbasetype, typtypmod). */
   baseFmt: string | null;
+  /** pg_type.typlen: -1 / -2 for variable-length types. */
+  len: number;
 }
 
 export interface ForeignKey {
@@ -50,6 +52,8 @@ export interface ForeignKey {
   parentCols: string[];
   /** pg_type.typlen of the referenced columns (-1 / -2 for variable-length types). */
   parentLens: number[];
+  /** Not declared: the migration joins these columns (rows follow it; the server does not check it). */
+  virtual?: boolean;
 }
 
 export interface CheckConstraint {
@@ -95,7 +99,8 @@ SELECT t.oid::int8 AS oid, t.typname AS name, n.nspname AS schema, t.typtype::te
        CASE WHEN t.typtype = 'e' THEN
          ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
        END AS labels,
-       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_fmt
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_fmt,
+       t.typlen::int4 AS len
 FROM ty
 JOIN pg_type t ON t.oid = ty.oid
 JOIN pg_namespace n ON n.oid = t.typnamespace`;
@@ -177,6 +182,7 @@ export async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
       notNull: r.not_null === true,
       labels: r.labels ?? null,
       baseFmt: r.base_fmt ?? null,
+      len: Number(r.len),
     });
   }
 

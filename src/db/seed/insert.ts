@@ -47,13 +47,15 @@ export function buildInsert(plan: TablePlan, start: number, end: number, nullRet
       index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
     }
     if (arrayMode[k]) {
-      const aggs = j.fk.parentCols.map((c, i) => `array_agg(p.${quoteIdent(c)}) AS a${i}`).join(', ');
+      // One order for every child table: row g of each sibling takes the same parent.
+      const order = j.fk.parentCols.map((c) => `p.${quoteIdent(c)}`).join(', ');
+      const aggs = j.fk.parentCols.map((c, i) => `array_agg(p.${quoteIdent(c)} ORDER BY ${order}) AS a${i}`).join(', ');
       ctes.push(`${alias} AS MATERIALIZED (SELECT ${aggs} FROM ${parent} p WHERE ${where})`);
       colRef.push((i) => `(SELECT a${i} FROM ${alias})[(${index})::int4]`);
       if (j.mode === 'unique') limits.push(`${start - 1} + coalesce(${countOf(k)}, 0)`);
     } else {
       const cols = j.fk.parentCols.map((c, i) => `p.${quoteIdent(c)} AS c${i}`).join(', ');
-      ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER () AS rn FROM ${parent} p WHERE ${where})`);
+      ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER (ORDER BY ${j.fk.parentCols.map((c) => `p.${quoteIdent(c)}`).join(', ')}) AS rn FROM ${parent} p WHERE ${where})`);
       colRef.push((i) => `${alias}.c${i}`);
       joins.push(`${j.mode === 'unique' ? 'JOIN' : 'LEFT JOIN'} ${alias} ON ${alias}.rn = ${index}`);
     }

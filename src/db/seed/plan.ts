@@ -1,7 +1,9 @@
 /** Per-table plan: where each column's value comes from, and the order tables are filled in. */
 import type { Catalog, CatalogColumn, CatalogTable, CatalogType, ForeignKey } from './catalog.js';
 import { parseBoundsCheck, parseInListCheck } from './checks.js';
-import { G, valueFor, type Bounds } from './values.js';
+import { quoteLiteral } from '../quote.js';
+import type { SharedKeys } from './joins.js';
+import { G, KEY_OFFSET, valueFor, type Bounds } from './values.js';
 
 export type ColumnPlan =
   | { kind: 'value'; col: CatalogColumn; sql: string; unique: boolean; nullable: boolean; key: boolean; limit?: number; period?: number }
@@ -73,9 +75,22 @@ export interface PlanInput {
   /** Rows each relation holds right now (tables filled earlier in this run included). */
   rowsOf: (oid: number) => number;
   end: number;
+  /** Columns that take one key space's values row by row (the migration joins them). */
+  shared?: SharedKeys;
 }
 
-export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan {
+/** A key space's value for row g in a column of this type: the same for every column of the space. */
+function sharedValue(catalog: Catalog, c: CatalogColumn, space: string): string | undefined {
+  let t = catalog.types.get(c.typid);
+  for (let i = 0; t && t.typtype === 'd' && i < 10; i++) t = catalog.types.get(t.base);
+  if (!t || t.schema !== 'pg_catalog') return undefined;
+  if (t.name === 'int4' || t.name === 'int8') return `(${G} + ${KEY_OFFSET})::${c.fmt}`;
+  if (t.name === 'uuid') return `md5(${quoteLiteral(`${space}:`)} || ${G})::uuid::${c.fmt}`;
+  if (t.name === 'text' || t.name === 'varchar' || t.name === 'citext') return `('k' || ${G})::${c.fmt}`;
+  return undefined;
+}
+
+export function planTable({ catalog, table, rowsOf, end, shared }: PlanInput): TablePlan {
   const { types } = catalog;
   const byNum = new Map(table.columns.map((c) => [c.attnum, c]));
   const keySets = (catalog.uniques.get(table.oid) ?? []).filter((k) => k.every((n) => byNum.has(n)));
@@ -117,6 +132,9 @@ export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan
   const plain = (c: CatalogColumn): ColumnPlan => {
     const nullable = !columnNotNull(types, c);
     const key = keyCols.has(c.attnum);
+    const space = shared?.get(table.oid)?.get(c.attnum);
+    const spaced = space !== undefined ? sharedValue(catalog, c, space) : undefined;
+    if (spaced !== undefined) return { kind: 'value', col: c, sql: spaced, unique: true, nullable, key };
     const list = inLists.get(c.attnum);
     if (list) {
       return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key, period: list.length };
@@ -157,6 +175,8 @@ export function planTable({ catalog, table, rowsOf, end }: PlanInput): TablePlan
       for (const c of free) plans.set(c.attnum, { kind: 'null', col: c });
       continue;
     }
+    // An undeclared relation the migration joins on: with no parent rows yet, the column takes its own values.
+    if (fk.virtual && parentRows === 0) continue;
     if (parentRows === 0) {
       if (self) {
         // Each new row references itself when the referenced columns get generated values.

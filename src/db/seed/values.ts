@@ -194,7 +194,8 @@ export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: st
     case 'int8': {
       const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name]!);
       if (b) return shaped(b);
-      return u ? cast(`${G} + ${KEY_OFFSET}`, true) : cast(G, true);
+      // A key, or a column named like a reference to one: past the fixture range, as the keys it may join.
+      return u || /(^|_)id$/i.test(ctx.column) ? cast(`${G} + ${KEY_OFFSET}`, true) : cast(G, true);
     }
     case 'float4':
     case 'float8': {
