@@ -279,6 +279,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'Measured or projected at production size, a table with rows stays locked against reads (AccessExclusiveLock) longer than a second or a tenth of perf-threshold-ms: every query on it waits that long. Use non-blocking variants, batch the work, or split the migration.',
   },
   {
+    id: 'measured-on-fewer-rows',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'The migration was measured on fewer rows than asked',
+    help: 'A table it touches could not be filled to perf-rows (a smallint key, a unique column over a small domain, a CHECK, or a fill that failed or timed out), so its timings and locks were measured on fewer rows and say less about production. A seed file in data-tests, or a wider key type, lets it fill.',
+  },
+  {
     id: 'not-measured',
     stage: 'performance',
     severity: 'notice',
