@@ -123,6 +123,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'The row generator could not produce valid rows for this table (a check constraint, trigger or type it cannot satisfy), so the migration met the table empty. Failures that only rows can cause are not caught for this table; a seed file in data-tests can fill it.',
   },
   {
+    id: 'fill-fires-triggers',
+    stage: 'syntax',
+    severity: 'notice',
+    title: "Test rows were generated with the application's triggers on",
+    help: 'The role may not set session_replication_role (superuser, or GRANT SET ON PARAMETER session_replication_role on Postgres 15+), so user triggers and rules ran on every generated row: fills are slower, and a trigger that rejects writes leaves its table empty.',
+  },
+  {
     id: 'file-skipped',
     stage: 'syntax',
     severity: 'notice',
