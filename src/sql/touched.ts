@@ -8,6 +8,8 @@
  * written without a schema has `schema: undefined`, since the search_path decides it at run time.
  */
 
+import { plpgsqlStatements } from './plpgsql.js';
+
 /** The parse tree root of one statement: `{ AlterTableStmt: {...} }` (what `parseSource` gives). */
 export interface ParsedStatementLike {
   node: Record<string, unknown>;
@@ -292,14 +294,30 @@ class Collector {
         this.queries({ [kind]: b });
         if (top && kind === 'SelectStmt' && callsUnknownFunction(b)) this.opaque.add(this.index);
         return;
-      case 'DoStmt':
-        this.opaque.add(this.index);
+      case 'DoStmt': {
+        let body: string | undefined;
+        let language = 'plpgsql';
         for (const a of list(b.args)) {
           const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
-          const body = d?.defname === 'as' && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
-          if (typeof body === 'string') this.scanProcedural(body);
+          const value = d && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
+          if (typeof value !== 'string') continue;
+          if (d?.defname === 'as') body = value;
+          if (d?.defname === 'language') language = value.toLowerCase();
         }
+        if (body === undefined) return;
+        // Read from the body's own parse when it can be; the text scan otherwise, and the reach stays open.
+        const inner = language === 'plpgsql' ? plpgsqlStatements(body) : undefined;
+        if (inner && !inner.some((n) => opaqueStatement(n))) {
+          for (const n of inner) {
+            const k = Object.keys(n)[0];
+            if (k !== undefined && isNode(n[k])) this.dispatch(k, n[k] as Node, false);
+          }
+          return;
+        }
+        this.opaque.add(this.index);
+        this.scanProcedural(body);
         return;
+      }
       case 'CallStmt':
       case 'ExecuteStmt':
         this.opaque.add(this.index);
@@ -399,6 +417,13 @@ function collectCteNames(v: unknown, out: Set<string>): void {
     if (k === 'CommonTableExpr' && isNode(x) && typeof x.ctename === 'string') out.add(x.ctename);
     if (typeof x === 'object' && x !== null) collectCteNames(x, out);
   }
+}
+
+/** A statement inside a procedural body whose reach cannot be told: a call, a nested DO, a query calling an unknown function. */
+function opaqueStatement(n: Node): boolean {
+  const k = Object.keys(n)[0];
+  if (k === 'CallStmt' || k === 'DoStmt' || k === 'ExecuteStmt') return true;
+  return callsUnknownFunction(n);
 }
 
 /** A function call that may write (anything not known to be harmless). */
