@@ -480,10 +480,13 @@ describe.each(servers())('seedTables on $name', ({ url }) => {
       CREATE TABLE levels (id smallint PRIMARY KEY CHECK (id > 0), name text NOT NULL);
       CREATE TABLE flags (on_off boolean NOT NULL UNIQUE, label text);
       CREATE TABLE grades (g int NOT NULL UNIQUE CHECK (g BETWEEN 1 AND 5));
+      CREATE TABLE config (key text NOT NULL, value text);
+      CREATE UNIQUE INDEX config_singleton ON config ((true));
     `);
     const out = await seedTables(c, { rows: 40_000 });
     const held = Object.fromEntries(out.tables.map((t) => [t.table, t.rows]));
-    expect(held).toEqual({ settings: 1, levels: 32767 - 1000, flags: 2, grades: 5 });
+    expect(held).toEqual({ settings: 1, levels: 32767 - 1000, flags: 2, grades: 5, config: 1 });
+    expect(out.notices.find((n) => n.table === 'config')!.message).toMatch(/only 1 of 40000 rows could be added \(duplicate key value violates unique constraint "config_singleton"/);
     const levels = out.tables.find((t) => t.table === 'levels')!;
     expect(levels).toMatchObject({ target: 40_000 });
     expect(levels.reason).toMatch(/smallint/);
