@@ -3,6 +3,7 @@ import pg from 'pg';
 import { servers } from './support/servers.js';
 import { parseBoundsCheck, parseInListCheck, resetSequences, seedTables } from '../src/db/seed.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../src/db/quote.js';
+import { startEmbeddedPostgres } from '../src/cli/embedded.js';
 
 /** A scratch database on the server, dropped after each test. */
 interface Scratch {
@@ -565,4 +566,48 @@ describe('CHECK heuristics', () => {
     expect(parseBoundsCheck('CHECK ((qty < 0))', 'qty')).toEqual({ hi: -1 });
     expect(parseBoundsCheck('CHECK ((lo > hi))', 'lo')).toBeUndefined();
   });
+});
+
+describe('a role that may not turn user triggers off (own cluster)', () => {
+  it('fills with the triggers firing and says so', async () => {
+    const server = await startEmbeddedPostgres();
+    try {
+      const admin = new pg.Client({ connectionString: server.url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE ROLE app LOGIN PASSWORD 'app-pw'`);
+        await admin.query(`CREATE DATABASE app_db OWNER app`);
+      } finally {
+        await admin.end();
+      }
+      const u = new URL(server.url);
+      u.username = 'app';
+      u.password = 'app-pw';
+      u.pathname = '/app_db';
+      const c = new pg.Client({ connectionString: u.toString() });
+      await c.connect();
+      try {
+        await c.query(`
+          CREATE TABLE hits (n int);
+          CREATE TABLE accounts (id serial PRIMARY KEY, name text NOT NULL);
+          CREATE FUNCTION count_hit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO hits VALUES (1); RETURN NEW; END $$;
+          CREATE TRIGGER accounts_hit AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION count_hit();
+        `);
+        const out = await seedTables(c, { rows: 20, tables: ['accounts'] });
+        expect(out.userCodeFires).toMatch(/may not set session_replication_role/);
+        expect(await num(c, 'SELECT count(*) FROM accounts')).toBe(20);
+        expect(await num(c, 'SELECT count(*) FROM hits')).toBe(20);
+        // In a caller's transaction the refused SET does not abort it.
+        await c.query('BEGIN');
+        const inTx = await seedTables(c, { rows: 30, tables: ['accounts'], inTransaction: true });
+        expect(inTx.userCodeFires).toBeDefined();
+        expect(await num(c, 'SELECT count(*) FROM accounts')).toBe(30);
+        await c.query('COMMIT');
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
 });
