@@ -5,6 +5,8 @@ import { statements } from './support/sql.js';
 import { seedTables } from '../src/db/seed.js';
 import { quoteIdent } from '../src/db/quote.js';
 import { joinPairs } from '../src/sql/joins.js';
+import { runPipeline } from '../src/pipeline.js';
+import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
 
 async function num(client: pg.ClientBase, sql: string): Promise<number> {
   const r = await client.query(sql);
@@ -133,5 +135,22 @@ describe.each(servers())('generated rows follow the migration\'s joins on $name'
     await c.query(`UPDATE invoices SET account_name = a.name FROM accounts a WHERE a.id = invoices.account_ref;
       ALTER TABLE invoices ALTER COLUMN account_name SET NOT NULL;`);
     expect(await num(c, 'SELECT count(DISTINCT account_ref) FROM invoices')).toBe(100);
+  });
+
+  it('the walk: a backfill from a sibling table, then SET NOT NULL, passes with no finding', async () => {
+    const root = makeRepo({
+      'migrations/0001_orgs.up.sql': `CREATE TABLE organizations (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL);
+CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL);
+CREATE TABLE organization_members (organization_id uuid NOT NULL, user_id int NOT NULL REFERENCES users, PRIMARY KEY (organization_id, user_id));
+CREATE TABLE templates (id serial PRIMARY KEY, organization_id uuid NOT NULL, name text NOT NULL);`,
+      'migrations/0001_orgs.down.sql': 'DROP TABLE templates, organization_members, users, organizations;',
+      'migrations/0002_created_by.up.sql': `ALTER TABLE templates ADD COLUMN created_by int;
+${BACKFILL}`,
+      'migrations/0002_created_by.down.sql': 'ALTER TABLE templates DROP COLUMN created_by;',
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax' }));
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+    expect(report.findings.filter((f) => f.severity !== 'notice')).toEqual([]);
+    expect(report.verdict).toBe('pass');
   });
 });
