@@ -152,3 +152,31 @@ describe('DO blocks read through the PL/pgSQL parser', () => {
     expect(statementScope(stmts, { reads: true })).toBeUndefined();
   });
 });
+
+describe('routines the migration defines and then calls', () => {
+  it('reach what their SQL bodies reach', () => {
+    const stmts = statements(`
+      CREATE FUNCTION backfill_names() RETURNS void LANGUAGE sql AS $$ UPDATE templates SET name = o.name FROM orgs o WHERE o.id = templates.org_id $$;
+      SELECT backfill_names();
+      CREATE PROCEDURE tidy() LANGUAGE sql AS $$ DELETE FROM sessions WHERE expired $$;
+      CALL tidy();
+    `);
+    expect(statementScope(stmts, { reads: true })?.map((t) => t.name)).toEqual(['templates', 'orgs', 'sessions']);
+  });
+
+  it.runIf(plpgsqlAvailable())('reach what their PL/pgSQL bodies reach', () => {
+    const stmts = statements(`
+      CREATE FUNCTION fill() RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit SELECT id FROM users; END $$;
+      SELECT fill();
+    `);
+    expect(statementScope(stmts, { reads: true })?.map((t) => t.name).sort()).toEqual(['audit', 'users']);
+  });
+
+  it('keep the reach open for a routine defined elsewhere or with a body that cannot be read', () => {
+    expect(statementScope(statements(`SELECT defined_earlier();`), { reads: true })).toBeUndefined();
+    expect(
+      statementScope(statements(`CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT other() $$; SELECT f();`), { reads: true }),
+    ).toBeUndefined();
+    expect(statementScope(statements(`CALL somewhere_else();`), { reads: true })).toBeUndefined();
+  });
+});

@@ -28,7 +28,8 @@ function quoteTag(body: string): string {
   return `$${tag}$`;
 }
 
-function parseSql(text: string): Node[] | undefined {
+/** Parse trees of plain SQL text (a SQL function's body), or undefined when it does not parse. */
+export function parseSql(text: string): Node[] | undefined {
   try {
     const r = libpgQuery.parseSync(text) as { stmts?: Array<{ stmt?: Node }> };
     return (r.stmts ?? []).flatMap((s) => (s.stmt ? [s.stmt] : []));
