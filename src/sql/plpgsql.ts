@@ -9,7 +9,7 @@ import { isNode, kindOf, str, walk, type Node } from './nodes.js';
 
 type PlParser = (sql: string) => unknown;
 
-/** libpg-query 18 exports parsePlPgSQLSync; earlier builds do not. */
+/** The PL/pgSQL parser of the bundled libpg-query (looked up, so a build without one degrades to the text scan). */
 function plParser(): PlParser | undefined {
   const fn = (libpgQuery as unknown as Record<string, unknown>).parsePlPgSQLSync;
   return typeof fn === 'function' ? (fn as PlParser) : undefined;
