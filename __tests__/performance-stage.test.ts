@@ -193,6 +193,35 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn', 'pass']);
   });
 
+  it('warns when a table could be filled only part of the way, naming the table and the count', async () => {
+    const report = await run(
+      {
+        'migrations/1_levels.up.sql': 'CREATE TABLE levels (id smallint PRIMARY KEY CHECK (id > 0), name text NOT NULL);',
+        'migrations/2_index.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY levels_name_idx ON levels (name);",
+      },
+      { perfRows: '40000' },
+    );
+    const short = report.findings.filter((f) => f.rule === 'measured-on-fewer-rows');
+    expect(short.map((f) => `${f.severity}@${f.migration}`)).toEqual(['warning@2']);
+    expect(short[0]!.message).toMatch(/^2 was measured on 31,767 of 40,000 rows in levels: id \(smallint\) holds 31767 generated values$/);
+    expect(at(report, '2', 2).rows).toBe(31_767);
+    expect(report.verdict).toBe('pass');
+    expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn']);
+  });
+
+  it('exits with a database error when no table the migrations touch could be filled', async () => {
+    const root = makeRepo({
+      'migrations/1_pairs.up.sql': 'CREATE TABLE pairs (id int PRIMARY KEY, lo int NOT NULL, hi int NOT NULL, CHECK (lo > hi));',
+      'migrations/2_index.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY pairs_lo_idx ON pairs (lo);",
+    });
+    await expect(runPipeline(configFor(root, url, { stages: 'performance', perfRows: '20000' }))).rejects.toMatchObject({
+      name: 'InputError',
+      kind: 'database',
+      message: expect.stringMatching(/could not fill any table the migrations touch, so nothing could be measured \(2\): 2 was measured on 0 of 20,000 rows in pairs: .*check constraint/),
+    });
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+
   it('reports a statement that runs past statement-timeout at volume as an error, and goes on', async () => {
     const report = await run(
       {

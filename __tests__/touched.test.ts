@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTableName, sameTable, tableTouches, touchedTables, touchName } from '../src/sql/touched.js';
+import { parseTableName, sameTable, statementScope, tableTouches, touchedTables, touchName } from '../src/sql/touched.js';
+import { plpgsqlAvailable } from '../src/sql/plpgsql.js';
 import { statements } from './support/sql.js';
 
 const touched = (sql: string, opts?: { reads?: boolean }) => [...touchedTables(statements(sql), opts)].sort();
@@ -121,5 +122,61 @@ describe('table names', () => {
     expect(sameTable('"Users"', 'users')).toBe(false);
     expect(sameTable('"Users"', '"Users"')).toBe(true);
     expect(sameTable('users', 'USERS')).toBe(true);
+  });
+});
+
+describe('DO blocks read through the PL/pgSQL parser', () => {
+  it.runIf(plpgsqlAvailable())('names the tables a DO block touches, so the fill need not cover every table', () => {
+    const stmts = statements(`
+      DO $$
+      DECLARE n int; r record;
+      BEGIN
+        SELECT count(*) INTO n FROM users u JOIN orgs o ON o.id = u.org_id;
+        IF n > 0 THEN UPDATE users SET tier = 'gold' WHERE id = n; END IF;
+        FOR r IN SELECT id FROM teams LOOP INSERT INTO audit (team_id) VALUES (r.id); END LOOP;
+      END $$;
+    `);
+    const scope = statementScope(stmts, { reads: true });
+    expect(scope?.map((t) => t.name).sort()).toEqual(['audit', 'orgs', 'teams', 'users', 'users']);
+    expect([...touchedTables(stmts)].sort()).toEqual(['audit', 'users']);
+  });
+
+  it.runIf(plpgsqlAvailable())('keeps the reach open for dynamic SQL and calls', () => {
+    expect(statementScope(statements(`DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'users'; END $$;`), { reads: true })).toBeUndefined();
+    expect(statementScope(statements(`DO $$ BEGIN PERFORM refresh_all(); END $$;`), { reads: true })).toBeUndefined();
+    expect(statementScope(statements(`DO $$ BEGIN CALL rebuild(); END $$;`), { reads: true })).toBeUndefined();
+  });
+
+  it('falls back to the text scan, reach open, without a PL/pgSQL parser or for another language', () => {
+    const stmts = statements(`DO LANGUAGE plperl $$ my $x = 1; $$;`);
+    expect(statementScope(stmts, { reads: true })).toBeUndefined();
+  });
+});
+
+describe('routines the migration defines and then calls', () => {
+  it('reach what their SQL bodies reach', () => {
+    const stmts = statements(`
+      CREATE FUNCTION backfill_names() RETURNS void LANGUAGE sql AS $$ UPDATE templates SET name = o.name FROM orgs o WHERE o.id = templates.org_id $$;
+      SELECT backfill_names();
+      CREATE PROCEDURE tidy() LANGUAGE sql AS $$ DELETE FROM sessions WHERE expired $$;
+      CALL tidy();
+    `);
+    expect(statementScope(stmts, { reads: true })?.map((t) => t.name)).toEqual(['templates', 'orgs', 'sessions']);
+  });
+
+  it.runIf(plpgsqlAvailable())('reach what their PL/pgSQL bodies reach', () => {
+    const stmts = statements(`
+      CREATE FUNCTION fill() RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit SELECT id FROM users; END $$;
+      SELECT fill();
+    `);
+    expect(statementScope(stmts, { reads: true })?.map((t) => t.name).sort()).toEqual(['audit', 'users']);
+  });
+
+  it('keep the reach open for a routine defined elsewhere or with a body that cannot be read', () => {
+    expect(statementScope(statements(`SELECT defined_earlier();`), { reads: true })).toBeUndefined();
+    expect(
+      statementScope(statements(`CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT other() $$; SELECT f();`), { reads: true }),
+    ).toBeUndefined();
+    expect(statementScope(statements(`CALL somewhere_else();`), { reads: true })).toBeUndefined();
   });
 });

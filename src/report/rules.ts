@@ -130,6 +130,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'The row generator could not produce valid rows for this table (a check constraint, trigger or type it cannot satisfy), so the migration met the table empty. Failures that only rows can cause are not caught for this table; a seed file in data-tests can fill it.',
   },
   {
+    id: 'fill-fires-triggers',
+    stage: 'syntax',
+    severity: 'notice',
+    title: "Test rows were generated with the application's triggers on",
+    help: 'The role may not set session_replication_role (superuser, or GRANT SET ON PARAMETER session_replication_role on Postgres 15+), so user triggers and rules ran on every generated row: fills are slower, and a trigger that rejects writes leaves its table empty.',
+  },
+  {
     id: 'file-skipped',
     stage: 'syntax',
     severity: 'notice',
@@ -312,6 +319,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     severity: 'warning',
     title: 'A table is locked against reads for long',
     help: 'Measured or projected at production size, a table with rows stays locked against reads (AccessExclusiveLock) longer than a second or a tenth of perf-threshold-ms: every query on it waits that long. Use non-blocking variants, batch the work, or split the migration.',
+  },
+  {
+    id: 'measured-on-fewer-rows',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'The migration was measured on fewer rows than asked',
+    help: 'A table it touches could not be filled to perf-rows (a smallint key, a unique column over a small domain, a CHECK, or a fill that failed or timed out), so its timings and locks were measured on fewer rows and say less about production. A seed file in data-tests, or a wider key type, lets it fill.',
   },
   {
     id: 'not-measured',

@@ -8,6 +8,8 @@
  * written without a schema has `schema: undefined`, since the search_path decides it at run time.
  */
 
+import { parseSql, plpgsqlStatements } from './plpgsql.js';
+
 /** The parse tree root of one statement: `{ AlterTableStmt: {...} }` (what `parseSource` gives). */
 export interface ParsedStatementLike {
   node: Record<string, unknown>;
@@ -126,6 +128,8 @@ class Collector {
   readonly opaque = new Set<number>();
   private index = 0;
   private cteNames = new Set<string>();
+  /** Functions and procedures these statements define: the SQL of their bodies, undefined when it cannot be read. */
+  private readonly routines = new Map<string, Node[] | undefined>();
 
   statement(index: number, root: Node): void {
     this.index = index;
@@ -290,23 +294,80 @@ class Collector {
       case 'MergeStmt':
       case 'SelectStmt':
         this.queries({ [kind]: b });
-        if (top && kind === 'SelectStmt' && callsUnknownFunction(b)) this.opaque.add(this.index);
-        return;
-      case 'DoStmt':
-        this.opaque.add(this.index);
-        for (const a of list(b.args)) {
-          const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
-          const body = d?.defname === 'as' && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
-          if (typeof body === 'string') this.scanProcedural(body);
+        if (top && kind === 'SelectStmt') {
+          // A call of a function these statements define reaches what its body reaches.
+          const unknown = unknownCalls(b);
+          if (unknown.length > 0 && !this.runRoutines(unknown)) this.opaque.add(this.index);
         }
         return;
-      case 'CallStmt':
+      case 'DoStmt': {
+        let body: string | undefined;
+        let language = 'plpgsql';
+        for (const a of list(b.args)) {
+          const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
+          const value = d && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
+          if (typeof value !== 'string') continue;
+          if (d?.defname === 'as') body = value;
+          if (d?.defname === 'language') language = value.toLowerCase();
+        }
+        if (body === undefined) return;
+        // Read from the body's own parse when it can be; the text scan otherwise, and the reach stays open.
+        const inner = language === 'plpgsql' ? plpgsqlStatements(body) : undefined;
+        if (inner && !inner.some((n) => opaqueStatement(n))) {
+          for (const n of inner) {
+            const k = Object.keys(n)[0];
+            if (k !== undefined && isNode(n[k])) this.dispatch(k, n[k] as Node, false);
+          }
+          return;
+        }
+        this.opaque.add(this.index);
+        this.scanProcedural(body);
+        return;
+      }
+      case 'CreateFunctionStmt': {
+        const names = nameList(b.funcname);
+        const name = names[names.length - 1];
+        if (name === undefined) return;
+        let body: string | undefined;
+        let language = '';
+        for (const o of list(b.options)) {
+          const d = isNode(o) && isNode(o.DefElem) ? o.DefElem : undefined;
+          if (!d || !isNode(d.arg)) continue;
+          if (d.defname === 'language' && isNode(d.arg.String)) language = String(d.arg.String.sval).toLowerCase();
+          if (d.defname === 'as' && isNode(d.arg.List)) {
+            const first = list(d.arg.List.items)[0];
+            if (isNode(first) && isNode(first.String) && typeof first.String.sval === 'string') body = first.String.sval;
+          }
+        }
+        const inner = body === undefined ? undefined : language === 'plpgsql' ? plpgsqlStatements(body) : language === 'sql' ? parseSql(body) : undefined;
+        this.routines.set(name, inner && !inner.some((n) => opaqueStatement(n)) ? inner : undefined);
+        return;
+      }
+      case 'CallStmt': {
+        const names = nameList(isNode(b.funccall) ? b.funccall.funcname : undefined);
+        if (!this.runRoutines(names.length === 1 ? [names[0]!] : [])) this.opaque.add(this.index);
+        return;
+      }
       case 'ExecuteStmt':
         this.opaque.add(this.index);
         return;
       default:
         return;
     }
+  }
+
+  /** Touches of the bodies of these routines, when every one is defined here with a body that can be read. */
+  private runRoutines(names: string[]): boolean {
+    if (names.length === 0) return false;
+    const bodies = names.map((n) => this.routines.get(n));
+    if (bodies.some((b) => b === undefined)) return false;
+    for (const body of bodies as Node[][]) {
+      for (const n of body) {
+        const k = Object.keys(n)[0];
+        if (k !== undefined && isNode(n[k])) this.dispatch(k, n[k] as Node, false);
+      }
+    }
+    return true;
   }
 
   /** Foreign keys declared by a column definition or a table constraint. */
@@ -399,6 +460,33 @@ function collectCteNames(v: unknown, out: Set<string>): void {
     if (k === 'CommonTableExpr' && isNode(x) && typeof x.ctename === 'string') out.add(x.ctename);
     if (typeof x === 'object' && x !== null) collectCteNames(x, out);
   }
+}
+
+/** A statement inside a procedural body whose reach cannot be told: a call, a nested DO, a query calling an unknown function. */
+function opaqueStatement(n: Node): boolean {
+  const k = Object.keys(n)[0];
+  if (k === 'CallStmt' || k === 'DoStmt' || k === 'ExecuteStmt') return true;
+  return callsUnknownFunction(n);
+}
+
+/** Names of the called functions not known to be harmless; a schema-qualified one as `schema.name`. */
+function unknownCalls(tree: unknown, out: string[] = []): string[] {
+  if (Array.isArray(tree)) {
+    for (const x of tree) unknownCalls(x, out);
+    return out;
+  }
+  if (!isNode(tree)) return out;
+  for (const [k, x] of Object.entries(tree)) {
+    if (k === 'FuncCall' && isNode(x)) {
+      const names = nameList(x.funcname);
+      const name = names[names.length - 1];
+      const schema = names.length > 1 ? names[0] : undefined;
+      if (name === undefined) out.push('');
+      else if (!(HARMLESS_FUNCTIONS.has(name) && (schema === undefined || schema === 'pg_catalog'))) out.push(names.join('.'));
+    }
+    if (typeof x === 'object' && x !== null) unknownCalls(x, out);
+  }
+  return out;
 }
 
 /** A function call that may write (anything not known to be harmless). */

@@ -97,7 +97,7 @@ export async function runSeed(client: pg.ClientBase, parsed: ParsedSource, versi
   const hints = [f.hint];
   if (f.code === '23505') {
     hints.push(
-      `before the seed runs, every table already holds up to ${seedRows} generated rows (seed-rows), with keys from 1 upwards; give your rows keys that cannot collide with those, or leave keys to their defaults`,
+      `before the seed runs, every table already holds up to ${seedRows} generated rows (seed-rows), with integer keys from 1,000,001 upwards and unique values such as user1@example.com; give your rows keys and unique values that cannot collide with those, or leave keys to their defaults`,
     );
   }
   const hint = hints.filter(Boolean).join('\n');

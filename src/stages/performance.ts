@@ -13,9 +13,11 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
 import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
-import { seedTables, type SeedNotice } from '../db/seed.js';
+import { seedTables, type SeedNotice, type SeedOutcome } from '../db/seed.js';
+import { InputError } from '../errors.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
 import { findHazards } from '../sql/hazards.js';
+import { joinPairs } from '../sql/joins.js';
 import { tableKey } from '../sql/nodes.js';
 import type { ParsedSource } from '../sql/parse.js';
 import { existingTablesTouched as touchedTables } from '../sql/touched.js';
@@ -51,6 +53,8 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
     await applySessionLimits(client, ctx);
     let stopped: string | undefined;
     const notReached: string[] = [];
+    const emptyFills: string[] = [];
+    let measuredOnRows = 0;
     for (const [index, prepared] of ctx.migrations.entries()) {
       const m = prepared.migration;
       // Already in the cloned baseline template.
@@ -89,6 +93,8 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
         });
       });
       await applySessionLimits(client, ctx);
+      if (result.emptyFill === true) emptyFills.push(m.version);
+      else if (result.emptyFill === false) measuredOnRows++;
       outcome.findings.push(...result.findings);
       outcome.statements.push(...result.statements);
       const status: StageStatus = result.findings.some((f) => f.severity === 'error')
@@ -101,6 +107,11 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
       outcome.perMigration.set(m.version, status);
       ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status, durationMs: performance.now() - t0, note: result.note });
       if (result.stop) stopped = m.version;
+    }
+    if (emptyFills.length > 0 && measuredOnRows === 0 && ctx.config.perfRows > 0) {
+      // Timing every migration on empty tables would pass anything: not a verdict to give.
+      const reasons = [...new Set(outcome.findings.filter((f) => f.rule === 'measured-on-fewer-rows').map((f) => f.message))].slice(0, 5);
+      throw new InputError('database', `the performance stage could not fill any table the migrations touch, so nothing could be measured (${emptyFills.join(', ')}): ${reasons.join('; ')}`);
     }
     if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
     if (stopped !== undefined && notReached.length > 0) {
@@ -145,6 +156,8 @@ interface MeasureResult {
   /** The migration could not be applied: the walk stops here. */
   stop: boolean;
   note: string | undefined;
+  /** It touches existing tables, and the fill left every one of them empty. */
+  emptyFill?: boolean;
 }
 
 /** Filling, the rolled-back run at fewer rows, the timed run, and what to make of it. */
@@ -161,12 +174,13 @@ async function measureMigration(
   const mode = transactionModeFor(up);
   const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
   const smallRows = Math.floor(config.perfRows / 4);
+  const joins = joinPairs(up.statements);
 
   const phases = new PhaseClock();
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true }));
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -178,11 +192,14 @@ async function measureMigration(
       }
     }
   }
+  let seed: SeedOutcome | undefined;
   if (existing.length > 0) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true }));
-    for (const n of seed.notices) notice(n);
+    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins }));
   }
   const rows = await countRows(client, existing);
+  const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
+  for (const n of seed?.notices ?? []) if (!fill.short.has(n.table)) notice(n);
+  const withFill = (r: MeasureResult): MeasureResult => ({ ...r, findings: [...fill.findings, ...r.findings], ...(existing.length > 0 ? { emptyFill: fill.empty } : {}) });
   const tables = await userTables(client);
   const roots = await withDescendants(client, existing.map((t) => t.oid));
 
@@ -199,9 +216,43 @@ async function measureMigration(
   if (r.ok) {
     const major = Math.floor(ctx.server.versionNum / 10000);
     const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major });
-    return { ...assessed, stop: false, note: `${volume}; ${phases.summary()}` };
+    return withFill({ ...assessed, stop: false, note: `${volume}; ${phases.summary()}` });
   }
-  return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
+  return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure!, volume));
+}
+
+/**
+ * Tables the migration touches that hold fewer rows than asked after the fill: a warning each,
+ * naming the count and why (a smallint key, a unique column over a small domain, a CHECK, a fill
+ * that failed or timed out). `empty`: every one of them holds no row at all.
+ */
+function fillShortfall(
+  prepared: PreparedMigration,
+  existing: ExistingTable[],
+  rows: Map<number, number>,
+  target: number,
+  seed: SeedOutcome | undefined,
+): { findings: Finding[]; short: Set<string>; empty: boolean } {
+  const m = prepared.migration;
+  const findings: Finding[] = [];
+  const short = new Set<string>();
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  for (const t of existing) {
+    const n = rows.get(t.oid) ?? 0;
+    if (n >= target) continue;
+    short.add(t.display);
+    const why = seed?.tables.find((f) => f.table === t.display)?.reason ?? seed?.notices.find((x) => x.table === t.display)?.message;
+    findings.push({
+      stage: 'performance',
+      severity: 'warning',
+      rule: 'measured-on-fewer-rows',
+      migration: m.version,
+      ...(prepared.up.ok ? { file: prepared.up.parsed.source.file } : {}),
+      message: `${m.version} was measured on ${fmt(n)} of ${fmt(target)} rows in ${t.display}${why ? `: ${why}` : ''}`,
+    });
+  }
+  const empty = existing.length > 0 && existing.every((t) => (rows.get(t.oid) ?? 0) === 0);
+  return { findings, short, empty };
 }
 
 /** Wall time per phase of one migration's measurement, for the progress line. */

@@ -3,9 +3,10 @@ import type pg from 'pg';
 import type { StageName } from '../config.js';
 import type { ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
-import { seedTables } from '../db/seed.js';
+import { resetSequences, seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
+import { joinPairs } from '../sql/joins.js';
 import { statementScope } from '../sql/touched.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
 import { commandStepper, sqlStepper } from './steps.js';
@@ -119,7 +120,11 @@ export async function walkMigrations(
         continue;
       }
       const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-      const seed = await seedTables(client, { rows: ctx.config.seedRows, ...(scope ? { tables: scope, missingOk: true } : {}) });
+      const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), ...(scope ? { tables: scope, missingOk: true } : {}) });
+      if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
+        seedNoticeSeen.add('\u0000user code');
+        findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });
+      }
       for (const n of seed.notices) {
         const key = `${n.table}\u0000${n.message}`;
         if (seedNoticeSeen.has(key)) continue;
@@ -132,9 +137,13 @@ export async function walkMigrations(
           message: `${n.message}; ${m.version} met it without test rows`,
         });
       }
+      // An earlier up may have left a sequence behind its column (reported there): the tool's own inserts start past it.
+      if (seed.seeded.length === 0) await resetSequences(client);
       const down = prepared.down?.ok ? prepared.down.parsed : undefined;
       const step: WalkStep = { prepared, up, down, client, db };
       for (const o of observers) if (o.beforeUp) await timed(o, () => o.beforeUp!(step));
+      // Fixtures may have written explicit keys: sequences start past them, so what is behind after the up is the up's doing.
+      await resetSequences(client);
       const applied = await stepper.upUnderTest(prepared, findings);
       const downBroken = prepared.down !== undefined && !prepared.down.ok;
       const status: StageStatus = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
@@ -194,6 +203,12 @@ function seedScope(prepared: PreparedMigration): string[] | undefined {
   const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
   const scope = statementScope(statements, { reads: true });
   return scope && [...new Set(scope.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)))];
+}
+
+/** The column equalities of a migration's up and down: the generated rows follow them. */
+function seedJoins(prepared: PreparedMigration): ReturnType<typeof joinPairs> {
+  if (prepared.migration.code || !prepared.up.ok) return [];
+  return joinPairs([...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])]);
 }
 
 /** Timeouts so a hanging migration is stopped and reported instead of hanging the job. */

@@ -1,0 +1,84 @@
+/** The one INSERT ... SELECT ... generate_series statement that fills a table from its plan. */
+import { quoteIdent, quoteQualified } from '../quote.js';
+import type { TablePlan } from './plan.js';
+import { G } from './values.js';
+
+
+/**
+ * The one INSERT ... SELECT ... generate_series statement for a plan.
+ *
+ * Foreign-key values come from the parent's rows numbered 1..n, row g taking parent row
+ * ((g - 1) % n) + 1. When every referenced column has a fixed-length type (integers, uuid, dates...),
+ * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
+ * Otherwise the numbered parent rows are joined on their row number.
+ */
+export function buildInsert(plan: TablePlan, start: number, end: number, nullRetry: boolean): string {
+  const target = quoteQualified(plan.table.schema, plan.table.name);
+  const ctes: string[] = [];
+  const joins: string[] = [];
+  const limits: string[] = [];
+  const colRef: Array<(i: number) => string> = [];
+  const arrayMode = plan.joins.map((j) => j.fk.parentLens.every((l) => l > 0));
+  /** Number of usable parent rows of join k (NULL when there are none). */
+  const countOf = (k: number): string =>
+    arrayMode[k] ? `(SELECT cardinality(a0) FROM fk${k})` : `NULLIF((SELECT count(*) FROM fk${k}), 0)`;
+  plan.joins.forEach((j, k) => {
+    const alias = `fk${k}`;
+    const parent = quoteQualified(j.fk.parentSchema, j.fk.parentName);
+    const conds = j.fk.parentCols.map((c) => `p.${quoteIdent(c)} IS NOT NULL`);
+    if (j.mode === 'unique') {
+      const match = j.fk.cols
+        .map((n, i) => {
+          const col = plan.table.columns.find((c) => c.attnum === n)!;
+          return `t.${quoteIdent(col.name)} = p.${quoteIdent(j.fk.parentCols[i]!)}`;
+        })
+        .join(' AND ');
+      conds.push(`NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`);
+    }
+    const where = conds.join(' AND ');
+    let index: string;
+    if (j.mode === 'unique') {
+      index = `${G} - ${start - 1}`;
+    } else {
+      const divisor =
+        j.mode === 'radix' && j.radixBefore.length > 0
+          ? ` / (${j.radixBefore.map((b) => `${countOf(b)}::int8`).join(' * ')})`
+          : '';
+      index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
+    }
+    if (arrayMode[k]) {
+      // One order for every child table: row g of each sibling takes the same parent.
+      const order = j.fk.parentCols.map((c) => `p.${quoteIdent(c)}`).join(', ');
+      const aggs = j.fk.parentCols.map((c, i) => `array_agg(p.${quoteIdent(c)} ORDER BY ${order}) AS a${i}`).join(', ');
+      ctes.push(`${alias} AS MATERIALIZED (SELECT ${aggs} FROM ${parent} p WHERE ${where})`);
+      colRef.push((i) => `(SELECT a${i} FROM ${alias})[(${index})::int4]`);
+      if (j.mode === 'unique') limits.push(`${start - 1} + coalesce(${countOf(k)}, 0)`);
+    } else {
+      const cols = j.fk.parentCols.map((c, i) => `p.${quoteIdent(c)} AS c${i}`).join(', ');
+      ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER (ORDER BY ${j.fk.parentCols.map((c) => `p.${quoteIdent(c)}`).join(', ')}) AS rn FROM ${parent} p WHERE ${where})`);
+      colRef.push((i) => `${alias}.c${i}`);
+      joins.push(`${j.mode === 'unique' ? 'JOIN' : 'LEFT JOIN'} ${alias} ON ${alias}.rn = ${index}`);
+    }
+  });
+  const names: string[] = [];
+  const exprs: string[] = [];
+  for (const p of plan.columns) {
+    names.push(quoteIdent(p.col.name));
+    if (p.kind === 'fk') exprs.push(`(${colRef[p.fk]!(p.index)})::${p.col.fmt}`);
+    else if (p.kind === 'null') exprs.push(`NULL::${p.col.fmt}`);
+    else if (nullRetry && p.nullable && !p.key) exprs.push(`NULL::${p.col.fmt}`);
+    else exprs.push(p.sql);
+  }
+  const big = end > 2147483647;
+  const num = (n: number | string): string => (big ? `(${n})::int8` : `${n}`);
+  const last = limits.length > 0 ? `least(${end}, ${limits.join(', ')})` : `${end}`;
+  const series = `generate_series(${num(start)}, ${num(last)})`;
+  const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n     ')}\n` : '';
+  const columnList = names.length > 0 ? ` (${names.join(', ')})` : '';
+  return `${withClause}INSERT INTO ${target}${columnList}\nSELECT ${exprs.join(',\n       ')}\nFROM ${series} AS gs(g)${joins.map((j) => `\n${j}`).join('')}`;
+}
+
+/** True when a retry with NULLs in the nullable, non-key, non-FK columns would change anything. */
+export function canNullRetry(plan: TablePlan): boolean {
+  return plan.columns.some((p) => p.kind === 'value' && p.nullable && !p.key);
+}
