@@ -108,7 +108,7 @@ function predictStatement(site: Site, stats: ProductionStats, state: State): Fin
       if (c && c.nullFrac > 0) {
         const of = t.rows > 0 ? ` of ${count(t.rows)} ${displayName(t)} rows` : ` of the ${displayName(t)} rows`;
         out.push(
-          finding(site, 'error', RULES.notNull, `fails in production: about ${percent(c.nullFrac)}${of} have ${c.name} NULL (pg_stats null_frac ${c.nullFrac})`, `fill the NULLs (UPDATE ... WHERE ${c.name} IS NULL) before SET NOT NULL`),
+          finding(site, 'error', RULES.notNull, `fails in production: about ${percent(c.nullFrac)}${of} have ${c.name} NULL (pg_stats null_frac ${Number(c.nullFrac.toPrecision(3))})`, `fill the NULLs (UPDATE ... WHERE ${c.name} IS NULL) before SET NOT NULL`),
         );
       }
     } else if (subtype === 'AT_AddColumn') {
@@ -423,13 +423,14 @@ export function statsCoverageFindings(migrations: readonly PreparedMigration[], 
   const inFile = new Set(stats.tables.map((t) => tableKey(displayName(t))));
   const extra = [...inFile].filter((n) => !schema.has(n));
   const missing = [...schema].filter((n) => !inFile.has(n));
+  const tables = (n: number) => (n === 1 ? '1 table' : `${n} tables`);
   const listed = (names: string[]) => `${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`;
   const out: Finding[] = [];
   if (extra.length > 0 && schema.size > 0) {
-    out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats names ${extra.length} tables the migrations do not create: ${listed(extra)}` });
+    out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats names ${tables(extra.length)} the migrations do not create: ${listed(extra)}` });
   }
   if (missing.length > 0) {
-    out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats lacks ${missing.length} tables the migrations create: ${listed(missing)}; nothing is predicted for them` });
+    out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats lacks ${tables(missing.length)} the migrations create: ${listed(missing)}; nothing is predicted for them` });
   }
   for (const u of stats.unreadable) {
     out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats could not read ${displayName(u)}: ${u.reason}` });
