@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
+import { readProductionStats, rowsOfTables, type ProductionStats } from './production-stats.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -47,6 +48,8 @@ export interface Config {
   perfThresholdMs: number;
   /** Production row counts by table name ("users", "billing.invoices"). */
   productionRows: Map<string, number>;
+  /** The `production-stats` file: what production's data looks like, without its rows. */
+  productionStats: ProductionStats | undefined;
   criticalTables: string[] | undefined;
   baseRef: string | undefined;
   /** The base ref was not asked for but guessed (a pull request's base): when it cannot be read, test everything. */
@@ -229,6 +232,9 @@ export function buildConfig(root: string, raw: RawOptions): Config {
   const upCommand = optionalText(raw.upCommand);
   const downCommand = optionalText(raw.downCommand);
   if (downCommand && !upCommand) throw new InputError('usage', 'down-command needs an up-command');
+  const productionStats = blank(raw.productionStats)
+    ? undefined
+    : readProductionStats(resolveInside(absRoot, 'production-stats', raw.productionStats.trim()), raw.productionStats.trim());
   return {
     root: absRoot,
     dir: resolveInside(absRoot, 'migrations dir', blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim()),
@@ -239,7 +245,9 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     dataTestCommand: optionalText(raw.dataTestCommand),
     perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
     perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
-    productionRows: parseProductionRows(absRoot, raw.productionRows),
+    // production-rows is the row part of production-stats: its entries win over the file's.
+    productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows)]),
+    productionStats,
     criticalTables: readCriticalTables(absRoot, raw.criticalTables),
     baseRef: optionalText(raw.baseRef),
     baseRefOptional: false,

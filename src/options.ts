@@ -52,6 +52,15 @@ export const OPTION_SPECS = [
     help: 'table=rows pairs (users=5e7,orders=2e8) or a file of them: projects timings to production size',
   },
   {
+    key: 'productionStats',
+    flag: 'production-stats',
+    input: 'production-stats',
+    kind: 'string',
+    default: undefined,
+    arg: 'FILE',
+    help: 'statistics file written by `migration-ci stats`: predicts what production data does to each statement and projects timings to its rows',
+  },
+  {
     key: 'criticalTables',
     flag: 'critical-tables',
     input: 'critical-tables',

@@ -20,6 +20,7 @@ import type { PreparedMigration, StageContext, StageOutcome } from './stages/con
 import { createDataObserver } from './stages/data.js';
 import { runPerformanceStage } from './stages/performance.js';
 import { createRollbackObserver } from './stages/rollback.js';
+import { predictFindings, statsCoverageFindings } from './stages/predictions.js';
 import { parseFindings, trustServerGrammar } from './stages/syntax.js';
 import { walkMigrations, type WalkObserver, type WalkStep } from './stages/walk.js';
 
@@ -91,6 +92,9 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const upfront = [
     ...migrations.flatMap(parseFindings),
     ...serverParsed,
+    // What production's data will do, from its statistics and the parse trees alone.
+    ...(config.productionStats ? statsCoverageFindings(migrations, config.productionStats) : []),
+    ...(config.productionStats ? predictFindings(migrations.filter((p) => inThisShard(p.migration.version)), config.productionStats) : []),
     ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
     ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
     // A green check must say when it tested nothing: only a pull request that touches no migration gets one.

@@ -21,6 +21,7 @@ function usage(): string {
   return [
     'Usage: migration-ci [options]',
     '       migration-ci merge-reports [--report-json FILE] [--sarif FILE] REPORT.json...',
+    '       migration-ci stats --database-url URL [--output FILE] [--with-values]   (see stats --help)',
     '',
     'Tests PostgreSQL migrations against a real Postgres: every migration applies on populated',
     'tables, rolls back cleanly, keeps its data, and is measured at volume.',

@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
 import { embeddedMajor, startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { statsCommand } from './stats.js';
 
 export interface CliIo {
   cwd: string;
@@ -37,6 +38,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const err = (s: string) => io.stderr(mask(s));
   try {
     if (argv[0] === 'merge-reports') return await mergeCommand(parseCliArgs(argv.slice(1), { allowPositionals: true }), io);
+    if (argv[0] === 'stats') return await statsCommand(argv.slice(1), io);
     const args = parseCliArgs(argv);
     if (args.help) {
       out(USAGE);
