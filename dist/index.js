@@ -35897,7 +35897,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 8001:
+/***/ 5289:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -50785,6 +50785,146 @@ function sequencesBehind(fp) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/sql/nodes.ts
+/**
+ * Small readers for libpg-query parse trees. The parser omits fields that hold their zero
+ * value (false, 0, empty lists), so every reader tolerates a missing field.
+ */
+function isNode(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** The body of a wrapped node: `{ RangeVar: {...} }` -> `{...}` for kind `RangeVar`. */
+function unwrap(v, kind) {
+    if (!isNode(v))
+        return undefined;
+    const inner = v[kind];
+    return isNode(inner) ? inner : undefined;
+}
+/** The one kind and body of a wrapped node: `{ IndexStmt: {...} }` -> ['IndexStmt', {...}]. */
+function kindOf(v) {
+    if (!isNode(v))
+        return undefined;
+    const keys = Object.keys(v);
+    if (keys.length !== 1)
+        return undefined;
+    const body = v[keys[0]];
+    return isNode(body) ? [keys[0], body] : undefined;
+}
+function list(v) {
+    return Array.isArray(v) ? v : [];
+}
+function str(v) {
+    return typeof v === 'string' ? v : undefined;
+}
+/** `[{ String: { sval: 'a' } }, ...]` -> ['a', ...]. */
+function stringList(v) {
+    return list(v)
+        .map((item) => str(unwrap(item, 'String')?.sval))
+        .filter((s) => s !== undefined);
+}
+/** A table name as written: "schema.table" or "table" (identifiers already case-folded by the parser). */
+function rangeVarName(v) {
+    // Both the bare RangeVar body and the `{ RangeVar: ... }` wrapper occur in trees.
+    const rv = unwrap(v, 'RangeVar') ?? (isNode(v) ? v : undefined);
+    const rel = str(rv?.relname);
+    if (rel === undefined)
+        return undefined;
+    const schema = str(rv?.schemaname);
+    return schema !== undefined ? `${schema}.${rel}` : rel;
+}
+/** Every node of a subtree, depth first (the root included). */
+function* walk(v) {
+    if (Array.isArray(v)) {
+        for (const item of v)
+            yield* walk(item);
+        return;
+    }
+    if (!isNode(v))
+        return;
+    yield v;
+    for (const child of Object.values(v)) {
+        if (typeof child === 'object' && child !== null)
+            yield* walk(child);
+    }
+}
+/**
+ * A table name as migrations write it, for comparing: "public.users" and "users" name the same
+ * table under the default search path; "billing.users" is another one.
+ */
+function tableKey(name) {
+    return name.startsWith('public.') ? name.slice('public.'.length) : name;
+}
+
+;// CONCATENATED MODULE: ./src/sql/plpgsql.ts
+/**
+ * The SQL inside a PL/pgSQL body, read with libpg-query's PL/pgSQL parser: every embedded
+ * statement and expression parsed again as SQL, so the tables a DO block touches are known from
+ * its body. Undefined when the body cannot be read that way: dynamic SQL (EXECUTE, OPEN ...
+ * FOR EXECUTE), a part the SQL parser rejects, or a parser build without PL/pgSQL support.
+ */
+
+
+/** The PL/pgSQL parser of the bundled libpg-query (looked up, so a build without one degrades to the text scan). */
+function plParser() {
+    const fn = wasm.parsePlPgSQLSync;
+    return typeof fn === 'function' ? fn : undefined;
+}
+function plpgsqlAvailable() {
+    return plParser() !== undefined;
+}
+const DYNAMIC = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/** A dollar quote that does not occur in the body. */
+function quoteTag(body) {
+    let tag = 'mci';
+    while (body.includes(`$${tag}$`))
+        tag += '_';
+    return `$${tag}$`;
+}
+/** Parse trees of plain SQL text (a SQL function's body), or undefined when it does not parse. */
+function parseSql(text) {
+    try {
+        const r = wasm.parseSync(text);
+        return (r.stmts ?? []).flatMap((s) => (s.stmt ? [s.stmt] : []));
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Parse trees (`{ UpdateStmt: {...} }`) of the SQL a PL/pgSQL body runs, or undefined when they cannot all be read. */
+function plpgsqlStatements(body) {
+    const parse = plParser();
+    if (!parse)
+        return undefined;
+    const q = quoteTag(body);
+    let tree;
+    try {
+        tree = parse(`CREATE FUNCTION pg_temp.migration_ci_body() RETURNS void LANGUAGE plpgsql AS ${q}${body}${q}`);
+    }
+    catch {
+        return undefined;
+    }
+    const out = [];
+    for (const node of walk(tree)) {
+        const k = kindOf(node);
+        if (k && DYNAMIC.has(k[0]))
+            return undefined;
+        if (k && k[0] === 'PLpgSQL_stmt_open' && isNode(k[1].dynquery))
+            return undefined;
+        if (!k || k[0] !== 'PLpgSQL_expr')
+            continue;
+        const query = str(k[1].query);
+        if (query === undefined)
+            continue;
+        // A whole statement, or an expression / assignment (`n > 0`, `n := (SELECT ...)`).
+        const assigned = /^\s*[A-Za-z_][\w.]*\s*(?::=|=)\s*/.exec(query);
+        const parsed = parseSql(query) ?? parseSql(`SELECT ${assigned ? query.slice(assigned[0].length) : query}`);
+        if (!parsed)
+            return undefined;
+        out.push(...parsed);
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/sql/touched.ts
 /**
  * Which tables a migration's statements touch, read from the Postgres parse tree: the tables it
@@ -50795,14 +50935,15 @@ function sequencesBehind(fp) {
  * Names are as written (unquoted identifiers already folded to lower case by the parser); a name
  * written without a schema has `schema: undefined`, since the search_path decides it at run time.
  */
-function isNode(v) {
+
+function touched_isNode(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 /** A RangeVar, given bare (`relation: {...}`) or wrapped (`{ RangeVar: {...} }`). */
 function rangeVar(v) {
-    if (!isNode(v))
+    if (!touched_isNode(v))
         return undefined;
-    const rv = isNode(v.RangeVar) ? v.RangeVar : v;
+    const rv = touched_isNode(v.RangeVar) ? v.RangeVar : v;
     if (typeof rv.relname !== 'string')
         return undefined;
     return {
@@ -50813,12 +50954,12 @@ function rangeVar(v) {
 }
 /** `{ String: { sval } }` items of a name list (`List` wrapper or plain array). */
 function nameList(v) {
-    const items = isNode(v) && isNode(v.List) ? v.List.items : v;
+    const items = touched_isNode(v) && touched_isNode(v.List) ? v.List.items : v;
     if (!Array.isArray(items))
         return [];
-    return items.map((i) => (isNode(i) && isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
+    return items.map((i) => (touched_isNode(i) && touched_isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
 }
-function list(v) {
+function touched_list(v) {
     return Array.isArray(v) ? v : [];
 }
 /** Functions a migration commonly calls in a bare SELECT that change no table. */
@@ -50856,13 +50997,15 @@ class Collector {
     opaque = new Set();
     index = 0;
     cteNames = new Set();
+    /** Functions and procedures these statements define: the SQL of their bodies, undefined when it cannot be read. */
+    routines = new Map();
     statement(index, root) {
         this.index = index;
         this.cteNames = new Set();
         collectCteNames(root, this.cteNames);
         const kind = Object.keys(root)[0] ?? '';
         const body = root[kind];
-        if (!isNode(body))
+        if (!touched_isNode(body))
             return;
         this.dispatch(kind, body, true);
     }
@@ -50887,21 +51030,21 @@ class Collector {
         switch (kind) {
             case 'CreateStmt':
                 this.addVar(b.relation, 'create');
-                for (const parent of list(b.inhRelations))
+                for (const parent of touched_list(b.inhRelations))
                     this.addVar(parent, 'partition');
-                for (const el of list(b.tableElts))
+                for (const el of touched_list(b.tableElts))
                     this.foreignKeysOf(el);
                 return;
             case 'AlterTableStmt':
                 if (b.objtype !== undefined && b.objtype !== 'OBJECT_TABLE' && b.objtype !== 'OBJECT_FOREIGN_TABLE')
                     return;
                 this.addVar(b.relation, 'alter');
-                for (const c of list(b.cmds)) {
-                    const cmd = isNode(c) && isNode(c.AlterTableCmd) ? c.AlterTableCmd : undefined;
+                for (const c of touched_list(b.cmds)) {
+                    const cmd = touched_isNode(c) && touched_isNode(c.AlterTableCmd) ? c.AlterTableCmd : undefined;
                     if (!cmd)
                         continue;
                     this.foreignKeysOf(cmd.def);
-                    const part = isNode(cmd.def) && isNode(cmd.def.PartitionCmd) ? cmd.def.PartitionCmd : undefined;
+                    const part = touched_isNode(cmd.def) && touched_isNode(cmd.def.PartitionCmd) ? cmd.def.PartitionCmd : undefined;
                     if (part)
                         this.addVar(part.name, 'partition');
                     if (cmd.subtype === 'AT_AddInherit' || cmd.subtype === 'AT_DropInherit')
@@ -50944,7 +51087,7 @@ class Collector {
                 return;
             case 'DropStmt': {
                 const t = b.removeType;
-                for (const o of list(b.objects)) {
+                for (const o of touched_list(b.objects)) {
                     const names = nameList(o);
                     if (t === 'OBJECT_TABLE' || t === 'OBJECT_FOREIGN_TABLE')
                         this.addFromNames(names, 0, 'drop');
@@ -50958,7 +51101,7 @@ class Collector {
                 return;
             }
             case 'TruncateStmt':
-                for (const r of list(b.relations))
+                for (const r of touched_list(b.relations))
                     this.addVar(r, 'truncate');
                 return;
             case 'CreateTrigStmt':
@@ -50978,12 +51121,12 @@ class Collector {
                 return;
             }
             case 'LockStmt':
-                for (const r of list(b.relations))
+                for (const r of touched_list(b.relations))
                     this.addVar(r, 'lock');
                 return;
             case 'VacuumStmt':
-                for (const r of list(b.rels)) {
-                    const rel = isNode(r) && isNode(r.VacuumRelation) ? r.VacuumRelation.relation : undefined;
+                for (const r of touched_list(b.rels)) {
+                    const rel = touched_isNode(r) && touched_isNode(r.VacuumRelation) ? r.VacuumRelation.relation : undefined;
                     this.addVar(rel, 'maintain');
                 }
                 return;
@@ -50999,7 +51142,7 @@ class Collector {
                 return;
             case 'CopyStmt':
                 this.addVar(b.relation, 'copy');
-                if (isNode(b.query))
+                if (touched_isNode(b.query))
                     this.queries(b.query);
                 return;
             case 'CreatePolicyStmt':
@@ -51011,16 +51154,16 @@ class Collector {
                 return;
             case 'GrantStmt':
                 if (b.objtype === 'OBJECT_TABLE' && b.targtype === 'ACL_TARGET_OBJECT') {
-                    for (const r of list(b.objects))
+                    for (const r of touched_list(b.objects))
                         this.addVar(r, 'grant');
                 }
                 return;
             case 'CreateStatsStmt':
-                for (const r of list(b.relations))
+                for (const r of touched_list(b.relations))
                     this.addVar(r, 'statistics');
                 return;
             case 'CreateTableAsStmt': {
-                const into = isNode(b.into) ? b.into : undefined;
+                const into = touched_isNode(b.into) ? b.into : undefined;
                 if (b.objtype === undefined || b.objtype === 'OBJECT_TABLE')
                     this.addVar(into?.rel, 'create');
                 this.queries(b.query);
@@ -51028,10 +51171,10 @@ class Collector {
             }
             case 'ExplainStmt': {
                 // EXPLAIN ANALYZE runs the statement.
-                const analyze = list(b.options).some((o) => isNode(o) && isNode(o.DefElem) && o.DefElem.defname === 'analyze');
-                const q = isNode(b.query) ? b.query : undefined;
+                const analyze = touched_list(b.options).some((o) => touched_isNode(o) && touched_isNode(o.DefElem) && o.DefElem.defname === 'analyze');
+                const q = touched_isNode(b.query) ? b.query : undefined;
                 const qk = q ? Object.keys(q)[0] : undefined;
-                if (analyze && q && qk && isNode(q[qk]))
+                if (analyze && q && qk && touched_isNode(q[qk]))
                     this.dispatch(qk, q[qk], false);
                 return;
             }
@@ -51041,19 +51184,71 @@ class Collector {
             case 'MergeStmt':
             case 'SelectStmt':
                 this.queries({ [kind]: b });
-                if (top && kind === 'SelectStmt' && callsUnknownFunction(b))
-                    this.opaque.add(this.index);
-                return;
-            case 'DoStmt':
-                this.opaque.add(this.index);
-                for (const a of list(b.args)) {
-                    const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
-                    const body = d?.defname === 'as' && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
-                    if (typeof body === 'string')
-                        this.scanProcedural(body);
+                if (top && kind === 'SelectStmt') {
+                    // A call of a function these statements define reaches what its body reaches.
+                    const unknown = unknownCalls(b);
+                    if (unknown.length > 0 && !this.runRoutines(unknown))
+                        this.opaque.add(this.index);
                 }
                 return;
-            case 'CallStmt':
+            case 'DoStmt': {
+                let body;
+                let language = 'plpgsql';
+                for (const a of touched_list(b.args)) {
+                    const d = touched_isNode(a) && touched_isNode(a.DefElem) ? a.DefElem : undefined;
+                    const value = d && touched_isNode(d.arg) && touched_isNode(d.arg.String) ? d.arg.String.sval : undefined;
+                    if (typeof value !== 'string')
+                        continue;
+                    if (d?.defname === 'as')
+                        body = value;
+                    if (d?.defname === 'language')
+                        language = value.toLowerCase();
+                }
+                if (body === undefined)
+                    return;
+                // Read from the body's own parse when it can be; the text scan otherwise, and the reach stays open.
+                const inner = language === 'plpgsql' ? plpgsqlStatements(body) : undefined;
+                if (inner && !inner.some((n) => opaqueStatement(n))) {
+                    for (const n of inner) {
+                        const k = Object.keys(n)[0];
+                        if (k !== undefined && touched_isNode(n[k]))
+                            this.dispatch(k, n[k], false);
+                    }
+                    return;
+                }
+                this.opaque.add(this.index);
+                this.scanProcedural(body);
+                return;
+            }
+            case 'CreateFunctionStmt': {
+                const names = nameList(b.funcname);
+                const name = names[names.length - 1];
+                if (name === undefined)
+                    return;
+                let body;
+                let language = '';
+                for (const o of touched_list(b.options)) {
+                    const d = touched_isNode(o) && touched_isNode(o.DefElem) ? o.DefElem : undefined;
+                    if (!d || !touched_isNode(d.arg))
+                        continue;
+                    if (d.defname === 'language' && touched_isNode(d.arg.String))
+                        language = String(d.arg.String.sval).toLowerCase();
+                    if (d.defname === 'as' && touched_isNode(d.arg.List)) {
+                        const first = touched_list(d.arg.List.items)[0];
+                        if (touched_isNode(first) && touched_isNode(first.String) && typeof first.String.sval === 'string')
+                            body = first.String.sval;
+                    }
+                }
+                const inner = body === undefined ? undefined : language === 'plpgsql' ? plpgsqlStatements(body) : language === 'sql' ? parseSql(body) : undefined;
+                this.routines.set(name, inner && !inner.some((n) => opaqueStatement(n)) ? inner : undefined);
+                return;
+            }
+            case 'CallStmt': {
+                const names = nameList(touched_isNode(b.funccall) ? b.funccall.funcname : undefined);
+                if (!this.runRoutines(names.length === 1 ? [names[0]] : []))
+                    this.opaque.add(this.index);
+                return;
+            }
             case 'ExecuteStmt':
                 this.opaque.add(this.index);
                 return;
@@ -51061,16 +51256,32 @@ class Collector {
                 return;
         }
     }
+    /** Touches of the bodies of these routines, when every one is defined here with a body that can be read. */
+    runRoutines(names) {
+        if (names.length === 0)
+            return false;
+        const bodies = names.map((n) => this.routines.get(n));
+        if (bodies.some((b) => b === undefined))
+            return false;
+        for (const body of bodies) {
+            for (const n of body) {
+                const k = Object.keys(n)[0];
+                if (k !== undefined && touched_isNode(n[k]))
+                    this.dispatch(k, n[k], false);
+            }
+        }
+        return true;
+    }
     /** Foreign keys declared by a column definition or a table constraint. */
     foreignKeysOf(el) {
-        if (!isNode(el))
+        if (!touched_isNode(el))
             return;
-        if (isNode(el.ColumnDef)) {
-            for (const c of list(el.ColumnDef.constraints))
+        if (touched_isNode(el.ColumnDef)) {
+            for (const c of touched_list(el.ColumnDef.constraints))
                 this.foreignKeysOf(c);
             return;
         }
-        const con = isNode(el.Constraint) ? el.Constraint : undefined;
+        const con = touched_isNode(el.Constraint) ? el.Constraint : undefined;
         if (con?.contype === 'CONSTR_FOREIGN')
             this.addVar(con.pktable, 'reference');
     }
@@ -51082,10 +51293,10 @@ class Collector {
                     walk(x);
                 return;
             }
-            if (!isNode(v))
+            if (!touched_isNode(v))
                 return;
             for (const [k, x] of Object.entries(v)) {
-                if (!isNode(x)) {
+                if (!touched_isNode(x)) {
                     if (Array.isArray(x))
                         walk(x);
                     continue;
@@ -51153,23 +51364,54 @@ function collectCteNames(v, out) {
             collectCteNames(x, out);
         return;
     }
-    if (!isNode(v))
+    if (!touched_isNode(v))
         return;
     for (const [k, x] of Object.entries(v)) {
-        if (k === 'CommonTableExpr' && isNode(x) && typeof x.ctename === 'string')
+        if (k === 'CommonTableExpr' && touched_isNode(x) && typeof x.ctename === 'string')
             out.add(x.ctename);
         if (typeof x === 'object' && x !== null)
             collectCteNames(x, out);
     }
 }
+/** A statement inside a procedural body whose reach cannot be told: a call, a nested DO, a query calling an unknown function. */
+function opaqueStatement(n) {
+    const k = Object.keys(n)[0];
+    if (k === 'CallStmt' || k === 'DoStmt' || k === 'ExecuteStmt')
+        return true;
+    return callsUnknownFunction(n);
+}
+/** Names of the called functions not known to be harmless; a schema-qualified one as `schema.name`. */
+function unknownCalls(tree, out = []) {
+    if (Array.isArray(tree)) {
+        for (const x of tree)
+            unknownCalls(x, out);
+        return out;
+    }
+    if (!touched_isNode(tree))
+        return out;
+    for (const [k, x] of Object.entries(tree)) {
+        if (k === 'FuncCall' && touched_isNode(x)) {
+            const names = nameList(x.funcname);
+            const name = names[names.length - 1];
+            const schema = names.length > 1 ? names[0] : undefined;
+            if (name === undefined)
+                out.push('');
+            else if (!(HARMLESS_FUNCTIONS.has(name) && (schema === undefined || schema === 'pg_catalog')))
+                out.push(names.join('.'));
+        }
+        if (typeof x === 'object' && x !== null)
+            unknownCalls(x, out);
+    }
+    return out;
+}
 /** A function call that may write (anything not known to be harmless). */
 function callsUnknownFunction(tree) {
     if (Array.isArray(tree))
         return tree.some(callsUnknownFunction);
-    if (!isNode(tree))
+    if (!touched_isNode(tree))
         return false;
     for (const [k, x] of Object.entries(tree)) {
-        if (k === 'FuncCall' && isNode(x)) {
+        if (k === 'FuncCall' && touched_isNode(x)) {
             const names = nameList(x.funcname);
             const name = names[names.length - 1];
             const schema = names.length > 1 ? names[0] : undefined;
@@ -51445,7 +51687,7 @@ async function runSeed(client, parsed, version, seedRows) {
     const at = positionInStatement(parsed, f.statement, f.position);
     const hints = [f.hint];
     if (f.code === '23505') {
-        hints.push(`before the seed runs, every table already holds up to ${seedRows} generated rows (seed-rows), with keys from 1 upwards; give your rows keys that cannot collide with those, or leave keys to their defaults`);
+        hints.push(`before the seed runs, every table already holds up to ${seedRows} generated rows (seed-rows), with integer keys from 1,000,001 upwards and unique values such as user1@example.com; give your rows keys and unique values that cannot collide with those, or leave keys to their defaults`);
     }
     const hint = hints.filter(Boolean).join('\n');
     const detail = [f.detail, f.where ? `context: ${f.where}` : undefined].filter(Boolean).join('\n');
@@ -51843,11 +52085,10 @@ function survives(t, digests) {
     return held.length > 0 && held.every((c) => c.digest !== null && digests.has(c.digest));
 }
 
-;// CONCATENATED MODULE: ./src/db/seed.ts
+;// CONCATENATED MODULE: ./src/db/seed/catalog.ts
 
 
-
-const seed_TABLES_SQL = `
+const catalog_TABLES_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name,
        a.attnum, a.attname, a.attnotnull, a.atttypid::int8 AS typid,
        format_type(a.atttypid, a.atttypmod) AS fmt,
@@ -51874,7 +52115,8 @@ SELECT t.oid::int8 AS oid, t.typname AS name, n.nspname AS schema, t.typtype::te
        CASE WHEN t.typtype = 'e' THEN
          ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
        END AS labels,
-       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_fmt
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_fmt,
+       t.typlen::int4 AS len
 FROM ty
 JOIN pg_type t ON t.oid = ty.oid
 JOIN pg_namespace n ON n.oid = t.typnamespace`;
@@ -51913,7 +52155,7 @@ function pushTo(m, k, v) {
 async function readCatalog(client) {
     const tables = new Map();
     const typeIds = new Set();
-    const tr = await client.query(seed_TABLES_SQL);
+    const tr = await client.query(catalog_TABLES_SQL);
     for (const r of tr.rows) {
         const oid = Number(r.oid);
         let t = tables.get(oid);
@@ -51954,6 +52196,7 @@ async function readCatalog(client) {
             notNull: r.not_null === true,
             labels: r.labels ?? null,
             baseFmt: r.base_fmt ?? null,
+            len: Number(r.len),
         });
     }
     const oids = [...tables.keys()].map(String);
@@ -51998,12 +52241,14 @@ async function countRows(client, rels) {
         counts.set(Number(row.oid), Number(row.n));
     return counts;
 }
-// ---------------------------------------------------------------------------------------------
-// Value expressions
 /** "users" for public tables, "billing.invoices" otherwise. */
 function displayName(schema, name) {
     return schema === 'public' ? name : `${schema}.${name}`;
 }
+
+;// CONCATENATED MODULE: ./src/db/seed/values.ts
+/** SQL expressions of every supported type for row number g: plausible, and unique where a key needs it. */
+
 const G = 'gs.g';
 /** Length / precision arguments at the end of a formatted type: `character varying(5)` -> [5]. */
 function typmodArgs(fmt) {
@@ -52012,7 +52257,14 @@ function typmodArgs(fmt) {
         return [];
     return m[2] === undefined ? [Number(m[1])] : [Number(m[1]), Number(m[2])];
 }
-const seed_int = (n) => (n < 0 ? `(${n})` : String(n));
+/**
+ * Generated integer keys start past this, so a hand-written fixture's ids (1, 2, 3...) stay free.
+ * Smallint keys get the smaller one: their whole domain is 32,767.
+ */
+const KEY_OFFSET = 1_000_000;
+const SMALL_KEY_OFFSET = 1_000;
+const INT_MAX = { int2: 32767, int4: 2147483647, int8: Number.MAX_SAFE_INTEGER };
+const values_int = (n) => (n < 0 ? `(${n})` : String(n));
 /** Text value for a string column, by column name, shortened to the length limit. */
 function textValue(ctx, limit) {
     const n = ctx.column.toLowerCase();
@@ -52097,8 +52349,11 @@ function textValue(ctx, limit) {
     }
     return { sql, unique };
 }
-/** Integer expression honouring CHECK bounds, or undefined when there are none. */
-function boundedInt(b) {
+/**
+ * Integer expression honouring CHECK bounds, or undefined when there are none. `offset` moves a
+ * key's values past a fixture's range where the bounds leave room; `max` is the type's largest value.
+ */
+function boundedInt(b, offset, max) {
     if (!b)
         return undefined;
     const { lo, hi } = b;
@@ -52106,14 +52361,16 @@ function boundedInt(b) {
         if (hi < lo)
             return undefined;
         const span = hi - lo + 1;
-        return { sql: `(${seed_int(lo)} + ((${G} - 1) % ${span}))`, unique: false };
+        return span === 1 ? { sql: values_int(lo), unique: false, period: 1 } : { sql: `(${values_int(lo)} + ((${G} - 1) % ${span}))`, unique: false, period: span };
     }
-    if (lo !== undefined)
-        return { sql: lo > 1 ? `(${G} + ${seed_int(lo - 1)})` : G, unique: true };
+    if (lo !== undefined) {
+        const first = Math.max(lo, offset + 1);
+        return { sql: first > 1 ? `(${G} + ${values_int(first - 1)})` : G, unique: true, limit: Math.max(0, max - first + 1) };
+    }
     if (hi !== undefined) {
         if (hi >= 1)
-            return { sql: `(((${G} - 1) % ${hi}) + 1)`, unique: false };
-        return { sql: `(${seed_int(hi)} - ((${G} - 1) % 1000))`, unique: false };
+            return { sql: `(((${G} - 1) % ${hi}) + 1)`, unique: false, period: hi };
+        return { sql: `(${values_int(hi)} - ((${G} - 1) % 1000))`, unique: false, period: 1000 };
     }
     return undefined;
 }
@@ -52126,10 +52383,11 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
     const t = types.get(typid);
     if (!t || depth > 10)
         return undefined;
-    const cast = (sql, unique) => ({ sql: `(${sql})::${fmt}`, unique });
+    const cast = (sql, unique, shape = {}) => ({ sql: `(${sql})::${fmt}`, unique, ...shape });
+    const shaped = (v) => cast(v.sql, v.unique, { ...(v.limit !== undefined ? { limit: v.limit } : {}), ...(v.period !== undefined ? { period: v.period } : {}) });
     if (t.typtype === 'd') {
         const inner = valueFor(types, t.base, t.baseFmt ?? 'text', ctx, depth + 1);
-        return inner && cast(inner.sql, inner.unique);
+        return inner && shaped(inner);
     }
     if (t.category === 'A' && t.elem !== 0) {
         const elemFmt = fmt.endsWith('[]') ? fmt.slice(0, -2) : undefined;
@@ -52137,14 +52395,14 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
         if (!elemFmt || !et)
             return undefined;
         const inner = valueFor(types, t.elem, elemFmt, ctx, depth + 1);
-        return inner && { sql: `ARRAY[${inner.sql}]::${fmt}`, unique: inner.unique };
+        return inner && { ...inner, sql: `ARRAY[${inner.sql}]::${fmt}` };
     }
     if (t.typtype === 'e') {
         const labels = t.labels ?? [];
         if (labels.length === 0)
             return undefined;
         const arr = `ARRAY[${labels.map(quoteLiteral).join(', ')}]`;
-        return cast(`(${arr})[((${G} - 1) % ${labels.length}) + 1]`, false);
+        return cast(`(${arr})[((${G} - 1) % ${labels.length}) + 1]`, false, { period: labels.length });
     }
     const builtin = t.schema === 'pg_catalog';
     const name = t.name;
@@ -52158,25 +52416,30 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
     const u = ctx.unique;
     switch (name) {
         case 'int2': {
-            const b = boundedInt(ctx.bounds);
+            const b = boundedInt(ctx.bounds, u ? SMALL_KEY_OFFSET : 0, INT_MAX.int2);
             if (b)
-                return cast(b.sql, b.unique);
-            return u ? cast(G, true) : cast(`((${G} - 1) % 32000) + 1`, false);
+                return shaped(b);
+            return u
+                ? cast(`${G} + ${SMALL_KEY_OFFSET}`, true, { limit: INT_MAX.int2 - SMALL_KEY_OFFSET })
+                : cast(`((${G} - 1) % 32000) + 1`, false, { period: 32000 });
         }
         case 'int4':
         case 'int8': {
-            const b = boundedInt(ctx.bounds);
-            return b ? cast(b.sql, b.unique) : cast(G, true);
+            const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name]);
+            if (b)
+                return shaped(b);
+            // A key, or a column named like a reference to one: past the fixture range, as the keys it may join.
+            return u || /(^|_)id$/i.test(ctx.column) ? cast(`${G} + ${KEY_OFFSET}`, true) : cast(G, true);
         }
         case 'float4':
         case 'float8': {
-            const b = boundedInt(ctx.bounds);
-            return b ? cast(b.sql, b.unique) : cast(`${G} * 1.5`, true);
+            const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+            return b ? shaped(b) : cast(`${G} * 1.5`, true);
         }
         case 'numeric': {
-            const b = boundedInt(ctx.bounds);
+            const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
             if (b)
-                return cast(b.sql, b.unique);
+                return shaped(b);
             const args = typmodArgs(fmt);
             const p = args[0];
             if (p === undefined)
@@ -52196,7 +52459,7 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
         case 'money':
             return u ? cast(`${G}::numeric`, true) : cast(`((${G} % 100000) + 0.99)::numeric`, false);
         case 'bool':
-            return cast(`${G} % 2 = 0`, false);
+            return cast(`${G} % 2 = 0`, false, { period: 2 });
         case 'date':
             return u ? cast(`current_date - ${G}`, true) : cast(`current_date - ((${G} - 1) % 3650)`, false);
         case 'timestamp':
@@ -52268,8 +52531,199 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
             return undefined;
     }
 }
-// ---------------------------------------------------------------------------------------------
-// CHECK constraint heuristics (single-column checks only)
+
+;// CONCATENATED MODULE: ./src/db/seed/insert.ts
+/** The one INSERT ... SELECT ... generate_series statement that fills a table from its plan. */
+
+
+/**
+ * The one INSERT ... SELECT ... generate_series statement for a plan.
+ *
+ * Foreign-key values come from the parent's rows numbered 1..n, row g taking parent row
+ * ((g - 1) % n) + 1. When every referenced column has a fixed-length type (integers, uuid, dates...),
+ * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
+ * Otherwise the numbered parent rows are joined on their row number.
+ */
+function buildInsert(plan, start, end, nullRetry) {
+    const target = quoteQualified(plan.table.schema, plan.table.name);
+    const ctes = [];
+    const joins = [];
+    const limits = [];
+    const colRef = [];
+    const arrayMode = plan.joins.map((j) => j.fk.parentLens.every((l) => l > 0));
+    /** Number of usable parent rows of join k (NULL when there are none). */
+    const countOf = (k) => arrayMode[k] ? `(SELECT cardinality(a0) FROM fk${k})` : `NULLIF((SELECT count(*) FROM fk${k}), 0)`;
+    plan.joins.forEach((j, k) => {
+        const alias = `fk${k}`;
+        const parent = quoteQualified(j.fk.parentSchema, j.fk.parentName);
+        const conds = j.fk.parentCols.map((c) => `p.${quoteIdent(c)} IS NOT NULL`);
+        if (j.mode === 'unique') {
+            const match = j.fk.cols
+                .map((n, i) => {
+                const col = plan.table.columns.find((c) => c.attnum === n);
+                return `t.${quoteIdent(col.name)} = p.${quoteIdent(j.fk.parentCols[i])}`;
+            })
+                .join(' AND ');
+            conds.push(`NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`);
+        }
+        const where = conds.join(' AND ');
+        let index;
+        if (j.mode === 'unique') {
+            index = `${G} - ${start - 1}`;
+        }
+        else {
+            const divisor = j.mode === 'radix' && j.radixBefore.length > 0
+                ? ` / (${j.radixBefore.map((b) => `${countOf(b)}::int8`).join(' * ')})`
+                : '';
+            index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
+        }
+        if (arrayMode[k]) {
+            // One order for every child table: row g of each sibling takes the same parent.
+            const order = j.fk.parentCols.map((c) => `p.${quoteIdent(c)}`).join(', ');
+            const aggs = j.fk.parentCols.map((c, i) => `array_agg(p.${quoteIdent(c)} ORDER BY ${order}) AS a${i}`).join(', ');
+            ctes.push(`${alias} AS MATERIALIZED (SELECT ${aggs} FROM ${parent} p WHERE ${where})`);
+            colRef.push((i) => `(SELECT a${i} FROM ${alias})[(${index})::int4]`);
+            if (j.mode === 'unique')
+                limits.push(`${start - 1} + coalesce(${countOf(k)}, 0)`);
+        }
+        else {
+            const cols = j.fk.parentCols.map((c, i) => `p.${quoteIdent(c)} AS c${i}`).join(', ');
+            ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER (ORDER BY ${j.fk.parentCols.map((c) => `p.${quoteIdent(c)}`).join(', ')}) AS rn FROM ${parent} p WHERE ${where})`);
+            colRef.push((i) => `${alias}.c${i}`);
+            joins.push(`${j.mode === 'unique' ? 'JOIN' : 'LEFT JOIN'} ${alias} ON ${alias}.rn = ${index}`);
+        }
+    });
+    const names = [];
+    const exprs = [];
+    for (const p of plan.columns) {
+        names.push(quoteIdent(p.col.name));
+        if (p.kind === 'fk')
+            exprs.push(`(${colRef[p.fk](p.index)})::${p.col.fmt}`);
+        else if (p.kind === 'null')
+            exprs.push(`NULL::${p.col.fmt}`);
+        else if (nullRetry && p.nullable && !p.key)
+            exprs.push(`NULL::${p.col.fmt}`);
+        else
+            exprs.push(p.sql);
+    }
+    const big = end > 2147483647;
+    const num = (n) => (big ? `(${n})::int8` : `${n}`);
+    const last = limits.length > 0 ? `least(${end}, ${limits.join(', ')})` : `${end}`;
+    const series = `generate_series(${num(start)}, ${num(last)})`;
+    const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n     ')}\n` : '';
+    const columnList = names.length > 0 ? ` (${names.join(', ')})` : '';
+    return `${withClause}INSERT INTO ${target}${columnList}\nSELECT ${exprs.join(',\n       ')}\nFROM ${series} AS gs(g)${joins.map((j) => `\n${j}`).join('')}`;
+}
+/** True when a retry with NULLs in the nullable, non-key, non-FK columns would change anything. */
+function canNullRetry(plan) {
+    return plan.columns.some((p) => p.kind === 'value' && p.nullable && !p.key);
+}
+
+;// CONCATENATED MODULE: ./src/db/seed/joins.ts
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
+function baseTypeName(catalog, typid) {
+    let t = catalog.types.get(typid);
+    for (let i = 0; t && t.typtype === 'd' && i < 10; i++)
+        t = catalog.types.get(t.base);
+    return t?.schema === 'pg_catalog' ? t.name : t ? `${t.schema}.${t.name}` : undefined;
+}
+/** Values of one column can stand for the other's without a failing cast. */
+function compatible(catalog, a, b) {
+    const x = baseTypeName(catalog, a.typid);
+    const y = baseTypeName(catalog, b.typid);
+    if (x === undefined || y === undefined)
+        return false;
+    return x === y || (INTEGER_TYPES.has(x) && INTEGER_TYPES.has(y));
+}
+/**
+ * Adds the foreign keys the joins imply to a copy of the catalog (marked virtual), and names the
+ * key spaces of joined columns no key or foreign key anchors.
+ */
+function applyJoinHints(catalog, hints, tableOf) {
+    const shared = new Map();
+    if (hints.length === 0)
+        return { catalog, shared };
+    const memberOf = (c) => {
+        const table = tableOf(c.table);
+        const col = table?.columns.find((x) => x.name === c.column);
+        return table && col && col.generated === '' ? { table, col } : undefined;
+    };
+    // Union-find over "oid:attnum".
+    const parent = new Map();
+    const members = new Map();
+    const id = (m) => `${m.table.oid}:${m.col.attnum}`;
+    const find = (k) => {
+        let r = k;
+        while (parent.get(r) !== r)
+            r = parent.get(r);
+        parent.set(k, r);
+        return r;
+    };
+    for (const h of hints) {
+        const a = memberOf(h.left);
+        const b = memberOf(h.right);
+        if (!a || !b || a.table.oid === b.table.oid || !compatible(catalog, a.col, b.col))
+            continue;
+        for (const m of [a, b]) {
+            if (!parent.has(id(m))) {
+                parent.set(id(m), id(m));
+                members.set(id(m), m);
+            }
+        }
+        parent.set(find(id(a)), find(id(b)));
+    }
+    const groups = new Map();
+    for (const k of members.keys()) {
+        const root = find(k);
+        groups.set(root, [...(groups.get(root) ?? []), members.get(k)]);
+    }
+    const fks = new Map([...catalog.fks].map(([k, v]) => [k, [...v]]));
+    const declared = (m) => (catalog.fks.get(m.table.oid) ?? []).find((fk) => fk.cols.length === 1 && fk.cols[0] === m.col.attnum);
+    const singleKey = (m) => (catalog.uniques.get(m.table.oid) ?? []).some((k) => k.length === 1 && k[0] === m.col.attnum);
+    const referenced = (m) => [...catalog.fks.values()].some((list) => list.some((fk) => fk.parent === m.table.oid && fk.parentCols.length === 1 && fk.parentCols[0] === m.col.name));
+    const rank = (m) => (referenced(m) ? 8 : 0) + (m.col.name === 'id' ? 4 : 0) + (m.col.identity !== '' || /^nextval\(/i.test(m.col.defaultExpr ?? '') ? 2 : 0);
+    for (const [root, group] of groups) {
+        let source;
+        const keys = group.filter((m) => singleKey(m) && !declared(m)).sort((a, b) => rank(b) - rank(a));
+        const key = keys[0];
+        if (key) {
+            source = { oid: key.table.oid, schema: key.table.schema, name: key.table.name, col: key.col.name, len: catalog.types.get(key.col.typid)?.len ?? -1 };
+        }
+        else {
+            const fk = group.map(declared).find((f) => f !== undefined);
+            if (fk)
+                source = { oid: fk.parent, schema: fk.parentSchema, name: fk.parentName, col: fk.parentCols[0], len: fk.parentLens[0] };
+        }
+        if (!source) {
+            for (const m of group) {
+                const cols = shared.get(m.table.oid) ?? new Map();
+                cols.set(m.col.attnum, root);
+                shared.set(m.table.oid, cols);
+            }
+            continue;
+        }
+        for (const m of group) {
+            if (m.table.oid === source.oid || declared(m))
+                continue;
+            const list = fks.get(m.table.oid) ?? [];
+            list.push({
+                name: `join ${m.table.name}.${m.col.name} = ${source.name}.${source.col}`,
+                table: m.table.oid,
+                cols: [m.col.attnum],
+                parent: source.oid,
+                parentSchema: source.schema,
+                parentName: source.name,
+                parentCols: [source.col],
+                parentLens: [source.len],
+                virtual: true,
+            });
+            fks.set(m.table.oid, list);
+        }
+    }
+    return { catalog: { ...catalog, fks }, shared };
+}
+
+;// CONCATENATED MODULE: ./src/db/seed/checks.ts
 function columnRefPattern(col) {
     const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const quoted = `"${col.replace(/"/g, '""')}"`;
@@ -52325,12 +52779,12 @@ function parseInListCheck(def, col) {
         return undefined;
     return { array, length: commas + 1 };
 }
-/** `CHECK (((rating >= 1) AND (rating <= 5)))` -> { lo: 1, hi: 5 }; undefined for anything else. */
+/** `CHECK (((rating >= 1) AND (rating <= 5)))` -> { lo: 1, hi: 5 }; `CHECK ((id = 1))` -> { lo: 1, hi: 1 }; undefined for anything else. */
 function parseBoundsCheck(def, col) {
     if (!def.startsWith('CHECK '))
         return undefined;
     const body = def.slice('CHECK '.length).replace(/[()]/g, '');
-    const partRe = new RegExp(`^${columnRefPattern(col)}(?:::[a-z ]+)? (>=|>|<=|<) '?(-?\\d+(?:\\.\\d+)?)'?(?:::[a-z ]+)?$`);
+    const partRe = new RegExp(`^${columnRefPattern(col)}(?:::[a-z ]+)? (>=|>|<=|<|=) '?(-?\\d+(?:\\.\\d+)?)'?(?:::[a-z ]+)?$`);
     const out = {};
     for (const part of body.split(' AND ')) {
         const m = partRe.exec(part.trim());
@@ -52350,6 +52804,12 @@ function parseBoundsCheck(def, col) {
             case '<':
                 out.hi = Math.min(out.hi ?? Infinity, Math.ceil(v) - 1);
                 break;
+            case '=':
+                if (!Number.isInteger(v))
+                    return undefined;
+                out.lo = Math.max(out.lo ?? -Infinity, v);
+                out.hi = Math.min(out.hi ?? Infinity, v);
+                break;
         }
     }
     if (out.lo !== undefined && !Number.isSafeInteger(out.lo))
@@ -52357,6 +52817,38 @@ function parseBoundsCheck(def, col) {
     if (out.hi !== undefined && !Number.isSafeInteger(out.hi))
         return undefined;
     return out;
+}
+
+;// CONCATENATED MODULE: ./src/db/seed/plan.ts
+
+
+
+const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b));
+/** Rows the planned values can fill before a type overflows or a unique key over a small domain repeats. */
+function capOf(columns, keySets) {
+    let cap;
+    const lower = (rows, reason) => {
+        if (cap === undefined || rows < cap.rows)
+            cap = { rows, reason };
+    };
+    for (const p of columns) {
+        if (p.kind === 'value' && p.limit !== undefined)
+            lower(p.limit, `${p.col.name} (${p.col.fmt}) holds ${p.limit} generated values`);
+    }
+    for (const key of keySets) {
+        const parts = key.map((n) => columns.find((p) => p.col.attnum === n));
+        // Omitted (sequence, default) or NULL key columns, and keys through foreign keys, are not bounded here.
+        if (parts.some((p) => p === undefined || p.kind !== 'value' || p.unique || p.period === undefined))
+            continue;
+        let rows = 1;
+        for (const p of parts) {
+            const period = p.period;
+            rows = (rows / gcd(rows, period)) * period;
+        }
+        const names = parts.map((p) => p.col.name).join(', ');
+        lower(rows, `unique (${names}) has room for ${rows} distinct value${rows === 1 ? '' : 's'}`);
+    }
+    return cap;
 }
 function isSequenceDefault(col) {
     return col.identity === 'd' || (col.defaultExpr !== null && /^nextval\(/i.test(col.defaultExpr));
@@ -52372,7 +52864,22 @@ function columnNotNull(types, col) {
     }
     return false;
 }
-function planTable({ catalog, table, rowsOf, end }) {
+/** A key space's value for row g in a column of this type: the same for every column of the space. */
+function sharedValue(catalog, c, space) {
+    let t = catalog.types.get(c.typid);
+    for (let i = 0; t && t.typtype === 'd' && i < 10; i++)
+        t = catalog.types.get(t.base);
+    if (!t || t.schema !== 'pg_catalog')
+        return undefined;
+    if (t.name === 'int4' || t.name === 'int8')
+        return `(${G} + ${KEY_OFFSET})::${c.fmt}`;
+    if (t.name === 'uuid')
+        return `md5(${quoteLiteral(`${space}:`)} || ${G})::uuid::${c.fmt}`;
+    if (t.name === 'text' || t.name === 'varchar' || t.name === 'citext')
+        return `('k' || ${G})::${c.fmt}`;
+    return undefined;
+}
+function planTable({ catalog, table, rowsOf, end, shared }) {
     const { types } = catalog;
     const byNum = new Map(table.columns.map((c) => [c.attnum, c]));
     const keySets = (catalog.uniques.get(table.oid) ?? []).filter((k) => k.every((n) => byNum.has(n)));
@@ -52417,9 +52924,13 @@ function planTable({ catalog, table, rowsOf, end }) {
     const plain = (c) => {
         const nullable = !columnNotNull(types, c);
         const key = keyCols.has(c.attnum);
+        const space = shared?.get(table.oid)?.get(c.attnum);
+        const spaced = space !== undefined ? sharedValue(catalog, c, space) : undefined;
+        if (spaced !== undefined)
+            return { kind: 'value', col: c, sql: spaced, unique: true, nullable, key };
         const list = inLists.get(c.attnum);
         if (list) {
-            return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key };
+            return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key, period: list.length };
         }
         const v = valueFor(types, c.typid, c.fmt, {
             column: c.name,
@@ -52428,8 +52939,13 @@ function planTable({ catalog, table, rowsOf, end }) {
             end,
             bounds: bounds.get(c.attnum),
         });
-        if (v)
-            return { kind: 'value', col: c, sql: v.sql, unique: v.unique, nullable, key };
+        if (v) {
+            return {
+                kind: 'value', col: c, sql: v.sql, unique: v.unique, nullable, key,
+                ...(v.limit !== undefined ? { limit: v.limit } : {}),
+                ...(v.period !== undefined ? { period: v.period } : {}),
+            };
+        }
         if (nullable)
             return { kind: 'null', col: c };
         return { kind: 'value', col: c, sql: `(${G}::text)::${c.fmt}`, unique: true, nullable, key };
@@ -52450,11 +52966,14 @@ function planTable({ catalog, table, rowsOf, end }) {
         const withDefault = free.every((c) => c.defaultExpr !== null || c.identity === 'd');
         const self = fk.parent === table.oid;
         const parentRows = rowsOf(fk.parent);
-        if (self && !required) {
+        if (self && !required && parentRows === 0) {
             for (const c of free)
                 plans.set(c.attnum, { kind: 'null', col: c });
             continue;
         }
+        // An undeclared relation the migration joins on: with no parent rows yet, the column takes its own values.
+        if (fk.virtual && parentRows === 0)
+            continue;
         if (parentRows === 0) {
             if (self) {
                 // Each new row references itself when the referenced columns get generated values.
@@ -52530,7 +53049,8 @@ function planTable({ catalog, table, rowsOf, end }) {
             });
         }
     }
-    return impossible !== undefined ? { table, columns, joins, impossible } : { table, columns, joins };
+    const cap = capOf(columns, keySets);
+    return { table, columns, joins, ...(impossible !== undefined ? { impossible } : {}), ...(cap ? { cap } : {}) };
 }
 /**
  * The one INSERT ... SELECT ... generate_series statement for a plan.
@@ -52539,101 +53059,7 @@ function planTable({ catalog, table, rowsOf, end }) {
  * ((g - 1) % n) + 1. When every referenced column has a fixed-length type (integers, uuid, dates...),
  * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
  * Otherwise the numbered parent rows are joined on their row number.
- */
-function buildInsert(plan, start, end, nullRetry) {
-    const target = quoteQualified(plan.table.schema, plan.table.name);
-    const ctes = [];
-    const joins = [];
-    const limits = [];
-    const colRef = [];
-    const arrayMode = plan.joins.map((j) => j.fk.parentLens.every((l) => l > 0));
-    /** Number of usable parent rows of join k (NULL when there are none). */
-    const countOf = (k) => arrayMode[k] ? `(SELECT cardinality(a0) FROM fk${k})` : `NULLIF((SELECT count(*) FROM fk${k}), 0)`;
-    plan.joins.forEach((j, k) => {
-        const alias = `fk${k}`;
-        const parent = quoteQualified(j.fk.parentSchema, j.fk.parentName);
-        const conds = j.fk.parentCols.map((c) => `p.${quoteIdent(c)} IS NOT NULL`);
-        if (j.mode === 'unique') {
-            const match = j.fk.cols
-                .map((n, i) => {
-                const col = plan.table.columns.find((c) => c.attnum === n);
-                return `t.${quoteIdent(col.name)} = p.${quoteIdent(j.fk.parentCols[i])}`;
-            })
-                .join(' AND ');
-            conds.push(`NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match})`);
-        }
-        const where = conds.join(' AND ');
-        let index;
-        if (j.mode === 'unique') {
-            index = `${G} - ${start - 1}`;
-        }
-        else {
-            const divisor = j.mode === 'radix' && j.radixBefore.length > 0
-                ? ` / (${j.radixBefore.map((b) => `${countOf(b)}::int8`).join(' * ')})`
-                : '';
-            index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
-        }
-        if (arrayMode[k]) {
-            const aggs = j.fk.parentCols.map((c, i) => `array_agg(p.${quoteIdent(c)}) AS a${i}`).join(', ');
-            ctes.push(`${alias} AS MATERIALIZED (SELECT ${aggs} FROM ${parent} p WHERE ${where})`);
-            colRef.push((i) => `(SELECT a${i} FROM ${alias})[(${index})::int4]`);
-            if (j.mode === 'unique')
-                limits.push(`${start - 1} + coalesce(${countOf(k)}, 0)`);
-        }
-        else {
-            const cols = j.fk.parentCols.map((c, i) => `p.${quoteIdent(c)} AS c${i}`).join(', ');
-            ctes.push(`${alias} AS MATERIALIZED (SELECT ${cols}, row_number() OVER () AS rn FROM ${parent} p WHERE ${where})`);
-            colRef.push((i) => `${alias}.c${i}`);
-            joins.push(`${j.mode === 'unique' ? 'JOIN' : 'LEFT JOIN'} ${alias} ON ${alias}.rn = ${index}`);
-        }
-    });
-    const names = [];
-    const exprs = [];
-    for (const p of plan.columns) {
-        names.push(quoteIdent(p.col.name));
-        if (p.kind === 'fk')
-            exprs.push(`(${colRef[p.fk](p.index)})::${p.col.fmt}`);
-        else if (p.kind === 'null')
-            exprs.push(`NULL::${p.col.fmt}`);
-        else if (nullRetry && p.nullable && !p.key)
-            exprs.push(`NULL::${p.col.fmt}`);
-        else
-            exprs.push(p.sql);
-    }
-    const big = end > 2147483647;
-    const num = (n) => (big ? `(${n})::int8` : `${n}`);
-    const last = limits.length > 0 ? `least(${end}, ${limits.join(', ')})` : `${end}`;
-    const series = `generate_series(${num(start)}, ${num(last)})`;
-    const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n     ')}\n` : '';
-    const columnList = names.length > 0 ? ` (${names.join(', ')})` : '';
-    return `${withClause}INSERT INTO ${target}${columnList}\nSELECT ${exprs.join(',\n       ')}\nFROM ${series} AS gs(g)${joins.map((j) => `\n${j}`).join('')}`;
-}
-/** True when a retry with NULLs in the nullable, non-key, non-FK columns would change anything. */
-function canNullRetry(plan) {
-    return plan.columns.some((p) => p.kind === 'value' && p.nullable && !p.key);
-}
-// ---------------------------------------------------------------------------------------------
-// Errors
-function sqlState(e) {
-    const code = e?.code;
-    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-/**
- * Errors that are about the connection or the caller's session rather than the table: no SQLSTATE
- * (socket errors, a closed client), connection exceptions, server shutdown, an already aborted
- * transaction.
- */
-function seed_isFatal(e) {
-    const code = sqlState(e);
-    if (code === undefined)
-        return true;
-    return code.startsWith('08') || code.startsWith('57P') || code === '25P02';
-}
-function messageOf(e) {
-    return e instanceof Error ? e.message : String(e);
-}
-// ---------------------------------------------------------------------------------------------
-// Order
+
 /** Parents before children; in a cycle, the table with fewest NOT NULL edges into it goes first. */
 function fillOrder(catalog, oids) {
     const pending = new Set(oids);
@@ -52671,8 +53097,221 @@ function fillOrder(catalog, oids) {
     }
     return order;
 }
-// ---------------------------------------------------------------------------------------------
-// Entry point
+
+;// CONCATENATED MODULE: ./src/db/seed/replica.ts
+/** Turns user triggers and rules off on this session; call restore() when the tool's writes are done. */
+async function suppressUserCode(client, inTransaction = false) {
+    const before = (await client.query(`SELECT current_setting('session_replication_role') AS role`)).rows[0]?.role ?? 'origin';
+    if (before === 'replica')
+        return { suppressed: true, restore: async () => { } };
+    if (inTransaction)
+        await client.query('SAVEPOINT migration_ci_replica');
+    try {
+        await client.query(`SET session_replication_role = replica`);
+        if (inTransaction)
+            await client.query('RELEASE SAVEPOINT migration_ci_replica');
+    }
+    catch (e) {
+        const code = e.code;
+        if (code !== '42501')
+            throw e; // only a missing privilege is expected here
+        if (inTransaction) {
+            await client.query('ROLLBACK TO SAVEPOINT migration_ci_replica');
+            await client.query('RELEASE SAVEPOINT migration_ci_replica');
+        }
+        return {
+            suppressed: false,
+            reason: `the role may not set session_replication_role (superuser, or GRANT SET ON PARAMETER session_replication_role on Postgres 15+), so user triggers and rules fire on generated rows`,
+            restore: async () => { },
+        };
+    }
+    return {
+        suppressed: true,
+        restore: async () => {
+            await client.query(`SELECT set_config('session_replication_role', $1, false)`, [before]);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/db/seed/run.ts
+function sqlState(e) {
+    const code = e?.code;
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+/**
+ * Errors that are about the connection or the caller's session rather than the table: no SQLSTATE
+ * (socket errors, a closed client), connection exceptions, server shutdown, an already aborted
+ * transaction.
+ */
+function run_isFatal(e) {
+    const code = sqlState(e);
+    if (code === undefined)
+        return true;
+    return code.startsWith('08') || code.startsWith('57P') || code === '25P02';
+}
+function messageOf(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** Runs one statement; SQL errors come back as values (inside a savepoint when in a transaction), connection errors throw. */
+async function runGuarded(client, sql, inTransaction) {
+    if (inTransaction)
+        await client.query('SAVEPOINT migration_ci_seed');
+    try {
+        const r = await client.query(sql);
+        if (inTransaction)
+            await client.query('RELEASE SAVEPOINT migration_ci_seed');
+        return { ok: true, rowCount: r.rowCount ?? 0 };
+    }
+    catch (e) {
+        if (run_isFatal(e))
+            throw e;
+        if (inTransaction) {
+            await client.query('ROLLBACK TO SAVEPOINT migration_ci_seed');
+            await client.query('RELEASE SAVEPOINT migration_ci_seed');
+        }
+        return { ok: false, message: messageOf(e), code: sqlState(e) };
+    }
+}
+/** Runs catalog work that may fail for want of a privilege; inside a savepoint when in a transaction. */
+async function guarded(client, inTransaction, work) {
+    if (inTransaction)
+        await client.query('SAVEPOINT migration_ci_seed');
+    try {
+        const value = await work();
+        if (inTransaction)
+            await client.query('RELEASE SAVEPOINT migration_ci_seed');
+        return { ok: true, value };
+    }
+    catch (e) {
+        if (run_isFatal(e))
+            throw e;
+        if (inTransaction) {
+            await client.query('ROLLBACK TO SAVEPOINT migration_ci_seed');
+            await client.query('RELEASE SAVEPOINT migration_ci_seed');
+        }
+        return { ok: false, message: messageOf(e) };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/db/seed/sequences.ts
+
+
+
+/** Sequences owned by (serial, identity) or used in the default of an integer column of a user table. */
+const sequences_SEQUENCES_SQL = `
+WITH feeds AS (
+  SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS attnum
+  FROM pg_depend d
+  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+  UNION
+  SELECT d.refobjid, ad.adrelid, ad.adnum
+  FROM pg_attrdef ad
+  JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+)
+SELECT s.oid::regclass::text AS seq, s.oid::int8 AS seq_oid, n.nspname AS schema, c.relname AS table,
+       c.oid::int8 AS table_oid, a.attname AS column, sq.seqincrement::int8 AS increment, sq.seqmax::text AS max,
+       CASE WHEN pg_sequence_last_value(s.oid) IS NULL THEN sq.seqstart
+            ELSE pg_sequence_last_value(s.oid) + sq.seqincrement END::text AS next
+FROM feeds f
+JOIN pg_class s ON s.oid = f.seq AND s.relkind = 'S'
+JOIN pg_sequence sq ON sq.seqrelid = s.oid
+JOIN pg_class c ON c.oid = f.rel
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = f.attnum AND NOT a.attisdropped
+WHERE ${USER_TABLE_CONDITION}
+  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+ORDER BY 1, 3, 4, 6`;
+async function columnSequences(client) {
+    const r = await client.query(sequences_SEQUENCES_SQL);
+    return r.rows.map((row) => ({
+        seq: row.seq,
+        seqOid: Number(row.seq_oid),
+        schema: row.schema,
+        table: row.table,
+        tableOid: Number(row.table_oid),
+        column: row.column,
+        increment: Number(row.increment),
+        max: Number(row.max),
+        next: Number(row.next),
+    }));
+}
+/**
+ * Before generated rows take values from the sequences of these tables' columns: each ascending
+ * sequence still below the key offset jumps to it (the smaller offset when its type is smallint),
+ * when its range leaves room for `rows` more values.
+ */
+async function makeRoomForFixtureKeys(client, tableOids, rows) {
+    if (tableOids.length === 0)
+        return;
+    const wanted = new Set(tableOids);
+    const moves = [];
+    const seen = new Set();
+    for (const s of await columnSequences(client)) {
+        if (!wanted.has(s.tableOid) || seen.has(s.seqOid) || s.increment <= 0)
+            continue;
+        seen.add(s.seqOid);
+        const offset = s.max > KEY_OFFSET + rows ? KEY_OFFSET : SMALL_KEY_OFFSET;
+        if (s.next <= offset && s.max >= offset + rows)
+            moves.push({ seqOid: s.seqOid, to: offset });
+    }
+    if (moves.length === 0)
+        return;
+    await client.query(`SELECT setval(m.seq::regclass, m.to) FROM unnest($1::oid[], $2::int8[]) AS m(seq, "to")`, [
+        moves.map((m) => String(m.seqOid)),
+        moves.map((m) => String(m.to)),
+    ]);
+}
+/**
+ * Sets every ascending sequence that feeds an integer column of a user table past the largest
+ * value that column holds, so the next insert without an explicit key does not collide. Returns
+ * the sequences it moved (a migration that copied ids into a new serial column left them behind).
+ */
+async function resetSequences(client) {
+    const sequences = (await columnSequences(client)).filter((s) => s.increment > 0);
+    if (sequences.length === 0)
+        return [];
+    const maxSql = sequences
+        .map((s, i) => `SELECT ${i} AS i, (SELECT max(${quoteIdent(s.column)})::text FROM ${quoteQualified(s.schema, s.table)}) AS m`)
+        .join('\nUNION ALL\n');
+    const highest = new Map();
+    for (const row of (await client.query(maxSql)).rows)
+        if (row.m !== null)
+            highest.set(Number(row.i), Number(row.m));
+    // One sequence may feed several columns: it goes past the largest of them.
+    const target = new Map();
+    sequences.forEach((s, i) => {
+        const m = highest.get(i);
+        if (m === undefined || m < s.next || m >= s.max)
+            return;
+        const prev = target.get(s.seqOid);
+        if (!prev || m + 1 > prev.to)
+            target.set(s.seqOid, { s, to: m + 1, column: `${s.schema}.${s.table}.${s.column}` });
+    });
+    if (target.size === 0)
+        return [];
+    const moves = [...target.values()];
+    // setval(seq, m) makes the next nextval() return m + increment, past every value the column holds.
+    await client.query(`SELECT setval(m.seq::regclass, m.v) FROM unnest($1::oid[], $2::int8[]) AS m(seq, v)`, [
+        moves.map((m) => String(m.s.seqOid)),
+        moves.map((m) => String(m.to - 1)),
+    ]);
+    return moves.map((m) => ({ sequence: m.s.seq, column: m.column, was: m.s.next, now: m.to - 1 + m.s.increment }));
+}
+
+;// CONCATENATED MODULE: ./src/db/seed.ts
+
+
+
+
+
+
+
+
+
+
+
+
 function matches(t, wanted) {
     return wanted === `${t.schema}.${t.name}` || wanted === t.name;
 }
@@ -52680,10 +53319,12 @@ async function seedTables(client, opts) {
     if (!Number.isFinite(opts.rows) || opts.rows < 0)
         throw new RangeError(`rows must be a non-negative number, got ${opts.rows}`);
     const target = Math.floor(opts.rows);
-    const outcome = { seeded: [], notices: [] };
-    const catalog = await readCatalog(client);
+    const outcome = { seeded: [], notices: [], tables: [] };
+    const declared = await readCatalog(client);
     // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
-    const all = [...catalog.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+    const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+    const tableOf = (name) => all.find((t) => matches(t, name)) ?? all.find((t) => matches(t, name.toLowerCase()));
+    const { catalog, shared } = applyJoinHints(declared, opts.joins ?? [], tableOf);
     // Which tables are asked for.
     let selected;
     if (opts.tables === undefined) {
@@ -52730,56 +53371,97 @@ async function seedTables(client, opts) {
             return;
         fill.add(oid);
         for (const fk of catalog.fks.get(oid) ?? []) {
-            if (fk.parent !== oid && catalog.tables.has(fk.parent) && rowsOf(fk.parent) === 0)
+            if (!fk.virtual && fk.parent !== oid && catalog.tables.has(fk.parent) && rowsOf(fk.parent) === 0)
                 visit(fk.parent);
         }
     };
     for (const t of selected)
         if (rowsOf(t.oid) < target)
             visit(t.oid);
+    const inTransaction = opts.inTransaction === true;
+    const order = fillOrder(catalog, [...fill]);
+    if (order.length === 0)
+        return outcome;
+    const userCode = await suppressUserCode(client, inTransaction);
+    if (!userCode.suppressed)
+        outcome.userCodeFires = userCode.reason;
     const filled = [];
-    for (const oid of fillOrder(catalog, [...fill])) {
-        const table = catalog.tables.get(oid);
-        const name = displayName(table.schema, table.name);
-        const failed = (why) => {
-            outcome.notices.push({ table: name, message: `table ${table.schema}.${table.name} could not be filled: ${why}` });
-        };
-        const before = rowsOf(oid);
-        if (before >= target)
-            continue;
-        const start = before + 1;
-        const plan = planTable({ catalog, table, rowsOf, end: target });
-        if (plan.impossible !== undefined) {
-            failed(plan.impossible);
-            continue;
-        }
-        const attempts = [buildInsert(plan, start, target, false)];
-        if (canNullRetry(plan))
-            attempts.push(buildInsert(plan, start, target, true));
-        let added;
-        let lastError = '';
-        for (const sql of attempts) {
-            const r = await runGuarded(client, sql, opts.inTransaction === true);
-            if (r.ok) {
-                added = r.rowCount;
-                break;
+    try {
+        const room = await guarded(client, inTransaction, () => makeRoomForFixtureKeys(client, order, target));
+        if (!room.ok)
+            outcome.notices.push({ table: '', message: `sequences could not be moved past fixture keys: ${room.message}` });
+        for (const oid of order) {
+            const table = catalog.tables.get(oid);
+            const name = displayName(table.schema, table.name);
+            const failed = (why) => {
+                outcome.notices.push({ table: name, message: `table ${table.schema}.${table.name} could not be filled: ${why}` });
+            };
+            const before = rowsOf(oid);
+            if (before >= target)
+                continue;
+            const record = (reason) => {
+                outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
+            };
+            const plan = planTable({ catalog, table, rowsOf, end: target, shared });
+            if (plan.impossible !== undefined) {
+                failed(plan.impossible);
+                record(plan.impossible);
+                continue;
             }
-            lastError = r.message;
-            if (r.code === '57014')
-                break; // canceled or timed out: a retry would only wait again
+            const end = plan.cap ? Math.min(target, plan.cap.rows) : target;
+            if (end <= before) {
+                failed(plan.cap.reason);
+                record(plan.cap.reason);
+                continue;
+            }
+            // A self-reference makes a shallow tree: the first tenth are roots, the rest their children.
+            const selfRef = (catalog.fks.get(oid) ?? []).some((fk) => fk.parent === oid);
+            const ranges = selfRef && before === 0 && end - before >= 2
+                ? [[before + 1, before + Math.ceil((end - before) / 10)], [before + Math.ceil((end - before) / 10) + 1, end]]
+                : [[before + 1, end]];
+            let lastError;
+            let lastCode;
+            for (const [start, stop] of ranges) {
+                const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target, shared });
+                const r = await fillRange(client, rangePlan, start, stop, inTransaction);
+                if (!r.ok) {
+                    lastError = r.message;
+                    lastCode = r.code;
+                    break;
+                }
+                counts.set(oid, rowsOf(oid) + r.added);
+            }
+            // A unique expression or a check the plan cannot read (a singleton index on `(true)`): one row may still fit.
+            if (lastError !== undefined && rowsOf(oid) === before && (lastCode === '23505' || lastCode === '23514') && end - before > 1) {
+                const one = await fillRange(client, plan, before + 1, before + 1, inTransaction);
+                if (one.ok)
+                    counts.set(oid, rowsOf(oid) + one.added);
+            }
+            const added = rowsOf(oid) - before;
+            if (added > 0) {
+                outcome.seeded.push({ table: name, rowsAdded: added });
+                filled.push(table);
+            }
+            if (lastError !== undefined && added === 0) {
+                failed(lastError);
+                record(lastError);
+            }
+            else if (added < target - before) {
+                const why = lastError ??
+                    (plan.cap && end < target ? plan.cap.reason : 'too few parent rows for a one-to-one foreign key');
+                failed(`only ${added} of ${target - before} rows could be added (${why})`);
+                record(why);
+            }
+            else {
+                record();
+            }
         }
-        if (added === undefined) {
-            failed(lastError);
-            continue;
-        }
-        counts.set(oid, before + added);
-        if (added > 0) {
-            outcome.seeded.push({ table: name, rowsAdded: added });
-            filled.push(table);
-        }
-        if (added < target - before) {
-            failed(`only ${added} of ${target - before} rows could be added (too few parent rows for a one-to-one foreign key)`);
-        }
+        const reset = await guarded(client, inTransaction, () => resetSequences(client));
+        if (!reset.ok)
+            outcome.notices.push({ table: '', message: `sequences could not be set past the generated keys: ${reset.message}` });
+    }
+    finally {
+        await userCode.restore();
     }
     if (opts.analyze) {
         for (const t of filled) {
@@ -52791,25 +53473,149 @@ async function seedTables(client, opts) {
     }
     return outcome;
 }
-/** Runs one statement; SQL errors come back as values (inside a savepoint when in a transaction), connection errors throw. */
-async function runGuarded(client, sql, inTransaction) {
-    if (inTransaction)
-        await client.query('SAVEPOINT migration_ci_seed');
-    try {
-        const r = await client.query(sql);
-        if (inTransaction)
-            await client.query('RELEASE SAVEPOINT migration_ci_seed');
-        return { ok: true, rowCount: r.rowCount ?? 0 };
+/** One INSERT for rows start..end of a plan, once more with NULLs in nullable columns when the first fails. */
+async function fillRange(client, plan, start, end, inTransaction) {
+    const attempts = [buildInsert(plan, start, end, false)];
+    if (canNullRetry(plan))
+        attempts.push(buildInsert(plan, start, end, true));
+    let message = '';
+    let code;
+    for (const sql of attempts) {
+        const r = await runGuarded(client, sql, inTransaction);
+        if (r.ok)
+            return { ok: true, added: r.rowCount };
+        message = r.message;
+        code = r.code;
+        if (r.code === '57014')
+            break; // canceled or timed out: a retry would only wait again
     }
-    catch (e) {
-        if (seed_isFatal(e))
-            throw e;
-        if (inTransaction) {
-            await client.query('ROLLBACK TO SAVEPOINT migration_ci_seed');
-            await client.query('RELEASE SAVEPOINT migration_ci_seed');
+    return { ok: false, message, code };
+}
+
+;// CONCATENATED MODULE: ./src/sql/joins.ts
+/**
+ * The joins a migration writes: equalities between columns of two tables, in `UPDATE ... FROM`,
+ * correlated subqueries, `JOIN ... ON` / `USING` and `WHERE` clauses. Generated rows follow them
+ * (both columns drawn from one key space), so a backfill from a sibling table finds partners also
+ * where no foreign key declares the relation.
+ */
+
+/** The relations of a FROM list, and the equalities of each USING between two plain tables. */
+function rangesOf(items, ctes, out) {
+    const ranges = [];
+    const add = (item) => {
+        const k = kindOf(item);
+        if (!k)
+            return [];
+        const [kind, body] = k;
+        if (kind === 'RangeVar') {
+            const name = rangeVarName(body);
+            const relname = str(body.relname);
+            if (name === undefined || relname === undefined)
+                return [];
+            const alias = str(unwrap(body.alias, 'Alias')?.aliasname) ?? str(body.alias?.aliasname) ?? relname;
+            const isCte = body.schemaname === undefined && ctes.has(relname);
+            return [{ alias, table: isCte ? undefined : name }];
         }
-        return { ok: false, message: messageOf(e), code: sqlState(e) };
+        if (kind === 'JoinExpr') {
+            const left = add(body.larg);
+            const right = add(body.rarg);
+            const using = stringList(body.usingClause);
+            const l = left.filter((r) => r.table !== undefined);
+            const r = right.filter((x) => x.table !== undefined);
+            if (using.length > 0 && l.length === 1 && r.length === 1) {
+                for (const column of using)
+                    out.push({ left: { table: l[0].table, column }, right: { table: r[0].table, column } });
+            }
+            return [...left, ...right];
+        }
+        const alias = str(body.alias?.aliasname);
+        return alias !== undefined ? [{ alias, table: undefined }] : [];
+    };
+    for (const item of items)
+        ranges.push(...add(item));
+    return ranges;
+}
+/** The table and column a column reference names, looked up innermost scope first. */
+function resolve(ref, scopes) {
+    const fields = list(ref.fields).map((f) => str(unwrap(f, 'String')?.sval));
+    if (fields.some((f) => f === undefined))
+        return undefined; // a `*`
+    const names = fields;
+    const column = names[names.length - 1];
+    if (names.length === 1) {
+        // Unqualified: only when the innermost query reads one relation.
+        const inner = scopes[0] ?? [];
+        return inner.length === 1 && inner[0].table !== undefined ? { table: inner[0].table, column } : undefined;
     }
+    const qualifier = names.slice(0, -1).join('.');
+    for (const scope of scopes) {
+        const hit = scope.find((r) => r.alias === qualifier || r.table === qualifier);
+        if (hit)
+            return hit.table !== undefined ? { table: hit.table, column } : undefined;
+    }
+    return undefined;
+}
+function cteNames(withClause) {
+    const w = unwrap(withClause, 'WithClause') ?? (isNode(withClause) ? withClause : undefined);
+    return list(w?.ctes).flatMap((c) => {
+        const name = str(unwrap(c, 'CommonTableExpr')?.ctename);
+        return name !== undefined ? [name] : [];
+    });
+}
+function visit(v, scopes, ctes, out) {
+    if (Array.isArray(v)) {
+        for (const item of v)
+            visit(item, scopes, ctes, out);
+        return;
+    }
+    if (!isNode(v))
+        return;
+    const k = kindOf(v);
+    if (k) {
+        const [kind, body] = k;
+        const withNames = cteNames(body.withClause);
+        const inner = withNames.length > 0 ? new Set([...ctes, ...withNames]) : ctes;
+        let scope;
+        if (kind === 'SelectStmt')
+            scope = rangesOf(list(body.fromClause), inner, out);
+        else if (kind === 'UpdateStmt')
+            scope = rangesOf([{ RangeVar: body.relation }, ...list(body.fromClause)], inner, out);
+        else if (kind === 'DeleteStmt')
+            scope = rangesOf([{ RangeVar: body.relation }, ...list(body.usingClause)], inner, out);
+        else if (kind === 'A_Expr' && body.kind === 'AEXPR_OP' && stringList(body.name).join('.') === '=') {
+            const l = unwrap(body.lexpr, 'ColumnRef');
+            const r = unwrap(body.rexpr, 'ColumnRef');
+            if (l && r) {
+                const left = resolve(l, scopes);
+                const right = resolve(r, scopes);
+                if (left && right && left.table !== right.table)
+                    out.push({ left, right });
+            }
+        }
+        const next = scope ? [scope, ...scopes] : scopes;
+        for (const child of Object.values(body))
+            visit(child, next, inner, out);
+        return;
+    }
+    for (const child of Object.values(v))
+        visit(child, scopes, ctes, out);
+}
+/** Column equalities between two tables in these statements, each pair once. */
+function joinPairs(statements) {
+    const out = [];
+    for (const s of statements)
+        visit(s.node, [], new Set(), out);
+    const seen = new Set();
+    return out.filter((p) => {
+        const a = `${p.left.table}.${p.left.column}`;
+        const b = `${p.right.table}.${p.right.column}`;
+        const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/stages/steps.ts
@@ -52933,6 +53739,7 @@ function reapplyHint(code) {
 
 
 
+
 /**
  * One pass over the migrations in order on one scratch database: baseline migrations are
  * applied, each migration under test meets populated tables, and observers see every step.
@@ -53006,7 +53813,11 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 continue;
             }
             const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-            const seed = await seedTables(client, { rows: ctx.config.seedRows, ...(scope ? { tables: scope, missingOk: true } : {}) });
+            const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), ...(scope ? { tables: scope, missingOk: true } : {}) });
+            if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
+                seedNoticeSeen.add('\u0000user code');
+                findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });
+            }
             for (const n of seed.notices) {
                 const key = `${n.table}\u0000${n.message}`;
                 if (seedNoticeSeen.has(key))
@@ -53020,11 +53831,16 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                     message: `${n.message}; ${m.version} met it without test rows`,
                 });
             }
+            // An earlier up may have left a sequence behind its column (reported there): the tool's own inserts start past it.
+            if (seed.seeded.length === 0)
+                await resetSequences(client);
             const down = prepared.down?.ok ? prepared.down.parsed : undefined;
             const step = { prepared, up, down, client, db };
             for (const o of observers)
                 if (o.beforeUp)
                     await timed(o, () => o.beforeUp(step));
+            // Fixtures may have written explicit keys: sequences start past them, so what is behind after the up is the up's doing.
+            await resetSequences(client);
             const applied = await stepper.upUnderTest(prepared, findings);
             const downBroken = prepared.down !== undefined && !prepared.down.ok;
             const status = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
@@ -53096,6 +53912,12 @@ function seedScope(prepared) {
     const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
     const scope = statementScope(statements, { reads: true });
     return scope && [...new Set(scope.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)))];
+}
+/** The column equalities of a migration's up and down: the generated rows follow them. */
+function seedJoins(prepared) {
+    if (prepared.migration.code || !prepared.up.ok)
+        return [];
+    return joinPairs([...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])]);
 }
 /** Timeouts so a hanging migration is stopped and reported instead of hanging the job. */
 async function applySessionLimits(client, ctx) {
@@ -53492,76 +54314,6 @@ async function notNullBacked(client, table, column) {
     return r.rows.length === 0 ? undefined : r.rows[0].backed === true;
 }
 
-;// CONCATENATED MODULE: ./src/sql/nodes.ts
-/**
- * Small readers for libpg-query parse trees. The parser omits fields that hold their zero
- * value (false, 0, empty lists), so every reader tolerates a missing field.
- */
-function nodes_isNode(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-/** The body of a wrapped node: `{ RangeVar: {...} }` -> `{...}` for kind `RangeVar`. */
-function unwrap(v, kind) {
-    if (!nodes_isNode(v))
-        return undefined;
-    const inner = v[kind];
-    return nodes_isNode(inner) ? inner : undefined;
-}
-/** The one kind and body of a wrapped node: `{ IndexStmt: {...} }` -> ['IndexStmt', {...}]. */
-function kindOf(v) {
-    if (!nodes_isNode(v))
-        return undefined;
-    const keys = Object.keys(v);
-    if (keys.length !== 1)
-        return undefined;
-    const body = v[keys[0]];
-    return nodes_isNode(body) ? [keys[0], body] : undefined;
-}
-function nodes_list(v) {
-    return Array.isArray(v) ? v : [];
-}
-function str(v) {
-    return typeof v === 'string' ? v : undefined;
-}
-/** `[{ String: { sval: 'a' } }, ...]` -> ['a', ...]. */
-function stringList(v) {
-    return nodes_list(v)
-        .map((item) => str(unwrap(item, 'String')?.sval))
-        .filter((s) => s !== undefined);
-}
-/** A table name as written: "schema.table" or "table" (identifiers already case-folded by the parser). */
-function rangeVarName(v) {
-    // Both the bare RangeVar body and the `{ RangeVar: ... }` wrapper occur in trees.
-    const rv = unwrap(v, 'RangeVar') ?? (nodes_isNode(v) ? v : undefined);
-    const rel = str(rv?.relname);
-    if (rel === undefined)
-        return undefined;
-    const schema = str(rv?.schemaname);
-    return schema !== undefined ? `${schema}.${rel}` : rel;
-}
-/** Every node of a subtree, depth first (the root included). */
-function* walk(v) {
-    if (Array.isArray(v)) {
-        for (const item of v)
-            yield* walk(item);
-        return;
-    }
-    if (!nodes_isNode(v))
-        return;
-    yield v;
-    for (const child of Object.values(v)) {
-        if (typeof child === 'object' && child !== null)
-            yield* walk(child);
-    }
-}
-/**
- * A table name as migrations write it, for comparing: "public.users" and "users" name the same
- * table under the default search path; "billing.users" is another one.
- */
-function tableKey(name) {
-    return name.startsWith('public.') ? name.slice('public.'.length) : name;
-}
-
 ;// CONCATENATED MODULE: ./src/sql/locks.ts
 /**
  * Table lock modes as Postgres names them, and what a statement takes when it can only be read
@@ -53643,7 +54395,7 @@ function staticLocks(stmt) {
             if (body.objtype !== undefined && body.objtype !== 'OBJECT_TABLE')
                 break;
             let mode;
-            for (const c of nodes_list(body.cmds)) {
+            for (const c of list(body.cmds)) {
                 const cmd = unwrap(c, 'AlterTableCmd');
                 if (!cmd)
                     continue;
@@ -53673,29 +54425,29 @@ function staticLocks(stmt) {
             push(body.relation, 'AccessExclusiveLock');
             break;
         case 'ReindexStmt': {
-            const concurrently = nodes_list(body.params).some((p) => unwrap(p, 'DefElem')?.defname === 'concurrently');
+            const concurrently = list(body.params).some((p) => unwrap(p, 'DefElem')?.defname === 'concurrently');
             if (body.kind === 'REINDEX_OBJECT_TABLE')
                 push(body.relation, concurrently ? 'ShareUpdateExclusiveLock' : 'ShareLock');
             break;
         }
         case 'TruncateStmt':
-            for (const r of nodes_list(body.relations))
+            for (const r of list(body.relations))
                 push(r, 'AccessExclusiveLock');
             break;
         case 'LockStmt':
-            for (const r of nodes_list(body.relations))
+            for (const r of list(body.relations))
                 push(r, lockStmtMode(body.mode));
             break;
         case 'VacuumStmt': {
-            const full = nodes_list(body.options).some((o) => unwrap(o, 'DefElem')?.defname === 'full');
+            const full = list(body.options).some((o) => unwrap(o, 'DefElem')?.defname === 'full');
             const mode = full ? 'AccessExclusiveLock' : 'ShareUpdateExclusiveLock';
-            for (const r of nodes_list(body.rels))
+            for (const r of list(body.rels))
                 push(unwrap(r, 'VacuumRelation')?.relation, mode);
             break;
         }
         case 'DropStmt': {
             const type = String(body.removeType ?? '');
-            for (const o of nodes_list(body.objects)) {
+            for (const o of list(body.objects)) {
                 const names = stringList(unwrap(o, 'List')?.items);
                 if (type === 'OBJECT_TABLE')
                     out.push({ table: names.join('.'), mode: 'AccessExclusiveLock' });
@@ -53735,9 +54487,9 @@ function workKind(stmt) {
         case 'CopyStmt':
             return 'per-row';
         case 'InsertStmt':
-            return body.selectStmt !== undefined && nodes_list(unwrap(body.selectStmt, 'SelectStmt')?.valuesLists).length === 0 ? 'per-row' : 'fixed';
+            return body.selectStmt !== undefined && list(unwrap(body.selectStmt, 'SelectStmt')?.valuesLists).length === 0 ? 'per-row' : 'fixed';
         case 'AlterTableStmt': {
-            const perRow = nodes_list(body.cmds).some((c) => {
+            const perRow = list(body.cmds).some((c) => {
                 const cmd = unwrap(c, 'AlterTableCmd');
                 const subtype = String(cmd?.subtype ?? '');
                 if (['AT_AlterColumnType', 'AT_SetNotNull', 'AT_ValidateConstraint', 'AT_AttachPartition', 'AT_SetTableSpace', 'AT_SetLogged', 'AT_SetUnLogged'].includes(subtype))
@@ -53855,7 +54607,7 @@ function lockTimeoutInForce(parsed) {
             if (body.kind === 'VAR_RESET_ALL')
                 set = false;
             else if (body.name === 'lock_timeout') {
-                set = body.kind === 'VAR_SET_VALUE' && !isZero(constValue(nodes_list(body.args)[0]));
+                set = body.kind === 'VAR_SET_VALUE' && !isZero(constValue(list(body.args)[0]));
             }
         }
         else {
@@ -53863,7 +54615,7 @@ function lockTimeoutInForce(parsed) {
                 const call = unwrap(node, 'FuncCall');
                 if (!call || stringList(call.funcname).at(-1) !== 'set_config')
                     continue;
-                const args = nodes_list(call.args);
+                const args = list(call.args);
                 if (constValue(args[0]) === 'lock_timeout')
                     set = !isZero(constValue(args[1]));
             }
@@ -53916,11 +54668,11 @@ function typeName(v) {
     const t = unwrap(v, 'TypeName') ?? v;
     const names = stringList(t?.names).filter((n) => n !== 'pg_catalog');
     const name = names.join('.');
-    const mods = nodes_list(t?.typmods)
+    const mods = list(t?.typmods)
         .map((m) => constValue(m))
         .filter((x) => x !== undefined);
     const base = names.length === 1 ? (TYPE_SPELLING[name] ?? name) : name;
-    const array = nodes_list(t?.arrayBounds).length > 0 ? '[]' : '';
+    const array = list(t?.arrayBounds).length > 0 ? '[]' : '';
     return { name, text: `${base}${mods.length > 0 ? `(${mods.join(',')})` : ''}${array}` };
 }
 function volatileCall(expr) {
@@ -53937,7 +54689,7 @@ function notNullCheckColumn(con) {
     const test = unwrap(con.raw_expr, 'NullTest');
     if (!test || test.nulltesttype !== 'IS_NOT_NULL')
         return undefined;
-    const fields = nodes_list(unwrap(test.arg, 'ColumnRef')?.fields);
+    const fields = list(unwrap(test.arg, 'ColumnRef')?.fields);
     return fields.length === 1 ? str(unwrap(fields[0], 'String')?.sval) : undefined;
 }
 const FIX = {
@@ -53976,7 +54728,7 @@ function findHazards(parsed) {
                 });
             }
         }
-        if (kind === 'ReindexStmt' && !nodes_list(body.params).some((p) => unwrap(p, 'DefElem')?.defname === 'concurrently')) {
+        if (kind === 'ReindexStmt' && !list(body.params).some((p) => unwrap(p, 'DefElem')?.defname === 'concurrently')) {
             const target = rangeVarName(body.relation);
             if ((body.kind === 'REINDEX_OBJECT_TABLE' || body.kind === 'REINDEX_OBJECT_INDEX') && !isNew(target)) {
                 hazard({
@@ -53991,7 +54743,7 @@ function findHazards(parsed) {
             const table = rangeVarName(body.relation);
             if (table !== undefined) {
                 const existing = !isNew(table);
-                for (const c of nodes_list(body.cmds)) {
+                for (const c of list(body.cmds)) {
                     const cmd = unwrap(c, 'AlterTableCmd');
                     if (!cmd)
                         continue;
@@ -54018,7 +54770,7 @@ function findHazards(parsed) {
                         continue;
                     if (subtype === 'AT_AddColumn' && colDef) {
                         const col = str(colDef.colname) ?? '?';
-                        for (const cc of nodes_list(colDef.constraints)) {
+                        for (const cc of list(colDef.constraints)) {
                             const cdef = unwrap(cc, 'Constraint');
                             if (cdef?.contype === 'CONSTR_DEFAULT') {
                                 const fn = volatileCall(cdef.raw_expr);
@@ -54060,7 +54812,7 @@ function findHazards(parsed) {
                     }
                     // Postgres 18 also writes it as a named constraint: ADD CONSTRAINT name NOT NULL col.
                     const notNullConstraint = subtype === 'AT_AddConstraint' && con?.contype === 'CONSTR_NOTNULL' && con.skip_validation !== true
-                        ? str(unwrap(nodes_list(con.keys)[0], 'String')?.sval)
+                        ? str(unwrap(list(con.keys)[0], 'String')?.sval)
                         : undefined;
                     if (subtype === 'AT_SetNotNull' || notNullConstraint !== undefined) {
                         const col = notNullConstraint ?? str(cmd.name) ?? '?';
@@ -54986,6 +55738,8 @@ class StatementProbe {
 
 
 
+
+
 /** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
 const MIN_SMALL_ROWS = 1_000;
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -55010,6 +55764,8 @@ async function runPerformanceStage(ctx) {
         await applySessionLimits(client, ctx);
         let stopped;
         const notReached = [];
+        const emptyFills = [];
+        let measuredOnRows = 0;
         for (const [index, prepared] of ctx.migrations.entries()) {
             const m = prepared.migration;
             // Already in the cloned baseline template.
@@ -55051,6 +55807,10 @@ async function runPerformanceStage(ctx) {
                 });
             });
             await applySessionLimits(client, ctx);
+            if (result.emptyFill === true)
+                emptyFills.push(m.version);
+            else if (result.emptyFill === false)
+                measuredOnRows++;
             outcome.findings.push(...result.findings);
             outcome.statements.push(...result.statements);
             const status = result.findings.some((f) => f.severity === 'error')
@@ -55064,6 +55824,11 @@ async function runPerformanceStage(ctx) {
             ctx.progress({ kind: 'migration', stage: 'performance', version: m.version, name: m.name, status, durationMs: external_node_perf_hooks_.performance.now() - t0, note: result.note });
             if (result.stop)
                 stopped = m.version;
+        }
+        if (emptyFills.length > 0 && measuredOnRows === 0 && ctx.config.perfRows > 0) {
+            // Timing every migration on empty tables would pass anything: not a verdict to give.
+            const reasons = [...new Set(outcome.findings.filter((f) => f.rule === 'measured-on-fewer-rows').map((f) => f.message))].slice(0, 5);
+            throw new InputError('database', `the performance stage could not fill any table the migrations touch, so nothing could be measured (${emptyFills.join(', ')}): ${reasons.join('; ')}`);
         }
         if (stopped === undefined && ctx.config.productionRows.size > 0)
             outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
@@ -55108,11 +55873,12 @@ async function measureMigration(ctx, client, prepared, up, notice) {
     const mode = transactionModeFor(up);
     const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
     const smallRows = Math.floor(config.perfRows / 4);
+    const joins = joinPairs(up.statements);
     const phases = new PhaseClock();
     let small;
     let filled = names;
     if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-        const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true }));
+        const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
         filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
         const rows = await measure_countRows(client, existing);
         if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -55125,12 +55891,16 @@ async function measureMigration(ctx, client, prepared, up, notice) {
             }
         }
     }
+    let seed;
     if (existing.length > 0) {
-        const seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true }));
-        for (const n of seed.notices)
-            notice(n);
+        seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins }));
     }
     const rows = await measure_countRows(client, existing);
+    const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
+    for (const n of seed?.notices ?? [])
+        if (!fill.short.has(n.table))
+            notice(n);
+    const withFill = (r) => ({ ...r, findings: [...fill.findings, ...r.findings], ...(existing.length > 0 ? { emptyFill: fill.empty } : {}) });
     const tables = await userTables(client);
     const roots = await withDescendants(client, existing.map((t) => t.oid));
     const notNullColumns = new Map();
@@ -55147,9 +55917,37 @@ async function measureMigration(ctx, client, prepared, up, notice) {
     if (r.ok) {
         const major = Math.floor(ctx.server.versionNum / 10000);
         const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major });
-        return { ...assessed, stop: false, note: `${volume}; ${phases.summary()}` };
+        return withFill({ ...assessed, stop: false, note: `${volume}; ${phases.summary()}` });
     }
-    return failedAtVolume(ctx, client, prepared, up, r.failure, volume);
+    return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure, volume));
+}
+/**
+ * Tables the migration touches that hold fewer rows than asked after the fill: a warning each,
+ * naming the count and why (a smallint key, a unique column over a small domain, a CHECK, a fill
+ * that failed or timed out). `empty`: every one of them holds no row at all.
+ */
+function fillShortfall(prepared, existing, rows, target, seed) {
+    const m = prepared.migration;
+    const findings = [];
+    const short = new Set();
+    const fmt = (n) => n.toLocaleString('en-US');
+    for (const t of existing) {
+        const n = rows.get(t.oid) ?? 0;
+        if (n >= target)
+            continue;
+        short.add(t.display);
+        const why = seed?.tables.find((f) => f.table === t.display)?.reason ?? seed?.notices.find((x) => x.table === t.display)?.message;
+        findings.push({
+            stage: 'performance',
+            severity: 'warning',
+            rule: 'measured-on-fewer-rows',
+            migration: m.version,
+            ...(prepared.up.ok ? { file: prepared.up.parsed.source.file } : {}),
+            message: `${m.version} was measured on ${fmt(n)} of ${fmt(target)} rows in ${t.display}${why ? `: ${why}` : ''}`,
+        });
+    }
+    const empty = existing.length > 0 && existing.every((t) => (rows.get(t.oid) ?? 0) === 0);
+    return { findings, short, empty };
 }
 /** Wall time per phase of one migration's measurement, for the progress line. */
 class PhaseClock {
@@ -57134,7 +57932,602 @@ function reupFindings(step, changes, afterUp, again) {
     return describeReup(changes, version).map((d) => toFinding(step, d, 'reup-differs', objectDiff(afterUp, again, d.keys, labels)));
 }
 
+;// CONCATENATED MODULE: ./src/production-stats.ts
+/**
+ * The production statistics file (`migration-ci stats` writes it, `--production-stats` reads it):
+ * what Postgres knows about a database's data without its rows. Version 1; the JSON Schema is
+ * schema/production-stats.schema.json. Reading checks every key and names the first bad one.
+ */
+
+
+const PRODUCTION_STATS_VERSION = 1;
+/** "users" for public tables, "billing.invoices" otherwise: names as migrations write them. */
+function production_stats_displayName(t) {
+    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
+}
+function renderProductionStats(stats) {
+    return `${JSON.stringify(stats, null, 2)}\n`;
+}
+class Checker {
+    file;
+    constructor(file) {
+        this.file = file;
+    }
+    fail(key, what) {
+        throw new InputError('input', `production-stats ${this.file}: ${key}: ${what}`);
+    }
+    object(v, key) {
+        if (typeof v !== 'object' || v === null || Array.isArray(v))
+            this.fail(key, 'must be an object');
+        return v;
+    }
+    array(v, key) {
+        if (!Array.isArray(v))
+            this.fail(key, 'must be an array');
+        return v;
+    }
+    string(v, key) {
+        if (typeof v !== 'string')
+            this.fail(key, 'must be a string');
+        return v;
+    }
+    number(v, key, min = -Infinity, max = Infinity) {
+        if (typeof v !== 'number' || !Number.isFinite(v))
+            this.fail(key, 'must be a number');
+        if (v < min || v > max)
+            this.fail(key, `must be between ${min} and ${max}, got ${v}`);
+        return v;
+    }
+    boolean(v, key) {
+        if (typeof v !== 'boolean')
+            this.fail(key, 'must be true or false');
+        return v;
+    }
+    strings(v, key) {
+        return this.array(v, key).map((s, i) => this.string(s, `${key}[${i}]`));
+    }
+}
+/** Parses and checks a statistics file's text; `file` names it in every error. */
+function parseProductionStats(text, file) {
+    const c = new Checker(file);
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (e) {
+        throw new InputError('input', `production-stats ${file}: not JSON: ${errorMessage(e)}`);
+    }
+    const root = c.object(data, '(root)');
+    if (root.version !== PRODUCTION_STATS_VERSION)
+        c.fail('version', `must be ${PRODUCTION_STATS_VERSION}, got ${JSON.stringify(root.version)}`);
+    const tables = c.array(root.tables, 'tables').map((raw, i) => {
+        const k = `tables[${i}]`;
+        const t = c.object(raw, k);
+        const columns = c.array(t.columns, `${k}.columns`).map((rawCol, j) => {
+            const ck = `${k}.columns[${j}]`;
+            const col = c.object(rawCol, ck);
+            const out = {
+                name: c.string(col.name, `${ck}.name`),
+                type: c.string(col.type, `${ck}.type`),
+                nullFrac: c.number(col.nullFrac, `${ck}.nullFrac`, 0, 1),
+                nDistinct: c.number(col.nDistinct, `${ck}.nDistinct`, -1),
+                avgWidth: c.number(col.avgWidth, `${ck}.avgWidth`, 0),
+            };
+            if (col.mostCommonValues !== undefined)
+                out.mostCommonValues = c.strings(col.mostCommonValues, `${ck}.mostCommonValues`);
+            if (col.mostCommonFreqs !== undefined) {
+                out.mostCommonFreqs = c.array(col.mostCommonFreqs, `${ck}.mostCommonFreqs`).map((f, n) => c.number(f, `${ck}.mostCommonFreqs[${n}]`, 0, 1));
+            }
+            if ((out.mostCommonValues?.length ?? 0) !== (out.mostCommonFreqs?.length ?? 0)) {
+                c.fail(`${ck}.mostCommonFreqs`, 'must have one frequency per value of mostCommonValues');
+            }
+            if (col.histogramBounds !== undefined)
+                out.histogramBounds = c.strings(col.histogramBounds, `${ck}.histogramBounds`);
+            return out;
+        });
+        return {
+            schema: c.string(t.schema, `${k}.schema`),
+            name: c.string(t.name, `${k}.name`),
+            rows: c.number(t.rows, `${k}.rows`, -1),
+            pages: c.number(t.pages, `${k}.pages`, 0),
+            tableBytes: c.number(t.tableBytes, `${k}.tableBytes`, 0),
+            totalBytes: c.number(t.totalBytes, `${k}.totalBytes`, 0),
+            indexes: c.array(t.indexes, `${k}.indexes`).map((rawIdx, j) => {
+                const idx = c.object(rawIdx, `${k}.indexes[${j}]`);
+                return { name: c.string(idx.name, `${k}.indexes[${j}].name`), bytes: c.number(idx.bytes, `${k}.indexes[${j}].bytes`, 0) };
+            }),
+            columns,
+        };
+    });
+    const unreadable = c.array(root.unreadable ?? [], 'unreadable').map((raw, i) => {
+        const u = c.object(raw, `unreadable[${i}]`);
+        return { schema: c.string(u.schema, `unreadable[${i}].schema`), name: c.string(u.name, `unreadable[${i}].name`), reason: c.string(u.reason, `unreadable[${i}].reason`) };
+    });
+    return {
+        version: 1,
+        exportedAt: c.string(root.exportedAt, 'exportedAt'),
+        postgres: c.string(root.postgres, 'postgres'),
+        database: c.string(root.database, 'database'),
+        withValues: c.boolean(root.withValues, 'withValues'),
+        tables,
+        unreadable,
+    };
+}
+/** Reads a statistics file; `shown` is the path as the user gave it. */
+function readProductionStats(abs, shown) {
+    let text;
+    try {
+        text = external_node_fs_default().readFileSync(abs, 'utf8');
+    }
+    catch (e) {
+        throw new InputError('input', `cannot read production-stats file ${shown}: ${errorMessage(e)}`);
+    }
+    return parseProductionStats(text, shown);
+}
+/** The table's statistics by name as migrations write it ("users", "public.users", "billing.x"). */
+function findTable(stats, name) {
+    const key = name.toLowerCase().startsWith('public.') ? name.slice(7) : name;
+    return (stats.tables.find((t) => production_stats_displayName(t) === key) ?? stats.tables.find((t) => production_stats_displayName(t).toLowerCase() === key.toLowerCase()));
+}
+/** Row counts of every table with a known count, for the time projection. */
+function rowsOfTables(stats) {
+    const out = new Map();
+    for (const t of stats.tables)
+        if (t.rows >= 0)
+            out.set(production_stats_displayName(t), Math.round(t.rows));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/stages/predictions.ts
+/**
+ * Predictions from production statistics: what production's data will do to each statement of
+ * the migrations under test, read from the statement's parse tree and the `production-stats`
+ * file only. Each finding names the figure it rests on.
+ *
+ * The statistics describe production before the migrations under test. A table or column those
+ * migrations create, rename or retype is no longer described by them, and rows an earlier
+ * statement updated, deleted or that code we cannot see into (DO, CALL, a function in a SELECT)
+ * may have touched are not either: predictions stop there rather than guess.
+ */
+
+
+const predictions_RULES = {
+    notNull: 'predicted-not-null-violation',
+    unique: 'predicted-unique-violation',
+    type: 'predicted-type-overflow',
+    check: 'predicted-check-violation',
+    foreignKey: 'predicted-foreign-key-violation',
+};
+/** Below this ratio of distinct values to rows, the estimate says duplicates exist. */
+const DUPLICATE_RATIO = 0.99;
+const predictions_count = (n) => Math.round(n).toLocaleString('en-US');
+function percent(f) {
+    const p = f * 100;
+    return p >= 0.1 ? `${p.toFixed(1)}%` : `${Number(p.toPrecision(2))}%`;
+}
+function shown(v) {
+    return v.length > 40 ? `'${v.slice(0, 37)}...'` : `'${v}'`;
+}
+/** Predictions for every statement of the migrations under test, in order. */
+function predictFindings(migrations, stats) {
+    const state = { freshTables: new Set(), freshColumns: new Set(), changedRows: new Set(), opaque: false };
+    const out = [];
+    for (const p of migrations) {
+        if (!p.migration.underTest || !p.up.ok)
+            continue;
+        for (const stmt of p.up.parsed.statements) {
+            const site = { migration: p.migration.version, file: p.migration.up.file, stmt };
+            out.push(...predictStatement(site, stats, state));
+            track(stmt.node, state);
+        }
+    }
+    return out;
+}
+function finding(site, severity, rule, message, hint) {
+    return { stage: 'syntax', severity, rule, migration: site.migration, file: site.file, line: site.stmt.line, column: site.stmt.column, message, hint };
+}
+/** The table's statistics when they still describe it at this statement. */
+function tableAt(name, stats, state, needRows = true) {
+    if (name === undefined)
+        return undefined;
+    const key = tableKey(name);
+    if (state.freshTables.has(key) || (needRows && (state.opaque || state.changedRows.has(key))))
+        return undefined;
+    return findTable(stats, name);
+}
+function columnAt(t, name, state) {
+    if (name === undefined || state.freshColumns.has(`${tableKey(production_stats_displayName(t))}\u0000${name}`))
+        return undefined;
+    return t.columns.find((c) => c.name === name);
+}
+function predictStatement(site, stats, state) {
+    const k = kindOf(site.stmt.node);
+    if (!k)
+        return [];
+    const [kind, body] = k;
+    if (kind === 'IndexStmt' && body.unique === true && body.whereClause === undefined) {
+        const t = tableAt(rangeVarName(body.relation), stats, state);
+        const names = list(body.indexParams).map((e) => str(unwrap(e, 'IndexElem')?.name));
+        if (!t || names.some((n) => n === undefined))
+            return [];
+        return uniqueFindings(site, t, names, false, state);
+    }
+    if (kind !== 'AlterTableStmt')
+        return [];
+    const t = tableAt(rangeVarName(body.relation), stats, state);
+    if (!t)
+        return [];
+    const out = [];
+    for (const item of list(body.cmds)) {
+        const cmd = unwrap(item, 'AlterTableCmd');
+        if (!cmd)
+            continue;
+        const subtype = str(cmd.subtype);
+        const colName = str(cmd.name);
+        if (subtype === 'AT_SetNotNull') {
+            const c = columnAt(t, colName, state);
+            if (c && c.nullFrac > 0) {
+                const of = t.rows > 0 ? ` of ${predictions_count(t.rows)} ${production_stats_displayName(t)} rows` : ` of the ${production_stats_displayName(t)} rows`;
+                out.push(finding(site, 'error', predictions_RULES.notNull, `fails in production: about ${percent(c.nullFrac)}${of} have ${c.name} NULL (pg_stats null_frac ${Number(c.nullFrac.toPrecision(3))})`, `fill the NULLs (UPDATE ... WHERE ${c.name} IS NULL) before SET NOT NULL`));
+            }
+        }
+        else if (subtype === 'AT_AddColumn') {
+            const def = unwrap(cmd.def, 'ColumnDef');
+            const types = list(def?.constraints).map((x) => str(unwrap(x, 'Constraint')?.contype));
+            const notNull = types.includes('CONSTR_NOTNULL') || types.includes('CONSTR_PRIMARY');
+            const filled = types.some((x) => x === 'CONSTR_DEFAULT' || x === 'CONSTR_GENERATED' || x === 'CONSTR_IDENTITY');
+            if (notNull && !filled && t.rows >= 1) {
+                out.push(finding(site, 'error', predictions_RULES.notNull, `fails in production: the new column ${str(def?.colname)} is NULL in all of about ${predictions_count(t.rows)} ${production_stats_displayName(t)} rows (pg_class reltuples)`, 'add the column with a DEFAULT, or add it nullable, backfill, then SET NOT NULL'));
+            }
+        }
+        else if (subtype === 'AT_AlterColumnType') {
+            const c = columnAt(t, colName, state);
+            const def = unwrap(cmd.def, 'ColumnDef');
+            if (c && def && usingKeepsValues(def.raw_default, c.name))
+                out.push(...typeFindings(site, t, c, unwrap(def.typeName, 'TypeName') ?? def.typeName));
+        }
+        else if (subtype === 'AT_AddConstraint') {
+            const con = unwrap(cmd.def, 'Constraint');
+            if (!con || con.skip_validation === true)
+                continue;
+            const contype = str(con.contype);
+            const keys = stringList(con.keys);
+            if ((contype === 'CONSTR_UNIQUE' || contype === 'CONSTR_PRIMARY') && keys.length > 0)
+                out.push(...uniqueFindings(site, t, keys, contype === 'CONSTR_PRIMARY', state));
+            if (contype === 'CONSTR_CHECK')
+                out.push(...checkFindings(site, t, con.raw_expr, state));
+            if (contype === 'CONSTR_FOREIGN')
+                out.push(...foreignKeyFindings(site, t, con, stats, state));
+        }
+    }
+    return out;
+}
+/** Duplicates under a new UNIQUE or PRIMARY KEY: common values, or fewer distinct values than rows. */
+function uniqueFindings(site, t, names, primary, state) {
+    const cols = names.map((n) => columnAt(t, n, state));
+    if (cols.some((c) => c === undefined))
+        return [];
+    const columns = cols;
+    const what = names.length === 1 ? names[0] : `(${names.join(', ')})`;
+    const hint = `find them first: SELECT ${names.join(', ')}, count(*) FROM ${production_stats_displayName(t)} GROUP BY ${names.join(', ')} HAVING count(*) > 1`;
+    if (primary) {
+        const nullable = columns.find((c) => c.nullFrac > 0);
+        if (nullable) {
+            return [finding(site, 'error', predictions_RULES.notNull, `fails in production: about ${percent(nullable.nullFrac)} of ${production_stats_displayName(t)} rows have ${nullable.name} NULL, which a primary key refuses (pg_stats null_frac)`, 'fill the NULLs first')];
+        }
+    }
+    if (columns.length === 1) {
+        const c = columns[0];
+        const freq = c.mostCommonFreqs?.[0];
+        if (c.mostCommonValues && c.mostCommonValues.length > 0 && freq !== undefined) {
+            const rows = t.rows > 0 ? ` (about ${predictions_count(freq * t.rows)} rows)` : '';
+            return [finding(site, 'error', predictions_RULES.unique, `fails in production: ${production_stats_displayName(t)}.${c.name} = ${shown(c.mostCommonValues[0])} is in about ${percent(freq)} of rows${rows} (pg_stats most common value)`, hint)];
+        }
+    }
+    if (t.rows < 2)
+        return [];
+    // Rows with every key set, at least; the combinations of values, at most the product of each column's distinct count.
+    const keyed = t.rows * Math.max(0, 1 - columns.reduce((s, c) => s + c.nullFrac, 0));
+    const distinct = columns.reduce((p, c) => p * (c.nDistinct >= 0 ? c.nDistinct : -c.nDistinct * t.rows), 1);
+    if (keyed < 2 || distinct >= keyed * DUPLICATE_RATIO)
+        return [];
+    return [
+        finding(site, 'error', predictions_RULES.unique, `fails in production: about ${predictions_count(keyed)} ${production_stats_displayName(t)} rows have ${what} set but at most about ${predictions_count(distinct)} distinct values (pg_stats n_distinct)`, hint),
+    ];
+}
+/** A USING that hands the old value straight to the cast (or none): the values reach the new type unchanged. */
+function usingKeepsValues(using, column) {
+    if (using === undefined)
+        return true;
+    let e = using;
+    while (unwrap(e, 'TypeCast'))
+        e = unwrap(e, 'TypeCast').arg;
+    const fields = stringList(unwrap(e, 'ColumnRef')?.fields);
+    return fields.length > 0 && fields[fields.length - 1] === column;
+}
+const INT_RANGE = {
+    int2: [-32768, 32767],
+    int4: [-2147483648, 2147483647],
+    int8: [-9223372036854775808, 9223372036854775807],
+};
+const INT_NAMES = { int2: 'smallint', int4: 'integer', int8: 'bigint' };
+/** A number text outside an integer type's range once rounded (as the cast rounds). */
+function outside(value, [min, max]) {
+    const n = Math.round(Number(value.trim()));
+    return n < min || n > max;
+}
+const NUMERIC_TARGETS = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
+const TEXT_SOURCE = /^(text|character varying|character|varchar|char|citext|name)\b/;
+const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+function valuesOf(c) {
+    return [
+        ...(c.mostCommonValues ?? []).map((value, i) => ({ value, source: `pg_stats most common value, about ${percent(c.mostCommonFreqs?.[i] ?? 0)} of rows` })),
+        ...(c.histogramBounds ?? []).map((value) => ({ value, source: 'pg_stats histogram bound' })),
+    ];
+}
+function typeFindings(site, t, c, typeName) {
+    const names = stringList(typeName?.names);
+    const target = names[names.length - 1];
+    if (!target)
+        return [];
+    const mods = list(typeName?.typmods).map((m) => unwrap(unwrap(m, 'A_Const')?.ival, 'ival') ?? unwrap(m, 'A_Const')?.ival);
+    const first = mods[0];
+    const length = isNode(first) && typeof first.ival === 'number' ? first.ival : undefined;
+    const col = `${production_stats_displayName(t)}.${c.name}`;
+    const values = valuesOf(c);
+    if ((target === 'varchar' || target === 'bpchar') && length !== undefined) {
+        const typeShown = `${target === 'varchar' ? 'varchar' : 'char'}(${length})`;
+        const long = values.find((v) => [...v.value].length > length);
+        if (long) {
+            return [finding(site, 'error', predictions_RULES.type, `fails in production: ${col} holds ${shown(long.value)} (${[...long.value].length} characters; ${long.source}), longer than ${typeShown}`, `shorten or clean the longer values first, or keep the wider type`)];
+        }
+        // avg_width counts bytes and a 1-byte length header: only a hint when characters are multi-byte.
+        if (c.avgWidth - 1 > length) {
+            return [finding(site, 'warning', predictions_RULES.type, `likely fails in production: ${col} values average ${c.avgWidth} bytes (pg_stats avg_width), more than ${typeShown} holds unless most characters are multi-byte`, `check: SELECT max(length(${c.name})) FROM ${production_stats_displayName(t)}`)];
+        }
+        return [];
+    }
+    if (!NUMERIC_TARGETS.has(target))
+        return [];
+    const fromText = TEXT_SOURCE.test(c.type);
+    for (const v of values) {
+        if (!NUMBER.test(v.value)) {
+            const special = (target === 'numeric' || target.startsWith('float')) && /^\s*[+-]?(nan|infinity|inf)\s*$/i.test(v.value);
+            if (fromText && !special) {
+                return [finding(site, 'error', predictions_RULES.type, `fails in production: ${col} holds ${shown(v.value)} (${v.source}), which is not a number`, 'clean the values first, or convert them in a USING expression')];
+            }
+            continue;
+        }
+        const range = INT_RANGE[target];
+        if (range && outside(v.value, range)) {
+            return [finding(site, 'error', predictions_RULES.type, `fails in production: ${col} holds ${v.value.trim()} (${v.source}), out of range for ${INT_NAMES[target]}`, 'keep the wider type')];
+        }
+    }
+    return [];
+}
+function constOf(v) {
+    let e = v;
+    while (unwrap(e, 'TypeCast'))
+        e = unwrap(e, 'TypeCast').arg;
+    const c = unwrap(e, 'A_Const');
+    if (!c)
+        return undefined;
+    if (c.isnull === true)
+        return undefined;
+    if (isNode(c.ival))
+        return typeof c.ival.ival === 'number' ? c.ival.ival : 0;
+    if (isNode(c.fval) && typeof c.fval.fval === 'string')
+        return Number(c.fval.fval);
+    if (isNode(c.sval))
+        return str(c.sval.sval) ?? '';
+    return undefined;
+}
+function columnOf(v) {
+    const fields = stringList(unwrap(v, 'ColumnRef')?.fields);
+    return fields[fields.length - 1];
+}
+const FLIP = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '=': '=', '<>': '<>', '!=': '<>' };
+/** The simple comparisons a CHECK is a conjunction of: col op const, const op col, col IN (...). */
+function comparisons(expr) {
+    const bool = unwrap(expr, 'BoolExpr');
+    if (bool)
+        return str(bool.boolop) === 'AND_EXPR' ? list(bool.args).flatMap(comparisons) : [];
+    const a = unwrap(expr, 'A_Expr');
+    if (!a)
+        return [];
+    const op = stringList(a.name)[0] ?? '';
+    if (str(a.kind) === 'AEXPR_IN' && op === '=') {
+        const column = columnOf(a.lexpr);
+        const values = list(unwrap(a.rexpr, 'List')?.items).map(constOf);
+        return column && values.every((v) => v !== undefined) ? [{ column, op: 'in', values: values }] : [];
+    }
+    if (str(a.kind) !== 'AEXPR_OP' || !(op in FLIP))
+        return [];
+    const left = columnOf(a.lexpr);
+    const right = columnOf(a.rexpr);
+    if (left && constOf(a.rexpr) !== undefined)
+        return [{ column: left, op, values: [constOf(a.rexpr)] }];
+    if (right && constOf(a.lexpr) !== undefined)
+        return [{ column: right, op: FLIP[op], values: [constOf(a.lexpr)] }];
+    return [];
+}
+/** Whether a value present in production passes the comparison; undefined when it cannot be told soundly. */
+function passes(value, cmp) {
+    const numeric = cmp.values.every((v) => typeof v === 'number');
+    if (numeric && !NUMBER.test(value))
+        return undefined;
+    const x = numeric ? Number(value) : value;
+    if (cmp.op === 'in')
+        return cmp.values.some((v) => v === x);
+    const k = cmp.values[0];
+    if (cmp.op === '=')
+        return x === k;
+    if (cmp.op === '<>' || cmp.op === '!=')
+        return x !== k;
+    // Ordering text depends on the collation: only numbers are compared.
+    if (!numeric)
+        return undefined;
+    const [n, m] = [x, k];
+    return cmp.op === '<' ? n < m : cmp.op === '<=' ? n <= m : cmp.op === '>' ? n > m : n >= m;
+}
+function checkFindings(site, t, expr, state) {
+    for (const cmp of comparisons(expr)) {
+        const c = columnAt(t, cmp.column, state);
+        if (!c)
+            continue;
+        const bad = valuesOf(c).find((v) => passes(v.value, cmp) === false);
+        if (bad) {
+            return [finding(site, 'error', predictions_RULES.check, `fails in production: ${production_stats_displayName(t)}.${c.name} holds ${shown(bad.value)} (${bad.source}), which the CHECK refuses`, 'fix those rows first, or add the constraint NOT VALID and VALIDATE it once they are fixed')];
+        }
+    }
+    return [];
+}
+function foreignKeyFindings(site, t, con, stats, state) {
+    const childCols = stringList(con.fk_attrs);
+    const parentCols = stringList(con.pk_attrs);
+    const parentName = rangeVarName(con.pktable);
+    if (parentName === undefined || childCols.length !== 1)
+        return [];
+    const child = columnAt(t, childCols[0], state);
+    if (!child)
+        return [];
+    const setRows = t.rows * (1 - child.nullFrac);
+    const parentKey = tableKey(parentName);
+    // A parent the migrations under test just created holds no rows unless they put some in.
+    if (state.freshTables.has(parentKey) && !state.changedRows.has(parentKey) && !state.opaque && setRows >= 1) {
+        return [finding(site, 'error', predictions_RULES.foreignKey, `fails in production: ${parentName} is new and empty, but about ${predictions_count(setRows)} ${production_stats_displayName(t)} rows have ${child.name} set (pg_class reltuples, pg_stats null_frac)`, `fill ${parentName} first, or add the constraint NOT VALID`)];
+    }
+    const parent = tableAt(parentName, stats, state, false);
+    const pc = parent && parentCols.length === 1 ? columnAt(parent, parentCols[0], state) : undefined;
+    if (!pc)
+        return [];
+    const range = /^smallint$/.test(pc.type) ? INT_RANGE.int2 : /^integer$/.test(pc.type) ? INT_RANGE.int4 : undefined;
+    const width = /^character varying\((\d+)\)$/.exec(pc.type);
+    for (const v of valuesOf(child)) {
+        const tooLong = width && [...v.value].length > Number(width[1]);
+        const outOfRange = range && NUMBER.test(v.value) && outside(v.value, range);
+        if (tooLong || outOfRange) {
+            return [finding(site, 'error', predictions_RULES.foreignKey, `fails in production: ${production_stats_displayName(t)}.${child.name} holds ${shown(v.value)} (${v.source}), which no ${production_stats_displayName(parent)}.${pc.name} (${pc.type}) can hold`, 'fix those rows first, or add the constraint NOT VALID')];
+        }
+    }
+    return [];
+}
+/** What a statement changes about what the statistics still describe. */
+function track(node, state) {
+    const k = kindOf(node);
+    if (!k)
+        return;
+    const [kind, body] = k;
+    const rel = (v) => {
+        const n = rangeVarName(v);
+        return n === undefined ? undefined : tableKey(n);
+    };
+    switch (kind) {
+        case 'CreateStmt':
+            if (rel(body.relation))
+                state.freshTables.add(rel(body.relation));
+            return;
+        case 'CreateTableAsStmt':
+            if (rel(unwrap(body.into, 'IntoClause')?.rel))
+                state.freshTables.add(rel(unwrap(body.into, 'IntoClause')?.rel));
+            return;
+        case 'InsertStmt':
+        case 'UpdateStmt':
+        case 'DeleteStmt':
+        case 'MergeStmt':
+            if (rel(body.relation))
+                state.changedRows.add(rel(body.relation));
+            return;
+        case 'TruncateStmt':
+            for (const r of list(body.relations))
+                if (rel(r))
+                    state.changedRows.add(rel(r));
+            return;
+        case 'DoStmt':
+        case 'CallStmt':
+            state.opaque = true;
+            return;
+        case 'SelectStmt':
+            if ([...walk(body)].some((n) => 'FuncCall' in n))
+                state.opaque = true;
+            return;
+        case 'RenameStmt': {
+            const table = rel(body.relation);
+            const type = str(body.renameType);
+            if (type === 'OBJECT_TABLE' && str(body.newname))
+                state.freshTables.add(tableKey(str(body.newname)));
+            if (type === 'OBJECT_COLUMN' && table && str(body.newname))
+                state.freshColumns.add(`${table}\u0000${str(body.newname)}`);
+            return;
+        }
+        case 'AlterTableStmt': {
+            const table = rel(body.relation);
+            if (!table)
+                return;
+            for (const item of list(body.cmds)) {
+                const cmd = unwrap(item, 'AlterTableCmd');
+                const subtype = str(cmd?.subtype);
+                if (subtype === 'AT_AddColumn') {
+                    const name = str(unwrap(cmd?.def, 'ColumnDef')?.colname);
+                    if (name)
+                        state.freshColumns.add(`${table}\u0000${name}`);
+                }
+                else if (subtype === 'AT_AlterColumnType' && str(cmd?.name)) {
+                    state.freshColumns.add(`${table}\u0000${str(cmd?.name)}`);
+                }
+            }
+            return;
+        }
+    }
+}
+/**
+ * Tables the file and the schema disagree on: production's schema is what the migrations not
+ * under test create (all of them when every migration is under test), as far as the parse trees show.
+ */
+function statsCoverageFindings(migrations, stats) {
+    const baseline = migrations.filter((p) => !p.migration.underTest);
+    const schema = new Set();
+    for (const p of baseline.length > 0 ? baseline : migrations) {
+        if (!p.up.ok)
+            continue;
+        for (const stmt of p.up.parsed.statements) {
+            const k = kindOf(stmt.node);
+            if (!k)
+                continue;
+            const [kind, body] = k;
+            if (kind === 'CreateStmt' && rangeVarName(body.relation))
+                schema.add(tableKey(rangeVarName(body.relation)));
+            if (kind === 'DropStmt' && str(body.removeType) === 'OBJECT_TABLE') {
+                for (const o of list(body.objects))
+                    schema.delete(tableKey(stringList(unwrap(o, 'List')?.items).join('.')));
+            }
+            if (kind === 'RenameStmt' && str(body.renameType) === 'OBJECT_TABLE' && rangeVarName(body.relation) && str(body.newname)) {
+                const schemaName = str(unwrap(body.relation, 'RangeVar')?.schemaname) ?? str(body.relation?.schemaname);
+                schema.delete(tableKey(rangeVarName(body.relation)));
+                schema.add(tableKey(schemaName ? `${schemaName}.${str(body.newname)}` : str(body.newname)));
+            }
+        }
+    }
+    const inFile = new Set(stats.tables.map((t) => tableKey(production_stats_displayName(t))));
+    const extra = [...inFile].filter((n) => !schema.has(n));
+    const missing = [...schema].filter((n) => !inFile.has(n));
+    const tables = (n) => (n === 1 ? '1 table' : `${n} tables`);
+    const listed = (names) => `${names.slice(0, 5).join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`;
+    const out = [];
+    if (extra.length > 0 && schema.size > 0) {
+        out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats names ${tables(extra.length)} the migrations do not create: ${listed(extra)}` });
+    }
+    if (missing.length > 0) {
+        out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats lacks ${tables(missing.length)} the migrations create: ${listed(missing)}; nothing is predicted for them` });
+    }
+    for (const u of stats.unreadable) {
+        out.push({ stage: 'syntax', severity: 'notice', rule: 'production-stats-mismatch', message: `production-stats could not read ${production_stats_displayName(u)}: ${u.reason}` });
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
+
 
 
 
@@ -57216,6 +58609,9 @@ async function runPipeline(config, hooks = {}) {
     const upfront = [
         ...migrations.flatMap(parseFindings),
         ...serverParsed,
+        // What production's data will do, from its statistics and the parse trees alone.
+        ...(config.productionStats ? statsCoverageFindings(migrations, config.productionStats) : []),
+        ...(config.productionStats ? predictFindings(migrations.filter((p) => inThisShard(p.migration.version)), config.productionStats) : []),
         ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
         ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef) : []),
         // A green check must say when it tested nothing: only a pull request that touches no migration gets one.
@@ -57399,6 +58795,7 @@ function onlyInShard(o, inShard) {
 
 
 
+
 const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'];
 const FORMATS = [
     'auto',
@@ -57570,6 +58967,9 @@ function buildConfig(root, raw) {
     const downCommand = optionalText(raw.downCommand);
     if (downCommand && !upCommand)
         throw new InputError('usage', 'down-command needs an up-command');
+    const productionStats = config_blank(raw.productionStats)
+        ? undefined
+        : readProductionStats(resolveInside(absRoot, 'production-stats', raw.productionStats.trim()), raw.productionStats.trim());
     return {
         root: absRoot,
         dir: resolveInside(absRoot, 'migrations dir', config_blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim()),
@@ -57580,7 +58980,9 @@ function buildConfig(root, raw) {
         dataTestCommand: optionalText(raw.dataTestCommand),
         perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
         perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
-        productionRows: parseProductionRows(absRoot, raw.productionRows),
+        // production-rows is the row part of production-stats: its entries win over the file's.
+        productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows)]),
+        productionStats,
         criticalTables: readCriticalTables(absRoot, raw.criticalTables),
         baseRef: optionalText(raw.baseRef),
         baseRefOptional: false,
@@ -58076,6 +59478,48 @@ const CATALOGUE = [
         help: 'A new constraint, unique index or type change rejects some of the generated rows, so rows in production may violate it too. Check the production data for rows the statement rejects before deploying, or clean them up in the migration.',
     },
     {
+        id: 'predicted-not-null-violation',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'Production has NULLs where the statement forbids them',
+        help: 'The production statistics (pg_stats null_frac, pg_class reltuples) show NULLs in a column that SET NOT NULL or a primary key now forbids, or rows a new NOT NULL column without a DEFAULT leaves NULL. Backfill the NULLs before the constraint, or give the new column a DEFAULT.',
+    },
+    {
+        id: 'predicted-unique-violation',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'Production has duplicates under the new unique constraint',
+        help: 'The production statistics show a most common value, or fewer distinct values (pg_stats n_distinct) than rows, in the columns of a new UNIQUE constraint, primary key or unique index. Remove the duplicates before adding it.',
+    },
+    {
+        id: 'predicted-type-overflow',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'Production holds values the new type cannot hold',
+        help: 'The production statistics show values longer than the new varchar or char length, past the new integer type range, or text that is not a number, in a column whose type changes. Clean the values first, convert them in a USING expression, or keep the wider type.',
+    },
+    {
+        id: 'predicted-check-violation',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'Production holds values the new CHECK refuses',
+        help: 'A most common value or histogram bound of production (pg_stats) fails the new CHECK constraint, so validating it fails at deploy time. Fix those rows first, or add the constraint NOT VALID and VALIDATE it once they are fixed.',
+    },
+    {
+        id: 'predicted-foreign-key-violation',
+        stage: 'syntax',
+        severity: 'error',
+        title: 'Production rows have no possible parent under the new foreign key',
+        help: 'The production statistics show child values the parent column type cannot hold, or a parent table the migration just created and left empty while child rows have the column set. Fill the parent or fix the rows first, or add the constraint NOT VALID.',
+    },
+    {
+        id: 'production-stats-mismatch',
+        stage: 'syntax',
+        severity: 'notice',
+        title: 'The production statistics and the migrations name different tables',
+        help: 'The production-stats file names tables the migrations do not create, lacks tables they create, or could not read some tables when it was exported. Nothing is predicted for tables it lacks; export it again from the current production schema, as a role that may read every table.',
+    },
+    {
         id: 'baseline-failed',
         stage: 'syntax',
         severity: 'error',
@@ -58095,6 +59539,13 @@ const CATALOGUE = [
         severity: 'notice',
         title: 'A table could not be filled with test rows',
         help: 'The row generator could not produce valid rows for this table (a check constraint, trigger or type it cannot satisfy), so the migration met the table empty. Failures that only rows can cause are not caught for this table; a seed file in data-tests can fill it.',
+    },
+    {
+        id: 'fill-fires-triggers',
+        stage: 'syntax',
+        severity: 'notice',
+        title: "Test rows were generated with the application's triggers on",
+        help: 'The role may not set session_replication_role (superuser, or GRANT SET ON PARAMETER session_replication_role on Postgres 15+), so user triggers and rules ran on every generated row: fills are slower, and a trigger that rejects writes leaves its table empty.',
     },
     {
         id: 'file-skipped',
@@ -58279,6 +59730,13 @@ const CATALOGUE = [
         severity: 'warning',
         title: 'A table is locked against reads for long',
         help: 'Measured or projected at production size, a table with rows stays locked against reads (AccessExclusiveLock) longer than a second or a tenth of perf-threshold-ms: every query on it waits that long. Use non-blocking variants, batch the work, or split the migration.',
+    },
+    {
+        id: 'measured-on-fewer-rows',
+        stage: 'performance',
+        severity: 'warning',
+        title: 'The migration was measured on fewer rows than asked',
+        help: 'A table it touches could not be filled to perf-rows (a smallint key, a unique column over a small domain, a CHECK, or a fill that failed or timed out), so its timings and locks were measured on fewer rows and say less about production. A seed file in data-tests, or a wider key type, lets it fill.',
     },
     {
         id: 'not-measured',
@@ -64290,6 +65748,15 @@ const OPTION_SPECS = [
         help: 'table=rows pairs (users=5e7,orders=2e8) or a file of them: projects timings to production size',
     },
     {
+        key: 'productionStats',
+        flag: 'production-stats',
+        input: 'production-stats',
+        kind: 'string',
+        default: undefined,
+        arg: 'FILE',
+        help: 'statistics file written by `migration-ci stats`: predicts what production data does to each statement and projects timings to its rows',
+    },
+    {
         key: 'criticalTables',
         flag: 'critical-tables',
         input: 'critical-tables',
@@ -64665,7 +66132,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8001);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5289);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
