@@ -34,7 +34,7 @@ describe('the npm package', () => {
     });
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkout, 'node_modules'));
     const packed = tempDir('mci-packed-');
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: checkout, env: shellEnv(), encoding: 'utf8' });
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: checkout, env: shellEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const [info] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info!.files.map((f) => f.path);
 
