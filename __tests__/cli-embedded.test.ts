@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './support/fixtures.js';
+import { runProcess } from './support/run-process.js';
 
 const made: string[] = [];
 afterAll(() => {
@@ -18,10 +19,9 @@ function runCli(checkout: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const entry = checkout === repoRoot ? '__tests__/support/cli-entry.ts' : 'cli-entry.ts';
   const tsx = pathToFileURL(path.join(checkout, 'node_modules/tsx/dist/loader.mjs')).href;
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL'));
-  return spawnSync(process.execPath, ['--import', tsx, path.join(checkout, entry), '--no-color', ...args], {
+  return runProcess(process.execPath, ['--import', tsx, path.join(checkout, entry), '--no-color', ...args], {
     cwd: checkout,
     env: { ...base, ...env },
-    encoding: 'utf8',
   });
 }
 
@@ -49,39 +49,39 @@ function privateCheckout(): string {
 }
 
 describe('the CLI with its embedded Postgres', () => {
-  it.runIf(isRoot)('runs as root from a checkout under a private folder', () => {
+  it.runIf(isRoot)('runs as root from a checkout under a private folder', async () => {
     const app = privateCheckout();
-    const run = runCli(app, ['--dir', 'examples/migrations', '--stages', 'syntax,rollback']);
+    const run = await runCli(app, ['--dir', 'examples/migrations', '--stages', 'syntax,rollback']);
     expect(run.stderr).toContain('starting an embedded Postgres');
     expect(run.stderr).not.toMatch(/EACCES|internal error|Unhandled/);
     expect(run.stdout).toMatch(/migration-ci: pass .* Postgres 17\.\d+, 6 migrations/);
     expect(run.status).toBe(0);
   }, 180_000);
 
-  it('checks its arguments before it starts a server for them', () => {
-    const run = runCli(repoRoot, ['--dir', 'examples/migratons']);
+  it('checks its arguments before it starts a server for them', async () => {
+    const run = await runCli(repoRoot, ['--dir', 'examples/migratons']);
     expect(run.stderr).toMatch(/migration-ci: .*migrations folder examples\/migratons does not exist/);
     expect(run.stderr).not.toContain('starting an embedded Postgres');
     expect(run.status).toBe(2);
   });
 
-  it('says what to do when the server cannot start, and exits 2', () => {
+  it('says what to do when the server cannot start, and exits 2', async () => {
     // A temp folder that is a file: no data directory can be made (the loader keeps no cache there).
     const notAFolder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mci-tmp-')), 'file');
     made.push(path.dirname(notAFolder));
     fs.writeFileSync(notAFolder, '');
-    const run = runCli(repoRoot, ['--dir', 'examples/migrations'], { TMPDIR: notAFolder, TSX_DISABLE_CACHE: '1' });
+    const run = await runCli(repoRoot, ['--dir', 'examples/migrations'], { TMPDIR: notAFolder, TSX_DISABLE_CACHE: '1' });
     expect(run.stderr).toMatch(/the embedded Postgres could not start \(.*ENOTDIR.*\); pass --database-url \(or set DATABASE_URL\)/);
     expect(run.stderr).not.toMatch(/internal error|Unhandled|\n\s+at /);
     expect(run.status).toBe(2);
   });
 
-  it('takes a migrations folder outside the current one, and reports its files by absolute path', () => {
+  it('takes a migrations folder outside the current one, and reports its files by absolute path', async () => {
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-elsewhere-'));
     made.push(elsewhere);
     fs.cpSync(path.join(repoRoot, 'examples/broken'), path.join(elsewhere, 'broken'), { recursive: true });
     const pg15 = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-    const run = runCli(repoRoot, ['--dir', path.relative(repoRoot, path.join(elsewhere, 'broken')), '--stages', 'syntax', '--database-url', pg15]);
+    const run = await runCli(repoRoot, ['--dir', path.relative(repoRoot, path.join(elsewhere, 'broken')), '--stages', 'syntax', '--database-url', pg15]);
     expect(run.stderr).not.toContain('outside the workspace');
     expect(run.stdout).toContain(`${path.join(elsewhere, 'broken')}/`);
     expect(run.status).toBe(1);

@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from './support/fixtures.js';
+import { runProcess } from './support/run-process.js';
 
 const made: string[] = [];
 afterAll(() => {
@@ -24,7 +24,7 @@ function shellEnv(): NodeJS.ProcessEnv {
 }
 
 describe('the npm package', () => {
-  it('packs what runs, installs into another project, and tests its migrations from there', () => {
+  it('packs what runs, installs into another project, and tests its migrations from there', async () => {
     // A copy of the checkout without lib/ (as a fresh clone has none) and without dist/: the
     // package must build what it ships when packed. node_modules is shared, read-only.
     const checkout = tempDir('mci-checkout-');
@@ -34,7 +34,9 @@ describe('the npm package', () => {
     });
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkout, 'node_modules'));
     const packed = tempDir('mci-packed-');
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: checkout, env: shellEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const pack = await runProcess('npm', ['pack', '--json', '--pack-destination', packed], { cwd: checkout, env: shellEnv() });
+    expect(pack.status, pack.stderr).toBe(0);
+    const out = pack.stdout;
     const [info] = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info!.files.map((f) => f.path);
 
@@ -47,12 +49,12 @@ describe('the npm package', () => {
     const project = tempDir('mci-consumer-');
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
     fs.cpSync(path.join(repoRoot, 'examples/migrations'), path.join(project, 'db'), { recursive: true });
-    execFileSync('npm', ['install', '--prefer-offline', path.join(packed, info!.filename)], { cwd: project, env: shellEnv(), stdio: 'pipe' });
+    const install = await runProcess('npm', ['install', '--prefer-offline', path.join(packed, info!.filename)], { cwd: project, env: shellEnv() });
+    expect(install.status, install.stderr).toBe(0);
 
-    const run = spawnSync('npx', ['migration-ci', '--dir', 'db', '--database-url', inject('pg15Url'), '--perf-rows', '1000'], {
+    const run = await runProcess('npx', ['migration-ci', '--dir', 'db', '--database-url', inject('pg15Url'), '--perf-rows', '1000'], {
       cwd: project,
       env: shellEnv(),
-      encoding: 'utf8',
     });
     expect(run.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|internal error/);
     expect(run.stdout).toMatch(/migration-ci: pass .* 6 migrations/);
