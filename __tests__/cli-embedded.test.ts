@@ -54,7 +54,7 @@ describe('the CLI with its embedded Postgres', () => {
     const run = await runCli(app, ['--dir', 'examples/migrations', '--stages', 'syntax,rollback']);
     expect(run.stderr).toContain('starting an embedded Postgres');
     expect(run.stderr).not.toMatch(/EACCES|internal error|Unhandled/);
-    expect(run.stdout).toMatch(/migration-ci: pass .* Postgres 17\.\d+, 6 migrations/);
+    expect(run.stdout).toMatch(/migration-ci: pass .* Postgres \d+\.\d+, 6 migrations/);
     expect(run.status).toBe(0);
   }, 180_000);
 

