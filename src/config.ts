@@ -184,12 +184,12 @@ function parsePairs(name: string, items: string[]): Array<[string, string]> {
 }
 
 /** `users=5e7,orders=2e8` (or one pair a line), or the path of a file holding that. */
-export function parseProductionRows(root: string, value: string | undefined): Map<string, number> {
+export function parseProductionRows(root: string, value: string | undefined, paths: PathRule = 'workspace'): Map<string, number> {
   const out = new Map<string, number>();
   if (blank(value)) return out;
   let text = value;
   if (!value.includes('=')) {
-    const file = resolveInside(root, 'production-rows', value.trim());
+    const file = resolveInput(root, 'production-rows', value.trim(), paths);
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
@@ -206,25 +206,57 @@ export function parseProductionRows(root: string, value: string | undefined): Ma
   return out;
 }
 
-/** A path from an input, resolved against the root; it must stay inside the root. */
+/**
+ * Where the paths a run reads may lead: inside the workspace (the action: a workflow names files of
+ * the repository it checked out), or anywhere (the CLI: `--dir ../backend/migrations` on a laptop).
+ */
+export type PathRule = 'workspace' | 'anywhere';
+
+function outside(root: string, abs: string): boolean {
+  const rel = path.relative(root, abs);
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
+
+/** The path with symbolic links resolved as far as it exists (the rest may not exist yet). */
+function realpathAsFarAsExists(abs: string): string {
+  const rest: string[] = [];
+  let at = abs;
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(at), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(at);
+      if (parent === at) return abs;
+      rest.push(path.basename(at));
+      at = parent;
+    }
+  }
+}
+
+/** A path from an input, resolved against the root; it must stay inside the root, also through symbolic links. */
 export function resolveInside(root: string, name: string, value: string): string {
   const abs = path.resolve(root, value);
-  const rel = path.relative(root, abs);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new InputError('usage', `${name} "${value}" points outside the workspace ${root}`);
+  if (outside(root, abs)) throw new InputError('usage', `${name} "${value}" points outside the workspace ${root}`);
+  if (outside(realpathAsFarAsExists(root), realpathAsFarAsExists(abs))) {
+    throw new InputError('usage', `${name} "${value}" leads outside the workspace ${root} through a symbolic link`);
   }
   return abs;
 }
 
-function optionalPath(root: string, name: string, value: string | undefined): string | undefined {
-  return blank(value) ? undefined : resolveInside(root, name, value.trim());
+function resolveInput(root: string, name: string, value: string, paths: PathRule): string {
+  return paths === 'anywhere' ? path.resolve(root, value) : resolveInside(root, name, value);
+}
+
+function optionalPath(root: string, name: string, value: string | undefined, paths: PathRule): string | undefined {
+  return blank(value) ? undefined : resolveInput(root, name, value.trim(), paths);
 }
 
 function optionalText(value: string | undefined): string | undefined {
   return blank(value) ? undefined : value.trim();
 }
 
-export function buildConfig(root: string, raw: RawOptions): Config {
+export function buildConfig(root: string, raw: RawOptions, opts: { paths?: PathRule } = {}): Config {
+  const paths = opts.paths ?? 'workspace';
   const absRoot = path.resolve(root);
   const databaseUrl = raw.databaseUrl?.trim() ?? '';
   if (databaseUrl === '') throw new InputError('usage', 'no database URL given');
@@ -234,21 +266,21 @@ export function buildConfig(root: string, raw: RawOptions): Config {
   if (downCommand && !upCommand) throw new InputError('usage', 'down-command needs an up-command');
   const productionStats = blank(raw.productionStats)
     ? undefined
-    : readProductionStats(resolveInside(absRoot, 'production-stats', raw.productionStats.trim()), raw.productionStats.trim());
+    : readProductionStats(resolveInput(absRoot, 'production-stats', raw.productionStats.trim(), paths), raw.productionStats.trim());
   return {
     root: absRoot,
-    dir: resolveInside(absRoot, 'migrations dir', blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim()),
+    dir: resolveInput(absRoot, 'migrations dir', blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim(), paths),
     format: parseFormat(raw.format),
     databaseUrl,
     stages: parseStages(raw.stages),
-    dataTests: optionalPath(absRoot, 'data-tests', raw.dataTests),
+    dataTests: optionalPath(absRoot, 'data-tests', raw.dataTests, paths),
     dataTestCommand: optionalText(raw.dataTestCommand),
     perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
     perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
     // production-rows is the row part of production-stats: its entries win over the file's.
-    productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows)]),
+    productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows, paths)]),
     productionStats,
-    criticalTables: readCriticalTables(absRoot, raw.criticalTables),
+    criticalTables: readCriticalTables(absRoot, raw.criticalTables, paths),
     baseRef: optionalText(raw.baseRef),
     baseRefOptional: false,
     // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
@@ -274,14 +306,14 @@ export function buildConfig(root: string, raw: RawOptions): Config {
 }
 
 /** One table name a line; blank lines and `#` comments are skipped. */
-function readCriticalTables(root: string, value: string | undefined): string[] | undefined {
+function readCriticalTables(root: string, value: string | undefined, paths: PathRule): string[] | undefined {
   if (blank(value)) return undefined;
-  const file = resolveInside(root, 'critical-tables', value.trim());
+  const file = resolveInput(root, 'critical-tables', value.trim(), paths);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError('input', `cannot read critical-tables file ${path.relative(root, file)}: ${errorMessage(e)}`);
+    throw new InputError('input', `cannot read critical-tables file ${value.trim()}: ${errorMessage(e)}`);
   }
   return text
     .split(/\r?\n/)

@@ -36,14 +36,19 @@ type ObserverStage = keyof typeof WALK_OBSERVERS;
 
 const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
 
+/** The migrations a run of `config` finds: bad input fails here, before any server is needed. */
+export async function discoverForRun(config: Config) {
+  await loadParser();
+  return config.upCommand
+    ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
+    : discoverMigrations(config.root, config.dir, config.format, { liquibase: { contexts: config.liquibaseContexts, labels: config.liquibaseLabels } });
+}
+
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
 export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise<Report> {
   const log = hooks.log ?? (() => {});
   const progress = hooks.progress ?? (() => {});
-  await loadParser();
-  const discovered = config.upCommand
-    ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
-    : discoverMigrations(config.root, config.dir, config.format, { liquibase: { contexts: config.liquibaseContexts, labels: config.liquibaseLabels } });
+  const discovered = await discoverForRun(config);
   const baselineNotes: Finding[] = [];
   let scoped: BaselineResult | undefined;
   try {

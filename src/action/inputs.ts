@@ -73,7 +73,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   raw.databaseUrl = databaseUrl;
   const guessedBase = (raw.baseRef as string) ? undefined : pullRequestBase(env);
   raw.baseRef = (raw.baseRef as string) || guessedBase;
-  const config = buildConfig(root, raw as RawOptions);
+  const config = buildConfig(root, raw as RawOptions, { paths: 'workspace' });
   config.baseRefOptional = guessedBase !== undefined;
   return { config, ...publishInputs(env, config.root, config.reportJson, config.sarif) };
 }

@@ -21,9 +21,12 @@ function writeFile(file: string, text: string): void {
   fs.writeFileSync(file, text);
 }
 
-/** At most 10 errors and 10 warnings as annotations; everything else counted in one notice. */
+/**
+ * At most 10 error lines and 10 warnings; everything else counted in one notice. A failing
+ * verdict ends in setFailed's own error line, so it leaves room for 9 error annotations.
+ */
 function annotate(report: Report): AnnotationCounts {
-  const { annotations, omitted } = selectAnnotations(report);
+  const { annotations, omitted } = selectAnnotations(report, { closingErrors: report.verdict === 'fail' ? 1 : 0 });
   for (const a of annotations) {
     const props: core.AnnotationProperties = { title: a.title };
     if (a.file) props.file = a.file;

@@ -4,7 +4,7 @@ import { buildConfig } from '../config.js';
 import { maskPassword } from '../db/connect.js';
 import { closeAllScratchServers } from '../db/scratch.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
-import { runPipeline } from '../pipeline.js';
+import { discoverForRun, runPipeline } from '../pipeline.js';
 import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
 import { mergeReports, parseReport } from '../report/merge.js';
@@ -25,6 +25,9 @@ export interface CliIo {
   stderr: (text: string) => void;
   isTTY: boolean;
 }
+
+// Stands in for the embedded server's URL while the arguments are checked, before it starts.
+const EMBEDDED_URL_PENDING = 'postgres://embedded-postgres-not-started-yet/postgres';
 
 // The embedded server of the run in progress, so a signal can stop it too.
 let activeEmbedded: EmbeddedServer | undefined;
@@ -54,16 +57,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new InputError('usage', '--postgres-version chooses the embedded server; it cannot be combined with --database-url');
     }
     // Asking for a major asks for the embedded server, over a DATABASE_URL in the environment.
-    let databaseUrl = (args.raw.databaseUrl as string | undefined) || (postgresVersion === undefined ? io.env.DATABASE_URL : '') || '';
-    if (!databaseUrl) {
-      const major = embeddedMajor(postgresVersion);
+    const givenUrl = (args.raw.databaseUrl as string | undefined) || (postgresVersion === undefined ? io.env.DATABASE_URL : '') || '';
+    secretUrl = givenUrl;
+    // Arguments and migrations are checked before an embedded server is started for them.
+    const major = givenUrl ? undefined : embeddedMajor(postgresVersion);
+    const config = buildConfig(io.cwd, { ...args.raw, databaseUrl: givenUrl || EMBEDDED_URL_PENDING }, { paths: 'anywhere' });
+    await discoverForRun(config);
+    if (major !== undefined) {
       err(`${postgresVersion === undefined ? 'no --database-url or DATABASE_URL' : `--postgres-version ${major}`}: starting an embedded Postgres ${major}\n`);
       embedded = await startEmbeddedPostgres(undefined, major);
       activeEmbedded = embedded;
-      databaseUrl = embedded.url;
+      config.databaseUrl = embedded.url;
+      secretUrl = embedded.url;
     }
-    secretUrl = databaseUrl;
-    const config = buildConfig(io.cwd, { ...args.raw, databaseUrl });
     const report = await runPipeline(config, {
       log: (line) => err(`${line}\n`),
       progress: (event) => err(`${formatProgress(event, { color })}\n`),

@@ -90,7 +90,7 @@ export function applyBaseline(
   const top = gitTopLevel(root);
   const commit = resolveRef(top, ref);
   const realTop = fs.realpathSync(top);
-  const toTop = (repoRelative: string) => path.relative(realTop, fs.realpathSync(path.join(root, repoRelative))).split(path.sep).join('/');
+  const toTop = (repoRelative: string) => path.relative(realTop, fs.realpathSync(path.resolve(root, repoRelative))).split(path.sep).join('/');
   const dirRel = path.relative(realTop, fs.realpathSync(dir)).split(path.sep).join('/');
   const atBase = blobsAt(top, commit, dirRel);
   const filesOf = (m: Migration) => [m.up.file, m.down?.file, m.verify?.file].filter((f): f is string => f !== undefined);

@@ -4,9 +4,14 @@ import { InputError, errorMessage } from '../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Repository-relative path with forward slashes, as reports and annotations need it. */
+/**
+ * Repository-relative path with forward slashes, as reports and annotations need it; a file
+ * outside the repository (the CLI takes folders anywhere) keeps its absolute path.
+ */
 export function relativePath(root: string, abs: string): string {
-  return path.relative(root, abs).split(path.sep).join('/');
+  const rel = path.relative(root, abs);
+  const outside = rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+  return (outside ? abs : rel).split(path.sep).join('/');
 }
 
 /**

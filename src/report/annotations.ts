@@ -16,18 +16,24 @@ export type AnnotationCounts = Record<Severity, number>;
 export const MAX_ANNOTATIONS_PER_LEVEL = 10;
 
 /**
- * The annotations worth sending: at most 10 errors and 10 warnings (GitHub drops the rest
- * anyway), the most severe and earliest first, plus how many findings of each level were left
+ * The annotations worth sending: at most 10 errors (less the `closingErrors` lines the front end
+ * prints itself) and 10 warnings (GitHub drops the rest anyway), the most severe and earliest
+ * first, plus how many findings of each level were left
  * out. The front end counts those in one notice, so when anything is left out notices are not
  * annotated one by one: that notice must not be the eleventh, which GitHub would drop.
  */
-export function selectAnnotations(report: Report): {
+export function selectAnnotations(
+  report: Report,
+  opts: { closingErrors?: number } = {},
+): {
   annotations: Annotation[];
   omitted: AnnotationCounts;
 } {
   const total = countBySeverity(report.findings);
-  const overflow = total.error > MAX_ANNOTATIONS_PER_LEVEL || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
-  const cap: AnnotationCounts = { error: MAX_ANNOTATIONS_PER_LEVEL, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
+  // Error lines the front end prints after the annotations (the action's setFailed) count too.
+  const errorCap = Math.max(0, MAX_ANNOTATIONS_PER_LEVEL - (opts.closingErrors ?? 0));
+  const overflow = total.error > errorCap || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
+  const cap: AnnotationCounts = { error: errorCap, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
   const kept: AnnotationCounts = { error: 0, warning: 0, notice: 0 };
   const annotations: Annotation[] = [];
   for (const f of sortFindings(report.findings)) {
