@@ -13,6 +13,7 @@ import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
+import { refuseOutsideStatements } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -83,6 +84,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...baselineNotes,
   ];
   findings.push(...upfront);
+  // Nothing runs when a migration would act outside the scratch databases.
+  refuseOutsideStatements(migrations.flatMap((p) => [p.up, p.down, p.verify]), config.allowOutside);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
