@@ -13,7 +13,7 @@ import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
-import { refuseOutsideStatements } from './sql/guard.js';
+import { refuseOutsideStatements, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -110,6 +110,9 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   };
   let failure: unknown;
   try {
+    // Roles a migration creates are the server's: tracked from here, compared and dropped at the end.
+    const files = migrations.flatMap((p) => [p.up, p.down, p.verify]);
+    if (config.upCommand || files.some((f) => f?.ok && touchesRoles(f.parsed))) await server.trackRoles(log);
     // A template pays off when two stages start from the baseline (the walk and the performance
     // stage); one stage simply applies it. A migration tool keeps its own bookkeeping: replayed, not cloned.
     const consumers = Number(config.stages.some((s) => WALK_STAGES.includes(s))) + Number(config.stages.includes('performance'));

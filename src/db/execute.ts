@@ -134,8 +134,10 @@ async function queryWithDeadline(client: pg.ClientBase, sql: string): Promise<vo
     await client.query(sql);
   } catch (e) {
     if (stopped && (e as { code?: string }).code === '57014') {
-      throw Object.assign(new Error(`canceling statement due to statement timeout: still running after ${ms} ms (statement-timeout, held by migration-ci although the session's statement_timeout was changed)`), {
+      // The server's own words, so the report reads the same whichever side stopped it.
+      throw Object.assign(new Error('canceling statement due to statement timeout'), {
         code: '57014',
+        detail: `stopped by migration-ci after ${ms} ms (statement-timeout): the session's statement_timeout had been changed`,
       });
     }
     throw e;

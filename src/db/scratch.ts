@@ -4,8 +4,13 @@ import type pg from 'pg';
 import { InputError, errorMessage } from '../errors.js';
 import { connectWithRetry, describeServer, maskPassword, urlForDatabase } from './connect.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
+import { snapshotRoles, type RoleSnapshot } from './roles.js';
 
 export const SCRATCH_PREFIX = 'mci_';
+
+// Runs whose migrations create roles take turns on a server: roles are the server's, and a run
+// can only tell its own new roles apart while no other run creates any.
+const ROLE_LOCK_KEY = 0x6d63_6972; // "mcir"
 
 export interface ScratchDatabase {
   name: string;
@@ -28,6 +33,8 @@ export class ScratchServer {
   private readonly runId: string;
   private counter = 0;
   private closed = false;
+  /** The server's roles when the run began, while it tracks roles. */
+  private rolesAtStart: RoleSnapshot | undefined;
 
   private constructor(url: string, admin: pg.Client, versionNum: number, version: string) {
     this.url = url;
@@ -83,6 +90,51 @@ export class ScratchServer {
     return { name, url: urlForDatabase(this.url, name) };
   }
 
+  /** True once {@link trackRoles} holds the server's role turn. */
+  get tracksRoles(): boolean {
+    return this.rolesAtStart !== undefined;
+  }
+
+  /**
+   * From now until close, roles that appear on the server are this run's: they are compared by
+   * the rollback stage and dropped when the run ends. Waits while another run tracks roles.
+   */
+  async trackRoles(log: (line: string) => void = () => {}): Promise<void> {
+    if (this.rolesAtStart) return;
+    const got = await this.admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ROLE_LOCK_KEY]);
+    if (!got.rows[0]!.ok) {
+      log('waiting for another migration-ci run on this server whose migrations create roles');
+      await this.admin.query('SELECT pg_advisory_lock($1)', [ROLE_LOCK_KEY]);
+    }
+    this.rolesAtStart = await snapshotRoles(this.admin);
+  }
+
+  /** The server's roles now (read on the admin connection). */
+  async roles(): Promise<RoleSnapshot> {
+    return snapshotRoles(this.admin);
+  }
+
+  /** Drops the roles that appeared since {@link trackRoles}; the messages of those that could not be dropped. */
+  private async dropNewRoles(): Promise<string[]> {
+    if (!this.rolesAtStart) return [];
+    const failures: string[] = [];
+    let now: RoleSnapshot;
+    try {
+      now = await this.roles();
+    } catch (e) {
+      return [`roles created by the migrations could not be listed: ${errorMessage(e)}`];
+    }
+    for (const role of now.keys()) {
+      if (this.rolesAtStart.has(role)) continue;
+      try {
+        await this.adminQuery(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+      } catch (e) {
+        failures.push(`role ${role}: ${errorMessage(e)} (drop it with: DROP OWNED BY ${quoteIdent(role)}; DROP ROLE ${quoteIdent(role)}; in each database it owns objects in)`);
+      }
+    }
+    return failures;
+  }
+
   /** Connects to one of our scratch databases. */
   async connect(db: ScratchDatabase): Promise<pg.Client> {
     return connectWithRetry(db.url, { timeoutMs: 10_000 });
@@ -125,10 +177,12 @@ export class ScratchServer {
         failures.push(`${name}: ${errorMessage(e)}`);
       }
     }
+    // Objects in the scratch databases depended on the roles: the databases went first.
+    failures.push(...(await this.dropNewRoles()));
     await this.admin.end().catch(() => {});
     open.delete(this);
     if (failures.length > 0) {
-      throw new InputError('database', `could not drop scratch databases (drop them by hand): ${failures.join('; ')}`);
+      throw new InputError('database', `could not drop everything the run created (drop it by hand): ${failures.join('; ')}`);
     }
   }
 }

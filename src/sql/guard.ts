@@ -242,3 +242,20 @@ export function refuseOutsideStatements(files: ReadonlyArray<ParseResult | undef
     { file, line: o.statement.line, column: o.statement.column },
   );
 }
+
+const ROLE_STATEMENTS = new Set(['CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt', 'DropRoleStmt', 'GrantRoleStmt']);
+
+/** Does a file create or change roles (the server's, not the database's), also in a DO block or a function body? */
+export function touchesRoles(parsed: ParsedSource): boolean {
+  for (const statement of parsed.statements) {
+    for (const node of walk(statement.node)) {
+      const k = kindOf(node);
+      if (!k) continue;
+      if (ROLE_STATEMENTS.has(k[0])) return true;
+      if (k[0] === 'RenameStmt' && k[1].renameType === 'OBJECT_ROLE') return true;
+      const routine = routineBody(k[0], k[1]);
+      if (routine && /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(routine.text))) return true;
+    }
+  }
+  return false;
+}
