@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Config, StageName } from './config.js';
 import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
-import { ScratchServer } from './db/scratch.js';
+import { closeAllScratchServers, ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverCodeMigrations } from './migrations/code.js';
 import { discoverMigrations } from './migrations/discover.js';
@@ -34,6 +34,14 @@ const WALK_OBSERVERS = { rollback: createRollbackObserver, data: createDataObser
 type ObserverStage = keyof typeof WALK_OBSERVERS;
 
 const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
+
+/**
+ * For a front end's signal handler: drops every scratch database and role of the runs in
+ * progress in this process. The runs themselves then fail; their errors are the handler's to hide.
+ */
+export function stopAllRuns(): Promise<void> {
+  return closeAllScratchServers();
+}
 
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
 export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise<Report> {
@@ -109,6 +117,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     progress({ kind: 'stage', stage: outcome.stage, status, durationMs });
   };
   let failure: unknown;
+  let leftovers: string | undefined;
   try {
     // Roles a migration creates are the server's: tracked from here, compared and dropped at the end.
     const files = migrations.flatMap((p) => [p.up, p.down, p.verify]);
@@ -152,14 +161,17 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     try {
       await server.close();
     } catch (e) {
-      failure ??= e;
+      // What could not be dropped is said even when the run failed for another reason first.
+      if (failure === undefined) failure = e;
+      else leftovers = errorMessage(e);
     }
   }
   if (failure !== undefined) {
-    if (isInputError(failure)) throw failure;
+    const also = leftovers ? `; ${leftovers}` : '';
+    if (isInputError(failure)) throw also ? new InputError(failure.kind, `${failure.message}${also}`, failure) : failure;
     if (isConnectionError(failure)) {
       // Never a verdict when the server went away: "could not check" is exit 2.
-      throw new InputError('database', maskPassword(`lost the connection to Postgres during the run: ${errorMessage(failure)}`, config.databaseUrl));
+      throw new InputError('database', maskPassword(`lost the connection to Postgres during the run: ${errorMessage(failure)}${also}`, config.databaseUrl));
     }
     throw failure;
   }

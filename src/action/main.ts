@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { closeAllScratchServers } from '../db/scratch.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
-import { runPipeline } from '../pipeline.js';
+import { runPipeline, stopAllRuns } from '../pipeline.js';
 import { selectAnnotations, type AnnotationCounts } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
 import { mergeReports, parseReport } from '../report/merge.js';
@@ -79,12 +78,19 @@ function readReports(files: readonly string[], root: string): Report[] {
  * annotations, summary, outputs, comment; every error ends in one setFailed.
  */
 export async function run(): Promise<void> {
+  let stopping: NodeJS.Signals | undefined;
+  const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal (the runner's SIGKILL follows soon anyway): out at once.
+    if (stopping) process.exit(exitCodeOf(signal));
+    stopping = signal;
     core.warning(`migration-ci: ${signal}: dropping scratch databases`);
-    void closeAllScratchServers().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopAllRuns()
+      .catch((e: unknown) => core.warning(`migration-ci: ${errorMessage(e)}`))
+      .finally(() => process.exit(exitCodeOf(signal)));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const patterns = mergePatterns();
     let report: Report;
@@ -110,11 +116,13 @@ export async function run(): Promise<void> {
       core.setFailed(`migration-ci: ${n} error${n === 1 ? '' : 's'} in the migrations`);
     }
   } catch (e) {
+    // Stopped by a signal: the handler says so and exits with 130/143; this error is its echo.
+    if (stopping) return new Promise<void>(() => {});
     const where = isInputError(e) && e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : '';
     core.setFailed(`migration-ci: ${where}${errorMessage(e)}`);
     // Same contract as the CLI: 2 means "could not check", never a verdict.
     process.exitCode = 2;
   } finally {
-    await closeAllScratchServers();
+    await stopAllRuns();
   }
 }

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildConfig } from '../config.js';
 import { maskPassword } from '../db/connect.js';
-import { closeAllScratchServers } from '../db/scratch.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
-import { runPipeline } from '../pipeline.js';
+import { runPipeline, stopAllRuns } from '../pipeline.js';
 import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
 import { mergeReports, parseReport } from '../report/merge.js';
@@ -74,7 +73,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     err(`migration-ci: internal error: ${errorMessage(e)}\n${(e as Error)?.stack ?? ''}\n`);
     return 2;
   } finally {
-    await closeAllScratchServers();
+    await stopAllRuns();
     await embedded?.stop().catch(() => {});
     activeEmbedded = undefined;
   }
@@ -129,25 +128,36 @@ async function mergeCommand(args: CliArgs, io: CliIo): Promise<number> {
 
 /** Entry point of the `migration-ci` binary: signals drop the scratch databases before exiting. */
 export async function main(): Promise<void> {
-  let stopping = false;
+  let stopping: NodeJS.Signals | undefined;
+  const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`migration-ci: ${signal}: dropping scratch databases\n`);
-    void closeAllScratchServers()
+    if (stopping) {
+      // A second signal: the user does not want to wait for the cleanup.
+      process.stderr.write(`migration-ci: ${signal} again: exiting without waiting; scratch databases may be left (the next run drops them)\n`);
+      process.exit(exitCodeOf(signal));
+    }
+    stopping = signal;
+    process.stderr.write(`migration-ci: ${signal}: dropping scratch databases (${signal} again to exit at once)\n`);
+    void stopAllRuns()
       .then(() => activeEmbedded?.stop())
-      .catch(() => {})
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      .catch((e: unknown) => process.stderr.write(`migration-ci: ${errorMessage(e)}\n`))
+      .finally(() => process.exit(exitCodeOf(signal)));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Once a signal stops the run, what the run says while it falls over is noise.
+  const quietWhenStopping = (write: (t: string) => void) => (t: string) => {
+    if (!stopping) write(t);
+  };
   const code = await runCli(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: quietWhenStopping((t) => process.stdout.write(t)),
+    stderr: quietWhenStopping((t) => process.stderr.write(t)),
     isTTY: process.stdout.isTTY === true,
   });
+  // The signal handler ends the process with 130/143 once the cleanup is done.
+  if (stopping) return new Promise<void>(() => {});
   // The embedded server's exit hook ends the process with 0 on 'beforeExit': exit with our code
   // ourselves, once everything written has been flushed.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
