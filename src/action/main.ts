@@ -10,6 +10,7 @@ import { countBySeverity, type Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
 import { formatProgress } from '../report/terminal.js';
+import { createMasker, type Masker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { actionsCommand } from './command.js';
 import { postComment } from './comment.js';
@@ -78,6 +79,10 @@ function readReports(files: readonly string[], root: string): Report[] {
  * annotations, summary, outputs, comment; every error ends in one setFailed.
  */
 export async function run(): Promise<void> {
+  // The log is masked by the runner once told; files, outputs and the comment are masked here.
+  const masker: Masker = createMasker({ connections: [process.env['INPUT_DATABASE-URL'], process.env.DATABASE_URL], env: process.env });
+  for (const secret of masker.secrets) core.setSecret(secret);
+  const info = (line: string) => core.info(masker.mask(line));
   let stopping: NodeJS.Signals | undefined;
   const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
@@ -86,7 +91,7 @@ export async function run(): Promise<void> {
     stopping = signal;
     core.warning(`migration-ci: ${signal}: dropping scratch databases`);
     void stopAllRuns()
-      .catch((e: unknown) => core.warning(`migration-ci: ${errorMessage(e)}`))
+      .catch((e: unknown) => core.warning(masker.mask(`migration-ci: ${errorMessage(e)}`)))
       .finally(() => process.exit(exitCodeOf(signal)));
   };
   process.on('SIGINT', onSignal);
@@ -99,16 +104,18 @@ export async function run(): Promise<void> {
       const merge = readMergeInputs(process.env, patterns);
       settings = merge;
       const reports = readReports(merge.reports, merge.root);
-      core.info(`merging ${reports.length} reports: ${merge.reports.map((f) => path.relative(merge.root, f) || f).join(', ')}`);
-      report = mergeReports(reports);
+      info(`merging ${reports.length} reports: ${merge.reports.map((f) => path.relative(merge.root, f) || f).join(', ')}`);
+      report = masker.maskDeep(mergeReports(reports));
     } else {
       const run = readInputs(process.env);
       settings = run;
-      report = await runPipeline(run.config, {
-        log: (line) => core.info(line),
-        progress: (event) => core.info(formatProgress(event, { color: false })),
-        runCommand: actionsCommand,
-      });
+      report = masker.maskDeep(
+        await runPipeline(run.config, {
+          log: info,
+          progress: (event) => info(formatProgress(event, { color: false })),
+          runCommand: actionsCommand,
+        }),
+      );
     }
     await publish(report, settings);
     if (report.verdict === 'fail') {
@@ -119,7 +126,7 @@ export async function run(): Promise<void> {
     // Stopped by a signal: the handler says so and exits with 130/143; this error is its echo.
     if (stopping) return new Promise<void>(() => {});
     const where = isInputError(e) && e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : '';
-    core.setFailed(`migration-ci: ${where}${errorMessage(e)}`);
+    core.setFailed(masker.mask(`migration-ci: ${where}${errorMessage(e)}`));
     // Same contract as the CLI: 2 means "could not check", never a verdict.
     process.exitCode = 2;
   } finally {

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildConfig } from '../config.js';
-import { maskPassword } from '../db/connect.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
 import { runPipeline, stopAllRuns } from '../pipeline.js';
 import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.js';
@@ -11,6 +10,7 @@ import type { Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
 import { formatProgress, renderTerminal } from '../report/terminal.js';
+import { createMasker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
@@ -30,8 +30,9 @@ let activeEmbedded: EmbeddedServer | undefined;
 /** The whole CLI as a function of argv and environment; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let embedded: EmbeddedServer | undefined;
-  let secretUrl = '';
-  const mask = (s: string) => (secretUrl ? maskPassword(s, secretUrl) : s);
+  // Secrets may sit in any argument (a key=value connection string too) and in the environment.
+  const masker = createMasker({ connections: [io.env.DATABASE_URL, ...argv], env: io.env });
+  const mask = masker.mask;
   const out = (s: string) => io.stdout(mask(s));
   const err = (s: string) => io.stderr(mask(s));
   try {
@@ -53,13 +54,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       activeEmbedded = embedded;
       databaseUrl = embedded.url;
     }
-    secretUrl = databaseUrl;
+    masker.addConnectionString(databaseUrl);
     const config = buildConfig(io.cwd, { ...args.raw, databaseUrl });
-    const report = await runPipeline(config, {
+    const report = masker.maskDeep(await runPipeline(config, {
       log: (line) => err(`${line}\n`),
       progress: (event) => err(`${formatProgress(event, { color })}\n`),
       runCommand: spawnCommand,
-    });
+    }));
     writeFiles(report, config.reportJson, config.sarif, config.root, mask);
     if (args.githubAnnotations) printAnnotations(report, out);
     out(renderTerminal(report, { color }));
