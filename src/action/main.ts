@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { InputError, errorMessage, isInputError } from '../errors.js';
+import { appendOutputFile, writeOutputFile } from '../output-file.js';
 import { runPipeline, stopAllRuns } from '../pipeline.js';
 import { selectAnnotations, type AnnotationCounts } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
@@ -16,10 +17,6 @@ import { actionsCommand } from './command.js';
 import { postComment } from './comment.js';
 import { mergePatterns, readInputs, readMergeInputs, type PublishSettings } from './inputs.js';
 
-function writeFile(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-}
 
 /** At most 10 errors and 10 warnings as annotations; everything else counted in one notice. */
 function annotate(report: Report): AnnotationCounts {
@@ -42,11 +39,11 @@ function annotate(report: Report): AnnotationCounts {
 
 /** Files, annotations, outputs, job summary and pull request comment for one report. */
 async function publish(report: Report, s: PublishSettings): Promise<void> {
-  writeFile(s.reportPath, renderJson(report));
-  if (s.sarifPath) writeFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }));
+  writeOutputFile(s.reportPath, renderJson(report), 'JSON report');
+  if (s.sarifPath) writeOutputFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }), 'SARIF report');
   const omitted = annotate(report);
   const summary = renderSummary(report, { annotationsOmitted: omitted });
-  writeFile(s.summaryPath, summary);
+  writeOutputFile(s.summaryPath, summary, 'summary markdown');
 
   const counts = countBySeverity(report.findings);
   core.setOutput('verdict', report.verdict);
@@ -57,7 +54,7 @@ async function publish(report: Report, s: PublishSettings): Promise<void> {
   core.setOutput('summary-markdown', s.summaryPath);
 
   // Outside a runner (or in a runner without summaries) there is nowhere to write it.
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary, true).write();
+  if (process.env.GITHUB_STEP_SUMMARY) appendOutputFile(process.env.GITHUB_STEP_SUMMARY, `${summary}\n`, 'job summary (GITHUB_STEP_SUMMARY)');
   if (s.comment) await postComment(report, { env: process.env, token: s.githubToken, key: s.commentKey });
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildConfig } from '../config.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
+import { writeOutputFile } from '../output-file.js';
 import { runPipeline, stopAllRuns } from '../pipeline.js';
 import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
@@ -80,14 +81,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function writeFile(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-}
-
 function writeFiles(report: Report, reportJson: string | undefined, sarif: string | undefined, root: string, mask: (s: string) => string): void {
-  if (reportJson) writeFile(reportJson, mask(renderJson(report)));
-  if (sarif) writeFile(sarif, mask(renderSarif(report, { toolVersion: VERSION, srcRoot: root })));
+  if (reportJson) writeOutputFile(reportJson, mask(renderJson(report)), 'JSON report');
+  if (sarif) writeOutputFile(sarif, mask(renderSarif(report, { toolVersion: VERSION, srcRoot: root })), 'SARIF report');
 }
 
 function printAnnotations(report: Report, out: (s: string) => void): void {
