@@ -37,9 +37,12 @@ export class ScratchServer {
   /** The server's roles when the run began, while it tracks roles. */
   private rolesAtStart: RoleSnapshot | undefined;
   private readonly markedRoles = new Set<string>();
+  /** Run in every new database that is not a copy: what the migration tool would have created first. */
+  private readonly setup: string | undefined;
 
-  private constructor(url: string, admin: pg.Client, versionNum: number, version: string) {
+  private constructor(url: string, admin: pg.Client, versionNum: number, version: string, setup: string | undefined) {
     this.url = url;
+    this.setup = setup;
     this.admin = admin;
     this.versionNum = versionNum;
     this.version = version;
@@ -48,7 +51,7 @@ export class ScratchServer {
     open.add(this);
   }
 
-  static async open(url: string, opts: { connectTimeoutMs: number; log?: (line: string) => void }): Promise<ScratchServer> {
+  static async open(url: string, opts: { connectTimeoutMs: number; log?: (line: string) => void; setup?: string }): Promise<ScratchServer> {
     const admin = await connectWithRetry(url, { timeoutMs: opts.connectTimeoutMs, ...(opts.log ? { log: opts.log } : {}) });
     const r = await admin.query<{ num: string; v: string }>(
       "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS v",
@@ -60,7 +63,7 @@ export class ScratchServer {
       await admin.end().catch(() => {});
       throw new InputError('database', `Postgres ${version} at ${describeServer(url)} is too old; migration-ci needs 12 or newer`);
     }
-    const server = new ScratchServer(url, admin, num, version);
+    const server = new ScratchServer(url, admin, num, version, opts.setup);
     await server.dropStaleDatabases(opts.log ?? (() => {}));
     return server;
   }
@@ -156,7 +159,16 @@ export class ScratchServer {
     }
     const note = scratchComment(process.pid, os.hostname());
     await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(note)}`).catch(() => {});
-    return { name, url: urlForDatabase(this.url, name) };
+    const db = { name, url: urlForDatabase(this.url, name) };
+    if (this.setup && !template) {
+      const client = await this.connect(db);
+      try {
+        await client.query(this.setup);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }
+    return db;
   }
 
   /** True once {@link trackRoles} holds the server's role turn. */
