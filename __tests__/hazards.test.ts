@@ -92,6 +92,9 @@ describe('findHazards', () => {
     expect(hazards("SELECT set_config('lock_timeout', '3s', true);\nALTER TABLE users ADD COLUMN bio text;")).toEqual([]);
     expect(hazards("SET lock_timeout = 0;\nALTER TABLE users ADD COLUMN bio text;")).toEqual(['missing-lock-timeout@2']);
     expect(hazards("SET lock_timeout = '3s';\nRESET lock_timeout;\nDROP TABLE old_users;")).toEqual(['missing-lock-timeout@3']);
+    // NOWAIT never queues: it fails at once when the lock is taken.
+    expect(hazards('LOCK TABLE users IN ACCESS EXCLUSIVE MODE NOWAIT;')).toEqual([]);
+    expect(hazards('LOCK TABLE users IN ACCESS EXCLUSIVE MODE;')).toEqual(['missing-lock-timeout@1']);
     // Weaker locks, and new tables, need no timeout.
     expect(hazards('CREATE INDEX CONCURRENTLY i ON users (email);\nALTER TABLE users VALIDATE CONSTRAINT c;')).toEqual([]);
     expect(hazards('CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN x int;\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();')).toEqual([]);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
 import { readProductionStats, rowsOfTables, type ProductionStats } from './production-stats.js';
+import { OUTSIDE_CLASSES, type OutsideClass } from './sql/guard.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -72,6 +73,8 @@ export interface Config {
   /** Liquibase: the run's contexts (changesets of other contexts are not run) and label expression. */
   liquibaseContexts: string[];
   liquibaseLabels: string | undefined;
+  /** Classes of statements acting outside the scratch database that are let through. */
+  allowOutside: OutsideClass[];
   /** `${name}` -> value, applied to SQL before parsing. */
   placeholders: Record<string, string>;
   /** Literal text replacements applied to SQL before parsing, in order. */
@@ -142,6 +145,18 @@ export function parseStages(value: string | undefined): StageName[] {
   if (out.length === 0) throw new InputError('usage', 'stages must name at least one stage');
   // Stages always run in their natural order, whatever order they were listed in.
   return STAGE_NAMES.filter((s) => out.includes(s));
+}
+
+export function parseOutsideClasses(value: string | undefined): OutsideClass[] {
+  if (blank(value)) return [];
+  const out: OutsideClass[] = [];
+  for (const n of value.split(/[\s,]+/).filter(Boolean)) {
+    if (!(OUTSIDE_CLASSES as readonly string[]).includes(n)) {
+      throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${OUTSIDE_CLASSES.join(', ')}`);
+    }
+    if (!out.includes(n as OutsideClass)) out.push(n as OutsideClass);
+  }
+  return out;
 }
 
 export function parseFormat(value: string | undefined): FormatName {
@@ -297,6 +312,7 @@ export function buildConfig(root: string, raw: RawOptions, opts: { paths?: PathR
     requireDown: parseBoolean('require-down', raw.requireDown),
     liquibaseContexts: (optionalText(raw.liquibaseContexts) ?? '').split(/[\s,]+/).filter(Boolean),
     liquibaseLabels: optionalText(raw.liquibaseLabels),
+    allowOutside: parseOutsideClasses(raw.allowOutside),
     placeholders: Object.fromEntries(parsePairs('placeholder', raw.placeholders ?? [])),
     replacements: parsePairs('replace', raw.replace ?? []).map(([from, to]) => ({ from, to })),
     upCommand,

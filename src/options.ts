@@ -96,6 +96,15 @@ export const OPTION_SPECS = [
   { key: 'ignore', flag: 'ignore', input: 'ignore', kind: 'multi', default: undefined, arg: 'PATTERN', help: 'objects left out of schema comparison (glob on names, e.g. audit_*); repeatable' },
   { key: 'snapshot', flag: 'snapshot', input: 'snapshot', kind: 'string', default: 'catalog', arg: 'KIND', help: 'schema snapshot: catalog or pg_dump' },
   { key: 'allowIrreversible', flag: 'allow-irreversible', input: 'allow-irreversible', kind: 'boolean', default: 'false', help: 'a missing down migration is a notice, not an error' },
+  {
+    key: 'allowOutside',
+    flag: 'allow-outside',
+    input: 'allow-outside',
+    kind: 'string',
+    default: undefined,
+    arg: 'LIST',
+    help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote',
+  },
   { key: 'requireDown', flag: 'require-down', input: 'require-down', kind: 'boolean', default: 'false', help: 'formats without downs (Prisma, Supabase, Atlas, sqlx) still need one per migration: a missing down is an error' },
   {
     key: 'liquibaseContexts',

@@ -3,7 +3,7 @@ import type { Config, StageName } from './config.js';
 import { toolTableSetup } from './db/bookkeeping.js';
 import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
-import { ScratchServer } from './db/scratch.js';
+import { closeAllScratchServers, ScratchServer } from './db/scratch.js';
 import { InputError, errorMessage, isInputError } from './errors.js';
 import { discoverCodeMigrations } from './migrations/code.js';
 import { discoverMigrations } from './migrations/discover.js';
@@ -14,6 +14,7 @@ import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
+import { refuseOutsideStatements, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -42,6 +43,14 @@ export async function discoverForRun(config: Config) {
   return config.upCommand
     ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
     : discoverMigrations(config.root, config.dir, config.format, { liquibase: { contexts: config.liquibaseContexts, labels: config.liquibaseLabels } });
+}
+
+/**
+ * For a front end's signal handler: drops every scratch database and role of the runs in
+ * progress in this process. The runs themselves then fail; their errors are the handler's to hide.
+ */
+export function stopAllRuns(): Promise<void> {
+  return closeAllScratchServers();
 }
 
 /** Discovers, parses and tests the migrations of `config.dir`; the report is the only result. */
@@ -107,6 +116,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...baselineNotes,
   ];
   findings.push(...upfront);
+  // Nothing runs when a migration would act outside the scratch databases.
+  refuseOutsideStatements(migrations.flatMap((p) => [p.up, p.down, p.verify]), config.allowOutside);
 
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
@@ -129,7 +140,11 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     progress({ kind: 'stage', stage: outcome.stage, status, durationMs });
   };
   let failure: unknown;
+  let leftovers: string | undefined;
   try {
+    // Roles a migration creates are the server's: tracked from here, compared and dropped at the end.
+    const files = migrations.flatMap((p) => [p.up, p.down, p.verify]);
+    if (config.upCommand || files.some((f) => f?.ok && touchesRoles(f.parsed))) await server.trackRoles(log);
     // A template pays off when two stages start from the baseline (the walk and the performance
     // stage); one stage simply applies it. A migration tool keeps its own bookkeeping: replayed, not cloned.
     const consumers = Number(config.stages.some((s) => WALK_STAGES.includes(s))) + Number(config.stages.includes('performance'));
@@ -169,14 +184,17 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     try {
       await server.close();
     } catch (e) {
-      failure ??= e;
+      // What could not be dropped is said even when the run failed for another reason first.
+      if (failure === undefined) failure = e;
+      else leftovers = errorMessage(e);
     }
   }
   if (failure !== undefined) {
-    if (isInputError(failure)) throw failure;
+    const also = leftovers ? `; ${leftovers}` : '';
+    if (isInputError(failure)) throw also ? new InputError(failure.kind, `${failure.message}${also}`, failure) : failure;
     if (isConnectionError(failure)) {
       // Never a verdict when the server went away: "could not check" is exit 2.
-      throw new InputError('database', maskPassword(`lost the connection to Postgres during the run: ${errorMessage(failure)}`, config.databaseUrl));
+      throw new InputError('database', maskPassword(`lost the connection to Postgres during the run: ${errorMessage(failure)}${also}`, config.databaseUrl));
     }
     throw failure;
   }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { buildConfig, parseBoolean, type Config, type RawOptions } from '../config.js';
+import { InputError } from '../errors.js';
 import { OPTION_SPECS } from '../options.js';
 import { resolveReportFiles } from './report-files.js';
 
@@ -52,6 +53,22 @@ function workspace(env: NodeJS.ProcessEnv): string {
   return path.resolve(env.GITHUB_WORKSPACE || process.cwd());
 }
 
+/** A migrations folder that is (or sits under) a symlink out of the workspace is refused like `..`. */
+function refuseLinkOutside(root: string, dir: string): void {
+  let real: string;
+  let realRoot: string;
+  try {
+    real = fs.realpathSync(dir);
+    realRoot = fs.realpathSync(root);
+  } catch {
+    return; // discovery says the folder is missing
+  }
+  const rel = path.relative(realRoot, real);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new InputError('usage', `migrations dir "${path.relative(root, dir)}" resolves to ${real}, outside the workspace ${root}`);
+  }
+}
+
 /** Action inputs -> the typed config both front ends share. */
 export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   const root = workspace(env);
@@ -74,6 +91,7 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   const guessedBase = (raw.baseRef as string) ? undefined : pullRequestBase(env);
   raw.baseRef = (raw.baseRef as string) || guessedBase;
   const config = buildConfig(root, raw as RawOptions, { paths: 'workspace' });
+  refuseLinkOutside(config.root, config.dir);
   config.baseRefOptional = guessedBase !== undefined;
   return { config, ...publishInputs(env, config.root, config.reportJson, config.sarif) };
 }

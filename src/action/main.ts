@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { closeAllScratchServers } from '../db/scratch.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
-import { runPipeline } from '../pipeline.js';
+import { appendOutputFile, writeOutputFile } from '../output-file.js';
+import { runPipeline, stopAllRuns } from '../pipeline.js';
 import { selectAnnotations, type AnnotationCounts } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
 import { mergeReports, parseReport } from '../report/merge.js';
@@ -11,15 +11,12 @@ import { countBySeverity, type Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
 import { formatProgress } from '../report/terminal.js';
+import { createMasker, type Masker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { actionsCommand } from './command.js';
 import { postComment } from './comment.js';
 import { mergePatterns, readInputs, readMergeInputs, type PublishSettings } from './inputs.js';
 
-function writeFile(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-}
 
 /**
  * At most 10 error lines and 10 warnings; everything else counted in one notice. A failing
@@ -45,11 +42,11 @@ function annotate(report: Report): AnnotationCounts {
 
 /** Files, annotations, outputs, job summary and pull request comment for one report. */
 async function publish(report: Report, s: PublishSettings): Promise<void> {
-  writeFile(s.reportPath, renderJson(report));
-  if (s.sarifPath) writeFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }));
+  writeOutputFile(s.reportPath, renderJson(report), 'JSON report');
+  if (s.sarifPath) writeOutputFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }), 'SARIF report');
   const omitted = annotate(report);
   const summary = renderSummary(report, { annotationsOmitted: omitted });
-  writeFile(s.summaryPath, summary);
+  writeOutputFile(s.summaryPath, summary, 'summary markdown');
 
   const counts = countBySeverity(report.findings);
   core.setOutput('verdict', report.verdict);
@@ -60,7 +57,7 @@ async function publish(report: Report, s: PublishSettings): Promise<void> {
   core.setOutput('summary-markdown', s.summaryPath);
 
   // Outside a runner (or in a runner without summaries) there is nowhere to write it.
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summary, true).write();
+  if (process.env.GITHUB_STEP_SUMMARY) appendOutputFile(process.env.GITHUB_STEP_SUMMARY, `${summary}\n`, 'job summary (GITHUB_STEP_SUMMARY)');
   if (s.comment) await postComment(report, { env: process.env, token: s.githubToken, key: s.commentKey });
 }
 
@@ -82,12 +79,23 @@ function readReports(files: readonly string[], root: string): Report[] {
  * annotations, summary, outputs, comment; every error ends in one setFailed.
  */
 export async function run(): Promise<void> {
+  // The log is masked by the runner once told; files, outputs and the comment are masked here.
+  const masker: Masker = createMasker({ connections: [process.env['INPUT_DATABASE-URL'], process.env.DATABASE_URL], env: process.env });
+  for (const secret of masker.secrets) core.setSecret(secret);
+  const info = (line: string) => core.info(masker.mask(line));
+  let stopping: NodeJS.Signals | undefined;
+  const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal (the runner's SIGKILL follows soon anyway): out at once.
+    if (stopping) process.exit(exitCodeOf(signal));
+    stopping = signal;
     core.warning(`migration-ci: ${signal}: dropping scratch databases`);
-    void closeAllScratchServers().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopAllRuns()
+      .catch((e: unknown) => core.warning(masker.mask(`migration-ci: ${errorMessage(e)}`)))
+      .finally(() => process.exit(exitCodeOf(signal)));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const patterns = mergePatterns();
     let report: Report;
@@ -96,16 +104,18 @@ export async function run(): Promise<void> {
       const merge = readMergeInputs(process.env, patterns);
       settings = merge;
       const reports = readReports(merge.reports, merge.root);
-      core.info(`merging ${reports.length} reports: ${merge.reports.map((f) => path.relative(merge.root, f) || f).join(', ')}`);
-      report = mergeReports(reports);
+      info(`merging ${reports.length} reports: ${merge.reports.map((f) => path.relative(merge.root, f) || f).join(', ')}`);
+      report = masker.maskDeep(mergeReports(reports));
     } else {
       const run = readInputs(process.env);
       settings = run;
-      report = await runPipeline(run.config, {
-        log: (line) => core.info(line),
-        progress: (event) => core.info(formatProgress(event, { color: false })),
-        runCommand: actionsCommand,
-      });
+      report = masker.maskDeep(
+        await runPipeline(run.config, {
+          log: info,
+          progress: (event) => info(formatProgress(event, { color: false })),
+          runCommand: actionsCommand,
+        }),
+      );
     }
     await publish(report, settings);
     if (report.verdict === 'fail') {
@@ -113,11 +123,13 @@ export async function run(): Promise<void> {
       core.setFailed(`migration-ci: ${n} error${n === 1 ? '' : 's'} in the migrations`);
     }
   } catch (e) {
+    // Stopped by a signal: the handler says so and exits with 130/143; this error is its echo.
+    if (stopping) return new Promise<void>(() => {});
     const where = isInputError(e) && e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : '';
-    core.setFailed(`migration-ci: ${where}${errorMessage(e)}`);
+    core.setFailed(masker.mask(`migration-ci: ${where}${errorMessage(e)}`));
     // Same contract as the CLI: 2 means "could not check", never a verdict.
     process.exitCode = 2;
   } finally {
-    await closeAllScratchServers();
+    await stopAllRuns();
   }
 }

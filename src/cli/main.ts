@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildConfig } from '../config.js';
-import { maskPassword } from '../db/connect.js';
-import { closeAllScratchServers } from '../db/scratch.js';
 import { InputError, errorMessage, isInputError } from '../errors.js';
-import { discoverForRun, runPipeline } from '../pipeline.js';
+import { writeOutputFile } from '../output-file.js';
+import { discoverForRun, runPipeline, stopAllRuns } from '../pipeline.js';
 import { formatWorkflowCommand, selectAnnotations } from '../report/annotations.js';
 import { renderJson } from '../report/json.js';
 import { mergeReports, parseReport } from '../report/merge.js';
@@ -12,6 +11,7 @@ import type { Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
 import { formatProgress, renderTerminal } from '../report/terminal.js';
+import { createMasker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
@@ -35,8 +35,9 @@ let activeEmbedded: EmbeddedServer | undefined;
 /** The whole CLI as a function of argv and environment; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let embedded: EmbeddedServer | undefined;
-  let secretUrl = '';
-  const mask = (s: string) => (secretUrl ? maskPassword(s, secretUrl) : s);
+  // Secrets may sit in any argument (a key=value connection string too) and in the environment.
+  const masker = createMasker({ connections: [io.env.DATABASE_URL, ...argv], env: io.env });
+  const mask = masker.mask;
   const out = (s: string) => io.stdout(mask(s));
   const err = (s: string) => io.stderr(mask(s));
   try {
@@ -58,7 +59,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     // Asking for a major asks for the embedded server, over a DATABASE_URL in the environment.
     const givenUrl = (args.raw.databaseUrl as string | undefined) || (postgresVersion === undefined ? io.env.DATABASE_URL : '') || '';
-    secretUrl = givenUrl;
     // Arguments and migrations are checked before an embedded server is started for them.
     const major = givenUrl ? undefined : embeddedMajor(postgresVersion);
     const config = buildConfig(io.cwd, { ...args.raw, databaseUrl: givenUrl || EMBEDDED_URL_PENDING }, { paths: 'anywhere' });
@@ -68,13 +68,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       embedded = await startEmbeddedPostgres(undefined, major);
       activeEmbedded = embedded;
       config.databaseUrl = embedded.url;
-      secretUrl = embedded.url;
     }
-    const report = await runPipeline(config, {
+    masker.addConnectionString(config.databaseUrl);
+    const report = masker.maskDeep(await runPipeline(config, {
       log: (line) => err(`${line}\n`),
       progress: (event) => err(`${formatProgress(event, { color })}\n`),
       runCommand: spawnCommand,
-    });
+    }));
     writeFiles(report, config.reportJson, config.sarif, config.root, mask);
     if (args.githubAnnotations) printAnnotations(report, out);
     out(renderTerminal(report, { color }));
@@ -88,20 +88,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     err(`migration-ci: internal error: ${errorMessage(e)}\n${(e as Error)?.stack ?? ''}\n`);
     return 2;
   } finally {
-    await closeAllScratchServers();
+    await stopAllRuns();
     await embedded?.stop().catch(() => {});
     activeEmbedded = undefined;
   }
 }
 
-function writeFile(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-}
-
 function writeFiles(report: Report, reportJson: string | undefined, sarif: string | undefined, root: string, mask: (s: string) => string): void {
-  if (reportJson) writeFile(reportJson, mask(renderJson(report)));
-  if (sarif) writeFile(sarif, mask(renderSarif(report, { toolVersion: VERSION, srcRoot: root })));
+  if (reportJson) writeOutputFile(reportJson, mask(renderJson(report)), 'JSON report');
+  if (sarif) writeOutputFile(sarif, mask(renderSarif(report, { toolVersion: VERSION, srcRoot: root })), 'SARIF report');
 }
 
 function printAnnotations(report: Report, out: (s: string) => void): void {
@@ -143,25 +138,36 @@ async function mergeCommand(args: CliArgs, io: CliIo): Promise<number> {
 
 /** Entry point of the `migration-ci` binary: signals drop the scratch databases before exiting. */
 export async function main(): Promise<void> {
-  let stopping = false;
+  let stopping: NodeJS.Signals | undefined;
+  const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`migration-ci: ${signal}: dropping scratch databases\n`);
-    void closeAllScratchServers()
+    if (stopping) {
+      // A second signal: the user does not want to wait for the cleanup.
+      process.stderr.write(`migration-ci: ${signal} again: exiting without waiting; scratch databases may be left (the next run drops them)\n`);
+      process.exit(exitCodeOf(signal));
+    }
+    stopping = signal;
+    process.stderr.write(`migration-ci: ${signal}: dropping scratch databases (${signal} again to exit at once)\n`);
+    void stopAllRuns()
       .then(() => activeEmbedded?.stop())
-      .catch(() => {})
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      .catch((e: unknown) => process.stderr.write(`migration-ci: ${errorMessage(e)}\n`))
+      .finally(() => process.exit(exitCodeOf(signal)));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Once a signal stops the run, what the run says while it falls over is noise.
+  const quietWhenStopping = (write: (t: string) => void) => (t: string) => {
+    if (!stopping) write(t);
+  };
   const code = await runCli(process.argv.slice(2), {
     cwd: process.cwd(),
     env: process.env,
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: quietWhenStopping((t) => process.stdout.write(t)),
+    stderr: quietWhenStopping((t) => process.stderr.write(t)),
     isTTY: process.stdout.isTTY === true,
   });
+  // The signal handler ends the process with 130/143 once the cleanup is done.
+  if (stopping) return new Promise<void>(() => {});
   // The embedded server's exit hook ends the process with 0 on 'beforeExit': exit with our code
   // ourselves, once everything written has been flushed.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import pg from 'pg';
 import { InputError, errorMessage } from '../errors.js';
 
@@ -62,15 +63,67 @@ function explain(code: string | undefined, e: unknown): string {
   }
 }
 
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const;
+type SslMode = (typeof SSL_MODES)[number];
+const SSL_FILES = { sslrootcert: 'ca', sslcert: 'cert', sslkey: 'key' } as const;
+
+/**
+ * The client settings for a URL, with libpq's meaning of `sslmode` (the driver's own reading
+ * differs: it has no fallback for `prefer` and `allow`). A certificate file that cannot be read
+ * and an unknown sslmode are named, exit 2.
+ */
+function clientSettings(url: string): { config: pg.ClientConfig; mode: SslMode | undefined } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { config: { connectionString: url }, mode: undefined };
+  }
+  const raw = u.searchParams.get('sslmode') ?? undefined;
+  if (raw !== undefined && !(SSL_MODES as readonly string[]).includes(raw)) {
+    throw new InputError('usage', `sslmode "${raw}" in the database URL is not one of ${SSL_MODES.filter((m) => m !== 'no-verify').join(', ')}`);
+  }
+  const mode = raw as SslMode | undefined;
+  const ssl: Record<string, unknown> = {};
+  for (const [param, key] of Object.entries(SSL_FILES)) {
+    const file = u.searchParams.get(param);
+    if (file === null) continue;
+    try {
+      ssl[key] = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new InputError('input', `cannot read ${param} ${file} of the database URL: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
+    }
+  }
+  for (const p of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat']) u.searchParams.delete(p);
+  const hasFiles = Object.keys(ssl).length > 0;
+  if (mode === undefined && !hasFiles) return { config: { connectionString: u.toString() }, mode };
+  if (mode === 'disable') return { config: { connectionString: u.toString(), ssl: false }, mode };
+  // require without a CA, prefer, allow: encrypted, not verified. With a CA, require is verify-ca.
+  if (mode === 'verify-ca' || (mode === 'require' && ssl.ca !== undefined)) ssl.checkServerIdentity = () => undefined;
+  else if (mode !== 'verify-full' && mode !== undefined) ssl.rejectUnauthorized = false;
+  return { config: { connectionString: u.toString(), ssl }, mode };
+}
+
+/** The server refused what was tried first; libpq tries the other way for these modes. */
+function fallbackFor(mode: SslMode | undefined, e: unknown, config: pg.ClientConfig): pg.ClientConfig | undefined {
+  const msg = errorMessage(e);
+  if (mode === 'prefer' && config.ssl && /does not support SSL/i.test(msg)) return { ...config, ssl: false };
+  if (mode === 'allow' && config.ssl === false && codeOf(e) === '28000') return { ...config, ssl: { rejectUnauthorized: false } };
+  return undefined;
+}
+
 /** Opens a connection, retrying with backoff while the server is not (yet) reachable. */
 export async function connectWithRetry(url: string, opts: ConnectOptions): Promise<pg.Client> {
   const started = Date.now();
   let delay = 200;
   let attempts = 0;
+  const settings = clientSettings(url);
+  // allow: unencrypted first, as libpq does.
+  let config: pg.ClientConfig = settings.mode === 'allow' ? { ...settings.config, ssl: false } : settings.config;
   for (;;) {
     attempts++;
     const client = new pg.Client({
-      connectionString: url,
+      ...config,
       connectionTimeoutMillis: Math.max(1000, Math.min(10_000, opts.timeoutMs)),
       application_name: 'migration-ci',
     });
@@ -81,6 +134,11 @@ export async function connectWithRetry(url: string, opts: ConnectOptions): Promi
       return client;
     } catch (e) {
       await client.end().catch(() => {});
+      const other = fallbackFor(settings.mode, e, config);
+      if (other) {
+        config = other;
+        continue;
+      }
       const code = codeOf(e);
       const elapsed = Date.now() - started;
       const retryable = TRANSIENT.has(code ?? '') || (FINAL_AFTER_FEW.has(code ?? '') && attempts < 3);

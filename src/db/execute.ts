@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type pg from 'pg';
+import pg from 'pg';
 import type { ParsedSource, Statement } from '../sql/parse.js';
 
 /** A statement Postgres refused, with everything the server said about it. */
@@ -83,6 +83,70 @@ function toFailure(e: unknown, index: number, statement: Statement, partiallyApp
   };
 }
 
+const deadlines = new WeakMap<pg.ClientBase, number>();
+
+/**
+ * A limit every statement sent through this module on `client` is held to from the client side,
+ * whatever the session's own `statement_timeout` has become: a migration's `SET statement_timeout
+ * = 0` or `RESET ALL` does not switch it off. 0 means none.
+ */
+export function setStatementDeadline(client: pg.ClientBase, ms: number): void {
+  if (ms > 0) deadlines.set(client, ms);
+  else deadlines.delete(client);
+}
+
+// The server's own statement_timeout fires first when it is still in force; past this much more,
+// the client cancels, and past as much again it ends the session.
+const DEADLINE_GRACE_MS = 500;
+const TERMINATE_AFTER_MS = 5000;
+
+/** Asks the server to cancel (or end) the client's running statement, over a connection of its own. */
+async function stopBackend(client: pg.ClientBase, how: 'cancel' | 'terminate'): Promise<void> {
+  const c = client as pg.ClientBase & { processID?: number; connectionParameters?: pg.ClientConfig; ssl?: pg.ClientConfig['ssl'] };
+  const p = c.connectionParameters ?? {};
+  const other = new pg.Client({ user: p.user, password: p.password, host: p.host, port: p.port, database: p.database, ssl: c.ssl, application_name: 'migration-ci' });
+  other.on('error', () => {});
+  try {
+    await other.connect();
+    await other.query(`SELECT pg_${how}_backend($1)`, [c.processID]);
+  } catch {
+    // Nothing more to do: the statement's own error (or the session's end) says what happened.
+  } finally {
+    await other.end().catch(() => {});
+  }
+}
+
+/** `client.query(sql)` held to the client's deadline; a statement stopped by it fails with 57014 like a server timeout. */
+async function queryWithDeadline(client: pg.ClientBase, sql: string): Promise<void> {
+  const ms = deadlines.get(client);
+  if (ms === undefined) {
+    await client.query(sql);
+    return;
+  }
+  let stopped = false;
+  let terminate: NodeJS.Timeout | undefined;
+  const cancel = setTimeout(() => {
+    stopped = true;
+    void stopBackend(client, 'cancel');
+    terminate = setTimeout(() => void stopBackend(client, 'terminate'), TERMINATE_AFTER_MS);
+  }, ms + DEADLINE_GRACE_MS);
+  try {
+    await client.query(sql);
+  } catch (e) {
+    if (stopped && (e as { code?: string }).code === '57014') {
+      // The server's own words, so the report reads the same whichever side stopped it.
+      throw Object.assign(new Error('canceling statement due to statement timeout'), {
+        code: '57014',
+        detail: `stopped by migration-ci after ${ms} ms (statement-timeout): the session's statement_timeout had been changed`,
+      });
+    }
+    throw e;
+  } finally {
+    clearTimeout(cancel);
+    clearTimeout(terminate);
+  }
+}
+
 /** True for errors that mean the connection or server is gone, not that the SQL is wrong. */
 export function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: string })?.code;
@@ -124,7 +188,7 @@ export async function applyStatements(
       }
       await opts.observer?.before?.(client, stmt, i);
       const t0 = performance.now();
-      await client.query(stmt.sql);
+      await queryWithDeadline(client, stmt.sql);
       const ms = performance.now() - t0;
       durations.push(ms);
       await opts.observer?.after?.(client, stmt, i, ms);
@@ -138,7 +202,7 @@ export async function applyStatements(
   }
   if (inTx) {
     try {
-      await client.query('COMMIT');
+      await queryWithDeadline(client, 'COMMIT');
     } catch (e) {
       // Deferred constraints fail at commit: blame the last statement.
       if (isConnectionError(e)) throw e;
@@ -159,7 +223,7 @@ export async function applyWhole(client: pg.ClientBase, parsed: ParsedSource): P
   if (executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional)) return applyStatements(client, parsed);
   const t0 = performance.now();
   try {
-    await client.query(parsed.source.text);
+    await queryWithDeadline(client, parsed.source.text);
   } catch (e) {
     if (isConnectionError(e)) throw e;
     // The implicit transaction rolled the file back (close one the file opened itself);

@@ -4,8 +4,13 @@ import type pg from 'pg';
 import { InputError, errorMessage } from '../errors.js';
 import { connectWithRetry, describeServer, maskPassword, urlForDatabase } from './connect.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
+import { snapshotRoles, type RoleSnapshot } from './roles.js';
 
 export const SCRATCH_PREFIX = 'mci_';
+
+// Runs whose migrations create roles take turns on a server: roles are the server's, and a run
+// can only tell its own new roles apart while no other run creates any.
+const ROLE_LOCK_KEY = 0x6d63_6972; // "mcir"
 
 export interface ScratchDatabase {
   name: string;
@@ -28,6 +33,10 @@ export class ScratchServer {
   private readonly runId: string;
   private counter = 0;
   private closed = false;
+  private unreachable = false;
+  /** The server's roles when the run began, while it tracks roles. */
+  private rolesAtStart: RoleSnapshot | undefined;
+  private readonly markedRoles = new Set<string>();
   /** Run in every new database that is not a copy: what the migration tool would have created first. */
   private readonly setup: string | undefined;
 
@@ -54,7 +63,70 @@ export class ScratchServer {
       await admin.end().catch(() => {});
       throw new InputError('database', `Postgres ${version} at ${describeServer(url)} is too old; migration-ci needs 12 or newer`);
     }
-    return new ScratchServer(url, admin, num, version, opts.setup);
+    const server = new ScratchServer(url, admin, num, version, opts.setup);
+    await server.dropStaleDatabases(opts.log ?? (() => {}));
+    return server;
+  }
+
+  /**
+   * Scratch databases of runs of this host whose process is gone (killed, crashed): dropped, and
+   * said. A live run's databases are never touched, nor another host's: other runs share servers.
+   */
+  private async dropStaleDatabases(log: (line: string) => void): Promise<void> {
+    let rows: Array<{ datname: string; comment: string | null }>;
+    try {
+      const r = await this.admin.query<{ datname: string; comment: string | null }>(
+        "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'mci\\_%' ORDER BY datname",
+      );
+      rows = r.rows;
+    } catch {
+      return;
+    }
+    const host = os.hostname();
+    for (const { datname, comment } of rows) {
+      const owner = comment ? parseScratchComment(comment) : undefined;
+      if (!owner) {
+        // Killed between CREATE DATABASE and its comment: whose it was cannot be told, only how old it is.
+        const born = parseInt(datname.slice(SCRATCH_PREFIX.length).split('_')[0] ?? '', 36);
+        if (Number.isFinite(born) && Date.now() - born > STALE_UNMARKED_MS) {
+          log(`scratch database ${datname} has no owner comment and is over an hour old; if no run uses it, drop it with: DROP DATABASE ${quoteIdent(datname)};`);
+        }
+        continue;
+      }
+      if (owner.host !== host || owner.pid === process.pid || processAlive(owner.pid)) continue;
+      try {
+        // Sessions still in it are the dead run's own, left running by the server.
+        await this.admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}${this.versionNum >= 130000 ? ' WITH (FORCE)' : ''}`);
+        log(`dropped stale scratch database ${datname} of an ended run (pid ${owner.pid} on ${host})`);
+      } catch (e) {
+        log(`stale scratch database ${datname} of an ended run (pid ${owner.pid} on ${host}) could not be dropped: ${errorMessage(e)}; drop it with: DROP DATABASE ${quoteIdent(datname)} WITH (FORCE);`);
+      }
+    }
+    await this.dropStaleRoles(log);
+  }
+
+  /** Roles marked as created by the migrations of a run of this host that has ended. */
+  private async dropStaleRoles(log: (line: string) => void): Promise<void> {
+    let rows: Array<{ rolname: string; comment: string }>;
+    try {
+      const r = await this.admin.query<{ rolname: string; comment: string }>(
+        "SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci role,%'",
+      );
+      rows = r.rows;
+    } catch {
+      return;
+    }
+    const host = os.hostname();
+    for (const { rolname, comment } of rows) {
+      const owner = parseRoleComment(comment);
+      if (!owner || owner.host !== host || owner.pid === process.pid || processAlive(owner.pid)) continue;
+      try {
+        await this.admin.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`);
+        log(`dropped stale role ${rolname} created by the migrations of an ended run (pid ${owner.pid} on ${host})`);
+      } catch (e) {
+        log(`stale role ${rolname} of an ended run (pid ${owner.pid} on ${host}) could not be dropped: ${errorMessage(e)}; drop it with: DROP OWNED BY ${quoteIdent(rolname)}; DROP ROLE ${quoteIdent(rolname)};`);
+      }
+    }
   }
 
   get createdDatabases(): string[] {
@@ -66,9 +138,14 @@ export class ScratchServer {
     if (this.closed) throw new Error('scratch server already closed');
     const name = `${SCRATCH_PREFIX}${this.runId}_${++this.counter}`;
     const from = template ? ` TEMPLATE ${quoteIdent(template)}` : '';
+    // Registered first: a signal that arrives while CREATE DATABASE runs still drops it (the
+    // DROP queues behind the CREATE on this connection).
+    this.created.add(name);
+    if (this.rolesAtStart) await this.roles().catch(() => {});
     try {
       await this.admin.query(`CREATE DATABASE ${quoteIdent(name)}${from}`);
     } catch (e) {
+      this.created.delete(name);
       const code = (e as { code?: string }).code;
       if (code === '42501') {
         const role = decodeURIComponent(new URL(this.url).username) || 'the connecting role';
@@ -80,8 +157,7 @@ export class ScratchServer {
       }
       throw new InputError('database', maskPassword(`cannot create a scratch database: ${errorMessage(e)}`, this.url));
     }
-    this.created.add(name);
-    const note = `migration-ci scratch database, created ${new Date().toISOString()} by pid ${process.pid} on ${os.hostname()}; safe to drop`;
+    const note = scratchComment(process.pid, os.hostname());
     await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(note)}`).catch(() => {});
     const db = { name, url: urlForDatabase(this.url, name) };
     if (this.setup && !template) {
@@ -93,6 +169,62 @@ export class ScratchServer {
       }
     }
     return db;
+  }
+
+  /** True once {@link trackRoles} holds the server's role turn. */
+  get tracksRoles(): boolean {
+    return this.rolesAtStart !== undefined;
+  }
+
+  /**
+   * From now until close, roles that appear on the server are this run's: they are compared by
+   * the rollback stage and dropped when the run ends. Waits while another run tracks roles.
+   */
+  async trackRoles(log: (line: string) => void = () => {}): Promise<void> {
+    if (this.rolesAtStart) return;
+    const got = await this.admin.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [ROLE_LOCK_KEY]);
+    if (!got.rows[0]!.ok) {
+      log('waiting for another migration-ci run on this server whose migrations create roles');
+      await this.admin.query('SELECT pg_advisory_lock($1)', [ROLE_LOCK_KEY]);
+    }
+    this.rolesAtStart = await snapshotRoles(this.admin);
+  }
+
+  /**
+   * The server's roles now (read on the admin connection). New ones are marked as this run's
+   * with a comment, so that a run that is killed outright has its roles dropped by the next one.
+   */
+  async roles(): Promise<RoleSnapshot> {
+    const now = await snapshotRoles(this.admin);
+    if (this.rolesAtStart) {
+      for (const role of now.keys()) {
+        if (this.rolesAtStart.has(role) || this.markedRoles.has(role)) continue;
+        await this.admin.query(`COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(roleComment(process.pid, os.hostname()))}`).catch(() => {});
+        this.markedRoles.add(role);
+      }
+    }
+    return now;
+  }
+
+  /** Drops the roles that appeared since {@link trackRoles}; the messages of those that could not be dropped. */
+  private async dropNewRoles(): Promise<string[]> {
+    if (!this.rolesAtStart) return [];
+    const failures: string[] = [];
+    let now: RoleSnapshot;
+    try {
+      now = await this.roles();
+    } catch (e) {
+      return [`roles created by the migrations could not be listed: ${errorMessage(e)}`];
+    }
+    for (const role of now.keys()) {
+      if (this.rolesAtStart.has(role)) continue;
+      try {
+        await this.adminQuery(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+      } catch (e) {
+        failures.push(`role ${role}: ${errorMessage(e)} (drop it with: DROP OWNED BY ${quoteIdent(role)}; DROP ROLE ${quoteIdent(role)}; in each database it owns objects in)`);
+      }
+    }
+    return failures;
   }
 
   /** Connects to one of our scratch databases. */
@@ -119,8 +251,15 @@ export class ScratchServer {
       await this.admin.query(sql, params);
     } catch (e) {
       if ((e as { code?: string }).code !== undefined && !/^(57P|08|E)/.test((e as { code: string }).code)) throw e;
+      // A server that is gone stays gone for this run: every later drop says so at once.
+      if (this.unreachable) throw e;
       await this.admin.end().catch(() => {});
-      this.admin = await connectWithRetry(this.url, { timeoutMs: 15_000 });
+      try {
+        this.admin = await connectWithRetry(this.url, { timeoutMs: 15_000 });
+      } catch (again) {
+        this.unreachable = true;
+        throw again;
+      }
       await this.admin.query(sql, params);
     }
   }
@@ -129,19 +268,53 @@ export class ScratchServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const failures: string[] = [];
+    const failures: Array<{ message: string; database?: string }> = [];
     for (const name of [...this.created]) {
       try {
         await this.dropDatabase(name);
       } catch (e) {
-        failures.push(`${name}: ${errorMessage(e)}`);
+        failures.push({ message: `scratch database ${name}: ${errorMessage(e)}`, database: name });
       }
     }
+    // Objects in the scratch databases depended on the roles: the databases went first.
+    failures.push(...(await this.dropNewRoles()).map((message) => ({ message })));
     await this.admin.end().catch(() => {});
     open.delete(this);
     if (failures.length > 0) {
-      throw new InputError('database', `could not drop scratch databases (drop them by hand): ${failures.join('; ')}`);
+      const dbs = failures.filter((f) => f.database).map((f) => f.database!);
+      const how = dbs.length > 0 ? `; drop them by hand on ${describeServer(this.url)}: ${dbs.map((d) => `DROP DATABASE IF EXISTS ${quoteIdent(d)} WITH (FORCE);`).join(' ')}` : '';
+      throw new InputError('database', maskPassword(`could not drop what the run created: ${failures.map((f) => f.message).join('; ')}${how}`, this.url));
     }
+  }
+}
+
+const STALE_UNMARKED_MS = 3600_000;
+
+function scratchComment(pid: number, host: string): string {
+  return `migration-ci scratch database, created ${new Date().toISOString()} by pid ${pid} on ${host}; safe to drop`;
+}
+
+function parseScratchComment(comment: string): { pid: number; host: string } | undefined {
+  const m = /^migration-ci scratch database, created \S+ by pid (\d+) on (.+); safe to drop$/.exec(comment);
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+}
+
+function roleComment(pid: number, host: string): string {
+  return `migration-ci role, created by the migrations of pid ${pid} on ${host}; safe to drop`;
+}
+
+function parseRoleComment(comment: string): { pid: number; host: string } | undefined {
+  const m = /^migration-ci role, created by the migrations of pid (\d+) on (.+); safe to drop$/.exec(comment);
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, under another user.
+    return (e as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -50,10 +50,26 @@ export function listFolder(root: string, dir: string, what: string): fs.Dirent[]
   }
   if (!stat.isDirectory()) throw new InputError('input', `${what} ${rel} is not a folder`, { file: rel });
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .map(followLink(dir))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (e) {
     throw new InputError('input', `cannot read ${what} ${rel}: ${errorMessage(e)}`, { file: rel });
   }
+}
+
+/**
+ * A symlinked entry as what it points at, the way migration tools open their files; a dangling
+ * link stays a link (and is skipped with a notice).
+ */
+function followLink(dir: string): (entry: fs.Dirent) => fs.Dirent {
+  return (entry) => {
+    if (!entry.isSymbolicLink()) return entry;
+    const target = fs.statSync(path.join(dir, entry.name), { throwIfNoEntry: false });
+    if (!target) return entry;
+    return Object.assign(entry, { isFile: () => target.isFile(), isDirectory: () => target.isDirectory(), isSymbolicLink: () => false });
+  };
 }
 
 /** Compares dotted numeric versions (`2`, `0010`, `1.2.10`) as numbers, part by part. */

@@ -103,12 +103,13 @@ function isZero(value: string | undefined): boolean {
 /**
  * For each statement: is a non-zero lock_timeout in force when it runs? (`SET [LOCAL]
  * lock_timeout`, `set_config('lock_timeout', ...)` earlier in the file; RESET clears it.)
+ * `LOCK ... NOWAIT` never waits for its lock, so it counts as bounded too.
  */
 export function lockTimeoutInForce(parsed: ParsedSource): boolean[] {
   let set = false;
   return parsed.statements.map((stmt) => {
-    const inForce = set;
     const k = kindOf(stmt.node);
+    const inForce = set || (k?.[0] === 'LockStmt' && k[1].nowait === true);
     if (k?.[0] === 'VariableSetStmt') {
       const body = k[1];
       if (body.kind === 'VAR_RESET_ALL') set = false;

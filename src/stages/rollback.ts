@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { dumpSchema } from '../db/pg-dump.js';
+import { compareRoles, type RoleChange, type RoleSnapshot } from '../db/roles.js';
 import type { SchemaSnapshot } from '../db/schema-model.js';
 import { snapshotSchema } from '../db/snapshot.js';
 import type { Finding } from '../report/model.js';
@@ -39,6 +40,8 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   const commandMode = ctx.config.upCommand !== undefined;
   let beforeUp: SchemaSnapshot | undefined;
   let afterUp: SchemaSnapshot | undefined;
+  /** The server's roles before the up, when the run tracks them. */
+  let rolesBeforeUp: RoleSnapshot | undefined;
   /** Objects already reported for the current migration: the second up does not report them again. */
   let reported = new Set<string>();
   /** The schema after the last migration's second up, while nothing but rows went into the database since. */
@@ -103,6 +106,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       if (!commandMode && !step.down) return;
       // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
       const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
+      rolesBeforeUp = ctx.server.tracksRoles ? await ctx.server.roles() : undefined;
       beforeUp = last !== undefined && last.prepared === previous ? last.snapshot : await take(step);
     },
 
@@ -124,6 +128,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       const changes = compareSnapshots(beforeUp, afterDown);
       for (const c of changes) reported.add(changeKey(c));
       outcome.findings.push(...downFindings(step, changes, { beforeUp, afterUp, afterDown }));
+      if (rolesBeforeUp) outcome.findings.push(...compareRoles(rolesBeforeUp, await ctx.server.roles()).map((c) => roleFinding(step, c)));
     },
 
     async afterReup(step, result) {
@@ -200,6 +205,31 @@ function downFindings(step: WalkStep, changes: ObjectChange[], s: Snapshots): Fi
   const version = step.prepared.migration.version;
   const labels = { before: `schema before the up of ${version}`, after: `schema after the down of ${version}` };
   return describeDown(changes, s, version).map((d) => toFinding(step, d, 'down-not-restoring', objectDiff(s.beforeUp, s.afterDown, d.keys, labels)));
+}
+
+/** A role the down leaves, loses or changes: roles are the server's, so this outlives any database. */
+function roleFinding(step: WalkStep, c: RoleChange): Finding {
+  const { version } = step.prepared.migration;
+  const message =
+    c.kind === 'added'
+      ? `role ${c.role} is left behind by the down of ${version}`
+      : c.kind === 'removed'
+        ? `role ${c.role} is gone after the down of ${version}`
+        : `role ${c.role} is changed after the down of ${version}`;
+  const detail = [c.before !== undefined ? `before the up: ${c.before || '(no attributes)'}` : '', c.after !== undefined ? `after the down: ${c.after || '(no attributes)'}` : '']
+    .filter(Boolean)
+    .join('\n');
+  return {
+    stage: 'rollback',
+    severity: 'error',
+    rule: 'down-not-restoring',
+    migration: version,
+    file: (step.down ?? step.up).source.file,
+    line: 1,
+    message,
+    detail,
+    hint: c.kind === 'added' ? `drop the role in the down (DROP ROLE ${c.role}), after what it owns and was granted` : 'make the down undo exactly what the up does to the role',
+  };
 }
 
 function reupFindings(step: WalkStep, changes: ObjectChange[], afterUp: SchemaSnapshot, again: SchemaSnapshot): Finding[] {

@@ -1,0 +1,43 @@
+import type pg from 'pg';
+
+/**
+ * Roles are the server's, not a database's: a role a migration creates outlives every scratch
+ * database. Each role as one comparable line: attributes, memberships and settings.
+ */
+export type RoleSnapshot = Map<string, string>;
+
+export async function snapshotRoles(client: pg.ClientBase): Promise<RoleSnapshot> {
+  const r = await client.query<{ name: string; state: string }>(`
+    SELECT r.rolname AS name,
+           concat_ws(' ',
+             CASE WHEN r.rolsuper THEN 'SUPERUSER' END, CASE WHEN r.rolcanlogin THEN 'LOGIN' END,
+             CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END, CASE WHEN r.rolcreatedb THEN 'CREATEDB' END,
+             CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
+             CASE WHEN NOT r.rolinherit THEN 'NOINHERIT' END,
+             CASE WHEN r.rolconnlimit <> -1 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
+             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' || r.rolvaliduntil END,
+             (SELECT 'IN ROLE ' || string_agg(g.rolname, ', ' ORDER BY g.rolname)
+                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
+             (SELECT 'SET ' || string_agg(array_to_string(s.setconfig, ', '), '; ' ORDER BY s.setdatabase)
+                FROM pg_db_role_setting s WHERE s.setrole = r.oid)) AS state
+      FROM pg_roles r
+     WHERE r.rolname !~ '^pg_'`);
+  return new Map(r.rows.map((x) => [x.name, x.state]));
+}
+
+export interface RoleChange {
+  role: string;
+  kind: 'added' | 'removed' | 'changed';
+  before?: string;
+  after?: string;
+}
+
+export function compareRoles(before: RoleSnapshot, after: RoleSnapshot): RoleChange[] {
+  const out: RoleChange[] = [];
+  for (const [role, state] of after) {
+    if (!before.has(role)) out.push({ role, kind: 'added', after: state });
+    else if (before.get(role) !== state) out.push({ role, kind: 'changed', before: before.get(role)!, after: state });
+  }
+  for (const [role, state] of before) if (!after.has(role)) out.push({ role, kind: 'removed', before: state });
+  return out.sort((a, b) => a.role.localeCompare(b.role));
+}

@@ -1,0 +1,261 @@
+import { parseSync } from 'libpg-query';
+import { InputError } from '../errors.js';
+import { kindOf, list, str, stringList, unwrap, walk, type Node } from './nodes.js';
+import type { ParsedSource, ParseResult, Statement } from './parse.js';
+
+/**
+ * Statements that act outside the scratch database a migration runs in: on the server, its files,
+ * its other databases or sessions, or other servers. They are refused before anything runs, one
+ * class at a time allowed by an explicit input.
+ */
+export const OUTSIDE_CLASSES = ['databases', 'system', 'tablespaces', 'programs', 'server-files', 'backends', 'remote'] as const;
+export type OutsideClass = (typeof OUTSIDE_CLASSES)[number];
+
+export const OUTSIDE_CLASS_HELP: Record<OutsideClass, string> = {
+  databases: 'CREATE/ALTER/DROP DATABASE and grants on databases: other databases of the server',
+  system: 'ALTER SYSTEM, pg_reload_conf() and friends: the server configuration',
+  tablespaces: 'CREATE/ALTER/DROP TABLESPACE: directories of the server',
+  programs: 'COPY ... PROGRAM: shell commands on the server',
+  'server-files': "COPY to or from a server file, pg_read_file(), pg_ls_dir(), lo_import(), lo_export() and friends",
+  backends: 'pg_terminate_backend(), pg_cancel_backend(): other sessions of the server',
+  remote: 'dblink, postgres_fdw servers, IMPORT FOREIGN SCHEMA, subscriptions: other servers',
+};
+
+export interface OutsideStatement {
+  class: OutsideClass;
+  statement: Statement;
+  /** What it does, for the error: "DROP DATABASE other". */
+  what: string;
+}
+
+// Functions that reach the server's files, programs, sessions or configuration.
+const FUNCTIONS: Record<string, OutsideClass> = {
+  pg_read_file: 'server-files',
+  pg_read_binary_file: 'server-files',
+  pg_ls_dir: 'server-files',
+  pg_stat_file: 'server-files',
+  pg_ls_logdir: 'server-files',
+  pg_ls_waldir: 'server-files',
+  pg_ls_tmpdir: 'server-files',
+  pg_ls_archive_statusdir: 'server-files',
+  pg_ls_logicalsnapdir: 'server-files',
+  pg_ls_logicalmapdir: 'server-files',
+  pg_ls_replslotdir: 'server-files',
+  lo_import: 'server-files',
+  lo_export: 'server-files',
+  pg_file_write: 'server-files',
+  pg_file_rename: 'server-files',
+  pg_file_unlink: 'server-files',
+  pg_file_sync: 'server-files',
+  pg_logdir_ls: 'server-files',
+  pg_terminate_backend: 'backends',
+  pg_cancel_backend: 'backends',
+  pg_reload_conf: 'system',
+  pg_rotate_logfile: 'system',
+  pg_promote: 'system',
+  pg_switch_wal: 'system',
+  pg_create_restore_point: 'system',
+  pg_drop_replication_slot: 'system',
+  pg_create_physical_replication_slot: 'system',
+  pg_create_logical_replication_slot: 'system',
+  pg_replication_origin_drop: 'system',
+};
+
+function functionClass(name: string): OutsideClass | undefined {
+  if (name.startsWith('dblink')) return 'remote';
+  return FUNCTIONS[name];
+}
+
+const REMOTE_WRAPPERS = new Set(['postgres_fdw', 'dblink_fdw']);
+
+/** The class of a statement node itself (not of what it contains). */
+function statementClass(kind: string, body: Node): { class: OutsideClass; what: string } | undefined {
+  switch (kind) {
+    case 'CreatedbStmt':
+      return { class: 'databases', what: `CREATE DATABASE ${str(body.dbname) ?? ''}` };
+    case 'DropdbStmt':
+      return { class: 'databases', what: `DROP DATABASE ${str(body.dbname) ?? ''}` };
+    case 'AlterDatabaseStmt':
+    case 'AlterDatabaseSetStmt':
+    case 'AlterDatabaseRefreshCollStmt':
+      return { class: 'databases', what: `ALTER DATABASE ${str(body.dbname) ?? ''}` };
+    case 'AlterSystemStmt':
+      return { class: 'system', what: 'ALTER SYSTEM' };
+    case 'CreateTableSpaceStmt':
+      return { class: 'tablespaces', what: `CREATE TABLESPACE ${str(body.tablespacename) ?? ''}` };
+    case 'DropTableSpaceStmt':
+      return { class: 'tablespaces', what: `DROP TABLESPACE ${str(body.tablespacename) ?? ''}` };
+    case 'AlterTableSpaceOptionsStmt':
+      return { class: 'tablespaces', what: `ALTER TABLESPACE ${str(body.tablespacename) ?? ''}` };
+    case 'RenameStmt':
+      if (body.renameType === 'OBJECT_DATABASE') return { class: 'databases', what: `ALTER DATABASE ${str(body.subname) ?? ''} RENAME` };
+      if (body.renameType === 'OBJECT_TABLESPACE') return { class: 'tablespaces', what: `ALTER TABLESPACE ${str(body.subname) ?? ''} RENAME` };
+      return undefined;
+    case 'AlterOwnerStmt': {
+      const name = str(unwrap(body.object, 'String')?.sval) ?? '';
+      if (body.objectType === 'OBJECT_DATABASE') return { class: 'databases', what: `ALTER DATABASE ${name} OWNER` };
+      if (body.objectType === 'OBJECT_TABLESPACE') return { class: 'tablespaces', what: `ALTER TABLESPACE ${name} OWNER` };
+      return undefined;
+    }
+    case 'GrantStmt':
+      if (body.objtype === 'OBJECT_DATABASE') return { class: 'databases', what: `GRANT ... ON DATABASE ${stringList(body.objects).join(', ')}` };
+      if (body.objtype === 'OBJECT_TABLESPACE') return { class: 'tablespaces', what: `GRANT ... ON TABLESPACE ${stringList(body.objects).join(', ')}` };
+      return undefined;
+    case 'CopyStmt': {
+      const file = str(body.filename);
+      if (file === undefined) return undefined;
+      if (body.is_program === true) return { class: 'programs', what: `COPY ... ${body.is_from ? 'FROM' : 'TO'} PROGRAM '${file}'` };
+      return { class: 'server-files', what: `COPY ... ${body.is_from ? 'FROM' : 'TO'} '${file}'` };
+    }
+    case 'CreateForeignServerStmt': {
+      const fdw = str(body.fdwname) ?? '';
+      return REMOTE_WRAPPERS.has(fdw) ? { class: 'remote', what: `CREATE SERVER ${str(body.servername) ?? ''} FOREIGN DATA WRAPPER ${fdw}` } : undefined;
+    }
+    case 'ImportForeignSchemaStmt':
+      return { class: 'remote', what: `IMPORT FOREIGN SCHEMA ${str(body.remote_schema) ?? ''}` };
+    case 'CreateSubscriptionStmt':
+      return { class: 'remote', what: `CREATE SUBSCRIPTION ${str(body.subname) ?? ''}` };
+    case 'FuncCall': {
+      const names = stringList(body.funcname);
+      const name = names[names.length - 1];
+      // Only the built-in functions (unqualified or pg_catalog's, or an extension's dblink).
+      if (name === undefined || (names.length > 1 && names[0] !== 'pg_catalog' && !name.startsWith('dblink'))) return undefined;
+      const c = functionClass(name);
+      return c ? { class: c, what: `${name}()` } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function defElem(options: unknown, name: string): unknown {
+  for (const o of list(options)) {
+    const d = unwrap(o, 'DefElem');
+    if (d && d.defname === name) return d.arg;
+  }
+  return undefined;
+}
+
+/** The body text and language of a DO block or a function given as a string. */
+function routineBody(kind: string, body: Node): { language: string; text: string } | undefined {
+  if (kind === 'DoStmt') {
+    const text = str(unwrap(defElem(body.args, 'as'), 'String')?.sval);
+    const language = str(unwrap(defElem(body.args, 'language'), 'String')?.sval) ?? 'plpgsql';
+    return text === undefined ? undefined : { language, text };
+  }
+  if (kind === 'CreateFunctionStmt') {
+    const as = defElem(body.options, 'as');
+    const items = unwrap(as, 'List')?.items;
+    const text = str(unwrap(list(items)[0], 'String')?.sval);
+    const language = str(unwrap(defElem(body.options, 'language'), 'String')?.sval) ?? 'sql';
+    return text === undefined ? undefined : { language, text };
+  }
+  return undefined;
+}
+
+// PL/pgSQL has no parser here: its statements are found by their words, comments and strings aside.
+const PLPGSQL_STATEMENTS: Array<{ re: RegExp; class: OutsideClass; what: string }> = [
+  { re: /\b(create|drop|alter)\s+database\b/i, class: 'databases', what: 'DATABASE' },
+  { re: /\balter\s+system\b/i, class: 'system', what: 'ALTER SYSTEM' },
+  { re: /\b(create|drop|alter)\s+tablespace\b/i, class: 'tablespaces', what: 'TABLESPACE' },
+  { re: /\bprogram\s+(e?'|\$)/i, class: 'programs', what: 'COPY ... PROGRAM' },
+];
+
+function stripCommentsAndStrings(text: string): string {
+  return text
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^']|'')*'/g, "''");
+}
+
+function findInRoutineText(language: string, text: string, depth: number): Array<{ class: OutsideClass; what: string }> {
+  if (language === 'sql') {
+    try {
+      const tree = parseSync(text) as { stmts?: Array<{ stmt?: Node }> };
+      return (tree.stmts ?? []).flatMap((s) => findInTree(s.stmt ?? {}, depth + 1));
+    } catch {
+      return [];
+    }
+  }
+  if (language !== 'plpgsql') return [];
+  const out: Array<{ class: OutsideClass; what: string }> = [];
+  const code = stripCommentsAndStrings(text);
+  for (const p of PLPGSQL_STATEMENTS) {
+    const m = p.re.exec(code);
+    if (m) out.push({ class: p.class, what: `${m[0].replace(/\s+/g, ' ').toUpperCase()} in a ${language} body` });
+  }
+  // COPY to a file: `COPY ... TO '/path'` keeps its string; look at the original text for it.
+  if (/\bcopy\b[^;]*\b(to|from)\s+e?'/i.test(text.replace(/--[^\n]*/g, ' ')) && /\bcopy\b/i.test(code)) {
+    out.push({ class: 'server-files', what: `COPY to or from a server file in a ${language} body` });
+  }
+  for (const m of code.matchAll(/\b([a-z_][a-z0-9_]*)\s*\(/gi)) {
+    const name = m[1]!.toLowerCase();
+    const c = functionClass(name);
+    if (c) out.push({ class: c, what: `${name}() in a ${language} body` });
+  }
+  return out;
+}
+
+function findInTree(root: Node, depth = 0): Array<{ class: OutsideClass; what: string }> {
+  const out: Array<{ class: OutsideClass; what: string }> = [];
+  for (const node of walk(root)) {
+    const k = kindOf(node);
+    if (!k) continue;
+    const [kind, body] = k;
+    const hit = statementClass(kind, body);
+    if (hit) out.push(hit);
+    const routine = depth < 3 ? routineBody(kind, body) : undefined;
+    if (routine) out.push(...findInRoutineText(routine.language.toLowerCase(), routine.text, depth));
+  }
+  return out;
+}
+
+/** Every statement of a file that acts outside its database, in classes not allowed. */
+export function findOutsideStatements(parsed: ParsedSource, allowed: readonly OutsideClass[] = []): OutsideStatement[] {
+  const out: OutsideStatement[] = [];
+  for (const statement of parsed.statements) {
+    const seen = new Set<string>();
+    for (const hit of findInTree(statement.node)) {
+      if (allowed.includes(hit.class)) continue;
+      const key = `${hit.class}\0${hit.what}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ class: hit.class, statement, what: hit.what.trim() });
+    }
+  }
+  return out;
+}
+
+/**
+ * Throws, before anything runs, when a file would act outside the scratch database: the first
+ * such statement at its file and line, the others counted, and the input that lets a class through.
+ */
+export function refuseOutsideStatements(files: ReadonlyArray<ParseResult | undefined>, allowed: readonly OutsideClass[]): void {
+  const found = files.flatMap((f) => (f?.ok ? findOutsideStatements(f.parsed, allowed).map((o) => ({ o, file: f.parsed.source.file })) : []));
+  if (found.length === 0) return;
+  const [{ o, file }] = found as [{ o: OutsideStatement; file: string }];
+  const more = found.length > 1 ? ` (and ${found.length - 1} more: ${[...new Set(found.slice(1).map((x) => `${x.file}:${x.o.statement.line}`))].slice(0, 5).join(', ')})` : '';
+  throw new InputError(
+    'input',
+    `${o.what} acts outside the scratch database (${OUTSIDE_CLASS_HELP[o.class]}); refused before anything ran${more}. ` +
+      `If the migrations must do this, allow the class with allow-outside: ${o.class}`,
+    { file, line: o.statement.line, column: o.statement.column },
+  );
+}
+
+const ROLE_STATEMENTS = new Set(['CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt', 'DropRoleStmt', 'GrantRoleStmt']);
+
+/** Does a file create or change roles (the server's, not the database's), also in a DO block or a function body? */
+export function touchesRoles(parsed: ParsedSource): boolean {
+  for (const statement of parsed.statements) {
+    for (const node of walk(statement.node)) {
+      const k = kindOf(node);
+      if (!k) continue;
+      if (ROLE_STATEMENTS.has(k[0])) return true;
+      if (k[0] === 'RenameStmt' && k[1].renameType === 'OBJECT_ROLE') return true;
+      const routine = routineBody(k[0], k[1]);
+      if (routine && /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(routine.text))) return true;
+    }
+  }
+  return false;
+}
