@@ -72,8 +72,9 @@ describe('renderJson', () => {
       column: 19,
       message: 'syntax error at or near "AERT"',
       hint: 'did you mean ALTER?',
+      excerpt: { line: 2, text: "ALTER TABLE users ADD COLUMN bio text;\n\nALTER TABLE users AERT COLUMN bio SET DEFAULT '';" },
     });
-    expect(Object.keys(j.findings[0])).toEqual(['stage', 'severity', 'rule', 'migration', 'file', 'line', 'column', 'message', 'hint']);
+    expect(Object.keys(j.findings[0])).toEqual(['stage', 'severity', 'rule', 'migration', 'file', 'line', 'column', 'message', 'hint', 'excerpt']);
     expect(j.findings.map((f: { severity: string }) => f.severity)).toEqual(['error', 'error', 'warning', 'notice']);
     expect(j.statements).toEqual([]);
   });
@@ -135,10 +136,16 @@ describe('renderSummary', () => {
     const text = renderSummary(failingReport());
     expect(text.startsWith('## ❌ migration-ci: fail\n')).toBe(true);
     expect(text).toContain('PostgreSQL 17.10');
-    expect(text).toContain('| syntax | ❌ fail | 41 ms |');
+    expect(text).toContain('| syntax | ❌ fail (2 of 3 reached) | 41 ms |');
+    // A stage that reached only some migrations under test does not say pass.
+    expect(text).toContain('| data | ◑ partial (1 of 3) | 310 ms |');
+    expect(text).toContain('| performance | ➖ not run | — |');
     expect(text).toContain('| `0003` | add\\_bio | under test | ❌ | ➖ | ➖ | ➖ |');
     expect(text).toContain('| `0002` | add\\_status | under test | ✅ | ⚠️ | ✅ | ➖ |');
-    expect(text.indexOf('#### ❌ Errors (2)')).toBeLessThan(text.indexOf('#### ⚠️ Warnings (1)'));
+    expect(text.indexOf('### ❌ Errors (2)')).toBeLessThan(text.indexOf('### ⚠️ Warnings (1)'));
+    // Findings come before every table; notices are folded.
+    expect(text.indexOf('### ⚠️ Warnings (1)')).toBeLessThan(text.indexOf('| Stage |'));
+    expect(text).toContain('<details><summary>ℹ️ Notices (1)</summary>');
     expect(text).toContain('`db/migrations/0003_add_bio.up.sql:4:19`');
     expect(renderSummary(passingReport()).startsWith('## ✅ migration-ci: pass\n')).toBe(true);
   });
@@ -151,7 +158,7 @@ describe('renderSummary', () => {
     report.findings[1]!.hint = '</details><script>alert(2)</script>';
     report.findings[0]!.detail = '```\n</details>\n<script>alert(3)</script>\n```';
     report.statements = [
-      { migration: '0002', file: 'a|b.sql', line: 1, durationMs: 1, locks: [{ relation: 'x|y', mode: 'Share|Lock' }], rewrites: ['r|s'] },
+      { migration: '0002', file: 'a|b.sql', line: 1, durationMs: 1, head: 'UPDATE "x|y" SET a = 1', locks: [{ relation: 'x|y', mode: 'Share|Lock' }], rewrites: ['r|s'] },
     ];
     const text = renderSummary(report);
 
@@ -165,29 +172,44 @@ describe('renderSummary', () => {
     expect(migRow).toBeDefined();
     expect(cellPipes(migRow)).toBe(8); // Version, Name, Role + 4 stages
     const stmtRow = text.split('\n').find((l) => l.includes('a\\|b.sql'))!;
-    expect(cellPipes(stmtRow)).toBe(5);
+    expect(cellPipes(stmtRow)).toBe(4);
 
     // The detail holding ``` and </details> gets a longer fence, so it cannot close it.
     expect(text).toContain('  ````text\n  ```\n  </details>\n  <script>alert(3)</script>\n  ```\n  ````');
   });
 
-  it('lists statements with locks and rewrites', () => {
+  it('lists the statements worth a look, within GitHub\'s width', () => {
     const text = renderSummary(statementsReport());
-    expect(text).toContain('| Statement | SQL | Time | Locks | Rewrites | Projected |');
+    expect(text).toContain('| Statement | Time | Locks and rewrites | At production size |');
     expect(text).toContain(
-      '| `db/migrations/20240301090000_orders_add_total.up.sql:3` | `ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2)` | 6.11 s | AccessExclusiveLock on `orders` | `orders` | 2 min 02 s at 10,000,000 rows |',
+      '| `20240301090000_orders_add_total.up.sql:3`<br>`ALTER TABLE orders ALTER COLUMN total T…` | 6.11 s | AccessExclusive on `orders`<br>rewrites `orders`<br>rebuilds `orders_pkey` | 2 min 02 s<br>10,000,000 rows |',
     );
     // Which migration keeps which table from being read or written, and for how long.
-    expect(text).toContain('| `20240301090000` | `orders` | reads and writes (AccessExclusiveLock) | line 3 to 5 | 6.92 s | 2 min 18 s |');
+    expect(text).toContain('| `20240301090000` | `orders` | reads, writes (AccessExclusive) | lines 3–5 | 6.92 s | 2 min 18 s |');
     // Locks of a statement run outside a transaction are known, not observed.
-    expect(text).toContain('ShareUpdateExclusiveLock on `orders` (outside a transaction)');
+    expect(text).toContain('ShareUpdateExclusive on `orders` (no transaction)');
+    // A quick statement that rewrites nothing is counted, not listed.
+    expect(text).toContain('1 statement took under 100 ms, rewrote nothing and held no blocking lock for long');
     // Without heads and projections, those columns are left out.
     const plain = statementsReport();
     plain.statements = plain.statements.map(({ head: _h, projectedMs: _p, productionRows: _r, holds: _x, ...rest }) => rest);
     const plainText = renderSummary(plain);
-    expect(plainText).toContain('| Statement | Time | Locks | Rewrites |\n| --- | ---: | --- | --- |');
+    expect(plainText).toContain('| Statement | Time | Locks and rewrites |\n| --- | ---: | --- |');
     expect(plainText).not.toContain('### Lock holds');
     expect(renderSummary(failingReport())).not.toContain('### Statements');
+  });
+
+  it('leaves out lock holds and statements that are quick, and folds long tables', () => {
+    const report = statementsReport();
+    const quick = { migration: '0002', file: 'db/0002.up.sql', line: 1, durationMs: 1.2, locks: [{ relation: 'users', mode: 'AccessExclusiveLock' }], rewrites: [], holds: [{ relation: 'users', mode: 'AccessExclusiveLock', blocks: 'reads' as const, ms: 1.2, untilLine: 1 }] };
+    report.statements = Array.from({ length: 15 }, (_, i) => ({ ...quick, line: i + 1 }));
+    const text = renderSummary(report);
+    expect(text).not.toContain('### Statements');
+    expect(text).not.toContain('### Lock holds');
+    expect(text).toContain('15 statements took each under 100 ms');
+    const slow = statementsReport();
+    slow.statements = Array.from({ length: 15 }, (_, i) => ({ ...slow.statements.find((x) => x.rewrites.length > 0)!, line: i + 1 }));
+    expect(renderSummary(slow)).toContain('<details><summary>15 statements</summary>');
   });
 
   it('shares the budget between findings, lock holds and statements when all are large', () => {
@@ -198,7 +220,7 @@ describe('renderSummary', () => {
       const text = renderSummary(report, { maxBytes });
       expect(bytes(text)).toBeLessThanOrEqual(maxBytes);
       const holdRows = (text.match(/^\| `20240301090000` \| `orders` \|/gm) ?? []).length;
-      const stmtRows = (text.match(/^\| `db\/migrations\/20240301090000_orders_add_total\.up\.sql:\d+` \|/gm) ?? []).length;
+      const stmtRows = (text.match(/^\| `20240301090000_orders_add_total\.up\.sql:\d+`<br>/gm) ?? []).length;
       expect(holdRows).toBeGreaterThan(0);
       expect(stmtRows).toBeGreaterThan(0);
       expect(text).toContain(`${(20_000 - holdRows).toLocaleString('en-US')} more lock holds not shown; see the JSON report.`);
@@ -222,7 +244,7 @@ describe('renderSummary', () => {
     expect(withDetails).toBeGreaterThan(0);
     expect(withDetails + Number(m![1]!.replace(/,/g, ''))).toBe(2_500);
     expect(text).not.toContain('more findings not shown');
-    expect(text).toContain('#### ❌ Errors (1,000)');
+    expect(text).toContain('### ❌ Errors (1,000)');
   });
 
   it('cuts the findings list when even short findings do not fit, and says how many are not shown', () => {
@@ -239,7 +261,7 @@ describe('renderSummary', () => {
     expect(notShown).toBeGreaterThan(0);
     expect(shown + notShown).toBe(5_000);
     // Most severe first: every error is listed before the cut.
-    expect(text.indexOf('#### ❌ Errors (1,000)')).toBeLessThan(text.indexOf('#### ⚠️ Warnings (2,000)'));
+    expect(text.indexOf('### ❌ Errors (1,000)')).toBeLessThan(text.indexOf('### ⚠️ Warnings (2,000)'));
     expect(bytes(text)).toBeGreaterThan(900_000); // the budget is used, not wasted
   });
 
@@ -255,7 +277,7 @@ describe('renderSummary', () => {
     // The first error keeps its detail; the last notice has none.
     const firstError = text.indexOf('- `db/migrations/0000_m.up.sql:1:1`');
     expect(text.slice(firstError, firstError + 400)).toContain('<details><summary>Detail</summary>');
-    expect(text.trimEnd().endsWith('see the JSON report._')).toBe(true);
+    expect(text.indexOf('see the JSON report._')).toBeLessThan(text.indexOf('### Stages'));
   });
 
   it('never exceeds a small budget', () => {

@@ -13,6 +13,7 @@ import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
 import type { ProgressEvent } from './report/terminal.js';
+import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -157,6 +158,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     }
     throw failure;
   }
+
+  attachExcerpts(findings, readSourceFiles(config.root, migrations.flatMap((p) => [p.up, p.down, p.verify])));
 
   const reportMigrations: ReportMigration[] = migrations.map(({ migration: m }) => {
     const perStage: ReportMigration['stages'] = {};

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { buildConfig, parseBoolean, type Config, type RawOptions } from '../config.js';
 import { OPTION_SPECS } from '../options.js';
+import type { SourceLinks } from '../report/summary.js';
 import { resolveReportFiles } from './report-files.js';
 
 /** Where the results go: files, outputs, the pull request. */
@@ -103,4 +104,23 @@ export function pullRequestBase(env: NodeJS.ProcessEnv): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where the files under test are on GitHub: the pull request's head commit (the merge commit
+ * GITHUB_SHA names on a pull request is not kept), else GITHUB_SHA; undefined outside a runner.
+ */
+export function sourceLinks(env: NodeJS.ProcessEnv): SourceLinks | undefined {
+  const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+  const repository = env.GITHUB_REPOSITORY;
+  let sha = env.GITHUB_SHA;
+  if ((env.GITHUB_EVENT_NAME ?? '').startsWith('pull_request') && env.GITHUB_EVENT_PATH) {
+    try {
+      const payload = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { pull_request?: { head?: { sha?: string } } };
+      sha = payload.pull_request?.head?.sha || sha;
+    } catch {
+      // GITHUB_SHA still names a commit that holds the files.
+    }
+  }
+  return repository && sha ? { serverUrl, repository, sha } : undefined;
 }

@@ -14,7 +14,7 @@ import { formatProgress } from '../report/terminal.js';
 import { VERSION } from '../version.js';
 import { actionsCommand } from './command.js';
 import { postComment } from './comment.js';
-import { mergePatterns, readInputs, readMergeInputs, type PublishSettings } from './inputs.js';
+import { mergePatterns, readInputs, readMergeInputs, sourceLinks, type PublishSettings } from './inputs.js';
 
 function writeFile(file: string, text: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -45,7 +45,7 @@ async function publish(report: Report, s: PublishSettings): Promise<void> {
   writeFile(s.reportPath, renderJson(report));
   if (s.sarifPath) writeFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }));
   const omitted = annotate(report);
-  const summary = renderSummary(report, { annotationsOmitted: omitted });
+  const summary = renderSummary(report, { annotationsOmitted: omitted, links: sourceLinks(process.env) });
   writeFile(s.summaryPath, summary);
 
   const counts = countBySeverity(report.findings);

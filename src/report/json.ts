@@ -67,6 +67,10 @@ function findingJson(f: Finding): Record<string, unknown> {
     message: f.message,
     detail: f.detail,
     hint: f.hint,
+    endLine: f.endLine,
+    excerpt: f.excerpt ? { line: f.excerpt.line, text: f.excerpt.text } : undefined,
+    fix: f.fix,
+    related: f.related ? { file: f.related.file, line: f.related.line, message: f.related.message } : undefined,
   });
 }
 

@@ -16,6 +16,21 @@ export interface Finding {
   message: string;
   detail?: string;
   hint?: string;
+  /** Last line of the statement the finding is about, when it spans several lines. */
+  endLine?: number;
+  /** The lines of the file around the finding, as written there: what a reviewer reads beside it. */
+  excerpt?: SourceExcerpt;
+  /** SQL that would fix it: for a rollback finding, the statement the down lacks. */
+  fix?: string;
+  /** A second place the finding is about: the up statement whose effect a down leaves in place. */
+  related?: { file: string; line: number; message: string };
+}
+
+export interface SourceExcerpt {
+  /** Line number of the first line of `text`. */
+  line: number;
+  /** Whole lines, joined by newlines. */
+  text: string;
 }
 
 export interface StageResult {
