@@ -1,6 +1,9 @@
 import { marked, type Token, type Tokens } from 'marked';
 import { describe, expect, it } from 'vitest';
+import { buildConfig } from '../src/config.js';
+import { runPipeline } from '../src/pipeline.js';
 import { renderSummary, type SourceLinks } from '../src/report/summary.js';
+import { servers } from './support/servers.js';
 import { bigReport, failingReport, passingReport, statementsReport } from './report-fixtures.js';
 
 /** The summary as GitHub reads it: GFM tokens, in document order (tables, headings, lists, code). */
@@ -12,6 +15,7 @@ function tokens(markdown: string): Token[] {
   return out;
 }
 
+const repoRoot = new URL('..', import.meta.url).pathname;
 const LINKS: SourceLinks = { serverUrl: 'https://github.com', repository: 'acme/shop', sha: '0123456789abcdef0123456789abcdef01234567' };
 
 function html(markdown: string): string {
@@ -83,5 +87,29 @@ describe('the summary as GitHub renders it', () => {
         }
       }
     }
+  });
+});
+
+describe('examples/broken, run for real', () => {
+  it.each(servers())('$name: both errors with their SQL and links above any table', async ({ url }) => {
+    const report = await runPipeline(buildConfig(repoRoot, { dir: 'examples/broken', databaseUrl: url, stages: 'syntax,rollback' }));
+    const md = renderSummary(report, { links: LINKS });
+    const errors = report.findings.filter((f) => f.severity === 'error');
+    expect(errors.map((f) => f.file)).toEqual(
+      expect.arrayContaining(['examples/broken/0002_add_region.up.sql', 'examples/broken/0003_add_plan.up.sql']),
+    );
+    const firstTable = md.indexOf('\n| ');
+    for (const f of errors) {
+      const link = `https://github.com/acme/shop/blob/${LINKS.sha}/${f.file}#L${f.line}`;
+      expect(md.indexOf(link)).toBeGreaterThan(0);
+      expect(md.indexOf(link)).toBeLessThan(firstTable);
+    }
+    // The statements themselves, before the first table.
+    const above = md.slice(0, firstTable);
+    expect(above).toContain('ADD COLUMN region text NOT NULL;');
+    expect(above).toContain("ALTER TABLE accounts AERT COLUMN plan SET DEFAULT 'free';");
+    // The multi-line ALTER of 0002 is linked as a range.
+    expect(above).toMatch(/0002_add_region\.up\.sql#L2-L3\)/);
+    expect(above).toContain('[`examples/broken/0002_add_region.up.sql:2-3`](');
   });
 });

@@ -259,7 +259,7 @@ export interface FindingContext {
 function locationText(f: Finding, ctx: FindingContext): string | undefined {
   const loc = formatLocation(f);
   if (loc === undefined) return undefined;
-  const span = f.endLine !== undefined && f.line !== undefined && f.endLine > f.line ? `${loc}-${f.endLine}` : loc;
+  const span = f.endLine !== undefined && f.line !== undefined && f.endLine > f.line ? `${f.file}:${f.line}-${f.endLine}` : loc;
   if (ctx.links === undefined || f.file === undefined) return code(span, false);
   return `[${code(span, false)}](${sourceUrl(ctx.links, f.file, f.line, f.endLine)})`;
 }
