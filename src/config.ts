@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
+import { loadRepoConfig, withRepoConfig, type RuleSetting } from './repo-config.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -53,6 +54,8 @@ export interface Config {
   downCommand: string | undefined;
   /** 1-based shard index of `total`. */
   shard: { index: number; total: number } | undefined;
+  /** Rule levels from the repository config file, in the order they apply (the last match wins). */
+  rules: RuleSetting[];
 }
 
 type Spec = (typeof OPTION_SPECS)[number];
@@ -197,8 +200,11 @@ function optionalText(value: string | undefined): string | undefined {
   return blank(value) ? undefined : value.trim();
 }
 
-export function buildConfig(root: string, raw: RawOptions): Config {
+export function buildConfig(root: string, given: RawOptions): Config {
   const absRoot = path.resolve(root);
+  // Flags and inputs first, the committed config file for what they leave out.
+  const repo = loadRepoConfig(absRoot);
+  const raw = withRepoConfig(given, repo);
   const databaseUrl = raw.databaseUrl?.trim() ?? '';
   if (databaseUrl === '') throw new InputError('usage', 'no database URL given');
   validateDatabaseUrl(databaseUrl);
@@ -216,7 +222,7 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
     perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
     productionRows: parseProductionRows(absRoot, raw.productionRows),
-    criticalTables: readCriticalTables(absRoot, raw.criticalTables),
+    criticalTables: readCriticalTables(absRoot, raw.criticalTables) ?? repo?.criticalTables,
     baseRef: optionalText(raw.baseRef),
     baseRefOptional: false,
     // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
@@ -235,6 +241,7 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     upCommand,
     downCommand,
     shard: parseShard(raw.shard),
+    rules: repo?.rules ?? [],
   };
 }
 

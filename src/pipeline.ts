@@ -12,6 +12,7 @@ import { substituteMigration } from './migrations/substitute.js';
 import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
+import { applyRuleLevels, restatus, ruleLevels } from './report/severities.js';
 import type { ProgressEvent } from './report/terminal.js';
 import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
 import { loadParser, parseSource } from './sql/parse.js';
@@ -83,6 +84,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
     ...baselineNotes,
   ];
+  // The repository's rule levels, before anything counts the findings.
+  const levelOf = ruleLevels(config.rules);
+  upfront.splice(0, upfront.length, ...applyRuleLevels(upfront, levelOf).findings);
+  findings.splice(0, findings.length, ...applyRuleLevels(findings, levelOf).findings);
   findings.push(...upfront);
 
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
@@ -100,6 +105,12 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const stages: StageResult[] = [];
   const outcomes: StageOutcome[] = [];
   const record = (outcome: StageOutcome, durationMs: number, extra: Finding[] = []) => {
+    const leveled = applyRuleLevels(outcome.findings, levelOf);
+    outcome.findings = leveled.findings;
+    for (const v of leveled.changed) {
+      const was = outcome.perMigration.get(v);
+      if (was !== undefined) outcome.perMigration.set(v, restatus(was, outcome.findings.filter((f) => f.migration === v)));
+    }
     outcomes.push(outcome);
     findings.push(...outcome.findings);
     const status = stageStatusOf([...extra, ...outcome.findings], true);

@@ -60,6 +60,8 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   for (const s of OPTION_SPECS) {
     if (!s.input) continue;
     raw[s.key] = s.kind === 'multi' ? core.getMultilineInput(s.input) : core.getInput(s.input);
+    // The runner fills in action.yml's defaults: an input at its default leaves the repository config file in charge.
+    if (s.default !== undefined && raw[s.key] === s.default) raw[s.key] = '';
   }
   const databaseUrl = (raw.databaseUrl as string) || env.DATABASE_URL || '';
   if (databaseUrl) {
