@@ -299,8 +299,13 @@ describe('selectAnnotations', () => {
     // The rest is counted in one notice, which must not be an eleventh notice GitHub drops.
     expect(count('notice')).toBe(0);
     expect(annotations.length).toBe(20);
-    expect(omitted).toEqual({ error: 990, warning: 1_990, notice: 2_000 });
-    expect(annotations.length + omitted.error + omitted.warning + omitted.notice).toBe(5_000);
+    // Findings on one line are one annotation: every finding is said once, or counted as left out.
+    const said = annotations.reduce((n, a) => n + (a.findings ?? 0), 0);
+    expect(said).toBeGreaterThan(20);
+    expect(omitted.notice).toBe(2_000);
+    expect(said + omitted.error + omitted.warning + omitted.notice).toBe(5_000);
+    const lines = annotations.map((a) => `${a.file}:${a.startLine}`);
+    expect(new Set(lines).size).toBe(lines.length);
     expect(annotations.slice(0, 10).every((a) => a.level === 'error')).toBe(true);
     // Earliest first: the errors are the ones in the first file, by line.
     expect(annotations[0]!.file).toBe('db/migrations/0000_m.up.sql');
@@ -319,11 +324,12 @@ describe('selectAnnotations', () => {
     const { annotations } = selectAnnotations(failingReport());
     expect(annotations[0]).toEqual({
       level: 'error',
-      title: 'migration-ci · syntax · apply-failed (0003)',
+      title: 'The migration fails to apply (0003)',
       message: 'syntax error at or near "AERT"\nHint: did you mean ALTER?',
       file: 'db/migrations/0003_add_bio.up.sql',
       startLine: 4,
       startColumn: 19,
+      findings: 1,
     });
     const warning = annotations.find((a) => a.level === 'warning')!;
     expect(warning.message.split('\n')).toEqual([
@@ -332,13 +338,36 @@ describe('selectAnnotations', () => {
       '  (no index users_status_idx)',
       'schema after up + down:',
       '  CREATE INDEX users_status_idx ON public.users USING btree (status)',
+      'Fix: DROP INDEX users_status_idx;',
       'Hint: add `DROP INDEX users_status_idx;` to the down migration',
     ]);
     // A finding without line has no line or column.
-    const missingDown = annotations.find((a) => a.title.includes('missing-down'))!;
+    const missingDown = annotations.find((a) => a.title.startsWith('The migration has no down migration'))!;
     expect(missingDown.file).toBe('db/migrations/0004_backfill_bio.up.sql');
     expect('startLine' in missingDown).toBe(false);
     expect('startColumn' in missingDown).toBe(false);
+  });
+});
+
+describe('annotations of statements over several lines and stacked findings', () => {
+  it('spans the statement with endLine, merges findings on one line, and points from the up to the down', () => {
+    const report = failingReport();
+    report.findings = [
+      { stage: 'performance', severity: 'error', rule: 'too-slow', migration: '0002', file: 'db/0002.up.sql', line: 2, endLine: 5, column: 1, message: 'slow', detail: 'measured 12 s' },
+      { stage: 'performance', severity: 'warning', rule: 'table-rewrite', migration: '0002', file: 'db/0002.up.sql', line: 2, endLine: 5, message: 'rewrites users', detail: 'measured 12 s' },
+      { stage: 'rollback', severity: 'error', rule: 'down-not-restoring', migration: '0002', file: 'db/0002.down.sql', line: 1, message: 'index i is left behind', fix: 'DROP INDEX i;', related: { file: 'db/0002.up.sql', line: 7, message: 'the down of 0002 does not undo this' } },
+    ];
+    const { annotations, omitted } = selectAnnotations(report);
+    expect(omitted).toEqual({ error: 0, warning: 0, notice: 0 });
+    const up = annotations.find((a) => a.file === 'db/0002.up.sql' && a.startLine === 2)!;
+    expect(up).toMatchObject({ level: 'error', endLine: 5, findings: 2, title: expect.stringMatching(/ \(0002\) and 1 more$/) });
+    expect('startColumn' in up).toBe(false);
+    // The measured number once, though both findings carry it.
+    expect(up.message.split('\n')).toEqual(['error: slow', 'warning: rewrites users', 'measured 12 s']);
+    expect(formatWorkflowCommand(up)).toMatch(/^::error file=db\/0002\.up\.sql,line=2,endLine=5,title=/);
+    const down = annotations.find((a) => a.file === 'db/0002.down.sql')!;
+    expect(down.message).toBe('index i is left behind\nFix: DROP INDEX i;');
+    expect(annotations.find((a) => a.startLine === 7)).toEqual({ level: 'notice', title: 'Not undone by the down (0002)', message: 'the down of 0002 does not undo this: see db/0002.down.sql:1', file: 'db/0002.up.sql', startLine: 7, findings: 0 });
   });
 });
 
@@ -346,7 +375,7 @@ describe('formatWorkflowCommand', () => {
   it('prints the exact runner command', () => {
     const { annotations } = selectAnnotations(failingReport());
     expect(formatWorkflowCommand(annotations[0]!)).toBe(
-      '::error file=db/migrations/0003_add_bio.up.sql,line=4,col=19,title=migration-ci · syntax · apply-failed (0003)::syntax error at or near "AERT"%0AHint: did you mean ALTER?',
+      '::error file=db/migrations/0003_add_bio.up.sql,line=4,col=19,title=The migration fails to apply (0003)::syntax error at or near "AERT"%0AHint: did you mean ALTER?',
     );
   });
 

@@ -28,6 +28,7 @@ function annotate(report: Report): AnnotationCounts {
     const props: core.AnnotationProperties = { title: a.title };
     if (a.file) props.file = a.file;
     if (a.startLine) props.startLine = a.startLine;
+    if (a.endLine) props.endLine = a.endLine;
     if (a.startColumn) props.startColumn = a.startColumn;
     if (a.level === 'error') core.error(a.message, props);
     else if (a.level === 'warning') core.warning(a.message, props);
