@@ -82,6 +82,7 @@ function statementJson(s: StatementMeasure): Record<string, unknown> {
     column: s.column,
     head: s.head,
     durationMs: s.durationMs,
+    runsMs: s.runsMs ? [...s.runsMs] : undefined,
     locks: s.locks.map((l) => ({ relation: l.relation, mode: l.mode })),
     rewrites: [...s.rewrites],
     rebuiltIndexes: s.rebuiltIndexes ? [...s.rebuiltIndexes] : undefined,

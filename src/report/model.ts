@@ -83,6 +83,8 @@ export interface StatementMeasure {
   /** The statement's first words, shortened. */
   head?: string;
   durationMs: number;
+  /** Each run's time when the statement was timed more than once (near the threshold); `durationMs` is the fastest. */
+  runsMs?: number[];
   /** Locks this statement took on tables (and strong ones on existing indexes), strongest mode per relation. */
   locks: StatementLock[];
   /** Tables whose storage was rewritten (new relfilenode). */
