@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatProgress,
+  visibleLength,
   formatWorkflowCommand,
   renderJson,
   renderSummary,
@@ -436,19 +437,37 @@ describe('terminal', () => {
     const opts = { color: false };
     expect(
       formatProgress({ kind: 'migration', stage: 'syntax', version: '0002', name: 'add_status', status: 'pass', durationMs: 12.34 }, opts),
-    ).toBe('  syntax       ✔ pass     0002 add_status  12 ms');
+    ).toBe('  syntax       ✔ pass          12 ms  0002 add_status');
     expect(
       formatProgress(
         { kind: 'migration', stage: 'performance', version: '0003', name: 'add_bio', status: 'fail', durationMs: 12_500, note: 'over 10 s' },
         opts,
       ),
-    ).toBe('  performance  ✖ fail     0003 add_bio  12.5 s  over 10 s');
+    ).toBe('  performance  ✖ fail         12.5 s  0003 add_bio  over 10 s');
     expect(
       formatProgress({ kind: 'migration', stage: 'syntax', version: '0001', name: 'create_users', status: 'baseline', durationMs: 3 }, opts),
-    ).toBe('  syntax       · baseline 0001 create_users  3 ms');
+    ).toBe('  syntax       · baseline       3 ms  0001 create_users');
     expect(formatProgress({ kind: 'stage', stage: 'rollback', status: 'warn', durationMs: 1_250 }, opts)).toBe('▸ rollback: ⚠ warn in 1.25 s');
     expect(formatProgress({ kind: 'info', message: 'seeding 500,000 rows\ninto users' }, opts)).toBe('seeding 500,000 rows into users');
     const colored = formatProgress({ kind: 'stage', stage: 'syntax', status: 'fail', durationMs: 5 }, { color: true });
     expect(colored).toContain('\u001b[31m');
+    // Wrapped to the terminal: continuation lines hang under the name.
+    const narrow = formatProgress({ kind: 'migration', stage: 'performance', version: '0003', name: 'add_bio', status: 'pass', durationMs: 12, note: 'rows: users 500,000; fill 2,310 ms, first run 41 ms, timed run 160 ms' }, { color: false, width: 60 });
+    for (const l of narrow.split('\n')) expect(l.length).toBeLessThanOrEqual(60);
+    expect(narrow.split('\n')[1]).toMatch(/^ {15,}\S/);
+  });
+
+  it('wraps findings to the terminal width at words, with hanging indents, colour codes taking no room', () => {
+    for (const width of [100, 60]) {
+      for (const color of [false, true]) {
+        const text = renderTerminal(failingReport(), { color, width });
+        for (const line of text.split('\n')) expect(visibleLength(line), line).toBeLessThanOrEqual(width);
+      }
+    }
+    const plain = renderTerminal(statementsReport(), { color: false, width: 60 }).split('\n');
+    const head = plain.findIndex((l) => l.startsWith('db/migrations/20240301090000_orders_add_total.up.sql:3:1'));
+    // The message goes on under the head, indented; no word is split.
+    expect(plain[head + 1]).toMatch(/^ {4}\S/);
+    expect(renderTerminal(statementsReport(), { color: false }).split('\n').some((l) => l.length > 100)).toBe(true);
   });
 });

@@ -11,11 +11,12 @@ import { mergeReports, parseReport } from '../report/merge.js';
 import type { Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
-import { formatProgress, renderTerminal } from '../report/terminal.js';
+import { formatProgress, renderTerminal, wrapLine } from '../report/terminal.js';
 import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { LiveLine, wantsColor } from './live-line.js';
 
 export interface CliIo {
   cwd: string;
@@ -23,6 +24,10 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY: boolean;
+  /** Progress goes to a terminal: a live line may show long work. */
+  stderrIsTTY?: boolean;
+  /** Terminal width: output wraps to it; unset when not a terminal. */
+  columns?: number;
 }
 
 // The embedded server of the run in progress, so a signal can stop it too.
@@ -33,8 +38,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let embedded: EmbeddedServer | undefined;
   let secretUrl = '';
   const mask = (s: string) => (secretUrl ? maskPassword(s, secretUrl) : s);
-  const out = (s: string) => io.stdout(mask(s));
-  const err = (s: string) => io.stderr(mask(s));
+  const live = new LiveLine((s) => io.stderr(mask(s)), io.stderrIsTTY === true, io.columns);
+  const out = (s: string) => {
+    live.clear();
+    io.stdout(mask(s));
+  };
+  const err = (s: string) => {
+    live.clear();
+    io.stderr(mask(s));
+  };
   try {
     if (argv[0] === 'merge-reports') return await mergeCommand(parseCliArgs(argv.slice(1), { allowPositionals: true }), io);
     const args = parseCliArgs(argv);
@@ -46,24 +58,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       out(`migration-ci ${VERSION}\n`);
       return 0;
     }
-    const color = args.color ?? (io.isTTY && !io.env.NO_COLOR);
+    const color = wantsColor(args.color, io.env, io.isTTY);
+    const width = io.columns;
     let databaseUrl = (args.raw.databaseUrl as string | undefined) || io.env.DATABASE_URL || '';
     if (!databaseUrl) {
       err('no --database-url or DATABASE_URL: starting an embedded Postgres 17\n');
+      live.show('starting the embedded Postgres…');
       embedded = await startEmbeddedPostgres();
+      live.clear();
       activeEmbedded = embedded;
       databaseUrl = embedded.url;
     }
     secretUrl = databaseUrl;
     const config = buildConfig(io.cwd, { ...args.raw, databaseUrl });
     const report = await runPipeline(config, {
-      log: (line) => err(`${line}\n`),
-      progress: (event) => err(`${formatProgress(event, { color })}\n`),
+      log: (line) => err(`${wrapLine(line, width)}\n`),
+      progress: (event) => (event.kind === 'working' ? live.show(formatProgress(event, { color })) : err(`${formatProgress(event, { color, width })}\n`)),
       runCommand: spawnCommand,
     });
     writeFiles(report, config.reportJson, config.sarif, config.root, mask);
     if (args.githubAnnotations) printAnnotations(report, out);
-    out(renderTerminal(report, { color }));
+    out(renderTerminal(report, { color, width }));
     return report.verdict === 'pass' ? 0 : 1;
   } catch (e) {
     if (isInputError(e)) {
@@ -75,6 +90,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   } finally {
     await closeAllScratchServers();
+    live.clear();
     await embedded?.stop().catch(() => {});
     activeEmbedded = undefined;
   }
@@ -147,6 +163,8 @@ export async function main(): Promise<void> {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     isTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : process.stderr.isTTY && process.stderr.columns ? { columns: process.stderr.columns } : {}),
   });
   // The embedded server's exit hook ends the process with 0 on 'beforeExit': exit with our code
   // ourselves, once everything written has been flushed.

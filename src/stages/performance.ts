@@ -163,6 +163,9 @@ async function measureMigration(
   const smallRows = Math.floor(config.perfRows / 4);
 
   const phases = new PhaseClock();
+  if (existing.length > 0) {
+    ctx.progress({ kind: 'working', message: `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it` });
+  }
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
