@@ -403,7 +403,10 @@ describe('terminal', () => {
     expect(lines[0]).toBe('db/migrations/0003_add_bio.up.sql:4:19: error [syntax/apply-failed] syntax error at or near "AERT"');
     expect(lines[1]).toBe('    hint: did you mean ALTER?');
     expect(text).toContain('db/migrations/0002_add_status.down.sql:1:1: warning [rollback/schema-drift] index users_status_idx is left behind\n    schema before up:\n      (no index users_status_idx)\n');
-    expect(text).toMatch(/^syntax {7}✖ fail {4}/m);
+    expect(text).toMatch(/^syntax {7}✖ fail \(2 of 3 reached\) +41 ms$/m);
+    // Work a stage did not do is not called a pass.
+    expect(text).toMatch(/^data {9}◑ partial \(1 of 3\) +310 ms$/m);
+    expect(text).toMatch(/^performance  – not run +–$/m);
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       '✖ migration-ci: fail — 2 errors, 1 warning, 1 notice · Postgres 17.10, 4 migrations (3 under test)',
     );

@@ -146,3 +146,23 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
       (a.column ?? 0) - (b.column ?? 0),
   );
 }
+
+/**
+ * How many migrations under test a stage reached (gave a status other than skip), of how many;
+ * `counted` is false when the stage reports no per-migration status at all.
+ */
+export function stageCoverage(report: Report, stage: StageName): { reached: number; total: number; counted: boolean } {
+  const underTest = report.migrations.filter((m) => m.underTest);
+  const reached = underTest.filter((m) => m.stages[stage] !== undefined && m.stages[stage] !== 'skip').length;
+  return { reached, total: underTest.length, counted: underTest.some((m) => m.stages[stage] !== undefined) };
+}
+
+/** What a stage did, in words: `pass`, `partial (1 of 3)`, `fail (2 of 3 reached)`, `not run`. */
+export function stageStatusWords(report: Report, stage: StageResult): { status: StageStatus | 'partial'; words: string } {
+  const c = stageCoverage(report, stage.name);
+  if (stage.status === 'skip' || (c.counted && c.reached === 0)) return { status: 'skip', words: 'not run' };
+  const part = c.counted && c.reached < c.total ? `${c.reached.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')}` : undefined;
+  if (stage.status === 'pass' && part !== undefined) return { status: 'partial', words: `partial (${part})` };
+  const word = { pass: 'pass', fail: 'fail', warn: 'warnings', skip: 'not run' }[stage.status];
+  return { status: stage.status, words: `${word}${part !== undefined ? ` (${part} reached)` : ''}` };
+}

@@ -3,7 +3,9 @@ import { formatLocation, type AnnotationCounts } from './annotations.js';
 import {
   countBySeverity,
   sortFindings,
+  stageStatusWords,
   type Finding,
+  type StageResult,
   type Report,
   type ReportMigration,
   type Severity,
@@ -197,16 +199,9 @@ function joinAnd(parts: string[]): string {
 }
 
 /** What a stage did, said truthfully: `✅ pass`, `◑ partial (1 of 3)`, `➖ not run`. */
-export function stageStatusText(report: Report, stage: { name: StageName; status: StageStatus }): string {
-  const underTest = report.migrations.filter((m) => m.underTest);
-  const reached = underTest.filter((m) => m.stages[stage.name] !== undefined && m.stages[stage.name] !== 'skip').length;
-  // Stages that report no per-migration status (or a run without migrations) are taken at their word.
-  const counted = underTest.some((m) => m.stages[stage.name] !== undefined);
-  if (stage.status === 'skip' || (counted && reached === 0)) return `${STATUS_MARK.skip} not run`;
-  const part = counted && reached < underTest.length ? `${reached.toLocaleString('en-US')} of ${underTest.length.toLocaleString('en-US')}` : undefined;
-  if (stage.status === 'pass' && part !== undefined) return `${PARTIAL_MARK} partial (${part})`;
-  const word = { pass: 'pass', fail: 'fail', warn: 'warnings', skip: 'not run' }[stage.status];
-  return `${STATUS_MARK[stage.status]} ${word}${part !== undefined ? ` (${part} reached)` : ''}`;
+export function stageStatusText(report: Report, stage: StageResult): string {
+  const { status, words } = stageStatusWords(report, stage);
+  return `${status === 'partial' ? PARTIAL_MARK : STATUS_MARK[status]} ${words}`;
 }
 
 function stagesSection(report: Report): string {

@@ -3,6 +3,7 @@ import { formatLocation } from './annotations.js';
 import {
   countBySeverity,
   sortFindings,
+  stageStatusWords,
   type Finding,
   type Report,
   type Severity,
@@ -48,7 +49,8 @@ export function wrapLine(line: string, width: number | undefined, hang = 4): str
   if (width === undefined || width < 20 || visibleLength(line) <= width) return line;
   const own = /^ */.exec(line)![0].length;
   const prefix = ' '.repeat(Math.min(own + hang, Math.floor(width / 2)));
-  const words = line.slice(own).split(/(?<= )/);
+  // A number and its unit stay together: `63 ms`, `500,000 rows`.
+  const words = line.slice(own).split(/(?<= )(?!(?:ms|s|min|rows)\b)/);
   const out: string[] = [];
   let current = ' '.repeat(own);
   let currentLen = own;
@@ -234,17 +236,21 @@ export function renderTerminal(report: Report, opts: TerminalOptions): string {
   if (findings.length > 0) out.push('');
 
   if (report.stages.length > 0) {
-    const rows = report.stages.map((s) => ({
-      name: s.name,
-      status: s.status,
-      duration: s.status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
-    }));
+    const rows = report.stages.map((s) => {
+      const { status, words } = stageStatusWords(report, s);
+      const shown: StageStatus = status === 'partial' ? 'warn' : status;
+      return {
+        name: s.name,
+        text: `${status === 'partial' ? '◑' : STATUS_SYMBOL[shown]} ${words}`,
+        paint: statusPaint(p, status === 'partial' ? 'skip' : shown),
+        duration: status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
+      };
+    });
+    const nameWidth = Math.max(STAGE_WIDTH, ...rows.map((r) => [...r.name].length));
+    const statusWidth = Math.max('status'.length, ...rows.map((r) => [...r.text].length));
     const durWidth = Math.max('duration'.length, ...rows.map((r) => r.duration.length));
-    out.push(p.dim(`${pad('stage', STAGE_WIDTH)}  ${pad('status', 8)}  ${'duration'.padStart(durWidth)}`));
-    for (const r of rows) {
-      const st = pad(`${STATUS_SYMBOL[r.status]} ${r.status}`, 8, statusPaint(p, r.status)(`${STATUS_SYMBOL[r.status]} ${r.status}`));
-      out.push(`${pad(r.name, STAGE_WIDTH)}  ${st}  ${r.duration.padStart(durWidth)}`);
-    }
+    out.push(p.dim(`${pad('stage', nameWidth)}  ${pad('status', statusWidth)}  ${'duration'.padStart(durWidth)}`));
+    for (const r of rows) out.push(`${pad(clean(r.name), nameWidth)}  ${pad(r.text, statusWidth, r.paint(r.text))}  ${r.duration.padStart(durWidth)}`);
     out.push('');
   }
 
