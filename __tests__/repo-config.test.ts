@@ -164,6 +164,7 @@ describe('the JSON Schema editors read', () => {
   const schema = JSON.parse(fs.readFileSync(path.join(repoRoot, 'migration-ci.schema.json'), 'utf8'));
   it('lists exactly the keys and rules the parser takes', () => {
     expect(Object.keys(schema.properties)).toEqual(['$schema', ...REPO_CONFIG_OPTIONS, 'rules', 'overrides']);
+    // Out of date: npx tsx scripts/write-config-schema.ts
     expect(Object.keys(schema.properties.rules.properties).sort()).toEqual(knownRules().sort());
   });
 

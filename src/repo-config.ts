@@ -11,11 +11,11 @@ import type { RawOptions } from './config.js';
 import { InputError } from './errors.js';
 import { OPTION_SPECS } from './options.js';
 import { RULES } from './report/rules.js';
+import { RULE_LEVELS, type RuleLevel } from './report/severities.js';
 
 export const REPO_CONFIG_FILES = ['.migration-ci.yml', '.migration-ci.yaml'] as const;
 
-export const RULE_LEVELS = ['off', 'notice', 'warning', 'error'] as const;
-export type RuleLevel = (typeof RULE_LEVELS)[number];
+export { RULE_LEVELS, type RuleLevel } from './report/severities.js';
 
 /** One rule's level; with `files`, only for findings in files matching one of these globs. */
 export interface RuleSetting {

@@ -2,6 +2,10 @@ import picomatch from 'picomatch';
 import type { RuleSetting } from '../repo-config.js';
 import type { Finding, Severity, StageStatus } from './model.js';
 
+/** What a repository can set a rule to: off drops its findings, the others set their severity. */
+export const RULE_LEVELS = ['off', 'notice', 'warning', 'error'] as const;
+export type RuleLevel = (typeof RULE_LEVELS)[number];
+
 /** Compiled rule levels: which level a finding gets, or `off` to drop it; undefined leaves it be. */
 export type LevelOf = (f: Finding) => RuleSetting['level'] | undefined;
 
