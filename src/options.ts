@@ -27,7 +27,7 @@ export const OPTION_SPECS = [
     kind: 'string',
     default: undefined,
     arg: 'URL',
-    help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres 17 when neither is given); never modified: all work happens in scratch databases created and dropped',
+    help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres when neither is given); never modified: all work happens in scratch databases created and dropped',
   },
   { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance', arg: 'LIST', help: 'which stages run' },
   { key: 'dataTests', flag: 'data-tests', input: 'data-tests', kind: 'string', default: undefined, arg: 'DIR', help: '<version>.seed.sql runs right before that migration\'s up, <version>.assert.sql right after it' },
@@ -103,6 +103,15 @@ export const OPTION_SPECS = [
   { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
   { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
   { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test (merge the shards with merge-reports)' },
+  {
+    key: 'postgresVersion',
+    flag: 'postgres-version',
+    input: undefined,
+    kind: 'string',
+    default: undefined,
+    arg: 'MAJOR',
+    help: 'major of the embedded Postgres started when no database URL is given: 13 to 18 (default: the newest installed)',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTION_SPECS)[number]['key'];

@@ -211,7 +211,8 @@ async function measureMigration(
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
   if (r.ok) {
-    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, repeats });
+    const major = Math.floor(ctx.server.versionNum / 10000);
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major, repeats });
     return { ...assessed, stop: false, note: `${volume}; ${phases.summary()}` };
   }
   return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
@@ -335,7 +336,8 @@ async function failedAtVolume(
     return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
   // Not timed, but what the parse tree shows still holds.
-  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined });
+  const major = Math.floor(ctx.server.versionNum / 10000);
+  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined, major });
   findings.push(...unmeasured.findings);
   return { findings, statements: [], stop: false, note: `${volume}; not timed` };
 }
