@@ -16,7 +16,7 @@ describe.each(servers())('built action (dist/index.js) on $name', ({ url }) => {
     expect(run.code).toBe(1);
     const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error'));
     expect(errors.some((l) => /^::error title=[^,]*,file=examples\/broken\/0003_add_plan\.up\.sql,line=4,col=22::syntax error at or near "AERT"/.test(l))).toBe(true);
-    expect(errors.some((l) => /file=examples\/broken\/0002_add_region\.up\.sql,line=2,col=1::column "region" of relation "accounts" contains null values/.test(l))).toBe(true);
+    expect(errors.some((l) => /file=examples\/broken\/0002_add_region\.up\.sql,line=2,endLine=3::column "region" of relation "accounts" contains null values/.test(l))).toBe(true);
     // setFailed is the last error command
     expect(errors.at(-1)).toBe('::error::migration-ci: 2 errors in the migrations');
     expect(run.outputs.verdict).toBe('fail');

@@ -88,6 +88,8 @@ export function failingReport(): Report {
         line: 1,
         column: 1,
         message: 'index users_status_idx is left behind',
+        fix: 'DROP INDEX users_status_idx;',
+        related: { file: 'db/migrations/0002_add_status.up.sql', line: 3, message: 'created by the up' },
         detail: [
           'schema before up:',
           '  (no index users_status_idx)',
@@ -106,6 +108,7 @@ export function failingReport(): Report {
         column: 19,
         message: 'syntax error at or near "AERT"',
         hint: 'did you mean ALTER?',
+        excerpt: { line: 2, text: 'ALTER TABLE users ADD COLUMN bio text;\n\nALTER TABLE users AERT COLUMN bio SET DEFAULT \'\';' },
       },
       {
         stage: 'syntax',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatProgress,
+  visibleLength,
   formatWorkflowCommand,
   renderJson,
   renderSummary,
@@ -72,8 +73,9 @@ describe('renderJson', () => {
       column: 19,
       message: 'syntax error at or near "AERT"',
       hint: 'did you mean ALTER?',
+      excerpt: { line: 2, text: "ALTER TABLE users ADD COLUMN bio text;\n\nALTER TABLE users AERT COLUMN bio SET DEFAULT '';" },
     });
-    expect(Object.keys(j.findings[0])).toEqual(['stage', 'severity', 'rule', 'migration', 'file', 'line', 'column', 'message', 'hint']);
+    expect(Object.keys(j.findings[0])).toEqual(['stage', 'severity', 'rule', 'migration', 'file', 'line', 'column', 'message', 'hint', 'excerpt']);
     expect(j.findings.map((f: { severity: string }) => f.severity)).toEqual(['error', 'error', 'warning', 'notice']);
     expect(j.statements).toEqual([]);
   });
@@ -135,10 +137,16 @@ describe('renderSummary', () => {
     const text = renderSummary(failingReport());
     expect(text.startsWith('## ❌ migration-ci: fail\n')).toBe(true);
     expect(text).toContain('PostgreSQL 17.10');
-    expect(text).toContain('| syntax | ❌ fail | 41 ms |');
+    expect(text).toContain('| syntax | ❌ fail (2 of 3 reached) | 41 ms |');
+    // A stage that reached only some migrations under test does not say pass.
+    expect(text).toContain('| data | ◑ partial (1 of 3) | 310 ms |');
+    expect(text).toContain('| performance | ➖ not run | — |');
     expect(text).toContain('| `0003` | add\\_bio | under test | ❌ | ➖ | ➖ | ➖ |');
     expect(text).toContain('| `0002` | add\\_status | under test | ✅ | ⚠️ | ✅ | ➖ |');
-    expect(text.indexOf('#### ❌ Errors (2)')).toBeLessThan(text.indexOf('#### ⚠️ Warnings (1)'));
+    expect(text.indexOf('### ❌ Errors (2)')).toBeLessThan(text.indexOf('### ⚠️ Warnings (1)'));
+    // Findings come before every table; notices are folded.
+    expect(text.indexOf('### ⚠️ Warnings (1)')).toBeLessThan(text.indexOf('| Stage |'));
+    expect(text).toContain('<details><summary>ℹ️ Notices (1)</summary>');
     expect(text).toContain('`db/migrations/0003_add_bio.up.sql:4:19`');
     expect(renderSummary(passingReport()).startsWith('## ✅ migration-ci: pass\n')).toBe(true);
   });
@@ -151,7 +159,7 @@ describe('renderSummary', () => {
     report.findings[1]!.hint = '</details><script>alert(2)</script>';
     report.findings[0]!.detail = '```\n</details>\n<script>alert(3)</script>\n```';
     report.statements = [
-      { migration: '0002', file: 'a|b.sql', line: 1, durationMs: 1, locks: [{ relation: 'x|y', mode: 'Share|Lock' }], rewrites: ['r|s'] },
+      { migration: '0002', file: 'a|b.sql', line: 1, durationMs: 1, head: 'UPDATE "x|y" SET a = 1', locks: [{ relation: 'x|y', mode: 'Share|Lock' }], rewrites: ['r|s'] },
     ];
     const text = renderSummary(report);
 
@@ -165,29 +173,44 @@ describe('renderSummary', () => {
     expect(migRow).toBeDefined();
     expect(cellPipes(migRow)).toBe(8); // Version, Name, Role + 4 stages
     const stmtRow = text.split('\n').find((l) => l.includes('a\\|b.sql'))!;
-    expect(cellPipes(stmtRow)).toBe(5);
+    expect(cellPipes(stmtRow)).toBe(4);
 
     // The detail holding ``` and </details> gets a longer fence, so it cannot close it.
     expect(text).toContain('  ````text\n  ```\n  </details>\n  <script>alert(3)</script>\n  ```\n  ````');
   });
 
-  it('lists statements with locks and rewrites', () => {
+  it('lists the statements worth a look, within GitHub\'s width', () => {
     const text = renderSummary(statementsReport());
-    expect(text).toContain('| Statement | SQL | Time | Locks | Rewrites | Projected |');
+    expect(text).toContain('| Statement | Time | Locks and rewrites | At production size |');
     expect(text).toContain(
-      '| `db/migrations/20240301090000_orders_add_total.up.sql:3` | `ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2)` | 6.11 s | AccessExclusiveLock on `orders` | `orders` | 2 min 02 s at 10,000,000 rows |',
+      '| `20240301090000_orders_add_total.up.sql:3`<br>`ALTER TABLE orders ALTER COLUMN total T…` | 6.11 s | AccessExclusive on `orders`<br>rewrites `orders`<br>rebuilds `orders_pkey` | 2 min 02 s<br>10,000,000 rows |',
     );
     // Which migration keeps which table from being read or written, and for how long.
-    expect(text).toContain('| `20240301090000` | `orders` | reads and writes (AccessExclusiveLock) | line 3 to 5 | 6.92 s | 2 min 18 s |');
+    expect(text).toContain('| `20240301090000` | `orders` | reads, writes (AccessExclusive) | lines 3–5 | 6.92 s | 2 min 18 s |');
     // Locks of a statement run outside a transaction are known, not observed.
-    expect(text).toContain('ShareUpdateExclusiveLock on `orders` (outside a transaction)');
+    expect(text).toContain('ShareUpdateExclusive on `orders` (no transaction)');
+    // A quick statement that rewrites nothing is counted, not listed.
+    expect(text).toContain('1 statement took under 100 ms, rewrote nothing and held no blocking lock for long');
     // Without heads and projections, those columns are left out.
     const plain = statementsReport();
     plain.statements = plain.statements.map(({ head: _h, projectedMs: _p, productionRows: _r, holds: _x, ...rest }) => rest);
     const plainText = renderSummary(plain);
-    expect(plainText).toContain('| Statement | Time | Locks | Rewrites |\n| --- | ---: | --- | --- |');
+    expect(plainText).toContain('| Statement | Time | Locks and rewrites |\n| --- | ---: | --- |');
     expect(plainText).not.toContain('### Lock holds');
     expect(renderSummary(failingReport())).not.toContain('### Statements');
+  });
+
+  it('leaves out lock holds and statements that are quick, and folds long tables', () => {
+    const report = statementsReport();
+    const quick = { migration: '0002', file: 'db/0002.up.sql', line: 1, durationMs: 1.2, locks: [{ relation: 'users', mode: 'AccessExclusiveLock' }], rewrites: [], holds: [{ relation: 'users', mode: 'AccessExclusiveLock', blocks: 'reads' as const, ms: 1.2, untilLine: 1 }] };
+    report.statements = Array.from({ length: 15 }, (_, i) => ({ ...quick, line: i + 1 }));
+    const text = renderSummary(report);
+    expect(text).not.toContain('### Statements');
+    expect(text).not.toContain('### Lock holds');
+    expect(text).toContain('15 statements took each under 100 ms');
+    const slow = statementsReport();
+    slow.statements = Array.from({ length: 15 }, (_, i) => ({ ...slow.statements.find((x) => x.rewrites.length > 0)!, line: i + 1 }));
+    expect(renderSummary(slow)).toContain('<details><summary>15 statements</summary>');
   });
 
   it('shares the budget between findings, lock holds and statements when all are large', () => {
@@ -198,7 +221,7 @@ describe('renderSummary', () => {
       const text = renderSummary(report, { maxBytes });
       expect(bytes(text)).toBeLessThanOrEqual(maxBytes);
       const holdRows = (text.match(/^\| `20240301090000` \| `orders` \|/gm) ?? []).length;
-      const stmtRows = (text.match(/^\| `db\/migrations\/20240301090000_orders_add_total\.up\.sql:\d+` \|/gm) ?? []).length;
+      const stmtRows = (text.match(/^\| `20240301090000_orders_add_total\.up\.sql:\d+`<br>/gm) ?? []).length;
       expect(holdRows).toBeGreaterThan(0);
       expect(stmtRows).toBeGreaterThan(0);
       expect(text).toContain(`${(20_000 - holdRows).toLocaleString('en-US')} more lock holds not shown; see the JSON report.`);
@@ -222,7 +245,7 @@ describe('renderSummary', () => {
     expect(withDetails).toBeGreaterThan(0);
     expect(withDetails + Number(m![1]!.replace(/,/g, ''))).toBe(2_500);
     expect(text).not.toContain('more findings not shown');
-    expect(text).toContain('#### ❌ Errors (1,000)');
+    expect(text).toContain('### ❌ Errors (1,000)');
   });
 
   it('cuts the findings list when even short findings do not fit, and says how many are not shown', () => {
@@ -239,7 +262,7 @@ describe('renderSummary', () => {
     expect(notShown).toBeGreaterThan(0);
     expect(shown + notShown).toBe(5_000);
     // Most severe first: every error is listed before the cut.
-    expect(text.indexOf('#### ❌ Errors (1,000)')).toBeLessThan(text.indexOf('#### ⚠️ Warnings (2,000)'));
+    expect(text.indexOf('### ❌ Errors (1,000)')).toBeLessThan(text.indexOf('### ⚠️ Warnings (2,000)'));
     expect(bytes(text)).toBeGreaterThan(900_000); // the budget is used, not wasted
   });
 
@@ -255,7 +278,7 @@ describe('renderSummary', () => {
     // The first error keeps its detail; the last notice has none.
     const firstError = text.indexOf('- `db/migrations/0000_m.up.sql:1:1`');
     expect(text.slice(firstError, firstError + 400)).toContain('<details><summary>Detail</summary>');
-    expect(text.trimEnd().endsWith('see the JSON report._')).toBe(true);
+    expect(text.indexOf('see the JSON report._')).toBeLessThan(text.indexOf('### Stages'));
   });
 
   it('never exceeds a small budget', () => {
@@ -277,8 +300,13 @@ describe('selectAnnotations', () => {
     // The rest is counted in one notice, which must not be an eleventh notice GitHub drops.
     expect(count('notice')).toBe(0);
     expect(annotations.length).toBe(20);
-    expect(omitted).toEqual({ error: 990, warning: 1_990, notice: 2_000 });
-    expect(annotations.length + omitted.error + omitted.warning + omitted.notice).toBe(5_000);
+    // Findings on one line are one annotation: every finding is said once, or counted as left out.
+    const said = annotations.reduce((n, a) => n + (a.findings ?? 0), 0);
+    expect(said).toBeGreaterThan(20);
+    expect(omitted.notice).toBe(2_000);
+    expect(said + omitted.error + omitted.warning + omitted.notice).toBe(5_000);
+    const lines = annotations.map((a) => `${a.file}:${a.startLine}`);
+    expect(new Set(lines).size).toBe(lines.length);
     expect(annotations.slice(0, 10).every((a) => a.level === 'error')).toBe(true);
     // Earliest first: the errors are the ones in the first file, by line.
     expect(annotations[0]!.file).toBe('db/migrations/0000_m.up.sql');
@@ -297,11 +325,12 @@ describe('selectAnnotations', () => {
     const { annotations } = selectAnnotations(failingReport());
     expect(annotations[0]).toEqual({
       level: 'error',
-      title: 'migration-ci · syntax · apply-failed (0003)',
+      title: 'The migration fails to apply (0003)',
       message: 'syntax error at or near "AERT"\nHint: did you mean ALTER?',
       file: 'db/migrations/0003_add_bio.up.sql',
       startLine: 4,
       startColumn: 19,
+      findings: 1,
     });
     const warning = annotations.find((a) => a.level === 'warning')!;
     expect(warning.message.split('\n')).toEqual([
@@ -310,13 +339,36 @@ describe('selectAnnotations', () => {
       '  (no index users_status_idx)',
       'schema after up + down:',
       '  CREATE INDEX users_status_idx ON public.users USING btree (status)',
+      'Fix: DROP INDEX users_status_idx;',
       'Hint: add `DROP INDEX users_status_idx;` to the down migration',
     ]);
     // A finding without line has no line or column.
-    const missingDown = annotations.find((a) => a.title.includes('missing-down'))!;
+    const missingDown = annotations.find((a) => a.title.startsWith('The migration has no down migration'))!;
     expect(missingDown.file).toBe('db/migrations/0004_backfill_bio.up.sql');
     expect('startLine' in missingDown).toBe(false);
     expect('startColumn' in missingDown).toBe(false);
+  });
+});
+
+describe('annotations of statements over several lines and stacked findings', () => {
+  it('spans the statement with endLine, merges findings on one line, and points from the up to the down', () => {
+    const report = failingReport();
+    report.findings = [
+      { stage: 'performance', severity: 'error', rule: 'too-slow', migration: '0002', file: 'db/0002.up.sql', line: 2, endLine: 5, column: 1, message: 'slow', detail: 'measured 12 s' },
+      { stage: 'performance', severity: 'warning', rule: 'table-rewrite', migration: '0002', file: 'db/0002.up.sql', line: 2, endLine: 5, message: 'rewrites users', detail: 'measured 12 s' },
+      { stage: 'rollback', severity: 'error', rule: 'down-not-restoring', migration: '0002', file: 'db/0002.down.sql', line: 1, message: 'index i is left behind', fix: 'DROP INDEX i;', related: { file: 'db/0002.up.sql', line: 7, message: 'the down of 0002 does not undo this' } },
+    ];
+    const { annotations, omitted } = selectAnnotations(report);
+    expect(omitted).toEqual({ error: 0, warning: 0, notice: 0 });
+    const up = annotations.find((a) => a.file === 'db/0002.up.sql' && a.startLine === 2)!;
+    expect(up).toMatchObject({ level: 'error', endLine: 5, findings: 2, title: expect.stringMatching(/ \(0002\) and 1 more$/) });
+    expect('startColumn' in up).toBe(false);
+    // The measured number once, though both findings carry it.
+    expect(up.message.split('\n')).toEqual(['error: slow', 'warning: rewrites users', 'measured 12 s']);
+    expect(formatWorkflowCommand(up)).toMatch(/^::error file=db\/0002\.up\.sql,line=2,endLine=5,title=/);
+    const down = annotations.find((a) => a.file === 'db/0002.down.sql')!;
+    expect(down.message).toBe('index i is left behind\nFix: DROP INDEX i;');
+    expect(annotations.find((a) => a.startLine === 7)).toEqual({ level: 'notice', title: 'Not undone by the down (0002)', message: 'the down of 0002 does not undo this: see db/0002.down.sql:1', file: 'db/0002.up.sql', startLine: 7, findings: 0 });
   });
 });
 
@@ -324,7 +376,7 @@ describe('formatWorkflowCommand', () => {
   it('prints the exact runner command', () => {
     const { annotations } = selectAnnotations(failingReport());
     expect(formatWorkflowCommand(annotations[0]!)).toBe(
-      '::error file=db/migrations/0003_add_bio.up.sql,line=4,col=19,title=migration-ci · syntax · apply-failed (0003)::syntax error at or near "AERT"%0AHint: did you mean ALTER?',
+      '::error file=db/migrations/0003_add_bio.up.sql,line=4,col=19,title=The migration fails to apply (0003)::syntax error at or near "AERT"%0AHint: did you mean ALTER?',
     );
   });
 
@@ -351,7 +403,10 @@ describe('terminal', () => {
     expect(lines[0]).toBe('db/migrations/0003_add_bio.up.sql:4:19: error [syntax/apply-failed] syntax error at or near "AERT"');
     expect(lines[1]).toBe('    hint: did you mean ALTER?');
     expect(text).toContain('db/migrations/0002_add_status.down.sql:1:1: warning [rollback/schema-drift] index users_status_idx is left behind\n    schema before up:\n      (no index users_status_idx)\n');
-    expect(text).toMatch(/^syntax {7}✖ fail {4}/m);
+    expect(text).toMatch(/^syntax {7}✖ fail \(2 of 3 reached\) +41 ms$/m);
+    // Work a stage did not do is not called a pass.
+    expect(text).toMatch(/^data {9}◑ partial \(1 of 3\) +310 ms$/m);
+    expect(text).toMatch(/^performance  – not run +–$/m);
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       '✖ migration-ci: fail — 2 errors, 1 warning, 1 notice · Postgres 17.10, 4 migrations (3 under test)',
     );
@@ -385,19 +440,37 @@ describe('terminal', () => {
     const opts = { color: false };
     expect(
       formatProgress({ kind: 'migration', stage: 'syntax', version: '0002', name: 'add_status', status: 'pass', durationMs: 12.34 }, opts),
-    ).toBe('  syntax       ✔ pass     0002 add_status  12 ms');
+    ).toBe('  syntax       ✔ pass          12 ms  0002 add_status');
     expect(
       formatProgress(
         { kind: 'migration', stage: 'performance', version: '0003', name: 'add_bio', status: 'fail', durationMs: 12_500, note: 'over 10 s' },
         opts,
       ),
-    ).toBe('  performance  ✖ fail     0003 add_bio  12.5 s  over 10 s');
+    ).toBe('  performance  ✖ fail         12.5 s  0003 add_bio  over 10 s');
     expect(
       formatProgress({ kind: 'migration', stage: 'syntax', version: '0001', name: 'create_users', status: 'baseline', durationMs: 3 }, opts),
-    ).toBe('  syntax       · baseline 0001 create_users  3 ms');
+    ).toBe('  syntax       · baseline       3 ms  0001 create_users');
     expect(formatProgress({ kind: 'stage', stage: 'rollback', status: 'warn', durationMs: 1_250 }, opts)).toBe('▸ rollback: ⚠ warn in 1.25 s');
     expect(formatProgress({ kind: 'info', message: 'seeding 500,000 rows\ninto users' }, opts)).toBe('seeding 500,000 rows into users');
     const colored = formatProgress({ kind: 'stage', stage: 'syntax', status: 'fail', durationMs: 5 }, { color: true });
     expect(colored).toContain('\u001b[31m');
+    // Wrapped to the terminal: continuation lines hang under the name.
+    const narrow = formatProgress({ kind: 'migration', stage: 'performance', version: '0003', name: 'add_bio', status: 'pass', durationMs: 12, note: 'rows: users 500,000; fill 2,310 ms, first run 41 ms, timed run 160 ms' }, { color: false, width: 60 });
+    for (const l of narrow.split('\n')) expect(l.length).toBeLessThanOrEqual(60);
+    expect(narrow.split('\n')[1]).toMatch(/^ {15,}\S/);
+  });
+
+  it('wraps findings to the terminal width at words, with hanging indents, colour codes taking no room', () => {
+    for (const width of [100, 60]) {
+      for (const color of [false, true]) {
+        const text = renderTerminal(failingReport(), { color, width });
+        for (const line of text.split('\n')) expect(visibleLength(line), line).toBeLessThanOrEqual(width);
+      }
+    }
+    const plain = renderTerminal(statementsReport(), { color: false, width: 60 }).split('\n');
+    const head = plain.findIndex((l) => l.startsWith('db/migrations/20240301090000_orders_add_total.up.sql:3:1'));
+    // The message goes on under the head, indented; no word is split.
+    expect(plain[head + 1]).toMatch(/^ {4}\S/);
+    expect(renderTerminal(statementsReport(), { color: false }).split('\n').some((l) => l.length > 100)).toBe(true);
   });
 });

@@ -43,7 +43,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
         rule: 'down-not-restoring',
         severity: 'error',
         migration: '0002',
-        file: 'migrations/0002_status_no_default.up.sql',
+        file: 'migrations/0002_status_no_default.down.sql',
         line: 2,
         message: "column users.status: default 'active'::text is not restored by the down of 0002",
       },
@@ -53,13 +53,13 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
       [
         '--- schema before the up of 0002',
         '+++ schema after the down of 0002',
-        '@@ -1,4 +1,3 @@',
         ' column users.status',
-        '   type: text',
-        '   NOT NULL',
         "-  default: 'active'::text",
       ].join('\n'),
     );
+    // The fix goes in the down, where the finding is; the up statement it does not undo is a pointer.
+    expect(f.fix).toBe("ALTER TABLE users ALTER COLUMN status SET DEFAULT 'active';");
+    expect(f.related).toEqual({ file: 'migrations/0002_status_no_default.up.sql', line: 2, message: 'the down of 0002 does not undo this' });
     expect(report.verdict).toBe('fail');
     expect(report.stages.find((s) => s.name === 'rollback')?.status).toBe('fail');
     expect(report.migrations.map((m) => m.stages.rollback)).toEqual(['pass', 'fail']);
@@ -75,8 +75,8 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
         rule: 'down-not-restoring',
         severity: 'error',
         migration: '0002',
-        file: 'migrations/0002_indexes.up.sql',
-        line: 3,
+        file: 'migrations/0002_indexes.down.sql',
+        line: 1,
         message: 'index users_status_idx is left behind by the down of 0002',
       },
       {
@@ -89,6 +89,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
       },
     ]);
     expect(rollbackFindings(report)[0]!.detail).toContain('+  definition: CREATE INDEX users_status_idx ON public.users USING btree (status)');
+    expect(rollbackFindings(report)[0]!.fix).toBe('DROP INDEX users_status_idx;');
     expect(rollbackFindings(report)[1]!.hint).toBe('the down leaves behind something that the up creates');
     // Both belong to the rollback stage: the syntax stage passed.
     expect(report.stages.map((s) => [s.name, s.status])).toEqual([
@@ -157,7 +158,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
         rule: 'down-not-restoring',
         severity: 'error',
         migration: '0002',
-        file: 'migrations/0002_age_bigint.up.sql',
+        file: 'migrations/0002_age_bigint.down.sql',
         line: 1,
         message: 'column users.age: type bigint is not changed back to integer by the down of 0002',
       },
@@ -197,7 +198,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
         rule: 'down-not-restoring',
         severity: 'error',
         migration: '0002',
-        file: 'migrations/0002_mood.up.sql',
+        file: 'migrations/0002_mood.down.sql',
         line: 1,
         message: 'type mood is left behind by the down of 0002',
       },
@@ -211,6 +212,7 @@ describe.each(servers())('rollback stage on $name', ({ url }) => {
       },
     ]);
     expect(rollbackFindings(report)[0]!.detail).toContain("+  labels: 'happy', 'sad'");
+    expect(rollbackFindings(report)[0]!.fix).toBe('DROP TYPE mood;');
     expect(report.findings.find((f) => f.rule === 'not-reached')?.message).toBe('not reached because 0002 failed: 0003');
   });
 
@@ -241,7 +243,7 @@ $$;
       },
     ]);
     expect(rollbackFindings(report)[0]!.detail).toBe(
-      '--- schema after the first up of 0003\n+++ schema after the second up of 0003\n@@ -1,2 +0,0 @@\n-column users.flag\n-  type: boolean',
+      '--- schema after the first up of 0003\n+++ schema after the second up of 0003\n-column users.flag\n-  type: boolean',
     );
   });
 
@@ -256,7 +258,7 @@ $$;
         rule: 'down-not-restoring',
         severity: 'error',
         migration: '0002',
-        file: 'migrations/0002_orders.up.sql',
+        file: 'migrations/0002_orders.down.sql',
         line: 2,
         message: 'table orders is left behind by the down of 0002',
       },
@@ -412,8 +414,10 @@ ALTER TABLE users DISABLE ROW LEVEL SECURITY;
     const summary = renderSummary(report);
     expect(summary).toContain('index users\\_status\\_idx is left behind by the down of 0002');
     expect(summary).toContain(
-      '  <details><summary>Detail</summary>\n\n  ```diff\n  --- schema before the up of 0002\n  +++ schema after the down of 0002\n  @@ -0,0 +1,2 @@\n  +index users_status_idx\n',
+      '  <details><summary>Detail</summary>\n\n  ```diff\n  --- schema before the up of 0002\n  +++ schema after the down of 0002\n  +index users_status_idx\n',
     );
+    // The statement that fixes the down, as SQL, with the file it goes in.
+    expect(summary).toContain('**Fix** (add to `0002_indexes.down.sql`):\n\n  ```sql\n  DROP INDEX users_status_idx;\n  ```');
     expect(renderTerminal(report, { color: false })).toContain('index users_status_idx is left behind by the down of 0002');
   });
 
@@ -438,8 +442,8 @@ ALTER TABLE users DISABLE ROW LEVEL SECURITY;
         rule: 'down-not-restoring',
         severity: 'error',
         migration: '0002',
-        file: 'migrations/0002_indexes.up.sql',
-        line: 2,
+        file: 'migrations/0002_indexes.down.sql',
+        line: 1,
         message: 'index users_status_idx is left behind by the down of 0002',
       },
     ]);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
 import { readProductionStats, rowsOfTables, type ProductionStats } from './production-stats.js';
+import { loadRepoConfig, withRepoConfig, type RuleSetting } from './repo-config.js';
 import { OUTSIDE_CLASSES, type OutsideClass } from './sql/guard.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
@@ -83,6 +84,8 @@ export interface Config {
   downCommand: string | undefined;
   /** 1-based shard index of `total`. */
   shard: { index: number; total: number } | undefined;
+  /** Rule levels from the repository config file, in the order they apply (the last match wins). */
+  rules: RuleSetting[];
 }
 
 type Spec = (typeof OPTION_SPECS)[number];
@@ -270,9 +273,12 @@ function optionalText(value: string | undefined): string | undefined {
   return blank(value) ? undefined : value.trim();
 }
 
-export function buildConfig(root: string, raw: RawOptions, opts: { paths?: PathRule } = {}): Config {
+export function buildConfig(root: string, given: RawOptions, opts: { paths?: PathRule } = {}): Config {
   const paths = opts.paths ?? 'workspace';
   const absRoot = path.resolve(root);
+  // Flags and inputs first, the committed config file for what they leave out.
+  const repo = loadRepoConfig(absRoot);
+  const raw = withRepoConfig(given, repo);
   const databaseUrl = raw.databaseUrl?.trim() ?? '';
   if (databaseUrl === '') throw new InputError('usage', 'no database URL given');
   validateDatabaseUrl(databaseUrl);
@@ -295,7 +301,7 @@ export function buildConfig(root: string, raw: RawOptions, opts: { paths?: PathR
     // production-rows is the row part of production-stats: its entries win over the file's.
     productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows, paths)]),
     productionStats,
-    criticalTables: readCriticalTables(absRoot, raw.criticalTables, paths),
+    criticalTables: readCriticalTables(absRoot, raw.criticalTables, paths) ?? repo?.criticalTables,
     baseRef: optionalText(raw.baseRef),
     baseRefOptional: false,
     // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
@@ -318,6 +324,7 @@ export function buildConfig(root: string, raw: RawOptions, opts: { paths?: PathR
     upCommand,
     downCommand,
     shard: parseShard(raw.shard),
+    rules: repo?.rules ?? [],
   };
 }
 

@@ -13,7 +13,9 @@ import { substituteMigration } from './migrations/substitute.js';
 import { buildBaselineTemplate } from './stages/baseline.js';
 import type { Finding, Report, ReportMigration, StageResult } from './report/model.js';
 import { stageStatusOf, verdictOf } from './report/model.js';
+import { applyRuleLevels, restatus, ruleLevels } from './report/severities.js';
 import type { ProgressEvent } from './report/terminal.js';
+import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
 import { refuseOutsideStatements, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
@@ -115,6 +117,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...(scoped && !migrations.some((p) => p.migration.underTest) ? [nothingToTestFinding(config.baseRef!, migrations.length)] : []),
     ...baselineNotes,
   ];
+  // The repository's rule levels, before anything counts the findings.
+  const levelOf = ruleLevels(config.rules);
+  upfront.splice(0, upfront.length, ...applyRuleLevels(upfront, levelOf).findings);
+  findings.splice(0, findings.length, ...applyRuleLevels(findings, levelOf).findings);
   findings.push(...upfront);
   // Nothing runs when a migration would act outside the scratch databases.
   refuseOutsideStatements(migrations.flatMap((p) => [p.up, p.down, p.verify]), config.allowOutside);
@@ -133,6 +139,12 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   const stages: StageResult[] = [];
   const outcomes: StageOutcome[] = [];
   const record = (outcome: StageOutcome, durationMs: number, extra: Finding[] = []) => {
+    const leveled = applyRuleLevels(outcome.findings, levelOf);
+    outcome.findings = leveled.findings;
+    for (const v of leveled.changed) {
+      const was = outcome.perMigration.get(v);
+      if (was !== undefined) outcome.perMigration.set(v, restatus(was, outcome.findings.filter((f) => f.migration === v)));
+    }
     outcomes.push(outcome);
     findings.push(...outcome.findings);
     const status = stageStatusOf([...extra, ...outcome.findings], true);
@@ -198,6 +210,8 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     }
     throw failure;
   }
+
+  attachExcerpts(findings, readSourceFiles(config.root, migrations.flatMap((p) => [p.up, p.down, p.verify])));
 
   const reportMigrations: ReportMigration[] = migrations.map(({ migration: m }) => {
     const perStage: ReportMigration['stages'] = {};

@@ -3,6 +3,7 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { errorMessage } from '../errors.js';
 import { commentMarker, renderComment } from '../report/comment.js';
+import { sourceLinks } from './inputs.js';
 import type { Report } from '../report/model.js';
 
 export interface CommentTarget {
@@ -62,7 +63,8 @@ export async function postComment(
   }
   const marker = commentMarker({ workflow: env.GITHUB_WORKFLOW, job: env.GITHUB_JOB, key, shard: report.shard });
   const title = ['migration-ci', key, report.shard ? `shard ${report.shard.index}/${report.shard.total}` : undefined].filter(Boolean).join(' · ');
-  const body = renderComment(report, { marker, title, summaryUrl: runUrl(env) });
+  const links = sourceLinks(env);
+  const body = renderComment(report, { marker, title, summaryUrl: runUrl(env), ...(links ? { links } : {}) });
   try {
     const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
     const target = { owner: pr.owner, repo: pr.repo };

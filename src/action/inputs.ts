@@ -5,6 +5,7 @@ import * as core from '@actions/core';
 import { buildConfig, parseBoolean, type Config, type RawOptions } from '../config.js';
 import { InputError } from '../errors.js';
 import { OPTION_SPECS } from '../options.js';
+import type { SourceLinks } from '../report/summary.js';
 import { resolveReportFiles } from './report-files.js';
 
 /** Where the results go: files, outputs, the pull request. */
@@ -76,6 +77,8 @@ export function readInputs(env: NodeJS.ProcessEnv): ActionSettings {
   for (const s of OPTION_SPECS) {
     if (!s.input) continue;
     raw[s.key] = s.kind === 'multi' ? core.getMultilineInput(s.input) : core.getInput(s.input);
+    // The runner fills in action.yml's defaults: an input at its default leaves the repository config file in charge.
+    if (s.default !== undefined && raw[s.key] === s.default) raw[s.key] = '';
   }
   const databaseUrl = (raw.databaseUrl as string) || env.DATABASE_URL || '';
   if (databaseUrl) {
@@ -121,4 +124,23 @@ export function pullRequestBase(env: NodeJS.ProcessEnv): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where the files under test are on GitHub: the pull request's head commit (the merge commit
+ * GITHUB_SHA names on a pull request is not kept), else GITHUB_SHA; undefined outside a runner.
+ */
+export function sourceLinks(env: NodeJS.ProcessEnv): SourceLinks | undefined {
+  const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+  const repository = env.GITHUB_REPOSITORY;
+  let sha = env.GITHUB_SHA;
+  if ((env.GITHUB_EVENT_NAME ?? '').startsWith('pull_request') && env.GITHUB_EVENT_PATH) {
+    try {
+      const payload = JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { pull_request?: { head?: { sha?: string } } };
+      sha = payload.pull_request?.head?.sha || sha;
+    } catch {
+      // GITHUB_SHA still names a commit that holds the files.
+    }
+  }
+  return repository && sha ? { serverUrl, repository, sha } : undefined;
 }

@@ -15,7 +15,7 @@ import { createMasker, type Masker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { actionsCommand } from './command.js';
 import { postComment } from './comment.js';
-import { mergePatterns, readInputs, readMergeInputs, type PublishSettings } from './inputs.js';
+import { mergePatterns, readInputs, readMergeInputs, sourceLinks, type PublishSettings } from './inputs.js';
 
 
 /**
@@ -28,6 +28,7 @@ function annotate(report: Report): AnnotationCounts {
     const props: core.AnnotationProperties = { title: a.title };
     if (a.file) props.file = a.file;
     if (a.startLine) props.startLine = a.startLine;
+    if (a.endLine) props.endLine = a.endLine;
     if (a.startColumn) props.startColumn = a.startColumn;
     if (a.level === 'error') core.error(a.message, props);
     else if (a.level === 'warning') core.warning(a.message, props);
@@ -45,7 +46,7 @@ async function publish(report: Report, s: PublishSettings): Promise<void> {
   writeOutputFile(s.reportPath, renderJson(report), 'JSON report');
   if (s.sarifPath) writeOutputFile(s.sarifPath, renderSarif(report, { toolVersion: VERSION, srcRoot: s.root }), 'SARIF report');
   const omitted = annotate(report);
-  const summary = renderSummary(report, { annotationsOmitted: omitted });
+  const summary = renderSummary(report, { annotationsOmitted: omitted, links: sourceLinks(process.env) });
   writeOutputFile(s.summaryPath, summary, 'summary markdown');
 
   const counts = countBySeverity(report.findings);

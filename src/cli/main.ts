@@ -10,12 +10,13 @@ import { mergeReports, parseReport } from '../report/merge.js';
 import type { Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
-import { formatProgress, renderTerminal } from '../report/terminal.js';
+import { formatProgress, renderTerminal, wrapLine } from '../report/terminal.js';
 import { createMasker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
 import { embeddedMajor, startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { LiveLine, wantsColor } from './live-line.js';
 import { statsCommand } from './stats.js';
 
 export interface CliIo {
@@ -24,6 +25,10 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   isTTY: boolean;
+  /** Progress goes to a terminal: a live line may show long work. */
+  stderrIsTTY?: boolean;
+  /** Terminal width: output wraps to it; unset when not a terminal. */
+  columns?: number;
 }
 
 // Stands in for the embedded server's URL while the arguments are checked, before it starts.
@@ -38,8 +43,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // Secrets may sit in any argument (a key=value connection string too) and in the environment.
   const masker = createMasker({ connections: [io.env.DATABASE_URL, ...argv], env: io.env });
   const mask = masker.mask;
-  const out = (s: string) => io.stdout(mask(s));
-  const err = (s: string) => io.stderr(mask(s));
+  const live = new LiveLine((s) => io.stderr(mask(s)), io.stderrIsTTY === true, io.columns);
+  const out = (s: string) => {
+    live.clear();
+    io.stdout(mask(s));
+  };
+  const err = (s: string) => {
+    live.clear();
+    io.stderr(mask(s));
+  };
   try {
     if (argv[0] === 'merge-reports') return await mergeCommand(parseCliArgs(argv.slice(1), { allowPositionals: true }), io);
     if (argv[0] === 'stats') return await statsCommand(argv.slice(1), io);
@@ -52,7 +64,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       out(`migration-ci ${VERSION}\n`);
       return 0;
     }
-    const color = args.color ?? (io.isTTY && !io.env.NO_COLOR);
+    const color = wantsColor(args.color, io.env, io.isTTY);
+    const width = io.columns;
     const postgresVersion = args.raw.postgresVersion as string | undefined;
     if (postgresVersion !== undefined && args.raw.databaseUrl) {
       throw new InputError('usage', '--postgres-version chooses the embedded server; it cannot be combined with --database-url');
@@ -65,19 +78,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     await discoverForRun(config);
     if (major !== undefined) {
       err(`${postgresVersion === undefined ? 'no --database-url or DATABASE_URL' : `--postgres-version ${major}`}: starting an embedded Postgres ${major}\n`);
+      live.show(`starting the embedded Postgres ${major}…`);
       embedded = await startEmbeddedPostgres(undefined, major);
+      live.clear();
       activeEmbedded = embedded;
       config.databaseUrl = embedded.url;
     }
     masker.addConnectionString(config.databaseUrl);
     const report = masker.maskDeep(await runPipeline(config, {
-      log: (line) => err(`${line}\n`),
-      progress: (event) => err(`${formatProgress(event, { color })}\n`),
+      log: (line) => err(`${wrapLine(line, width)}\n`),
+      progress: (event) => (event.kind === 'working' ? live.show(formatProgress(event, { color })) : err(`${formatProgress(event, { color, width })}\n`)),
       runCommand: spawnCommand,
     }));
     writeFiles(report, config.reportJson, config.sarif, config.root, mask);
     if (args.githubAnnotations) printAnnotations(report, out);
-    out(renderTerminal(report, { color }));
+    out(renderTerminal(report, { color, width }));
     return report.verdict === 'pass' ? 0 : 1;
   } catch (e) {
     if (isInputError(e)) {
@@ -89,6 +104,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   } finally {
     await stopAllRuns();
+    live.clear();
     await embedded?.stop().catch(() => {});
     activeEmbedded = undefined;
   }
@@ -165,6 +181,8 @@ export async function main(): Promise<void> {
     stdout: quietWhenStopping((t) => process.stdout.write(t)),
     stderr: quietWhenStopping((t) => process.stderr.write(t)),
     isTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : process.stderr.isTTY && process.stderr.columns ? { columns: process.stderr.columns } : {}),
   });
   // The signal handler ends the process with 130/143 once the cleanup is done.
   if (stopping) return new Promise<void>(() => {});

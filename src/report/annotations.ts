@@ -1,4 +1,5 @@
 import { countBySeverity, sortFindings, type Finding, type Report, type Severity } from './model.js';
+import { describeRule } from './rules.js';
 
 /** One GitHub annotation, in the shape `@actions/core`'s `error`/`warning`/`notice` take. */
 export interface Annotation {
@@ -7,7 +8,11 @@ export interface Annotation {
   title: string;
   file?: string;
   startLine?: number;
+  /** Last line of a statement over several lines (GitHub then ignores the column). */
+  endLine?: number;
   startColumn?: number;
+  /** How many findings this annotation says (those on one line are merged); 0 for a pointer. */
+  findings?: number;
 }
 
 export type AnnotationCounts = Record<Severity, number>;
@@ -30,43 +35,88 @@ export function selectAnnotations(
   omitted: AnnotationCounts;
 } {
   const total = countBySeverity(report.findings);
+  const groups = byLine(sortFindings(report.findings));
+  const perLevel = { error: 0, warning: 0, notice: 0 };
+  for (const g of groups) perLevel[g[0]!.severity] += 1;
   // Error lines the front end prints after the annotations (the action's setFailed) count too.
   const errorCap = Math.max(0, MAX_ANNOTATIONS_PER_LEVEL - (opts.closingErrors ?? 0));
-  const overflow = total.error > errorCap || total.warning > MAX_ANNOTATIONS_PER_LEVEL || total.notice > MAX_ANNOTATIONS_PER_LEVEL;
+  const overflow = perLevel.error > errorCap || perLevel.warning > MAX_ANNOTATIONS_PER_LEVEL || perLevel.notice > MAX_ANNOTATIONS_PER_LEVEL;
   const cap: AnnotationCounts = { error: errorCap, warning: MAX_ANNOTATIONS_PER_LEVEL, notice: overflow ? 0 : MAX_ANNOTATIONS_PER_LEVEL };
   const kept: AnnotationCounts = { error: 0, warning: 0, notice: 0 };
+  const said: AnnotationCounts = { error: 0, warning: 0, notice: 0 };
   const annotations: Annotation[] = [];
-  for (const f of sortFindings(report.findings)) {
-    if (kept[f.severity] >= cap[f.severity]) continue;
-    kept[f.severity] += 1;
-    annotations.push(annotationOf(f));
+  const chosen: Finding[] = [];
+  for (const g of groups) {
+    const level = g[0]!.severity;
+    if (kept[level] >= cap[level]) continue;
+    kept[level] += 1;
+    for (const f of g) said[f.severity] += 1;
+    chosen.push(...g);
+    annotations.push(annotationOf(g));
+  }
+  // Pointers from an up statement to the down finding about it, while notices have room.
+  for (const f of chosen) {
+    if (!f.related || kept.notice >= cap.notice) continue;
+    kept.notice += 1;
+    const title = f.migration !== undefined ? `Not undone by the down (${f.migration})` : 'Not undone by the down';
+    annotations.push({ level: 'notice', title, message: `${f.related.message}: see ${formatLocation(f) ?? 'the down'}`, file: f.related.file, startLine: f.related.line, findings: 0 });
   }
   return {
     annotations,
     omitted: {
-      error: total.error - kept.error,
-      warning: total.warning - kept.warning,
-      notice: total.notice - kept.notice,
+      error: total.error - said.error,
+      warning: total.warning - said.warning,
+      notice: total.notice - said.notice,
     },
   };
 }
 
-/** `migration-ci · syntax · apply-failed (0002)` */
-export function findingTitle(f: Finding): string {
-  return `migration-ci · ${f.stage} · ${f.rule}${f.migration !== undefined ? ` (${f.migration})` : ''}`;
+/** Findings on the same line of the same file as one group (most severe first); the rest alone. */
+function byLine(findings: readonly Finding[]): Finding[][] {
+  const groups: Finding[][] = [];
+  const at = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const key = f.file !== undefined && f.file !== '' && f.line !== undefined ? `${f.file}\u0000${f.line}` : undefined;
+    const g = key !== undefined ? at.get(key) : undefined;
+    if (g) {
+      g.push(f);
+      continue;
+    }
+    const fresh = [f];
+    groups.push(fresh);
+    if (key !== undefined) at.set(key, fresh);
+  }
+  return groups;
 }
 
-function annotationOf(f: Finding): Annotation {
-  const lines = [f.message];
-  if (f.detail !== undefined && f.detail !== '') lines.push(f.detail);
-  if (f.hint !== undefined && f.hint !== '') lines.push(`Hint: ${f.hint}`);
-  const a: Annotation = { level: f.severity, message: lines.join('\n'), title: findingTitle(f) };
+/** `The migration fails to apply (0002)`: what is wrong, in a few words. */
+export function findingTitle(f: Finding): string {
+  return `${describeRule(f.rule, f.stage, f.severity).title}${f.migration !== undefined ? ` (${f.migration})` : ''}`;
+}
+
+function annotationOf(group: readonly Finding[]): Annotation {
+  const f = group[0]!;
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  const add = (text: string | undefined, prefix = '') => {
+    if (text === undefined || text.trim() === '' || seen.has(text)) return;
+    seen.add(text);
+    lines.push(`${prefix}${text}`);
+  };
+  for (const x of group) add(x.message, group.length > 1 ? `${x.severity}: ` : '');
+  for (const x of group) add(x.detail);
+  for (const x of group) add(x.fix, 'Fix: ');
+  for (const x of group) add(x.hint, 'Hint: ');
+  const title = findingTitle(f) + (group.length > 1 ? ` and ${group.length - 1} more` : '');
+  const a: Annotation = { level: f.severity, message: lines.join('\n'), title, findings: group.length };
   if (f.file !== undefined && f.file !== '') {
     a.file = f.file;
-    // A line only means something with a file, a column only with a line.
+    // A line only means something with a file, a column only with a line (and only on one line).
     if (f.line !== undefined) {
       a.startLine = f.line;
-      if (f.column !== undefined) a.startColumn = f.column;
+      const end = Math.max(f.line, ...group.map((x) => x.endLine ?? x.line ?? f.line!));
+      if (end > f.line) a.endLine = end;
+      else if (f.column !== undefined) a.startColumn = f.column;
     }
   }
   return a;
@@ -99,6 +149,7 @@ export function formatWorkflowCommand(a: Annotation): string {
   const props: string[] = [];
   if (a.file !== undefined) props.push(`file=${escapeCommandProperty(a.file)}`);
   if (a.startLine !== undefined) props.push(`line=${a.startLine}`);
+  if (a.endLine !== undefined) props.push(`endLine=${a.endLine}`);
   if (a.startColumn !== undefined) props.push(`col=${a.startColumn}`);
   if (a.title !== '') props.push(`title=${escapeCommandProperty(a.title)}`);
   const head = props.length > 0 ? `${a.level} ${props.join(',')}` : a.level;

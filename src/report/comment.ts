@@ -1,5 +1,5 @@
 import { countBySeverity, sortFindings, type Finding, type Report, type ReportMigration, type Severity } from './model.js';
-import { code, escapeMarkdown, findingBlock, migrationRow, migrationsTableHeader, stageColumns } from './summary.js';
+import { code, escapeMarkdown, findingBlock, migrationRow, migrationsTableHeader, stageColumns, type SourceLinks } from './summary.js';
 import { plural } from './terminal.js';
 
 export interface CommentOptions {
@@ -11,6 +11,8 @@ export interface CommentOptions {
   title?: string;
   /** Upper bound in characters (UTF-16 code units, never fewer than GitHub counts); default GitHub's limit. */
   maxChars?: number;
+  /** Where the files are at the commit under test: locations become links. */
+  links?: SourceLinks;
 }
 
 /** GitHub refuses an issue comment longer than this. */
@@ -86,9 +88,11 @@ export function renderComment(report: Report, opts: CommentOptions): string {
   const passingNotices = passing.flatMap((m) => byMigration.get(m.version) ?? []);
 
   const flat = groups.flatMap((g) => g.findings);
-  const full = flat.map((f) => findingBlock(f, true));
-  const short = flat.map((f) => findingBlock(f, false));
-  const noticeLines = passingNotices.map((f) => findingBlock(f, false));
+  const shownFull = new Set<string>();
+  const shownShort = new Set<string>();
+  const full = flat.map((f) => findingBlock(f, true, { links: opts.links, shown: shownFull }));
+  const short = flat.map((f) => findingBlock(f, false, { links: opts.links, shown: shownShort }));
+  const noticeLines = passingNotices.map((f) => findingBlock(f, false, { links: opts.links }));
   const passingRows = passing.map((m) => migrationRow(m, columns).text);
 
   const head = `${opts.marker}\n${headLine(report, title)}`;

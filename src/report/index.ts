@@ -16,6 +16,8 @@ export {
   renderTerminal,
   formatProgress,
   formatDuration,
+  visibleLength,
+  wrapLine,
   type ProgressEvent,
   type TerminalOptions,
 } from './terminal.js';

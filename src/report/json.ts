@@ -67,6 +67,10 @@ function findingJson(f: Finding): Record<string, unknown> {
     message: f.message,
     detail: f.detail,
     hint: f.hint,
+    endLine: f.endLine,
+    excerpt: f.excerpt ? { line: f.excerpt.line, text: f.excerpt.text } : undefined,
+    fix: f.fix,
+    related: f.related ? { file: f.related.file, line: f.related.line, message: f.related.message } : undefined,
   });
 }
 
@@ -78,6 +82,7 @@ function statementJson(s: StatementMeasure): Record<string, unknown> {
     column: s.column,
     head: s.head,
     durationMs: s.durationMs,
+    runsMs: s.runsMs ? [...s.runsMs] : undefined,
     locks: s.locks.map((l) => ({ relation: l.relation, mode: l.mode })),
     rewrites: [...s.rewrites],
     rebuiltIndexes: s.rebuiltIndexes ? [...s.rebuiltIndexes] : undefined,

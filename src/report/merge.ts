@@ -202,13 +202,21 @@ export function parseReport(text: string, name: string): Report {
       rule: str(f, 'rule', where),
       message: str(f, 'message', where),
     };
-    for (const k of ['migration', 'file', 'detail', 'hint'] as const) {
+    for (const k of ['migration', 'file', 'detail', 'hint', 'fix'] as const) {
       const s = optStr(f, k, where);
       if (s !== undefined) out[k] = s;
     }
-    for (const k of ['line', 'column'] as const) {
+    for (const k of ['line', 'column', 'endLine'] as const) {
       const n = optNum(f, k, where);
       if (n !== undefined) out[k] = n;
+    }
+    if (f.excerpt !== undefined) {
+      const e = objAt(f.excerpt, `${where}.excerpt`);
+      out.excerpt = { line: num(e, 'line', `${where}.excerpt`), text: str(e, 'text', `${where}.excerpt`) };
+    }
+    if (f.related !== undefined) {
+      const r = objAt(f.related, `${where}.related`);
+      out.related = { file: str(r, 'file', `${where}.related`), line: num(r, 'line', `${where}.related`), message: str(r, 'message', `${where}.related`) };
     }
     return out;
   });

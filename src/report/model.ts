@@ -16,6 +16,21 @@ export interface Finding {
   message: string;
   detail?: string;
   hint?: string;
+  /** Last line of the statement the finding is about, when it spans several lines. */
+  endLine?: number;
+  /** The lines of the file around the finding, as written there: what a reviewer reads beside it. */
+  excerpt?: SourceExcerpt;
+  /** SQL that would fix it: for a rollback finding, the statement the down lacks. */
+  fix?: string;
+  /** A second place the finding is about: the up statement whose effect a down leaves in place. */
+  related?: { file: string; line: number; message: string };
+}
+
+export interface SourceExcerpt {
+  /** Line number of the first line of `text`. */
+  line: number;
+  /** Whole lines, joined by newlines. */
+  text: string;
 }
 
 export interface StageResult {
@@ -68,6 +83,8 @@ export interface StatementMeasure {
   /** The statement's first words, shortened. */
   head?: string;
   durationMs: number;
+  /** Each run's time when the statement was timed more than once (near the threshold); `durationMs` is the fastest. */
+  runsMs?: number[];
   /** Locks this statement took on tables (and strong ones on existing indexes), strongest mode per relation. */
   locks: StatementLock[];
   /** Tables whose storage was rewritten (new relfilenode). */
@@ -128,4 +145,24 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
       (a.line ?? 0) - (b.line ?? 0) ||
       (a.column ?? 0) - (b.column ?? 0),
   );
+}
+
+/**
+ * How many migrations under test a stage reached (gave a status other than skip), of how many;
+ * `counted` is false when the stage reports no per-migration status at all.
+ */
+export function stageCoverage(report: Report, stage: StageName): { reached: number; total: number; counted: boolean } {
+  const underTest = report.migrations.filter((m) => m.underTest);
+  const reached = underTest.filter((m) => m.stages[stage] !== undefined && m.stages[stage] !== 'skip').length;
+  return { reached, total: underTest.length, counted: underTest.some((m) => m.stages[stage] !== undefined) };
+}
+
+/** What a stage did, in words: `pass`, `partial (1 of 3)`, `fail (2 of 3 reached)`, `not run`. */
+export function stageStatusWords(report: Report, stage: StageResult): { status: StageStatus | 'partial'; words: string } {
+  const c = stageCoverage(report, stage.name);
+  if (stage.status === 'skip' || (c.counted && c.reached === 0)) return { status: 'skip', words: 'not run' };
+  const part = c.counted && c.reached < c.total ? `${c.reached.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')}` : undefined;
+  if (stage.status === 'pass' && part !== undefined) return { status: 'partial', words: `partial (${part})` };
+  const word = { pass: 'pass', fail: 'fail', warn: 'warnings', skip: 'not run' }[stage.status];
+  return { status: stage.status, words: `${word}${part !== undefined ? ` (${part} reached)` : ''}` };
 }

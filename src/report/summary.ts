@@ -3,7 +3,9 @@ import { formatLocation, type AnnotationCounts } from './annotations.js';
 import {
   countBySeverity,
   sortFindings,
+  stageStatusWords,
   type Finding,
+  type StageResult,
   type Report,
   type ReportMigration,
   type Severity,
@@ -19,6 +21,15 @@ export interface SummaryOptions {
   annotationsOmitted?: AnnotationCounts;
   /** Upper bound of the whole summary in UTF-8 bytes; default `DEFAULT_SUMMARY_MAX_BYTES`. */
   maxBytes?: number;
+  /** Where the files are at the commit under test; without it, locations are not links. */
+  links?: SourceLinks;
+}
+
+/** The commit the run tested, on its server: `https://github.com`, `org/repo`, a sha. */
+export interface SourceLinks {
+  serverUrl: string;
+  repository: string;
+  sha: string;
 }
 
 /** GitHub refuses a job summary over 1 MiB; this leaves a margin for whatever else a step writes. */
@@ -30,6 +41,9 @@ const MAX_INLINE_CHARS = 1_000;
 const MAX_BLOCK_CHARS = 20_000;
 
 export const STATUS_MARK: Record<StageStatus, string> = { pass: '✅', fail: '❌', warn: '⚠️', skip: '➖' };
+const PARTIAL_MARK = '◑';
+/** Under the tables that use the marks. */
+export const STATUS_LEGEND = `${STATUS_MARK.pass} passed · ${STATUS_MARK.warn} passed with warnings · ${STATUS_MARK.fail} failed · ${PARTIAL_MARK} reached only some migrations under test · ${STATUS_MARK.skip} not run or not reached`;
 const SEVERITY_HEADING: Record<Severity, string> = {
   error: '❌ Errors',
   warning: '⚠️ Warnings',
@@ -66,6 +80,27 @@ export function escapeMarkdown(s: string): string {
     .replace(/[\\`*_[\]|~$]/g, '\\$&');
 }
 
+/** Markdown and HTML characters escaped, spacing kept as is (one line). */
+function escapeRun(s: string): string {
+  return s
+    .replace(CONTROL, '')
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]|~$]/g, '\\$&');
+}
+
+/**
+ * User text that may quote SQL between backticks, as inline markdown: the quoted parts as code
+ * spans, the rest escaped. A message never shows a literal backslash-backtick.
+ */
+export function inlineText(s: string): string {
+  const text = truncate(s.replace(CONTROL, '').replace(/\s*[\r\n]+\s*/g, ' ').trim(), MAX_INLINE_CHARS);
+  const parts = text.split(/(`[^`]+`)/);
+  return parts.map((p, i) => (i % 2 === 1 ? code(p.slice(1, -1), false) : escapeRun(p.replace(/`/g, "'")))).join('');
+}
+
 /**
  * User text as an inline code span: as many backticks around it as it needs, and in a table
  * `|` escaped (GFM splits cells before it parses code spans).
@@ -81,11 +116,11 @@ export function code(s: string, inTable: boolean): string {
 }
 
 /** A fenced block whose fence no line of the text can close; a unified diff is highlighted as one. */
-export function fenced(text: string, indent: string): string {
+export function fenced(text: string, indent: string, lang?: string): string {
   const body = truncate(text.replace(CONTROL, '').replace(/\r\n?/g, '\n').replace(/\s+$/, ''), MAX_BLOCK_CHARS);
   const longestRun = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longestRun + 1);
-  const language = /^--- .*\n\+\+\+ /.test(body) ? 'diff' : 'text';
+  const language = lang ?? (/^--- .*\n\+\+\+ /.test(body) ? 'diff' : 'text');
   const lines = [fence + language, ...body.split('\n'), fence];
   return lines.map((l) => (l === '' ? '' : indent + l)).join('\n');
 }
@@ -115,10 +150,13 @@ function fitting(sizes: readonly number[], budget: number): number {
 
 /** Stage columns of the migration table: the stages that ran, then any other a migration mentions. */
 export function stageColumns(report: Report): StageName[] {
-  const seen = new Set<StageName>(report.stages.map((s) => s.name));
-  for (const m of report.migrations) for (const k of Object.keys(m.stages)) seen.add(k as StageName);
-  const ordered = report.stages.map((s) => s.name).filter((n, i, a) => a.indexOf(n) === i);
-  for (const n of STAGE_NAMES) if (seen.has(n) && !ordered.includes(n)) ordered.push(n);
+  const ordered: StageName[] = [];
+  for (const s of report.stages) if (!ordered.includes(s.name)) ordered.push(s.name);
+  const mentioned = new Set<StageName>();
+  for (const m of report.migrations) for (const k of Object.keys(m.stages)) mentioned.add(k as StageName);
+  for (const n of STAGE_NAMES) if (mentioned.has(n) && !ordered.includes(n)) ordered.push(n);
+  // A stage this version does not know by name still gets its column.
+  for (const n of mentioned) if (!ordered.includes(n)) ordered.push(n);
   return ordered;
 }
 
@@ -160,12 +198,19 @@ function joinAnd(parts: string[]): string {
   return `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }
 
+/** What a stage did, said truthfully: `✅ pass`, `◑ partial (1 of 3)`, `➖ not run`. */
+export function stageStatusText(report: Report, stage: StageResult): string {
+  const { status, words } = stageStatusWords(report, stage);
+  return `${status === 'partial' ? PARTIAL_MARK : STATUS_MARK[status]} ${words}`;
+}
+
 function stagesSection(report: Report): string {
   if (report.stages.length === 0) return '';
-  const rows = report.stages.map(
-    (s) =>
-      `| ${s.name} | ${STATUS_MARK[s.status]} ${s.status} | ${s.status === 'skip' && s.durationMs === 0 ? '—' : formatDuration(s.durationMs)} |\n`,
-  );
+  const rows = report.stages.map((s) => {
+    const text = stageStatusText(report, s);
+    const notRun = text.startsWith(STATUS_MARK.skip) && s.durationMs === 0;
+    return `| ${escapeMarkdown(s.name)} | ${text} | ${notRun ? '—' : formatDuration(s.durationMs)} |\n`;
+  });
   return `### Stages\n\n| Stage | Status | Duration |\n| --- | --- | ---: |\n${rows.join('')}\n`;
 }
 
@@ -184,73 +229,151 @@ export function migrationRow(m: ReportMigration, columns: readonly StageName[]):
 }
 
 export function migrationsTableHeader(columns: readonly StageName[]): string {
-  const names = ['Version', 'Name', 'Role', ...columns];
+  const names = ['Version', 'Name', 'Role', ...columns.map((c) => escapeMarkdown(c))];
   const align = ['---', '---', '---', ...columns.map(() => ':-:')];
   return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
 }
 
-function findingHead(f: Finding): string {
+/** `https://github.com/org/repo/blob/SHA/db/0002.up.sql#L2-L3`: the lines at the commit under test. */
+export function sourceUrl(links: SourceLinks, file: string, line?: number, endLine?: number): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const server = links.serverUrl.replace(/\/+$/, '');
+  const repo = links.repository.split('/').map(enc).join('/');
+  const filePath = file.split('/').map(enc).join('/');
+  const anchor = line === undefined ? '' : endLine !== undefined && endLine > line ? `#L${line}-L${endLine}` : `#L${line}`;
+  return `${server}/${repo}/blob/${enc(links.sha)}/${filePath}${anchor}`;
+}
+
+/** How a finding renders: where links go, which excerpts were shown already. */
+export interface FindingContext {
+  links?: SourceLinks;
+  /** `file:line` of excerpts already shown above: a later finding there does not repeat it. */
+  shown?: Set<string>;
+}
+
+function locationText(f: Finding, ctx: FindingContext): string | undefined {
   const loc = formatLocation(f);
+  if (loc === undefined) return undefined;
+  const span = f.endLine !== undefined && f.line !== undefined && f.endLine > f.line ? `${f.file}:${f.line}-${f.endLine}` : loc;
+  if (ctx.links === undefined || f.file === undefined) return code(span, false);
+  return `[${code(span, false)}](${sourceUrl(ctx.links, f.file, f.line, f.endLine)})`;
+}
+
+function findingHead(f: Finding, ctx: FindingContext): string {
   const where: string[] = [];
-  if (loc !== undefined) where.push(code(loc, false));
-  if (f.migration !== undefined && (loc === undefined || !loc.includes(f.migration))) {
-    where.push(`migration ${code(f.migration, false)}`);
-  }
+  const loc = locationText(f, ctx);
+  if (loc !== undefined) where.push(loc);
+  if (f.migration !== undefined && (f.file === undefined || !f.file.includes(f.migration))) where.push(`migration ${code(f.migration, false)}`);
   where.push(code(`${f.stage}/${f.rule}`, false));
-  return `- ${where.join(' · ')} — ${escapeMarkdown(f.message)}\n`;
+  return `- ${where.join(' · ')} — ${inlineText(f.message)}\n`;
+}
+
+/** A caret under `column` of the line it is on, in an excerpt with a line-number gutter. */
+export function excerptBlock(f: Finding): string | undefined {
+  const e = f.excerpt;
+  if (e === undefined) return undefined;
+  const lines = e.text.replace(CONTROL, '').split('\n');
+  const last = e.line + lines.length - 1;
+  const width = String(last).length;
+  const out: string[] = [];
+  lines.forEach((l, i) => {
+    const n = e.line + i;
+    out.push(`${String(n).padStart(width)} | ${l.replace(/\t/g, '    ')}`.trimEnd());
+    if (n === f.line && f.column !== undefined && f.column > 1 && (f.rule === 'parse-error' || f.severity === 'error')) {
+      // Columns count characters; tabs were widened above, so count them so too.
+      const before = [...l].slice(0, f.column - 1).join('').replace(/\t/g, '    ');
+      out.push(`${' '.repeat(width)} | ${' '.repeat([...before].length)}^`);
+    }
+  });
+  return fenced(out.join('\n'), '  ', 'sql');
 }
 
 function findingExtra(label: string, text: string | undefined): string {
   if (text === undefined || text.trim() === '') return '';
   const t = text.replace(/\s+$/, '').replace(/^\s*\n/, '');
-  if (!t.includes('\n')) return `  - **${label}:** ${escapeMarkdown(t)}\n`;
+  if (!t.includes('\n')) return `  - **${label}:** ${inlineText(t)}\n`;
   return `\n  <details><summary>${label}</summary>\n\n${fenced(t, '  ')}\n\n  </details>\n\n`;
 }
 
-export function findingBlock(f: Finding, withDetails: boolean): string {
-  if (!withDetails) return findingHead(f);
-  return findingHead(f) + findingExtra('Detail', f.detail) + findingExtra('Hint', f.hint);
+function fixBlock(f: Finding): string {
+  if (f.fix === undefined || f.fix.trim() === '') return '';
+  const where = f.file !== undefined ? ` (add to ${code(f.file.split('/').pop()!, false)})` : '';
+  return `\n  **Fix**${where}:\n\n${fenced(f.fix, '  ', 'sql')}\n\n`;
+}
+
+function relatedLine(f: Finding, ctx: FindingContext): string {
+  const r = f.related;
+  if (r === undefined) return '';
+  const loc = `${r.file}:${r.line}`;
+  const link = ctx.links ? `[${code(loc, false)}](${sourceUrl(ctx.links, r.file, r.line)})` : code(loc, false);
+  return `  - ${inlineText(r.message)}: ${link}\n`;
+}
+
+/**
+ * One finding: what is wrong, where (a link to the lines at the commit), the statement, the fix;
+ * with `withDetails`, also the detail and the hint.
+ */
+export function findingBlock(f: Finding, withDetails: boolean, ctx: FindingContext = {}): string {
+  let out = findingHead(f, ctx);
+  const key = f.file !== undefined && f.line !== undefined ? `${f.file}:${f.line}` : undefined;
+  const excerpt = excerptBlock(f);
+  if (excerpt !== undefined && (key === undefined || !ctx.shown?.has(key))) {
+    out += `\n${excerpt}\n\n`;
+    if (key !== undefined) ctx.shown?.add(key);
+  }
+  out += fixBlock(f) + relatedLine(f, ctx);
+  if (!withDetails) return out;
+  return out + findingExtra('Detail', f.detail) + findingExtra('Hint', f.hint);
 }
 
 export function hasExtra(f: Finding): boolean {
   return (f.detail !== undefined && f.detail.trim() !== '') || (f.hint !== undefined && f.hint.trim() !== '');
 }
 
-interface StatementColumns {
-  head: boolean;
-  projected: boolean;
+/** Below this, a statement or a lock is not worth a reviewer's look (unless it rewrites a table). */
+export const WORTH_A_LOOK_MS = 100;
+
+/** Slow, rewriting, or holding a blocking lock for a while: the statements the table lists. */
+export function worthALook(s: StatementMeasure): boolean {
+  if (s.rewrites.length > 0 || (s.rebuiltIndexes ?? []).length > 0) return true;
+  if (Math.max(s.durationMs, s.projectedMs ?? 0) >= WORTH_A_LOOK_MS) return true;
+  return (s.holds ?? []).some((h) => Math.max(h.ms, h.projectedMs ?? 0) >= WORTH_A_LOOK_MS);
 }
 
-function statementColumns(statements: readonly StatementMeasure[]): StatementColumns {
-  return {
-    head: statements.some((s) => s.head !== undefined),
-    projected: statements.some((s) => s.projectedMs !== undefined),
-  };
+function shortMode(mode: string): string {
+  return mode.replace(/Lock$/, '');
 }
 
-function statementsTableHeader(c: StatementColumns): string {
-  const names = ['Statement', ...(c.head ? ['SQL'] : []), 'Time', 'Locks', 'Rewrites', ...(c.projected ? ['Projected'] : [])];
-  const align = ['---', ...(c.head ? ['---'] : []), '---:', '---', '---', ...(c.projected ? ['---:'] : [])];
+function fileName(file: string): string {
+  return file.split('/').pop() ?? file;
+}
+
+/** Longest SQL shown in a table cell: the column stays inside GitHub's content width. */
+const MAX_HEAD_CHARS = 40;
+
+function shortHead(head: string): string {
+  return head.length > MAX_HEAD_CHARS ? `${head.slice(0, MAX_HEAD_CHARS - 1)}…` : head;
+}
+
+function statementsTableHeader(projected: boolean): string {
+  const names = ['Statement', 'Time', 'Locks and rewrites', ...(projected ? ['At production size'] : [])];
+  const align = ['---', '---:', '---', ...(projected ? ['---:'] : [])];
   return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
 }
 
-function statementRow(s: StatementMeasure, c: StatementColumns): string {
-  const outside = s.outsideTransaction ? ' (outside a transaction)' : '';
-  const locks =
-    s.locks.length > 0 ? s.locks.map((l) => `${escapeMarkdown(l.mode)} on ${code(l.relation, true)}${outside}`).join('<br>') : '—';
-  const rebuilt = s.rebuiltIndexes ?? [];
-  const rewrites =
-    s.rewrites.length > 0
-      ? s.rewrites.map((r) => code(r, true)).join(', ')
-      : rebuilt.length > 0
-        ? `${rebuilt.map((r) => code(r, true)).join(', ')} rebuilt`
-        : '—';
-  const cells = [code(`${s.file}:${s.line}`, true)];
-  if (c.head) cells.push(s.head !== undefined ? code(s.head, true) : '—');
-  cells.push(formatDuration(s.durationMs), locks, rewrites);
-  if (c.projected) {
-    const projected = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
-    cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${projected} at ${s.productionRows.toLocaleString('en-US')} rows` : projected);
+function statementRow(s: StatementMeasure, projected: boolean, links: SourceLinks | undefined): string {
+  const outside = s.outsideTransaction ? ' (no transaction)' : '';
+  const effects = [
+    ...s.locks.map((l) => `${escapeMarkdown(shortMode(l.mode))} on ${code(l.relation, true)}${outside}`),
+    ...(s.rewrites.length > 0 ? [`rewrites ${s.rewrites.map((r) => code(r, true)).join(', ')}`] : []),
+    ...((s.rebuiltIndexes ?? []).length > 0 ? [`rebuilds ${s.rebuiltIndexes!.map((r) => code(r, true)).join(', ')}`] : []),
+  ];
+  const loc = code(`${fileName(s.file)}:${s.line}`, true);
+  const where = links ? `[${loc}](${sourceUrl(links, s.file, s.line)})` : loc;
+  const cells = [s.head !== undefined ? `${where}<br>${code(shortHead(s.head), true)}` : where, formatDuration(s.durationMs), effects.length > 0 ? effects.join('<br>') : '—'];
+  if (projected) {
+    const p = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
+    cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${p}<br>${s.productionRows.toLocaleString('en-US')} rows` : p);
   }
   return `| ${cells.join(' | ')} |\n`;
 }
@@ -258,28 +381,34 @@ function statementRow(s: StatementMeasure, c: StatementColumns): string {
 /** Rows of the lock holds table: how long each migration keeps which table from being written (or read). */
 function lockHoldRows(statements: readonly StatementMeasure[]): { rows: string[]; projected: boolean } {
   const rows: string[] = [];
-  const projected = statements.some((s) => (s.holds ?? []).some((h) => h.projectedMs !== undefined));
-  for (const s of statements) {
-    for (const h of s.holds ?? []) {
-      const blocks = h.blocks === 'reads' ? 'reads and writes' : 'writes';
-      const span = h.untilLine === s.line ? `line ${s.line}` : `line ${s.line} to ${h.untilLine}`;
-      const cells = [code(s.migration, true), code(h.relation, true), `${blocks} (${escapeMarkdown(h.mode)})`, span, formatDuration(h.ms)];
-      if (projected) cells.push(h.projectedMs !== undefined ? formatDuration(h.projectedMs) : '—');
-      rows.push(`| ${cells.join(' | ')} |\n`);
-    }
+  const worth = statements.flatMap((s) => (s.holds ?? []).filter((h) => Math.max(h.ms, h.projectedMs ?? 0) >= WORTH_A_LOOK_MS).map((h) => ({ s, h })));
+  const projected = worth.some(({ h }) => h.projectedMs !== undefined);
+  for (const { s, h } of worth) {
+    const blocks = h.blocks === 'reads' ? 'reads, writes' : 'writes';
+    const span = h.untilLine === s.line ? `line ${s.line}` : `lines ${s.line}–${h.untilLine}`;
+    const cells = [code(s.migration, true), code(h.relation, true), `${blocks} (${escapeMarkdown(shortMode(h.mode))})`, span, formatDuration(h.ms)];
+    if (projected) cells.push(h.projectedMs !== undefined ? formatDuration(h.projectedMs) : '—');
+    rows.push(`| ${cells.join(' | ')} |\n`);
   }
   return { rows, projected };
 }
 
+const LOCK_HOLDS_INTRO =
+  '### Lock holds\n\n' +
+  'How long a table cannot be written (ShareLock and stronger) or even read (AccessExclusiveLock): ' +
+  `from the statement that takes the lock to the commit that releases it; holds under ${WORTH_A_LOOK_MS} ms are not listed.\n\n`;
+
 function lockHoldsHeader(projected: boolean): string {
-  const names = ['Migration', 'Table', 'Blocks', 'Statements', 'Held', ...(projected ? ['Projected'] : [])];
+  const names = ['Migration', 'Table', 'Blocks', 'Statements', 'Held', ...(projected ? ['At production size'] : [])];
   const align = ['---', '---', '---', '---', '---:', ...(projected ? ['---:'] : [])];
-  return (
-    '### Lock holds\n\n' +
-    'How long each migration keeps a table from being written (ShareLock and stronger) or even read ' +
-    '(AccessExclusiveLock): from the statement that takes the lock to the commit that releases it.\n\n' +
-    `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`
-  );
+  return `| ${names.join(' | ')} |\n| ${align.join(' | ')} |\n`;
+}
+
+/** Tables longer than this many rows are folded. */
+const OPEN_ROWS = 10;
+
+function folded(summary: string, body: string, rows: number): string {
+  return rows > OPEN_ROWS ? `<details><summary>${summary}</summary>\n\n${body}\n</details>\n\n` : `${body}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,8 +428,10 @@ interface Plan {
 }
 
 /**
- * The job summary as GitHub-flavoured markdown: verdict heading, stage table, migration table
- * (one mark per stage), findings grouped by severity, per-statement measurements.
+ * The job summary as GitHub-flavoured markdown: the verdict, then the findings (errors and
+ * warnings, each with its statement, a link to it at the commit and the fix when one is known;
+ * notices folded), then the stages, the migrations (one mark per stage), the lock holds and the
+ * statements worth a look, long tables folded.
  *
  * Stays under `maxBytes` (UTF-8): when the full text is too big, passing migrations are folded
  * into one line first, then finding details are dropped (from the last finding backwards), then
@@ -311,19 +442,46 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
   const title = opts.title ?? 'migration-ci';
   const columns = stageColumns(report);
   const findings = sortFindings(report.findings);
+  const links = opts.links;
 
-  const head = headSection(report, title, opts.annotationsOmitted) + stagesSection(report);
+  const head = headSection(report, title, opts.annotationsOmitted);
+  const stages = stagesSection(report);
   const migRows = report.migrations.map((m) => migrationRow(m, columns));
   const notPassingRows = migRows.filter((r) => !r.passing);
-  const fullBlocks = findings.map((f) => findingBlock(f, true));
-  const shortBlocks = findings.map((f) => findingBlock(f, false));
-  const stmtColumns = statementColumns(report.statements);
-  const stmtRows = report.statements.map((st) => statementRow(st, stmtColumns));
+  // Excerpts are shown once per line: the blocks are made in order, sharing what was shown.
+  const shownFull = new Set<string>();
+  const shownShort = new Set<string>();
+  const fullBlocks = findings.map((f) => findingBlock(f, true, { links, shown: shownFull }));
+  const shortBlocks = findings.map((f) => findingBlock(f, false, { links, shown: shownShort }));
+  const worth = report.statements.filter(worthALook);
+  const projected = worth.some((s) => s.projectedMs !== undefined);
+  const stmtRows = worth.map((st) => statementRow(st, projected, links));
+  const quiet = report.statements.length - worth.length;
   const holds = lockHoldRows(report.statements);
   const perSeverity = countBySeverity(findings);
 
   const build = (plan: Plan): string => {
     let out = head;
+
+    // Findings, most severe first; notices folded.
+    if (findings.length === 0) out += 'No findings.\n\n';
+    let start = 0;
+    for (const sev of SEVERITIES) {
+      const end = start + perSeverity[sev];
+      const shownEnd = Math.min(end, plan.findings);
+      if (shownEnd > start) {
+        let body = '';
+        for (let i = start; i < shownEnd; i++) body += (i < plan.detailsFor ? fullBlocks[i] : shortBlocks[i]) ?? '';
+        const heading = `${SEVERITY_HEADING[sev]} (${perSeverity[sev].toLocaleString('en-US')})`;
+        out += sev === 'notice' ? `<details><summary>${heading}</summary>\n\n${body}\n</details>\n\n` : `### ${heading}\n\n${body}\n`;
+      }
+      start = end;
+    }
+    const cut = findings.slice(plan.detailsFor, plan.findings).filter(hasExtra).length;
+    if (cut > 0) out += `_Details and hints of ${plural(cut, 'finding')} not shown to keep this summary under GitHub's size limit; see the JSON report._\n\n`;
+    if (plan.findings < findings.length) out += `**${plural(findings.length - plan.findings, 'more finding')} not shown; see the JSON report.**\n\n`;
+
+    out += stages;
 
     // Migrations
     out += '### Migrations\n\n';
@@ -332,59 +490,34 @@ export function renderSummary(report: Report, opts: SummaryOptions = {}): string
     } else {
       const rows = plan.fold ? notPassingRows : migRows;
       const shown = rows.slice(0, plan.migrationRows);
-      if (shown.length > 0) out += migrationsTableHeader(columns) + shown.map((r) => r.text).join('') + '\n';
+      if (shown.length > 0) out += folded(`${plural(shown.length, 'migration')}`, migrationsTableHeader(columns) + shown.map((r) => r.text).join(''), shown.length);
       if (plan.fold) {
-        const folded = migRows.filter((r) => r.passing);
-        if (folded.length > 0) {
-          const ut = folded.filter((r) => r.underTest).length;
+        const passing = migRows.filter((r) => r.passing);
+        if (passing.length > 0) {
+          const ut = passing.filter((r) => r.underTest).length;
           out +=
-            `✅ ${plural(folded.length, 'more migration')} without failures or warnings not listed ` +
-            `(${ut.toLocaleString('en-US')} under test, ${(folded.length - ut).toLocaleString('en-US')} baseline).\n\n`;
+            `✅ ${plural(passing.length, 'more migration')} without failures or warnings not listed ` +
+            `(${ut.toLocaleString('en-US')} under test, ${(passing.length - ut).toLocaleString('en-US')} baseline).\n\n`;
         }
       }
-      if (shown.length < rows.length) {
-        out += `${plural(rows.length - shown.length, 'more migration')} not shown; see the JSON report.\n\n`;
-      }
+      if (shown.length < rows.length) out += `${plural(rows.length - shown.length, 'more migration')} not shown; see the JSON report.\n\n`;
     }
-
-    // Findings
-    if (findings.length > 0) {
-      out += '### Findings\n\n';
-      // `findings` is sorted most severe first, so each severity is one contiguous run.
-      let start = 0;
-      for (const sev of SEVERITIES) {
-        const end = start + perSeverity[sev];
-        const shownEnd = Math.min(end, plan.findings);
-        if (shownEnd > start) {
-          out += `#### ${SEVERITY_HEADING[sev]} (${perSeverity[sev].toLocaleString('en-US')})\n\n`;
-          for (let i = start; i < shownEnd; i++) out += (i < plan.detailsFor ? fullBlocks[i] : shortBlocks[i]) ?? '';
-          out += '\n';
-        }
-        start = end;
-      }
-      const cutDetails = findings.slice(plan.detailsFor, plan.findings).some(hasExtra);
-      if (cutDetails) {
-        out += `_Details and hints of ${plural(findings.slice(plan.detailsFor, plan.findings).filter(hasExtra).length, 'finding')} not shown to keep this summary under GitHub's size limit; see the JSON report._\n\n`;
-      }
-      if (plan.findings < findings.length) {
-        out += `**${plural(findings.length - plan.findings, 'more finding')} not shown; see the JSON report.**\n\n`;
-      }
-    } else {
-      out += 'No findings.\n\n';
-    }
+    if (report.stages.length > 0 || migRows.length > 0) out += `<sub>${STATUS_LEGEND}</sub>\n\n`;
 
     // Lock holds, then statements
     if (holds.rows.length > 0 && plan.holds > 0) {
-      out += lockHoldsHeader(holds.projected) + holds.rows.slice(0, plan.holds).join('') + '\n';
+      const shown = holds.rows.slice(0, plan.holds);
+      out += LOCK_HOLDS_INTRO + folded(plural(shown.length, 'lock hold'), lockHoldsHeader(holds.projected) + shown.join(''), shown.length);
       if (plan.holds < holds.rows.length) out += `${plural(holds.rows.length - plan.holds, 'more lock hold')} not shown; see the JSON report.\n\n`;
     }
     if (stmtRows.length > 0) {
-      out += '### Statements\n\n';
+      out += `### Statements\n\n`;
       const shown = stmtRows.slice(0, plan.statements);
-      if (shown.length > 0) out += `${statementsTableHeader(stmtColumns)}${shown.join('')}\n`;
-      if (shown.length < stmtRows.length) {
-        out += `${plural(stmtRows.length - shown.length, 'more statement')} not shown; see the JSON report.\n\n`;
-      }
+      if (shown.length > 0) out += folded(plural(shown.length, 'statement'), statementsTableHeader(projected) + shown.join(''), shown.length);
+      if (shown.length < stmtRows.length) out += `${plural(stmtRows.length - shown.length, 'more statement')} not shown; see the JSON report.\n\n`;
+    }
+    if (quiet > 0) {
+      out += `${plural(quiet, 'statement')} ${quiet === 1 ? 'took' : 'took each'} under ${WORTH_A_LOOK_MS} ms, rewrote nothing and held no blocking lock for long: not listed (the JSON report has them).\n\n`;
     }
     return out.replace(/\n+$/, '\n');
   };

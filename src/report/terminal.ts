@@ -3,6 +3,7 @@ import { formatLocation } from './annotations.js';
 import {
   countBySeverity,
   sortFindings,
+  stageStatusWords,
   type Finding,
   type Report,
   type Severity,
@@ -22,10 +23,63 @@ export type ProgressEvent =
       note?: string;
     }
   | { kind: 'stage'; stage: StageName; status: StageStatus; durationMs: number }
-  | { kind: 'info'; message: string };
+  | { kind: 'info'; message: string }
+  /** Long work begins (filling tables, starting a server): a front end may keep a live line for it until the next event. */
+  | { kind: 'working'; message: string };
 
 export interface TerminalOptions {
   color: boolean;
+  /** Terminal width: lines wrap at word boundaries with a hanging indent; unset, lines stay whole (for pipes and logs). */
+  width?: number;
+}
+
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001b\[[\d;]*m/g;
+
+/** Characters a line shows (colour codes take no room). */
+export function visibleLength(s: string): number {
+  return [...s.replace(SGR, '')].length;
+}
+
+/**
+ * One line wrapped to `width` at spaces, every continuation indented by `hang` (or by the
+ * line's own indent plus `hang` when that is longer); a word longer than the room is cut.
+ */
+export function wrapLine(line: string, width: number | undefined, hang = 4): string {
+  if (width === undefined || width < 20 || visibleLength(line) <= width) return line;
+  const own = /^ */.exec(line)![0].length;
+  const prefix = ' '.repeat(Math.min(own + hang, Math.floor(width / 2)));
+  // A number and its unit stay together: `63 ms`, `500,000 rows`.
+  const words = line.slice(own).split(/(?<= )(?!(?:ms|s|min|rows)\b)/);
+  const out: string[] = [];
+  let current = ' '.repeat(own);
+  let currentLen = own;
+  const room = () => width - currentLen;
+  for (let w of words) {
+    let len = visibleLength(w);
+    while (len > room() && currentLen > (out.length === 0 ? own : prefix.length)) {
+      out.push(current.replace(/ +$/, ''));
+      current = prefix;
+      currentLen = prefix.length;
+    }
+    // A word longer than a whole line: cut it (colour codes are never inside a word we cut).
+    while (len > room()) {
+      const cut = Math.max(1, room());
+      out.push(current + [...w].slice(0, cut).join(''));
+      w = [...w].slice(cut).join('');
+      len = visibleLength(w);
+      current = prefix;
+      currentLen = prefix.length;
+    }
+    current += w;
+    currentLen += len;
+  }
+  out.push(current.replace(/ +$/, ''));
+  return out.join('\n');
+}
+
+function wrapText(text: string, width: number | undefined, hang = 4): string {
+  return width === undefined ? text : text.split('\n').map((l) => wrapLine(l, width, hang)).join('\n');
 }
 
 /** How many of the slowest statements the end-of-run text lists. */
@@ -118,6 +172,8 @@ const STATUS_SYMBOL: Record<StageStatus | 'baseline', string> = {
 };
 
 const STAGE_WIDTH = 'performance'.length;
+/** `2 min 05 s`, the widest duration. */
+const DURATION_WIDTH = 10;
 
 /** Pads to `width` visible characters (the padding goes outside any colour codes). */
 function pad(visible: string, width: number, painted = visible): string {
@@ -143,17 +199,19 @@ export function formatProgress(event: ProgressEvent, opts: TerminalOptions): str
       const sym = paint(STATUS_SYMBOL[event.status]);
       const status = pad(event.status, 8, paint(event.status));
       const what = `${clean(event.version)} ${clean(event.name)}`;
-      const note = event.note !== undefined && event.note !== '' ? `  ${clean(oneLine(event.note))}` : '';
-      return neutralizeCommands(
-        `  ${pad(event.stage, STAGE_WIDTH)}  ${sym} ${status} ${what}  ${p.dim(formatDuration(event.durationMs))}${note}`,
-      );
+      const note = event.note !== undefined && event.note !== '' ? `  ${p.dim(clean(oneLine(event.note)))}` : '';
+      // The duration in a column of its own, before the name: lines up whatever the names.
+      const duration = formatDuration(event.durationMs).padStart(DURATION_WIDTH);
+      return neutralizeCommands(wrapLine(`  ${pad(event.stage, STAGE_WIDTH)}  ${sym} ${status} ${p.dim(duration)}  ${what}${note}`, opts.width, 4 + STAGE_WIDTH + 2 + 2 + 9 + DURATION_WIDTH));
     }
     case 'stage': {
       const paint = statusPaint(p, event.status);
       return `${p.bold(`▸ ${event.stage}`)}: ${paint(`${STATUS_SYMBOL[event.status]} ${event.status}`)} ${p.dim(`in ${formatDuration(event.durationMs)}`)}`;
     }
     case 'info':
-      return neutralizeCommands(p.dim(clean(oneLine(event.message))));
+      return neutralizeCommands(wrapLine(p.dim(clean(oneLine(event.message))), opts.width));
+    case 'working':
+      return neutralizeCommands(p.dim(`${clean(oneLine(event.message))}…`));
   }
 }
 
@@ -174,30 +232,34 @@ export function renderTerminal(report: Report, opts: TerminalOptions): string {
   const out: string[] = [];
 
   const findings = sortFindings(report.findings);
-  for (const f of findings) out.push(findingText(f, p));
+  for (const f of findings) out.push(findingText(f, p, opts.width));
   if (findings.length > 0) out.push('');
 
   if (report.stages.length > 0) {
-    const rows = report.stages.map((s) => ({
-      name: s.name,
-      status: s.status,
-      duration: s.status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
-    }));
+    const rows = report.stages.map((s) => {
+      const { status, words } = stageStatusWords(report, s);
+      const shown: StageStatus = status === 'partial' ? 'warn' : status;
+      return {
+        name: s.name,
+        text: `${status === 'partial' ? '◑' : STATUS_SYMBOL[shown]} ${words}`,
+        paint: statusPaint(p, status === 'partial' ? 'skip' : shown),
+        duration: status === 'skip' && s.durationMs === 0 ? '–' : formatDuration(s.durationMs),
+      };
+    });
+    const nameWidth = Math.max(STAGE_WIDTH, ...rows.map((r) => [...r.name].length));
+    const statusWidth = Math.max('status'.length, ...rows.map((r) => [...r.text].length));
     const durWidth = Math.max('duration'.length, ...rows.map((r) => r.duration.length));
-    out.push(p.dim(`${pad('stage', STAGE_WIDTH)}  ${pad('status', 8)}  ${'duration'.padStart(durWidth)}`));
-    for (const r of rows) {
-      const st = pad(`${STATUS_SYMBOL[r.status]} ${r.status}`, 8, statusPaint(p, r.status)(`${STATUS_SYMBOL[r.status]} ${r.status}`));
-      out.push(`${pad(r.name, STAGE_WIDTH)}  ${st}  ${r.duration.padStart(durWidth)}`);
-    }
+    out.push(p.dim(`${pad('stage', nameWidth)}  ${pad('status', statusWidth)}  ${'duration'.padStart(durWidth)}`));
+    for (const r of rows) out.push(`${pad(clean(r.name), nameWidth)}  ${pad(r.text, statusWidth, r.paint(r.text))}  ${r.duration.padStart(durWidth)}`);
     out.push('');
   }
 
   if (report.statements.length > 0) {
-    out.push(...slowestStatements(report.statements, p));
+    out.push(...slowestStatements(report.statements, p).map((l) => wrapLine(l, opts.width, 2)));
     out.push('');
   }
 
-  out.push(verdictLine(report, p));
+  out.push(wrapLine(verdictLine(report, p), opts.width, 2));
   return neutralizeCommands(out.join('\n')) + '\n';
 }
 
@@ -211,13 +273,14 @@ function neutralizeCommands(text: string): string {
   return text.replace(/^((?:[ \t]|\u001b\[[\d;]*m)*):(?=:)/gm, '$1: ');
 }
 
-function findingText(f: Finding, p: Palette): string {
+function findingText(f: Finding, p: Palette, width: number | undefined): string {
   const loc =
     formatLocation(f) ?? (f.migration !== undefined ? `migration ${f.migration}` : 'migration-ci');
   const head = `${p.bold(clean(loc))}: ${severityPaint(p, f.severity)(f.severity)} ${p.dim(`[${f.stage}/${clean(f.rule)}]`)} ${clean(f.message)}`;
-  const lines = [head];
-  if (f.detail !== undefined && f.detail !== '') lines.push(indent(clean(f.detail.replace(/\s+$/, '')), '    '));
-  if (f.hint !== undefined && f.hint !== '') lines.push(indent(`${p.cyan('hint:')} ${clean(f.hint.trim())}`, '    '));
+  const lines = [wrapLine(head, width)];
+  if (f.detail !== undefined && f.detail !== '') lines.push(wrapText(indent(clean(f.detail.replace(/\s+$/, '')), '    '), width, 2));
+  if (f.fix !== undefined && f.fix !== '') lines.push(wrapText(indent(`${p.cyan('fix:')} ${clean(f.fix.trim()).replace(/\n/g, '\n     ')}`, '    '), width, 5));
+  if (f.hint !== undefined && f.hint !== '') lines.push(wrapText(indent(`${p.cyan('hint:')} ${clean(f.hint.trim())}`, '    '), width, 6));
   return lines.join('\n');
 }
 

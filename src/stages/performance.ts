@@ -177,6 +177,9 @@ async function measureMigration(
   const joins = joinPairs(up.statements);
 
   const phases = new PhaseClock();
+  if (existing.length > 0) {
+    ctx.progress({ kind: 'working', message: `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it` });
+  }
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
@@ -210,12 +213,23 @@ async function measureMigration(
     list.push({ table: h.table, column: h.column });
     notNullColumns.set(h.index, list);
   }
+  // Near the threshold one run decides nothing: time it again (rolled back) and keep the steadiest figures.
+  const repeats: number[][] = [];
+  if (small && rollbackable && nearThreshold(small, rows, config.perfThresholdMs)) {
+    for (let i = 0; i < EXTRA_RUNS_NEAR_THRESHOLD; i++) {
+      const durations = await phases.time('runs again', () => rolledBackRun(client, up));
+      await applySessionLimits(client, ctx);
+      if (!durations) break;
+      repeats.push(durations);
+      if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
+    }
+  }
   const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
   if (r.ok) {
     const major = Math.floor(ctx.server.versionNum / 10000);
-    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major });
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major, repeats });
     return withFill({ ...assessed, stop: false, note: `${volume}; ${phases.summary()}` });
   }
   return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure!, volume));
@@ -253,6 +267,17 @@ function fillShortfall(
   }
   const empty = existing.length > 0 && existing.every((t) => (rows.get(t.oid) ?? 0) === 0);
   return { findings, short, empty };
+}
+
+/** Rolled-back runs added to the timed one when the first estimate is near the threshold. */
+const EXTRA_RUNS_NEAR_THRESHOLD = 2;
+
+/** The small run, scaled to the full rows, lands within a factor of 3 of the threshold either way. */
+function nearThreshold(small: NonNullable<MigrationMeasurement['small']>, rows: Map<number, number>, thresholdMs: number): boolean {
+  const full = Math.max(0, ...rows.values());
+  const few = Math.max(1, ...small.rows.values());
+  const estimate = small.durations.reduce((t, d) => t + d, 0) * (full / few);
+  return estimate >= thresholdMs / 3 && estimate <= thresholdMs * 3;
 }
 
 /** Wall time per phase of one migration's measurement, for the progress line. */

@@ -4,6 +4,7 @@
  */
 
 import type { SchemaObject, SchemaSnapshot } from '../db/schema-model.js';
+import { createStatement, dropStatement, renameStatement, restoreStatement } from './rollback-fix.js';
 import { changedObject, type AttributeChange, type ObjectChange } from './schema-diff.js';
 
 /**
@@ -106,6 +107,12 @@ export interface Described {
   blame: 'up' | 'down';
   locate: readonly (readonly string[])[];
   keys: string[];
+  /** The SQL that would make the down give back the schema before the up. */
+  fix?: string;
+}
+
+function withFix(d: Described, fix: string | undefined): Described {
+  return fix === undefined ? d : { ...d, fix };
 }
 
 function attributeOf(s: SchemaSnapshot, key: string, attribute: string): string | undefined {
@@ -151,27 +158,29 @@ export function describeDown(changes: ObjectChange[], s: Snapshots, version: str
     }
     if (message === undefined) continue;
     paired.add(gone).add(twin);
-    out.push({ message, blame, locate: [[oldName.ident, newName.ident], ...(blame === 'up' ? oldName.locate : newName.locate)], keys: [oldName.key, newName.key] });
+    const d: Described = { message, blame, locate: [[oldName.ident, newName.ident], ...(blame === 'up' ? oldName.locate : newName.locate)], keys: [oldName.key, newName.key] };
+    out.push(withFix(d, renameStatement(newName, oldName, s.afterDown)));
   }
 
   for (const c of changes) {
     if (paired.has(c)) continue;
     if (c.type === 'added') {
       const o = c.object;
-      out.push(
-        s.afterUp.objects.has(o.key)
-          ? { message: `${label(o)} is left behind by ${down}`, blame: 'up', locate: o.locate, keys: [o.key] }
-          : { message: `${label(o)} is added by ${down} but was never there`, blame: 'down', locate: o.locate, keys: [o.key] },
-      );
+      const d: Described = s.afterUp.objects.has(o.key)
+        ? { message: `${label(o)} is left behind by ${down}`, blame: 'up', locate: o.locate, keys: [o.key] }
+        : { message: `${label(o)} is added by ${down} but was never there`, blame: 'down', locate: o.locate, keys: [o.key] };
+      out.push(withFix(d, dropStatement(o, s.afterDown)));
     } else if (c.type === 'removed') {
       const o = c.object;
-      out.push(
-        s.afterUp.objects.has(o.key)
-          ? { message: `${label(o)} is dropped by ${down}, but its up did not create it`, blame: 'down', locate: o.locate, keys: [o.key] }
-          : { message: `${label(o)} is not restored by ${down}`, blame: 'up', locate: o.locate, keys: [o.key] },
-      );
+      const d: Described = s.afterUp.objects.has(o.key)
+        ? { message: `${label(o)} is dropped by ${down}, but its up did not create it`, blame: 'down', locate: o.locate, keys: [o.key] }
+        : { message: `${label(o)} is not restored by ${down}`, blame: 'up', locate: o.locate, keys: [o.key] };
+      out.push(withFix(d, createStatement(o, s.beforeUp)));
     } else {
-      for (const a of c.attributes) out.push(describeAttribute(c.after, a, attributeOf(s.afterUp, c.after.key, a.name), s.afterUp.objects.has(c.after.key), down));
+      for (const a of c.attributes) {
+        const d = describeAttribute(c.after, a, attributeOf(s.afterUp, c.after.key, a.name), s.afterUp.objects.has(c.after.key), down);
+        out.push(d.rule !== undefined && SAME_MEANING.has(d.rule) ? d : withFix(d, restoreStatement(c.after, a, s.beforeUp, s.afterDown)));
+      }
     }
   }
   return out;
@@ -246,4 +255,21 @@ export function describeReup(changes: ObjectChange[], version: string): Describe
       return { ...base, message };
     });
   });
+}
+
+/**
+ * A schema diff as a reviewer reads it: the two labels, then per object its heading and the
+ * lines that differ; hunk headers and unchanged attributes left out.
+ */
+export function trimDiff(diff: string): string {
+  const out: string[] = [];
+  for (const line of diff.split('\n')) {
+    if (line.startsWith('@@')) continue;
+    // An unchanged line stays when it names an object (no indent): it says whose lines follow.
+    if (line.startsWith(' ') && /^ {2}/.test(line.slice(1))) continue;
+    if (line === ' ' || line === '') continue;
+    out.push(line);
+  }
+  // A heading with nothing under it says nothing.
+  return out.filter((l, i) => !(l.startsWith(' ') && (out[i + 1] === undefined || out[i + 1]!.startsWith(' ')))).join('\n');
 }

@@ -7,7 +7,7 @@ import type { Finding } from '../report/model.js';
 import { findStatementNaming } from '../sql/names.js';
 import type { ParsedSource } from '../sql/parse.js';
 import { emptyOutcome, type PreparedMigration, type StageContext } from './context.js';
-import { describeDown, describeReup, SAME_MEANING, type Described, type Snapshots } from './rollback-messages.js';
+import { describeDown, describeReup, SAME_MEANING, trimDiff, type Described, type Snapshots } from './rollback-messages.js';
 import { changeKey, compareSnapshots, objectDiff, type ObjectChange } from './schema-diff.js';
 import type { WalkObserver, WalkStep } from './walk.js';
 
@@ -187,17 +187,28 @@ function toFinding(step: WalkStep, d: Described, rule: string, detail: string): 
   const line = locate(blamed, d);
   // No statement to point at: the file that has to change, from its top.
   const fallback = rule === 'reup-differs' ? step.up : (step.down ?? step.up);
-  const file = line !== undefined ? blamed!.source.file : fallback.source.file;
+  let file = line !== undefined ? blamed!.source.file : fallback.source.file;
+  let at = line ?? 1;
+  let related: Finding['related'];
+  // What the down lacks goes on the down, at its end, where the fix is added; the up statement it undoes is a pointer.
+  if (rule === 'down-not-restoring' && d.blame === 'up' && step.down) {
+    const last = step.down.statements.at(-1);
+    if (line !== undefined) related = { file: step.up.source.file, line, message: `the down of ${migration.version} does not undo this` };
+    file = step.down.source.file;
+    at = last ? last.line : 1;
+  }
   return {
     stage: 'rollback',
     severity: d.rule !== undefined && SAME_MEANING.has(d.rule) ? 'notice' : 'error',
     rule: d.rule ?? rule,
     migration: migration.version,
     file,
-    line: line ?? 1,
+    line: at,
     message: d.message,
-    ...(detail ? { detail } : {}),
+    ...(detail ? { detail: trimDiff(detail) } : {}),
     ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.fix ? { fix: d.fix } : {}),
+    ...(related ? { related } : {}),
   };
 }
 
