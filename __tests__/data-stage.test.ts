@@ -358,7 +358,7 @@ describe.each(servers())('data stage on $name', ({ name, url }) => {
   });
 
   it('does not run the data test command when a migration under test fails', async () => {
-    const report = await run({ ...USERS, 'migrations/0002_bad.up.sql': 'ALTER TABLE users ADD COLUMN x int NOT NULL;\n' }, { dataTestCommand: 'exit 1' });
+    const report = await run({ ...USERS, 'migrations/0002_bad.up.sql': 'ALTER TABLE users ADD COLUMN x int REFERENCES nowhere (id);\n' }, { dataTestCommand: 'exit 1' });
     expect(dataFindings(report).map((f) => [f.rule, f.severity])).toEqual([['test-command-skipped', 'notice']]);
     expect(report.migrations.map((m) => m.stages.data)).toEqual(['pass', 'skip']);
   });
