@@ -139,4 +139,28 @@ ALTER TABLE templates ALTER COLUMN created_by SET NOT NULL;
       ['0004', 'pass', 'pass', 'pass'],
     ]);
   });
+
+  it('warns on enum labels a down cannot drop when the up runs again, and fails when it cannot', async () => {
+    const report = await run(
+      {
+        'migrations/0001_status.up.sql': "CREATE TYPE status AS ENUM ('new', 'done');\nCREATE TABLE tasks (id bigserial PRIMARY KEY, status status NOT NULL DEFAULT 'new');\n",
+        'migrations/0001_status.down.sql': 'DROP TABLE tasks;\nDROP TYPE status;\n',
+        'migrations/0002_archived.up.sql': "ALTER TYPE status ADD VALUE IF NOT EXISTS 'archived';\n",
+        'migrations/0002_archived.down.sql': '-- Postgres cannot drop an enum label\nSELECT 1;\n',
+        'migrations/0003_late.up.sql': "ALTER TYPE status ADD VALUE 'late';\n",
+        'migrations/0003_late.down.sql': 'SELECT 1;\n',
+        'migrations/0004_after.up.sql': 'ALTER TABLE tasks ADD COLUMN note text;\n',
+        'migrations/0004_after.down.sql': 'ALTER TABLE tasks DROP COLUMN note;\n',
+      },
+      'syntax,rollback',
+    );
+    expect(notNotice(report)).toEqual([
+      'rollback/enum-label-kept/warning@0002',
+      'rollback/down-not-restoring/error@0003',
+      'rollback/reapply-failed/error@0003',
+    ]);
+    const kept = report.findings.find((f) => f.rule === 'enum-label-kept')!;
+    expect(kept.hint).toContain("CREATE TYPE status_old AS ENUM ('new', 'done');");
+    expect(report.migrations.map((m) => m.stages.rollback)).toEqual(['pass', 'warn', 'fail', 'pass']);
+  });
 });

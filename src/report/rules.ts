@@ -173,6 +173,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'After up and down, applying the up again fails: the down leaves something behind that the up creates, so a roll-back-and-redeploy would fail. Make the down drop everything the up creates.',
   },
   {
+    id: 'enum-label-kept',
+    stage: 'rollback',
+    severity: 'warning',
+    title: 'The down leaves enum labels the up added',
+    help: 'Postgres cannot drop an enum label, so the down leaves the labels its up added. The up runs again after the down (ADD VALUE IF NOT EXISTS), so this is safe to leave; the hint shows how a down rebuilds the type without them. When the up cannot run again the difference is an error.',
+  },
+  {
     id: 'reup-differs',
     stage: 'rollback',
     severity: 'error',
