@@ -105,13 +105,8 @@ export function commandStepper(ctx: StageContext, db: ScratchDatabase): Stepper 
       const r = await run(upCommand!, prepared, 'command-failed', `the up step of ${prepared.migration.version} fails`);
       if (r.result.ok) return 'applied';
       if ((await preSeed())?.ok) {
-        findings.push({
-          ...r.finding!,
-          severity: 'warning',
-          rule: 'data-dependent',
-          message: `${r.finding!.message} on the generated test rows, and passes on the state before them: production rows with values like the generated ones may make it fail too`,
-          hint: 'check the production data for rows the step rejects before deploying',
-        });
+        // A tool's output does not say whether any row or only these values fail it: still an error, but the walk goes on.
+        findings.push({ ...r.finding!, hint: 'it passes on the state before the generated rows: production rows may make it fail the same way' });
         return 'applied-pre-seed';
       }
       if (r.finding) findings.push(r.finding);
