@@ -304,5 +304,6 @@ function onlyInShard(o: WalkObserver, inShard: (version: string) => boolean): Wa
   if (o.afterDown) wrapped.afterDown = async (step, result) => (mine(step) ? o.afterDown!(step, result) : undefined);
   if (o.afterReup) wrapped.afterReup = async (step, result) => (mine(step) ? o.afterReup!(step, result) : undefined);
   if (o.afterAll) wrapped.afterAll = async (client, db) => o.afterAll!(client, db);
+  if (o.beforeRestore) wrapped.beforeRestore = async (db) => o.beforeRestore!(db);
   return wrapped;
 }

@@ -92,21 +92,21 @@ const CATALOGUE: readonly RuleDescription[] = [
     stage: 'syntax',
     severity: 'error',
     title: 'The migration fails to apply',
-    help: 'Applied in order on top of the migrations before it, on tables holding rows, this migration fails with the PostgreSQL error shown. It would fail the same way in a deployment. Later migrations are not reached.',
+    help: 'Applied in order on top of the migrations before it, on tables holding rows, this migration fails with the PostgreSQL error shown, also on the state before the generated test rows. It would fail the same way in a deployment. Later migrations are not reached.',
   },
   {
     id: 'fails-with-rows',
     stage: 'syntax',
     severity: 'error',
     title: 'The migration fails on any table that holds rows',
-    help: 'The migration passes on empty tables (a fresh development database) but fails as soon as the table holds a row, as it does in production: typically ADD COLUMN ... NOT NULL without a DEFAULT. Give the column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL.',
+    help: 'The migration passes on empty tables (a fresh development database) but fails as soon as the table holds a row, as it does in production: typically ADD COLUMN ... NOT NULL without a DEFAULT. Give the column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL. The walk applies it to the state before the generated rows and goes on.',
   },
   {
     id: 'data-dependent',
     stage: 'syntax',
     severity: 'warning',
     title: 'The migration fails on the generated test rows',
-    help: 'A new constraint, unique index or type change rejects some of the generated rows, so rows in production may violate it too. Check the production data for rows the statement rejects before deploying, or clean them up in the migration.',
+    help: 'A new constraint, unique index or type change rejects some of the generated rows, so rows in production may violate it too. The message says which production rows would make it fail. Check the production data for such rows before deploying, or handle them in the migration. The walk applies it to the state before the generated rows and goes on.',
   },
   {
     id: 'predicted-not-null-violation',
@@ -162,7 +162,7 @@ const CATALOGUE: readonly RuleDescription[] = [
     stage: 'syntax',
     severity: 'notice',
     title: 'Migrations not reached',
-    help: 'An earlier migration failed, so these migrations were not applied and not checked. Fix the first failure and run again.',
+    help: 'An earlier migration fails also on the state before the generated rows (or stopped on a timeout), so these migrations were not applied and not checked by the stage named. Fix the first failure and run again.',
   },
   {
     id: 'table-not-filled',
@@ -255,6 +255,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     severity: 'error',
     title: 'The up fails when applied again after its down',
     help: 'After up and down, applying the up again fails: the down leaves something behind that the up creates, so a roll-back-and-redeploy would fail. Make the down drop everything the up creates.',
+  },
+  {
+    id: 'enum-label-kept',
+    stage: 'rollback',
+    severity: 'warning',
+    title: 'The down leaves enum labels the up added',
+    help: 'Postgres cannot drop an enum label, so the down leaves the labels its up added. The up runs again after the down (ADD VALUE IF NOT EXISTS), so this is safe to leave; the hint shows how a down rebuilds the type without them. When the up cannot run again the difference is an error.',
   },
   {
     id: 'reup-differs',

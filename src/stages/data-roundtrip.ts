@@ -16,7 +16,8 @@ import {
   type TableComparison,
 } from '../db/fingerprint.js';
 import type { Finding, Severity } from '../report/model.js';
-import type { ParsedSource } from '../sql/parse.js';
+import type { ParsedSource, Statement } from '../sql/parse.js';
+import { upLosses } from './up-losses.js';
 
 export const ALLOW_DATA_LOSS = '-- migration-ci: allow-data-loss';
 const ALLOW_RE = /--\s*migration-ci:\s*allow-data-loss\b/i;
@@ -116,6 +117,23 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
   const migrationText = `${e.up.source.text}\n${e.down?.source.text ?? ''}`;
   const add = (f: Omit<Finding, 'stage' | 'migration'>) => findings.push({ stage: 'data', migration: v, ...f });
 
+  const losses = upLosses(e.up);
+  const upHint = `if the loss is intended, add the line "${ALLOW_DATA_LOSS}" to ${e.up.source.file}`;
+  /** Losses already reported on the up: each once. */
+  const upWarned = new Set<string>();
+  const at = (stmt: Statement) => ({ file: e.up.source.file, line: stmt.line, column: stmt.column });
+  const upLoss = (key: string, stmt: Statement, message: string) => {
+    if (upWarned.has(key)) return;
+    upWarned.add(key);
+    add({
+      severity: lossSeverity('warning'),
+      rule: 'data-destroyed-by-up',
+      ...at(stmt),
+      message: `${message}${accepted ? acceptedNote : ''}`,
+      ...(accepted ? {} : { hint: upHint }),
+    });
+  };
+
   const bDigests = valueDigests(e.b);
   const cDigests = e.c ? valueDigests(e.c) : undefined;
 
@@ -128,7 +146,17 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
     for (const t of e.ac.tables) {
       const table = tableName(t);
       let tableIntact = t.rowsLost === 0;
-      if (t.rowsLost > 0) {
+      const deletes = losses.rows.get(t.name);
+      if (t.rowsLost > 0 && deletes) {
+        // The up removed them on purpose: its loss, reported once on its statement.
+        upLoss(
+          `rows:${t.schema}.${t.name}`,
+          deletes,
+          kindOfStatement(deletes) === 'DropStmt'
+            ? `${v} drops table ${table}, which held ${plural(t.rowsBefore, 'row')}; they cannot be restored`
+            : `${v} deletes ${t.rowsLost.toLocaleString('en-US')} of ${plural(t.rowsBefore, 'row')} of ${table}; they cannot be restored`,
+        );
+      } else if (t.rowsLost > 0) {
         const note = keyNote(e.a, t, t.lostSample);
         add({
           severity: lossSeverity('error'),
@@ -165,6 +193,18 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
           continue;
         }
         if (c.nulled + c.changed === 0) restoredColumns.add(`${t.schema}.${t.name}.${c.column}`);
+        const overwrites = losses.columns.get(`${t.name}.${c.column}`);
+        if (overwrites) {
+          restoredColumns.add(`${t.schema}.${t.name}.${c.column}`);
+          upLoss(
+            `column:${t.schema}.${t.name}.${c.column}`,
+            overwrites,
+            kindOfStatement(overwrites) === 'UpdateStmt'
+              ? `${v} overwrites ${table}.${c.column} in ${plural(differs, 'row')}; the old values cannot be restored`
+              : `${v} drops ${table}.${c.column}, which held ${plural(c.values, 'value')}; they cannot be restored`,
+          );
+          continue;
+        }
         const note = keyNote(e.a, t, c.sample);
         add({
           severity: lossSeverity('error'),
@@ -188,6 +228,8 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
           continue;
         }
         tableIntact = false;
+        // Dropped by the up without being read: the up's loss, reported below.
+        if (losses.columns.has(`${t.name}.${m.column}`)) continue;
         add({
           severity: lossSeverity('error'),
           rule: 'data-lost-by-down',
@@ -203,6 +245,7 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
         restoredTables.add(`${t.schema}.${t.name}`);
         continue;
       }
+      if (losses.tables.has(t.name)) continue;
       add({
         severity: lossSeverity('error'),
         rule: 'data-lost-by-down',
@@ -213,30 +256,31 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
     }
   }
 
-  // --- What the up destroys for good (A against B, unless the down gave it back).
-  const upHint = `if the loss is intended, add the line "${ALLOW_DATA_LOSS}" to ${e.up.source.file}`;
+  // --- What the up destroys for good (A against B, unless the down gave it back). A column or
+  // table the up reads before dropping it was moved or transformed: kept, so the down answers for it.
   const dropped = droppedData(e.a, e.b);
   for (const m of dropped.columns) {
     if (m.values === 0 || (m.digest !== null && bDigests.has(m.digest))) continue;
     if (restoredColumns.has(`${m.schema}.${m.name}.${m.column}`)) continue;
-    add({
-      severity: lossSeverity('warning'),
-      rule: 'data-destroyed-by-up',
-      ...locate(e.up, [m.name, m.column], DROPS),
-      message: `${v} drops ${tableName(m)}.${m.column}, which held ${plural(m.values, 'value')}; they cannot be restored${accepted ? acceptedNote : ''}`,
-      ...(accepted ? {} : { hint: upHint }),
-    });
+    const stmt = losses.columns.get(`${m.name}.${m.column}`);
+    if (!stmt) continue;
+    upLoss(`column:${m.schema}.${m.name}.${m.column}`, stmt, `${v} drops ${tableName(m)}.${m.column}, which held ${plural(m.values, 'value')}; they cannot be restored`);
   }
   for (const t of dropped.tables) {
     if (t.rows === 0 || survives(t, bDigests)) continue;
     if (restoredTables.has(`${t.schema}.${t.name}`)) continue;
-    add({
-      severity: lossSeverity('warning'),
-      rule: 'data-destroyed-by-up',
-      ...locate(e.up, [t.name], DROPS),
-      message: `${v} drops table ${tableName(t)}, which held ${plural(t.rows, 'row')}; they cannot be restored${accepted ? acceptedNote : ''}`,
-      ...(accepted ? {} : { hint: upHint }),
-    });
+    const stmt = losses.tables.get(t.name);
+    if (!stmt) continue;
+    upLoss(`rows:${t.schema}.${t.name}`, stmt, `${v} drops table ${tableName(t)}, which held ${plural(t.rows, 'row')}; they cannot be restored`);
+  }
+  // Rows the up deletes (no down to compare with, or one that gave them back is silent above).
+  const afterRows = new Map(e.b.tables.map((t) => [`${t.schema}.${t.name}`, t.rows]));
+  const restoredRows = new Set((e.ac?.tables ?? []).filter((t) => t.rowsLost === 0).map((t) => `${t.schema}.${t.name}`));
+  for (const t of e.a.tables) {
+    const stmt = losses.rows.get(t.name);
+    const after = afterRows.get(`${t.schema}.${t.name}`);
+    if (!stmt || after === undefined || after >= t.rows || (e.c && restoredRows.has(`${t.schema}.${t.name}`))) continue;
+    upLoss(`rows:${t.schema}.${t.name}`, stmt, `${v} deletes ${(t.rows - after).toLocaleString('en-US')} of ${plural(t.rows, 'row')} of ${tableName(t)}; they cannot be restored`);
   }
 
   // --- Sequences left behind the values of their column.
@@ -254,6 +298,10 @@ export function roundTripFindings(e: RoundTripEvidence): Finding[] {
     }
   }
   return findings;
+}
+
+function kindOfStatement(stmt: Statement): string | undefined {
+  return Object.keys(stmt.node)[0];
 }
 
 /** Every column of the table that held values has them, as a whole, somewhere in the other state (a rename, a move). */

@@ -49,8 +49,10 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   /** Formats without downs get one notice for the run, not one error per migration. */
   let upOnlyNoticed = false;
 
+  /** Enum labels the down leaves behind: a warning if the up can run again, an error if not. */
+  let enumLabels: Array<{ finding: Finding; hint: string }> = [];
   let roundTripStart = 0;
-  const settle = (step: WalkStep, status: 'pass' | 'fail' | 'skip', note?: string) => {
+  const settle = (step: WalkStep, status: 'pass' | 'warn' | 'fail' | 'skip', note?: string) => {
     const { version, name } = step.prepared.migration;
     outcome.perMigration.set(version, status);
     const durationMs = roundTripStart > 0 ? performance.now() - roundTripStart : 0;
@@ -58,8 +60,8 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   };
   const finish = (step: WalkStep) => {
     const version = step.prepared.migration.version;
-    const failed = outcome.findings.some((f) => f.migration === version && f.severity === 'error');
-    settle(step, failed ? 'fail' : 'pass');
+    const mine = outcome.findings.filter((f) => f.migration === version);
+    settle(step, mine.some((f) => f.severity === 'error') ? 'fail' : mine.some((f) => f.severity === 'warning') ? 'warn' : 'pass');
   };
 
   return {
@@ -71,6 +73,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       latest = undefined;
       beforeUp = afterUp = undefined;
       reported = new Set();
+      enumLabels = [];
       roundTripStart = 0;
       const { migration } = step.prepared;
       const hasDown = commandMode ? ctx.config.downCommand !== undefined : migration.down !== undefined;
@@ -127,16 +130,26 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       const afterDown = await take(step);
       const changes = compareSnapshots(beforeUp, afterDown);
       for (const c of changes) reported.add(changeKey(c));
-      outcome.findings.push(...downFindings(step, changes, { beforeUp, afterUp, afterDown }));
+      const labelsOnly = new Map(changes.filter(isEnumLabelsLeft).map((c) => [changeKey(c), c]));
+      for (const f of downFindings(step, changes, { beforeUp, afterUp, afterDown })) {
+        const change = f.keys.length === 1 ? labelsOnly.get(f.keys[0]!) : undefined;
+        if (change) enumLabels.push({ finding: f.finding, hint: enumRecipe(change) });
+        else outcome.findings.push(f.finding);
+      }
       if (rolesBeforeUp) outcome.findings.push(...compareRoles(rolesBeforeUp, await ctx.server.roles()).map((c) => roleFinding(step, c)));
     },
 
     async afterReup(step, result) {
       if (!afterUp) return;
+      // Postgres cannot drop an enum label: harmless while the up can run again, fatal when it cannot.
+      const labels = enumLabels;
+      enumLabels = [];
       if (!result.ok) {
+        outcome.findings.push(...labels.map((l) => l.finding));
         settle(step, 'fail', 'the second up fails');
         return;
       }
+      outcome.findings.push(...labels.map((l) => ({ ...l.finding, severity: 'warning' as const, rule: 'enum-label-kept', hint: l.hint })));
       const again = await take(step);
       const changes = compareSnapshots(afterUp, again).filter((c) => !reported.has(changeKey(c)));
       outcome.findings.push(...reupFindings(step, changes, afterUp, again));
@@ -212,10 +225,10 @@ function toFinding(step: WalkStep, d: Described, rule: string, detail: string): 
   };
 }
 
-function downFindings(step: WalkStep, changes: ObjectChange[], s: Snapshots): Finding[] {
+function downFindings(step: WalkStep, changes: ObjectChange[], s: Snapshots): Array<{ finding: Finding; keys: string[] }> {
   const version = step.prepared.migration.version;
   const labels = { before: `schema before the up of ${version}`, after: `schema after the down of ${version}` };
-  return describeDown(changes, s, version).map((d) => toFinding(step, d, 'down-not-restoring', objectDiff(s.beforeUp, s.afterDown, d.keys, labels)));
+  return describeDown(changes, s, version).map((d) => ({ finding: toFinding(step, d, 'down-not-restoring', objectDiff(s.beforeUp, s.afterDown, d.keys, labels)), keys: d.keys }));
 }
 
 /** A role the down leaves, loses or changes: roles are the server's, so this outlives any database. */
@@ -243,6 +256,32 @@ function roleFinding(step: WalkStep, c: RoleChange): Finding {
   };
 }
 
+/** Quoted labels as the snapshot writes them: `'a', 'b'`. */
+function labelList(v: string | undefined): string[] {
+  return [...(v ?? '').matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!);
+}
+
+/** An enum that has more labels after the down than before the up, and lost none: labels the up added, which Postgres cannot drop. */
+function isEnumLabelsLeft(c: ObjectChange): c is Extract<ObjectChange, { type: 'changed' }> {
+  if (c.type !== 'changed' || c.after.kind !== 'type' || !c.after.attributes.some((a) => a.name === 'kind' && a.value === 'enum')) return false;
+  if (c.attributes.length !== 1 || c.attributes[0]!.name !== 'labels') return false;
+  const before = labelList(c.attributes[0]!.before);
+  const after = new Set(labelList(c.attributes[0]!.after));
+  return before.every((l) => after.has(l)) && after.size > before.length;
+}
+
+/** How a down gives an enum its old labels back: a new type, the columns moved to it, the old one dropped. */
+function enumRecipe(c: Extract<ObjectChange, { type: 'changed' }>): string {
+  const type = c.after.name;
+  const old = `${c.after.ident}_old`;
+  return [
+    'Postgres cannot drop an enum label, and the up runs again after the down, so leaving the label is safe. To give the type back its old labels, the down rebuilds it:',
+    `CREATE TYPE ${old} AS ENUM (${c.attributes[0]!.before ?? ''});`,
+    `ALTER TABLE <each table using it> ALTER COLUMN <column> TYPE ${old} USING <column>::text::${old};`,
+    `DROP TYPE ${type};`,
+    `ALTER TYPE ${old} RENAME TO ${c.after.ident};`,
+  ].join('\n');
+}
 function reupFindings(step: WalkStep, changes: ObjectChange[], afterUp: SchemaSnapshot, again: SchemaSnapshot): Finding[] {
   const version = step.prepared.migration.version;
   const labels = { before: `schema after the first up of ${version}`, after: `schema after the second up of ${version}` };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { listUserTables } from '../db/catalog.js';
-import { applyStatements, transactionModeFor, type StatementFailure } from '../db/execute.js';
+import { applyStatements, transactionModeFor, type ApplyResult, type StatementFailure } from '../db/execute.js';
 import { quoteQualified } from '../db/quote.js';
 import type { Finding } from '../report/model.js';
 import { positionInStatement, type ParsedSource } from '../sql/parse.js';
@@ -8,8 +8,9 @@ import { serverGrammarRefuses } from '../db/grammar.js';
 import type { ScratchServer } from '../db/scratch.js';
 import { PARSER_MAJOR } from '../sql/parse.js';
 import type { PreparedMigration } from './context.js';
+import { explainFailure } from './value-failures.js';
 
-/** A statement stopped by our own limits: trying it again on empty tables would only wait again. */
+/** A statement stopped by our own limits: trying it again on the pre-seed state would only wait again. */
 const TIMEOUTS: Record<string, { rule: string; why: string; hint: string }> = {
   '57014': {
     rule: 'statement-timeout',
@@ -22,9 +23,6 @@ const TIMEOUTS: Record<string, { rule: string; why: string; hint: string }> = {
     hint: 'something else held a lock on the table; in production this statement would queue behind it and block everyone after it',
   },
 };
-
-/** SQLSTATEs that any existing row triggers, whatever its values: NOT NULL on a column with no value. */
-export const ANY_ROW_FAILS = new Set(['23502']);
 
 /** Findings for files the parser rejects, at the exact position; computed before anything runs. */
 export function parseFindings(prepared: PreparedMigration): Finding[] {
@@ -123,6 +121,9 @@ export function failureFinding(
   };
 }
 
+/** SQLSTATEs that any existing row triggers, whatever its values (the performance stage's test at volume). */
+export const ANY_ROW_FAILS = new Set(['23502']);
+
 export async function truncateAll(client: pg.ClientBase): Promise<void> {
   const tables = await listUserTables(client);
   if (tables.length === 0) return;
@@ -145,19 +146,25 @@ export async function passesOnEmptyTables(client: pg.ClientBase, parsed: ParsedS
   }
 }
 
-type Applied = 'applied' | 'applied-empty' | 'failed';
+/** The up applied to the state before the generated rows; undefined when that state cannot be had. */
+export type PreSeedTry = () => Promise<ApplyResult | undefined>;
+
+export type UpOutcome = 'applied' | 'applied-pre-seed' | 'failed';
 
 /**
- * Applies one migration under test on populated tables. When it fails, tells apart a failure any
- * row would cause (an error) from one that depends on the generated values (a warning; the
- * migration is then applied to empty tables so the run goes on).
+ * Applies one migration under test on populated tables. When it fails, it is applied to the state
+ * before the generated rows: failing there too, it is an error that stops the walk. Passing there,
+ * the failure came from the rows: an error when any row would cause it (a NOT NULL column nothing
+ * fills), else a warning naming the production rows that would; either way the walk goes on from
+ * the pre-seed state with this migration applied.
  */
 export async function applyUnderTest(
   client: pg.ClientBase,
   prepared: PreparedMigration,
   parsed: ParsedSource,
   findings: Finding[],
-): Promise<Applied> {
+  preSeed: PreSeedTry,
+): Promise<UpOutcome> {
   const first = await applyStatements(client, parsed);
   if (first.ok) return 'applied';
   const failure = first.failure!;
@@ -166,44 +173,22 @@ export async function applyUnderTest(
     findings.push(failureFinding(prepared, parsed, failure, timeout.rule, 'error', `${failure.message}: ${timeout.why}`, timeout.hint));
     return 'failed';
   }
-  const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, parsed);
-  if (onEmpty !== true) {
-    const note = onEmpty === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
-    findings.push(failureFinding(prepared, parsed, failure, 'apply-failed', 'error', failure.message, note));
+  const clean = await preSeed();
+  if (!clean?.ok) {
+    const real = clean?.failure ?? failure;
+    const note = clean === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
+    findings.push(failureFinding(prepared, parsed, real, 'apply-failed', 'error', real.message, note));
     return 'failed';
   }
-  if (ANY_ROW_FAILS.has(failure.code ?? '')) {
+  const why = explainFailure(parsed, failure);
+  if (why.anyRow) {
+    findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message} — ${why.rows}`, why.hint));
+  } else {
     findings.push(
-      failureFinding(
-        prepared,
-        parsed,
-        failure,
-        'fails-with-rows',
-        'error',
-        `${failure.message} — this migration passes on empty tables but fails on any table that holds rows`,
-        'give the new column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL',
-      ),
+      failureFinding(prepared, parsed, failure, 'data-dependent', 'warning', `${failure.message} — fails on the generated test rows: ${why.rows}`, why.hint),
     );
-    return 'failed';
   }
-  findings.push(
-    failureFinding(
-      prepared,
-      parsed,
-      failure,
-      'data-dependent',
-      'warning',
-      `${failure.message} — fails on the generated test rows; existing production rows may violate it too`,
-      'check the production data for rows this statement rejects before deploying',
-    ),
-  );
-  await truncateAll(client);
-  const second = await applyStatements(client, parsed);
-  if (!second.ok) {
-    findings.push(failureFinding(prepared, parsed, second.failure!, 'apply-failed', 'error', second.failure!.message));
-    return 'failed';
-  }
-  return 'applied-empty';
+  return 'applied-pre-seed';
 }
 
 /**

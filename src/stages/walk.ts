@@ -9,7 +9,8 @@ import type { ParsedSource } from '../sql/parse.js';
 import { joinPairs } from '../sql/joins.js';
 import { statementScope } from '../sql/touched.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
-import { commandStepper, sqlStepper } from './steps.js';
+import { PreSeedCheckpoint } from './checkpoint.js';
+import { commandStepper, sqlStepper, type Stepper } from './steps.js';
 
 /** Where the walk stands with one migration under test; handed to every observer. */
 export interface WalkStep {
@@ -19,6 +20,11 @@ export interface WalkStep {
   down: ParsedSource | undefined;
   client: pg.Client;
   db: ScratchDatabase;
+  /**
+   * The up failed on the generated rows and went in on the state before them: the walk's database
+   * was replaced by that state (`client` and `db` are the new ones), so data before and after differ.
+   */
+  preSeed: boolean;
 }
 
 /**
@@ -36,6 +42,8 @@ export interface WalkObserver {
   /** The down ran; `result.ok` says whether it succeeded. */
   afterDown?(step: WalkStep, result: ApplyResult): Promise<void>;
   afterReup?(step: WalkStep, result: ApplyResult): Promise<void>;
+  /** The walk is about to replace this database by a checkpoint: close every connection to it. */
+  beforeRestore?(db: ScratchDatabase): Promise<void>;
   /** Every migration under test is applied (or the walk stopped): the database is at its newest. */
   afterAll?(client: pg.Client, db: ScratchDatabase): Promise<void>;
 }
@@ -70,10 +78,22 @@ export async function walkMigrations(
   };
   const roundTrip = observers.some((o) => o.wantsRoundTrip);
   const template = ctx.baselineTemplate;
-  const db = await ctx.server.createDatabase(template?.name);
-  const client = await ctx.server.connect(db);
-  await applySessionLimits(client, ctx);
-  const stepper = ctx.config.upCommand ? commandStepper(ctx, db) : sqlStepper(client);
+  const connect = async (target: ScratchDatabase) => {
+    const c = await ctx.server.connect(target);
+    await applySessionLimits(c, ctx);
+    return c;
+  };
+  const stepperFor = (c: pg.Client, target: ScratchDatabase): Stepper => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c));
+  let db = await ctx.server.createDatabase(template?.name);
+  let client: pg.Client;
+  try {
+    client = await connect(db);
+  } catch (e) {
+    await ctx.server.dropDatabase(db.name).catch(() => {});
+    throw e;
+  }
+  let stepper = stepperFor(client, db);
+  const checkpoint = new PreSeedCheckpoint(ctx, connect, stepperFor);
   const seedNoticeSeen = new Set<string>();
   // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
   const roundTripOwner = observers.find((o) => o.wantsRoundTrip && o.outcome.stage === roundTripStage);
@@ -88,8 +108,29 @@ export async function walkMigrations(
     }
   };
   const roundTripFinding = (f: Finding): Finding => ({ ...f, stage: roundTripStage });
+  /**
+   * Replaces the walk's database by the pre-seed checkpoint with every migration up to `index`
+   * applied: the state after that migration's up, without the generated rows. False when the
+   * checkpoint cannot give it (a migration fails there); the reason is then in `restoreFailure`.
+   */
+  let restoreFailure: string | undefined;
+  const restore = async (index: number): Promise<boolean> => {
+    const r = await checkpoint.applyThrough(index);
+    if (!r?.ok) {
+      restoreFailure = `the state before the generated rows cannot be rebuilt (${checkpoint.broken ?? ctx.migrations[index]!.migration.version} fails on it)`;
+      return false;
+    }
+    for (const o of observers) if (o.beforeRestore) await timed(o, () => o.beforeRestore!(db));
+    const fresh = await checkpoint.copy();
+    await client.end().catch(() => {});
+    await ctx.server.dropDatabase(db.name).catch(() => {});
+    db = fresh;
+    client = await connect(db);
+    stepper = stepperFor(client, db);
+    return true;
+  };
   try {
-    let stopped: string | undefined;
+    let stopped: { version: string; why: string } | undefined;
     const notReached: string[] = [];
     for (const [index, prepared] of ctx.migrations.entries()) {
       const m = prepared.migration;
@@ -104,7 +145,7 @@ export async function walkMigrations(
       // Parse errors were reported before anything ran; a broken up stops the walk, a broken down does not.
       if (!prepared.up.ok) {
         perMigration.set(m.version, 'fail');
-        stopped = m.version;
+        stopped = { version: m.version, why: 'its up does not parse' };
         ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: 'fail', durationMs: 0 });
         continue;
       }
@@ -114,7 +155,7 @@ export async function walkMigrations(
         if (failure) {
           findings.push(failure);
           perMigration.set(m.version, 'fail');
-          stopped = m.version;
+          stopped = { version: m.version, why: 'it fails to apply' };
         }
         ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: performance.now() - t0 });
         continue;
@@ -140,13 +181,24 @@ export async function walkMigrations(
       // An earlier up may have left a sequence behind its column (reported there): the tool's own inserts start past it.
       if (seed.seeded.length === 0) await resetSequences(client);
       const down = prepared.down?.ok ? prepared.down.parsed : undefined;
-      const step: WalkStep = { prepared, up, down, client, db };
+      const step: WalkStep = { prepared, up, down, client, db, preSeed: false };
       for (const o of observers) if (o.beforeUp) await timed(o, () => o.beforeUp!(step));
       // Fixtures may have written explicit keys: sequences start past them, so what is behind after the up is the up's doing.
       await resetSequences(client);
-      const applied = await stepper.upUnderTest(prepared, findings);
+      let applied = await stepper.upUnderTest(prepared, findings, () => checkpoint.applyThrough(index));
+      if (applied === 'applied-pre-seed') {
+        // The checkpoint holds this migration now: the walk goes on from it.
+        if (await restore(index)) {
+          Object.assign(step, { client, db, preSeed: true });
+        } else {
+          applied = 'failed';
+        }
+      }
+      const verified = applied !== 'failed' && (await stepper.verify(prepared, findings));
       const downBroken = prepared.down !== undefined && !prepared.down.ok;
-      const status: StageStatus = applied === 'failed' || downBroken ? 'fail' : applied === 'applied-empty' ? 'warn' : 'pass';
+      const mine = findings.filter((f) => f.migration === m.version && f.stage === 'syntax');
+      const status: StageStatus =
+        applied === 'failed' || !verified || downBroken || mine.some((f) => f.severity === 'error') ? 'fail' : applied === 'applied-pre-seed' ? 'warn' : 'pass';
       perMigration.set(m.version, status);
       ctx.progress({
         kind: 'migration',
@@ -158,7 +210,7 @@ export async function walkMigrations(
         ...(seed.seeded.length > 0 ? { note: `on ${seed.seeded.length} populated table${seed.seeded.length === 1 ? '' : 's'}` } : {}),
       });
       if (applied === 'failed') {
-        stopped = m.version;
+        stopped = { version: m.version, why: restoreFailure ?? 'its up fails on the state before the generated rows too' };
         continue;
       }
       for (const o of observers) if (o.afterUp) await timed(o, () => o.afterUp!(step));
@@ -169,23 +221,37 @@ export async function walkMigrations(
       if (!downStep.result.ok) {
         if (downStep.finding) roundTripOutcome.findings.push(roundTripFinding(downStep.finding));
         // Part of the down was committed: the database is neither before nor after this migration.
-        if (downStep.partial) stopped = m.version;
+        if (downStep.partial && !(await roundTripWork(() => restore(index)))) stopped = { version: m.version, why: `its down fails part way and ${restoreFailure}` };
         continue;
       }
       const reup = await roundTripWork(() => stepper.reup(prepared));
       for (const o of observers) if (o.afterReup) await timed(o, () => o.afterReup!(step, reup.result));
       if (!reup.result.ok) {
         if (reup.finding) roundTripOutcome.findings.push(roundTripFinding(reup.finding));
-        stopped = m.version;
+        // The database is after the down: back to after the first up, so every later migration is tested.
+        if (!(await roundTripWork(() => restore(index)))) stopped = { version: m.version, why: `its second up fails and ${restoreFailure}` };
       }
     }
     if (stopped && notReached.length > 0) {
-      findings.push({ stage: 'syntax', severity: 'notice', rule: 'not-reached', message: `not reached because ${stopped} failed: ${notReached.join(', ')}` });
+      const message = `not tested because the walk stopped at ${stopped.version} (${stopped.why}): ${notReached.join(', ')}`;
+      findings.push({ stage: 'syntax', severity: 'notice', rule: 'not-reached', message });
+      for (const o of observers) {
+        const untested = notReached.filter((v) => o.outcome.perMigration.get(v) === undefined);
+        if (untested.length > 0 && !o.outcome.findings.some((f) => f.rule === 'not-reached')) {
+          o.outcome.findings.push({
+            stage: o.outcome.stage,
+            severity: 'notice',
+            rule: 'not-reached',
+            message: `${o.outcome.stage} checks not run because the walk stopped at ${stopped.version} (${stopped.why}): ${untested.join(', ')}`,
+          });
+        }
+      }
     }
     for (const o of observers) if (o.afterAll) await timed(o, () => o.afterAll!(client, db));
   } finally {
     await client.end().catch(() => {});
     await ctx.server.dropDatabase(db.name).catch(() => {});
+    await checkpoint.close();
   }
   const total = performance.now() - walkStart;
   const spent = [...observerMs.values()].reduce((a, b) => a + b, 0);
