@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
 
-export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
+export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export const FORMATS = ['auto', 'golang-migrate', 'dbmate', 'goose', 'flyway', 'sqitch'] as const;
@@ -53,6 +53,8 @@ export interface Config {
   downCommand: string | undefined;
   /** 1-based shard index of `total`. */
   shard: { index: number; total: number } | undefined;
+  /** The running release's queries: a `.sql` file, a pg_stat_statements export (CSV, JSON) or a folder of them, absolute. */
+  queries: string | undefined;
 }
 
 type Spec = (typeof OPTION_SPECS)[number];
@@ -235,6 +237,7 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     upCommand,
     downCommand,
     shard: parseShard(raw.shard),
+    queries: optionalPath(absRoot, 'queries', raw.queries),
   };
 }
 

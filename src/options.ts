@@ -29,7 +29,7 @@ export const OPTION_SPECS = [
     arg: 'URL',
     help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres 17 when neither is given); never modified: all work happens in scratch databases created and dropped',
   },
-  { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance', arg: 'LIST', help: 'which stages run' },
+  { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance,dependencies', arg: 'LIST', help: 'which stages run' },
   { key: 'dataTests', flag: 'data-tests', input: 'data-tests', kind: 'string', default: undefined, arg: 'DIR', help: '<version>.seed.sql runs right before that migration\'s up, <version>.assert.sql right after it' },
   {
     key: 'dataTestCommand',
@@ -92,6 +92,15 @@ export const OPTION_SPECS = [
   { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
   { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
   { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test (merge the shards with merge-reports)' },
+  {
+    key: 'queries',
+    flag: 'queries',
+    input: 'queries',
+    kind: 'string',
+    default: undefined,
+    arg: 'PATH',
+    help: 'the running release\'s queries: .sql files (one query a statement) or a pg_stat_statements export (CSV or JSON with a query column), or a folder of them; each must still plan after every migration under test',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTION_SPECS)[number]['key'];

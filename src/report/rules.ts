@@ -370,6 +370,49 @@ const CATALOGUE: readonly RuleDescription[] = [
     title: 'The migration takes strong locks without a lock_timeout',
     help: 'A statement that needs an ACCESS EXCLUSIVE lock queues behind long-running queries and, while it waits, blocks every other query on the table. SET lock_timeout at the top of the migration so it gives up instead, and retry.',
   },
+  // dependencies
+  {
+    id: 'dependency-broken',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'A routine, view or policy no longer plans after the migration',
+    help: 'Postgres records no dependency for what a function body reads, and checks PL/pgSQL only when it runs: the migration dropped or renamed something a routine (or the trigger that calls it) still uses, and it fails on its next call in production. Update the routine in the same migration (CREATE OR REPLACE), or keep what it uses until it no longer does.',
+  },
+  {
+    id: 'query-broken',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'The migration breaks a query of the running release',
+    help: 'A query from the queries input planned before the migration and fails after it. During a rolling deploy the previous release keeps running it against the new schema. Expand first (add the new, keep the old), deploy, then contract in a later migration.',
+  },
+  {
+    id: 'dependency-already-broken',
+    stage: 'dependencies',
+    severity: 'notice',
+    title: 'A routine, view or policy did not plan before the migration either',
+    help: 'It fails on the schema the migration starts from, so the migration is not to blame. Fix or drop it when convenient.',
+  },
+  {
+    id: 'query-already-broken',
+    stage: 'dependencies',
+    severity: 'notice',
+    title: 'Queries of the running release did not plan before the migrations either',
+    help: 'These queries fail on the schema the migrations under test start from (a stale export, or parameters whose type cannot be inferred), so they are not blamed on any migration.',
+  },
+  {
+    id: 'new-routine-broken',
+    stage: 'dependencies',
+    severity: 'warning',
+    title: 'A routine the migration creates does not plan',
+    help: 'PL/pgSQL is checked only when it runs: a statement of the new routine reads or writes something that does not exist. Fix the routine before it is first called.',
+  },
+  {
+    id: 'queries-skipped',
+    stage: 'dependencies',
+    severity: 'notice',
+    title: 'Some entries of the queries were not planned',
+    help: 'Only SELECT, INSERT, UPDATE, DELETE and MERGE can be planned; other statements of the queries input (BEGIN, SET, utility commands) and text that does not parse are skipped.',
+  },
 ];
 
 const BY_ID = new Map(CATALOGUE.map((r) => [r.id, r]));
