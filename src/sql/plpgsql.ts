@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import factory from '@libpg-query/parser/wasm/libpg-query.js';
 import { parseSync } from 'libpg-query';
@@ -22,11 +23,15 @@ export interface PlpgsqlBody {
 type Wasm = Awaited<ReturnType<typeof factory>>;
 let loading: Promise<Wasm> | undefined;
 
-/** Bundled, the build puts the .wasm file beside the bundle; unbundled, it is in the package. */
+/**
+ * Bundled, the build puts the .wasm file beside the bundle; unbundled, it is in the package.
+ * Both names are built at run time so that the bundler leaves the file alone.
+ */
 function wasmPath(): string {
-  const beside = fileURLToPath(new URL('./plpgsql.wasm', import.meta.url));
+  const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), 'plpgsql.wasm');
   if (fs.existsSync(beside)) return beside;
-  return createRequire(import.meta.url).resolve('@libpg-query/parser/wasm/libpg-query.wasm');
+  const inPackage = ['@libpg-query/parser', 'wasm', 'libpg-query.wasm'].join('/');
+  return createRequire(import.meta.url).resolve(inPackage);
 }
 
 export function loadPlpgsqlParser(): Promise<Wasm> {
