@@ -29,11 +29,33 @@ export interface RoutineRow {
   triggerTables: string[];
 }
 
+/** A routine as the cheap listing has it: enough to tell whether a migration can reach it. */
+export interface RoutineName {
+  oid: number;
+  schema: string;
+  name: string;
+  source: string;
+}
+
+const USER_ROUTINE_CONDITION = `p.prokind IN ('f', 'p')
+  AND l.lanname IN ('sql', 'plpgsql')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid AND ext.deptype = 'e')`;
+
+const ROUTINE_NAMES_SQL = `
+SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name, p.prosrc AS source
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE ${USER_ROUTINE_CONDITION}`;
+
 const ROUTINES_SQL = `
 SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name,
        pg_get_function_identity_arguments(p.oid) AS identity,
        CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
-       l.lanname AS language, p.prosrc AS source, pg_get_functiondef(p.oid) AS definition,
+       l.lanname AS language, p.prosrc AS source,
+       CASE WHEN l.lanname = 'plpgsql' THEN pg_get_functiondef(p.oid) ELSE p.prosrc END AS definition,
        p.prosqlbody IS NOT NULL AS atomic,
        ARRAY(SELECT format_type(t.oid, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(oid, i)
              JOIN pg_type t ON t.oid = a.oid ORDER BY a.i) AS "argTypes",
@@ -44,11 +66,7 @@ SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name,
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-WHERE p.prokind IN ('f', 'p')
-  AND l.lanname IN ('sql', 'plpgsql')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid AND ext.deptype = 'e')
+WHERE p.oid = ANY($1::oid[])
 ORDER BY 2, 3, 4`;
 
 interface RawRoutine extends Omit<RoutineRow, 'argNames'> {
@@ -56,8 +74,10 @@ interface RawRoutine extends Omit<RoutineRow, 'argNames'> {
   argModes: string[];
 }
 
-export async function listRoutines(client: pg.ClientBase): Promise<RoutineRow[]> {
-  const r = await client.query<RawRoutine>(ROUTINES_SQL);
+/** The full rows of the routines a migration can reach. */
+export async function routineDetails(client: pg.ClientBase, oids: readonly number[]): Promise<RoutineRow[]> {
+  if (oids.length === 0) return [];
+  const r = await client.query<RawRoutine>(ROUTINES_SQL, [oids]);
   return r.rows.map(({ allArgNames, argModes, ...row }) => {
     // proargnames covers every argument when there are OUT ones (proargmodes set), only the inputs otherwise.
     const names = argModes.length === 0 ? allArgNames : allArgNames.filter((_, i) => ['i', 'b', 'v'].includes(argModes[i] ?? 'i'));
@@ -90,15 +110,29 @@ SELECT 'policy', n.nspname, c.relname, p.polname, concat_ws(' ', pg_get_expr(p.p
 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 ORDER BY 1, 2, 3, 4`;
 
-export async function listRelationChecks(client: pg.ClientBase): Promise<RelationCheckRow[]> {
-  const r = await client.query<Omit<RelationCheckRow, 'probe'> & { name: string | null; qual: string | null; withCheck: string | null }>(RELATIONS_SQL);
-  return r.rows.map(({ qual, withCheck, name, ...row }) => {
-    const target = quoteQualified(row.schema, row.relation);
-    // The expressions come from pg_get_expr: the server's own rendering of a parsed expression.
-    const conditions = [qual, withCheck].filter((e): e is string => e !== null).map((e) => `(${e})`);
-    const probe = row.kind === 'policy' ? `SELECT 1 FROM ONLY ${target} WHERE ${conditions.join(' AND ') || 'true'}` : `SELECT * FROM ${target}`;
-    return { ...row, ...(name !== null ? { name } : {}), probe };
-  });
+/**
+ * Everything the stage can check, in one round trip: routines by name and body, views and
+ * policies with what they depend on.
+ */
+export async function listCheckables(client: pg.ClientBase): Promise<{ routines: RoutineName[]; relations: RelationCheckRow[] }> {
+  const [routines, relations] = (await client.query(`${ROUTINE_NAMES_SQL};${RELATIONS_SQL}`)) as unknown as [
+    pg.QueryResult<RoutineName>,
+    pg.QueryResult<Omit<RelationCheckRow, 'probe'> & { name: string | null; qual: string | null; withCheck: string | null }>,
+  ];
+  return { routines: routines.rows, relations: relations.rows.map(relationCheck) };
+}
+
+function relationCheck({
+  qual,
+  withCheck,
+  name,
+  ...row
+}: Omit<RelationCheckRow, 'probe'> & { name: string | null; qual: string | null; withCheck: string | null }): RelationCheckRow {
+  const target = quoteQualified(row.schema, row.relation);
+  // The expressions come from pg_get_expr: the server's own rendering of a parsed expression.
+  const conditions = [qual, withCheck].filter((e): e is string => e !== null).map((e) => `(${e})`);
+  const probe = row.kind === 'policy' ? `SELECT 1 FROM ONLY ${target} WHERE ${conditions.join(' AND ') || 'true'}` : `SELECT * FROM ${target}`;
+  return { ...row, ...(name !== null ? { name } : {}), probe };
 }
 
 /**

@@ -17,11 +17,11 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import {
-  listRelationChecks,
-  listRoutines,
+  listCheckables,
   planStatement,
   prepareCheckSession,
   resolveTypeNames,
+  routineDetails,
   validateSqlRoutine,
   type RoutineRow,
 } from '../db/dependencies.js';
@@ -123,14 +123,18 @@ class Checker {
   async round(names: Set<string> | undefined, only?: ReadonlySet<string>): Promise<Round> {
     const out: Round = new Map();
     const wanted = (key: string, ...texts: string[]) => (only ? only.has(key) : reaches(names, ...texts));
-    for (const r of await listRoutines(this.client)) {
+    const listed = await listCheckables(this.client);
+    // Keys carry the identity arguments, which only the details tell: `only` is matched by name first.
+    const onlyNames = only && new Set([...only].map((k) => k.replace(/\(.*$/, '')));
+    const reachable = listed.routines.filter((r) => (onlyNames ? onlyNames.has(`routine ${r.schema}.${r.name}`) : reaches(names, r.name, r.source)));
+    for (const r of await routineDetails(this.client, reachable.map((x) => x.oid))) {
       const key = `routine ${r.schema}.${r.name}(${r.identity})`;
-      if (!wanted(key, r.name, r.source)) continue;
+      if (only && !only.has(key)) continue;
       const failure = await this.routine(r);
       if (failure === null) continue;
       out.set(key, { key, label: routineLabel(r), kind: 'routine', definition: r.definition, failure });
     }
-    for (const v of await listRelationChecks(this.client)) {
+    for (const v of listed.relations) {
       const name = v.schema === 'public' ? v.relation : `${v.schema}.${v.relation}`;
       const label = v.kind === 'policy' ? `policy ${v.name} on ${name}` : `${v.kind} ${name}`;
       const key = `relation ${label}`;
