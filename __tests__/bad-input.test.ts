@@ -46,7 +46,7 @@ const CORPUS: Array<{ name: string; files: Record<string, string | Buffer>; args
   { name: 'a word as a timeout', files: {}, args: ['--statement-timeout', 'soon'], message: 'statement-timeout must be a whole number, got "soon"' },
   { name: 'a shard past the count', files: {}, args: ['--shard', '5/4'], message: 'shard must look like 2/4 (index from 1 to the number of shards), got "5/4"' },
   { name: 'a path out of the workspace', files: {}, args: ['--data-tests', '../../etc'], message: 'data-tests "../../etc" points outside the workspace' },
-  { name: 'an unknown stage', files: {}, args: ['--stages', 'syntax,lint'], message: 'unknown stage "lint"; stages are syntax, rollback, data, performance' },
+  { name: 'an unknown stage', files: {}, args: ['--stages', 'syntax,lint'], message: 'unknown stage "lint"; stages are syntax, rollback, data, performance, dependencies' },
   {
     name: 'a dbmate file without its up marker',
     files: { 'migrations/20240101_a.sql': '-- migrate:up\nSELECT 1;\n', 'migrations/20240102_b.sql': 'SELECT 2;\n-- migrate:down\n' },
