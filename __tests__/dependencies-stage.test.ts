@@ -224,3 +224,52 @@ describe.each(servers())('dependencies stage on $name', ({ url }) => {
     expect(await leftoverScratchDatabases(url)).toEqual([]);
   });
 });
+
+describe.each(servers())('partial failure on $name', ({ url }) => {
+  const run = (files: Record<string, string>) => runPipeline(configFor(makeRepo({ ...USERS, ...files }), url, { stages: 'syntax,dependencies' }));
+
+  it('fails a CONCURRENTLY migration whose second statement failing leaves a state neither the retry nor the down recovers', async () => {
+    const report = await run({
+      'migrations/0002_email_idx.up.sql': 'CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nALTER TABLE users ADD COLUMN nickname text;\n',
+      'migrations/0002_email_idx.down.sql': 'DROP INDEX CONCURRENTLY users_email_idx;\nALTER TABLE users DROP COLUMN nickname;\n',
+    });
+    const found = mine(report).filter((f) => f.rule === 'partial-failure-unrecoverable');
+    expect(found.map((f) => [f.severity, f.migration, f.file, f.line])).toEqual([
+      ['error', '0002', 'migrations/0002_email_idx.up.sql', 1],
+      ['error', '0002', 'migrations/0002_email_idx.up.sql', 2],
+    ]);
+    expect(found[1]!.message).toBe(
+      'if 0002 fails at migrations/0002_email_idx.up.sql:2 (ALTER TABLE users ADD COLUMN nickname text), what ran before it stays committed and neither way back works: running the up again fails: relation "users_email_idx" already exists; the down fails: column "nickname" of relation "users" does not exist',
+    );
+    expect(report.verdict).toBe('fail');
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+
+  it('names the INVALID index a retry with IF NOT EXISTS keeps, with the fix', async () => {
+    const report = await run({
+      'migrations/0002_email_idx.up.sql': 'CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\n',
+    });
+    expect(mine(report).map(pick)).toEqual([
+      {
+        rule: 'invalid-index-left',
+        severity: 'error',
+        migration: '0002',
+        file: 'migrations/0002_email_idx.up.sql',
+        line: 1,
+        message:
+          'if this CREATE INDEX CONCURRENTLY of 0002 fails half way, it leaves the INVALID index users_email_idx on users, and running the up again keeps it: queries never use it and every write still maintains it',
+      },
+    ]);
+    expect(mine(report)[0]!.hint).toMatch(/^drop it first so that a retry builds it again: DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;/);
+  });
+
+  it('passes a concurrent build that drops a leftover first, and one whose down cleans up', async () => {
+    const report = await run({
+      'migrations/0002_email_idx.up.sql': 'DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n',
+      'migrations/0002_email_idx.down.sql': 'DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\n',
+      'migrations/0003_status_idx.up.sql': 'CREATE INDEX CONCURRENTLY IF NOT EXISTS users_status_idx ON users (status);\n',
+      'migrations/0003_status_idx.down.sql': 'DROP INDEX CONCURRENTLY IF EXISTS users_status_idx;\n',
+    });
+    expect(mine(report)).toEqual([]);
+  });
+});

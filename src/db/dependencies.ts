@@ -184,3 +184,35 @@ export async function resolveTypeNames(client: pg.ClientBase, names: readonly st
   }
   return out;
 }
+
+/** Indexes of the database that are not valid (a failed CREATE INDEX CONCURRENTLY leaves one). */
+export async function invalidIndexes(client: pg.ClientBase): Promise<string[]> {
+  const r = await client.query<{ name: string }>(
+    `SELECT x.indexrelid::regclass::text AS name FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+     JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE NOT x.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+  );
+  return r.rows.map((row) => row.name);
+}
+
+export async function indexOids(client: pg.ClientBase): Promise<Set<number>> {
+  const r = await client.query<{ oid: number }>(
+    `SELECT c.oid::int AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('i', 'I') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'`,
+  );
+  return new Set(r.rows.map((row) => row.oid));
+}
+
+/**
+ * Puts the indexes in the state a CREATE INDEX CONCURRENTLY that failed half way leaves them:
+ * present, not valid. Only in a scratch database, and only where the role may write the
+ * catalog (a superuser); false when it may not.
+ */
+export async function markIndexesInvalid(client: pg.ClientBase, oids: readonly number[]): Promise<boolean> {
+  try {
+    await client.query('UPDATE pg_index SET indisvalid = false WHERE indexrelid = ANY($1::oid[])', [oids]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -407,6 +407,20 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'PL/pgSQL is checked only when it runs: a statement of the new routine reads or writes something that does not exist. Fix the routine before it is first called.',
   },
   {
+    id: 'partial-failure-unrecoverable',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'A failure half way through the migration leaves a state nothing recovers',
+    help: 'The migration does not run in one transaction (CREATE INDEX CONCURRENTLY, transaction:false, statements next to a concurrent one), so what ran before a failure stays committed. Here neither running the up again nor the down brings the database back to a known schema. Make each step safe to run again (IF NOT EXISTS / IF EXISTS), or move the transactional statements to a migration of their own.',
+  },
+  {
+    id: 'invalid-index-left',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'A failed concurrent index build leaves an INVALID index that a retry keeps',
+    help: 'CREATE INDEX CONCURRENTLY that fails half way leaves the index behind, marked INVALID: no query uses it, every write still maintains it, and CREATE INDEX CONCURRENTLY IF NOT EXISTS on a retry keeps it for good. Drop it first (DROP INDEX CONCURRENTLY IF EXISTS), then re-create it.',
+  },
+  {
     id: 'queries-skipped',
     stage: 'dependencies',
     severity: 'notice',

@@ -32,6 +32,7 @@ import { bindVariables, parsePlpgsqlFunction, type PlpgsqlBody } from '../sql/pl
 import { tableTouches } from '../sql/touched.js';
 import { emptyOutcome, type StageContext } from './context.js';
 import { blameStatement, missingObjectOf } from './dependency-blame.js';
+import { PartialFailureChecker } from './partial-failure.js';
 import { loadQueries, type AppQuery } from './queries.js';
 import { applySessionLimits, type WalkObserver, type WalkStep } from './walk.js';
 
@@ -233,6 +234,7 @@ export function createDependenciesObserver(ctx: StageContext): WalkObserver {
     return checker;
   };
 
+  const partial = new PartialFailureChecker(ctx);
   /** Objects already reported as broken before a migration: said once, never blamed. */
   const alreadyBroken = new Set<string>();
   let before: Round | undefined;
@@ -287,6 +289,7 @@ export function createDependenciesObserver(ctx: StageContext): WalkObserver {
       pending = { step, applied: false };
       started = performance.now();
       names = step.prepared.migration.code ? undefined : reachableNames(step.up, step.down);
+      outcome.findings.push(...(await partial.check(step.prepared)));
       const c = await checkerFor(step);
       before = await c.round(names);
       const version = step.prepared.migration.version;
@@ -328,6 +331,7 @@ export function createDependenciesObserver(ctx: StageContext): WalkObserver {
 
     async afterAll() {
       settle();
+      await partial.close();
       await connection?.end().catch(() => {});
       connection = undefined;
       checker = undefined;
