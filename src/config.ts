@@ -55,6 +55,8 @@ export interface Config {
   shard: { index: number; total: number } | undefined;
   /** The running release's queries: a `.sql` file, a pg_stat_statements export (CSV, JSON) or a folder of them, absolute. */
   queries: string | undefined;
+  /** A query plan whose cost grows by this factor after a migration is a warning. */
+  planCostThreshold: number;
 }
 
 type Spec = (typeof OPTION_SPECS)[number];
@@ -73,6 +75,7 @@ export const DEFAULTS = {
   statementTimeoutMs: 300_000,
   lockTimeoutMs: 30_000,
   connectTimeoutMs: 30_000,
+  planCostThreshold: 10,
 };
 
 function blank(v: string | undefined): v is undefined {
@@ -238,6 +241,7 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     downCommand,
     shard: parseShard(raw.shard),
     queries: optionalPath(absRoot, 'queries', raw.queries),
+    planCostThreshold: parsePositiveInt('plan-cost-threshold', raw.planCostThreshold, DEFAULTS.planCostThreshold),
   };
 }
 

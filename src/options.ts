@@ -101,6 +101,15 @@ export const OPTION_SPECS = [
     arg: 'PATH',
     help: 'the running release\'s queries: .sql files (one query a statement) or a pg_stat_statements export (CSV or JSON with a query column), or a folder of them; each must still plan after every migration under test',
   },
+  {
+    key: 'planCostThreshold',
+    flag: 'plan-cost-threshold',
+    input: 'plan-cost-threshold',
+    kind: 'string',
+    default: '10',
+    arg: 'N',
+    help: 'in the performance stage, a query plan whose cost grows by this factor after a migration is a warning',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTION_SPECS)[number]['key'];

@@ -370,6 +370,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     title: 'The migration takes strong locks without a lock_timeout',
     help: 'A statement that needs an ACCESS EXCLUSIVE lock queues behind long-running queries and, while it waits, blocks every other query on the table. SET lock_timeout at the top of the migration so it gives up instead, and retry.',
   },
+  {
+    id: 'plan-regression',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A query plan gets much costlier after the migration',
+    help: 'At perf-rows rows, a query of the running release (or a generated lookup by an indexed column or along a foreign key) plans to a much higher cost after the migration, or reads a table with rows by a sequential scan where it used an index. Keep an index that serves it, or build the replacement (CREATE INDEX CONCURRENTLY) before dropping the old one.',
+  },
   // dependencies
   {
     id: 'dependency-broken',
