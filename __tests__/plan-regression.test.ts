@@ -46,3 +46,27 @@ describe.each(servers())('query plans at volume on $name', ({ url }) => {
     expect(regressions(report)).toEqual([]);
   });
 });
+
+describe.each(servers())('write cost on $name', ({ url }) => {
+  it('times inserts before and after a migration that adds indexes to a table with rows, and reports the ratio', async () => {
+    const report = await runPipeline(
+      configFor(
+        makeRepo({
+          ...USERS,
+          'migrations/2_more_idx.up.sql':
+            'CREATE INDEX CONCURRENTLY users_n_idx ON users (n);\nCREATE INDEX CONCURRENTLY users_email_n_idx ON users (email, n);\nCREATE INDEX CONCURRENTLY users_lower_email_idx ON users (lower(email));\n',
+          'migrations/3_col.up.sql': 'ALTER TABLE users ADD COLUMN bio text;\n',
+        }),
+        url,
+        { stages: 'performance', perfRows: '20000' },
+      ),
+    );
+    const found = report.findings.filter((f) => f.rule === 'write-cost');
+    // The ratio is measured; what it is depends on the machine, what it says does not.
+    expect(found.map((f) => [f.migration, f.file])).toEqual([['2', 'migrations/2_more_idx.up.sql']]);
+    expect(found[0]!.message).toMatch(/^inserts into users [\d.]+x (slower|as fast) after 2: 3 new indexes$/);
+    expect(found[0]!.detail).toMatch(/^2,000 generated rows, rolled back, fastest of 5: [\d.]+ ms before, [\d.]+ ms after/);
+    expect(['notice', 'warning']).toContain(found[0]!.severity);
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+});

@@ -57,6 +57,8 @@ export interface Config {
   queries: string | undefined;
   /** A query plan whose cost grows by this factor after a migration is a warning. */
   planCostThreshold: number;
+  /** Inserts into a table this many times slower after a migration is a warning; unset, the ratio is only reported. */
+  writeCostThreshold: number | undefined;
 }
 
 type Spec = (typeof OPTION_SPECS)[number];
@@ -242,6 +244,7 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     shard: parseShard(raw.shard),
     queries: optionalPath(absRoot, 'queries', raw.queries),
     planCostThreshold: parsePositiveInt('plan-cost-threshold', raw.planCostThreshold, DEFAULTS.planCostThreshold),
+    writeCostThreshold: blank(raw.writeCostThreshold) ? undefined : parsePositiveInt('write-cost-threshold', raw.writeCostThreshold, 0),
   };
 }
 

@@ -110,6 +110,15 @@ export const OPTION_SPECS = [
     arg: 'N',
     help: 'in the performance stage, a query plan whose cost grows by this factor after a migration is a warning',
   },
+  {
+    key: 'writeCostThreshold',
+    flag: 'write-cost-threshold',
+    input: 'write-cost-threshold',
+    kind: 'string',
+    default: undefined,
+    arg: 'N',
+    help: 'in the performance stage, inserts into a table this many times slower after a migration (new indexes, triggers, constraints) is a warning; unset, the measured ratio is a notice only (timings move with the machine\'s load)',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTION_SPECS)[number]['key'];

@@ -377,6 +377,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     title: 'A query plan gets much costlier after the migration',
     help: 'At perf-rows rows, a query of the running release (or a generated lookup by an indexed column or along a foreign key) plans to a much higher cost after the migration, or reads a table with rows by a sequential scan where it used an index. Keep an index that serves it, or build the replacement (CREATE INDEX CONCURRENTLY) before dropping the old one.',
   },
+  {
+    id: 'write-cost',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'Inserts get slower after the migration',
+    help: 'The migration gives a table with rows a new index, trigger, foreign key or constraint, which every insert now maintains or checks. The ratio of a timed, rolled-back batch of inserts after and before the migration is reported; past write-cost-threshold it is a warning. Drop what no query needs, or accept the cost knowingly.',
+  },
   // dependencies
   {
     id: 'dependency-broken',

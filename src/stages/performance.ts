@@ -24,6 +24,7 @@ import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutc
 import { assessMigration, type MigrationMeasurement } from './performance-findings.js';
 import { droppedIndexes, PlanWatch } from './plan-regression.js';
 import { productionRowsOf } from './projection.js';
+import { WriteCost } from './write-cost.js';
 import { loadQueries, type AppQuery } from './queries.js';
 import { StatementProbe } from './statement-probe.js';
 import { ANY_ROW_FAILS, failureFinding, passesOnEmptyTables, truncateAll } from './syntax.js';
@@ -201,6 +202,7 @@ async function measureMigration(
   }
   const populated = existing.filter((t) => (rows.get(t.oid) ?? 0) > 0);
   const plans = await phases.time('plans', () => PlanWatch.before(client, populated, queries));
+  const writes = await phases.time('write cost', () => WriteCost.before(client, up, populated, rows));
   const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
@@ -209,7 +211,8 @@ async function measureMigration(
     const regressions = await phases.time('plans', () =>
       plans.after(client, { version: prepared.migration.version, up, threshold: config.planCostThreshold, populated: new Set(populated.map((t) => t.name)) }),
     );
-    return { ...assessed, findings: [...assessed.findings, ...regressions], stop: false, note: `${volume}; ${phases.summary()}` };
+    const writeCost = await phases.time('write cost', () => writes.after(client, { version: prepared.migration.version, up, threshold: config.writeCostThreshold }));
+    return { ...assessed, findings: [...assessed.findings, ...regressions, ...writeCost], stop: false, note: `${volume}; ${phases.summary()}` };
   }
   return failedAtVolume(ctx, client, prepared, up, r.failure!, volume);
 }
