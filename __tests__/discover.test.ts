@@ -80,6 +80,6 @@ describe('golang-migrate discovery', () => {
   it('says when the folder is missing or empty', () => {
     const root = repo({});
     expect(() => discoverMigrations(root, path.join(root, 'nope'), 'auto')).toThrow('migrations folder nope does not exist');
-    expect(() => discoverMigrations(root, path.join(root, 'db'), 'auto')).toThrow('no migrations found in db (format golang-migrate)');
+    expect(() => discoverMigrations(root, path.join(root, 'db'), 'auto')).toThrow('no migrations found in db: it is empty');
   });
 });

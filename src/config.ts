@@ -6,7 +6,26 @@ import type { OPTION_SPECS } from './options.js';
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
-export const FORMATS = ['auto', 'golang-migrate', 'dbmate', 'goose', 'flyway', 'sqitch'] as const;
+export const FORMATS = [
+  'auto',
+  'golang-migrate',
+  'dbmate',
+  'goose',
+  'flyway',
+  'sqitch',
+  'diesel',
+  'hasura',
+  'sourcegraph',
+  'prisma',
+  'supabase',
+  'atlas',
+  'sqlx',
+  'liquibase',
+  'sql-migrate',
+  'tern',
+  'postgrator',
+  'node-pg-migrate',
+] as const;
 export type FormatName = (typeof FORMATS)[number];
 
 export type SnapshotKind = 'catalog' | 'pg_dump';
@@ -45,6 +64,11 @@ export interface Config {
   ignore: string[];
   snapshot: SnapshotKind;
   allowIrreversible: boolean;
+  /** Up-only formats (Prisma, Atlas, ...) still need a down for each migration: the missing down stays an error. */
+  requireDown: boolean;
+  /** Liquibase: the run's contexts (changesets of other contexts are not run) and label expression. */
+  liquibaseContexts: string[];
+  liquibaseLabels: string | undefined;
   /** `${name}` -> value, applied to SQL before parsing. */
   placeholders: Record<string, string>;
   /** Literal text replacements applied to SQL before parsing, in order. */
@@ -237,6 +261,9 @@ export function buildConfig(root: string, raw: RawOptions): Config {
     ignore: (raw.ignore ?? []).map((p) => p.trim()).filter(Boolean),
     snapshot: parseSnapshot(raw.snapshot),
     allowIrreversible: parseBoolean('allow-irreversible', raw.allowIrreversible),
+    requireDown: parseBoolean('require-down', raw.requireDown),
+    liquibaseContexts: (optionalText(raw.liquibaseContexts) ?? '').split(/[\s,]+/).filter(Boolean),
+    liquibaseLabels: optionalText(raw.liquibaseLabels),
     placeholders: Object.fromEntries(parsePairs('placeholder', raw.placeholders ?? [])),
     replacements: parsePairs('replace', raw.replace ?? []).map(([from, to]) => ({ from, to })),
     upCommand,

@@ -19,7 +19,7 @@ export interface OptionSpec {
 
 export const OPTION_SPECS = [
   { key: 'dir', flag: 'dir', input: 'migrations-dir', kind: 'string', default: 'migrations', arg: 'DIR', help: 'migrations folder' },
-  { key: 'format', flag: 'format', input: 'format', kind: 'string', default: 'auto', arg: 'F', help: 'auto, golang-migrate, dbmate, goose, flyway or sqitch' },
+  { key: 'format', flag: 'format', input: 'format', kind: 'string', default: 'auto', arg: 'F', help: 'auto, golang-migrate, dbmate, goose, flyway, sqitch, diesel, hasura, sourcegraph, prisma, supabase, atlas, sqlx, liquibase, sql-migrate, tern, postgrator or node-pg-migrate' },
   {
     key: 'databaseUrl',
     flag: 'database-url',
@@ -87,6 +87,17 @@ export const OPTION_SPECS = [
   { key: 'ignore', flag: 'ignore', input: 'ignore', kind: 'multi', default: undefined, arg: 'PATTERN', help: 'objects left out of schema comparison (glob on names, e.g. audit_*); repeatable' },
   { key: 'snapshot', flag: 'snapshot', input: 'snapshot', kind: 'string', default: 'catalog', arg: 'KIND', help: 'schema snapshot: catalog or pg_dump' },
   { key: 'allowIrreversible', flag: 'allow-irreversible', input: 'allow-irreversible', kind: 'boolean', default: 'false', help: 'a missing down migration is a notice, not an error' },
+  { key: 'requireDown', flag: 'require-down', input: 'require-down', kind: 'boolean', default: 'false', help: 'formats without downs (Prisma, Supabase, Atlas, sqlx) still need one per migration: a missing down is an error' },
+  {
+    key: 'liquibaseContexts',
+    flag: 'liquibase-contexts',
+    input: 'liquibase-contexts',
+    kind: 'string',
+    default: undefined,
+    arg: 'LIST',
+    help: 'Liquibase contexts of the run (dev,test): changesets whose context does not match are not run',
+  },
+  { key: 'liquibaseLabels', flag: 'liquibase-labels', input: 'liquibase-labels', kind: 'string', default: undefined, arg: 'EXPR', help: 'Liquibase label expression of the run (e.g. "v2 and !slow")' },
   { key: 'placeholders', flag: 'placeholder', input: 'placeholders', kind: 'multi', default: undefined, arg: 'NAME=VALUE', help: 'replaces ${NAME} in the SQL (Flyway style); repeatable' },
   { key: 'replace', flag: 'replace', input: 'replace', kind: 'multi', default: undefined, arg: 'FROM=TO', help: 'replaces literal text before parsing; repeatable' },
   { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },

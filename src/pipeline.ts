@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Config, StageName } from './config.js';
+import { toolTableSetup } from './db/bookkeeping.js';
 import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
 import { ScratchServer } from './db/scratch.js';
@@ -42,11 +43,11 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   await loadParser();
   const discovered = config.upCommand
     ? discoverCodeMigrations(config.root, config.dir, config.downCommand !== undefined)
-    : discoverMigrations(config.root, config.dir, config.format);
+    : discoverMigrations(config.root, config.dir, config.format, { liquibase: { contexts: config.liquibaseContexts, labels: config.liquibaseLabels } });
   const baselineNotes: Finding[] = [];
   let scoped: BaselineResult | undefined;
   try {
-    scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef) : undefined;
+    scoped = config.baseRef ? applyBaseline(config.root, config.dir, discovered.migrations, config.baseRef, discovered) : undefined;
   } catch (e) {
     // A guessed base (the pull request's) that the checkout lacks is no reason to check nothing.
     if (!config.baseRefOptional || !isInputError(e)) throw e;
@@ -71,9 +72,10 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     }));
   const findings: Finding[] = discovered.notices.map((n) => ({
     stage: 'syntax',
-    severity: 'notice',
-    rule: 'file-skipped',
+    severity: n.severity ?? 'notice',
+    rule: n.rule ?? 'file-skipped',
     file: n.file,
+    ...(n.line ? { line: n.line } : {}),
     message: n.message,
   }));
   // Found before anything runs: every parse error at its exact position, and the pull request checks.
@@ -81,11 +83,14 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...migrations.flatMap(parseFindings),
     ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
     ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
+    // A green check must say when it tested nothing: only a pull request that touches no migration gets one.
+    ...(scoped && !migrations.some((p) => p.migration.underTest) ? [nothingToTestFinding(config.baseRef!, migrations.length)] : []),
     ...baselineNotes,
   ];
   findings.push(...upfront);
 
-  const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log });
+  const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
+  const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
@@ -183,6 +188,15 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     stages,
     findings,
     statements: outcomes.flatMap((o) => o.statements),
+  };
+}
+
+function nothingToTestFinding(ref: string, count: number): Finding {
+  return {
+    stage: 'syntax',
+    severity: 'notice',
+    rule: 'nothing-to-test',
+    message: `nothing to test: all ${count} migrations exist unchanged at ${ref}, so this change touches no migration`,
   };
 }
 

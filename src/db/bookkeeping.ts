@@ -34,3 +34,22 @@ const schemas = new Set<string>(BOOKKEEPING_SCHEMAS);
 export function isBookkeepingTable(schema: string, name: string): boolean {
   return schemas.has(schema) || tables.has(name);
 }
+
+/**
+ * Tables a tool creates before it runs the first migration, in the tool's own words: a migration
+ * that reads one (Diesel projects sometimes do) must find it, as it would under the tool.
+ */
+const TOOL_TABLES: Readonly<Record<string, { table: string; ddl: string }>> = {
+  diesel: {
+    table: '__diesel_schema_migrations',
+    ddl: 'CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+  },
+};
+
+/** The SQL that gives every scratch database the format's own table, when some migration names it. */
+export function toolTableSetup(format: string, migrationTexts: readonly string[]): string | undefined {
+  const tool = TOOL_TABLES[format];
+  if (!tool) return undefined;
+  const named = new RegExp(`\\b${tool.table}\\b`, 'i');
+  return migrationTexts.some((t) => named.test(t)) ? tool.ddl : undefined;
+}

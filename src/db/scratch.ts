@@ -28,9 +28,12 @@ export class ScratchServer {
   private readonly runId: string;
   private counter = 0;
   private closed = false;
+  /** Run in every new database that is not a copy: what the migration tool would have created first. */
+  private readonly setup: string | undefined;
 
-  private constructor(url: string, admin: pg.Client, versionNum: number, version: string) {
+  private constructor(url: string, admin: pg.Client, versionNum: number, version: string, setup: string | undefined) {
     this.url = url;
+    this.setup = setup;
     this.admin = admin;
     this.versionNum = versionNum;
     this.version = version;
@@ -39,7 +42,7 @@ export class ScratchServer {
     open.add(this);
   }
 
-  static async open(url: string, opts: { connectTimeoutMs: number; log?: (line: string) => void }): Promise<ScratchServer> {
+  static async open(url: string, opts: { connectTimeoutMs: number; log?: (line: string) => void; setup?: string }): Promise<ScratchServer> {
     const admin = await connectWithRetry(url, { timeoutMs: opts.connectTimeoutMs, ...(opts.log ? { log: opts.log } : {}) });
     const r = await admin.query<{ num: string; v: string }>(
       "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS v",
@@ -51,7 +54,7 @@ export class ScratchServer {
       await admin.end().catch(() => {});
       throw new InputError('database', `Postgres ${version} at ${describeServer(url)} is too old; migration-ci needs 12 or newer`);
     }
-    return new ScratchServer(url, admin, num, version);
+    return new ScratchServer(url, admin, num, version, opts.setup);
   }
 
   get createdDatabases(): string[] {
@@ -80,7 +83,16 @@ export class ScratchServer {
     this.created.add(name);
     const note = `migration-ci scratch database, created ${new Date().toISOString()} by pid ${process.pid} on ${os.hostname()}; safe to drop`;
     await this.admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(note)}`).catch(() => {});
-    return { name, url: urlForDatabase(this.url, name) };
+    const db = { name, url: urlForDatabase(this.url, name) };
+    if (this.setup && !template) {
+      const client = await this.connect(db);
+      try {
+        await client.query(this.setup);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }
+    return db;
   }
 
   /** Connects to one of our scratch databases. */

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
-import type { Migration } from './types.js';
+import type { Migration, SectionReader } from './types.js';
 
 /** What the pull request view adds to a run: which migrations are new, which were edited. */
 export interface BaselineResult {
@@ -69,7 +69,24 @@ function blobsNow(top: string, files: string[]): Map<string, string> {
  * and finds the ones a pull request view makes suspicious: edited after they were merged, or
  * new but ordered before migrations that already exist.
  */
-export function applyBaseline(root: string, dir: string, migrations: Migration[], ref: string): BaselineResult {
+/** A migration's own text, wherever in its file it sits: blank lines and blanked-out neighbours do not count. */
+function sectionText(up: string, down: string | undefined): string {
+  const solid = (t: string) =>
+    t
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l.trim() !== '')
+      .join('\n');
+  return `${solid(up)}\n--\n${down === undefined ? '' : solid(down)}`;
+}
+
+export function applyBaseline(
+  root: string,
+  dir: string,
+  migrations: Migration[],
+  ref: string,
+  format: { sections?: SectionReader; anyOrder?: boolean } = {},
+): BaselineResult {
   const top = gitTopLevel(root);
   const commit = resolveRef(top, ref);
   const realTop = fs.realpathSync(top);
@@ -83,7 +100,24 @@ export function applyBaseline(root: string, dir: string, migrations: Migration[]
 
   const baseline = new Set<string>();
   const edited = new Set<string>();
+  const uses = new Map<string, number>();
+  for (const m of migrations) uses.set(m.up.file, (uses.get(m.up.file) ?? 0) + 1);
+  const baseSections = new Map<string, ReturnType<SectionReader>>();
   for (const m of migrations) {
+    const upBlob = atBase.get(topPaths.get(m.up.file)!);
+    if (format.sections && upBlob !== undefined && (uses.get(m.up.file) ?? 0) > 1) {
+      // Adding a changeset to a file does not make the file's other changesets new or edited.
+      let sections = baseSections.get(m.up.file);
+      if (!sections) {
+        sections = format.sections(m.up.file, git(top, ['cat-file', 'blob', upBlob]));
+        baseSections.set(m.up.file, sections);
+      }
+      const before = sections.get(m.version);
+      if (before === undefined) continue;
+      if (sectionText(before.up, before.down) === sectionText(m.up.text, m.down?.text)) baseline.add(m.version);
+      else edited.add(m.version);
+      continue;
+    }
     const files = filesOf(m).map((f) => topPaths.get(f)!);
     const upAtBase = atBase.get(topPaths.get(m.up.file)!);
     if (upAtBase === undefined) continue;
@@ -100,6 +134,7 @@ export function applyBaseline(root: string, dir: string, migrations: Migration[]
   });
   const outOfOrder: BaselineResult['outOfOrder'] = [];
   migrations.forEach((m, i) => {
+    if (format.anyOrder) return;
     if (i < newestIndex && !exists(m) && !m.repeatable) outOfOrder.push({ version: m.version, newest: migrations[newestIndex]!.version });
   });
   return {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { compareVersions, listFolder, relativePath } from './files.js';
+import { describeDetection, explainFolder } from './detect.js';
 import type { DiscoveredMigrations, DiscoveryNotice, Migration } from './types.js';
 
 // knex `20240101120000_name.js`, node-pg-migrate `1700000000000_name.js`, Alembic `abc123_name.py`
@@ -29,6 +30,12 @@ export function discoverCodeMigrations(root: string, dir: string, hasDown: boole
     seen.set(version, rel);
     const source = { file: rel, text: '' };
     migrations.push({ version, name, up: source, down: hasDown ? source : undefined, underTest: true, code: true });
+  }
+  if (migrations.length === 0) {
+    // A command run over nothing would pass having tested nothing.
+    const looks = explainFolder(root, dir);
+    const sql = looks.format ? `; ${describeDetection(looks)}, whose SQL migration-ci runs itself: drop up-command and down-command` : `: ${looks.because}`;
+    throw new InputError('input', `no migrations found in ${relativePath(root, dir) || '.'} for up-command: no file named <version>_<name>.<ext>${sql}`);
   }
   migrations.sort((a, b) => compareVersions(a.version, b.version));
   return { format: 'command', migrations, notices };

@@ -130,6 +130,27 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'The file does not follow the naming scheme of the migration format, so it is not treated as a migration. Rename it if it is one.',
   },
   {
+    id: 'atlas-sum-mismatch',
+    stage: 'syntax',
+    severity: 'warning',
+    title: "The migrations folder does not match Atlas's atlas.sum",
+    help: 'Atlas refuses to run a migrations folder whose files differ from what atlas.sum recorded (an edited, added or removed file). Run atlas migrate hash after a deliberate change; otherwise find out who edited a migration that may have run already.',
+  },
+  {
+    id: 'changeset-filtered',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'A Liquibase changeset is not run',
+    help: 'Its dbms attribute leaves out PostgreSQL, or its context or labels do not match liquibase-contexts / liquibase-labels, so Liquibase would not run it either and it is not tested.',
+  },
+  {
+    id: 'nothing-to-test',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'The pull request changes no migration',
+    help: 'Every migration exists unchanged at the base, so there is nothing new to test; the baseline was still applied to check that it runs.',
+  },
+  {
     id: 'no-transaction',
     stage: 'syntax',
     severity: 'notice',
@@ -150,6 +171,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     severity: 'error',
     title: 'The migration has no down migration',
     help: 'Without a down migration a bad deployment cannot be rolled back. Write one, or mark the migration irreversible (allow-irreversible) if rolling it back is not possible by design.',
+  },
+  {
+    id: 'format-without-down',
+    stage: 'rollback',
+    severity: 'notice',
+    title: 'The migration format has no down migrations',
+    help: 'Prisma, Supabase, Atlas and sqlx simple migrations only go up, so the rollback stage has nothing to roll back. Set require-down to make each migration without a down an error.',
   },
   {
     id: 'down-failed',

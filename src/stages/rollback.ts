@@ -43,6 +43,8 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
   let reported = new Set<string>();
   /** The schema after the last migration's second up, while nothing but rows went into the database since. */
   let latest: { prepared: PreparedMigration; snapshot: SchemaSnapshot } | undefined;
+  /** Formats without downs get one notice for the run, not one error per migration. */
+  let upOnlyNoticed = false;
 
   let roundTripStart = 0;
   const settle = (step: WalkStep, status: 'pass' | 'fail' | 'skip', note?: string) => {
@@ -72,6 +74,23 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       // A repeatable migration (Flyway R__) is re-applied, never rolled back: nothing to test, nothing missing.
       if (!hasDown && migration.repeatable) {
         settle(step, 'skip', 'repeatable');
+        return;
+      }
+      if (!hasDown && migration.upOnly && !ctx.config.requireDown) {
+        if (!upOnlyNoticed) {
+          upOnlyNoticed = true;
+          outcome.findings.push({
+            stage: 'rollback',
+            severity: 'notice',
+            rule: 'format-without-down',
+            migration: migration.version,
+            file: migration.up.file,
+            line: 1,
+            message: `${migration.upOnly} migrations have no down: those without one are not rolled back`,
+            hint: 'set require-down to make every migration without a down an error',
+          });
+        }
+        settle(step, 'skip', 'no down in this format');
         return;
       }
       if (!hasDown) {
@@ -125,7 +144,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
 function missingDownFinding(step: WalkStep, allowIrreversible: boolean, commandMode: boolean): Finding {
   const m = step.prepared.migration;
   const base = { stage: 'rollback' as const, rule: 'missing-down', migration: m.version, file: m.up.file, line: 1 };
-  if (isMarkedIrreversible(m.up.text)) {
+  if (isMarkedIrreversible(m.up.text) || m.irreversible) {
     return { ...base, severity: 'notice', message: `${m.version} is marked irreversible: it has no down migration to test` };
   }
   if (allowIrreversible) {
@@ -139,7 +158,8 @@ function missingDownFinding(step: WalkStep, allowIrreversible: boolean, commandM
       hint: 'set down-command to the command that rolls one migration step back, or allow-irreversible if there is none',
     };
   }
-  const expected = /\.up\.sql$/.test(m.up.file) ? ` (${m.up.file.replace(/\.up\.sql$/, '.down.sql')})` : '';
+  // golang-migrate's `.up.sql` and the directory layouts' `up.sql` have their down beside them.
+  const expected = /(^|\/|\.)up\.sql$/.test(m.up.file) ? ` (${m.up.file.replace(/up\.sql$/, 'down.sql')})` : '';
   return {
     ...base,
     severity: 'error',
