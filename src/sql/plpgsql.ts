@@ -128,6 +128,8 @@ export interface BoundStatement {
   sql: string;
   /** Name of the variable behind `$1`, `$2`, ... */
   params: string[];
+  /** Variables whose fields the statement reads (`rec.id`): a record of unknown type cannot be planned. */
+  fieldsOf: Set<string>;
   kind: string;
 }
 
@@ -180,7 +182,8 @@ export function bindVariables(
     const p = `$${numbers.get(e.name)}`;
     out = Buffer.concat([out.subarray(0, e.start), Buffer.from(e.wrap ? `(${p})` : p), out.subarray(e.end)]);
   }
-  return { sql: out.toString('utf8'), params, kind };
+  const fieldsOf = new Set(edits.filter((e) => e.wrap).map((e) => e.name));
+  return { sql: out.toString('utf8'), params, fieldsOf, kind };
 }
 
 const IDENT = /^(?:"(?:[^"]|"")*"|[\p{L}_][\p{L}\p{N}_$]*)/u;

@@ -181,7 +181,10 @@ class Checker {
       for (const s of body.statements) {
         const bound = bindVariables(s.sql, variables, { functionName: r.name, leading });
         if (!bound) continue;
-        const message = await planStatement(this.client, bound.sql, bound.params.map(typeOf));
+        const types = bound.params.map(typeOf);
+        // `r.id` of a `record` (a loop variable): its type is only known at run time.
+        if (bound.params.some((p, i) => types[i] === 'unknown' && bound.fieldsOf.has(p))) continue;
+        const message = await planStatement(this.client, bound.sql, types);
         if (message !== undefined) return { message, statement: s.sql.trim(), lineno: s.lineno, writes: bound.kind !== 'SelectStmt' };
       }
     }
@@ -271,7 +274,11 @@ export function createDependenciesObserver(ctx: StageContext): WalkObserver {
       if (!c.failure) continue;
       const was = before?.get(c.key);
       if (was === undefined) {
-        if (direction === 'up' && c.kind === 'routine') out.push(newRoutineFinding(c, version, source));
+        if (direction === 'up' && c.kind === 'routine') {
+          // Said once: not again as "already broken" before the next migration.
+          alreadyBroken.add(c.key);
+          out.push(newRoutineFinding(c, version, source));
+        }
         continue;
       }
       if (was.failure) continue;
