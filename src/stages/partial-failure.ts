@@ -8,6 +8,7 @@
  * an INVALID index that a retry keeps (IF NOT EXISTS), the error gives the fix.
  */
 import type pg from 'pg';
+import { errorMessage } from '../errors.js';
 import { indexOids, invalidIndexes, markIndexesInvalid } from '../db/dependencies.js';
 import { applyStatements, applyWhole, executionPlan } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
@@ -172,9 +173,13 @@ export class PartialFailureChecker {
     return this.shadow;
   }
 
+  private copyOf(shadow: ScratchDatabase): Promise<ScratchDatabase> {
+    return copyWithRetry(() => this.ctx.server.createDatabase(shadow.name));
+  }
+
   /** Runs `work` on a fresh copy of the shadow database, dropped afterwards. */
   private async inCopy<T>(shadow: ScratchDatabase, work: (c: pg.Client) => Promise<T>): Promise<T> {
-    const db = await this.ctx.server.createDatabase(shadow.name);
+    const db = await this.copyOf(shadow);
     const c = await this.ctx.server.connect(db);
     try {
       await c.query(`SET statement_timeout = ${Math.trunc(this.ctx.config.statementTimeoutMs)}`);
@@ -182,6 +187,18 @@ export class PartialFailureChecker {
     } finally {
       await c.end().catch(() => {});
       await this.ctx.server.dropDatabase(db.name).catch(() => {});
+    }
+  }
+}
+
+/** An autovacuum worker may visit the template for a moment: the copy is tried again then. */
+async function copyWithRetry(create: () => Promise<ScratchDatabase>): Promise<ScratchDatabase> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (e) {
+      if (attempt >= 5 || !/being accessed by other users/.test(errorMessage(e))) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }
 }
