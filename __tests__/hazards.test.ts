@@ -68,6 +68,13 @@ describe('findHazards', () => {
     expect(hazards(good.replace('SET NOT NULL', 'SET NOT NULL').replace('COLUMN email SET', 'COLUMN name SET'))).toEqual(['set-not-null@4']);
   });
 
+  it('flags the named NOT NULL constraint of Postgres 18 like SET NOT NULL, unless NOT VALID', () => {
+    expect(hazards(`${TIMEOUT}ALTER TABLE users ADD CONSTRAINT users_email_nn NOT NULL email;`)).toEqual(['set-not-null@2']);
+    const p = parse('ALTER TABLE users ADD CONSTRAINT users_email_nn NOT NULL email;');
+    expect(findHazards(p).find((h) => h.rule === 'set-not-null')!.message).toMatch(/^ADD CONSTRAINT users_email_nn NOT NULL on users\.email scans/);
+    expect(hazards(`${TIMEOUT}ALTER TABLE users ADD CONSTRAINT users_email_nn NOT NULL email NOT VALID;`)).toEqual([]);
+  });
+
   it('flags foreign keys and checks added without NOT VALID', () => {
     expect(hazards(`${TIMEOUT}ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);`)).toEqual([
       'constraint-not-valid@2',

@@ -21,6 +21,39 @@ describe('parseSource', () => {
     expect(statementHead(p.statements[1]!)).toMatch(/^CREATE FUNCTION f\(\) RETURNS int/);
   });
 
+  it('keeps comments and empty statements before a statement in its text, and its line at its first token', () => {
+    const text = 'SELECT 1;;\n-- why; because\n;  /* note */ SELECT 2 ;\nCREATE TABLE v (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL)';
+    const p = parse(text);
+    expect(p.statements.map((s) => [s.kind, s.line, s.column])).toEqual([
+      ['SelectStmt', 1, 1],
+      ['SelectStmt', 3, 15],
+      ['CreateStmt', 4, 1],
+    ]);
+    expect(p.statements[1]!.sql).toBe('  /* note */ SELECT 2 ');
+  });
+
+  it('splits a file it refuses by tokens, so the server can judge the statements it does not know', () => {
+    const text = [
+      'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; END;',
+      "-- ünïcode; and a semicolon\nSELECT 5 !;",
+      "SELECT 'a;b'",
+    ].join('\n');
+    const r = parseSource({ file: 'm.sql', text });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error).toMatchObject({ line: 3, column: 11 });
+    const lenient = r.lenient!;
+    expect(lenient.statements.map((s) => [s.kind, s.line, s.unparsed?.line])).toEqual([
+      ['CreateFunctionStmt', 1, undefined],
+      ['Unknown', 3, 3],
+      ['SelectStmt', 4, undefined],
+    ]);
+    expect(lenient.statements.map((s) => s.sql).join(';')).toBe(text);
+    // An unterminated string leaves nothing to split.
+    const open = parseSource({ file: 'm.sql', text: "SELECT 'never closed" });
+    expect(!open.ok && open.lenient).toBe(undefined);
+  });
+
   it('maps byte offsets to characters after non-ASCII text', () => {
     const text = "-- Überprüfung der Städte 🚀\nINSERT INTO t VALUES ('ü');\n  CREATE INDEX i ON t (x);";
     const p = parse(text);

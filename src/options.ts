@@ -27,7 +27,7 @@ export const OPTION_SPECS = [
     kind: 'string',
     default: undefined,
     arg: 'URL',
-    help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres 17 when neither is given); never modified: all work happens in scratch databases created and dropped',
+    help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres when neither is given); never modified: all work happens in scratch databases created and dropped',
   },
   { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance,dependencies', arg: 'LIST', help: 'which stages run' },
   { key: 'dataTests', flag: 'data-tests', input: 'data-tests', kind: 'string', default: undefined, arg: 'DIR', help: '<version>.seed.sql runs right before that migration\'s up, <version>.assert.sql right after it' },
@@ -129,6 +129,15 @@ export const OPTION_SPECS = [
     default: undefined,
     arg: 'N',
     help: 'in the performance stage, inserts into a table this many times slower after a migration (new indexes, triggers, constraints) is a warning; unset, the measured ratio is a notice only (timings move with the machine\'s load)',
+  },
+  {
+    key: 'postgresVersion',
+    flag: 'postgres-version',
+    input: undefined,
+    kind: 'string',
+    default: undefined,
+    arg: 'MAJOR',
+    help: 'major of the embedded Postgres started when no database URL is given: 13 to 18 (default: the newest installed)',
   },
 ] as const satisfies readonly OptionSpec[];
 

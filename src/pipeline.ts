@@ -21,7 +21,7 @@ import { createDataObserver } from './stages/data.js';
 import { createDependenciesObserver } from './stages/dependencies.js';
 import { runPerformanceStage } from './stages/performance.js';
 import { createRollbackObserver } from './stages/rollback.js';
-import { parseFindings } from './stages/syntax.js';
+import { parseFindings, trustServerGrammar } from './stages/syntax.js';
 import { walkMigrations, type WalkObserver, type WalkStep } from './stages/walk.js';
 
 export interface RunHooks {
@@ -78,9 +78,20 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...(n.line ? { line: n.line } : {}),
     message: n.message,
   }));
+  const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
+  const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
+  // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
+  let serverParsed: Finding[];
+  try {
+    serverParsed = await trustServerGrammar(server, migrations, server.version);
+  } catch (e) {
+    await server.close().catch(() => {});
+    throw e;
+  }
   // Found before anything runs: every parse error at its exact position, and the pull request checks.
   const upfront = [
     ...migrations.flatMap(parseFindings),
+    ...serverParsed,
     ...migrations.filter((p) => !p.migration.code && p.migration.up.text.trim() === '').map(emptyMigrationFinding),
     ...(scoped ? pullRequestFindings(migrations, scoped, config.baseRef!) : []),
     // A green check must say when it tested nothing: only a pull request that touches no migration gets one.
@@ -89,8 +100,6 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   ];
   findings.push(...upfront);
 
-  const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
-  const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +

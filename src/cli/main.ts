@@ -15,7 +15,7 @@ import { formatProgress, renderTerminal } from '../report/terminal.js';
 import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { spawnCommand } from './command.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { embeddedMajor, startEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 
 export interface CliIo {
   cwd: string;
@@ -47,10 +47,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const color = args.color ?? (io.isTTY && !io.env.NO_COLOR);
-    let databaseUrl = (args.raw.databaseUrl as string | undefined) || io.env.DATABASE_URL || '';
+    const postgresVersion = args.raw.postgresVersion as string | undefined;
+    if (postgresVersion !== undefined && args.raw.databaseUrl) {
+      throw new InputError('usage', '--postgres-version chooses the embedded server; it cannot be combined with --database-url');
+    }
+    // Asking for a major asks for the embedded server, over a DATABASE_URL in the environment.
+    let databaseUrl = (args.raw.databaseUrl as string | undefined) || (postgresVersion === undefined ? io.env.DATABASE_URL : '') || '';
     if (!databaseUrl) {
-      err('no --database-url or DATABASE_URL: starting an embedded Postgres 17\n');
-      embedded = await startEmbeddedPostgres();
+      const major = embeddedMajor(postgresVersion);
+      err(`${postgresVersion === undefined ? 'no --database-url or DATABASE_URL' : `--postgres-version ${major}`}: starting an embedded Postgres ${major}\n`);
+      embedded = await startEmbeddedPostgres(undefined, major);
       activeEmbedded = embedded;
       databaseUrl = embedded.url;
     }

@@ -82,7 +82,10 @@ const CONSTRAINTS = `
 SELECT n.nspname AS schema, c.relname AS table, co.conname AS name, co.contype AS type,
        pg_get_constraintdef(co.oid, true) AS definition, obj_description(co.oid, 'pg_constraint') AS comment
 FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE co.conrelid <> 0 AND ${USER_NAMESPACE}`;
+WHERE co.conrelid <> 0 AND ${USER_NAMESPACE}
+  -- Postgres 18 records every NOT NULL here too, named after the table it was made in: the column
+  -- says it already; only what the column cannot say (NOT VALID, NO INHERIT) is a constraint.
+  AND (co.contype <> 'n' OR NOT co.convalidated OR co.connoinherit)`;
 
 // Indexes behind a primary key, unique or exclusion constraint are the constraint's: not listed twice.
 const INDEXES = `

@@ -81,6 +81,13 @@ const CATALOGUE: readonly RuleDescription[] = [
     help: 'The PostgreSQL parser rejects this file at the position shown, so the migration cannot run anywhere. Fix the statement at that line and column.',
   },
   {
+    id: 'parsed-by-server',
+    stage: 'syntax',
+    severity: 'notice',
+    title: 'The server parses a statement the bundled parser does not',
+    help: "The bundled parser speaks the grammar of one Postgres major; this statement is written for another (older syntax since removed, or a newer major's), and the server's own grammar accepts it. It is applied as written; the static checks (hazards, locks, touched tables) cannot look inside it.",
+  },
+  {
     id: 'apply-failed',
     stage: 'syntax',
     severity: 'error',

@@ -321,13 +321,19 @@ export function findHazards(parsed: ParsedSource): Hazard[] {
             });
           }
 
-          if (subtype === 'AT_SetNotNull') {
-            const col = str(cmd.name) ?? '?';
+          // Postgres 18 also writes it as a named constraint: ADD CONSTRAINT name NOT NULL col.
+          const notNullConstraint =
+            subtype === 'AT_AddConstraint' && con?.contype === 'CONSTR_NOTNULL' && con.skip_validation !== true
+              ? str(unwrap(list(con.keys)[0], 'String')?.sval)
+              : undefined;
+          if (subtype === 'AT_SetNotNull' || notNullConstraint !== undefined) {
+            const col = notNullConstraint ?? str(cmd.name) ?? '?';
+            const what = notNullConstraint !== undefined ? `ADD CONSTRAINT${con?.conname ? ` ${String(con.conname)}` : ''} NOT NULL` : 'SET NOT NULL';
             hazard({
               rule: 'set-not-null',
               table,
               column: col,
-              message: `SET NOT NULL on ${table}.${col} scans every row while AccessExclusiveLock blocks reads and writes, unless a validated CHECK (${col} IS NOT NULL) exists`,
+              message: `${what} on ${table}.${col} scans every row while AccessExclusiveLock blocks reads and writes, unless a validated CHECK (${col} IS NOT NULL) exists`,
               fix: FIX.setNotNull(col),
               evidence: 'not-null-scan',
               likely: !validatedNotNull.has(`${tableKey(table)}\u0000${col}`),

@@ -1,4 +1,4 @@
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, parseSync, scanSync } from 'libpg-query';
 import type { SqlSource } from '../migrations/types.js';
 import { classifyStatement, type StatementClass } from './classify.js';
 import { skipTrivia, TextPositions, type LineColumn } from './positions.js';
@@ -14,8 +14,10 @@ export interface Statement extends StatementClass {
   /** Position of the first token in the file. */
   line: number;
   column: number;
-  /** Parse tree root of this statement: `{ CreateStmt: {...} }`. */
+  /** Parse tree root of this statement: `{ CreateStmt: {...} }`; empty when the parser refused it. */
   node: Record<string, unknown>;
+  /** The bundled parser's refusal, for a statement sent to the server on the server's word. */
+  unparsed?: SqlParseError;
 }
 
 export interface ParsedSource {
@@ -28,7 +30,16 @@ export interface SqlParseError extends LineColumn {
   message: string;
 }
 
-export type ParseResult = { ok: true; parsed: ParsedSource } | { ok: false; error: SqlParseError; source: SqlSource };
+export type ParseResult =
+  | { ok: true; parsed: ParsedSource }
+  /**
+   * `lenient` splits the file by its tokens alone, the refused statements without a tree: what
+   * runs when the server's grammar (older or newer than the parser's) accepts them.
+   */
+  | { ok: false; error: SqlParseError; source: SqlSource; lenient?: ParsedSource };
+
+/** The Postgres major whose grammar the bundled parser (libpg-query) speaks. */
+export const PARSER_MAJOR = 18;
 
 let loaded: Promise<void> | undefined;
 
@@ -70,10 +81,35 @@ function parseOnce(text: string): RawParse {
   const raw = tree.stmts ?? [];
   const total = positions.byteLength;
   // Zero-valued fields are omitted by the parser: no location means 0, no length means "to the end".
+  // The location is the statement's first token (before 18: just after the previous `;`); the
+  // length ends at the statement's own `;`.
   const byteStarts = raw.map((s) => s.stmt_location ?? 0);
   const byteEnds = raw.map((s, i) => (s.stmt_len ? byteStarts[i]! + s.stmt_len : total));
   const idx = positions.indexesOfByteOffsets([...byteStarts, ...byteEnds]);
-  return { ok: true, ranges: raw.map((s, i) => ({ start: idx[i]!, end: idx[raw.length + i]!, node: s.stmt ?? {} })) };
+  const ranges: RawRange[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const end = idx[raw.length + i]!;
+    const start = afterSeparators(text, i === 0 ? 0 : idx[raw.length + i - 1]!, idx[i]!);
+    ranges.push({ start, end, node: raw[i]!.stmt ?? {} });
+  }
+  return { ok: true, ranges };
+}
+
+/**
+ * Where a statement's text starts: just after the last `;` between the previous statement's end
+ * and this statement's first token (only blanks, comments and empty statements lie between).
+ */
+function afterSeparators(text: string, from: number, token: number): number {
+  let start = from;
+  let i = from;
+  for (;;) {
+    const j = skipTrivia(text, i, token);
+    if (j < token && text[j] === ';') {
+      start = i = j + 1;
+      continue;
+    }
+    return start;
+  }
 }
 
 /** Index just past the first `;` that ends a line at or after `from`; the text's end if none. */
@@ -127,7 +163,10 @@ export function parseSource(source: SqlSource, opts: { chunkChars?: number } = {
   // The parser refuses an empty string; an empty file simply has no statements.
   if (source.text.trim() === '') return { ok: true, parsed: { source, statements: [], positions } };
   const r = source.text.length > chunkChars ? parseInPieces(source.text, chunkChars) : parseOnce(source.text);
-  if (!r.ok) return { ok: false, source, error: { message: r.message, ...positions.lineColumnAt(r.index) } };
+  if (!r.ok) {
+    const lenient = splitByTokens(source, positions);
+    return { ok: false, source, error: { message: r.message, ...positions.lineColumnAt(r.index) }, ...(lenient ? { lenient } : {}) };
+  }
   const statements: Statement[] = r.ranges.map(({ start, end, node }) => {
     const tokenStart = skipTrivia(source.text, start, end);
     return {
@@ -140,6 +179,56 @@ export function parseSource(source: SqlSource, opts: { chunkChars?: number } = {
     };
   });
   return { ok: true, parsed: { source, statements, positions } };
+}
+
+/**
+ * Splits a file the parser refused at its top-level semicolons (the scanner knows strings,
+ * comments and dollar quotes; `BEGIN ATOMIC ... END` bodies are counted) and parses each
+ * statement alone. Undefined when even the scanner fails (an unterminated string).
+ */
+function splitByTokens(source: SqlSource, positions: TextPositions): ParsedSource | undefined {
+  const text = source.text;
+  let tokens: Array<{ start: number; end: number; text: string }>;
+  try {
+    tokens = scanSync(text).tokens;
+  } catch {
+    return undefined;
+  }
+  const byteEnds: number[] = [];
+  let atomic = 0;
+  let cases = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const word = tokens[i]!.text.toUpperCase();
+    if (word === 'BEGIN' && tokens[i + 1]?.text.toUpperCase() === 'ATOMIC') atomic++;
+    else if (atomic > 0 && word === 'CASE') cases++;
+    else if (atomic > 0 && word === 'END') {
+      if (cases > 0) cases--;
+      else atomic--;
+    } else if (atomic === 0 && word === ';') byteEnds.push(tokens[i]!.start);
+  }
+  const ends = [...positions.indexesOfByteOffsets(byteEnds), text.length];
+  const statements: Statement[] = [];
+  let start = 0;
+  for (const end of ends) {
+    const piece = text.slice(start, end);
+    const tokenStart = skipTrivia(text, start, end);
+    if (tokenStart < end) {
+      const alone = parseOnce(piece);
+      const node = alone.ok && alone.ranges.length === 1 ? alone.ranges[0]!.node : {};
+      const unparsed = alone.ok ? undefined : { message: alone.message, ...positions.lineColumnAt(start + alone.index) };
+      statements.push({
+        sql: piece,
+        start,
+        tokenStart,
+        ...positions.lineColumnAt(tokenStart),
+        node,
+        ...classifyStatement(node),
+        ...(unparsed ? { unparsed, kind: 'Unknown' } : {}),
+      });
+    }
+    start = end + 1;
+  }
+  return { source, statements, positions };
 }
 
 /** File position of a Postgres error `position` (1-based characters into `stmt.sql`). */

@@ -1,9 +1,4 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import factory from '@libpg-query/parser/wasm/libpg-query.js';
-import { parseSync } from 'libpg-query';
+import { parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { isNode, list, str, stringList, unwrap, walk, type Node } from './nodes.js';
 
 /** One SQL statement or expression of a PL/pgSQL body, as the PL/pgSQL parser found it. */
@@ -20,25 +15,6 @@ export interface PlpgsqlBody {
   statements: PlpgsqlStatement[];
 }
 
-type Wasm = Awaited<ReturnType<typeof factory>>;
-let loading: Promise<Wasm> | undefined;
-
-/**
- * Bundled, the build puts the .wasm file beside the bundle; unbundled, it is in the package.
- * Both names are built at run time so that the bundler leaves the file alone.
- */
-function wasmPath(): string {
-  const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), 'plpgsql.wasm');
-  if (fs.existsSync(beside)) return beside;
-  const inPackage = ['@libpg-query/parser', 'wasm', 'libpg-query.wasm'].join('/');
-  return createRequire(import.meta.url).resolve(inPackage);
-}
-
-export function loadPlpgsqlParser(): Promise<Wasm> {
-  loading ??= factory({ locateFile: () => wasmPath() });
-  return loading;
-}
-
 // Parse modes of PLpgSQL_expr (RawParseMode in the server's parser.h).
 const RAW_PARSE_DEFAULT = 0;
 const RAW_PARSE_PLPGSQL_EXPR = 2;
@@ -51,21 +27,8 @@ const RAW_PARSE_PLPGSQL_ASSIGN3 = 5;
  * Throws when the body does not parse.
  */
 export async function parsePlpgsqlFunction(createFunction: string): Promise<PlpgsqlBody> {
-  const wasm = await loadPlpgsqlParser();
-  const len = wasm.lengthBytesUTF8(createFunction) + 1;
-  const input = wasm._malloc(len);
-  let output = 0;
-  let text: string;
-  try {
-    wasm.stringToUTF8(createFunction, input, len);
-    output = wasm._wasm_parse_plpgsql(input);
-    text = wasm.UTF8ToString(output);
-  } finally {
-    wasm._free(input);
-    if (output) wasm._wasm_free_string(output);
-  }
-  if (!text.startsWith('{') && !text.startsWith('[')) throw new Error(text);
-  const tree: unknown = JSON.parse(text);
+  // The parser is loaded once per run (loadParser) before any stage starts.
+  const tree: unknown = parsePlPgSQLSync(createFunction);
   const fn = unwrap(list(isNode(tree) ? tree.plpgsql_funcs : undefined)[0], 'PLpgSQL_function');
   if (!fn) throw new Error('no PL/pgSQL function found');
   const variables = new Map<string, string>();

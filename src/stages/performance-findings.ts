@@ -30,6 +30,24 @@ export interface MigrationMeasurement {
   rows: Map<number, number>;
   /** A first run at fewer rows, rolled back: time per statement index and the rows it met. */
   small: { durations: number[]; rows: Map<number, number> } | undefined;
+  /** Major of the server measured on: some fixes exist only from one major on. */
+  major?: number;
+}
+
+/**
+ * The fix where it depends on the major: Postgres 18 can add NOT NULL and a partitioned table's
+ * foreign key NOT VALID; before 18 neither can be, so the hint says which major it is true for.
+ */
+export function fixForMajor(rule: string, fix: string | undefined, column: string | undefined, partitioned: boolean, major: number | undefined): string | undefined {
+  if (major === undefined) return fix;
+  if (rule === 'set-not-null' && major >= 18) {
+    const col = column ?? 'col';
+    return `on Postgres ${major}: ADD CONSTRAINT ... NOT NULL ${col} NOT VALID, then VALIDATE CONSTRAINT in another transaction (it takes only ShareUpdateExclusiveLock); before 18: ${fix}`;
+  }
+  if (rule === 'constraint-not-valid' && partitioned && major < 18) {
+    return `on Postgres ${major} a foreign key on a partitioned table cannot be added NOT VALID (18 can): add it NOT VALID to each partition and VALIDATE each, then add it to the partitioned table, or plan for the scan`;
+  }
+  return fix;
 }
 
 const REWRITE_RULES = new Set(['volatile-default', 'column-type-rewrite', 'table-rewrite']);
@@ -204,7 +222,9 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
       message: `${h.message}${more}`,
       ...(detail ? { detail } : {}),
       // A partitioned table cannot be indexed CONCURRENTLY as a whole.
-      hint: partitioned ? 'CREATE INDEX ON ONLY the partitioned table, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION each' : h.fix,
+      hint: partitioned
+        ? 'CREATE INDEX ON ONLY the partitioned table, CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION each'
+        : fixForMajor(h.rule, h.fix, h.column, tables.get(oidOf(h.table) ?? -1)?.partitioned === true && h.message.includes('FOREIGN KEY'), m.major),
     });
   }
 

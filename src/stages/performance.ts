@@ -207,7 +207,8 @@ async function measureMigration(
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
   if (r.ok) {
-    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small });
+    const major = Math.floor(ctx.server.versionNum / 10000);
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major });
     const regressions = await phases.time('plans', () =>
       plans.after(client, { version: prepared.migration.version, up, threshold: config.planCostThreshold, populated: new Set(populated.map((t) => t.name)) }),
     );
@@ -324,7 +325,8 @@ async function failedAtVolume(
     return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
   // Not timed, but what the parse tree shows still holds.
-  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined });
+  const major = Math.floor(ctx.server.versionNum / 10000);
+  const unmeasured = assessMigration(ctx.config, { prepared, parsed: up, observed: [], tables: new Map(), existing: [], roots: new Map(), rows: new Map(), small: undefined, major });
   findings.push(...unmeasured.findings);
   return { findings, statements: [], stop: false, note: `${volume}; not timed` };
 }

@@ -4,6 +4,9 @@ import { applyStatements, transactionModeFor, type StatementFailure } from '../d
 import { quoteQualified } from '../db/quote.js';
 import type { Finding } from '../report/model.js';
 import { positionInStatement, type ParsedSource } from '../sql/parse.js';
+import { serverGrammarRefuses } from '../db/grammar.js';
+import type { ScratchServer } from '../db/scratch.js';
+import { PARSER_MAJOR } from '../sql/parse.js';
 import type { PreparedMigration } from './context.js';
 
 /** A statement stopped by our own limits: trying it again on empty tables would only wait again. */
@@ -41,6 +44,57 @@ export function parseFindings(prepared: PreparedMigration): Finding[] {
     }
   }
   return out;
+}
+
+/**
+ * Files the bundled parser refuses, put to the server's own grammar: where it accepts every
+ * refused statement, the file runs as the server reads it, with a notice per statement; where
+ * it refuses one too, the file stays a parse error. Changes `migrations` in place.
+ */
+export async function trustServerGrammar(server: ScratchServer, migrations: PreparedMigration[], majorName: string): Promise<Finding[]> {
+  const refused = migrations.flatMap((p) =>
+    (['up', 'down', 'verify'] as const).flatMap((side) => {
+      const r = p[side];
+      return r && !r.ok && r.lenient ? [{ p, side, lenient: r.lenient }] : [];
+    }),
+  );
+  if (refused.length === 0) return [];
+  const db = await server.createDatabase();
+  const findings: Finding[] = [];
+  try {
+    const client = await server.connect(db);
+    try {
+      for (const { p, side, lenient } of refused) {
+        const unparsed = lenient.statements.filter((s) => s.unparsed);
+        let accepted = unparsed.length > 0;
+        for (const stmt of unparsed) {
+          if (await serverGrammarRefuses(client, stmt.sql)) {
+            accepted = false;
+            break;
+          }
+        }
+        if (!accepted) continue;
+        p[side] = { ok: true, parsed: lenient };
+        for (const stmt of unparsed) {
+          findings.push({
+            stage: 'syntax',
+            severity: 'notice',
+            rule: 'parsed-by-server',
+            migration: p.migration.version,
+            file: lenient.source.file,
+            line: stmt.line,
+            column: stmt.column,
+            message: `the bundled parser (Postgres ${PARSER_MAJOR} grammar) refuses this statement (${stmt.unparsed!.message}) but Postgres ${majorName} parses it: it is applied as written, without static checks`,
+          });
+        }
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } finally {
+    await server.dropDatabase(db.name);
+  }
+  return findings;
 }
 
 export function failureFinding(
