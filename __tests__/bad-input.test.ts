@@ -52,7 +52,7 @@ const CORPUS: Array<{ name: string; files: Record<string, string | Buffer>; args
   { name: 'a word as a timeout', files: {}, args: ['--statement-timeout', 'soon'], message: 'statement-timeout must be a whole number, got "soon"' },
   { name: 'a shard past the count', files: {}, args: ['--shard', '5/4'], message: 'shard must look like 2/4 (index from 1 to the number of shards), got "5/4"' },
   { name: 'a missing folder outside the repository', files: {}, args: ['--dir', '/nonexistent/mci-migrations'], message: 'migrations folder /nonexistent/mci-migrations does not exist' },
-  { name: 'an unknown stage', files: {}, args: ['--stages', 'syntax,lint'], message: 'unknown stage "lint"; stages are syntax, rollback, data, performance' },
+  { name: 'an unknown stage', files: {}, args: ['--stages', 'syntax,lint'], message: 'unknown stage "lint"; stages are syntax, rollback, data, performance, dependencies' },
   {
     name: 'a dbmate file without its up marker',
     files: { 'migrations/20240101_a.sql': '-- migrate:up\nSELECT 1;\n', 'migrations/20240102_b.sql': 'SELECT 2;\n-- migrate:down\n' },

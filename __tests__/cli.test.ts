@@ -25,7 +25,7 @@ describe('cli usage errors', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('migration-ci: perf-rows must be a whole number, got "lots"\n');
     const stage = await cli(['--stages', 'syntax,speed'], repoRoot, { DATABASE_URL: 'postgres://x@127.0.0.1:1/db' });
-    expect(stage.stderr).toBe('migration-ci: unknown stage "speed"; stages are syntax, rollback, data, performance\n');
+    expect(stage.stderr).toBe('migration-ci: unknown stage "speed"; stages are syntax, rollback, data, performance, dependencies\n');
   });
 
   it('exits 2 naming the host, never the password, when nothing listens', async () => {

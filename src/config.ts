@@ -6,7 +6,7 @@ import { readProductionStats, rowsOfTables, type ProductionStats } from './produ
 import { loadRepoConfig, withRepoConfig, type RuleSetting } from './repo-config.js';
 import { OUTSIDE_CLASSES, type OutsideClass } from './sql/guard.js';
 
-export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance'] as const;
+export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 export const FORMATS = [
@@ -86,6 +86,12 @@ export interface Config {
   shard: { index: number; total: number } | undefined;
   /** Rule levels from the repository config file, in the order they apply (the last match wins). */
   rules: RuleSetting[];
+  /** The running release's queries: a `.sql` file, a pg_stat_statements export (CSV, JSON) or a folder of them, absolute. */
+  queries: string | undefined;
+  /** A query plan whose cost grows by this factor after a migration is a warning. */
+  planCostThreshold: number;
+  /** Inserts into a table this many times slower after a migration is a warning; unset, the ratio is only reported. */
+  writeCostThreshold: number | undefined;
 }
 
 type Spec = (typeof OPTION_SPECS)[number];
@@ -104,6 +110,7 @@ export const DEFAULTS = {
   statementTimeoutMs: 300_000,
   lockTimeoutMs: 30_000,
   connectTimeoutMs: 30_000,
+  planCostThreshold: 10,
 };
 
 function blank(v: string | undefined): v is undefined {
@@ -325,6 +332,9 @@ export function buildConfig(root: string, given: RawOptions, opts: { paths?: Pat
     downCommand,
     shard: parseShard(raw.shard),
     rules: repo?.rules ?? [],
+    queries: optionalPath(absRoot, 'queries', raw.queries, paths),
+    planCostThreshold: parsePositiveInt('plan-cost-threshold', raw.planCostThreshold, DEFAULTS.planCostThreshold),
+    writeCostThreshold: blank(raw.writeCostThreshold) ? undefined : parsePositiveInt('write-cost-threshold', raw.writeCostThreshold, 0),
   };
 }
 

@@ -21,6 +21,7 @@ import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './stages/command.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { createDataObserver } from './stages/data.js';
+import { createDependenciesObserver } from './stages/dependencies.js';
 import { runPerformanceStage } from './stages/performance.js';
 import { createRollbackObserver } from './stages/rollback.js';
 import { predictFindings, statsCoverageFindings } from './stages/predictions.js';
@@ -34,10 +35,10 @@ export interface RunHooks {
 }
 
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
-const WALK_OBSERVERS = { rollback: createRollbackObserver, data: createDataObserver } as const;
+const WALK_OBSERVERS = { rollback: createRollbackObserver, data: createDataObserver, dependencies: createDependenciesObserver } as const;
 type ObserverStage = keyof typeof WALK_OBSERVERS;
 
-const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data'];
+const WALK_STAGES: readonly StageName[] = ['syntax', 'rollback', 'data', 'dependencies'];
 
 /** The migrations a run of `config` finds: bad input fails here, before any server is needed. */
 export async function discoverForRun(config: Config) {

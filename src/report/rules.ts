@@ -468,6 +468,77 @@ const CATALOGUE: readonly RuleDescription[] = [
     title: 'The migration takes strong locks without a lock_timeout',
     help: 'A statement that needs an ACCESS EXCLUSIVE lock queues behind long-running queries and, while it waits, blocks every other query on the table. SET lock_timeout at the top of the migration so it gives up instead, and retry.',
   },
+  {
+    id: 'plan-regression',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'A query plan gets much costlier after the migration',
+    help: 'At perf-rows rows, a query of the running release (or a generated lookup by an indexed column or along a foreign key) plans to a much higher cost after the migration, or reads a table with rows by a sequential scan where it used an index. Keep an index that serves it, or build the replacement (CREATE INDEX CONCURRENTLY) before dropping the old one.',
+  },
+  {
+    id: 'write-cost',
+    stage: 'performance',
+    severity: 'warning',
+    title: 'Inserts get slower after the migration',
+    help: 'The migration gives a table with rows a new index, trigger, foreign key or constraint, which every insert now maintains or checks. The ratio of a timed, rolled-back batch of inserts after and before the migration is reported; past write-cost-threshold it is a warning. Drop what no query needs, or accept the cost knowingly.',
+  },
+  // dependencies
+  {
+    id: 'dependency-broken',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'A routine, view or policy no longer plans after the migration',
+    help: 'Postgres records no dependency for what a function body reads, and checks PL/pgSQL only when it runs: the migration dropped or renamed something a routine (or the trigger that calls it) still uses, and it fails on its next call in production. Update the routine in the same migration (CREATE OR REPLACE), or keep what it uses until it no longer does.',
+  },
+  {
+    id: 'query-broken',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'The migration breaks a query of the running release',
+    help: 'A query from the queries input planned before the migration and fails after it. During a rolling deploy the previous release keeps running it against the new schema. Expand first (add the new, keep the old), deploy, then contract in a later migration.',
+  },
+  {
+    id: 'dependency-already-broken',
+    stage: 'dependencies',
+    severity: 'notice',
+    title: 'A routine, view or policy did not plan before the migration either',
+    help: 'It fails on the schema the migration starts from, so the migration is not to blame. Fix or drop it when convenient.',
+  },
+  {
+    id: 'query-already-broken',
+    stage: 'dependencies',
+    severity: 'notice',
+    title: 'Queries of the running release did not plan before the migrations either',
+    help: 'These queries fail on the schema the migrations under test start from (a stale export, or parameters whose type cannot be inferred), so they are not blamed on any migration.',
+  },
+  {
+    id: 'new-routine-broken',
+    stage: 'dependencies',
+    severity: 'warning',
+    title: 'A routine the migration creates does not plan',
+    help: 'PL/pgSQL is checked only when it runs: a statement of the new routine reads or writes something that does not exist. Fix the routine before it is first called.',
+  },
+  {
+    id: 'partial-failure-unrecoverable',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'A failure half way through the migration leaves a state nothing recovers',
+    help: 'The migration does not run in one transaction (CREATE INDEX CONCURRENTLY, transaction:false, statements next to a concurrent one), so what ran before a failure stays committed. Here neither running the up again nor the down brings the database back to a known schema. Make each step safe to run again (IF NOT EXISTS / IF EXISTS), or move the transactional statements to a migration of their own.',
+  },
+  {
+    id: 'invalid-index-left',
+    stage: 'dependencies',
+    severity: 'error',
+    title: 'A failed concurrent index build leaves an INVALID index that a retry keeps',
+    help: 'CREATE INDEX CONCURRENTLY that fails half way leaves the index behind, marked INVALID: no query uses it, every write still maintains it, and CREATE INDEX CONCURRENTLY IF NOT EXISTS on a retry keeps it for good. Drop it first (DROP INDEX CONCURRENTLY IF EXISTS), then re-create it.',
+  },
+  {
+    id: 'queries-skipped',
+    stage: 'dependencies',
+    severity: 'notice',
+    title: 'Some entries of the queries were not planned',
+    help: 'Only SELECT, INSERT, UPDATE, DELETE and MERGE can be planned; other statements of the queries input (BEGIN, SET, utility commands) and text that does not parse are skipped.',
+  },
 ];
 
 const BY_ID = new Map(CATALOGUE.map((r) => [r.id, r]));

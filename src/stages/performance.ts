@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
+import { tablesOfIndexes } from '../db/plans.js';
 import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
 import { seedTables, type SeedNotice, type SeedOutcome } from '../db/seed.js';
 import { InputError } from '../errors.js';
@@ -23,7 +24,10 @@ import type { ParsedSource } from '../sql/parse.js';
 import { existingTablesTouched as touchedTables } from '../sql/touched.js';
 import { emptyOutcome, type PreparedMigration, type StageContext, type StageOutcome } from './context.js';
 import { assessMigration, type MigrationMeasurement } from './performance-findings.js';
+import { droppedIndexes, PlanWatch } from './plan-regression.js';
 import { productionRowsOf } from './projection.js';
+import { WriteCost } from './write-cost.js';
+import { loadQueries, type AppQuery } from './queries.js';
 import { StatementProbe } from './statement-probe.js';
 import { ANY_ROW_FAILS, failureFinding, passesOnEmptyTables, truncateAll } from './syntax.js';
 import { applySessionLimits } from './walk.js';
@@ -44,6 +48,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
     });
     return outcome;
   }
+  const queries = ctx.config.queries ? loadQueries(ctx.config.root, ctx.config.queries).queries : undefined;
   const template = ctx.baselineTemplate;
   const db = await ctx.server.createDatabase(template?.name);
   let client: pg.Client | undefined;
@@ -80,7 +85,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
         if (!r.ok) stopped = m.version;
         continue;
       }
-      const result = await measureMigration(ctx, client, prepared, up, (n) => {
+      const result = await measureMigration(ctx, client, prepared, up, queries, (n) => {
         const key = `${n.table}\u0000${n.message}`;
         if (notices.has(key)) return;
         notices.add(key);
@@ -166,10 +171,12 @@ async function measureMigration(
   client: pg.Client,
   prepared: PreparedMigration,
   up: ParsedSource,
+  queries: readonly AppQuery[] | undefined,
   notice: (n: SeedNotice) => void,
 ): Promise<MeasureResult> {
   const { config } = ctx;
-  const existing = await resolveTables(client, touchedTables(up.statements));
+  // A dropped index names no table, but the plans of its table change: that table is filled too.
+  const existing = await resolveTables(client, [...touchedTables(up.statements), ...(await tablesOfIndexes(client, droppedIndexes(up)))]);
   const names = existing.map((t) => `${t.schema}.${t.name}`);
   const mode = transactionModeFor(up);
   const rollbackable = mode === 'per-migration' && !up.statements.some((s) => s.nonTransactional);
@@ -224,13 +231,20 @@ async function measureMigration(
       if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
     }
   }
+  const populated = existing.filter((t) => (rows.get(t.oid) ?? 0) > 0);
+  const plans = await phases.time('plans', () => PlanWatch.before(client, populated, queries));
+  const writes = await phases.time('write cost', () => WriteCost.before(client, up, populated, rows));
   const observer = new StatementProbe([...roots.keys()], mode, notNullColumns);
   const r = await phases.time('timed run', () => applyStatements(client, up, { mode, observer }));
   const volume = describeVolume(existing, rows);
   if (r.ok) {
     const major = Math.floor(ctx.server.versionNum / 10000);
     const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major, repeats });
-    return withFill({ ...assessed, stop: false, note: `${volume}; ${phases.summary()}` });
+    const regressions = await phases.time('plans', () =>
+      plans.after(client, { version: prepared.migration.version, up, threshold: config.planCostThreshold, populated: new Set(populated.map((t) => t.name)) }),
+    );
+    const writeCost = await phases.time('write cost', () => writes.after(client, { version: prepared.migration.version, up, threshold: config.writeCostThreshold }));
+    return withFill({ ...assessed, findings: [...assessed.findings, ...regressions, ...writeCost], stop: false, note: `${volume}; ${phases.summary()}` });
   }
   return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure!, volume));
 }

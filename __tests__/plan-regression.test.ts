@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { RawOptions } from '../src/config.js';
+import { runPipeline } from '../src/pipeline.js';
+import type { Report } from '../src/report/model.js';
+import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
+import { servers } from './support/servers.js';
+
+const USERS = {
+  'migrations/1_users.up.sql':
+    'CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL, n int NOT NULL);\nCREATE INDEX users_email_idx ON users (email);\n' +
+    'CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), total int NOT NULL);\nCREATE INDEX orders_user_id_idx ON orders (user_id);\n',
+};
+
+describe.each(servers())('query plans at volume on $name', ({ url }) => {
+  const run = async (files: Record<string, string>, raw: RawOptions = {}): Promise<Report> => {
+    const report = await runPipeline(configFor(makeRepo({ ...USERS, ...files }), url, { stages: 'performance', perfRows: '20000', ...raw }));
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+    return report;
+  };
+  const regressions = (r: Report) => r.findings.filter((f) => f.rule === 'plan-regression');
+
+  it('warns when dropping an index turns the generated lookup by email into a sequential scan', async () => {
+    const report = await run({ 'migrations/2_drop_idx.up.sql': 'DROP INDEX users_email_idx;\n' });
+    const found = regressions(report);
+    expect(found.map((f) => [f.severity, f.migration, f.file])).toEqual([['warning', '2', 'migrations/2_drop_idx.up.sql']]);
+    expect(found[0]!.message).toMatch(/^after 2, the lookup of users by email turns an index scan into a sequential scan of users \(cost [\d.]+ -> [\d.]+\)$/);
+    expect(found[0]!.detail).toMatch(/^before:\n  (Index|Bitmap).* using users_email_idx on users|^before:\n.*\n  Bitmap Index Scan using users_email_idx/s);
+    expect(found[0]!.detail).toMatch(/after:\n  Seq Scan on users/);
+  });
+
+  it('plans the running release\'s queries, at their file and line, and stays quiet on a new index', async () => {
+    const report = await run(
+      {
+        'migrations/2_drop_idx.up.sql': 'DROP INDEX orders_user_id_idx;\nCREATE INDEX CONCURRENTLY users_n_idx ON users (n);\n',
+        'queries/app.sql': 'SELECT * FROM users WHERE n = $1;\n\nSELECT sum(total) FROM orders WHERE user_id = $1;\n',
+      },
+      { queries: 'queries/app.sql' },
+    );
+    expect(regressions(report).map((f) => [f.file, f.line, f.message.replace(/ \(cost .*$/, '')])).toEqual([
+      ['queries/app.sql', 3, 'after 2, the query at queries/app.sql:3 turns an index scan into a sequential scan of orders'],
+    ]);
+  });
+
+  it('says nothing for a migration that keeps every plan', async () => {
+    const report = await run({ 'migrations/2_col.up.sql': 'ALTER TABLE users ADD COLUMN bio text;\n' });
+    expect(regressions(report)).toEqual([]);
+  });
+});
+
+describe.each(servers())('write cost on $name', ({ url }) => {
+  it('times inserts before and after a migration that adds indexes to a table with rows, and reports the ratio', async () => {
+    const report = await runPipeline(
+      configFor(
+        makeRepo({
+          ...USERS,
+          'migrations/2_more_idx.up.sql':
+            'CREATE INDEX CONCURRENTLY users_n_idx ON users (n);\nCREATE INDEX CONCURRENTLY users_email_n_idx ON users (email, n);\nCREATE INDEX CONCURRENTLY users_lower_email_idx ON users (lower(email));\n',
+          'migrations/3_col.up.sql': 'ALTER TABLE users ADD COLUMN bio text;\n',
+        }),
+        url,
+        { stages: 'performance', perfRows: '20000' },
+      ),
+    );
+    const found = report.findings.filter((f) => f.rule === 'write-cost');
+    // The ratio is measured; what it is depends on the machine, what it says does not.
+    expect(found.map((f) => [f.migration, f.file])).toEqual([['2', 'migrations/2_more_idx.up.sql']]);
+    expect(found[0]!.message).toMatch(/^inserts into users [\d.]+x (slower|as fast) after 2: 3 new indexes$/);
+    expect(found[0]!.detail).toMatch(/^2,000 generated rows, rolled back, fastest of 5: [\d.]+ ms before, [\d.]+ ms after/);
+    expect(['notice', 'warning']).toContain(found[0]!.severity);
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The cost to writes. For each table with rows that a migration gives a new index, trigger,
+ * foreign key or constraint, a fixed batch of generated INSERTs is timed before and after the
+ * migration, each time in a transaction that is rolled back; the ratio is reported, and is a
+ * warning past `write-cost-threshold` when one is set. Each side is the fastest of several runs;
+ * still, timings minutes apart move with the machine's load, so a warning is only on request.
+ */
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import type { ExistingTable } from '../db/measure.js';
+import { seedTables } from '../db/seed.js';
+import type { Finding } from '../report/model.js';
+import { kindOf, list, rangeVarName, str, tableKey, unwrap } from '../sql/nodes.js';
+import type { ParsedSource } from '../sql/parse.js';
+
+const BATCH = 2_000;
+const RUNS = 5;
+
+/** What the migration adds on each table that every write must pay for, by table name as written. */
+export function writeBurdens(up: ParsedSource): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (table: string | undefined, what: string) => {
+    if (!table) return;
+    const key = tableKey(table);
+    out.set(key, [...(out.get(key) ?? []), what]);
+  };
+  for (const s of up.statements) {
+    const [kind, body] = kindOf(s.node) ?? ['', {}];
+    if (kind === 'IndexStmt') add(rangeVarName(body.relation), body.unique === true ? 'unique index' : 'index');
+    else if (kind === 'CreateTrigStmt') add(rangeVarName(body.relation), 'trigger');
+    else if (kind === 'AlterTableStmt') {
+      for (const cmd of list(body.cmds)) {
+        const c = unwrap(cmd, 'AlterTableCmd');
+        if (str(c?.subtype) !== 'AT_AddConstraint') continue;
+        const contype = str(unwrap(c?.def, 'Constraint')?.contype);
+        const what = contype === 'CONSTR_FOREIGN' ? 'foreign key' : contype === 'CONSTR_CHECK' ? 'check' : contype === 'CONSTR_UNIQUE' || contype === 'CONSTR_PRIMARY' ? 'unique index' : 'constraint';
+        add(rangeVarName(body.relation), what);
+      }
+    }
+  }
+  return out;
+}
+
+async function timeBatch(client: pg.ClientBase, table: ExistingTable, rows: number): Promise<number | undefined> {
+  let best: number | undefined;
+  for (let i = 0; i < RUNS; i++) {
+    await client.query('BEGIN');
+    try {
+      const t0 = performance.now();
+      const r = await seedTables(client, { rows: rows + BATCH, tables: [`${table.schema}.${table.name}`], inTransaction: true });
+      const ms = performance.now() - t0;
+      if (!r.seeded.some((s) => s.rowsAdded >= BATCH)) return undefined;
+      best = best === undefined ? ms : Math.min(best, ms);
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
+    }
+  }
+  return best;
+}
+
+export class WriteCost {
+  private constructor(
+    private readonly before: Map<ExistingTable, { ms: number; burdens: string[] }>,
+    private readonly rows: ReadonlyMap<number, number>,
+  ) {}
+
+  static async before(client: pg.ClientBase, up: ParsedSource, populated: readonly ExistingTable[], rows: ReadonlyMap<number, number>): Promise<WriteCost> {
+    const burdens = writeBurdens(up);
+    const before = new Map<ExistingTable, { ms: number; burdens: string[] }>();
+    for (const t of populated) {
+      const b = burdens.get(tableKey(t.written)) ?? burdens.get(t.name) ?? burdens.get(`${t.schema}.${t.name}`);
+      if (!b) continue;
+      const ms = await timeBatch(client, t, rows.get(t.oid) ?? 0);
+      if (ms !== undefined) before.set(t, { ms, burdens: b });
+    }
+    return new WriteCost(before, rows);
+  }
+
+  async after(client: pg.ClientBase, opts: { version: string; up: ParsedSource; threshold: number | undefined }): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    for (const [t, b] of this.before) {
+      const ms = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
+      if (ms === undefined) continue;
+      const ratio = ms / Math.max(b.ms, 0.01);
+      const counted = [...new Set(b.burdens)].map((w) => {
+        const n = b.burdens.filter((x) => x === w).length;
+        return `${n} new ${w}${n === 1 ? '' : w.endsWith('x') ? 'es' : 's'}`;
+      });
+      const warn = opts.threshold !== undefined && ratio >= opts.threshold;
+      findings.push({
+        stage: 'performance',
+        severity: warn ? 'warning' : 'notice',
+        rule: 'write-cost',
+        migration: opts.version,
+        file: opts.up.source.file,
+        message: `inserts into ${t.display} ${ratio.toFixed(1)}x ${ratio >= 1 ? 'slower' : 'as fast'} after ${opts.version}: ${counted.join(', ')}`,
+        detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.ms.toFixed(1)} ms before, ${ms.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}x)` : ''}`,
+        ...(warn ? { hint: 'every insert now maintains what the migration added: drop what no query needs, or accept the cost knowingly' } : {}),
+      });
+    }
+    return findings;
+  }
+}
