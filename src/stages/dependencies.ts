@@ -336,6 +336,13 @@ export function createDependenciesObserver(ctx: StageContext): WalkObserver {
       settle();
     },
 
+    async beforeRestore() {
+      // The walk's database is replaced by a copy: this connection would be cut by its drop.
+      await connection?.end().catch(() => {});
+      connection = undefined;
+      checker = undefined;
+    },
+
     async afterAll() {
       settle();
       await partial.close();
