@@ -108,7 +108,8 @@ describe('the inputs say what they take', () => {
   it('gives the unit of every number', () => {
     for (const { name, description, defaultNode } of inputs) {
       if (!defaultNode || !/^\d+$/.test(String(defaultNode.value))) continue;
-      expect(description, name).toMatch(/\b(milliseconds|rows)\b/);
+      // A ratio's unit is "times".
+      expect(description, name).toMatch(/\b(milliseconds|rows|times)\b/);
     }
   });
 
