@@ -155,6 +155,7 @@ describe.each(MAJORS)('Postgres %i', (major) => {
       ['syntax', 'ok'],
       ['rollback', 'ok'],
       ['data', 'ok'],
+      ['dependencies', 'ok'],
       ['performance', 'ok'],
     ]);
     // The lock probe saw the type change take AccessExclusiveLock and rewrite bookings.

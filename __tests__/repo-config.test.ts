@@ -145,7 +145,7 @@ describe.each(servers().slice(0, 1))('the config file in both front ends ($name)
   it('action: the same file works, with action.yml defaults filled in as the runner does', async () => {
     const root = legacyRepo(LEGACY_OFF);
     // The runner passes every input, at its default when the workflow leaves it out.
-    const defaults = { 'migrations-dir': 'migrations', stages: 'syntax,rollback,data,performance', 'perf-rows': '500000', 'perf-threshold-ms': '10000', format: 'auto' };
+    const defaults = { 'migrations-dir': 'migrations', stages: 'syntax,rollback,data,performance,dependencies', 'perf-rows': '500000', 'perf-threshold-ms': '10000', format: 'auto' };
     const run = await runSourceAction({ ...defaults, 'database-url': url }, { workspace: root });
     expect(run.code, run.stderr + run.stdout).toBe(0);
     const report = JSON.parse(run.reportText!) as { findings: Finding[]; stages: Array<{ name: string }> };

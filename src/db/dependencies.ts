@@ -56,7 +56,8 @@ SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name,
        CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
        l.lanname AS language, p.prosrc AS source,
        CASE WHEN l.lanname = 'plpgsql' THEN pg_get_functiondef(p.oid) ELSE p.prosrc END AS definition,
-       p.prosqlbody IS NOT NULL AS atomic,
+       -- prosqlbody (BEGIN ATOMIC bodies) exists from Postgres 14 on; read through the row so 13 works too.
+       (to_jsonb(p) ->> 'prosqlbody') IS NOT NULL AS atomic,
        ARRAY(SELECT format_type(t.oid, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(oid, i)
              JOIN pg_type t ON t.oid = a.oid ORDER BY a.i) AS "argTypes",
        COALESCE(p.proargnames, '{}') AS "allArgNames",
