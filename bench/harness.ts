@@ -22,6 +22,13 @@ export interface BenchEnv {
 
 export type Bench = (env: BenchEnv) => Promise<BenchRow[]>;
 
+/** Wall time of one call, in ms. */
+export async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
 /** Median wall time of `runs` calls (after one warm-up unless disabled). */
 export async function timeMedian(fn: () => Promise<unknown>, runs = 3, warmup = true): Promise<number> {
   if (warmup) await fn();

@@ -16,7 +16,7 @@ import { ScratchServer } from '../src/db/scratch.js';
 import { seedTables } from '../src/db/seed.js';
 import { runPipeline } from '../src/pipeline.js';
 import type { ProgressEvent } from '../src/report/terminal.js';
-import type { Bench, BenchRow } from './harness.js';
+import { timed, type Bench, type BenchRow } from './harness.js';
 
 const ROWS = 500_000;
 const SEED_RUNS = 5;
@@ -67,12 +67,6 @@ UPDATE orders SET note = 'none' WHERE note IS NULL;
  */
 function fastest(xs: number[]): number {
   return Math.min(...xs);
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
 }
 
 const bench: Bench = async ({ databaseUrl, log }) => {

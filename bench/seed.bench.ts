@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { ScratchServer } from '../src/db/scratch.js';
 import { seedTables } from '../src/db/seed.js';
-import type { Bench, BenchRow } from './harness.js';
+import { timed, type Bench, type BenchRow } from './harness.js';
 
 const ROWS = 200_000;
 const RUNS = 5;
@@ -32,12 +32,6 @@ INSERT INTO members (org_id, user_ref, role)
 SELECT 1000000 + g, 1000000 + g, 'role-' || g FROM generate_series(1, ${ROWS}) AS g`;
 const HAND_TEMPLATES = `
 INSERT INTO templates (org_id) SELECT 1000000 + g FROM generate_series(1, ${ROWS}) AS g`;
-
-const timed = async (fn: () => Promise<unknown>): Promise<number> => {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-};
 
 const bench: Bench = async ({ databaseUrl, log }) => {
   const server = await ScratchServer.open(databaseUrl, { connectTimeoutMs: 10_000 });

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { buildConfig } from '../src/config.js';
 import { runPipeline } from '../src/pipeline.js';
 import { realisticPairs, syntheticPairs, writeCorpus, type Pair } from './corpus.js';
-import type { Bench, BenchRow } from './harness.js';
+import { timed, type Bench, type BenchRow } from './harness.js';
 
 const CHECK_STAGES = 'syntax,rollback,data';
 
@@ -42,12 +42,6 @@ diff "$dir/../before.sql" "$dir/../after-down.sql" >/dev/null
 dropdb ${db}`,
     pgEnv(url),
   );
-}
-
-async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
 }
 
 function git(cwd: string, ...args: string[]): void {
