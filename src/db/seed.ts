@@ -43,6 +43,8 @@ export interface SeedOptions {
    * its backfills and joins find partners also where no foreign key declares the relation.
    */
   joins?: JoinHint[];
+  /** Told each selected table's rows ("schema.table", schema omitted when "public") once counted, and again as each table is filled: for a progress line. */
+  onRows?: (table: string, rows: number) => void;
 }
 
 export interface SeededTable {
@@ -123,6 +125,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   }
   const counts = await countRows(client, [...reach.values()]);
   const rowsOf = (oid: number): number => counts.get(oid) ?? 0;
+  for (const t of selected) opts.onRows?.(displayName(t.schema, t.name), rowsOf(t.oid));
 
   // What gets filled: selected tables below the target, and their empty parents (transitively).
   const fill = new Set<number>();
@@ -154,6 +157,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
       if (before >= target) continue;
       const record = (reason?: string): void => {
         outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
+        opts.onRows?.(name, rowsOf(oid));
       };
       const plan = planTable({ catalog, table, rowsOf, end: target, shared });
       if (plan.impossible !== undefined) {

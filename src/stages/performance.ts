@@ -184,13 +184,21 @@ async function measureMigration(
   const joins = joinPairs(up.statements);
 
   const phases = new PhaseClock();
-  if (existing.length > 0) {
-    ctx.progress({ kind: 'working', message: `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it` });
-  }
+  // Rows filled of rows asked, as the fills count and fill each table, for the live line.
+  const fillMessage = `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it`;
+  const fillRows = new Map<string, number>();
+  const touched = new Set(existing.map((t) => t.display));
+  const onRows = (table: string, n: number): void => {
+    if (!touched.has(table)) return;
+    fillRows.set(table, Math.min(n, config.perfRows));
+    const filled = [...fillRows.values()].reduce((a, b) => a + b, 0);
+    ctx.progress({ kind: 'working', message: fillMessage, rows: { filled, asked: touched.size * config.perfRows } });
+  };
+  if (existing.length > 0) ctx.progress({ kind: 'working', message: fillMessage });
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -204,7 +212,7 @@ async function measureMigration(
   }
   let seed: SeedOutcome | undefined;
   if (existing.length > 0) {
-    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins }));
+    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows }));
   }
   const rows = await countRows(client, existing);
   const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
