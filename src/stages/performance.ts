@@ -124,7 +124,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
         stage: 'performance',
         severity: 'notice',
         rule: 'not-measured',
-        message: `not measured because ${stopped} could not be applied: ${notReached.join(', ')}`,
+        message: `${notReached.join(', ')} ${notReached.length === 1 ? 'was' : 'were'} not measured: ${stopped} could not be applied, so the migrations after it were not reached`,
       });
     }
   } finally {
