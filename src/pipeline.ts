@@ -18,7 +18,7 @@ import type { ProgressEvent } from './report/terminal.js';
 import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
 import { refuseOutsideStatements, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
-import type { CommandRunner } from './stages/command.js';
+import type { CommandRunner } from './command-runner.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { createDataObserver } from './stages/data.js';
 import { createDependenciesObserver } from './stages/dependencies.js';

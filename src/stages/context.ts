@@ -4,7 +4,7 @@ import type { Migration } from '../migrations/types.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
 import type { ProgressEvent } from '../report/terminal.js';
 import type { ParseResult } from '../sql/parse.js';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../command-runner.js';
 
 /** A migration with both directions parsed once, up front. */
 export interface PreparedMigration {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { applyStatements, applyWhole, type ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { Finding } from '../report/model.js';
-import { outputTail } from './command.js';
+import { outputTail } from '../command-runner.js';
 import type { PreparedMigration, StageContext } from './context.js';
 import { applyUnderTest, failureFinding, runVerify, type PreSeedTry, type UpOutcome } from './syntax.js';
 
