@@ -21,6 +21,7 @@ import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './command-runner.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { createDataObserver } from './stages/data.js';
+import { loadFixtures } from './stages/data-fixtures.js';
 import { createDependenciesObserver } from './stages/dependencies.js';
 import { runPerformanceStage } from './stages/performance.js';
 import { createRollbackObserver } from './stages/rollback.js';
@@ -95,6 +96,9 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...(n.line ? { line: n.line } : {}),
     message: n.message,
   }));
+  // Nothing runs, and no server is asked, when a migration or a data fixture would act outside the scratch databases.
+  const fixtures = config.stages.includes('data') ? [...loadFixtures(config, migrations).byVersion.values()].flatMap((f) => [f.seed, f.assert]) : [];
+  refuseOutsideStatements([...migrations.flatMap((p) => [p.up, p.down, p.verify]), ...fixtures], config.allowOutside);
   const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
   // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
@@ -123,8 +127,6 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   upfront.splice(0, upfront.length, ...applyRuleLevels(upfront, levelOf).findings);
   findings.splice(0, findings.length, ...applyRuleLevels(findings, levelOf).findings);
   findings.push(...upfront);
-  // Nothing runs when a migration would act outside the scratch databases.
-  refuseOutsideStatements(migrations.flatMap((p) => [p.up, p.down, p.verify]), config.allowOutside);
 
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
