@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Config, StageName } from './config.js';
-import { toolTableSetup } from './db/bookkeeping.js';
+import { bookkeepingOf, toolTableSetup } from './db/bookkeeping.js';
 import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
 import { closeAllScratchServers, ScratchServer } from './db/scratch.js';
@@ -133,7 +133,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
       (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} in all shards)` : ''),
   );
-  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined };
+  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined, bookkeeping: bookkeepingOf(discovered.format) };
   // A shard walks every migration under test (the syntax stage is cheap and the walk then reaches
   // exactly the state a single job would), but the other stages test only this shard's share.
   const shardCtx: StageContext = config.shard

@@ -210,7 +210,7 @@ export function parseDump(text: string, opts: SnapshotOptions = {}): SchemaSnaps
       attributes: [{ name: 'definition', value: lines.join('\n') }],
     });
   }
-  const rules = new IgnoreRules(opts.ignore);
+  const rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
   // Parents first, so that the ignore rules drop a table's entries with it.
   objects.sort((a, b) => compareText(a.order, b.order));
   return buildSnapshot(rules.apply(objects));

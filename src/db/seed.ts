@@ -8,7 +8,7 @@
  * queries, whatever the number of tables.
  */
 import type pg from 'pg';
-import { isBookkeepingTable } from './bookkeeping.js';
+import { isBookkeepingTable, type Bookkeeping } from './bookkeeping.js';
 import { quoteQualified } from './quote.js';
 import { countRows, displayName, readCatalog, type CatalogTable } from './seed/catalog.js';
 import { buildInsert, canNullRetry } from './seed/insert.js';
@@ -43,6 +43,8 @@ export interface SeedOptions {
    * its backfills and joins find partners also where no foreign key declares the relation.
    */
   joins?: JoinHint[];
+  /** The migration tool's own tables, never filled (every known tool's when not given). */
+  bookkeeping?: Bookkeeping;
 }
 
 export interface SeededTable {
@@ -87,7 +89,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   const outcome: SeedOutcome = { seeded: [], notices: [], tables: [] };
   const declared = await readCatalog(client);
   // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
-  const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+  const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name, opts.bookkeeping));
   const tableOf = (name: string): CatalogTable | undefined =>
     all.find((t) => matches(t, name)) ?? all.find((t) => matches(t, name.toLowerCase()));
   const { catalog, shared } = applyJoinHints(declared, opts.joins ?? [], tableOf);

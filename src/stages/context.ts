@@ -1,4 +1,5 @@
 import type { Config, StageName } from '../config.js';
+import type { Bookkeeping } from '../db/bookkeeping.js';
 import type { ScratchServer } from '../db/scratch.js';
 import type { Migration } from '../migrations/types.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
@@ -29,6 +30,8 @@ export interface StageContext {
    * instead of applying those migrations again.
    */
   baselineTemplate: { name: string; count: number } | undefined;
+  /** The tables the format in use keeps its own state in: never seeded, never compared. */
+  bookkeeping: Bookkeeping;
 }
 
 export interface StageOutcome {

@@ -98,7 +98,7 @@ export class PartialFailureChecker {
     const shadow = await this.advance(index);
     if (!shadow) return [];
     const down = prepared.down?.ok ? prepared.down.parsed : undefined;
-    const opts = { ignore: this.ctx.config.ignore, strictColumnOrder: this.ctx.config.strictColumnOrder };
+    const opts = { ignore: this.ctx.config.ignore, strictColumnOrder: this.ctx.config.strictColumnOrder, bookkeeping: this.ctx.bookkeeping };
     const before = await this.inCopy(shadow, (c) => snapshotSchema(c, opts));
     const clean = await this.inCopy(shadow, async (c) => {
       const r = await applyStatements(c, up);
