@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { StageName } from '../config.js';
-import { setStatementDeadline, type ApplyResult } from '../db/execute.js';
+import { setClientDeadlines, type ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { resetSequences, seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
@@ -281,5 +281,5 @@ function seedJoins(prepared: PreparedMigration): ReturnType<typeof joinPairs> {
 export async function applySessionLimits(client: pg.ClientBase, ctx: StageContext): Promise<void> {
   await client.query(`SET statement_timeout = ${Math.trunc(ctx.config.statementTimeoutMs)}`);
   await client.query(`SET lock_timeout = ${Math.trunc(ctx.config.lockTimeoutMs)}`);
-  setStatementDeadline(client, ctx.config.statementTimeoutMs);
+  setClientDeadlines(client, { statementMs: ctx.config.statementTimeoutMs, lockMs: ctx.config.lockTimeoutMs });
 }
