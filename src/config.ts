@@ -4,7 +4,7 @@ import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
 import { readProductionStats, rowsOfTables, type ProductionStats } from './production-stats.js';
 import { loadRepoConfig, withRepoConfig, type RuleSetting } from './repo-config.js';
-import { OUTSIDE_CLASSES, type OutsideClass } from './sql/guard.js';
+import { ALLOW_OUTSIDE_VALUES, type AllowOutside } from './sql/guard.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -75,7 +75,8 @@ export interface Config {
   liquibaseContexts: string[];
   liquibaseLabels: string | undefined;
   /** Classes of statements acting outside the scratch database that are let through. */
-  allowOutside: OutsideClass[];
+  /** Classes of statements acting outside the scratch database let through; `superuser` runs the migrations as the connecting role. */
+  allowOutside: AllowOutside[];
   /** `${name}` -> value, applied to SQL before parsing. */
   placeholders: Record<string, string>;
   /** Literal text replacements applied to SQL before parsing, in order. */
@@ -157,14 +158,14 @@ export function parseStages(value: string | undefined): StageName[] {
   return STAGE_NAMES.filter((s) => out.includes(s));
 }
 
-export function parseOutsideClasses(value: string | undefined): OutsideClass[] {
+export function parseOutsideClasses(value: string | undefined): AllowOutside[] {
   if (blank(value)) return [];
-  const out: OutsideClass[] = [];
+  const out: AllowOutside[] = [];
   for (const n of value.split(/[\s,]+/).filter(Boolean)) {
-    if (!(OUTSIDE_CLASSES as readonly string[]).includes(n)) {
-      throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${OUTSIDE_CLASSES.join(', ')}`);
+    if (!(ALLOW_OUTSIDE_VALUES as readonly string[]).includes(n)) {
+      throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${ALLOW_OUTSIDE_VALUES.join(', ')}`);
     }
-    if (!out.includes(n as OutsideClass)) out.push(n as OutsideClass);
+    if (!out.includes(n as AllowOutside)) out.push(n as AllowOutside);
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { stageStatusOf, verdictOf } from './report/model.js';
 import { applyRuleLevels, restatus, ruleLevels } from './report/severities.js';
 import type { ProgressEvent } from './report/terminal.js';
 import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
-import { refuseOutsideStatements, touchesRoles } from './sql/guard.js';
+import { createdExtensions, refuseOutsideStatements, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './command-runner.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -104,6 +104,7 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
   let serverParsed: Finding[];
   try {
+    log(await chooseMigrationRole(server, config, migrations));
     serverParsed = await trustServerGrammar(server, migrations, server.version);
   } catch (e) {
     await server.close().catch(() => {});
@@ -241,6 +242,23 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     findings,
     statements: outcomes.flatMap((o) => o.statements),
   };
+}
+
+/**
+ * The run-time backing of the guard: the migrations log in as a role of the run's own that may act
+ * only inside its scratch databases, unless the user let something outside through, a migration
+ * tool runs them, or they need a superuser. The sentence says which, for the log.
+ */
+async function chooseMigrationRole(server: ScratchServer, config: Config, migrations: PreparedMigration[]): Promise<string> {
+  const files = migrations.flatMap((p) => [p.up, p.down, p.verify]).flatMap((f) => (f?.ok ? [f.parsed] : []));
+  const why = config.upCommand
+    ? 'up-command runs them as it connects'
+    : config.allowOutside.length > 0
+      ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
+      : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))] });
+  return why
+    ? `migrations run as the connecting role (${why}): SQL that routines build at run time is not held back`
+    : `migrations run as ${server.runRole}, a role of this run that may act only inside its scratch databases`;
 }
 
 function nothingToTestFinding(ref: string, count: number): Finding {

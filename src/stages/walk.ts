@@ -83,7 +83,7 @@ export async function walkMigrations(
     await applySessionLimits(c, ctx);
     return c;
   };
-  const stepperFor = (c: pg.Client, target: ScratchDatabase): Stepper => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c));
+  const stepperFor = (c: pg.Client, target: ScratchDatabase): Stepper => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c, ctx.server.runRole));
   let db = await ctx.server.createDatabase(template?.name);
   let client: pg.Client;
   try {
