@@ -16,7 +16,7 @@ import { stageStatusOf, verdictOf } from './report/model.js';
 import { applyRuleLevels, restatus, ruleLevels } from './report/severities.js';
 import type { ProgressEvent } from './report/terminal.js';
 import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
-import { createdExtensions, refuseOutsideStatements, touchesRoles } from './sql/guard.js';
+import { createdExtensions, refuseOutsideStatements, rolesNamed, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './command-runner.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -255,7 +255,7 @@ async function chooseMigrationRole(server: ScratchServer, config: Config, migrat
     ? 'up-command runs them as it connects'
     : config.allowOutside.length > 0
       ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
-      : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))] });
+      : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))], roles: [...new Set(files.flatMap(rolesNamed))] });
   return why
     ? `migrations run as the connecting role (${why}): SQL that routines build at run time is not held back`
     : `migrations run as ${server.runRole}, a role of this run that may act only inside its scratch databases`;

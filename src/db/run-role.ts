@@ -14,6 +14,8 @@ import { quoteIdent, quoteLiteral } from './quote.js';
  */
 export const RUN_ROLE_PREFIX = 'mci_run_';
 
+const RUN_ROLE_LOCK_KEY = 0x6d63_6972_75; // "mciru"
+
 export interface RunRole {
   name: string;
   password: string;
@@ -34,20 +36,21 @@ export async function createRunRole(
   const password = crypto.randomBytes(24).toString('base64url');
   const role = quoteIdent(name);
   try {
+    // One transaction, taken in turn by the runs on a server: concurrent grants on the one
+    // parameter would fail with "tuple concurrently updated".
+    await admin.query('BEGIN');
+    await admin.query('SELECT pg_advisory_xact_lock($1)', [RUN_ROLE_LOCK_KEY]);
     await admin.query(
       `CREATE ROLE ${role} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB ${opts.createRole ? 'CREATEROLE' : 'NOCREATEROLE'} NOREPLICATION NOBYPASSRLS INHERIT`,
     );
-  } catch (e) {
-    return { unavailable: `the run's role could not be created: ${errorMessage(e)}` };
-  }
-  try {
     await admin.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(opts.comment)}`);
     await admin.query(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
     // Roles a migration creates stay usable by it (ALTER ... OWNER TO, SET ROLE), as for a superuser.
     if (opts.createRole && opts.versionNum >= 160000) await admin.query(`ALTER ROLE ${role} SET createrole_self_grant = 'set, inherit'`);
+    await admin.query('COMMIT');
   } catch (e) {
-    await dropRunRole(admin, name).catch(() => {});
-    return { unavailable: `the run's role could not be set up: ${errorMessage(e)}` };
+    await admin.query('ROLLBACK').catch(() => {});
+    return { unavailable: `the run's role could not be created: ${errorMessage(e)}` };
   }
   return { name, password, createRole: opts.createRole };
 }

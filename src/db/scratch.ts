@@ -184,9 +184,14 @@ export class ScratchServer {
    * do no more than own them (see run-role.ts). Call before the first database is created.
    * Undefined when it does; otherwise why not (the migrations then run as the connecting role).
    */
-  async useRunRole(opts: { createRole: boolean; extensions: readonly string[] }): Promise<string | undefined> {
+  async useRunRole(opts: { createRole: boolean; extensions: readonly string[]; roles: readonly string[] }): Promise<string | undefined> {
     if (this.runRoleState) return undefined;
     if (this.created.size > 0) throw new Error('the run role must be chosen before any scratch database exists');
+    if (opts.roles.length > 0) {
+      // Roles the server had before the run: changing them, or granting membership in them, is the connecting role's to do.
+      const r = await this.admin.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY 1', [[...opts.roles]]);
+      if (r.rows.length > 0) return `the migrations act on ${r.rows.map((x) => x.name).join(', ')}, which the server had before the run`;
+    }
     if (opts.extensions.length > 0) {
       // Extensions only a superuser may create: the migrations need the connecting role's rights.
       const r = await this.admin.query<{ name: string }>(

@@ -286,3 +286,54 @@ export function createdExtensions(parsed: ParsedSource): string[] {
   }
   return [...out];
 }
+
+function roleName(spec: unknown): string | undefined {
+  const r = (unwrap(spec, 'RoleSpec') ?? spec) as Node | undefined;
+  return r && r.roletype === 'ROLESPEC_CSTRING' ? str(r.rolename) : undefined;
+}
+
+/** The roles a statement node acts on as an owner or admin of them would: alters, drops, grants membership in, hands objects to. */
+function rolesActedOn(kind: string, body: Node): Array<string | undefined> {
+  switch (kind) {
+    case 'AlterRoleStmt':
+    case 'AlterRoleSetStmt':
+      return [roleName(body.role)];
+    case 'DropRoleStmt':
+    case 'DropOwnedStmt':
+      return list(body.roles).map(roleName);
+    case 'ReassignOwnedStmt':
+      return [...list(body.roles).map(roleName), roleName(body.newrole)];
+    case 'GrantRoleStmt':
+      return list(body.granted_roles).map((p) => str(unwrap(p, 'AccessPriv')?.priv_name));
+    case 'RenameStmt':
+      return body.renameType === 'OBJECT_ROLE' ? [str(body.subname)] : [];
+    case 'AlterOwnerStmt':
+    case 'AlterTableCmd':
+      return [roleName(body.newowner)];
+    case 'CreateSchemaStmt':
+      return [roleName(body.authrole)];
+    case 'CreateRoleStmt':
+      return list(unwrap(defElem(body.options, 'addroleto'), 'List')?.items).map(roleName);
+    case 'VariableSetStmt':
+      return body.name === 'role' || body.name === 'session_authorization' ? list(body.args).map((a) => str((unwrap(a, 'A_Const')?.sval as Node | undefined)?.sval)) : [];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Roles a file alters, drops, grants membership in or gives objects to, by name (plain statements
+ * only: a role named in dynamic SQL is not seen). Those that exist before the run are the
+ * server's: only the connecting role may act on them.
+ */
+export function rolesNamed(parsed: ParsedSource): string[] {
+  const out = new Set<string>();
+  for (const statement of parsed.statements) {
+    for (const node of walk(statement.node)) {
+      const k = kindOf(node);
+      if (!k) continue;
+      for (const name of rolesActedOn(k[0], k[1])) if (name) out.add(name);
+    }
+  }
+  return [...out];
+}
