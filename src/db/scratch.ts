@@ -267,6 +267,11 @@ export class ScratchServer {
     return connectWithRetry(this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url, { timeoutMs: 10_000 });
   }
 
+  /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */
+  async connectAsConnectingRole(db: ScratchDatabase): Promise<pg.Client> {
+    return connectWithRetry(db.url, { timeoutMs: 10_000 });
+  }
+
   async dropDatabase(name: string): Promise<void> {
     if (!this.created.has(name)) throw new Error(`refusing to drop ${name}: not a scratch database of this run`);
     if (this.versionNum >= 130000) {
