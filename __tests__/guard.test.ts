@@ -106,6 +106,21 @@ describe.each(servers())('the guard on $name', ({ url }) => {
     expect(await leftoverScratchDatabases(url)).toEqual([]);
   });
 
+  it('guards the data fixtures as it guards the migrations', async () => {
+    const root = makeRepo({
+      'migrations/0001_init.up.sql': 'CREATE TABLE users (id int PRIMARY KEY);\n',
+      'migrations/0001_init.down.sql': 'DROP TABLE users;\n',
+      'data/0001.seed.sql': 'INSERT INTO users VALUES (1);\n',
+      'data/0001.assert.sql': "SELECT 1 FROM users WHERE id = 0;\nSELECT pg_read_file('/etc/passwd');\n",
+    });
+    const r = await cli(['--stages', 'syntax,data', '--data-tests', 'data'], root, { DATABASE_URL: url });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^migration-ci: data\/0001\.assert\.sql:2:1: pg_read_file\(\) acts outside the scratch database/m);
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+    // Without the data stage the fixtures do not run, and are not read.
+    expect((await cli(['--stages', 'syntax', '--data-tests', 'data'], root, { DATABASE_URL: url })).code).toBe(0);
+  });
+
   it('runs an allowed class', async () => {
     const root = makeRepo({
       'migrations/0001_init.up.sql': 'CREATE TABLE users (id int PRIMARY KEY);\nSELECT pg_cancel_backend(0);\n',

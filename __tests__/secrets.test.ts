@@ -27,6 +27,30 @@ describe('the masker', () => {
   });
 });
 
+describe('a password with an unencoded / # or ?', () => {
+  it('exits 2 at once with how to encode it, the password masked, instead of retrying a host made of the password', async () => {
+    const root = makeRepo({ 'migrations/0001_t.up.sql': 'CREATE TABLE t (id int);\n', 'migrations/0001_t.down.sql': 'DROP TABLE t;\n' });
+    for (const [url, char] of [
+      ['postgres://app:1234/ab-secret@127.0.0.1:5432/postgres', '/ as %2F'],
+      ['postgres://app:pw#ab-secret@127.0.0.1:5432/postgres', '# as %23'],
+      ['postgresql://app:pw?ab-secret@db.internal/postgres', '? as %3F'],
+    ] as const) {
+      let out = '';
+      const t0 = Date.now();
+      const code = await runCli([], { cwd: root, env: { DATABASE_URL: url }, stdout: (t) => (out += t), stderr: (t) => (out += t), isTTY: false });
+      expect(code).toBe(2);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(out).toContain('percent-encode it');
+      expect(out).toContain(char);
+      expect(out).toMatch(/postgres(ql)?:\/\/app:\*\*\*@/);
+      expect(out).not.toContain('ab-secret');
+    }
+    // Encoded, and an @ in a key=value query, read as written.
+    let ok = '';
+    expect(await runCli(['--stages', 'syntax'], { cwd: root, env: { DATABASE_URL: 'postgres://postgres:1234%2Fab@127.0.0.1:5432/postgres?application_name=a@b' }, stdout: (t) => (ok += t), stderr: (t) => (ok += t), isTTY: false })).toBe(0);
+  });
+});
+
 describe.each(servers().slice(0, 1))('secrets in every output on $name', ({ url }) => {
   it('masks them on the terminal, in the JSON report and in SARIF, also in a failing command', async () => {
     const u = new URL(url);

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInputError } from '../src/errors.js';
@@ -6,6 +9,7 @@ import { globToRegExp, renderSnapshot, type SchemaSnapshot } from '../src/db/sch
 import { ScratchServer, type ScratchDatabase } from '../src/db/scratch.js';
 import { snapshotSchema } from '../src/db/snapshot.js';
 import { spawnCommand } from '../src/cli/command.js';
+import type { CommandRunner } from '../src/command-runner.js';
 import { compareSnapshots } from '../src/stages/schema-diff.js';
 import { leftoverScratchDatabases, repoRoot } from './support/fixtures.js';
 import { servers } from './support/servers.js';
@@ -218,6 +222,23 @@ describe.each(servers())('schema snapshot on $name', ({ url }) => {
     expect(text).not.toMatch(/\\restrict|Dumped (from|by)|^SET /m);
     expect(text).toContain('index users_email_key');
     expect(text).not.toContain('schema_migrations');
+  });
+});
+
+describe('pg_dump that writes nothing', () => {
+  it('is a fault naming the command, not an empty snapshot', async () => {
+    // A pg_dump on PATH that exits 0 and writes no file (a broken wrapper, a full disk).
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-fake-pgdump-'));
+    fs.writeFileSync(path.join(bin, 'pg_dump'), '#!/bin/sh\necho "wrapper: nothing to do" >&2\nexit 0\n', { mode: 0o755 });
+    try {
+      const runCommand: CommandRunner = (command, opts) => spawnCommand(command, { ...opts, env: { ...opts.env, PATH: `${bin}:${process.env.PATH}` } });
+      const err = await dumpSchema('postgres://u:s3cret@127.0.0.1:1/db', { runCommand, cwd: repoRoot, timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(isInputError(err)).toBe(true);
+      expect((err as Error).message).toMatch(/^pg_dump --schema-only exited 0 but wrote nothing to its output file \(it said: wrapper: nothing to do\)/);
+      expect((err as Error).message).not.toContain('s3cret');
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
 

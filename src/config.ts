@@ -4,7 +4,7 @@ import { InputError, errorMessage } from './errors.js';
 import type { OPTION_SPECS } from './options.js';
 import { readProductionStats, rowsOfTables, type ProductionStats } from './production-stats.js';
 import { loadRepoConfig, withRepoConfig, type RuleSetting } from './repo-config.js';
-import { OUTSIDE_CLASSES, type OutsideClass } from './sql/guard.js';
+import { ALLOW_OUTSIDE_VALUES, type AllowOutside } from './sql/guard.js';
 
 export const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -75,7 +75,8 @@ export interface Config {
   liquibaseContexts: string[];
   liquibaseLabels: string | undefined;
   /** Classes of statements acting outside the scratch database that are let through. */
-  allowOutside: OutsideClass[];
+  /** Classes of statements acting outside the scratch database let through; `superuser` runs the migrations as the connecting role. */
+  allowOutside: AllowOutside[];
   /** `${name}` -> value, applied to SQL before parsing. */
   placeholders: Record<string, string>;
   /** Literal text replacements applied to SQL before parsing, in order. */
@@ -157,14 +158,14 @@ export function parseStages(value: string | undefined): StageName[] {
   return STAGE_NAMES.filter((s) => out.includes(s));
 }
 
-export function parseOutsideClasses(value: string | undefined): OutsideClass[] {
+export function parseOutsideClasses(value: string | undefined): AllowOutside[] {
   if (blank(value)) return [];
-  const out: OutsideClass[] = [];
+  const out: AllowOutside[] = [];
   for (const n of value.split(/[\s,]+/).filter(Boolean)) {
-    if (!(OUTSIDE_CLASSES as readonly string[]).includes(n)) {
-      throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${OUTSIDE_CLASSES.join(', ')}`);
+    if (!(ALLOW_OUTSIDE_VALUES as readonly string[]).includes(n)) {
+      throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${ALLOW_OUTSIDE_VALUES.join(', ')}`);
     }
-    if (!out.includes(n as OutsideClass)) out.push(n as OutsideClass);
+    if (!out.includes(n as AllowOutside)) out.push(n as AllowOutside);
   }
   return out;
 }
@@ -354,7 +355,38 @@ function readCriticalTables(root: string, value: string | undefined, paths: Path
     .filter(Boolean);
 }
 
+/**
+ * A password holding an unencoded `/`, `?` or `#` ends the URL's authority early: what follows
+ * parses as a path and the host becomes a piece of the password (retried for the whole connect
+ * timeout, or refused as "not a URL"). Told by an `@` past the authority, before something that
+ * looks like a host, in a path or value-less query (never a `key=value` query). A sentence, or
+ * undefined when the URL reads as written.
+ */
+export function splitPasswordProblem(url: string): string | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (!scheme) return undefined;
+  const rest = url.slice(scheme[0].length);
+  const authorityEnd = rest.search(/[/?#]/);
+  if (authorityEnd < 0 || rest.slice(0, authorityEnd).includes('@')) return undefined;
+  const at = rest.lastIndexOf('@');
+  if (at < authorityEnd) return undefined;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  if (colon < 0 || /[=&]/.test(rest.slice(authorityEnd, at))) return undefined;
+  const after = rest.slice(at + 1);
+  if (!/^(\[[^\]]*\]|[A-Za-z0-9._%-]+)?(:\d*)?([/?#]|$)/.test(after)) return undefined;
+  const password = userinfo.slice(colon + 1);
+  const chars = [...new Set([...password].filter((c) => '/?#'.includes(c)))].map((c) => `${c} as ${encodeURIComponent(c)}`);
+  const shown = `${scheme[0]}${userinfo.slice(0, colon)}:***@${after}`;
+  return (
+    `the database URL's password holds a character that ends a URL's host part, so the host would be a piece of the password; ` +
+    `percent-encode it (${chars.join(', ')}, and @ as %40): ${shown}`
+  );
+}
+
 export function validateDatabaseUrl(url: string): void {
+  const split = splitPasswordProblem(url);
+  if (split) throw new InputError('usage', split);
   let parsed: URL;
   try {
     parsed = new URL(url);

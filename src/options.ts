@@ -103,7 +103,7 @@ export const OPTION_SPECS = [
     kind: 'string',
     default: undefined,
     arg: 'LIST',
-    help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote',
+    help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote; superuser runs the migrations as the connecting role',
   },
   { key: 'requireDown', flag: 'require-down', input: 'require-down', kind: 'boolean', default: 'false', help: 'formats without downs (Prisma, Supabase, Atlas, sqlx) still need one per migration: a missing down is an error' },
   {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Config, StageName } from './config.js';
-import { toolTableSetup } from './db/bookkeeping.js';
+import { bookkeepingOf, toolTableSetup } from './db/bookkeeping.js';
 import { maskPassword } from './db/connect.js';
 import { isConnectionError } from './db/execute.js';
 import { closeAllScratchServers, ScratchServer } from './db/scratch.js';
@@ -16,11 +16,12 @@ import { stageStatusOf, verdictOf } from './report/model.js';
 import { applyRuleLevels, restatus, ruleLevels } from './report/severities.js';
 import type { ProgressEvent } from './report/terminal.js';
 import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
-import { refuseOutsideStatements, touchesRoles } from './sql/guard.js';
+import { createdExtensions, refuseOutsideStatements, rolesNamed, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
-import type { CommandRunner } from './stages/command.js';
+import type { CommandRunner } from './command-runner.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
 import { createDataObserver } from './stages/data.js';
+import { loadFixtures } from './stages/data-fixtures.js';
 import { createDependenciesObserver } from './stages/dependencies.js';
 import { runPerformanceStage } from './stages/performance.js';
 import { createRollbackObserver } from './stages/rollback.js';
@@ -95,11 +96,15 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     ...(n.line ? { line: n.line } : {}),
     message: n.message,
   }));
+  // Nothing runs, and no server is asked, when a migration or a data fixture would act outside the scratch databases.
+  const fixtures = config.stages.includes('data') ? [...loadFixtures(config, migrations).byVersion.values()].flatMap((f) => [f.seed, f.assert]) : [];
+  refuseOutsideStatements([...migrations.flatMap((p) => [p.up, p.down, p.verify]), ...fixtures], config.allowOutside);
   const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
   const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
   // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
   let serverParsed: Finding[];
   try {
+    log(await chooseMigrationRole(server, config, migrations));
     serverParsed = await trustServerGrammar(server, migrations, server.version);
   } catch (e) {
     await server.close().catch(() => {});
@@ -123,15 +128,13 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   upfront.splice(0, upfront.length, ...applyRuleLevels(upfront, levelOf).findings);
   findings.splice(0, findings.length, ...applyRuleLevels(findings, levelOf).findings);
   findings.push(...upfront);
-  // Nothing runs when a migration would act outside the scratch databases.
-  refuseOutsideStatements(migrations.flatMap((p) => [p.up, p.down, p.verify]), config.allowOutside);
 
   const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
   log(
     `Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
       (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} in all shards)` : ''),
   );
-  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined };
+  const ctx: StageContext = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined, bookkeeping: bookkeepingOf(discovered.format) };
   // A shard walks every migration under test (the syntax stage is cheap and the walk then reaches
   // exactly the state a single job would), but the other stages test only this shard's share.
   const shardCtx: StageContext = config.shard
@@ -239,6 +242,23 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     findings,
     statements: outcomes.flatMap((o) => o.statements),
   };
+}
+
+/**
+ * The run-time backing of the guard: the migrations log in as a role of the run's own that may act
+ * only inside its scratch databases, unless the user let something outside through, a migration
+ * tool runs them, or they need a superuser. The sentence says which, for the log.
+ */
+async function chooseMigrationRole(server: ScratchServer, config: Config, migrations: PreparedMigration[]): Promise<string> {
+  const files = migrations.flatMap((p) => [p.up, p.down, p.verify]).flatMap((f) => (f?.ok ? [f.parsed] : []));
+  const why = config.upCommand
+    ? 'up-command runs them as it connects'
+    : config.allowOutside.length > 0
+      ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
+      : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))], roles: [...new Set(files.flatMap(rolesNamed))] });
+  return why
+    ? `migrations run as the connecting role (${why}): SQL that routines build at run time is not held back`
+    : `migrations run as ${server.runRole}, a role of this run that may act only inside its scratch databases`;
 }
 
 function nothingToTestFinding(ref: string, count: number): Finding {

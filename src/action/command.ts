@@ -1,5 +1,5 @@
 import * as exec from '@actions/exec';
-import type { CommandRunner } from '../stages/command.js';
+import type { CommandRunner } from '../command-runner.js';
 
 /**
  * Runs a command with the runner's own exec, so its output streams into the job log as well.

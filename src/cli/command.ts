@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { CommandRunner } from '../stages/command.js';
+import type { CommandRunner } from '../command-runner.js';
 
 /** Runs a command through the shell, capturing output; a timeout kills its whole process group. */
 export const spawnCommand: CommandRunner = (command, opts) =>

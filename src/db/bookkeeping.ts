@@ -1,38 +1,67 @@
 /**
- * Tables migration tools keep their own state in. They are never seeded with rows (a tool would
- * read generated rows as migrations it has run) and never compared as schema or data.
+ * Tables migration tools keep their own state in. The format in use's own are never seeded with
+ * rows (the tool would read generated rows as migrations it has run) and never compared as schema
+ * or data; a table that only bears another tool's name is the project's own and tested as such.
  */
-export const BOOKKEEPING_TABLES = [
-  'schema_migrations', // golang-migrate, dbmate, Rails
+export interface Bookkeeping {
+  tables: ReadonlySet<string>;
+  schemas: ReadonlySet<string>;
+}
+
+/** Each format's own tables (and schemas), as its tool names them by default. */
+const OF_FORMAT: Readonly<Record<string, { tables?: readonly string[]; schemas?: readonly string[] }>> = {
+  'golang-migrate': { tables: ['schema_migrations'] },
+  dbmate: { tables: ['schema_migrations'] },
+  goose: { tables: ['goose_db_version'] },
+  flyway: { tables: ['flyway_schema_history'] },
+  sqitch: { schemas: ['sqitch'] },
+  diesel: { tables: ['__diesel_schema_migrations'] },
+  hasura: { schemas: ['hdb_catalog'] },
+  sourcegraph: { tables: ['migration_logs'] },
+  prisma: { tables: ['_prisma_migrations'] },
+  supabase: { schemas: ['supabase_migrations'] },
+  atlas: { tables: ['atlas_schema_revisions'], schemas: ['atlas_schema_revisions'] },
+  sqlx: { tables: ['_sqlx_migrations'] },
+  liquibase: { tables: ['databasechangelog', 'databasechangeloglock'] },
+  'sql-migrate': { tables: ['gorp_migrations'] },
+  tern: { tables: ['schema_version'] },
+  postgrator: { tables: ['schemaversion'] },
+  'node-pg-migrate': { tables: ['pgmigrations'] },
+};
+
+/** Tools migration-ci has no format for, run through up-command: any of these may be the one in use. */
+const OTHER_TOOLS = [
   'schema_migrations_lock',
-  'goose_db_version',
-  'flyway_schema_history',
   'knex_migrations',
   'knex_migrations_lock',
-  'pgmigrations', // node-pg-migrate
-  '_prisma_migrations',
   'alembic_version',
   'ar_internal_metadata',
-  'gorp_migrations',
-  '__diesel_schema_migrations',
   'migrations', // TypeORM, Sequelize (SequelizeMeta below), Laravel
   'sequelizemeta',
   'SequelizeMeta',
   '__efmigrationshistory',
   '__EFMigrationsHistory',
-  'databasechangelog', // Liquibase
-  'databasechangeloglock',
-  'atlas_schema_revisions',
-] as const;
+];
 
-/** sqitch keeps its registry in a schema of its own. */
-export const BOOKKEEPING_SCHEMAS = ['sqitch', 'atlas_schema_revisions'] as const;
+/**
+ * The bookkeeping of the format in use. A format migration-ci does not know (a migration tool
+ * run through up-command) could be any tool: then every known tool's tables are left out.
+ */
+export function bookkeepingOf(format: string | undefined): Bookkeeping {
+  const own = format === undefined ? undefined : OF_FORMAT[format];
+  if (own) return { tables: new Set(own.tables ?? []), schemas: new Set(own.schemas ?? []) };
+  const all = Object.values(OF_FORMAT);
+  return {
+    tables: new Set([...all.flatMap((f) => f.tables ?? []), ...OTHER_TOOLS]),
+    schemas: new Set(all.flatMap((f) => f.schemas ?? [])),
+  };
+}
 
-const tables = new Set<string>(BOOKKEEPING_TABLES);
-const schemas = new Set<string>(BOOKKEEPING_SCHEMAS);
+/** Every known tool's bookkeeping: for callers that do not know the format. */
+export const ANY_TOOL: Bookkeeping = bookkeepingOf(undefined);
 
-export function isBookkeepingTable(schema: string, name: string): boolean {
-  return schemas.has(schema) || tables.has(name);
+export function isBookkeepingTable(schema: string, name: string, of: Bookkeeping = ANY_TOOL): boolean {
+  return of.schemas.has(schema) || of.tables.has(name);
 }
 
 /**

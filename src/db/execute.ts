@@ -83,67 +83,162 @@ function toFailure(e: unknown, index: number, statement: Statement, partiallyApp
   };
 }
 
-const deadlines = new WeakMap<pg.ClientBase, number>();
+/** The limits a client's statements are held to from the client side; 0 or absent means none. */
+export interface ClientDeadlines {
+  /** statement-timeout: the whole statement. */
+  statementMs: number;
+  /** lock-timeout: each wait for a lock. */
+  lockMs?: number;
+}
+
+const deadlines = new WeakMap<pg.ClientBase, ClientDeadlines>();
 
 /**
- * A limit every statement sent through this module on `client` is held to from the client side,
- * whatever the session's own `statement_timeout` has become: a migration's `SET statement_timeout
- * = 0` or `RESET ALL` does not switch it off. 0 means none.
+ * Limits every statement sent through this module on `client` is held to from the client side,
+ * whatever the session's own `statement_timeout` and `lock_timeout` have become: a migration's
+ * `SET statement_timeout = 0`, `SET lock_timeout = 0` or `RESET ALL` does not switch them off.
  */
-export function setStatementDeadline(client: pg.ClientBase, ms: number): void {
-  if (ms > 0) deadlines.set(client, ms);
+export function setClientDeadlines(client: pg.ClientBase, limits: ClientDeadlines): void {
+  if (limits.statementMs > 0 || (limits.lockMs ?? 0) > 0) deadlines.set(client, limits);
   else deadlines.delete(client);
 }
 
-// The server's own statement_timeout fires first when it is still in force; past this much more,
-// the client cancels, and past as much again it ends the session.
+// The server's own timeouts fire first when they are still in force; past this much more, the
+// client cancels, and past as much again it ends the session.
 const DEADLINE_GRACE_MS = 500;
 const TERMINATE_AFTER_MS = 5000;
 
-/** Asks the server to cancel (or end) the client's running statement, over a connection of its own. */
-async function stopBackend(client: pg.ClientBase, how: 'cancel' | 'terminate'): Promise<void> {
-  const c = client as pg.ClientBase & { processID?: number; connectionParameters?: pg.ClientConfig; ssl?: pg.ClientConfig['ssl'] };
+/** A connection of its own to the server and database `client` is on, to watch or stop its backend. */
+async function sideConnection(client: pg.ClientBase): Promise<pg.Client> {
+  const c = client as pg.ClientBase & { connectionParameters?: pg.ClientConfig; ssl?: pg.ClientConfig['ssl'] };
   const p = c.connectionParameters ?? {};
   const other = new pg.Client({ user: p.user, password: p.password, host: p.host, port: p.port, database: p.database, ssl: c.ssl, application_name: 'migration-ci' });
   other.on('error', () => {});
+  await other.connect();
+  return other;
+}
+
+function backendPid(client: pg.ClientBase): number | undefined {
+  return (client as pg.ClientBase & { processID?: number }).processID;
+}
+
+/** Asks the server to cancel (or end) the client's running statement, over a connection of its own. */
+async function stopBackend(client: pg.ClientBase, how: 'cancel' | 'terminate'): Promise<void> {
+  let other: pg.Client | undefined;
   try {
-    await other.connect();
-    await other.query(`SELECT pg_${how}_backend($1)`, [c.processID]);
+    other = await sideConnection(client);
+    await other.query(`SELECT pg_${how}_backend($1)`, [backendPid(client)]);
   } catch {
     // Nothing more to do: the statement's own error (or the session's end) says what happened.
   } finally {
-    await other.end().catch(() => {});
+    await other?.end().catch(() => {});
   }
 }
 
-/** `client.query(sql)` held to the client's deadline; a statement stopped by it fails with 57014 like a server timeout. */
+/**
+ * Watches the client's backend while a statement runs longer than the lock limit: a wait for one
+ * lock past it is cancelled. Read from pg_locks (`waitstart`, Postgres 14+, read through jsonb so
+ * older servers parse the query); before 14 a wait counts from when it was first seen.
+ * Calls `onStop` with how long it had waited.
+ */
+function watchLockWaits(client: pg.ClientBase, lockMs: number, onStop: (waitedMs: number, blockers: number[]) => void): () => void {
+  let ended = false;
+  let timer: NodeJS.Timeout | undefined;
+  let side: Promise<pg.Client> | undefined;
+  let firstSeen: number | undefined;
+  const limit = lockMs + DEADLINE_GRACE_MS;
+  const poll = Math.min(1000, Math.max(100, Math.floor(lockMs / 4)));
+  const check = async () => {
+    if (ended) return;
+    let next = poll;
+    try {
+      side ??= sideConnection(client);
+      const c = await side;
+      const r = await c.query<{ waiting: boolean; waited_ms: number | null; blockers: number[] }>(
+        `SELECT a.wait_event_type = 'Lock' AS waiting,
+                (SELECT extract(epoch FROM now() - min((to_jsonb(l) ->> 'waitstart')::timestamptz)) * 1000
+                   FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted) AS waited_ms,
+                pg_blocking_pids(a.pid) AS blockers
+           FROM pg_stat_activity a WHERE a.pid = $1`,
+        [backendPid(client)],
+      );
+      const row = r.rows[0];
+      if (ended) return;
+      if (row?.waiting) {
+        firstSeen ??= Date.now();
+        const waited = row.waited_ms !== null ? Number(row.waited_ms) : Date.now() - firstSeen;
+        if (waited >= limit) {
+          ended = true;
+          onStop(Math.round(waited), row.blockers ?? []);
+          await c.query('SELECT pg_cancel_backend($1)', [backendPid(client)]);
+          return;
+        }
+        next = Math.min(poll, Math.max(50, limit - waited));
+      } else {
+        firstSeen = undefined;
+      }
+    } catch {
+      // The watch is a backstop: a failed look is tried again at the next tick.
+    }
+    if (!ended) timer = setTimeout(() => void check(), next);
+  };
+  // A statement cannot have waited longer than it has run.
+  timer = setTimeout(() => void check(), limit);
+  return () => {
+    ended = true;
+    clearTimeout(timer);
+    void side?.then((c) => c.end()).catch(() => {});
+  };
+}
+
+/**
+ * `client.query(sql)` held to the client's deadlines; a statement stopped by one fails with the
+ * server's own code (57014, 55P03) as if the server's timeout had fired.
+ */
 async function queryWithDeadline(client: pg.ClientBase, sql: string): Promise<void> {
-  const ms = deadlines.get(client);
-  if (ms === undefined) {
+  const limits = deadlines.get(client);
+  if (limits === undefined) {
     await client.query(sql);
     return;
   }
-  let stopped = false;
+  let stopped: { by: 'statement' } | { by: 'lock'; waitedMs: number; blockers: number[] } | undefined;
   let terminate: NodeJS.Timeout | undefined;
-  const cancel = setTimeout(() => {
-    stopped = true;
-    void stopBackend(client, 'cancel');
-    terminate = setTimeout(() => void stopBackend(client, 'terminate'), TERMINATE_AFTER_MS);
-  }, ms + DEADLINE_GRACE_MS);
+  const cancel =
+    limits.statementMs > 0
+      ? setTimeout(() => {
+          stopped ??= { by: 'statement' };
+          void stopBackend(client, 'cancel');
+          terminate = setTimeout(() => void stopBackend(client, 'terminate'), TERMINATE_AFTER_MS);
+        }, limits.statementMs + DEADLINE_GRACE_MS)
+      : undefined;
+  const unwatch =
+    limits.lockMs && limits.lockMs > 0
+      ? watchLockWaits(client, limits.lockMs, (waitedMs, blockers) => {
+          stopped ??= { by: 'lock', waitedMs, blockers };
+        })
+      : undefined;
   try {
     await client.query(sql);
   } catch (e) {
     if (stopped && (e as { code?: string }).code === '57014') {
       // The server's own words, so the report reads the same whichever side stopped it.
+      if (stopped.by === 'lock') {
+        const held = stopped.blockers.length > 0 ? ` held by backend ${stopped.blockers.join(', ')}` : '';
+        throw Object.assign(new Error('canceling statement due to lock timeout'), {
+          code: '55P03',
+          detail: `stopped by migration-ci after waiting ${stopped.waitedMs} ms for a lock${held} (lock-timeout ${limits.lockMs} ms): the session's lock_timeout had been changed`,
+        });
+      }
       throw Object.assign(new Error('canceling statement due to statement timeout'), {
         code: '57014',
-        detail: `stopped by migration-ci after ${ms} ms (statement-timeout): the session's statement_timeout had been changed`,
+        detail: `stopped by migration-ci after ${limits.statementMs} ms (statement-timeout): the session's statement_timeout had been changed`,
       });
     }
     throw e;
   } finally {
     clearTimeout(cancel);
     clearTimeout(terminate);
+    unwatch?.();
   }
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { outputTail, type CommandRunner } from '../stages/command.js';
+import { outputTail, type CommandRunner } from '../command-runner.js';
 import { maskPassword } from './connect.js';
 import { buildSnapshot, compareText, IgnoreRules, type SchemaObject, type SchemaSnapshot } from './schema-model.js';
 import type { SnapshotOptions } from './snapshot.js';
@@ -57,7 +57,17 @@ export async function runPgDump(url: string, opts: DumpOptions): Promise<string>
     });
     if (r.timedOut) throw new InputError('database', `pg_dump did not finish within ${opts.timeoutMs} ms`);
     if (r.exitCode !== 0) throw pgDumpError(r.exitCode, maskPassword(r.output, url));
-    return fs.readFileSync(file, 'utf8');
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    // Even an empty database dumps a header: nothing at all is a broken pg_dump (or a wrapper of
+    // it), and an empty snapshot would compare equal to every other empty one.
+    if (text.trim() === '') {
+      throw new InputError(
+        'database',
+        `pg_dump --schema-only exited 0 but wrote nothing to its output file${r.output.trim() ? ` (it said: ${outputTail(maskPassword(r.output, url), 5)})` : ''}; ` +
+          'check which pg_dump is on PATH, or use the default catalog snapshot',
+      );
+    }
+    return text;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -200,7 +210,7 @@ export function parseDump(text: string, opts: SnapshotOptions = {}): SchemaSnaps
       attributes: [{ name: 'definition', value: lines.join('\n') }],
     });
   }
-  const rules = new IgnoreRules(opts.ignore);
+  const rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
   // Parents first, so that the ignore rules drop a table's entries with it.
   objects.sort((a, b) => compareText(a.order, b.order));
   return buildSnapshot(rules.apply(objects));

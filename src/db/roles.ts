@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { RUN_ROLE_PREFIX } from './run-role.js';
 
 /**
  * Roles are the server's, not a database's: a role a migration creates outlives every scratch
@@ -21,7 +22,7 @@ export async function snapshotRoles(client: pg.ClientBase): Promise<RoleSnapshot
              (SELECT 'SET ' || string_agg(array_to_string(s.setconfig, ', '), '; ' ORDER BY s.setdatabase)
                 FROM pg_db_role_setting s WHERE s.setrole = r.oid)) AS state
       FROM pg_roles r
-     WHERE r.rolname !~ '^pg_'`);
+     WHERE r.rolname !~ '^pg_' AND r.rolname NOT LIKE $1`, [`${RUN_ROLE_PREFIX.replace(/_/g, '\\_')}%`]);
   return new Map(r.rows.map((x) => [x.name, x.state]));
 }
 

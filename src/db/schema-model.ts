@@ -1,4 +1,4 @@
-import { BOOKKEEPING_SCHEMAS, isBookkeepingTable } from './bookkeeping.js';
+import { ANY_TOOL, isBookkeepingTable, type Bookkeeping } from './bookkeeping.js';
 
 /**
  * The schema of a database as a set of named objects with ordered attributes: what the rollback
@@ -61,19 +61,21 @@ export function globToRegExp(pattern: string): RegExp {
  */
 export class IgnoreRules {
   private readonly patterns: RegExp[];
+  private readonly bookkeeping: Bookkeeping;
 
-  constructor(patterns: readonly string[] = []) {
+  constructor(patterns: readonly string[] = [], bookkeeping: Bookkeeping = ANY_TOOL) {
+    this.bookkeeping = bookkeeping;
     this.patterns = patterns.filter((p) => p.trim() !== '').map((p) => globToRegExp(p.trim()));
   }
 
   schemaIgnored(schema: string): boolean {
-    return (BOOKKEEPING_SCHEMAS as readonly string[]).includes(schema) || this.patterns.some((p) => p.test(schema));
+    return this.bookkeeping.schemas.has(schema) || this.patterns.some((p) => p.test(schema));
   }
 
   /** For top-level objects: the bookkeeping tables of migration tools count only as tables. */
   objectIgnored(o: Pick<SchemaObject, 'kind' | 'ident' | 'names' | 'schema'>): boolean {
     if (this.schemaIgnored(o.schema)) return true;
-    if (o.kind === 'table' && isBookkeepingTable(o.schema, o.ident)) return true;
+    if (o.kind === 'table' && isBookkeepingTable(o.schema, o.ident, this.bookkeeping)) return true;
     return o.names.some((n) => this.patterns.some((p) => p.test(n)));
   }
 

@@ -5,6 +5,7 @@ import { InputError, errorMessage } from '../errors.js';
 import { connectWithRetry, describeServer, maskPassword, urlForDatabase } from './connect.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
 import { snapshotRoles, type RoleSnapshot } from './roles.js';
+import { createRunRole, dropRunRole, urlAsRole, type RunRole } from './run-role.js';
 
 export const SCRATCH_PREFIX = 'mci_';
 
@@ -37,6 +38,8 @@ export class ScratchServer {
   /** The server's roles when the run began, while it tracks roles. */
   private rolesAtStart: RoleSnapshot | undefined;
   private readonly markedRoles = new Set<string>();
+  /** The role the scratch databases' connections log in as, when the run has one. */
+  private runRoleState: RunRole | undefined;
   /** Run in every new database that is not a copy: what the migration tool would have created first. */
   private readonly setup: string | undefined;
 
@@ -110,7 +113,7 @@ export class ScratchServer {
     let rows: Array<{ rolname: string; comment: string }>;
     try {
       const r = await this.admin.query<{ rolname: string; comment: string }>(
-        "SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci role,%'",
+        "SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'",
       );
       rows = r.rows;
     } catch {
@@ -137,7 +140,7 @@ export class ScratchServer {
   async createDatabase(template?: string): Promise<ScratchDatabase> {
     if (this.closed) throw new Error('scratch server already closed');
     const name = `${SCRATCH_PREFIX}${this.runId}_${++this.counter}`;
-    const from = template ? ` TEMPLATE ${quoteIdent(template)}` : '';
+    const from = (template ? ` TEMPLATE ${quoteIdent(template)}` : '') + (this.runRoleState ? ` OWNER ${quoteIdent(this.runRoleState.name)}` : '');
     // Registered first: a signal that arrives while CREATE DATABASE runs still drops it (the
     // DROP queues behind the CREATE on this connection).
     this.created.add(name);
@@ -169,6 +172,38 @@ export class ScratchServer {
       }
     }
     return db;
+  }
+
+  /** The role the migrations run as, when the run has one. */
+  get runRole(): string | undefined {
+    return this.runRoleState?.name;
+  }
+
+  /**
+   * From now on, connections to the scratch databases log in as a role of the run's own that may
+   * do no more than own them (see run-role.ts). Call before the first database is created.
+   * Undefined when it does; otherwise why not (the migrations then run as the connecting role).
+   */
+  async useRunRole(opts: { createRole: boolean; extensions: readonly string[]; roles: readonly string[] }): Promise<string | undefined> {
+    if (this.runRoleState) return undefined;
+    if (this.created.size > 0) throw new Error('the run role must be chosen before any scratch database exists');
+    if (opts.roles.length > 0) {
+      // Roles the server had before the run: changing them, or granting membership in them, is the connecting role's to do.
+      const r = await this.admin.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY 1', [[...opts.roles]]);
+      if (r.rows.length > 0) return `the migrations act on ${r.rows.map((x) => x.name).join(', ')}, which the server had before the run`;
+    }
+    if (opts.extensions.length > 0) {
+      // Extensions only a superuser may create: the migrations need the connecting role's rights.
+      const r = await this.admin.query<{ name: string }>(
+        'SELECT DISTINCT name FROM pg_available_extension_versions WHERE superuser AND NOT trusted AND name = ANY($1::text[]) ORDER BY name',
+        [[...opts.extensions]],
+      );
+      if (r.rows.length > 0) return `the migrations create ${r.rows.map((x) => x.name).join(', ')}, which only a superuser may create`;
+    }
+    const made = await createRunRole(this.admin, this.runId, { versionNum: this.versionNum, createRole: opts.createRole, comment: runRoleComment(process.pid, os.hostname()) });
+    if ('unavailable' in made) return made.unavailable;
+    this.runRoleState = made;
+    return undefined;
   }
 
   /** True once {@link trackRoles} holds the server's role turn. */
@@ -229,6 +264,11 @@ export class ScratchServer {
 
   /** Connects to one of our scratch databases. */
   async connect(db: ScratchDatabase): Promise<pg.Client> {
+    return connectWithRetry(this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url, { timeoutMs: 10_000 });
+  }
+
+  /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */
+  async connectAsConnectingRole(db: ScratchDatabase): Promise<pg.Client> {
     return connectWithRetry(db.url, { timeoutMs: 10_000 });
   }
 
@@ -278,6 +318,14 @@ export class ScratchServer {
     }
     // Objects in the scratch databases depended on the roles: the databases went first.
     failures.push(...(await this.dropNewRoles()).map((message) => ({ message })));
+    if (this.runRoleState) {
+      const name = this.runRoleState.name;
+      try {
+        await dropRunRole(this.admin, name);
+      } catch (e) {
+        failures.push({ message: `role ${name}: ${errorMessage(e)} (drop it with: DROP ROLE ${quoteIdent(name)};)` });
+      }
+    }
     await this.admin.end().catch(() => {});
     open.delete(this);
     if (failures.length > 0) {
@@ -303,8 +351,12 @@ function roleComment(pid: number, host: string): string {
   return `migration-ci role, created by the migrations of pid ${pid} on ${host}; safe to drop`;
 }
 
+function runRoleComment(pid: number, host: string): string {
+  return `migration-ci run role, created by pid ${pid} on ${host}; safe to drop`;
+}
+
 function parseRoleComment(comment: string): { pid: number; host: string } | undefined {
-  const m = /^migration-ci role, created by the migrations of pid (\d+) on (.+); safe to drop$/.exec(comment);
+  const m = /^migration-ci (?:run )?role, created by (?:the migrations of )?pid (\d+) on (.+); safe to drop$/.exec(comment);
   return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
 }
 

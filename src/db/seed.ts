@@ -8,7 +8,7 @@
  * queries, whatever the number of tables.
  */
 import type pg from 'pg';
-import { isBookkeepingTable } from './bookkeeping.js';
+import { isBookkeepingTable, type Bookkeeping } from './bookkeeping.js';
 import { quoteQualified } from './quote.js';
 import { countRows, displayName, readCatalog, type CatalogTable } from './seed/catalog.js';
 import { buildInsert, canNullRetry } from './seed/insert.js';
@@ -45,6 +45,8 @@ export interface SeedOptions {
   joins?: JoinHint[];
   /** Told each selected table's rows ("schema.table", schema omitted when "public") once counted, and again as each table is filled: for a progress line. */
   onRows?: (table: string, rows: number) => void;
+  /** The migration tool's own tables, never filled (every known tool's when not given). */
+  bookkeeping?: Bookkeeping;
 }
 
 export interface SeededTable {
@@ -89,7 +91,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   const outcome: SeedOutcome = { seeded: [], notices: [], tables: [] };
   const declared = await readCatalog(client);
   // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
-  const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+  const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name, opts.bookkeeping));
   const tableOf = (name: string): CatalogTable | undefined =>
     all.find((t) => matches(t, name)) ?? all.find((t) => matches(t, name.toLowerCase()));
   const { catalog, shared } = applyJoinHints(declared, opts.joins ?? [], tableOf);

@@ -1,3 +1,4 @@
+import type { Bookkeeping } from './bookkeeping.js';
 import type pg from 'pg';
 import { buildSnapshot, displayName, IgnoreRules, type SchemaAttribute, type SchemaObject, type SchemaSnapshot } from './schema-model.js';
 
@@ -6,6 +7,8 @@ export interface SnapshotOptions {
   ignore?: readonly string[];
   /** Compare column positions too; by default a column that moved is not a difference. */
   strictColumnOrder?: boolean;
+  /** The migration tool's own tables, left out (every known tool's when not given). */
+  bookkeeping?: Bookkeeping;
 }
 
 /*
@@ -266,7 +269,7 @@ async function readCatalogs(client: pg.ClientBase): Promise<Rows> {
  */
 export async function snapshotSchema(client: pg.ClientBase, opts: SnapshotOptions = {}): Promise<SchemaSnapshot> {
   const rows = await readCatalogs(client);
-  const rules = new IgnoreRules(opts.ignore);
+  const rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
   return buildSnapshot(rules.apply(objectsFromRows(rows, opts.strictColumnOrder ?? false)));
 }
 

@@ -21,6 +21,13 @@ export const OUTSIDE_CLASS_HELP: Record<OutsideClass, string> = {
   remote: 'dblink, postgres_fdw servers, IMPORT FOREIGN SCHEMA, subscriptions: other servers',
 };
 
+/**
+ * What `allow-outside` takes: the classes, and `superuser`, which lets the migrations run as the
+ * connecting role (for what only a superuser may do, such as an extension not marked trusted).
+ */
+export const ALLOW_OUTSIDE_VALUES = [...OUTSIDE_CLASSES, 'superuser'] as const;
+export type AllowOutside = (typeof ALLOW_OUTSIDE_VALUES)[number];
+
 export interface OutsideStatement {
   class: OutsideClass;
   statement: Statement;
@@ -211,7 +218,7 @@ function findInTree(root: Node, depth = 0): Array<{ class: OutsideClass; what: s
 }
 
 /** Every statement of a file that acts outside its database, in classes not allowed. */
-export function findOutsideStatements(parsed: ParsedSource, allowed: readonly OutsideClass[] = []): OutsideStatement[] {
+export function findOutsideStatements(parsed: ParsedSource, allowed: readonly AllowOutside[] = []): OutsideStatement[] {
   const out: OutsideStatement[] = [];
   for (const statement of parsed.statements) {
     const seen = new Set<string>();
@@ -230,7 +237,7 @@ export function findOutsideStatements(parsed: ParsedSource, allowed: readonly Ou
  * Throws, before anything runs, when a file would act outside the scratch database: the first
  * such statement at its file and line, the others counted, and the input that lets a class through.
  */
-export function refuseOutsideStatements(files: ReadonlyArray<ParseResult | undefined>, allowed: readonly OutsideClass[]): void {
+export function refuseOutsideStatements(files: ReadonlyArray<ParseResult | undefined>, allowed: readonly AllowOutside[]): void {
   const found = files.flatMap((f) => (f?.ok ? findOutsideStatements(f.parsed, allowed).map((o) => ({ o, file: f.parsed.source.file })) : []));
   if (found.length === 0) return;
   const [{ o, file }] = found as [{ o: OutsideStatement; file: string }];
@@ -258,4 +265,75 @@ export function touchesRoles(parsed: ParsedSource): boolean {
     }
   }
   return false;
+}
+
+/** Extensions a file creates (CREATE EXTENSION, also in a DO block or a function body), by name. */
+export function createdExtensions(parsed: ParsedSource): string[] {
+  const out = new Set<string>();
+  for (const statement of parsed.statements) {
+    for (const node of walk(statement.node)) {
+      const k = kindOf(node);
+      if (!k) continue;
+      if (k[0] === 'CreateExtensionStmt') {
+        const name = str(k[1].extname);
+        if (name) out.add(name);
+      }
+      const routine = routineBody(k[0], k[1]);
+      if (routine) {
+        for (const m of stripCommentsAndStrings(routine.text).matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi)) out.add(m[1]!.toLowerCase());
+      }
+    }
+  }
+  return [...out];
+}
+
+function roleName(spec: unknown): string | undefined {
+  const r = (unwrap(spec, 'RoleSpec') ?? spec) as Node | undefined;
+  return r && r.roletype === 'ROLESPEC_CSTRING' ? str(r.rolename) : undefined;
+}
+
+/** The roles a statement node acts on as an owner or admin of them would: alters, drops, grants membership in, hands objects to. */
+function rolesActedOn(kind: string, body: Node): Array<string | undefined> {
+  switch (kind) {
+    case 'AlterRoleStmt':
+    case 'AlterRoleSetStmt':
+      return [roleName(body.role)];
+    case 'DropRoleStmt':
+    case 'DropOwnedStmt':
+      return list(body.roles).map(roleName);
+    case 'ReassignOwnedStmt':
+      return [...list(body.roles).map(roleName), roleName(body.newrole)];
+    case 'GrantRoleStmt':
+      return list(body.granted_roles).map((p) => str(unwrap(p, 'AccessPriv')?.priv_name));
+    case 'RenameStmt':
+      return body.renameType === 'OBJECT_ROLE' ? [str(body.subname)] : [];
+    case 'AlterOwnerStmt':
+    case 'AlterTableCmd':
+      return [roleName(body.newowner)];
+    case 'CreateSchemaStmt':
+      return [roleName(body.authrole)];
+    case 'CreateRoleStmt':
+      return list(unwrap(defElem(body.options, 'addroleto'), 'List')?.items).map(roleName);
+    case 'VariableSetStmt':
+      return body.name === 'role' || body.name === 'session_authorization' ? list(body.args).map((a) => str((unwrap(a, 'A_Const')?.sval as Node | undefined)?.sval)) : [];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Roles a file alters, drops, grants membership in or gives objects to, by name (plain statements
+ * only: a role named in dynamic SQL is not seen). Those that exist before the run are the
+ * server's: only the connecting role may act on them.
+ */
+export function rolesNamed(parsed: ParsedSource): string[] {
+  const out = new Set<string>();
+  for (const statement of parsed.statements) {
+    for (const node of walk(statement.node)) {
+      const k = kindOf(node);
+      if (!k) continue;
+      for (const name of rolesActedOn(k[0], k[1])) if (name) out.add(name);
+    }
+  }
+  return [...out];
 }

@@ -1,10 +1,11 @@
 import type { Config, StageName } from '../config.js';
+import type { Bookkeeping } from '../db/bookkeeping.js';
 import type { ScratchServer } from '../db/scratch.js';
 import type { Migration } from '../migrations/types.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
 import type { ProgressEvent } from '../report/terminal.js';
 import type { ParseResult } from '../sql/parse.js';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../command-runner.js';
 
 /** A migration with both directions parsed once, up front. */
 export interface PreparedMigration {
@@ -29,6 +30,8 @@ export interface StageContext {
    * instead of applying those migrations again.
    */
   baselineTemplate: { name: string; count: number } | undefined;
+  /** The tables the format in use keeps its own state in: never seeded, never compared. */
+  bookkeeping: Bookkeeping;
 }
 
 export interface StageOutcome {

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { maskPassword } from '../db/connect.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { Finding } from '../report/model.js';
-import { outputTail, type CommandRunner } from './command.js';
+import { outputTail, type CommandRunner } from '../command-runner.js';
 
 /** setTimeout's ceiling (about 24 days): what "no timeout" means to a runner. */
 const NO_TIMEOUT_MS = 2_147_483_647;

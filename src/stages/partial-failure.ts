@@ -98,7 +98,7 @@ export class PartialFailureChecker {
     const shadow = await this.advance(index);
     if (!shadow) return [];
     const down = prepared.down?.ok ? prepared.down.parsed : undefined;
-    const opts = { ignore: this.ctx.config.ignore, strictColumnOrder: this.ctx.config.strictColumnOrder };
+    const opts = { ignore: this.ctx.config.ignore, strictColumnOrder: this.ctx.config.strictColumnOrder, bookkeeping: this.ctx.bookkeeping };
     const before = await this.inCopy(shadow, (c) => snapshotSchema(c, opts));
     const clean = await this.inCopy(shadow, async (c) => {
       const r = await applyStatements(c, up);
@@ -111,16 +111,24 @@ export class PartialFailureChecker {
     for (const s of list) {
       if (reported.has(s.failing)) continue;
       const prefix = units.slice(0, s.applied).flat();
-      const setUp = async (c: pg.Client): Promise<string[] | undefined> => {
+      const setUp = async (c: pg.Client, db: ScratchDatabase): Promise<string[] | undefined> => {
         if (prefix.length > 0 && !(await applyStatements(c, subset(up, prefix))).ok) return undefined;
         if (!s.invalidIndex) return [];
         const had = await indexOids(c);
         if (!(await applyStatements(c, subset(up, [s.failing]))).ok) return undefined;
         const made = [...(await indexOids(c))].filter((o) => !had.has(o));
-        return made.length > 0 && (await markIndexesInvalid(c, made)) ? await invalidIndexes(c) : undefined;
+        // Writing the catalog is the tool's own work, on a connection as the connecting role (the migrations' may not).
+        if (made.length === 0) return undefined;
+        const tool = await this.ctx.server.connectAsConnectingRole(db);
+        try {
+          if (!(await markIndexesInvalid(tool, made))) return undefined;
+        } finally {
+          await tool.end().catch(() => {});
+        }
+        return invalidIndexes(c);
       };
-      const retry = await this.inCopy(shadow, async (c) => {
-        const state = await setUp(c);
+      const retry = await this.inCopy(shadow, async (c, db) => {
+        const state = await setUp(c, db);
         if (!state) return undefined;
         const r = await applyStatements(c, up);
         if (!r.ok) return { ok: false as const, message: r.failure!.message };
@@ -130,8 +138,8 @@ export class PartialFailureChecker {
       const keepsInvalid = retry.ok && retry.invalid.length > 0;
       if (retry.ok && !keepsInvalid && retry.differences.length === 0) continue;
       const back = down
-        ? await this.inCopy(shadow, async (c) => {
-            if (!(await setUp(c))) return undefined;
+        ? await this.inCopy(shadow, async (c, db) => {
+            if (!(await setUp(c, db))) return undefined;
             const r = await applyStatements(c, down);
             if (!r.ok) return { ok: false as const, message: r.failure!.message };
             return { ok: true as const, differences: differences(before, await snapshotSchema(c, opts)) };
@@ -178,12 +186,12 @@ export class PartialFailureChecker {
   }
 
   /** Runs `work` on a fresh copy of the shadow database, dropped afterwards. */
-  private async inCopy<T>(shadow: ScratchDatabase, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  private async inCopy<T>(shadow: ScratchDatabase, work: (c: pg.Client, db: ScratchDatabase) => Promise<T>): Promise<T> {
     const db = await this.copyOf(shadow);
     const c = await this.ctx.server.connect(db);
     try {
       await c.query(`SET statement_timeout = ${Math.trunc(this.ctx.config.statementTimeoutMs)}`);
-      return await work(c);
+      return await work(c, db);
     } finally {
       await c.end().catch(() => {});
       await this.ctx.server.dropDatabase(db.name).catch(() => {});

@@ -198,7 +198,7 @@ async function measureMigration(
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows }));
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -212,7 +212,7 @@ async function measureMigration(
   }
   let seed: SeedOutcome | undefined;
   if (existing.length > 0) {
-    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows }));
+    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping }));
   }
   const rows = await countRows(client, existing);
   const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);

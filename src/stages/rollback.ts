@@ -21,7 +21,7 @@ export function isMarkedIrreversible(upText: string): boolean {
 type TakeSnapshot = (step: WalkStep) => Promise<SchemaSnapshot>;
 
 function snapshotter(ctx: StageContext): TakeSnapshot {
-  const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder };
+  const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder, bookkeeping: ctx.bookkeeping };
   if (ctx.config.snapshot === 'pg_dump') {
     return (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
   }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { applyStatements, applyWhole, type ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { Finding } from '../report/model.js';
-import { outputTail } from './command.js';
+import { outputTail } from '../command-runner.js';
 import type { PreparedMigration, StageContext } from './context.js';
 import { applyUnderTest, failureFinding, runVerify, type PreSeedTry, type UpOutcome } from './syntax.js';
 
@@ -28,17 +28,18 @@ export interface Stepper {
 const ok: ApplyResult = { ok: true, failure: undefined, durations: [] };
 const failed: ApplyResult = { ok: false, failure: undefined, durations: [] };
 
-export function sqlStepper(client: pg.ClientBase): Stepper {
+/** `runRole`: the role the migrations log in as, named in the hint of a privilege they lack. */
+export function sqlStepper(client: pg.ClientBase, runRole?: string): Stepper {
   return {
     async baseline(prepared) {
       if (!prepared.up.ok) return undefined;
       const up = prepared.up.parsed;
       const r = await applyWhole(client, up);
-      return r.ok ? undefined : failureFinding(prepared, up, r.failure!, 'baseline-failed', 'error', `baseline migration fails: ${r.failure!.message}`);
+      return r.ok ? undefined : failureFinding(prepared, up, r.failure!, 'baseline-failed', 'error', `baseline migration fails: ${r.failure!.message}`, undefined, runRole);
     },
     async upUnderTest(prepared, findings, preSeed) {
       if (!prepared.up.ok) return 'failed';
-      return applyUnderTest(client, prepared, prepared.up.parsed, findings, preSeed);
+      return applyUnderTest(client, prepared, prepared.up.parsed, findings, preSeed, runRole);
     },
     verify: (prepared, findings) => runVerify(client, prepared, findings),
     async applyPlain(prepared) {
@@ -50,7 +51,7 @@ export function sqlStepper(client: pg.ClientBase): Stepper {
       if (!down) return { result: failed, finding: undefined, partial: false };
       const result = await applyStatements(client, down);
       const f = result.failure;
-      const finding = f ? failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${prepared.migration.version} fails: ${f.message}`) : undefined;
+      const finding = f ? failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${prepared.migration.version} fails: ${f.message}`, undefined, runRole) : undefined;
       return { result, finding, partial: f?.partiallyApplied === true };
     },
     async reup(prepared) {

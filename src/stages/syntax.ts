@@ -103,10 +103,11 @@ export function failureFinding(
   severity: Finding['severity'],
   message: string,
   hint?: string,
+  runRole?: string,
 ): Finding {
   const at = positionInStatement(parsed, failure.statement, failure.position);
   const detail = [failure.detail, failure.where ? `context: ${failure.where}` : undefined].filter(Boolean).join('\n');
-  const hints = [failure.hint, hint].filter(Boolean).join('\n');
+  const hints = [failure.hint, hint, runRole && failure.code === '42501' ? runRoleHint(runRole) : undefined].filter(Boolean).join('\n');
   return {
     stage: 'syntax',
     severity,
@@ -119,6 +120,14 @@ export function failureFinding(
     ...(detail ? { detail } : {}),
     ...(hints ? { hint: hints } : {}),
   };
+}
+
+/** Why a migration lacks a privilege it would have had as the connecting role, and the way out. */
+export function runRoleHint(runRole: string): string {
+  return (
+    `migrations run as ${runRole}, a role of this run that owns the scratch databases and may act nowhere else, so that SQL built at run time cannot do what the guard refuses; ` +
+    'if the migration needs a superuser (a setting, an extension not marked trusted), allow-outside: superuser runs the migrations as the connecting role'
+  );
 }
 
 /** SQLSTATEs that any existing row triggers, whatever its values (the performance stage's test at volume). */
@@ -164,6 +173,7 @@ export async function applyUnderTest(
   parsed: ParsedSource,
   findings: Finding[],
   preSeed: PreSeedTry,
+  runRole?: string,
 ): Promise<UpOutcome> {
   const first = await applyStatements(client, parsed);
   if (first.ok) return 'applied';
@@ -177,7 +187,7 @@ export async function applyUnderTest(
   if (!clean?.ok) {
     const real = clean?.failure ?? failure;
     const note = clean === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
-    findings.push(failureFinding(prepared, parsed, real, 'apply-failed', 'error', real.message, note));
+    findings.push(failureFinding(prepared, parsed, real, 'apply-failed', 'error', real.message, note, runRole));
     return 'failed';
   }
   const why = explainFailure(parsed, failure);

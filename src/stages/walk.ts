@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { StageName } from '../config.js';
-import { setStatementDeadline, type ApplyResult } from '../db/execute.js';
+import { setClientDeadlines, type ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { resetSequences, seedTables } from '../db/seed.js';
 import type { Finding, StageStatus } from '../report/model.js';
@@ -83,7 +83,7 @@ export async function walkMigrations(
     await applySessionLimits(c, ctx);
     return c;
   };
-  const stepperFor = (c: pg.Client, target: ScratchDatabase): Stepper => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c));
+  const stepperFor = (c: pg.Client, target: ScratchDatabase): Stepper => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c, ctx.server.runRole));
   let db = await ctx.server.createDatabase(template?.name);
   let client: pg.Client;
   try {
@@ -161,7 +161,7 @@ export async function walkMigrations(
         continue;
       }
       const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-      const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), ...(scope ? { tables: scope, missingOk: true } : {}) });
+      const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, ...(scope ? { tables: scope, missingOk: true } : {}) });
       if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
         seedNoticeSeen.add('\u0000user code');
         findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });
@@ -281,5 +281,5 @@ function seedJoins(prepared: PreparedMigration): ReturnType<typeof joinPairs> {
 export async function applySessionLimits(client: pg.ClientBase, ctx: StageContext): Promise<void> {
   await client.query(`SET statement_timeout = ${Math.trunc(ctx.config.statementTimeoutMs)}`);
   await client.query(`SET lock_timeout = ${Math.trunc(ctx.config.lockTimeoutMs)}`);
-  setStatementDeadline(client, ctx.config.statementTimeoutMs);
+  setClientDeadlines(client, { statementMs: ctx.config.statementTimeoutMs, lockMs: ctx.config.lockTimeoutMs });
 }
