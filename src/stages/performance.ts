@@ -190,7 +190,7 @@ async function measureMigration(
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, stats: config.productionStats }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -204,7 +204,7 @@ async function measureMigration(
   }
   let seed: SeedOutcome | undefined;
   if (existing.length > 0) {
-    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins }));
+    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, stats: config.productionStats }));
   }
   const rows = await countRows(client, existing);
   const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
