@@ -12,7 +12,9 @@ import { runCli } from '../src/cli/main.js';
 import { urlForDatabase } from '../src/db/connect.js';
 import { quoteIdent } from '../src/db/quote.js';
 import { seedTables } from '../src/db/seed.js';
+import { runPipeline } from '../src/pipeline.js';
 import { readProductionStats, type ProductionStats } from '../src/production-stats.js';
+import { configFor, makeRepo } from './support/fixtures.js';
 import { servers } from './support/servers.js';
 
 const server = servers()[0]!;
@@ -182,4 +184,31 @@ describe('generated rows in production shape', () => {
       expect(r).toEqual({ null_nicks: 0, repeated_handles: 0, null_phones: 250, rows: 5_000 });
     });
   }, 60_000);
+
+  it('shows through the pipeline what only the shape reveals: a backfill copying NULLs under SET NOT NULL, a unique index over repeats', async () => {
+    // Each change follows an UPDATE, so the statistics alone predict nothing: only rows like production's show it.
+    const root = makeRepo({
+      'migrations/0001_init.up.sql': SCHEMA,
+      'migrations/0001_init.down.sql': 'DROP TABLE people; DROP TABLE orgs; DROP TYPE mood;',
+      'migrations/0002_contact.up.sql': 'ALTER TABLE people ADD COLUMN contact text;\nUPDATE people SET contact = phone;\nALTER TABLE people ALTER COLUMN contact SET NOT NULL;\n',
+      'migrations/0002_contact.down.sql': 'ALTER TABLE people DROP COLUMN contact;\n',
+      'migrations/0003_handle_unique.up.sql': 'UPDATE people SET handle = lower(handle);\nCREATE UNIQUE INDEX people_handle_key ON people (handle);\n',
+      'migrations/0003_handle_unique.down.sql': 'DROP INDEX people_handle_key;\n',
+    });
+    fs.copyFileSync(statsFile, path.join(root, 'prod-stats.json'));
+    const options = { stages: 'syntax,performance', perfRows: '4000', seedRows: '100' };
+    const shown = (r: Awaited<ReturnType<typeof runPipeline>>) =>
+      r.findings.filter((f) => f.severity !== 'notice' && f.migration !== '0001').map((f) => `${f.stage} ${f.migration} ${f.severity} ${f.rule}`);
+    const without = await runPipeline(configFor(root, server.url, options));
+    const withStats = await runPipeline(configFor(root, server.url, { ...options, productionStats: 'prod-stats.json' }));
+    const before = new Set(shown(without));
+    expect(without.verdict).toBe('pass');
+    // The walk's verdict; how the performance stage classifies a failure at volume is its own concern.
+    const added = shown(withStats).filter((f) => !before.has(f) && f.startsWith('syntax '));
+    expect(added).toEqual(['syntax 0002 warning data-dependent', 'syntax 0003 warning data-dependent']);
+    expect(shown(without).some((f) => f.includes('data-dependent'))).toBe(false);
+    const said = withStats.findings.filter((f) => f.rule === 'data-dependent').map((f) => f.message);
+    expect(said[0]).toContain('the backfill at line 2 leaves NULL in contact');
+    expect(said[1]).toContain('duplicate values in the new unique index');
+  }, 120_000);
 });
