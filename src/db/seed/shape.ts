@@ -102,7 +102,10 @@ export function columnShape(
   const distinct = distinctAt(stats, prodRows, end, nonNull);
   const restDistinct = Math.max(0, Math.min(restRows, distinct - kept.length));
   const start = nullCount + commonRows;
-  if (restRows > 0 && restDistinct > 0 && (restDistinct < restRows || kept.length > 0 || nullCount > 0)) {
+  const bounds = stats.histogramBounds ?? [];
+  const kind = RANGED.get(fmt.replace(/\(.*\)$/, ''));
+  const ranged = kind !== undefined && bounds.length >= 2;
+  if (restRows > 0 && restDistinct > 0 && (restDistinct < restRows || kept.length > 0 || ranged)) {
     out.restRow = `(((${p} - ${start}) % ${restDistinct}) + 1)`;
   }
   if (kept.length > 0) {
@@ -115,22 +118,25 @@ export function columnShape(
     }
     // width_bucket over the running counts: 0 is the first common value's run, kept.length the rest.
     const bucket = `width_bucket(${p}, ARRAY[${[nullCount, ...thresholds].join(', ')}]::int8[])`;
+    // Past the last common value the subscript is NULL and the rest takes over: one width_bucket per row.
     out.pick = (rest) =>
-      restRows > 0 && restDistinct > 0
-        ? `CASE WHEN ${bucket} > ${kept.length} THEN ${rest} ELSE ${values}[${bucket}] END`
-        : `${values}[least(${bucket}, ${kept.length})]`;
+      restRows > 0 && restDistinct > 0 ? `coalesce(${values}[${bucket}], ${rest})` : `${values}[least(${bucket}, ${kept.length})]`;
   }
-  const bounds = stats.histogramBounds ?? [];
-  const kind = RANGED.get(fmt.replace(/\(.*\)$/, ''));
-  if (kind && bounds.length >= 2 && restDistinct > 0) {
+  if (kind && ranged && restDistinct > 0) {
     const lo = quoteLiteral(bounds[0]!);
     const hi = quoteLiteral(bounds[bounds.length - 1]!);
     const steps = Math.max(1, restDistinct - 1);
     out.ranged = (row) => {
       const k = `((${row}) - 1)`;
       switch (kind) {
-        case 'int':
+        case 'int': {
+          const [first, last] = [Number(bounds[0]), Number(bounds[bounds.length - 1])];
+          // In int8 while the product stays exact; numeric past that.
+          if (Number.isSafeInteger(first) && Number.isSafeInteger(last) && Math.abs((last - first) * steps) < 2 ** 53) {
+            return `(${first} + (${k}::int8 * ${last - first}) / ${steps})::${fmt}`;
+          }
           return `(${lo}::numeric + floor(${k}::numeric * (${hi}::numeric - ${lo}::numeric) / ${steps}))::${fmt}`;
+        }
         case 'float':
           return `(${lo}::float8 + ${k}::float8 * ((${hi}::float8 - ${lo}::float8) / ${steps}))::${fmt}`;
         case 'date':

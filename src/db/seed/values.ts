@@ -130,7 +130,9 @@ function textValue(ctx: ValueContext, limit: number | undefined): Value {
     }
   }
   // Padded after the part that varies, so distinct values stay distinct.
-  if (width !== undefined && width > len) sql = `(${sql}) || repeat('x', greatest(0, ${width} - length(${sql})))`;
+  // Padded after the part that varies, so distinct values stay distinct; len is the longest that
+  // part gets, so the value stays within the width. A constant suffix costs nothing per row.
+  if (width !== undefined && width > len) sql = `${sql} || '${'x'.repeat(width - len)}'`;
   return { sql, unique };
 }
 
