@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
 import { tablesOfIndexes } from '../db/plans.js';
-import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
+import { countRows, relationSizes, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
 import { seedTables, type SeedNotice, type SeedOutcome } from '../db/seed.js';
 import { InputError } from '../errors.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
@@ -207,6 +207,8 @@ async function measureMigration(
     seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, stats: config.productionStats }));
   }
   const rows = await countRows(client, existing);
+  // Whole-table work is projected by size: the seeded tables' against production's.
+  const bytes = config.productionStats ? await relationSizes(client, existing) : undefined;
   const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
   for (const n of seed?.notices ?? []) if (!fill.short.has(n.table)) notice(n);
   const withFill = (r: MeasureResult): MeasureResult => ({ ...r, findings: [...fill.findings, ...r.findings], ...(existing.length > 0 ? { emptyFill: fill.empty } : {}) });
@@ -239,7 +241,7 @@ async function measureMigration(
   const volume = describeVolume(existing, rows);
   if (r.ok) {
     const major = Math.floor(ctx.server.versionNum / 10000);
-    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major, repeats });
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, ...(bytes ? { bytes } : {}), small, major, repeats });
     const regressions = await phases.time('plans', () =>
       plans.after(client, { version: prepared.migration.version, up, threshold: config.planCostThreshold, populated: new Set(populated.map((t) => t.name)) }),
     );
