@@ -214,7 +214,9 @@ export function planTable({ catalog, table, rowsOf, end, shared, shape }: PlanIn
             const c = byNum.get(n)!;
             if (plans.has(n)) return;
             const ref = plain(refs[i]!);
-            if (ref.kind === 'value') plans.set(n, { ...ref, col: c, sql: `(${ref.sql})::${c.fmt}` });
+            if (ref.kind !== 'value') return;
+            const { shaped, ...same } = ref;
+            plans.set(n, { ...same, col: c, sql: `(${ref.sql})::${c.fmt}`, ...(shaped !== undefined ? { shaped: `(${shaped})::${c.fmt}` } : {}) });
           });
           continue;
         }
