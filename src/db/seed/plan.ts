@@ -171,7 +171,7 @@ export function planTable({ catalog, table, rowsOf, end, shared, shape }: PlanIn
       let shaped: string | undefined;
       if (s) {
         const row = s.restRow;
-        const rest = (row !== undefined ? s.ranged?.(row) : undefined) ?? valueFor(types, c.typid, c.fmt, { ...ctx, ...(row !== undefined ? { row } : {}), ...(s.width !== undefined ? { width: s.width } : {}) })?.sql;
+        const rest = (row !== undefined ? s.ranged?.(row) : undefined) ?? valueFor(types, c.typid, c.fmt, { ...ctx, ...(row !== undefined ? { row, end: s.restMax ?? end } : {}), ...(s.width !== undefined ? { width: s.width } : {}) })?.sql;
         if (rest !== undefined) shaped = withNulls(s.pick ? s.pick(rest) : rest, s.nullWhen, c.fmt);
       }
       return {

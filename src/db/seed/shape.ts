@@ -32,8 +32,10 @@ export interface ShapeFreedom {
 export interface ColumnShape {
   /** True for the rows that are NULL, when there are any. */
   nullWhen?: string;
-  /** The row expression (1..distinct) that gives the column's other values, when they repeat. */
+  /** The row expression (1..restMax) that gives the column's other values. */
   restRow?: string;
+  /** Largest value of restRow: how long the generated values get. */
+  restMax?: number;
   /** The common values as a literal array of the column's type, and the CASE that picks them. */
   pick?: (rest: string) => string;
   /** Characters of the values that are not common ones. */
@@ -90,10 +92,12 @@ export function columnShape(
   const commonRows = kept.reduce((n, m) => n + m.count, 0);
   const restRows = nonNull - commonRows;
 
-  // Average width of the other values, so the column's average is production's.
+  // Average width of the other values, so the column's average is production's. pg_stats
+  // truncates the average to whole bytes: the mean lies half a byte above it.
   if (stats.avgWidth > 0) {
+    const mean = stats.avgWidth + 0.5;
     const commonBytes = kept.reduce((n, m) => n + m.count * (Buffer.byteLength(m.value) + header(Buffer.byteLength(m.value))), 0);
-    const restBytes = restRows > 0 ? (stats.avgWidth * nonNull - commonBytes) / restRows : stats.avgWidth;
+    const restBytes = restRows > 0 ? (mean * nonNull - commonBytes) / restRows : mean;
     const chars = Math.round(restBytes - header(restBytes));
     out.width = Math.max(1, Math.min(chars, limit ?? Infinity));
   }
@@ -107,6 +111,7 @@ export function columnShape(
   const ranged = kind !== undefined && bounds.length >= 2;
   if (restRows > 0 && restDistinct > 0 && (restDistinct < restRows || kept.length > 0 || ranged)) {
     out.restRow = `(((${p} - ${start}) % ${restDistinct}) + 1)`;
+    out.restMax = restDistinct;
   }
   if (kept.length > 0) {
     const values = `(ARRAY[${kept.map((m) => quoteLiteral(m.value)).join(', ')}]::${fmt}[])`;
