@@ -12,6 +12,7 @@ import { runCli } from '../src/cli/main.js';
 import { urlForDatabase } from '../src/db/connect.js';
 import { quoteIdent } from '../src/db/quote.js';
 import { seedTables } from '../src/db/seed.js';
+import { columnShape, distinctAt } from '../src/db/seed/shape.js';
 import { runPipeline } from '../src/pipeline.js';
 import { readProductionStats, type ProductionStats } from '../src/production-stats.js';
 import { configFor, makeRepo } from './support/fixtures.js';
@@ -212,3 +213,25 @@ describe('generated rows in production shape', () => {
     expect(said[1]).toContain('duplicate values in the new unique index');
   }, 120_000);
 });
+
+describe('the shape at the seeded volume', () => {
+  const col = (nDistinct: number, nullFrac = 0) => ({ name: 'c', type: 'text', nullFrac, nDistinct, avgWidth: 10 });
+  it('scales distinct values: a share of the rows as a share, a count kept while it fits, scaled when it does not', () => {
+    expect(distinctAt(col(-0.5), 48_000_000, 1000, 1000)).toBe(500);
+    expect(distinctAt(col(5), 48_000_000, 1000, 1000)).toBe(5);
+    // One value in 48 repeats in production: 1,000,000 distinct do not fit in 1,000 rows, so about 21.
+    expect(distinctAt(col(1_000_000), 48_000_000, 1000, 1000)).toBe(21);
+    // As many as production's non-NULL rows: unique here too.
+    expect(distinctAt(col(24_000_000, 0.5), 48_000_000, 1000, 500)).toBe(500);
+  });
+  it('never makes values wider than varchar(n), nor NULLs or repeats where the constraints forbid them', () => {
+    const wide = { name: 'c', type: 'character varying(10)', nullFrac: 0.3, nDistinct: 3, avgWidth: 11 };
+    expect(columnShape(wide, 1000, 'character varying(10)', 1000, 1, { nulls: true, values: true }, 10)!.width).toBe(10);
+    const strict = columnShape(wide, 1000, 'character varying(10)', 1000, 1, { nulls: false, values: false }, 10)!;
+    expect(strict.nullWhen).toBeUndefined();
+    expect(strict.restRow).toBeUndefined();
+    // Another type than production's: the statistics describe another column.
+    expect(columnShape(wide, 1000, 'text', 1000, 1, { nulls: true, values: true })).toBeUndefined();
+  });
+});
+
