@@ -40,6 +40,7 @@ CREATE TABLE people (
   score integer,
   joined date,
   avatar bytea,
+  seen timestamptz,
   code text UNIQUE
 );`;
 
@@ -60,6 +61,7 @@ INSERT INTO people SELECT g,
   300 + (g * 7919) % 600,
   date '2020-01-01' + (g % 1500),
   decode(repeat(md5(g::text), 7), 'hex'),
+  timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute',
   CASE WHEN g % 4 = 0 THEN NULL ELSE 'c' || g END
 FROM generate_series(1, ${ROWS}) g;
 ANALYZE;`;
@@ -162,6 +164,8 @@ describe('generated rows in production shape', () => {
       expect(range.lo).toBeGreaterThanOrEqual(Number(score[0]));
       expect(range.hi).toBeLessThanOrEqual(Number(score[score.length - 1]));
       expect(range.first >= '2020-01-01' && range.last <= '2024-02-09').toBe(true);
+      const seen = (await c.query(`SELECT min(seen) >= timestamptz '2024-01-01 00:00:00+00' AND max(seen) <= timestamptz '2024-01-14 21:20:00+00' AS within, count(DISTINCT seen)::int AS n FROM people`)).rows[0];
+      expect(seen).toEqual({ within: true, n: ROWS });
       // Constraints hold: every org_id has its parent, codes are unique, bio fits varchar(300).
       const checks = (await c.query(`SELECT
           (SELECT count(*) FROM people p WHERE p.org_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = p.org_id))::int AS orphans,

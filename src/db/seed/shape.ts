@@ -146,8 +146,13 @@ export function columnShape(
           return `(${lo}::float8 + ${k}::float8 * ((${hi}::float8 - ${lo}::float8) / ${steps}))::${fmt}`;
         case 'date':
           return `(${lo}::date + (${k}::int8 * (${hi}::date - ${lo}::date) / ${steps})::int4)::${fmt}`;
-        case 'time':
-          return `(${lo}::${fmt} + (${k}::float8 / ${steps}) * (${hi}::${fmt} - ${lo}::${fmt}))::${fmt}`;
+        case 'time': {
+          // Seconds since the epoch, folded to constants at plan time: to_timestamp per row, no interval arithmetic.
+          const base = fmt.startsWith('timestamp with') ? 'timestamptz' : 'timestamp';
+          const epoch = (v: string) => `extract(epoch from (${v}::${base} - 'epoch'::${base}))::float8`;
+          const at = `to_timestamp(${epoch(lo)} + ${k}::float8 * ((${epoch(hi)} - ${epoch(lo)}) / ${steps}))`;
+          return `(${base === 'timestamptz' ? at : `${at} AT TIME ZONE 'UTC'`})::${fmt}`;
+        }
       }
     };
   }
