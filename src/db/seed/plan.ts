@@ -234,8 +234,9 @@ export function planTable({ catalog, table, rowsOf, end, shared, shape }: PlanIn
     fk.cols.forEach((n, i) => {
       if (plans.has(n)) return;
       const c = byNum.get(n)!;
-      // A single-column reference may be NULL as often as in production; its values stay the parent's.
-      const s = fk.cols.length === 1 ? shapeOf(c, { nulls: mayBeNull(c), values: false }) : undefined;
+      // A declared single-column reference may be NULL as often as in production; its values stay the
+      // parent's. A join the migration writes keeps its key space whole.
+      const s = fk.cols.length === 1 && !fk.virtual ? shapeOf(c, { nulls: mayBeNull(c), values: false }) : undefined;
       plans.set(n, { kind: 'fk', col: c, fk: index, index: i, ...(s?.nullWhen ? { nullWhen: s.nullWhen } : {}) });
     });
   }

@@ -129,7 +129,6 @@ function textValue(ctx: ValueContext, limit: number | undefined): Value {
       len = hex;
     }
   }
-  // Padded after the part that varies, so distinct values stay distinct.
   // Padded after the part that varies, so distinct values stay distinct; len is the longest that
   // part gets, so the value stays within the width. A constant suffix costs nothing per row.
   if (width !== undefined && width > len) sql = `${sql} || '${'x'.repeat(width - len)}'`;
