@@ -423,6 +423,8 @@ describe.each(servers())('data stage on $name', ({ name, url }) => {
       ['syntax', 'data-dependent', 'warning'],
       ['data', 'data-checks-skipped', 'notice'],
     ]);
+    // Not a pass: nothing of 0002 was checked.
+    expect(report.migrations.map((m) => m.stages.data)).toEqual(['pass', 'skip']);
     expect(report.verdict).toBe('pass');
   });
 

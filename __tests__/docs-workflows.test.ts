@@ -67,3 +67,17 @@ describe('the workflows we show and run', () => {
     expect(guide).toMatch(/required[\s\S]{0,300}paths[\s\S]{0,300}never\s+starts the workflow/);
   });
 });
+
+describe('pictures in the README', () => {
+  it('are PNG files of the repository, redrawn by a script that the README names', () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const pictures = [...readme.matchAll(/!\[[^\]]+\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    expect(pictures).toContain('docs/summary.png');
+    for (const p of pictures) {
+      const bytes = fs.readFileSync(path.join(repoRoot, p));
+      expect(bytes.subarray(1, 4).toString('latin1'), p).toBe('PNG');
+    }
+    expect(readme).toContain('scripts/summary-picture.ts');
+    expect(fs.existsSync(path.join(repoRoot, 'scripts/summary-picture.ts'))).toBe(true);
+  });
+});

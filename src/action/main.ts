@@ -113,7 +113,8 @@ export async function run(): Promise<void> {
       report = masker.maskDeep(
         await runPipeline(run.config, {
           log: info,
-          progress: (event) => info(formatProgress(event, { color: false })),
+          // A log is not a live line: how far a fill has come would be a line per table.
+          progress: (event) => (event.kind === 'working' && event.rows ? undefined : info(formatProgress(event, { color: false }))),
           runCommand: actionsCommand,
         }),
       );

@@ -10,7 +10,7 @@ import { mergeReports, parseReport } from '../report/merge.js';
 import type { Report } from '../report/model.js';
 import { renderSarif } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
-import { formatProgress, renderTerminal, wrapLine } from '../report/terminal.js';
+import { formatProgress, formatWorkingRows, renderTerminal, wrapLine } from '../report/terminal.js';
 import { createMasker } from '../secrets.js';
 import { VERSION } from '../version.js';
 import { parseCliArgs, USAGE, type CliArgs } from './args.js';
@@ -87,7 +87,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     masker.addConnectionString(config.databaseUrl);
     const report = masker.maskDeep(await runPipeline(config, {
       log: (line) => err(`${wrapLine(line, width)}\n`),
-      progress: (event) => (event.kind === 'working' ? live.show(formatProgress(event, { color })) : err(`${formatProgress(event, { color, width })}\n`)),
+      progress: (event) =>
+        event.kind === 'working'
+          ? live.show(formatProgress({ kind: 'working', message: event.message }, { color }), formatWorkingRows(event))
+          : err(`${formatProgress(event, { color, width })}\n`),
       runCommand: spawnCommand,
     }));
     writeFiles(report, config.reportJson, config.sarif, config.root, mask);

@@ -51,6 +51,8 @@ export interface SeedOptions {
    * schema's constraints allow. A fill the shaped values make fail is done again without them.
    */
   stats?: ProductionStats;
+  /** Told each selected table's rows ("schema.table", schema omitted when "public") once counted, and again as each table is filled: for a progress line. */
+  onRows?: (table: string, rows: number) => void;
 }
 
 export interface SeededTable {
@@ -133,6 +135,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   }
   const counts = await countRows(client, [...reach.values()]);
   const rowsOf = (oid: number): number => counts.get(oid) ?? 0;
+  for (const t of selected) opts.onRows?.(displayName(t.schema, t.name), rowsOf(t.oid));
 
   // What gets filled: selected tables below the target, and their empty parents (transitively).
   const fill = new Set<number>();
@@ -164,6 +167,7 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
       if (before >= target) continue;
       const record = (reason?: string): void => {
         outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
+        opts.onRows?.(name, rowsOf(oid));
       };
       const shape = shapeOf(opts.stats, table);
       const plan = planTable({ catalog, table, rowsOf, end: target, shared, ...(shape ? { shape } : {}) });

@@ -85,7 +85,10 @@ export interface StatementMeasure {
   durationMs: number;
   /** Each run's time when the statement was timed more than once (near the threshold); `durationMs` is the fastest. */
   runsMs?: number[];
-  /** Locks this statement took on tables (and strong ones on existing indexes), strongest mode per relation. */
+  /**
+   * Locks this statement takes itself on tables (and strong ones on existing indexes), strongest
+   * mode per relation: the modes new in pg_locks after it, and what its parse tree asks for.
+   */
   locks: StatementLock[];
   /** Tables whose storage was rewritten (new relfilenode). */
   rewrites: string[];

@@ -25,7 +25,7 @@ export type ProgressEvent =
   | { kind: 'stage'; stage: StageName; status: StageStatus; durationMs: number }
   | { kind: 'info'; message: string }
   /** Long work begins (filling tables, starting a server): a front end may keep a live line for it until the next event. */
-  | { kind: 'working'; message: string };
+  | { kind: 'working'; message: string; rows?: { filled: number; asked: number } };
 
 export interface TerminalOptions {
   color: boolean;
@@ -222,9 +222,17 @@ export function formatProgress(event: ProgressEvent, opts: TerminalOptions): str
     }
     case 'info':
       return neutralizeCommands(wrapLine(p.dim(clean(oneLine(event.message))), opts.width));
-    case 'working':
-      return neutralizeCommands(p.dim(`${clean(oneLine(event.message))}…`));
+    case 'working': {
+      const rows = formatWorkingRows(event);
+      return neutralizeCommands(p.dim(`${clean(oneLine(event.message))}…${rows ? ` ${rows}` : ''}`));
+    }
   }
+}
+
+/** "125,000/500,000 rows": how far the work of a `working` event has come, when it is known. */
+export function formatWorkingRows(event: Extract<ProgressEvent, { kind: 'working' }>): string | undefined {
+  if (!event.rows) return undefined;
+  return `${event.rows.filled.toLocaleString('en-US')}/${event.rows.asked.toLocaleString('en-US')} rows`;
 }
 
 function oneLine(s: string): string {

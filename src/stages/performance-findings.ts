@@ -107,9 +107,18 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
       const root = rootOf(oid);
       return root !== oid && lockStrength(heldMode.get(root) ?? '') >= lockStrength(mode);
     };
-    const locks = obs.inTransaction
-      ? obs.locks.filter((l) => !coveredByParent(l.oid, l.mode)).map((l) => ({ relation: l.relation, mode: l.mode }))
-      : staticLocks(stmt).map((l) => ({ relation: oidOf(l.table) !== undefined ? nameOf(oidOf(l.table)!) : l.table, mode: l.mode as string }));
+    // What pg_locks shows as new, and what the statement asks for by its parse tree: a mode the
+    // transaction already held (the ShareLock of a CREATE TABLE's primary key, then CREATE INDEX)
+    // shows as nothing new, and outside a transaction the locks are gone before anyone looks.
+    const observedLocks = obs.inTransaction
+      ? obs.locks.filter((l) => !coveredByParent(l.oid, l.mode)).map((l) => ({ relation: l.relation, mode: l.mode, index: l.kind === 'i' || l.kind === 'I' }))
+      : [];
+    const requested = staticLocks(stmt).map((l) => {
+      const oid = oidOf(l.table);
+      return { relation: oid !== undefined ? nameOf(oid) : tableKey(l.table), mode: l.mode as string, index: false };
+    });
+    const ownLocks = strongestPerRelation([...observedLocks, ...requested]);
+    const locks = ownLocks.map((l) => ({ relation: l.relation, mode: l.mode }));
     let table: number | undefined;
     let rows: number | undefined;
     for (const oid of own) {
@@ -164,7 +173,7 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
       measure.rows = rowsOf(best.oid)!;
     }
     // The strongest lock on a table (an index locked alongside its table says nothing more).
-    const onTables = obs.inTransaction ? obs.locks.filter((l) => l.kind !== 'i' && l.kind !== 'I') : locks;
+    const onTables = ownLocks.filter((l) => !l.index);
     let strongest: StatementFacts['strongest'];
     for (const l of onTables) {
       if (!strongest || lockStrength(l.mode) > lockStrength(strongest.mode)) strongest = { relation: l.relation, mode: l.mode };
@@ -341,13 +350,24 @@ function exclusiveOnRows(
   return [...out];
 }
 
+/** One lock per relation, its strongest mode, in the order the relations first come. */
+function strongestPerRelation<L extends { relation: string; mode: string }>(locks: L[]): L[] {
+  const out = new Map<string, L>();
+  for (const l of locks) {
+    const prev = out.get(l.relation);
+    if (!prev || lockStrength(l.mode) > lockStrength(prev.mode)) out.set(l.relation, l);
+  }
+  return [...out.values()];
+}
+
 /** "measured 412 ms with 500,000 rows in users; ShareLock on users until commit; projected 41 s at 50,000,000 rows". */
 function evidenceText(f: StatementFacts, table: number | undefined, nameOf: (oid: number) => string, rowsOf: (oid: number) => number | undefined): string {
   const parts: string[] = [];
   const m = f.measure;
   const rows = table !== undefined ? rowsOf(table) : undefined;
   parts.push(rows !== undefined ? `measured ${formatDuration(m.durationMs)} with ${count(rows)} rows in ${nameOf(table!)}` : `measured ${formatDuration(m.durationMs)}`);
-  const onTable = table !== undefined ? f.obs.held.find((l) => l.oid === table && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
+  // The statement's own lock: one an earlier statement of the transaction took is that one's evidence.
+  const onTable = table !== undefined ? m.locks.find((l) => l.relation === nameOf(table) && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
   const lock = onTable ?? f.strongest;
   if (lock) parts.push(`${lock.mode} on ${lock.relation}${f.obs.inTransaction ? ' until commit' : ''}`);
   if (m.rewrites.length > 0) parts.push(`rewrote ${m.rewrites.join(', ')}`);

@@ -124,7 +124,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
         stage: 'performance',
         severity: 'notice',
         rule: 'not-measured',
-        message: `not measured because ${stopped} could not be applied: ${notReached.join(', ')}`,
+        message: `${notReached.join(', ')} ${notReached.length === 1 ? 'was' : 'were'} not measured: ${stopped} could not be applied, so the migrations after it were not reached`,
       });
     }
   } finally {
@@ -184,13 +184,21 @@ async function measureMigration(
   const joins = joinPairs(up.statements);
 
   const phases = new PhaseClock();
-  if (existing.length > 0) {
-    ctx.progress({ kind: 'working', message: `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it` });
-  }
+  // Rows filled of rows asked, as the fills count and fill each table, for the live line.
+  const fillMessage = `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it`;
+  const fillRows = new Map<string, number>();
+  const touched = new Set(existing.map((t) => t.display));
+  const onRows = (table: string, n: number): void => {
+    if (!touched.has(table)) return;
+    fillRows.set(table, Math.min(n, config.perfRows));
+    const filled = [...fillRows.values()].reduce((a, b) => a + b, 0);
+    ctx.progress({ kind: 'working', message: fillMessage, rows: { filled, asked: touched.size * config.perfRows } });
+  };
+  if (existing.length > 0) ctx.progress({ kind: 'working', message: fillMessage });
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, stats: config.productionStats }));
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, stats: config.productionStats }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -204,7 +212,7 @@ async function measureMigration(
   }
   let seed: SeedOutcome | undefined;
   if (existing.length > 0) {
-    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, stats: config.productionStats }));
+    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows, stats: config.productionStats }));
   }
   const rows = await countRows(client, existing);
   // Whole-table work is projected by size: the seeded tables' against production's.

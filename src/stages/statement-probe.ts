@@ -18,7 +18,11 @@ export interface ObservedStatement {
   inTransaction: boolean;
   /** The transaction it ran in; a statement outside any transaction block has one of its own. */
   segment: number;
-  /** Locks taken by this statement: relations locked in a stronger mode than before it, strongest mode each. */
+  /**
+   * Locks taken by this statement: the (relation, mode) pairs held after it and not before it,
+   * strongest new mode per relation. A mode an earlier statement of the transaction took is not
+   * this statement's, even when it is stronger than what this one asks for.
+   */
   locks: HeldLock[];
   /** Every lock held right after the statement (inside a transaction), strongest mode per relation. */
   held: HeldLock[];
@@ -101,11 +105,11 @@ export class StatementProbe implements StatementObserver {
     const locks: HeldLock[] = [];
     const held = inTransaction ? [...strongestByRelation(after.locks).values()] : [];
     if (inTransaction) {
-      const previous = strongestByRelation(before.locks);
+      // pg_locks has a row per mode held: a ShareLock asked for under a held AccessExclusiveLock shows.
+      const previous = new Set(before.locks.map((l) => `${l.oid}\u0000${l.mode}`));
+      const taken = strongestByRelation(after.locks.filter((l) => !previous.has(`${l.oid}\u0000${l.mode}`)));
       const heldMode = new Map(held.map((l) => [l.oid, l.mode]));
-      for (const l of held) {
-        const prev = previous.get(l.oid);
-        if (prev && lockStrength(prev.mode) >= lockStrength(l.mode)) continue;
+      for (const l of taken.values()) {
         const table = l.kind === 'r' || l.kind === 'p' || l.kind === 'm' || l.kind === 'f';
         // An existing index locked against reads while its table is not (REINDEX) matters;
         // a new index is invisible to others, and one whose table is locked as hard adds nothing.

@@ -182,7 +182,7 @@ export async function applyUnderTest(
   }
   const why = explainFailure(parsed, failure);
   if (why.anyRow) {
-    findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message} — ${why.rows}`, why.hint));
+    findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message}: ${why.rows}`, why.hint));
   } else {
     findings.push(
       failureFinding(prepared, parsed, failure, 'data-dependent', 'warning', `${failure.message} — fails on the generated test rows: ${why.rows}`, why.hint),

@@ -15,6 +15,15 @@ import type { ParsedSource } from '../sql/parse.js';
 
 const BATCH = 2_000;
 const RUNS = 5;
+/** Ratios this close to 1 are the machine's noise, not the migration's cost. */
+export const WRITE_COST_NOISE = 0.1;
+
+/** How much slower or faster writes got, in words: "unchanged" inside the noise band. */
+export function describeWriteRatio(ratio: number): string {
+  if (ratio < 1 + WRITE_COST_NOISE && ratio > 1 / (1 + WRITE_COST_NOISE)) return `unchanged (within ${Math.round(WRITE_COST_NOISE * 100)}%)`;
+  const factor = ratio >= 1 ? ratio : 1 / ratio;
+  return `${factor >= 10 ? factor.toFixed(0) : factor.toFixed(1)}× ${ratio >= 1 ? 'slower' : 'faster'}`;
+}
 
 /** What the migration adds on each table that every write must pay for, by table name as written. */
 export function writeBurdens(up: ParsedSource): Map<string, string[]> {
@@ -86,15 +95,16 @@ export class WriteCost {
         const n = b.burdens.filter((x) => x === w).length;
         return `${n} new ${w}${n === 1 ? '' : w.endsWith('x') ? 'es' : 's'}`;
       });
-      const warn = opts.threshold !== undefined && ratio >= opts.threshold;
+      // Never a warning for what the message calls unchanged, whatever the threshold.
+      const warn = opts.threshold !== undefined && ratio >= opts.threshold && ratio >= 1 + WRITE_COST_NOISE;
       findings.push({
         stage: 'performance',
         severity: warn ? 'warning' : 'notice',
         rule: 'write-cost',
         migration: opts.version,
         file: opts.up.source.file,
-        message: `inserts into ${t.display} ${ratio.toFixed(1)}x ${ratio >= 1 ? 'slower' : 'as fast'} after ${opts.version}: ${counted.join(', ')}`,
-        detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.ms.toFixed(1)} ms before, ${ms.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}x)` : ''}`,
+        message: `inserts into ${t.display} ${describeWriteRatio(ratio)} after ${opts.version}: ${counted.join(', ')}`,
+        detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.ms.toFixed(1)} ms before, ${ms.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}×)` : ''}`,
         ...(warn ? { hint: 'every insert now maintains what the migration added: drop what no query needs, or accept the cost knowingly' } : {}),
       });
     }
