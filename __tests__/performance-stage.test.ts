@@ -126,6 +126,35 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(at(report, '2', 1).rows).toBe(20_000);
   });
 
+  it('projects whole-table work by bytes from production-stats, other work per row by rows', async () => {
+    // Production's users rows are 50 times as wide as the generated ones: an index build reads them
+    // all, an UPDATE of one column per row does not read more rows for it.
+    const stats = (bytesPerRow: number) => ({
+      version: 1, exportedAt: '2026-01-01T00:00:00.000Z', postgres: '17.2', database: 'prod', withValues: false, unreadable: [],
+      tables: [{ schema: 'public', name: 'users', rows: 1_000_000, pages: 0, tableBytes: 0, totalBytes: 1_000_000 * bytesPerRow, indexes: [], columns: [] }],
+    });
+    const files = {
+      ...USERS,
+      'migrations/2_index.up.sql': ["SET lock_timeout = '5s';", 'CREATE INDEX users_email_idx ON users (email);', 'UPDATE users SET n = n + 1;'].join('\n'),
+      'stats.json': JSON.stringify(stats(5_000)),
+    };
+    const report = await run(files, { productionStats: 'stats.json' });
+    const index = at(report, '2', 2);
+    const update = at(report, '2', 3);
+    expect(index.productionRows).toBe(1_000_000);
+    expect(index.productionBytes).toBe(5_000_000_000);
+    expect(update.productionRows).toBe(1_000_000);
+    expect(update.productionBytes).toBeUndefined();
+    // 50 rows' worth of bytes per production row: the index build projects far past its row ratio, the update does not.
+    expect(index.projectedMs! / index.durationMs).toBeGreaterThan((5 * update.projectedMs!) / update.durationMs);
+    expect(report.findings.find((f) => f.rule === 'too-slow' || f.rule === 'index-not-concurrent')?.detail).toMatch(/at 1,000,000 rows \(4\.7 GB\)/);
+
+    // production-rows is the row part: a bigger count scales the file's bytes per row with it.
+    const more = await run(files, { productionStats: 'stats.json', productionRows: 'users=2e6' });
+    expect(at(more, '2', 2).productionRows).toBe(2_000_000);
+    expect(at(more, '2', 2).productionBytes).toBe(10_000_000_000);
+  }, 120_000);
+
   it('projects to production rows: an index grows with the table, a metadata change does not', async () => {
     const report = await run(
       {

@@ -125,6 +125,15 @@ export async function countRows(client: pg.ClientBase, tables: ExistingTable[]):
   return out;
 }
 
+/** pg_total_relation_size (table, indexes, TOAST) of each table, in one statement. */
+export async function relationSizes(client: pg.ClientBase, tables: ExistingTable[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (tables.length === 0) return out;
+  const r = await client.query('SELECT t.oid::int8 AS oid, pg_total_relation_size(t.oid)::int8 AS bytes FROM unnest($1::oid[]) AS t(oid)', [tables.map((t) => t.oid)]);
+  for (const row of r.rows) out.set(Number(row.oid), Number(row.bytes));
+  return out;
+}
+
 /**
  * VACUUM of the given tables (outside any transaction): clears the dead rows a rolled-back run
  * left. Best effort: a table that cannot be vacuumed is measured with its dead rows.

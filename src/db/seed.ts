@@ -11,9 +11,11 @@ import type pg from 'pg';
 import { isBookkeepingTable, type Bookkeeping } from './bookkeeping.js';
 import { quoteQualified } from './quote.js';
 import { countRows, displayName, readCatalog, type CatalogTable } from './seed/catalog.js';
-import { buildInsert, canNullRetry } from './seed/insert.js';
+import { buildInsert, canNullRetry, isShaped } from './seed/insert.js';
 import { applyJoinHints, type JoinHint } from './seed/joins.js';
 import { fillOrder, planTable, type TablePlan } from './seed/plan.js';
+import type { TableShape } from './seed/shape.js';
+import { findTable, type ProductionStats } from '../production-stats.js';
 import { suppressUserCode } from './seed/replica.js';
 import { guarded, runGuarded } from './seed/run.js';
 import { makeRoomForFixtureKeys, resetSequences } from './seed/sequences.js';
@@ -43,6 +45,12 @@ export interface SeedOptions {
    * its backfills and joins find partners also where no foreign key declares the relation.
    */
   joins?: JoinHint[];
+  /**
+   * Production's statistics (`production-stats`): each column takes production's NULL fraction,
+   * distinct values, widths and, when the file has them, common values and range, as far as the
+   * schema's constraints allow. A fill the shaped values make fail is done again without them.
+   */
+  stats?: ProductionStats;
   /** Told each selected table's rows ("schema.table", schema omitted when "public") once counted, and again as each table is filled: for a progress line. */
   onRows?: (table: string, rows: number) => void;
   /** The migration tool's own tables, never filled (every known tool's when not given). */
@@ -79,6 +87,8 @@ export interface SeedOutcome {
   tables: TableFill[];
   /** Set when user triggers and rules fired on the generated rows: why they could not be turned off. */
   userCodeFires?: string;
+  /** Tables filled in production's shape. */
+  shaped?: string[];
 }
 
 function matches(t: CatalogTable, wanted: string): boolean {
@@ -161,7 +171,8 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
         outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
         opts.onRows?.(name, rowsOf(oid));
       };
-      const plan = planTable({ catalog, table, rowsOf, end: target, shared });
+      const shape = shapeOf(opts.stats, table);
+      const plan = planTable({ catalog, table, rowsOf, end: target, shared, ...(shape ? { shape } : {}) });
       if (plan.impossible !== undefined) {
         failed(plan.impossible);
         record(plan.impossible);
@@ -182,8 +193,9 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
       let lastError: string | undefined;
       let lastCode: string | undefined;
       for (const [start, stop] of ranges) {
-        const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target, shared });
+        const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target, shared, ...(shape ? { shape } : {}) });
         const r = await fillRange(client, rangePlan, start, stop, inTransaction);
+        if (r.ok && r.shaped && !outcome.shaped?.includes(name)) (outcome.shaped ??= []).push(name);
         if (!r.ok) {
           lastError = r.message;
           lastCode = r.code;
@@ -231,21 +243,34 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   return outcome;
 }
 
-/** One INSERT for rows start..end of a plan, once more with NULLs in nullable columns when the first fails. */
+/** Production's statistics of a table, when the file has its columns. */
+function shapeOf(stats: ProductionStats | undefined, table: CatalogTable): TableShape | undefined {
+  const t = stats ? findTable(stats, `${table.schema}.${table.name}`) : undefined;
+  if (!t || t.columns.length === 0) return undefined;
+  return { rows: t.rows, columns: new Map(t.columns.map((c) => [c.name, c])) };
+}
+
+/**
+ * One INSERT for rows start..end of a plan: in production's shape when there is one, then
+ * without it (a constraint the plan cannot read may reject production's values), then with
+ * NULLs in nullable columns.
+ */
 async function fillRange(
   client: pg.ClientBase,
   plan: TablePlan,
   start: number,
   end: number,
   inTransaction: boolean,
-): Promise<{ ok: true; added: number } | { ok: false; message: string; code: string | undefined }> {
-  const attempts = [buildInsert(plan, start, end, false)];
-  if (canNullRetry(plan)) attempts.push(buildInsert(plan, start, end, true));
+): Promise<{ ok: true; added: number; shaped: boolean } | { ok: false; message: string; code: string | undefined }> {
+  const attempts: Array<{ sql: string; shaped: boolean }> = [];
+  if (isShaped(plan)) attempts.push({ sql: buildInsert(plan, start, end, false, true), shaped: true });
+  attempts.push({ sql: buildInsert(plan, start, end, false), shaped: false });
+  if (canNullRetry(plan)) attempts.push({ sql: buildInsert(plan, start, end, true), shaped: false });
   let message = '';
   let code: string | undefined;
-  for (const sql of attempts) {
+  for (const { sql, shaped } of attempts) {
     const r = await runGuarded(client, sql, inTransaction);
-    if (r.ok) return { ok: true, added: r.rowCount };
+    if (r.ok) return { ok: true, added: r.rowCount, shaped };
     message = r.message;
     code = r.code;
     if (r.code === '57014') break; // canceled or timed out: a retry would only wait again

@@ -89,6 +89,7 @@ function statementJson(s: StatementMeasure): Record<string, unknown> {
     rows: s.rows,
     projectedMs: s.projectedMs,
     productionRows: s.productionRows,
+    productionBytes: s.productionBytes,
     holds: s.holds?.map((h) =>
       compact({
         relation: h.relation,

@@ -100,6 +100,8 @@ export interface StatementMeasure {
   projectedMs?: number;
   /** Production rows `projectedMs` is computed for. */
   productionRows?: number;
+  /** Production bytes (pg_total_relation_size) `projectedMs` is computed for, when the work scales with the table's size. */
+  productionBytes?: number;
   /** Locks that blocked other sessions from this statement on (only on the statement that took them). */
   holds?: LockHold[];
   /** Ran outside a transaction block: its locks were released before they could be observed; `locks` is what the statement is known to take. */

@@ -12,7 +12,7 @@ import {
   type StageStatus,
   type StatementMeasure,
 } from './model.js';
-import { formatDuration, plural } from './terminal.js';
+import { formatBytes, formatDuration, plural } from './terminal.js';
 
 export interface SummaryOptions {
   /** Shown in the heading; default `migration-ci`. */
@@ -373,7 +373,8 @@ function statementRow(s: StatementMeasure, projected: boolean, links: SourceLink
   const cells = [s.head !== undefined ? `${where}<br>${code(shortHead(s.head), true)}` : where, formatDuration(s.durationMs), effects.length > 0 ? effects.join('<br>') : '—'];
   if (projected) {
     const p = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
-    cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${p}<br>${s.productionRows.toLocaleString('en-US')} rows` : p);
+    const size = s.productionBytes !== undefined ? `, ${formatBytes(s.productionBytes)}` : '';
+    cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${p}<br>${s.productionRows.toLocaleString('en-US')} rows${size}` : p);
   }
   return `| ${cells.join(' | ')} |\n`;
 }

@@ -101,6 +101,18 @@ export function formatDuration(ms: number): string {
   return `${min} min ${String(s).padStart(2, '0')} s`;
 }
 
+/** `812 kB`, `1.4 MB`, `12 GB`: a relation's size as people say it (powers of 1024, as pg_size_pretty). */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(v)} bytes` : `${v < 10 ? trimZero(v.toFixed(1)) : Math.round(v)} ${units[i]}`;
+}
+
 function trimZero(s: string): string {
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
@@ -310,7 +322,7 @@ function slowestStatements(statements: readonly StatementMeasure[], p: Palette):
     if (s.locks.length > 0) extra.push(`locks ${s.locks.map((l) => clean(`${l.mode} on ${l.relation}`)).join(', ')}`);
     if (s.rewrites.length > 0) extra.push(p.yellow(`rewrites ${s.rewrites.map(clean).join(', ')}`));
     if (s.projectedMs !== undefined) {
-      const at = s.productionRows !== undefined ? ` at ${s.productionRows.toLocaleString('en-US')} rows` : '';
+      const at = s.productionRows !== undefined ? ` at ${s.productionRows.toLocaleString('en-US')} rows${s.productionBytes !== undefined ? ` (${formatBytes(s.productionBytes)})` : ''}` : '';
       extra.push(`projected ${formatDuration(s.projectedMs)}${at}`);
     }
     out.push(`${pad(locs[i] ?? '', locWidth)}  ${(durs[i] ?? '').padStart(durWidth)}${extra.length > 0 ? `  ${extra.join('; ')}` : ''}`);

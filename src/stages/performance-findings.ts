@@ -6,14 +6,14 @@
 import type { Config } from '../config.js';
 import type { ExistingTable, UserTable } from '../db/measure.js';
 import type { Finding, LockHold, StatementMeasure } from '../report/model.js';
-import { formatDuration } from '../report/terminal.js';
+import { formatBytes, formatDuration } from '../report/terminal.js';
 import { findHazards, ignoredRules, lockTimeoutHazard, lockTimeoutInForce, type Hazard } from '../sql/hazards.js';
 import { blockedBy, lockStrength, staticLocks, workKind } from '../sql/locks.js';
-import { tableKey } from '../sql/nodes.js';
+import { kindOf, tableKey } from '../sql/nodes.js';
 import { statementHead, type ParsedSource } from '../sql/parse.js';
 import { existingTablesTouched as touchedTables } from '../sql/touched.js';
 import type { PreparedMigration } from './context.js';
-import { productionRowsOf, projectDuration } from './projection.js';
+import { productionBytesOf, productionRowsOf, productionScale, projectDuration } from './projection.js';
 import type { ObservedStatement } from './statement-probe.js';
 
 export interface MigrationMeasurement {
@@ -28,6 +28,8 @@ export interface MigrationMeasurement {
   roots: Map<number, number>;
   /** Exact rows of `existing` when the migration was timed. */
   rows: Map<number, number>;
+  /** pg_total_relation_size of `existing` when the migration was timed (measured with production-stats only). */
+  bytes?: Map<number, number>;
   /** A first run at fewer rows, rolled back: time per statement index and the rows it met. */
   small: { durations: number[]; rows: Map<number, number> } | undefined;
   /** Further runs at full rows, rolled back (near the threshold): time per statement index. */
@@ -141,22 +143,32 @@ export function assessMigration(config: Config, m: MigrationMeasurement): { stat
       ...(obs.inTransaction ? {} : { outsideTransaction: true }),
     };
 
-    // Projection: through the table with the largest production-to-measured ratio.
-    let best: { oid: number; target: number; ratio: number } | undefined;
+    // Projection: through the table with the largest production-to-measured ratio, by bytes for whole-table work.
+    const wholeTable = obs.rewrites.length > 0 || obs.rebuiltIndexes.length > 0 || kindOf(stmt.node)?.[0] === 'IndexStmt';
+    let best: { oid: number; target: number; ratio: number; bytes: number | undefined } | undefined;
     for (const oid of own) {
       const target = productionRowsOf(config.productionRows, nameOf(oid));
       const n = rowsOf(oid);
       if (target === undefined || !n) continue;
-      const ratio = target / n;
-      if (!best || ratio > best.ratio) best = { oid, target, ratio };
+      const productionBytes = productionBytesOf(config.productionStats, nameOf(oid), target);
+      const seededBytes = m.bytes?.get(oid);
+      const { scale, byBytes } = productionScale(n, target, {
+        wholeTable,
+        ...(seededBytes !== undefined ? { seededBytes } : {}),
+        ...(productionBytes !== undefined ? { productionBytes } : {}),
+      });
+      if (!best || scale > best.ratio) best = { oid, target, ratio: scale, bytes: byBytes ? productionBytes : undefined };
     }
     if (best) {
       const smallMs = m.small?.durations[obs.index];
       const smallRows = m.small?.rows.get(best.oid);
       const small = smallMs !== undefined && smallRows !== undefined ? { ms: smallMs, rows: smallRows } : undefined;
       const work = obs.rewrites.length > 0 || obs.rebuiltIndexes.length > 0 ? 'per-row' : workKind(stmt);
-      measure.projectedMs = projectDuration({ ms: obs.durationMs, rows: rowsOf(best.oid)! }, small, best.target, work);
+      const measured = rowsOf(best.oid)!;
+      // The fit is in rows; by bytes, production counts as the rows the seeded table would need to be as big.
+      measure.projectedMs = projectDuration({ ms: obs.durationMs, rows: measured }, small, measured * best.ratio, work);
       measure.productionRows = best.target;
+      if (best.bytes !== undefined) measure.productionBytes = Math.round(best.bytes);
       table = best.oid;
       measure.rows = rowsOf(best.oid)!;
     }
@@ -359,7 +371,9 @@ function evidenceText(f: StatementFacts, table: number | undefined, nameOf: (oid
   const lock = onTable ?? f.strongest;
   if (lock) parts.push(`${lock.mode} on ${lock.relation}${f.obs.inTransaction ? ' until commit' : ''}`);
   if (m.rewrites.length > 0) parts.push(`rewrote ${m.rewrites.join(', ')}`);
-  if (m.projectedMs !== undefined && m.productionRows !== undefined) parts.push(`projected ${formatDuration(m.projectedMs)} at ${count(m.productionRows)} rows`);
+  if (m.projectedMs !== undefined && m.productionRows !== undefined) {
+    parts.push(`projected ${formatDuration(m.projectedMs)} at ${count(m.productionRows)} rows${m.productionBytes !== undefined ? ` (${formatBytes(m.productionBytes)})` : ''}`);
+  }
   return parts.join('; ');
 }
 

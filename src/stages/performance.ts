@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
 import { tablesOfIndexes } from '../db/plans.js';
-import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
+import { countRows, relationSizes, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
 import { seedTables, type SeedNotice, type SeedOutcome } from '../db/seed.js';
 import { InputError } from '../errors.js';
 import type { Finding, StageStatus, StatementMeasure } from '../report/model.js';
@@ -198,7 +198,7 @@ async function measureMigration(
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping }));
+    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping, stats: config.productionStats }));
     filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
@@ -212,9 +212,11 @@ async function measureMigration(
   }
   let seed: SeedOutcome | undefined;
   if (existing.length > 0) {
-    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping }));
+    seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping, stats: config.productionStats }));
   }
   const rows = await countRows(client, existing);
+  // Whole-table work is projected by size: the seeded tables' against production's.
+  const bytes = config.productionStats ? await relationSizes(client, existing) : undefined;
   const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
   for (const n of seed?.notices ?? []) if (!fill.short.has(n.table)) notice(n);
   const withFill = (r: MeasureResult): MeasureResult => ({ ...r, findings: [...fill.findings, ...r.findings], ...(existing.length > 0 ? { emptyFill: fill.empty } : {}) });
@@ -247,7 +249,7 @@ async function measureMigration(
   const volume = describeVolume(existing, rows);
   if (r.ok) {
     const major = Math.floor(ctx.server.versionNum / 10000);
-    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major, repeats });
+    const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, ...(bytes ? { bytes } : {}), small, major, repeats });
     const regressions = await phases.time('plans', () =>
       plans.after(client, { version: prepared.migration.version, up, threshold: config.planCostThreshold, populated: new Set(populated.map((t) => t.name)) }),
     );

@@ -1,6 +1,11 @@
 /**
  * Projecting a statement's measured time to production size.
  *
+ * Production's size is its rows and its bytes. Work that reads or writes the whole table (a
+ * rewrite, an index build) scales with the table's bytes: it is projected through the ratio of
+ * production's size (the production-stats file) to the seeded table's, where both are known.
+ * Other work per row scales with the rows (production-rows, or the file's row counts).
+ *
  * A statement that only changes the catalog keeps its measured time however big production is.
  * One that works per row (a rewrite was observed, or it builds an index, updates, validates...)
  * is fitted as `fixed + perRow * rows` from its times at two table sizes, or projected in
@@ -8,6 +13,7 @@
  * into (a function call) is fitted when its time clearly grew between the two sizes.
  */
 
+import { findTable, type ProductionStats } from '../production-stats.js';
 import type { WorkKind } from '../sql/locks.js';
 
 export interface Timing {
@@ -53,4 +59,29 @@ export function productionRowsOf(productionRows: ReadonlyMap<string, number>, di
     if (key === lower || key === `public.${lower}`) return rows;
   }
   return undefined;
+}
+
+/**
+ * Production's bytes of a table (pg_total_relation_size, or its pages and indexes when the file
+ * has no total), at `targetRows` rows: production-rows naming another count than the file scales
+ * the file's bytes per row to it.
+ */
+export function productionBytesOf(stats: ProductionStats | undefined, display: string, targetRows: number): number | undefined {
+  const t = stats ? findTable(stats, display) : undefined;
+  if (!t) return undefined;
+  const bytes = t.totalBytes > 0 ? t.totalBytes : t.pages * 8192 + t.indexes.reduce((n, i) => n + i.bytes, 0);
+  if (bytes <= 0) return undefined;
+  const fileRows = Math.round(t.rows);
+  return fileRows > 0 && targetRows !== fileRows ? (bytes / fileRows) * targetRows : bytes;
+}
+
+/**
+ * How many times production is bigger than the measured table for this statement's work: by
+ * bytes for whole-table work when both sizes are known, by rows otherwise.
+ */
+export function productionScale(measuredRows: number, targetRows: number, size: { seededBytes?: number; productionBytes?: number; wholeTable: boolean }): { scale: number; byBytes: boolean } {
+  if (size.wholeTable && size.seededBytes !== undefined && size.seededBytes > 0 && size.productionBytes !== undefined) {
+    return { scale: size.productionBytes / size.seededBytes, byBytes: true };
+  }
+  return { scale: targetRows / measuredRows, byBytes: false };
 }

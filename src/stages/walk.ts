@@ -161,7 +161,7 @@ export async function walkMigrations(
         continue;
       }
       const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-      const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, ...(scope ? { tables: scope, missingOk: true } : {}) });
+      const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
       if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
         seedNoticeSeen.add('\u0000user code');
         findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });

@@ -69,6 +69,8 @@ export interface Catalog {
   checks: Map<number, CheckConstraint[]>;
   /** Column sets of unique indexes (PK and UNIQUE constraints included), per table. */
   uniques: Map<number, number[][]>;
+  /** "table:attnum" of columns in a unique index that treats NULLs as equal (NULLS NOT DISTINCT, Postgres 15+). */
+  nullsNotDistinct?: Set<string>;
 }
 
 const TABLES_SQL = `
@@ -128,7 +130,8 @@ WHERE con.conrelid = ANY($1::oid[])
 ORDER BY con.conrelid, con.conname`;
 
 const UNIQUES_SQL = `
-SELECT i.indrelid::int8 AS table, (i.indkey::int2[])[0:i.indnkeyatts - 1] AS cols
+SELECT i.indrelid::int8 AS table, (i.indkey::int2[])[0:i.indnkeyatts - 1] AS cols,
+       coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct
 FROM pg_index i
 WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique`;
 
@@ -208,11 +211,13 @@ export async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   }
 
   const ur = await client.query(UNIQUES_SQL, [oids]);
+  const nullsNotDistinct = new Set<string>();
   for (const r of ur.rows) {
     const cols = (r.cols as Array<number | string>).map(Number).filter((n) => n > 0);
     if (cols.length > 0) pushTo(uniques, Number(r.table), cols);
+    if (r.nulls_not_distinct === true) for (const n of cols) nullsNotDistinct.add(`${r.table}:${n}`);
   }
-  return { tables, types, fks, checks, uniques };
+  return { tables, types, fks, checks, uniques, nullsNotDistinct };
 }
 
 /** Row counts of the given relations, in one statement. */

@@ -12,7 +12,7 @@ import { G } from './values.js';
  * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
  * Otherwise the numbered parent rows are joined on their row number.
  */
-export function buildInsert(plan: TablePlan, start: number, end: number, nullRetry: boolean): string {
+export function buildInsert(plan: TablePlan, start: number, end: number, nullRetry: boolean, shaped = false): string {
   const target = quoteQualified(plan.table.schema, plan.table.name);
   const ctes: string[] = [];
   const joins: string[] = [];
@@ -64,10 +64,12 @@ export function buildInsert(plan: TablePlan, start: number, end: number, nullRet
   const exprs: string[] = [];
   for (const p of plan.columns) {
     names.push(quoteIdent(p.col.name));
-    if (p.kind === 'fk') exprs.push(`(${colRef[p.fk]!(p.index)})::${p.col.fmt}`);
-    else if (p.kind === 'null') exprs.push(`NULL::${p.col.fmt}`);
+    if (p.kind === 'fk') {
+      const ref = `(${colRef[p.fk]!(p.index)})::${p.col.fmt}`;
+      exprs.push(shaped && p.nullWhen !== undefined ? `CASE WHEN ${p.nullWhen} THEN NULL::${p.col.fmt} ELSE ${ref} END` : ref);
+    } else if (p.kind === 'null') exprs.push(`NULL::${p.col.fmt}`);
     else if (nullRetry && p.nullable && !p.key) exprs.push(`NULL::${p.col.fmt}`);
-    else exprs.push(p.sql);
+    else exprs.push(shaped && p.shaped !== undefined ? p.shaped : p.sql);
   }
   const big = end > 2147483647;
   const num = (n: number | string): string => (big ? `(${n})::int8` : `${n}`);
@@ -76,6 +78,11 @@ export function buildInsert(plan: TablePlan, start: number, end: number, nullRet
   const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n     ')}\n` : '';
   const columnList = names.length > 0 ? ` (${names.join(', ')})` : '';
   return `${withClause}INSERT INTO ${target}${columnList}\nSELECT ${exprs.join(',\n       ')}\nFROM ${series} AS gs(g)${joins.map((j) => `\n${j}`).join('')}`;
+}
+
+/** True when production's shape changes any column of the plan. */
+export function isShaped(plan: TablePlan): boolean {
+  return plan.columns.some((p) => (p.kind === 'value' && p.shaped !== undefined) || (p.kind === 'fk' && p.nullWhen !== undefined));
 }
 
 /** True when a retry with NULLs in the nullable, non-key, non-FK columns would change anything. */

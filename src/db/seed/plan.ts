@@ -3,11 +3,12 @@ import type { Catalog, CatalogColumn, CatalogTable, CatalogType, ForeignKey } fr
 import { parseBoundsCheck, parseInListCheck } from './checks.js';
 import { quoteLiteral } from '../quote.js';
 import type { SharedKeys } from './joins.js';
-import { G, KEY_OFFSET, valueFor, type Bounds } from './values.js';
+import { columnShape, type ShapeFreedom, type TableShape } from './shape.js';
+import { G, KEY_OFFSET, typmodArgs, valueFor, type Bounds } from './values.js';
 
 export type ColumnPlan =
-  | { kind: 'value'; col: CatalogColumn; sql: string; unique: boolean; nullable: boolean; key: boolean; limit?: number; period?: number }
-  | { kind: 'fk'; col: CatalogColumn; fk: number; index: number }
+  | { kind: 'value'; col: CatalogColumn; sql: string; unique: boolean; nullable: boolean; key: boolean; limit?: number; period?: number; shaped?: string }
+  | { kind: 'fk'; col: CatalogColumn; fk: number; index: number; nullWhen?: string }
   | { kind: 'null'; col: CatalogColumn };
 
 export type FkMode = 'join' | 'unique' | 'radix';
@@ -77,6 +78,8 @@ export interface PlanInput {
   end: number;
   /** Columns that take one key space's values row by row (the migration joins them). */
   shared?: SharedKeys;
+  /** Production's statistics of this table: the columns take its shape where constraints leave them free. */
+  shape?: TableShape;
 }
 
 /** A key space's value for row g in a column of this type: the same for every column of the space. */
@@ -90,20 +93,38 @@ function sharedValue(catalog: Catalog, c: CatalogColumn, space: string): string 
   return undefined;
 }
 
-export function planTable({ catalog, table, rowsOf, end, shared }: PlanInput): TablePlan {
+export function planTable({ catalog, table, rowsOf, end, shared, shape }: PlanInput): TablePlan {
   const { types } = catalog;
   const byNum = new Map(table.columns.map((c) => [c.attnum, c]));
   const keySets = (catalog.uniques.get(table.oid) ?? []).filter((k) => k.every((n) => byNum.has(n)));
   const keyCols = new Set(keySets.flat());
   const seedKeyOf = (c: CatalogColumn): string => `${table.schema}.${table.name}.${c.name}`;
 
-  // Omitted columns: generated, identity, and defaults (unless a non-sequence default on a key).
+  const statsOf = (c: CatalogColumn) => {
+    const s = shape?.columns.get(c.name);
+    return s !== undefined && s.type === c.fmt ? s : undefined;
+  };
+  // Omitted columns: generated, identity, and defaults (unless a non-sequence default on a key, or production's shape is known).
   const omitted = new Set<number>();
+  /** Columns with a default that take production's shape instead, when there is one to take. */
+  const defaultUnlessShaped = new Set<number>();
   for (const c of table.columns) {
     if (c.generated !== '' || c.identity === 'a') omitted.add(c.attnum);
     else if (isSequenceDefault(c)) omitted.add(c.attnum);
-    else if (c.defaultExpr !== null && !keyCols.has(c.attnum)) omitted.add(c.attnum);
+    else if (c.defaultExpr !== null && !keyCols.has(c.attnum)) (statsOf(c) === undefined ? omitted : defaultUnlessShaped).add(c.attnum);
   }
+  /** Production's shape of a column, within what its constraints leave free. */
+  const shapeOf = (c: CatalogColumn, freedom: ShapeFreedom) => {
+    const s = statsOf(c);
+    if (!s || !shape) return undefined;
+    const limit = /^(character varying|character)\(/.test(c.fmt) ? typmodArgs(c.fmt)[0] : undefined;
+    return columnShape(s, shape.rows, c.fmt, end, c.attnum, freedom, limit);
+  };
+  // A unique key holds any number of NULLs, unless its index says NULLS NOT DISTINCT.
+  const mayBeNull = (c: CatalogColumn): boolean =>
+    !columnNotNull(types, c) && !catalog.nullsNotDistinct?.has(`${table.oid}:${c.attnum}`);
+  const withNulls = (sql: string, nullWhen: string | undefined, fmt: string): string =>
+    nullWhen === undefined ? sql : `CASE WHEN ${nullWhen} THEN NULL::${fmt} ELSE ${sql} END`;
 
   // Column values from CHECK constraints on one column.
   const inLists = new Map<number, { array: string; length: number }>();
@@ -137,20 +158,27 @@ export function planTable({ catalog, table, rowsOf, end, shared }: PlanInput): T
     if (spaced !== undefined) return { kind: 'value', col: c, sql: spaced, unique: true, nullable, key };
     const list = inLists.get(c.attnum);
     if (list) {
-      return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key, period: list.length };
+      const sql = `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`;
+      // The CHECK's values win over production's; only its NULLs are taken.
+      const s = shapeOf(c, { nulls: mayBeNull(c), values: false });
+      return { kind: 'value', col: c, sql, unique: false, nullable, key, period: list.length, ...(s?.nullWhen ? { shaped: withNulls(sql, s.nullWhen, c.fmt) } : {}) };
     }
-    const v = valueFor(types, c.typid, c.fmt, {
-      column: c.name,
-      seedKey: seedKeyOf(c),
-      unique: key,
-      end,
-      bounds: bounds.get(c.attnum),
-    });
+    const checked = bounds.get(c.attnum);
+    const ctx = { column: c.name, seedKey: seedKeyOf(c), unique: key, end, bounds: checked };
+    const v = valueFor(types, c.typid, c.fmt, ctx);
     if (v) {
+      const s = shapeOf(c, { nulls: mayBeNull(c), values: !key && checked === undefined });
+      let shaped: string | undefined;
+      if (s) {
+        const row = s.restRow;
+        const rest = (row !== undefined ? s.ranged?.(row) : undefined) ?? valueFor(types, c.typid, c.fmt, { ...ctx, ...(row !== undefined ? { row, end: s.restMax ?? end } : {}), ...(s.width !== undefined ? { width: s.width } : {}) })?.sql;
+        if (rest !== undefined) shaped = withNulls(s.pick ? s.pick(rest) : rest, s.nullWhen, c.fmt);
+      }
       return {
         kind: 'value', col: c, sql: v.sql, unique: v.unique, nullable, key,
         ...(v.limit !== undefined ? { limit: v.limit } : {}),
         ...(v.period !== undefined ? { period: v.period } : {}),
+        ...(shaped !== undefined && shaped !== v.sql ? { shaped } : {}),
       };
     }
     if (nullable) return { kind: 'null', col: c };
@@ -186,7 +214,9 @@ export function planTable({ catalog, table, rowsOf, end, shared }: PlanInput): T
             const c = byNum.get(n)!;
             if (plans.has(n)) return;
             const ref = plain(refs[i]!);
-            if (ref.kind === 'value') plans.set(n, { ...ref, col: c, sql: `(${ref.sql})::${c.fmt}` });
+            if (ref.kind !== 'value') return;
+            const { shaped, ...same } = ref;
+            plans.set(n, { ...same, col: c, sql: `(${ref.sql})::${c.fmt}`, ...(shaped !== undefined ? { shaped: `(${shaped})::${c.fmt}` } : {}) });
           });
           continue;
         }
@@ -202,7 +232,12 @@ export function planTable({ catalog, table, rowsOf, end, shared }: PlanInput): T
     const index = joins.length;
     joins.push({ fk, mode: 'join', radixBefore: [] });
     fk.cols.forEach((n, i) => {
-      if (!plans.has(n)) plans.set(n, { kind: 'fk', col: byNum.get(n)!, fk: index, index: i });
+      if (plans.has(n)) return;
+      const c = byNum.get(n)!;
+      // A declared single-column reference may be NULL as often as in production; its values stay the
+      // parent's. A join the migration writes keeps its key space whole.
+      const s = fk.cols.length === 1 && !fk.virtual ? shapeOf(c, { nulls: mayBeNull(c), values: false }) : undefined;
+      plans.set(n, { kind: 'fk', col: c, fk: index, index: i, ...(s?.nullWhen ? { nullWhen: s.nullWhen } : {}) });
     });
   }
 
@@ -214,7 +249,9 @@ export function planTable({ catalog, table, rowsOf, end, shared }: PlanInput): T
       continue;
     }
     if (omitted.has(c.attnum)) continue;
-    columns.push(plain(c));
+    const planned = plain(c);
+    if (defaultUnlessShaped.has(c.attnum) && !(planned.kind === 'value' && planned.shaped !== undefined)) continue;
+    columns.push(planned);
   }
 
   // Unique keys that only foreign-key columns can make unique: map parents one to one.

@@ -3,6 +3,8 @@ import { quoteLiteral } from '../quote.js';
 import type { CatalogType } from './catalog.js';
 
 export const G = 'gs.g';
+/** The series' row number, for functions that shadow G with another row expression. */
+const SERIES_ROW = G;
 
 /** Length / precision arguments at the end of a formatted type: `character varying(5)` -> [5]. */
 export function typmodArgs(fmt: string): number[] {
@@ -22,6 +24,10 @@ export interface ValueContext {
   end: number;
   /** Numeric bounds from single-column CHECK constraints. */
   bounds: Bounds | undefined;
+  /** Expression standing for the row number (default the series' g): production's shape maps rows onto fewer values. */
+  row?: string;
+  /** Characters (bytes for bytea) a text or bytea value should take: production's average width. */
+  width?: number;
 }
 
 export interface Value {
@@ -46,6 +52,7 @@ export const int = (n: number): string => (n < 0 ? `(${n})` : String(n));
 
 /** Text value for a string column, by column name, shortened to the length limit. */
 function textValue(ctx: ValueContext, limit: number | undefined): Value {
+  const G = ctx.row ?? SERIES_ROW;
   const n = ctx.column.toLowerCase();
   const digits = String(ctx.end).length;
   let sql: string;
@@ -113,6 +120,18 @@ function textValue(ctx: ValueContext, limit: number | undefined): Value {
       unique = false;
     }
   }
+  const width = ctx.width === undefined ? undefined : Math.min(ctx.width, limit ?? Infinity);
+  if (width !== undefined && width < len && unique) {
+    // Production's values are shorter than the named form: the bare number in hex, still one per row.
+    const hex = ctx.end.toString(16).length;
+    if (hex <= width) {
+      sql = `to_hex(${G})`;
+      len = hex;
+    }
+  }
+  // Padded after the part that varies, so distinct values stay distinct; len is the longest that
+  // part gets, so the value stays within the width. A constant suffix costs nothing per row.
+  if (width !== undefined && width > len) sql = `${sql} || '${'x'.repeat(width - len)}'`;
   return { sql, unique };
 }
 
@@ -125,7 +144,7 @@ export interface Bounds {
  * Integer expression honouring CHECK bounds, or undefined when there are none. `offset` moves a
  * key's values past a fixture's range where the bounds leave room; `max` is the type's largest value.
  */
-function boundedInt(b: Bounds | undefined, offset: number, max: number): Value | undefined {
+function boundedInt(b: Bounds | undefined, offset: number, max: number, G = SERIES_ROW): Value | undefined {
   if (!b) return undefined;
   const { lo, hi } = b;
   if (lo !== undefined && hi !== undefined) {
@@ -153,6 +172,7 @@ const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'citext']);
 export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: string, ctx: ValueContext, depth = 0): Value | undefined {
   const t = types.get(typid);
   if (!t || depth > 10) return undefined;
+  const G = ctx.row ?? SERIES_ROW;
   const cast = (sql: string, unique: boolean, shape: Pick<Value, 'limit' | 'period'> = {}): Value => ({ sql: `(${sql})::${fmt}`, unique, ...shape });
   const shaped = (v: Value): Value => cast(v.sql, v.unique, { ...(v.limit !== undefined ? { limit: v.limit } : {}), ...(v.period !== undefined ? { period: v.period } : {}) });
 
@@ -184,7 +204,7 @@ export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: st
   const u = ctx.unique;
   switch (name) {
     case 'int2': {
-      const b = boundedInt(ctx.bounds, u ? SMALL_KEY_OFFSET : 0, INT_MAX.int2!);
+      const b = boundedInt(ctx.bounds, u ? SMALL_KEY_OFFSET : 0, INT_MAX.int2!, G);
       if (b) return shaped(b);
       return u
         ? cast(`${G} + ${SMALL_KEY_OFFSET}`, true, { limit: INT_MAX.int2! - SMALL_KEY_OFFSET })
@@ -192,18 +212,18 @@ export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: st
     }
     case 'int4':
     case 'int8': {
-      const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name]!);
+      const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name]!, G);
       if (b) return shaped(b);
       // A key, or a column named like a reference to one: past the fixture range, as the keys it may join.
       return u || /(^|_)id$/i.test(ctx.column) ? cast(`${G} + ${KEY_OFFSET}`, true) : cast(G, true);
     }
     case 'float4':
     case 'float8': {
-      const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+      const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER, G);
       return b ? shaped(b) : cast(`${G} * 1.5`, true);
     }
     case 'numeric': {
-      const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+      const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER, G);
       if (b) return shaped(b);
       const args = typmodArgs(fmt);
       const p = args[0];
@@ -243,6 +263,9 @@ export function valueFor(types: Map<number, CatalogType>, typid: number, fmt: st
     case 'jsonb':
       return cast(`jsonb_build_object('n', ${G})`, true);
     case 'bytea':
+      if (ctx.width !== undefined && ctx.width > 16) {
+        return cast(`substring(decode(repeat(md5(${G}::text), ${Math.ceil(ctx.width / 16)}), 'hex') from 1 for ${Math.round(ctx.width)})`, true);
+      }
       return cast(`decode(md5(${G}::text), 'hex')`, true);
     case 'inet':
       return cast(`'10.0.0.0'::inet + ${G}`, true);
