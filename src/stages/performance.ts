@@ -29,7 +29,11 @@ import { productionRowsOf } from './projection.js';
 import { WriteCost } from './write-cost.js';
 import { loadQueries, type AppQuery } from './queries.js';
 import { StatementProbe } from './statement-probe.js';
-import { ANY_ROW_FAILS, failureFinding, passesOnEmptyTables, truncateAll } from './syntax.js';
+import { failureFinding } from './syntax.js';
+import { PreSeedCheckpoint } from './checkpoint.js';
+import { sqlStepper } from './steps.js';
+import { explainFailure } from './value-failures.js';
+import type { ScratchDatabase } from '../db/scratch.js';
 import { applySessionLimits } from './walk.js';
 
 /** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
@@ -50,12 +54,30 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
   }
   const queries = ctx.config.queries ? loadQueries(ctx.config.root, ctx.config.queries).queries : undefined;
   const template = ctx.baselineTemplate;
-  const db = await ctx.server.createDatabase(template?.name);
+  let db = await ctx.server.createDatabase(template?.name);
   let client: pg.Client | undefined;
   const notices = new Set<string>();
+  const connect = async (target: ScratchDatabase): Promise<pg.Client> => {
+    const c = await ctx.server.connect(target);
+    await applySessionLimits(c, ctx);
+    return c;
+  };
+  // The state before the tool's generated rows, built only when a migration fails on them.
+  const checkpoint = new PreSeedCheckpoint(ctx, connect, (c) => sqlStepper(c));
   try {
-    client = await ctx.server.connect(db);
-    await applySessionLimits(client, ctx);
+    client = await connect(db);
+    /** Replaces the stage's database by the checkpoint holding every migration through `index`; false when it fails there. */
+    const restore = async (index: number): Promise<{ ok: boolean; failure?: StatementFailure }> => {
+      const r = await checkpoint.applyThrough(index);
+      if (!r?.ok) return { ok: false, ...(r?.failure ? { failure: r.failure } : {}) };
+      const fresh = await checkpoint.copy();
+      await client?.end().catch(() => {});
+      client = undefined;
+      await ctx.server.dropDatabase(db.name).catch(() => {});
+      db = fresh;
+      client = await connect(db);
+      return { ok: true };
+    };
     let stopped: string | undefined;
     const notReached: string[] = [];
     const emptyFills: string[] = [];
@@ -85,7 +107,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
         if (!r.ok) stopped = m.version;
         continue;
       }
-      const result = await measureMigration(ctx, client, prepared, up, queries, (n) => {
+      const result = await measureMigration(ctx, client, prepared, up, queries, () => restore(index), (n) => {
         const key = `${n.table}\u0000${n.message}`;
         if (notices.has(key)) return;
         notices.add(key);
@@ -97,7 +119,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
           message: `table ${n.table} could not be filled to ${ctx.config.perfRows.toLocaleString('en-US')} rows before ${m.version}, so ${m.version} was timed on fewer: ${n.message}`,
         });
       });
-      await applySessionLimits(client, ctx);
+      await applySessionLimits(client!, ctx);
       if (result.emptyFill === true) emptyFills.push(m.version);
       else if (result.emptyFill === false) measuredOnRows++;
       outcome.findings.push(...result.findings);
@@ -118,7 +140,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
       const reasons = [...new Set(outcome.findings.filter((f) => f.rule === 'measured-on-fewer-rows').map((f) => f.message))].slice(0, 5);
       throw new InputError('database', `the performance stage could not fill any table the migrations touch, so nothing could be measured (${emptyFills.join(', ')}): ${reasons.join('; ')}`);
     }
-    if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
+    if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client!, ctx.config)));
     if (stopped !== undefined && notReached.length > 0) {
       outcome.findings.push({
         stage: 'performance',
@@ -130,6 +152,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
   } finally {
     await client?.end().catch(() => {});
     await ctx.server.dropDatabase(db.name).catch(() => {});
+    await checkpoint.close();
   }
   return outcome;
 }
@@ -172,6 +195,7 @@ async function measureMigration(
   prepared: PreparedMigration,
   up: ParsedSource,
   queries: readonly AppQuery[] | undefined,
+  restore: PreSeedRestore,
   notice: (n: SeedNotice) => void,
 ): Promise<MeasureResult> {
   const { config } = ctx;
@@ -246,7 +270,7 @@ async function measureMigration(
     const writeCost = await phases.time('write cost', () => writes.after(client, { version: prepared.migration.version, up, threshold: config.writeCostThreshold }));
     return withFill({ ...assessed, findings: [...assessed.findings, ...regressions, ...writeCost], stop: false, note: `${volume}; ${phases.summary()}` });
   }
-  return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure!, volume));
+  return withFill(await failedAtVolume(ctx, prepared, up, r.failure!, volume, restore));
 }
 
 /**
@@ -329,27 +353,34 @@ function describeVolume(existing: ExistingTable[], rows: Map<number, number>): s
   return `rows: ${parts.join(', ')}`;
 }
 
+/** Puts the stage on the state before the generated rows with this migration applied, or says why it cannot. */
+type PreSeedRestore = () => Promise<{ ok: boolean; failure?: StatementFailure }>;
+
 /**
- * The migration failed on the filled tables. When it passes on empty tables and the failure is
- * about the generated values, that is the syntax stage's warning, here at volume, and the
- * migration is applied to empty tables so the walk goes on; a statement timeout is an error.
- * Any other failure is the syntax stage's to report (or this stage's, when it is the only one running).
+ * The migration failed on the filled tables. It is applied to the state before the generated
+ * rows (a checkpoint where every migration ran as written and nothing was generated, so the rows
+ * the migrations inserted are there and no user trigger ever sees the tool's work); failing
+ * there too, it does not apply and the stage stops. Passing there, the parse tree tells a
+ * failure any row would cause (an error, or the syntax stage's when it ran) from one that
+ * depends on the generated values (a warning); a statement timeout at volume is an error. Either
+ * way the stage goes on from that state, so every later migration is measured.
  */
 async function failedAtVolume(
   ctx: StageContext,
-  client: pg.Client,
   prepared: PreparedMigration,
   up: ParsedSource,
   failure: StatementFailure,
   volume: string,
+  restore: PreSeedRestore,
 ): Promise<MeasureResult> {
   const m = prepared.migration;
   const rows = ctx.config.perfRows.toLocaleString('en-US');
   const findings: Finding[] = [];
   const asPerformance = (f: Finding): Finding => ({ ...f, stage: 'performance' });
   const walkRan = ctx.config.stages.some((s) => s !== 'performance');
-  const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, up);
-  if (onEmpty !== true || ANY_ROW_FAILS.has(failure.code ?? '')) {
+  const clean = await restore();
+  if (!clean.ok) {
+    const real = clean.failure ?? failure;
     if (walkRan) {
       findings.push({
         stage: 'performance',
@@ -357,13 +388,14 @@ async function failedAtVolume(
         rule: 'not-measured',
         migration: m.version,
         file: up.source.file,
-        message: `${m.version} was not timed: it fails to apply (${failure.message})`,
+        message: `${m.version} was not timed: it fails to apply (${real.message})`,
       });
     } else {
-      findings.push(asPerformance(failureFinding(prepared, up, failure, 'apply-failed', 'error', failure.message)));
+      findings.push(asPerformance(failureFinding(prepared, up, real, 'apply-failed', 'error', real.message)));
     }
     return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
+  const why = explainFailure(up, failure);
   if (failure.code === '57014') {
     findings.push(
       asPerformance(
@@ -378,6 +410,13 @@ async function failedAtVolume(
         ),
       ),
     );
+  } else if (why.anyRow) {
+    // The walk reports it at its own rows when it ran; said once.
+    findings.push(
+      walkRan
+        ? { stage: 'performance', severity: 'notice', rule: 'not-measured', migration: m.version, file: up.source.file, message: `${m.version} was not timed: ${why.rows}` }
+        : asPerformance(failureFinding(prepared, up, failure, 'fails-with-rows', 'error', `${failure.message} — ${why.rows}; the migration was not timed`, why.hint)),
+    );
   } else {
     findings.push(
       asPerformance(
@@ -387,18 +426,11 @@ async function failedAtVolume(
           failure,
           'data-dependent',
           'warning',
-          `${failure.message} — fails on the ${rows} generated rows per table; existing production rows may violate it too. The migration was not timed`,
-          'check the production data for rows this statement rejects before deploying',
+          `${failure.message} — fails on the ${rows} generated rows per table: ${why.rows}. The migration was not timed`,
+          why.hint,
         ),
       ),
     );
-  }
-  await truncateAll(client);
-  const again = await applyStatements(client, up);
-  await applySessionLimits(client, ctx);
-  if (!again.ok) {
-    findings.push(asPerformance(failureFinding(prepared, up, again.failure!, 'apply-failed', walkRan ? 'notice' : 'error', again.failure!.message)));
-    return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
   // Not timed, but what the parse tree shows still holds.
   const major = Math.floor(ctx.server.versionNum / 10000);
@@ -406,4 +438,3 @@ async function failedAtVolume(
   findings.push(...unmeasured.findings);
   return { findings, statements: [], stop: false, note: `${volume}; not timed` };
 }
-
