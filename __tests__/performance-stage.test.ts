@@ -227,6 +227,24 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn']);
   });
 
+  it('warns when the fill of a table times out, naming the table: never a silent pass', async () => {
+    const report = await run(
+      {
+        'migrations/1_t.up.sql': [
+          "CREATE FUNCTION slow_ok(v int) RETURNS boolean LANGUAGE sql AS 'SELECT v IS NOT NULL FROM pg_sleep(0.001)';",
+          'CREATE TABLE slowt (id int PRIMARY KEY, n int NOT NULL CHECK (slow_ok(n)));',
+          'CREATE TABLE fast (id int PRIMARY KEY, n int NOT NULL);',
+        ].join('\n'),
+        'migrations/2_cols.up.sql': "SET lock_timeout = '5s';\nALTER TABLE slowt ADD COLUMN x int;\nALTER TABLE fast ADD COLUMN x int;",
+      },
+      { perfRows: '8000', statementTimeoutMs: '2000' },
+    );
+    const short = report.findings.filter((f) => f.rule === 'measured-on-fewer-rows');
+    expect(short.map((f) => `${f.severity}@${f.migration}`)).toEqual(['warning@2']);
+    expect(short[0]!.message).toMatch(/^2 was measured on \d+ of 8,000 rows in slowt: canceling statement due to statement timeout$/);
+    expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn']);
+  });
+
   it('exits with a database error when no table the migrations touch could be filled', async () => {
     const root = makeRepo({
       'migrations/1_pairs.up.sql': 'CREATE TABLE pairs (id int PRIMARY KEY, lo int NOT NULL, hi int NOT NULL, CHECK (lo > hi));',
