@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
+import { applyStatements, applyWhole, transactionModeFor, type ApplyResult, type StatementFailure } from '../db/execute.js';
 import { tablesOfIndexes } from '../db/plans.js';
 import { countRows, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
 import { seedTables, type SeedNotice, type SeedOutcome } from '../db/seed.js';
@@ -36,6 +36,8 @@ import { explainFailure } from './value-failures.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { applySessionLimits } from './walk.js';
 
+/** SQLSTATE classes of a failure caused by the values: data exceptions and integrity violations. */
+const VALUE_FAILURE = /^2[23]/;
 /** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
 const MIN_SMALL_ROWS = 1_000;
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -215,15 +217,22 @@ async function measureMigration(
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
-    filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
+    const smallSeed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
+    filled = [...new Set([...names, ...smallSeed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
-      const durations = await phases.time('first run', () => rolledBackRun(client, up));
+      const run = await phases.time('first run', () => rolledBackRun(client, up));
       await applySessionLimits(client, ctx);
-      if (durations) {
-        small = { durations, rows };
+      if (run.ok) {
+        small = { durations: run.durations, rows };
         if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
+      } else if (VALUE_FAILURE.test(run.failure?.code ?? '')) {
+        // The rows at full size hold these ones: the values that fail it here fail it there too. Not worth
+        // filling the rest and waiting for the same failure.
+        const fill = fillShortfall(prepared, existing, rows, smallRows, smallSeed);
+        for (const n of smallSeed.notices) if (!fill.short.has(n.table)) notice(n);
+        const failed = await phases.time('restore', () => failedAtVolume(ctx, prepared, up, run.failure!, describeVolume(existing, rows), restore, smallRows));
+        return { ...failed, findings: [...fill.findings, ...failed.findings], emptyFill: fill.empty, note: `${failed.note}; ${phases.summary()}` };
       }
     }
   }
@@ -249,10 +258,10 @@ async function measureMigration(
   const repeats: number[][] = [];
   if (small && rollbackable && nearThreshold(small, rows, config.perfThresholdMs)) {
     for (let i = 0; i < EXTRA_RUNS_NEAR_THRESHOLD; i++) {
-      const durations = await phases.time('runs again', () => rolledBackRun(client, up));
+      const again = await phases.time('runs again', () => rolledBackRun(client, up));
       await applySessionLimits(client, ctx);
-      if (!durations) break;
-      repeats.push(durations);
+      if (!again.ok) break;
+      repeats.push(again.durations);
       if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
     }
   }
@@ -271,7 +280,8 @@ async function measureMigration(
     const writeCost = await phases.time('write cost', () => writes.after(client, { version: prepared.migration.version, up, threshold: config.writeCostThreshold }));
     return withFill({ ...assessed, findings: [...assessed.findings, ...regressions, ...writeCost], stop: false, note: `${volume}; ${phases.summary()}` });
   }
-  return withFill(await failedAtVolume(ctx, prepared, up, r.failure!, volume, restore));
+  const failed = await phases.time('restore', () => failedAtVolume(ctx, prepared, up, r.failure!, volume, restore));
+  return withFill({ ...failed, note: `${failed.note}; ${phases.summary()}` });
 }
 
 /**
@@ -338,11 +348,10 @@ class PhaseClock {
 }
 
 /** Runs the migration in a transaction that is rolled back; the time of each statement, or undefined when it fails. */
-async function rolledBackRun(client: pg.Client, up: ParsedSource): Promise<number[] | undefined> {
+async function rolledBackRun(client: pg.Client, up: ParsedSource): Promise<ApplyResult> {
   await client.query('BEGIN');
   try {
-    const r = await applyStatements(client, up, { mode: 'caller' });
-    return r.ok ? r.durations : undefined;
+    return await applyStatements(client, up, { mode: 'caller' });
   } finally {
     await client.query('ROLLBACK').catch(() => {});
   }
@@ -373,9 +382,10 @@ async function failedAtVolume(
   failure: StatementFailure,
   volume: string,
   restore: PreSeedRestore,
+  filledTo = ctx.config.perfRows,
 ): Promise<MeasureResult> {
   const m = prepared.migration;
-  const rows = ctx.config.perfRows.toLocaleString('en-US');
+  const rows = filledTo.toLocaleString('en-US');
   const findings: Finding[] = [];
   const asPerformance = (f: Finding): Finding => ({ ...f, stage: 'performance' });
   const walkRan = ctx.config.stages.some((s) => s !== 'performance');
