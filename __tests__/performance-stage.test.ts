@@ -228,7 +228,7 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     // At 100 rows (syntax) the check holds; at 20,000 it does not.
     const dependent = report.findings.filter((f) => f.rule === 'data-dependent');
     expect(dependent.map((f) => `${f.stage}:${f.severity}:${f.line}`)).toEqual(['performance:warning:1']);
-    expect(dependent[0]!.message).toMatch(/violated by some row — fails on the 20,000 generated rows per table; .*The migration was not timed$/);
+    expect(dependent[0]!.message).toMatch(/violated by some row — fails on the 20,000 generated rows per table: items rows that violate the new CHECK make it fail; .*The migration was not timed$/);
     // Not timed, but still read: the check was added without NOT VALID and without lock_timeout.
     expect(notNotice(report).map(brief).sort()).toEqual(['constraint-not-valid@2:1', 'data-dependent@2:1', 'missing-lock-timeout@2:1']);
     expect(report.verdict).toBe('pass');
@@ -253,6 +253,24 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(short[0]!.message).toMatch(/^2 was measured on 31,767 of 40,000 rows in levels: id \(smallint\) holds 31767 generated values$/);
     expect(at(report, '2', 2).rows).toBe(31_767);
     expect(report.verdict).toBe('pass');
+    expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn']);
+  });
+
+  it('warns when the fill of a table times out, naming the table: never a silent pass', async () => {
+    const report = await run(
+      {
+        'migrations/1_t.up.sql': [
+          "CREATE FUNCTION slow_ok(v int) RETURNS boolean LANGUAGE sql AS 'SELECT v IS NOT NULL FROM pg_sleep(0.001)';",
+          'CREATE TABLE slowt (id int PRIMARY KEY, n int NOT NULL CHECK (slow_ok(n)));',
+          'CREATE TABLE fast (id int PRIMARY KEY, n int NOT NULL);',
+        ].join('\n'),
+        'migrations/2_cols.up.sql': "SET lock_timeout = '5s';\nALTER TABLE slowt ADD COLUMN x int;\nALTER TABLE fast ADD COLUMN x int;",
+      },
+      { perfRows: '8000', statementTimeoutMs: '2000' },
+    );
+    const short = report.findings.filter((f) => f.rule === 'measured-on-fewer-rows');
+    expect(short.map((f) => `${f.severity}@${f.migration}`)).toEqual(['warning@2']);
+    expect(short[0]!.message).toMatch(/^2 was measured on \d+ of 8,000 rows in slowt: canceling statement due to statement timeout$/);
     expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn']);
   });
 
@@ -307,7 +325,7 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
   it('reports a migration that does not apply as an error when it is the only stage, as a notice otherwise', async () => {
     const files = {
       ...USERS,
-      'migrations/2_bad.up.sql': 'ALTER TABLE users ADD COLUMN region text NOT NULL;',
+      'migrations/2_bad.up.sql': 'ALTER TABLE accounts ADD COLUMN region text;',
       'migrations/3_after.up.sql': 'SELECT 1;',
     };
     const alone = await run(files);
@@ -319,7 +337,67 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     expect(alone.findings[1]!.message).toBe('3 was not measured: 2 could not be applied, so the migrations after it were not reached');
     const both = await run(files, { stages: 'syntax,performance' });
     expect(both.findings.filter((f) => f.stage === 'performance').map((f) => `${f.severity}:${f.rule}`)).toEqual(['notice:not-measured', 'notice:not-measured']);
+    expect(both.findings.filter((f) => f.severity === 'error').map((f) => `${f.stage}:${f.rule}`)).toEqual(['syntax:apply-failed']);
+  });
+
+  it('fails a NOT NULL column nothing fills as fails-with-rows, once, and measures the migrations after it', async () => {
+    const files = {
+      ...USERS,
+      'migrations/2_bad.up.sql': 'ALTER TABLE users ADD COLUMN region text NOT NULL;',
+      'migrations/3_after.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY users_n_idx ON users (n);",
+    };
+    const alone = await run(files, { perfRows: '4000' });
+    const errors = alone.findings.filter((f) => f.severity === 'error');
+    expect(errors.map((f) => `${f.stage}:${f.rule}@${f.migration}:${f.line}`)).toEqual(['performance:fails-with-rows@2:1']);
+    expect(errors[0]!.message).toMatch(/users\.region is added NOT NULL without a default, so any row of users fails it; the migration was not timed$/);
+    expect(alone.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'fail', 'pass']);
+    expect(at(alone, '3', 2).rows).toBe(4_000);
+    const both = await run(files, { stages: 'syntax,performance', perfRows: '4000' });
     expect(both.findings.filter((f) => f.severity === 'error').map((f) => `${f.stage}:${f.rule}`)).toEqual(['syntax:fails-with-rows']);
+    expect(both.findings.filter((f) => f.stage === 'performance' && f.migration === '2' && f.rule !== 'missing-lock-timeout').map((f) => `${f.severity}:${f.rule}`)).toEqual(['notice:not-measured']);
+    expect(at(both, '3', 2).rows).toBe(4_000);
+  });
+
+  it('goes on from the state before the generated rows: no TRUNCATE or DELETE, the rows the migrations inserted kept', async () => {
+    const report = await run(
+      {
+        'migrations/1_schema.up.sql': [
+          'CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);',
+          'CREATE TABLE members (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs, user_id int NOT NULL, role text NOT NULL);',
+          'CREATE TABLE templates (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs);',
+          'CREATE TABLE settings (key text PRIMARY KEY, value int NOT NULL);',
+          "INSERT INTO settings VALUES ('default_owner', 7);",
+          "CREATE FUNCTION keep_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'rows of % are kept', TG_TABLE_NAME; END $$;",
+          'CREATE TRIGGER templates_keep BEFORE TRUNCATE OR DELETE ON templates FOR EACH STATEMENT EXECUTE FUNCTION keep_rows();',
+          'CREATE TRIGGER settings_keep BEFORE TRUNCATE OR DELETE ON settings FOR EACH STATEMENT EXECUTE FUNCTION keep_rows();',
+        ].join('\n'),
+        // The backfill finds an owner only for organisations with an 'owner' member: none among the generated rows.
+        'migrations/2_created_by.up.sql': [
+          'ALTER TABLE templates ADD COLUMN created_by int;',
+          "UPDATE templates SET created_by = (SELECT m.user_id FROM members m WHERE m.org_id = templates.org_id AND m.role = 'owner' LIMIT 1);",
+          'ALTER TABLE templates ALTER COLUMN created_by SET NOT NULL;',
+        ].join('\n'),
+        // Needs the row migration 1 inserted.
+        'migrations/3_owner.up.sql': [
+          "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM settings WHERE key = 'default_owner') THEN RAISE EXCEPTION 'the default_owner setting is missing'; END IF; END $$;",
+          "SET lock_timeout = '5s';",
+          'CREATE INDEX CONCURRENTLY templates_created_by_idx ON templates (created_by);',
+        ].join('\n'),
+      },
+      { perfRows: '4000' },
+    );
+    const dependent = report.findings.filter((f) => f.rule === 'data-dependent');
+    expect(dependent.map((f) => `${f.stage}:${f.severity}@${f.migration}:${f.line}`)).toEqual(['performance:warning@2:3']);
+    expect(dependent[0]!.message).toMatch(/templates rows that the backfill at line 2 leaves NULL in created_by \(rows with no matching row in members\) make SET NOT NULL fail/);
+    // Failing on the values at a quarter of the rows already, it is not filled further to fail again.
+    expect(dependent[0]!.message).toMatch(/fails on the 1,000 generated rows per table/);
+    expect(report.findings.filter((f) => f.rule === 'measured-on-fewer-rows')).toEqual([]);
+    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(report.findings.filter((f) => f.rule === 'fill-fires-triggers')).toEqual([]);
+    expect(report.migrations.map((m) => m.stages.performance)).toEqual(['pass', 'warn', expect.stringMatching(/^(pass|warn)$/)]);
+    // Measured on generated rows again after the restore.
+    expect(at(report, '3', 3).rows).toBe(4_000);
+    expect(report.verdict).toBe('pass');
   });
 
   it('counts a partitioned table once, with its partitions, and says how to index it', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseTableName, sameTable, statementScope, tableTouches, touchedTables, touchName } from '../src/sql/touched.js';
-import { plpgsqlAvailable } from '../src/sql/plpgsql.js';
+import { plpgsqlAvailable, readPlpgsqlBody, readPlpgsqlFunction } from '../src/sql/plpgsql.js';
 import { statements } from './support/sql.js';
 
 const touched = (sql: string, opts?: { reads?: boolean }) => [...touchedTables(statements(sql), opts)].sort();
@@ -80,7 +80,7 @@ describe('touchedTables', () => {
     expect(r.opaque).toEqual([]);
   });
 
-  it('marks DO blocks, CALL and function calls as opaque and scans DO bodies for tables', () => {
+  it('marks DO blocks with dynamic SQL, CALL and function calls as opaque, and reads what DO bodies run as written', () => {
     const r = tableTouches(
       statements(`DO $$
 BEGIN
@@ -94,9 +94,9 @@ SELECT backfill_users();
 SELECT setval('users_id_seq', 10);`),
     );
     expect(r.opaque).toEqual([0, 1, 2]);
-    expect(r.touches.map((t) => [t.action, touchName(t), t.inferred])).toEqual([
-      ['insert', '"Audit"', true],
-      ['update', 'app.users', true],
+    expect(r.touches.map((t) => [t.action, touchName(t), t.statement])).toEqual([
+      ['update', 'app.users', 0],
+      ['insert', '"Audit"', 0],
     ]);
   });
 
@@ -150,6 +150,46 @@ describe('DO blocks read through the PL/pgSQL parser', () => {
   it('falls back to the text scan, reach open, without a PL/pgSQL parser or for another language', () => {
     const stmts = statements(`DO LANGUAGE plperl $$ my $x = 1; $$;`);
     expect(statementScope(stmts, { reads: true })).toBeUndefined();
+  });
+});
+
+describe('the PL/pgSQL reader', () => {
+  it.runIf(plpgsqlAvailable())('gives variables, statements with their lines, and says when a body runs dynamic SQL', () => {
+    const body = readPlpgsqlFunction(`CREATE FUNCTION f(p int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  n int := (SELECT count(*) FROM users);
+  c CURSOR FOR SELECT id FROM teams;
+  a int[];
+BEGIN
+  a[1] := (SELECT max(id) FROM orgs WHERE id = p);
+  UPDATE users SET n = n + 1;
+  EXECUTE 'DELETE FROM ' || 'hidden';
+  RETURN n;
+END $$`);
+    expect([...body.variables.keys()]).toEqual(expect.arrayContaining(['p', 'n', 'c', 'a']));
+    expect(body.variables.get('n')).toBe('int');
+    expect(body.statements.map((s) => `${s.lineno}: ${s.sql.trim()}`)).toEqual([
+      '3: SELECT (SELECT count(*) FROM users)',
+      '4: SELECT id FROM teams',
+      '7: SELECT (SELECT max(id) FROM orgs WHERE id = p)',
+      '8: UPDATE users SET n = n + 1',
+    ]);
+    expect(body.dynamic).toBe(true);
+    expect(readPlpgsqlBody('BEGIN UPDATE users SET n = 1; END')?.dynamic).toBe(false);
+    expect(readPlpgsqlBody('BEGIN RETURN 1; END')).toBeUndefined();
+  });
+
+  it.runIf(plpgsqlAvailable())('reads a routine with its own return type and arguments, trigger functions too', () => {
+    const stmts = statements(`
+      CREATE FUNCTION counted(p int) RETURNS int LANGUAGE plpgsql AS $$ DECLARE n int := (SELECT count(*) FROM users WHERE id > p); BEGIN UPDATE audit SET x = n; RETURN n; END $$;
+      SELECT counted(1);
+    `);
+    expect(statementScope(stmts, { reads: true })?.map((t) => t.name).sort()).toEqual(['audit', 'users']);
+    const trigger = statements(`
+      CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.org := (SELECT id FROM orgs LIMIT 1); RETURN NEW; END $$;
+      SELECT stamp();
+    `);
+    expect(statementScope(trigger, { reads: true })?.map((t) => t.name)).toEqual(['orgs']);
   });
 });
 

@@ -8,11 +8,13 @@
  * written without a schema has `schema: undefined`, since the search_path decides it at run time.
  */
 
-import { parseSql, plpgsqlStatements } from './plpgsql.js';
+import { parseSql, plpgsqlTrees, readPlpgsqlBody, readPlpgsqlFunction, type PlpgsqlBody } from './plpgsql.js';
 
 /** The parse tree root of one statement: `{ AlterTableStmt: {...} }` (what `parseSource` gives). */
 export interface ParsedStatementLike {
   node: Record<string, unknown>;
+  /** The statement's text, when at hand: a CREATE FUNCTION is then read as written (arguments, return type). */
+  sql?: string;
 }
 
 export type TouchAction =
@@ -49,8 +51,6 @@ export interface TableTouch {
   action: TouchAction;
   /** Index of the statement in the list given. */
   statement: number;
-  /** Found by scanning the text of a procedural block (DO), not from a parse tree. */
-  inferred?: true;
 }
 
 export interface TouchAnalysis {
@@ -128,11 +128,17 @@ class Collector {
   readonly opaque = new Set<number>();
   private index = 0;
   private cteNames = new Set<string>();
-  /** Functions and procedures these statements define: the SQL of their bodies, undefined when it cannot be read. */
-  private readonly routines = new Map<string, Node[] | undefined>();
+  /**
+   * Functions and procedures these statements define: the SQL of their bodies, undefined when it
+   * cannot be read; `complete` false when the body also runs dynamic SQL or calls what cannot be followed.
+   */
+  private readonly routines = new Map<string, { trees: Node[]; complete: boolean } | undefined>();
+  private sql: string | undefined;
 
-  statement(index: number, root: Node): void {
+  statement(index: number, root: Node, sql?: string): void {
     this.index = index;
+    // Only a CREATE FUNCTION is read from its text: a body nested in a DO block is not that text.
+    this.sql = root.CreateFunctionStmt !== undefined ? sql : undefined;
     this.cteNames = new Set();
     collectCteNames(root, this.cteNames);
     const kind = Object.keys(root)[0] ?? '';
@@ -141,8 +147,18 @@ class Collector {
     this.dispatch(kind, body, true);
   }
 
-  private add(schema: string | undefined, name: string, action: TouchAction, inferred = false): void {
-    this.touches.push({ schema, name, action, statement: this.index, ...(inferred ? { inferred: true as const } : {}) });
+  private add(schema: string | undefined, name: string, action: TouchAction): void {
+    this.touches.push({ schema, name, action, statement: this.index });
+  }
+
+  /** The statements of a body, each as if it stood here; false when the reach stays open (dynamic SQL, a call). */
+  private body(read: { trees: Node[]; dynamic: boolean } | undefined): boolean {
+    if (!read) return false;
+    for (const n of read.trees) {
+      const k = Object.keys(n)[0];
+      if (k !== undefined && isNode(n[k])) this.dispatch(k, n[k] as Node, false);
+    }
+    return !read.dynamic && !read.trees.some((n) => opaqueStatement(n));
   }
 
   private addVar(v: unknown, action: TouchAction): void {
@@ -311,17 +327,9 @@ class Collector {
           if (d?.defname === 'language') language = value.toLowerCase();
         }
         if (body === undefined) return;
-        // Read from the body's own parse when it can be; the text scan otherwise, and the reach stays open.
-        const inner = language === 'plpgsql' ? plpgsqlStatements(body) : undefined;
-        if (inner && !inner.some((n) => opaqueStatement(n))) {
-          for (const n of inner) {
-            const k = Object.keys(n)[0];
-            if (k !== undefined && isNode(n[k])) this.dispatch(k, n[k] as Node, false);
-          }
-          return;
-        }
-        this.opaque.add(this.index);
-        this.scanProcedural(body);
+        // Read from the body's own parse; what it cannot see (dynamic SQL, a call, a body it refuses) leaves the reach open.
+        const read = language === 'plpgsql' ? plpgsqlTrees(readPlpgsqlBody(body)) : undefined;
+        if (!this.body(read)) this.opaque.add(this.index);
         return;
       }
       case 'CreateFunctionStmt': {
@@ -339,8 +347,13 @@ class Collector {
             if (isNode(first) && isNode(first.String) && typeof first.String.sval === 'string') body = first.String.sval;
           }
         }
-        const inner = body === undefined ? undefined : language === 'plpgsql' ? plpgsqlStatements(body) : language === 'sql' ? parseSql(body) : undefined;
-        this.routines.set(name, inner && !inner.some((n) => opaqueStatement(n)) ? inner : undefined);
+        let read: { trees: Node[]; dynamic: boolean } | undefined;
+        if (body !== undefined && language === 'plpgsql') read = plpgsqlTrees(this.plpgsqlRoutine(b, body));
+        else if (body !== undefined && language === 'sql') {
+          const trees = parseSql(body);
+          read = trees && { trees, dynamic: false };
+        }
+        this.routines.set(name, read && { trees: read.trees, complete: !read.dynamic && !read.trees.some((n) => opaqueStatement(n)) });
         return;
       }
       case 'CallStmt': {
@@ -360,14 +373,31 @@ class Collector {
   private runRoutines(names: string[]): boolean {
     if (names.length === 0) return false;
     const bodies = names.map((n) => this.routines.get(n));
-    if (bodies.some((b) => b === undefined)) return false;
-    for (const body of bodies as Node[][]) {
-      for (const n of body) {
-        const k = Object.keys(n)[0];
-        if (k !== undefined && isNode(n[k])) this.dispatch(k, n[k] as Node, false);
+    let complete = true;
+    for (const body of bodies) {
+      if (!body) {
+        complete = false;
+        continue;
+      }
+      if (!this.body({ trees: body.trees, dynamic: !body.complete })) complete = false;
+    }
+    return complete;
+  }
+
+  /** A PL/pgSQL routine this statement defines: read from its own text when at hand, else its body in a function of the same return kind. */
+  private plpgsqlRoutine(stmt: Node, body: string): PlpgsqlBody | undefined {
+    if (this.sql !== undefined) {
+      try {
+        return readPlpgsqlFunction(this.sql);
+      } catch {
+        // Fall through to the body alone.
       }
     }
-    return true;
+    const type = isNode(stmt.returnType) ? stmt.returnType : undefined;
+    const names = nameList(type?.names);
+    const last = names[names.length - 1];
+    const returns = type === undefined ? 'void' : last === 'trigger' || last === 'event_trigger' || last === 'void' ? last : 'record';
+    return readPlpgsqlBody(body, type?.setof === true ? `SETOF ${returns}` : returns);
   }
 
   /** Foreign keys declared by a column definition or a table constraint. */
@@ -420,33 +450,6 @@ class Collector {
       }
     };
     walk(tree);
-  }
-
-  /**
-   * Tables named right after a writing keyword in a procedural body. A heuristic: the body is
-   * PL/pgSQL, not SQL, and dynamic SQL (EXECUTE) cannot be seen at all; the statement stays opaque.
-   */
-  private scanProcedural(body: string): void {
-    const text = body.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
-    const ident = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-    const qualified = `(${ident})(?:\\s*\\.\\s*(${ident}))?`;
-    const patterns: Array<[RegExp, TouchAction]> = [
-      [new RegExp(`\\binsert\\s+into\\s+${qualified}`, 'gi'), 'insert'],
-      [new RegExp(`\\bupdate\\s+(?:only\\s+)?${qualified}\\s+(?:as\\s+\\w+\\s+)?set\\b`, 'gi'), 'update'],
-      [new RegExp(`\\bdelete\\s+from\\s+(?:only\\s+)?${qualified}`, 'gi'), 'delete'],
-      [new RegExp(`\\bmerge\\s+into\\s+(?:only\\s+)?${qualified}`, 'gi'), 'merge'],
-      [new RegExp(`\\balter\\s+table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'alter'],
-      [new RegExp(`\\btruncate\\s+(?:table\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'truncate'],
-      [new RegExp(`\\bdrop\\s+table\\s+(?:if\\s+exists\\s+)?${qualified}`, 'gi'), 'drop'],
-    ];
-    const unquote = (s: string): string => (s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase());
-    for (const [re, action] of patterns) {
-      for (const m of text.matchAll(re)) {
-        const first = unquote(m[1]!);
-        if (m[2] !== undefined) this.add(first, unquote(m[2]), action, true);
-        else this.add(undefined, first, action, true);
-      }
-    }
   }
 }
 
@@ -508,7 +511,7 @@ function callsUnknownFunction(tree: unknown): boolean {
 /** Every table touch of the statements, in statement order, and the statements that hide theirs. */
 export function tableTouches(statements: readonly ParsedStatementLike[]): TouchAnalysis {
   const c = new Collector();
-  statements.forEach((s, i) => c.statement(i, s.node));
+  statements.forEach((s, i) => c.statement(i, s.node, s.sql));
   return { touches: c.touches, opaque: [...c.opaque] };
 }
 
@@ -554,7 +557,7 @@ export function existingTablesTouched(statements: readonly ParsedStatementLike[]
       if (!createdAt.has(key(t))) createdAt.set(key(t), t.statement);
       continue;
     }
-    if (ROW_NEUTRAL.has(t.action) || t.inferred) continue;
+    if (ROW_NEUTRAL.has(t.action)) continue;
     const node = statements[t.statement]?.node ?? {};
     const rename = node.RenameStmt as { newname?: string } | undefined;
     if (t.action === 'rename' && rename?.newname === t.name) continue;

@@ -71,7 +71,8 @@ export class PreSeedCheckpoint {
   async close(): Promise<void> {
     await this.client?.end().catch(() => {});
     this.client = undefined;
-    if (this.db) await this.ctx.server.dropDatabase(this.db.name).catch(() => {});
+    // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
+    if (this.db) this.ctx.server.retireDatabase(this.db.name);
     this.db = undefined;
   }
 }

@@ -28,7 +28,8 @@ import {
 import type { Finding, StageStatus } from '../report/model.js';
 import { statementNames } from '../sql/names.js';
 import type { ParsedSource } from '../sql/parse.js';
-import { bindVariables, parsePlpgsqlFunction, type PlpgsqlBody } from '../sql/plpgsql-function.js';
+import { bindVariables } from '../sql/plpgsql-bind.js';
+import { readPlpgsqlFunction, type PlpgsqlBody } from '../sql/plpgsql.js';
 import { tableTouches } from '../sql/touched.js';
 import { emptyOutcome, type StageContext } from './context.js';
 import { blameStatement, missingObjectOf } from './dependency-blame.js';
@@ -195,7 +196,7 @@ class Checker {
     let b = this.bodies.get(definition);
     if (b === undefined) {
       try {
-        b = await parsePlpgsqlFunction(definition);
+        b = readPlpgsqlFunction(definition);
       } catch {
         // The server accepted it; a body this parser cannot read is left unchecked.
         b = null;

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { applyStatements, applyWhole, transactionModeFor, type StatementFailure } from '../db/execute.js';
+import { applyStatements, applyWhole, transactionModeFor, type ApplyResult, type StatementFailure } from '../db/execute.js';
 import { tablesOfIndexes } from '../db/plans.js';
 import { countRows, relationSizes, resolveTables, userTables, vacuumTables, withDescendants, type ExistingTable } from '../db/measure.js';
 import { seedTables, type SeedNotice, type SeedOutcome } from '../db/seed.js';
@@ -29,9 +29,15 @@ import { productionRowsOf } from './projection.js';
 import { WriteCost } from './write-cost.js';
 import { loadQueries, type AppQuery } from './queries.js';
 import { StatementProbe } from './statement-probe.js';
-import { ANY_ROW_FAILS, failureFinding, passesOnEmptyTables, truncateAll } from './syntax.js';
+import { failureFinding } from './syntax.js';
+import { PreSeedCheckpoint } from './checkpoint.js';
+import { sqlStepper } from './steps.js';
+import { explainFailure } from './value-failures.js';
+import type { ScratchDatabase } from '../db/scratch.js';
 import { applySessionLimits } from './walk.js';
 
+/** SQLSTATE classes of a failure caused by the values: data exceptions and integrity violations. */
+const VALUE_FAILURE = /^2[23]/;
 /** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
 const MIN_SMALL_ROWS = 1_000;
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -50,12 +56,31 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
   }
   const queries = ctx.config.queries ? loadQueries(ctx.config.root, ctx.config.queries).queries : undefined;
   const template = ctx.baselineTemplate;
-  const db = await ctx.server.createDatabase(template?.name);
+  let db = await ctx.server.createDatabase(template?.name);
   let client: pg.Client | undefined;
   const notices = new Set<string>();
+  const connect = async (target: ScratchDatabase): Promise<pg.Client> => {
+    const c = await ctx.server.connect(target);
+    await applySessionLimits(c, ctx);
+    return c;
+  };
+  // The state before the tool's generated rows, built only when a migration fails on them.
+  const checkpoint = new PreSeedCheckpoint(ctx, connect, (c) => sqlStepper(c));
   try {
-    client = await ctx.server.connect(db);
-    await applySessionLimits(client, ctx);
+    client = await connect(db);
+    /** Replaces the stage's database by the checkpoint holding every migration through `index`; false when it fails there. */
+    const restore = async (index: number): Promise<{ ok: boolean; failure?: StatementFailure }> => {
+      const r = await checkpoint.applyThrough(index);
+      if (!r?.ok) return { ok: false, ...(r?.failure ? { failure: r.failure } : {}) };
+      const fresh = await checkpoint.copy();
+      await client?.end().catch(() => {});
+      client = undefined;
+      // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
+      ctx.server.retireDatabase(db.name);
+      db = fresh;
+      client = await connect(db);
+      return { ok: true };
+    };
     let stopped: string | undefined;
     const notReached: string[] = [];
     const emptyFills: string[] = [];
@@ -85,7 +110,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
         if (!r.ok) stopped = m.version;
         continue;
       }
-      const result = await measureMigration(ctx, client, prepared, up, queries, (n) => {
+      const result = await measureMigration(ctx, client, prepared, up, queries, () => restore(index), (n) => {
         const key = `${n.table}\u0000${n.message}`;
         if (notices.has(key)) return;
         notices.add(key);
@@ -97,7 +122,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
           message: `table ${n.table} could not be filled to ${ctx.config.perfRows.toLocaleString('en-US')} rows before ${m.version}, so ${m.version} was timed on fewer: ${n.message}`,
         });
       });
-      await applySessionLimits(client, ctx);
+      await applySessionLimits(client!, ctx);
       if (result.emptyFill === true) emptyFills.push(m.version);
       else if (result.emptyFill === false) measuredOnRows++;
       outcome.findings.push(...result.findings);
@@ -118,7 +143,7 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
       const reasons = [...new Set(outcome.findings.filter((f) => f.rule === 'measured-on-fewer-rows').map((f) => f.message))].slice(0, 5);
       throw new InputError('database', `the performance stage could not fill any table the migrations touch, so nothing could be measured (${emptyFills.join(', ')}): ${reasons.join('; ')}`);
     }
-    if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client, ctx.config)));
+    if (stopped === undefined && ctx.config.productionRows.size > 0) outcome.findings.push(...(await unknownProductionTables(client!, ctx.config)));
     if (stopped !== undefined && notReached.length > 0) {
       outcome.findings.push({
         stage: 'performance',
@@ -129,7 +154,8 @@ export async function runPerformanceStage(ctx: StageContext): Promise<StageOutco
     }
   } finally {
     await client?.end().catch(() => {});
-    await ctx.server.dropDatabase(db.name).catch(() => {});
+    ctx.server.retireDatabase(db.name);
+    await checkpoint.close();
   }
   return outcome;
 }
@@ -172,6 +198,7 @@ async function measureMigration(
   prepared: PreparedMigration,
   up: ParsedSource,
   queries: readonly AppQuery[] | undefined,
+  restore: PreSeedRestore,
   notice: (n: SeedNotice) => void,
 ): Promise<MeasureResult> {
   const { config } = ctx;
@@ -198,15 +225,22 @@ async function measureMigration(
   let small: MigrationMeasurement['small'];
   let filled = names;
   if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-    const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping, stats: config.productionStats }));
-    filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
+    const smallSeed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping, stats: config.productionStats }));
+    filled = [...new Set([...names, ...smallSeed.seeded.map((s) => s.table)])];
     const rows = await countRows(client, existing);
     if ([...rows.values()].some((n) => n < config.perfRows)) {
-      const durations = await phases.time('first run', () => rolledBackRun(client, up));
+      const run = await phases.time('first run', () => rolledBackRun(client, up));
       await applySessionLimits(client, ctx);
-      if (durations) {
-        small = { durations, rows };
+      if (run.ok) {
+        small = { durations: run.durations, rows };
         if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
+      } else if (VALUE_FAILURE.test(run.failure?.code ?? '')) {
+        // The rows at full size hold these ones: the values that fail it here fail it there too. Not worth
+        // filling the rest and waiting for the same failure.
+        const fill = fillShortfall(prepared, existing, rows, smallRows, smallSeed);
+        for (const n of smallSeed.notices) if (!fill.short.has(n.table)) notice(n);
+        const failed = await phases.time('restore', () => failedAtVolume(ctx, prepared, up, run.failure!, describeVolume(existing, rows), restore, smallRows));
+        return { ...failed, findings: [...fill.findings, ...failed.findings], emptyFill: fill.empty, note: `${failed.note}; ${phases.summary()}` };
       }
     }
   }
@@ -234,10 +268,10 @@ async function measureMigration(
   const repeats: number[][] = [];
   if (small && rollbackable && nearThreshold(small, rows, config.perfThresholdMs)) {
     for (let i = 0; i < EXTRA_RUNS_NEAR_THRESHOLD; i++) {
-      const durations = await phases.time('runs again', () => rolledBackRun(client, up));
+      const again = await phases.time('runs again', () => rolledBackRun(client, up));
       await applySessionLimits(client, ctx);
-      if (!durations) break;
-      repeats.push(durations);
+      if (!again.ok) break;
+      repeats.push(again.durations);
       if (up.statements.some((s) => DML.has(s.kind))) await vacuumTables(client, existing);
     }
   }
@@ -256,7 +290,8 @@ async function measureMigration(
     const writeCost = await phases.time('write cost', () => writes.after(client, { version: prepared.migration.version, up, threshold: config.writeCostThreshold }));
     return withFill({ ...assessed, findings: [...assessed.findings, ...regressions, ...writeCost], stop: false, note: `${volume}; ${phases.summary()}` });
   }
-  return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure!, volume));
+  const failed = await phases.time('restore', () => failedAtVolume(ctx, prepared, up, r.failure!, volume, restore));
+  return withFill({ ...failed, note: `${failed.note}; ${phases.summary()}` });
 }
 
 /**
@@ -323,11 +358,10 @@ class PhaseClock {
 }
 
 /** Runs the migration in a transaction that is rolled back; the time of each statement, or undefined when it fails. */
-async function rolledBackRun(client: pg.Client, up: ParsedSource): Promise<number[] | undefined> {
+async function rolledBackRun(client: pg.Client, up: ParsedSource): Promise<ApplyResult> {
   await client.query('BEGIN');
   try {
-    const r = await applyStatements(client, up, { mode: 'caller' });
-    return r.ok ? r.durations : undefined;
+    return await applyStatements(client, up, { mode: 'caller' });
   } finally {
     await client.query('ROLLBACK').catch(() => {});
   }
@@ -339,27 +373,35 @@ function describeVolume(existing: ExistingTable[], rows: Map<number, number>): s
   return `rows: ${parts.join(', ')}`;
 }
 
+/** Puts the stage on the state before the generated rows with this migration applied, or says why it cannot. */
+type PreSeedRestore = () => Promise<{ ok: boolean; failure?: StatementFailure }>;
+
 /**
- * The migration failed on the filled tables. When it passes on empty tables and the failure is
- * about the generated values, that is the syntax stage's warning, here at volume, and the
- * migration is applied to empty tables so the walk goes on; a statement timeout is an error.
- * Any other failure is the syntax stage's to report (or this stage's, when it is the only one running).
+ * The migration failed on the filled tables. It is applied to the state before the generated
+ * rows (a checkpoint where every migration ran as written and nothing was generated, so the rows
+ * the migrations inserted are there and no user trigger ever sees the tool's work); failing
+ * there too, it does not apply and the stage stops. Passing there, the parse tree tells a
+ * failure any row would cause (an error, or the syntax stage's when it ran) from one that
+ * depends on the generated values (a warning); a statement timeout at volume is an error. Either
+ * way the stage goes on from that state, so every later migration is measured.
  */
 async function failedAtVolume(
   ctx: StageContext,
-  client: pg.Client,
   prepared: PreparedMigration,
   up: ParsedSource,
   failure: StatementFailure,
   volume: string,
+  restore: PreSeedRestore,
+  filledTo = ctx.config.perfRows,
 ): Promise<MeasureResult> {
   const m = prepared.migration;
-  const rows = ctx.config.perfRows.toLocaleString('en-US');
+  const rows = filledTo.toLocaleString('en-US');
   const findings: Finding[] = [];
   const asPerformance = (f: Finding): Finding => ({ ...f, stage: 'performance' });
   const walkRan = ctx.config.stages.some((s) => s !== 'performance');
-  const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, up);
-  if (onEmpty !== true || ANY_ROW_FAILS.has(failure.code ?? '')) {
+  const clean = await restore();
+  if (!clean.ok) {
+    const real = clean.failure ?? failure;
     if (walkRan) {
       findings.push({
         stage: 'performance',
@@ -367,13 +409,14 @@ async function failedAtVolume(
         rule: 'not-measured',
         migration: m.version,
         file: up.source.file,
-        message: `${m.version} was not timed: it fails to apply (${failure.message})`,
+        message: `${m.version} was not timed: it fails to apply (${real.message})`,
       });
     } else {
-      findings.push(asPerformance(failureFinding(prepared, up, failure, 'apply-failed', 'error', failure.message)));
+      findings.push(asPerformance(failureFinding(prepared, up, real, 'apply-failed', 'error', real.message)));
     }
     return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
+  const why = explainFailure(up, failure);
   if (failure.code === '57014') {
     findings.push(
       asPerformance(
@@ -388,6 +431,13 @@ async function failedAtVolume(
         ),
       ),
     );
+  } else if (why.anyRow) {
+    // The walk reports it at its own rows when it ran; said once.
+    findings.push(
+      walkRan
+        ? { stage: 'performance', severity: 'notice', rule: 'not-measured', migration: m.version, file: up.source.file, message: `${m.version} was not timed: ${why.rows}` }
+        : asPerformance(failureFinding(prepared, up, failure, 'fails-with-rows', 'error', `${failure.message} — ${why.rows}; the migration was not timed`, why.hint)),
+    );
   } else {
     findings.push(
       asPerformance(
@@ -397,18 +447,11 @@ async function failedAtVolume(
           failure,
           'data-dependent',
           'warning',
-          `${failure.message} — fails on the ${rows} generated rows per table; existing production rows may violate it too. The migration was not timed`,
-          'check the production data for rows this statement rejects before deploying',
+          `${failure.message} — fails on the ${rows} generated rows per table: ${why.rows}. The migration was not timed`,
+          why.hint,
         ),
       ),
     );
-  }
-  await truncateAll(client);
-  const again = await applyStatements(client, up);
-  await applySessionLimits(client, ctx);
-  if (!again.ok) {
-    findings.push(asPerformance(failureFinding(prepared, up, again.failure!, 'apply-failed', walkRan ? 'notice' : 'error', again.failure!.message)));
-    return { findings, statements: [], stop: true, note: 'fails to apply' };
   }
   // Not timed, but what the parse tree shows still holds.
   const major = Math.floor(ctx.server.versionNum / 10000);
@@ -416,4 +459,3 @@ async function failedAtVolume(
   findings.push(...unmeasured.findings);
   return { findings, statements: [], stop: false, note: `${volume}; not timed` };
 }
-

@@ -1,7 +1,5 @@
 import type pg from 'pg';
-import { listUserTables } from '../db/catalog.js';
 import { applyStatements, transactionModeFor, type ApplyResult, type StatementFailure } from '../db/execute.js';
-import { quoteQualified } from '../db/quote.js';
 import type { Finding } from '../report/model.js';
 import { positionInStatement, type ParsedSource } from '../sql/parse.js';
 import { serverGrammarRefuses } from '../db/grammar.js';
@@ -128,31 +126,6 @@ export function runRoleHint(runRole: string): string {
     `migrations run as ${runRole}, a role of this run that owns the scratch databases and may act nowhere else, so that SQL built at run time cannot do what the guard refuses; ` +
     'if the migration needs a superuser (a setting, an extension not marked trusted), allow-outside: superuser runs the migrations as the connecting role'
   );
-}
-
-/** SQLSTATEs that any existing row triggers, whatever its values (the performance stage's test at volume). */
-export const ANY_ROW_FAILS = new Set(['23502']);
-
-export async function truncateAll(client: pg.ClientBase): Promise<void> {
-  const tables = await listUserTables(client);
-  if (tables.length === 0) return;
-  await client.query(`TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} CASCADE`);
-}
-
-/**
- * Does the migration pass when every table is empty? Tried inside a transaction that is rolled
- * back, so the database is left exactly as it was. Undefined when it cannot be tried that way.
- */
-export async function passesOnEmptyTables(client: pg.ClientBase, parsed: ParsedSource): Promise<boolean | undefined> {
-  if (transactionModeFor(parsed) !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional)) return undefined;
-  await client.query('BEGIN');
-  try {
-    await truncateAll(client);
-    const r = await applyStatements(client, parsed, { mode: 'caller' });
-    return r.ok;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-  }
 }
 
 /** The up applied to the state before the generated rows; undefined when that state cannot be had. */

@@ -7,8 +7,9 @@ import { G } from './values.js';
 /**
  * The one INSERT ... SELECT ... generate_series statement for a plan.
  *
- * Foreign-key values come from the parent's rows numbered 1..n, row g taking parent row
- * ((g - 1) % n) + 1. When every referenced column has a fixed-length type (integers, uuid, dates...),
+ * Foreign-key values come from the parent's rows numbered 1..n: the m rows of the range are spread
+ * over them in parent order (row g takes parent ((g - start) * n / m) + 1); the columns of a
+ * composite unique key still take every combination ((g - 1) / n_before % n + 1). When every referenced column has a fixed-length type (integers, uuid, dates...),
  * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
  * Otherwise the numbered parent rows are joined on their row number.
  */
@@ -44,7 +45,13 @@ export function buildInsert(plan: TablePlan, start: number, end: number, nullRet
         j.mode === 'radix' && j.radixBefore.length > 0
           ? ` / (${j.radixBefore.map((b) => `${countOf(b)}::int8`).join(' * ')})`
           : '';
-      index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
+      index =
+        j.mode === 'join'
+          ? // Children in parent order: row g of the range takes parent floor((g - start) * n / rows) + 1, so every
+            // parent has children when the range holds as many rows, and each index on the key is filled in order
+            // (a cyclic spread puts every insert in a different leaf page: several times slower at volume).
+            `((${G}::int8 - ${start}) * ${countOf(k)}) / ${end - start + 1} + 1`
+          : `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
     }
     if (arrayMode[k]) {
       // One order for every child table: row g of each sibling takes the same parent.
