@@ -132,7 +132,8 @@ export async function walkMigrations(
    */
   const retired: string[] = [];
   const dropRetired = async (): Promise<void> => {
-    for (const name of retired.splice(0)) await ctx.server.dropDatabase(name).catch(() => {});
+    // What cannot be dropped now is dropped when the run ends.
+    await ctx.server.dropDatabases(retired.splice(0));
   };
   const restore = async (index: number): Promise<boolean> => {
     const r = await checkpoint.applyThrough(index);
@@ -275,7 +276,7 @@ export async function walkMigrations(
     for (const o of observers) if (o.afterAll) await timed(o, () => o.afterAll!(client, db));
   } finally {
     await client.end().catch(() => {});
-    await ctx.server.dropDatabase(db.name).catch(() => {});
+    retired.push(db.name);
     await dropRetired();
     await checkpoint.close();
   }
