@@ -128,12 +128,15 @@ export async function walkMigrations(
   let restoreFailure: string | undefined;
   /**
    * Databases a restore replaced, not dropped yet. DROP DATABASE has the server write out every
-   * dirty page first (seconds on a busy server): a few are dropped together, one flush for all.
+   * dirty page first (seconds on a busy server): a few are dropped together, one flush for all,
+   * while the walk goes on. What cannot be dropped then is dropped when the run ends.
    */
   const retired: string[] = [];
-  const dropRetired = async (): Promise<void> => {
-    // What cannot be dropped now is dropped when the run ends.
-    await ctx.server.dropDatabases(retired.splice(0));
+  let dropping: Promise<unknown> = Promise.resolve();
+  const dropRetired = (): Promise<unknown> => {
+    const batch = retired.splice(0);
+    dropping = dropping.then(() => ctx.server.dropDatabases(batch)).catch(() => {});
+    return dropping;
   };
   const restore = async (index: number): Promise<boolean> => {
     const r = await checkpoint.applyThrough(index);
@@ -145,7 +148,7 @@ export async function walkMigrations(
     const fresh = await checkpoint.copy();
     await client.end().catch(() => {});
     retired.push(db.name);
-    if (retired.length >= RETIRED_BATCH) await dropRetired();
+    if (retired.length >= RETIRED_BATCH) void dropRetired();
     db = fresh;
     client = await connect(db);
     stepper = stepperFor(client, db);
