@@ -3,6 +3,7 @@ import pg from 'pg';
 import { num, scratchDatabases } from './support/scratch-db.js';
 import { servers } from './support/servers.js';
 import { parseBoundsCheck, parseInListCheck, resetSequences, seedTables } from '../src/db/seed.js';
+import { readCatalog } from '../src/db/seed/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../src/db/quote.js';
 import { startEmbeddedPostgres } from '../src/cli/embedded.js';
 
@@ -432,6 +433,35 @@ describe.each(servers())('seedTables on $name', ({ url }) => {
     expect(moved[0]!.now).toBe((await num(c, 'SELECT max(id) FROM users_new')) + 1);
     await c.query(`INSERT INTO users_new (email) VALUES ('f@x')`);
     expect(await resetSequences(c)).toEqual([]);
+  });
+
+  it('sets sequences past their column only in the tables asked for, and reads the catalog of what the filled tables reach', async () => {
+    const c = await scratch(`
+      CREATE SCHEMA billing;
+      CREATE TABLE orgs (id serial PRIMARY KEY, name text NOT NULL);
+      CREATE TABLE billing.orgs (id serial PRIMARY KEY);
+      CREATE TABLE users (id serial PRIMARY KEY, org_id int NOT NULL REFERENCES orgs);
+      CREATE TABLE unrelated (id serial PRIMARY KEY, user_id int REFERENCES users);
+      INSERT INTO orgs (id, name) VALUES (5, 'a');
+      INSERT INTO billing.orgs (id) VALUES (6);
+      INSERT INTO unrelated (id) VALUES (7);
+    `);
+    // A name without a schema is that name in any schema; other tables are not looked at.
+    expect((await resetSequences(c, [{ schema: undefined, name: 'orgs' }])).map((m) => m.column).sort()).toEqual(['billing.orgs.id', 'public.orgs.id']);
+    expect(await resetSequences(c, [])).toEqual([]);
+    expect((await resetSequences(c)).map((m) => m.column)).toEqual(['public.unrelated.id']);
+
+    const scoped = await readCatalog(c, ['users']);
+    expect([...scoped.tables.values()].map((t) => `${t.schema}.${t.name}`).sort()).toEqual(['public.orgs', 'public.users']);
+    // Referenced from outside the reach (unrelated.user_id) still counts, as in the whole catalog.
+    const whole = await readCatalog(c);
+    expect([...scoped.referenced].sort()).toEqual([...whole.referenced].filter((k) => [...scoped.tables.keys()].some((oid) => k.startsWith(`${oid}:`))).sort());
+    expect(scoped.referenced.size).toBe(2);
+    // The fill of a listed table reads no more than that and still fills its empty parent.
+    await c.query('DELETE FROM orgs');
+    const out = await seedTables(c, { rows: 10, tables: ['users'] });
+    expect(out.seeded.map((t) => t.table)).toEqual(['orgs', 'users']);
+    expect(await num(c, 'SELECT count(*) FROM unrelated')).toBe(1);
   });
 
   it('honours constraints that bound a table\'s size and says how far it got', async () => {

@@ -12,6 +12,8 @@ export interface BenchRow {
   /** Whether the goal was met, when it can be judged. */
   met?: boolean;
   note?: string;
+  /** What the two figures measure when not milliseconds (the fields keep their names). */
+  unit?: 'MB';
 }
 
 export interface BenchEnv {
@@ -47,7 +49,8 @@ export function ratio(row: BenchRow): number {
 }
 
 export function renderBenchTable(rows: BenchRow[], header: string): string {
-  const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+  const fmt = (value: number, unit: BenchRow['unit']) =>
+    unit === 'MB' ? `${value.toFixed(0)} MB` : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
   const lines = [
     header,
     '',
@@ -55,7 +58,7 @@ export function renderBenchTable(rows: BenchRow[], header: string): string {
     '| --- | --- | ---: | ---: | ---: | --- | :-: |',
     ...rows.map(
       (r) =>
-        `| ${r.name}${r.note ? ` (${r.note})` : ''} | ${r.baseline} | ${fmt(r.baselineMs)} | ${fmt(r.candidateMs)} | ${ratio(r).toFixed(2)}x | ${r.goal ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`,
+        `| ${r.name}${r.note ? ` (${r.note})` : ''} | ${r.baseline} | ${fmt(r.baselineMs, r.unit)} | ${fmt(r.candidateMs, r.unit)} | ${ratio(r).toFixed(2)}x | ${r.goal ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`,
     ),
   ];
   return lines.join('\n');

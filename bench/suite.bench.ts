@@ -1,14 +1,14 @@
 /**
- * The suite's four comparisons, each against a baseline run here, on the same server:
+ * The suite's three comparisons, each against a baseline run here, on the same server:
  *  1. the pipeline on 26 realistic migrations vs the usual hand-written job (psql per file + pg_dump diff);
  *  2. pull request mode, 300 baseline migrations + 1 new, vs one psql apply of all 301;
- *  3. growth: time per migration at 10, 100 and 1,000 migrations;
- *  4. schema snapshot time for 20 and 200 tables.
+ *  3. schema snapshot time for 20 and 200 tables.
+ * Growth with the length of the history (time per migration, peak memory, a 362-migration folder
+ * against a pg_dump staircase) is bench/growth.bench.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { buildConfig } from '../src/config.js';
 import { runPipeline } from '../src/pipeline.js';
@@ -66,26 +66,6 @@ async function prMode(url: string, log: (l: string) => void): Promise<BenchRow> 
   log(`pr mode: psql ${baselineMs.toFixed(0)} ms, pipeline ${candidateMs.toFixed(0)} ms`);
   fs.rmSync(root, { recursive: true, force: true });
   return { name: 'PR mode: 300 baseline migrations + 1 new', baseline: 'one psql apply of all 301', baselineMs, candidateMs, goal: '<= 1.3x', met: candidateMs <= 1.3 * baselineMs };
-}
-
-async function growth(url: string, log: (l: string) => void): Promise<BenchRow[]> {
-  const perMigration = new Map<number, number>();
-  for (const n of [10, 100, 1000]) {
-    const root = writeCorpus(syntheticPairs(n));
-    const ms = await timed(() => runPipeline(buildConfig(root, { databaseUrl: url, stages: CHECK_STAGES })));
-    perMigration.set(n, ms / n);
-    log(`growth: ${n} migrations in ${ms.toFixed(0)} ms (${(ms / n).toFixed(1)} ms each)`);
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-  const base = perMigration.get(10)!;
-  return [100, 1000].map((n) => ({
-    name: `time per migration at ${n} migrations`,
-    baseline: 'time per migration at 10',
-    baselineMs: base,
-    candidateMs: perMigration.get(n)!,
-    goal: '<= 1.5x (flat)',
-    met: perMigration.get(n)! <= 1.5 * base,
-  }));
 }
 
 async function snapshotCost(url: string, log: (l: string) => void): Promise<BenchRow> {
@@ -147,7 +127,6 @@ const suite: Bench = async ({ databaseUrl, log }) => {
   });
   fs.rmSync(root, { recursive: true, force: true });
   rows.push(await prMode(databaseUrl, log));
-  rows.push(...(await growth(databaseUrl, log)));
   rows.push(await snapshotCost(databaseUrl, log));
   return rows;
 };

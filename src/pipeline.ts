@@ -320,6 +320,7 @@ function onlyInShard(o: WalkObserver, inShard: (version: string) => boolean): Wa
     wantsRoundTrip: o.wantsRoundTrip,
   };
   if (o.needsEveryTable) wrapped.needsEveryTable = (prepared) => o.needsEveryTable!(prepared);
+  if (o.writesBeforeUp) wrapped.writesBeforeUp = (prepared) => inShard(prepared.migration.version) && o.writesBeforeUp!(prepared);
   if (o.beforeUp) wrapped.beforeUp = async (step) => (mine(step) ? o.beforeUp!(step) : undefined);
   if (o.afterUp) wrapped.afterUp = async (step) => (mine(step) ? o.afterUp!(step) : undefined);
   if (o.afterDown) wrapped.afterDown = async (step, result) => (mine(step) ? o.afterDown!(step, result) : undefined);

@@ -147,10 +147,12 @@ WITH uses AS (
   FROM pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+    /*narrow:d.refobjid*/
   UNION
   SELECT ad.adrelid, ad.adnum, d.refobjid
   FROM pg_attrdef ad
   JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+  WHERE true /*narrow:ad.adrelid*/
 )
 SELECT n.nspname AS schema, c.relname AS table, a.attname AS column,
        sn.nspname AS seq_schema, s.relname AS seq_name,
@@ -199,7 +201,11 @@ export type TableFilter = ReadonlyArray<{ schema: string | undefined; name: stri
 function catalogSql(only: TableFilter | undefined): string {
   if (only === undefined) return `${TABLES_SQL};\n${SEQUENCES_SQL}`;
   const names = `ARRAY[${[...new Set(only.map((t) => quoteLiteral(t.name)))].join(', ') || "''"}]::name[]`;
-  const narrow = (sql: string) => sql.replace('/*narrow*/', `AND c.relname = ANY (${names})`);
+  // The dependencies too: read for the named tables only, not for the whole schema.
+  const narrow = (sql: string) =>
+    sql
+      .replace('/*narrow*/', `AND c.relname = ANY (${names})`)
+      .replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col: string) => `AND ${col} IN (SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY (${names}))`);
   return `${narrow(TABLES_SQL)};\n${narrow(SEQUENCES_SQL)}`;
 }
 

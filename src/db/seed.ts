@@ -99,7 +99,8 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   if (!Number.isFinite(opts.rows) || opts.rows < 0) throw new RangeError(`rows must be a non-negative number, got ${opts.rows}`);
   const target = Math.floor(opts.rows);
   const outcome: SeedOutcome = { seeded: [], notices: [], tables: [] };
-  const declared = await readCatalog(client);
+  // Asked for a few tables: only they, the tables their migration joins and what they reach are read.
+  const declared = await readCatalog(client, opts.tables && [...opts.tables, ...(opts.joins ?? []).flatMap((j) => [j.left.table, j.right.table])]);
   // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
   const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name, opts.bookkeeping));
   const tableOf = (name: string): CatalogTable | undefined =>
@@ -226,7 +227,9 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
         record();
       }
     }
-    const reset = await guarded(client, inTransaction, () => resetSequences(client));
+    // Only the filled tables took rows, unless the application's triggers ran on them too.
+    const written = userCode.suppressed ? order.map((oid) => ({ schema: catalog.tables.get(oid)!.schema, name: catalog.tables.get(oid)!.name })) : undefined;
+    const reset = await guarded(client, inTransaction, () => resetSequences(client, written));
     if (!reset.ok) outcome.notices.push({ table: '', message: `sequences could not be set past the generated keys: ${reset.message}` });
   } finally {
     await userCode.restore();

@@ -68,7 +68,10 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
     });
   }
 
+  /** Migrations whose data checks are not settled yet: one or two at a time, whatever the length of the history. */
   const states = new Map<string, MigrationState>();
+  /** Versions whose up applied, for the data test command at the end. */
+  const appliedVersions = new Set<string>();
   let walkBroken = false;
   let connection: pg.Client | undefined;
   let store: FingerprintStore | undefined;
@@ -89,6 +92,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
     if (state.settled) return;
     state.settled = true;
     const m = state.prepared.migration;
+    states.delete(m.version);
     const mine = outcome.findings.filter((f) => f.migration === m.version);
     const status: StageStatus = mine.some((f) => f.severity === 'error')
       ? 'fail'
@@ -120,11 +124,12 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       );
       await store.discard(...[state.a, state.b, c].filter((f): f is Fingerprint => f !== undefined));
     }
+    state.a = state.b = undefined;
     settle(state);
   };
 
   const finishPending = async (): Promise<void> => {
-    for (const s of states.values()) if (s.pending) await finish(s, undefined);
+    for (const s of [...states.values()]) if (s.pending) await finish(s, undefined);
   };
 
   return {
@@ -133,6 +138,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
 
     // A user's seed and assert files, and their test command, may read any table: all of them hold rows then.
     needsEveryTable: (prepared) => fixtures.byVersion.has(prepared.migration.version) || config.dataTestCommand !== undefined,
+    writesBeforeUp: (prepared) => fixtures.byVersion.get(prepared.migration.version)?.seed !== undefined,
 
     async beforeUp(step) {
       await finishPending();
@@ -167,6 +173,7 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       const state = states.get(version);
       if (!state) return;
       state.applied = true;
+      appliedVersions.add(version);
       if (state.roundTrip && state.a && store && !step.preSeed) {
         // Values after the up matter only to tell whether dropped ones live on elsewhere.
         state.b = await store.take({ rowsOnly: true, only: state.only });
@@ -235,14 +242,14 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
 
     async afterAll(_client, db) {
       await finishPending();
-      for (const s of states.values()) settle(s);
+      for (const s of [...states.values()]) settle(s);
       await connection?.end().catch(() => {});
       connection = undefined;
       store = undefined;
       const command = config.dataTestCommand;
       if (command === undefined) return;
       const underTest = ctx.migrations.filter((m) => m.migration.underTest);
-      const notApplied = underTest.filter((m) => !states.get(m.migration.version)?.applied).map((m) => m.migration.version);
+      const notApplied = underTest.filter((m) => !appliedVersions.has(m.migration.version)).map((m) => m.migration.version);
       if (walkBroken || notApplied.length > 0) {
         outcome.findings.push({
           stage: 'data',

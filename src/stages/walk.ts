@@ -4,6 +4,7 @@ import type { StageName } from '../config.js';
 import { setClientDeadlines, type ApplyResult } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { resetSequences, seedTables } from '../db/seed.js';
+import type { SequenceScope } from '../db/seed/sequences.js';
 import type { Finding, StageStatus } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
 import { joinPairs } from '../sql/joins.js';
@@ -37,6 +38,8 @@ export interface WalkObserver {
   readonly wantsRoundTrip: boolean;
   /** This migration needs every table filled, not only the ones it names (its own queries may read any). */
   needsEveryTable?(prepared: PreparedMigration): boolean;
+  /** Its beforeUp may write rows with explicit keys (a user's seed file): sequences are set past them before the up. */
+  writesBeforeUp?(prepared: PreparedMigration): boolean;
   beforeUp?(step: WalkStep): Promise<void>;
   afterUp?(step: WalkStep): Promise<void>;
   /** The down ran; `result.ok` says whether it succeeded. */
@@ -93,6 +96,12 @@ export async function walkMigrations(
     throw e;
   }
   let stepper = stepperFor(client, db);
+  /**
+   * Tables whose sequences may have fallen behind their column's values since they were last set
+   * past them (undefined: any table). Only these are looked at before the next migration, so the
+   * cost follows what the last one wrote, not the size of the schema.
+   */
+  let unsettled: SequenceScope | undefined;
   const checkpoint = new PreSeedCheckpoint(ctx, connect, stepperFor);
   const seedNoticeSeen = new Set<string>();
   // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
@@ -128,6 +137,7 @@ export async function walkMigrations(
     db = fresh;
     client = await connect(db);
     stepper = stepperFor(client, db);
+    unsettled = undefined;
     return true;
   };
   try {
@@ -152,6 +162,7 @@ export async function walkMigrations(
       }
       const up = prepared.up.parsed;
       if (!m.underTest) {
+        unsettled = undefined;
         const failure = await stepper.baseline(prepared);
         if (failure) {
           findings.push(failure);
@@ -161,6 +172,8 @@ export async function walkMigrations(
         ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: performance.now() - t0 });
         continue;
       }
+      // An earlier step may have left a sequence behind its column (reported there): the tool's own inserts start past it.
+      await resetSequences(client, unsettled);
       const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
       const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
       if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
@@ -179,13 +192,13 @@ export async function walkMigrations(
           message: `${n.message}; ${m.version} met it without test rows`,
         });
       }
-      // An earlier up may have left a sequence behind its column (reported there): the tool's own inserts start past it.
-      if (seed.seeded.length === 0) await resetSequences(client);
       const down = prepared.down?.ok ? prepared.down.parsed : undefined;
       const step: WalkStep = { prepared, up, down, client, db, preSeed: false };
       for (const o of observers) if (o.beforeUp) await timed(o, () => o.beforeUp!(step));
       // Fixtures may have written explicit keys: sequences start past them, so what is behind after the up is the up's doing.
-      await resetSequences(client);
+      if (observers.some((o) => o.writesBeforeUp?.(prepared))) await resetSequences(client);
+      // From here on only this migration writes, until the next one starts (a restore resets this).
+      unsettled = sequenceScope(prepared);
       let applied = await stepper.upUnderTest(prepared, findings, () => checkpoint.applyThrough(index));
       if (applied === 'applied-pre-seed') {
         // The checkpoint holds this migration now: the walk goes on from it.
@@ -270,6 +283,18 @@ function seedScope(prepared: PreparedMigration): string[] | undefined {
   const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
   const scope = statementScope(statements, { reads: true });
   return scope && [...new Set(scope.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)))];
+}
+
+/**
+ * The tables whose sequences a migration's up and down can leave behind their column's values:
+ * the tables they write (explicit keys). Every table when that cannot be told from the parse tree
+ * (and for a migration tool's steps), or when they move sequences themselves.
+ */
+function sequenceScope(prepared: PreparedMigration): SequenceScope | undefined {
+  if (prepared.migration.code || !prepared.up.ok) return undefined;
+  const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
+  if (statements.some((s) => s.kind === 'AlterSeqStmt' || /\bsetval\b/i.test(s.sql))) return undefined;
+  return statementScope(statements, { reads: false });
 }
 
 /** The column equalities of a migration's up and down: the generated rows follow them. */

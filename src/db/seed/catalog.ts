@@ -71,6 +71,8 @@ export interface Catalog {
   uniques: Map<number, number[][]>;
   /** "table:attnum" of columns in a unique index that treats NULLs as equal (NULLS NOT DISTINCT, Postgres 15+). */
   nullsNotDistinct?: Set<string>;
+  /** Columns of these tables that a single-column foreign key of any table references: "oid:column". */
+  referenced: Set<string>;
 }
 
 const TABLES_SQL = `
@@ -84,7 +86,31 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE ${USER_TABLE_CONDITION}
+  /*narrow*/
 ORDER BY n.nspname, c.relname, a.attnum`;
+
+/** The tables of these names (bare, or "schema.table"), and every table they reach through foreign keys. */
+const REACH_SQL = `
+WITH RECURSIVE reach(oid) AS (
+  SELECT c.oid
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE ${USER_TABLE_CONDITION}
+    AND (c.relname = ANY ($1::name[]) OR (n.nspname || '.' || c.relname) = ANY ($1::text[]))
+  UNION
+  SELECT con.confrelid
+  FROM reach r
+  JOIN pg_constraint con ON con.conrelid = r.oid AND con.contype = 'f' AND con.conparentid = 0
+)
+SELECT oid::int8 AS oid FROM reach`;
+
+/** Columns of the given tables that single-column foreign keys of any table reference. */
+const REFERENCED_SQL = `
+SELECT con.confrelid::int8 AS table, a.attname
+FROM pg_constraint con
+JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = con.confkey[1]
+WHERE con.contype = 'f' AND con.conparentid = 0 AND cardinality(con.confkey) = 1
+  AND con.confrelid = ANY ($1::oid[])`;
 
 /** Every type the columns use, following domains to their base types and arrays to their elements. */
 const TYPES_SQL = `
@@ -141,10 +167,24 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-export async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
+/**
+ * Reads the catalog: every user table, or with `names` ("table" or "schema.table", matched as the
+ * row generator matches them: as written or in lower case) only those tables and the tables they
+ * reach through foreign keys, so that filling a few tables costs what they cost, not what the
+ * whole schema does.
+ */
+export async function readCatalog(client: pg.ClientBase, names?: readonly string[]): Promise<Catalog> {
   const tables = new Map<number, CatalogTable>();
   const typeIds = new Set<number>();
-  const tr = await client.query(TABLES_SQL);
+  let tr: pg.QueryResult;
+  if (names === undefined) {
+    tr = await client.query(TABLES_SQL);
+  } else {
+    const wanted = [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
+    const reach = (await client.query(REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
+    if (reach.length === 0) return { tables, types: new Map(), fks: new Map(), checks: new Map(), uniques: new Map(), referenced: new Set() };
+    tr = await client.query(TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])'), [reach]);
+  }
   for (const r of tr.rows) {
     const oid = Number(r.oid);
     let t = tables.get(oid);
@@ -170,7 +210,8 @@ export async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   const fks = new Map<number, ForeignKey[]>();
   const checks = new Map<number, CheckConstraint[]>();
   const uniques = new Map<number, number[][]>();
-  if (tables.size === 0) return { tables, types, fks, checks, uniques };
+  const referenced = new Set<string>();
+  if (tables.size === 0) return { tables, types, fks, checks, uniques, referenced };
 
   const tyr = await client.query(TYPES_SQL, [[...typeIds].map(String)]);
   for (const r of tyr.rows) {
@@ -217,7 +258,14 @@ export async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
     if (cols.length > 0) pushTo(uniques, Number(r.table), cols);
     if (r.nulls_not_distinct === true) for (const n of cols) nullsNotDistinct.add(`${r.table}:${n}`);
   }
-  return { tables, types, fks, checks, uniques, nullsNotDistinct };
+  if (names === undefined) {
+    // Every table's foreign keys are at hand.
+    for (const list of fks.values()) for (const fk of list) if (fk.parentCols.length === 1) referenced.add(`${fk.parent}:${fk.parentCols[0]}`);
+  } else {
+    // Tables outside the reach may reference these: asked of the server.
+    for (const r of (await client.query(REFERENCED_SQL, [oids])).rows) referenced.add(`${Number(r.table)}:${r.attname}`);
+  }
+  return { tables, types, fks, checks, uniques, nullsNotDistinct, referenced };
 }
 
 /** Row counts of the given relations, in one statement. */

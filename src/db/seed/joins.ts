@@ -92,10 +92,7 @@ export function applyJoinHints(
     (catalog.fks.get(m.table.oid) ?? []).find((fk) => fk.cols.length === 1 && fk.cols[0] === m.col.attnum);
   const singleKey = (m: Member): boolean =>
     (catalog.uniques.get(m.table.oid) ?? []).some((k) => k.length === 1 && k[0] === m.col.attnum);
-  const referenced = (m: Member): boolean =>
-    [...catalog.fks.values()].some((list) =>
-      list.some((fk) => fk.parent === m.table.oid && fk.parentCols.length === 1 && fk.parentCols[0] === m.col.name),
-    );
+  const referenced = (m: Member): boolean => catalog.referenced.has(`${m.table.oid}:${m.col.name}`);
   const rank = (m: Member): number =>
     (referenced(m) ? 8 : 0) + (m.col.name === 'id' ? 4 : 0) + (m.col.identity !== '' || /^nextval\(/i.test(m.col.defaultExpr ?? '') ? 2 : 0);
 

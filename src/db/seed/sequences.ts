@@ -30,10 +30,12 @@ WITH feeds AS (
   FROM pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+    /*narrow:d.refobjid*/
   UNION
   SELECT d.refobjid, ad.adrelid, ad.adnum
   FROM pg_attrdef ad
   JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+  WHERE true /*narrow:ad.adrelid*/
 )
 SELECT s.oid::regclass::text AS seq, s.oid::int8 AS seq_oid, n.nspname AS schema, c.relname AS table,
        c.oid::int8 AS table_oid, a.attname AS column, sq.seqincrement::int8 AS increment, sq.seqmax::text AS max,
@@ -49,15 +51,31 @@ WHERE ${USER_TABLE_CONDITION}
   AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 ORDER BY 1, 3, 4, 6`;
 
-async function columnSequences(client: pg.ClientBase): Promise<ColumnSequence[]> {
-  const r = await client.query(SEQUENCES_SQL);
-  return r.rows.map((row) => ({
-    seq: row.seq,
+/**
+ * Tables by name, as the parse tree names them: a name without a schema means that name in any
+ * schema. Sequence work narrowed to them costs what they cost, not what the whole schema does.
+ */
+export type SequenceScope = ReadonlyArray<{ schema: string | undefined; name: string }>;
+
+async function columnSequences(client: pg.ClientBase, only?: { oids: number[] } | { names: SequenceScope }): Promise<ColumnSequence[]> {
+  if (only === undefined) return rowsToSequences((await client.query(SEQUENCES_SQL)).rows);
+  // The same query, each branch of the union reading only the dependencies of the wanted tables.
+  const rels = 'oids' in only ? '$1::oid[]' : `ARRAY(SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))`;
+  const sql = SEQUENCES_SQL.replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col: string) => `AND ${col} = ANY (${rels})`);
+  const param = 'oids' in only ? only.oids.map(String) : [...new Set(only.names.map((t) => t.name))];
+  const rows = rowsToSequences((await client.query(sql, [param])).rows);
+  if ('oids' in only) return rows;
+  return rows.filter((s) => only.names.some((t) => t.name === s.table && (t.schema === undefined || t.schema === s.schema)));
+}
+
+function rowsToSequences(rows: Array<Record<string, unknown>>): ColumnSequence[] {
+  return rows.map((row) => ({
+    seq: row.seq as string,
     seqOid: Number(row.seq_oid),
-    schema: row.schema,
-    table: row.table,
+    schema: row.schema as string,
+    table: row.table as string,
     tableOid: Number(row.table_oid),
-    column: row.column,
+    column: row.column as string,
     increment: Number(row.increment),
     max: Number(row.max),
     next: Number(row.next),
@@ -74,7 +92,7 @@ export async function makeRoomForFixtureKeys(client: pg.ClientBase, tableOids: n
   const wanted = new Set(tableOids);
   const moves: Array<{ seqOid: number; to: number }> = [];
   const seen = new Set<number>();
-  for (const s of await columnSequences(client)) {
+  for (const s of await columnSequences(client, { oids: tableOids })) {
     if (!wanted.has(s.tableOid) || seen.has(s.seqOid) || s.increment <= 0) continue;
     seen.add(s.seqOid);
     const offset = s.max > KEY_OFFSET + rows ? KEY_OFFSET : SMALL_KEY_OFFSET;
@@ -99,12 +117,13 @@ export interface SequenceReset {
 }
 
 /**
- * Sets every ascending sequence that feeds an integer column of a user table past the largest
- * value that column holds, so the next insert without an explicit key does not collide. Returns
+ * Sets every ascending sequence that feeds an integer column of a user table (of the tables in
+ * `only`, when given) past the largest value that column holds, so the next insert without an explicit key does not collide. Returns
  * the sequences it moved (a migration that copied ids into a new serial column left them behind).
  */
-export async function resetSequences(client: pg.ClientBase): Promise<SequenceReset[]> {
-  const sequences = (await columnSequences(client)).filter((s) => s.increment > 0);
+export async function resetSequences(client: pg.ClientBase, only?: SequenceScope): Promise<SequenceReset[]> {
+  if (only !== undefined && only.length === 0) return [];
+  const sequences = (await columnSequences(client, only && { names: only })).filter((s) => s.increment > 0);
   if (sequences.length === 0) return [];
   const maxSql = sequences
     .map((s, i) => `SELECT ${i} AS i, (SELECT max(${quoteIdent(s.column)})::text FROM ${quoteQualified(s.schema, s.table)}) AS m`)
