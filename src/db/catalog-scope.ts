@@ -226,7 +226,8 @@ rows AS (
     UNION ALL SELECT 'pg_description', o.unit, d::text FROM pg_description d LEFT JOIN obj o ON o.classid = d.classoid AND o.objid = d.objoid
       WHERE d.objoid >= 16384 AND d.classoid <> ALL(${WHOLE})
     UNION ALL SELECT 'pg_depend', o.unit, d::text FROM pg_depend d LEFT JOIN obj o ON o.classid = d.classid AND o.objid = d.objid
-      WHERE d.objid >= 16384 AND d.classid <> ALL(${WHOLE})
+      -- Toast tables and their indexes are their table's storage, nothing a snapshot shows.
+      WHERE d.objid >= 16384 AND d.classid <> ALL(${WHOLE}) AND (d.classid <> ${regclass('pg_class')} OR o.unit IS NOT NULL)
     -- Owners, grantees and policy roles by name: a renamed role renders differently everywhere.
     UNION ALL SELECT 'pg_shdepend', o.unit, ROW(sd.classid, sd.objid, sd.objsubid, sd.refobjid, pg_get_userbyid(sd.refobjid), sd.deptype)::text
       FROM pg_shdepend sd LEFT JOIN obj o ON o.classid = sd.classid AND o.objid = sd.objid
