@@ -1,5 +1,6 @@
 import type { Bookkeeping } from './bookkeeping.js';
 import type pg from 'pg';
+import { MAX_SCOPES, SCOPE_DIGEST_SQL, SCOPE_UNITS, scopeDigests, scopeNamesSql, RESTORE_PLANNER_SQL, type ScopeDigest } from './catalog-scope.js';
 import { buildSnapshot, displayName, IgnoreRules, type SchemaAttribute, type SchemaObject, type SchemaSnapshot } from './schema-model.js';
 
 export interface SnapshotOptions {
@@ -214,52 +215,110 @@ const QUERIES = {
 
 type Row = Record<string, unknown>;
 type Rows = { [K in keyof typeof QUERIES]: Row[] };
+type QueryName = keyof typeof QUERIES;
 
-const QUERY_NAMES = Object.keys(QUERIES) as Array<keyof typeof QUERIES>;
-const statementName = (k: string) => `migration_ci_snapshot_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+const QUERY_NAMES = Object.keys(QUERIES) as QueryName[];
+
+/**
+ * The object a row belongs to for a scoped read (see `catalog-scope.ts`): the table of a column,
+ * index, constraint, trigger, policy, rule or statistics object; a sequence, function or type
+ * itself. Kinds left out are few per database and are always read whole.
+ */
+const UNIT: Partial<Record<QueryName, string>> = {
+  relations: 'c.oid',
+  columns: 'c.oid',
+  constraints: 'c.oid',
+  indexes: 'c.oid',
+  sequences: 'c.oid',
+  functions: 'p.oid',
+  triggers: 'c.oid',
+  types: 't.oid',
+  policies: 'c.oid',
+  rules: 'c.oid',
+  statistics: 'c.oid',
+};
+
+/** A query with its row's unit as one more column and, for a scoped read, only the rows of the scope's units. */
+function withUnit(k: QueryName, scoped: boolean): string {
+  const sql = QUERIES[k];
+  const unit = UNIT[k];
+  const from = sql.indexOf('\nFROM ');
+  if (from < 0 || sql.indexOf('\nFROM ', from + 1) >= 0) throw new Error(`snapshot query ${k} has no single FROM line`);
+  const tagged = `${sql.slice(0, from)}, ${unit ?? '0::oid'} AS scope_unit${sql.slice(from)}`;
+  return scoped && unit ? `${tagged}\n  AND ${unit} = ANY(${SCOPE_UNITS})` : tagged;
+}
+
+type Variant = 'plain' | 'tagged' | 'scoped';
+const statementName = (k: string, variant: Variant = 'plain') =>
+  `migration_ci_${variant === 'plain' ? 'snapshot' : variant}_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+const SCOPE_STATEMENT = 'migration_ci_scope_digest';
+
+const variantSql = (k: QueryName, variant: Variant) => (variant === 'plain' ? QUERIES[k] : withUnit(k, variant === 'scoped'));
+
+/** Every statement a session may hold prepared, by name. */
+const ALL_PREPARED: Array<[string, () => string]> = [
+  ...(['plain', 'tagged', 'scoped'] as const).flatMap((v) => QUERY_NAMES.map((k): [string, () => string] => [statementName(k, v), () => variantSql(k, v)])),
+  [SCOPE_STATEMENT, () => SCOPE_DIGEST_SQL],
+];
 
 /**
  * The whole catalog read as one message. The queries are prepared once per connection, so that
  * a snapshot after the first costs no planning: planning these joins is half the work.
  */
 export function snapshotSql(prepare: boolean): string {
+  return messageSql(prepare ? new Set() : undefined, 'plain', undefined);
+}
+
+const statementsOf = (variant: Variant, scope: boolean) => [...QUERY_NAMES.map((k) => statementName(k, variant)), ...(scope ? [SCOPE_STATEMENT] : [])];
+
+/** The message; `held`, when given, names the statements the session has prepared already (the others are prepared first). */
+function messageSql(held: ReadonlySet<string> | undefined, variant: Variant, names: readonly (readonly string[])[] | undefined): string {
+  const scope = names !== undefined;
+  const sqlOf = new Map(ALL_PREPARED);
+  const toPrepare = held ? statementsOf(variant, scope).filter((n) => !held.has(n)) : [];
   return [
     PIN_SETTINGS,
-    ...(prepare ? QUERY_NAMES.map((k) => `PREPARE ${statementName(k)} AS ${QUERIES[k]}`) : []),
-    ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k)}`),
+    ...(scope ? [scopeNamesSql(names)] : []),
+    ...toPrepare.map((n) => `PREPARE ${n} AS ${sqlOf.get(n)!()}`),
+    ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, RESTORE_PLANNER_SQL] : []),
+    ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k, variant)}`),
   ].join(';\n');
 }
 
-/** Connections whose session holds the prepared catalog queries. */
-const preparedOn = new WeakSet<pg.ClientBase>();
+/** Statements each connection's session holds prepared. */
+const preparedOn = new WeakMap<pg.ClientBase, Set<string>>();
 
 /** SQLSTATEs of a session that lost its prepared statements (DISCARD ALL, DEALLOCATE) or half kept them. */
 const PREPARED_STATE_LOST = new Set(['26000', '42P05']);
 
-async function readCatalogs(client: pg.ClientBase): Promise<Rows> {
-  const run = async (prepare: boolean) => {
-    const results = (await client.query(snapshotSql(prepare))) as unknown as pg.QueryResult[];
-    preparedOn.add(client);
-    // The settings, the PREPAREs, then one result per query.
+interface RawRead {
+  rows: Rows;
+  /** The scope statement's rows, when names were given. */
+  scopeRows: Row[];
+}
+
+async function readCatalogs(client: pg.ClientBase, variant: Variant = 'plain', names?: readonly (readonly string[])[]): Promise<RawRead> {
+  const run = async () => {
+    const held = preparedOn.get(client) ?? new Set<string>();
+    const results = (await client.query(messageSql(held, variant, names))) as unknown as pg.QueryResult[];
+    for (const n of statementsOf(variant, names !== undefined)) held.add(n);
+    preparedOn.set(client, held);
+    // The settings, the names, the PREPAREs, the scope, the planner back, then one result per query.
     const first = results.length - QUERY_NAMES.length;
-    return Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i]!.rows])) as Rows;
+    return {
+      rows: Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i]!.rows])) as Rows,
+      scopeRows: names ? results[first - 2]!.rows : [],
+    };
   };
-  if (!preparedOn.has(client)) {
-    try {
-      return await run(true);
-    } catch (e) {
-      if ((e as { code?: string }).code !== '42P05') throw e;
-    }
-  } else {
-    try {
-      return await run(false);
-    } catch (e) {
-      if (!PREPARED_STATE_LOST.has((e as { code?: string }).code ?? '')) throw e;
-    }
+  try {
+    return await run();
+  } catch (e) {
+    if (!PREPARED_STATE_LOST.has((e as { code?: string }).code ?? '')) throw e;
   }
   // Start over: the session holds some, none or other statements of ours.
-  for (const k of QUERY_NAMES) await client.query(`DEALLOCATE ${statementName(k)}`).catch(() => {});
-  return run(true);
+  for (const [n] of ALL_PREPARED) await client.query(`DEALLOCATE ${n}`).catch(() => {});
+  preparedOn.delete(client);
+  return run();
 }
 
 /**
@@ -268,9 +327,31 @@ async function readCatalogs(client: pg.ClientBase): Promise<Rows> {
  * positions. One round trip to the server, however many tables there are.
  */
 export async function snapshotSchema(client: pg.ClientBase, opts: SnapshotOptions = {}): Promise<SchemaSnapshot> {
-  const rows = await readCatalogs(client);
+  const { rows } = await readCatalogs(client);
   const rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
   return buildSnapshot(rules.apply(objectsFromRows(rows, opts.strictColumnOrder ?? false)));
+}
+
+/** Objects of a read with the unit each belongs to (see `catalog-scope.ts`), before ignore rules. */
+export interface TaggedRead {
+  objects: SchemaObject[];
+  /** Object key -> unit (an OID as text; `0` for the kinds always read whole). */
+  units: Map<string, string>;
+  /** Per scope asked for: its units and the digest of everything outside them. */
+  scopes: ScopeDigest[];
+}
+
+/**
+ * One round trip: for each list of names, the units they reach and a digest of the rest of the
+ * catalog; and the objects of the first scope's units (`whole`: every object), tagged with their
+ * unit, ignore rules not yet applied.
+ */
+export async function readScoped(client: pg.ClientBase, names: readonly (readonly string[])[], whole: boolean, strictColumnOrder: boolean): Promise<TaggedRead> {
+  if (names.length === 0 || names.length > MAX_SCOPES) throw new RangeError(`one to ${MAX_SCOPES} scopes, not ${names.length}`);
+  const { rows, scopeRows } = await readCatalogs(client, whole ? 'tagged' : 'scoped', names);
+  const units = new Map<string, string>();
+  const objects = objectsFromRows(rows, strictColumnOrder, units);
+  return { objects, units, scopes: scopeDigests(scopeRows, names.length) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,16 +467,20 @@ const FUNCTION_KIND: Record<string, string> = { f: 'function', p: 'procedure', a
 const TYPE_KIND: Record<string, string> = { e: 'enum', d: 'domain', c: 'composite', r: 'range', b: 'base' };
 const DEFACL_KIND: Record<string, string> = { r: 'tables', S: 'sequences', f: 'functions', T: 'types', n: 'schemas' };
 
-function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[] {
+function objectsFromRows(rows: Rows, strictColumnOrder: boolean, units?: Map<string, string>): SchemaObject[] {
   const out: SchemaObject[] = [];
+  const push = (o: SchemaObject, r: Row) => {
+    out.push(o);
+    units?.set(o.key, String(r.scope_unit ?? 0));
+  };
 
   for (const r of rows.schemas) {
     const name = String(r.name);
-    out.push(unqualified('schema', name, name, new Attributes().common(r)));
+    push(unqualified('schema', name, name, new Attributes().common(r)), r);
   }
 
   for (const r of rows.extensions) {
-    out.push(unqualified('extension', '', String(r.name), new Attributes().add('schema', r.schema).add('version', r.version)));
+    push(unqualified('extension', '', String(r.name), new Attributes().add('schema', r.schema).add('version', r.version)), r);
   }
 
   // Column order is one fact about a table, compared only when asked: a column that moved is not drift by default.
@@ -425,7 +510,7 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
     a.add('definition', typeof r.viewdef === 'string' ? r.viewdef.trim() : undefined);
     a.list('column order', columnOrder.get(relationKey(schema, name)));
     a.common(r);
-    out.push(topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a));
+    push(topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a), r);
   }
 
   for (const r of rows.columns) {
@@ -436,19 +521,19 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
     else a.add('default', r.default);
     a.add('identity', IDENTITY[String(r.identity)]);
     a.add('statistics', r.statistics).add('storage', STORAGE[String(r.storage)]).list('options', r.options).list('privileges', r.acl).add('comment', r.comment);
-    out.push(child('column', r, String(r.name), a));
+    push(child('column', r, String(r.name), a), r);
   }
 
   for (const r of rows.constraints) {
     const a = new Attributes().add('type', CONSTRAINT_KIND[String(r.type)]).add('definition', r.definition).add('comment', r.comment);
-    out.push(child('constraint', r, String(r.name), a));
+    push(child('constraint', r, String(r.name), a), r);
   }
 
   for (const r of rows.indexes) {
     const a = new Attributes().add('definition', r.definition);
     if (r.valid === false) a.flag('INVALID', true);
     a.flag('clustered', r.clustered).flag('replica identity', r.replident).add('comment', r.comment);
-    out.push(child('index', r, String(r.name), a));
+    push(child('index', r, String(r.name), a), r);
   }
 
   for (const r of rows.sequences) {
@@ -470,9 +555,9 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
       o.names = [name, `${schema}.${name}`];
       o.schema = schema;
       o.locate = [[name], [String(r.table), String(r.column)]];
-      out.push(o);
+      push(o, r);
     } else {
-      out.push(topLevel('sequence', 'sequence', schema, name, name, a));
+      push(topLevel('sequence', 'sequence', schema, name, name, a), r);
     }
   }
 
@@ -482,12 +567,12 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
     const kind = FUNCTION_KIND[String(r.kind)] ?? 'function';
     const a = new Attributes();
     a.add('definition', typeof r.definition === 'string' ? r.definition.replace(/\s+$/, '') : undefined).add('aggregate', r.aggregate).common(r);
-    out.push(topLevel(kind, 'function', schema, name, `${name}(${String(r.args ?? '')})`, a));
+    push(topLevel(kind, 'function', schema, name, `${name}(${String(r.args ?? '')})`, a), r);
   }
 
   for (const r of rows.triggers) {
     const a = new Attributes().add('definition', r.definition).add('enabled', ENABLED[String(r.enabled)]).add('comment', r.comment);
-    out.push(child('trigger', r, String(r.name), a));
+    push(child('trigger', r, String(r.name), a), r);
   }
 
   for (const r of rows.types) {
@@ -502,7 +587,7 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
     }
     if (kind === 'c') a.list('attributes', r.attributes, '\n');
     a.add('range', r.range).add('base', r.base_io).common(r);
-    out.push(topLevel('type', 'type', schema, name, name, a));
+    push(topLevel('type', 'type', schema, name, name, a), r);
   }
 
   for (const r of rows.policies) {
@@ -513,21 +598,21 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
       .add('using', r.using)
       .add('with check', r.check)
       .add('comment', r.comment);
-    out.push(child('policy', r, String(r.name), a));
+    push(child('policy', r, String(r.name), a), r);
   }
 
   for (const r of rows.rules) {
     const a = new Attributes().add('definition', r.definition).add('enabled', ENABLED[String(r.enabled)]);
-    out.push(child('rule', r, String(r.name), a));
+    push(child('rule', r, String(r.name), a), r);
   }
 
   for (const r of rows.statistics) {
-    out.push(child('statistics', r, String(r.name), new Attributes().add('definition', r.definition)));
+    push(child('statistics', r, String(r.name), new Attributes().add('definition', r.definition)), r);
   }
 
   for (const r of rows.eventTriggers) {
     const a = new Attributes().add('event', r.event).add('function', r.function).add('enabled', ENABLED[String(r.enabled)]).list('tags', r.tags);
-    out.push(unqualified('event trigger', '', String(r.name), a));
+    push(unqualified('event trigger', '', String(r.name), a), r);
   }
 
   for (const r of rows.defaultPrivileges) {
@@ -537,7 +622,7 @@ function objectsFromRows(rows: Rows, strictColumnOrder: boolean): SchemaObject[]
     const o = unqualified('default privileges', schema, `for ${what} created by ${role}${schema ? ` in schema ${schema}` : ''}`, new Attributes().list('privileges', r.acl));
     o.names = [role];
     o.locate = [[role]];
-    out.push(o);
+    push(o, r);
   }
   return out;
 }

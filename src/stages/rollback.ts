@@ -2,10 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { dumpSchema } from '../db/pg-dump.js';
 import { compareRoles, type RoleChange, type RoleSnapshot } from '../db/roles.js';
 import type { SchemaSnapshot } from '../db/schema-model.js';
-import { snapshotSchema } from '../db/snapshot.js';
+import { ScopedSnapshots } from '../db/scoped-snapshot.js';
 import type { Finding } from '../report/model.js';
 import { findStatementNaming } from '../sql/names.js';
 import type { ParsedSource } from '../sql/parse.js';
+import { reachableNames } from '../sql/reach.js';
 import { emptyOutcome, type PreparedMigration, type StageContext } from './context.js';
 import { describeDown, describeReup, SAME_MEANING, trimDiff, type Described, type Snapshots } from './rollback-messages.js';
 import { changeKey, compareSnapshots, objectDiff, type ObjectChange } from './schema-diff.js';
@@ -18,14 +19,38 @@ export function isMarkedIrreversible(upText: string): boolean {
   return IRREVERSIBLE_MARK.test(upText);
 }
 
-type TakeSnapshot = (step: WalkStep) => Promise<SchemaSnapshot>;
+interface Snapshotter {
+  /** Snapshot A; `reuse`: the last snapshot taken, when nothing but rows went in since. */
+  first(step: WalkStep, reuse: SchemaSnapshot | undefined): Promise<SchemaSnapshot>;
+  /** B, C and D; `last`: D, which the next migration may reuse as its A. */
+  then(step: WalkStep, last: boolean): Promise<SchemaSnapshot>;
+}
 
-function snapshotter(ctx: StageContext): TakeSnapshot {
+function snapshotter(ctx: StageContext): Snapshotter {
   const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder, bookkeeping: ctx.bookkeeping };
   if (ctx.config.snapshot === 'pg_dump') {
-    return (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
+    const dump = (step: WalkStep) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
+    return { first: async (step, reuse) => reuse ?? dump(step), then: dump };
   }
-  return (step) => snapshotSchema(step.client, opts);
+  // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
+  const scoped = new ScopedSnapshots(opts);
+  const names = new Map<PreparedMigration, string[] | undefined>();
+  const namesOf = (p: PreparedMigration | undefined) => {
+    // A migration tool's own steps may run anything: its files say nothing sure.
+    if (!p || ctx.config.upCommand !== undefined) return undefined;
+    if (!names.has(p)) names.set(p, migrationReach(p));
+    return names.get(p);
+  };
+  return {
+    first: (step, reuse) => scoped.first(step.client, namesOf(step.prepared), reuse !== undefined),
+    then: (step, last) => scoped.then(step.client, last ? namesOf(ctx.migrations[ctx.migrations.indexOf(step.prepared) + 1]) : undefined),
+  };
+}
+
+/** The names a migration's up and down can reach; undefined when that cannot be read from them. */
+function migrationReach(p: PreparedMigration): string[] | undefined {
+  if (p.migration.code || !p.up.ok || (p.down !== undefined && !p.down.ok)) return undefined;
+  return reachableNames([p.up.parsed, ...(p.down ? [p.down.parsed] : [])]);
 }
 
 /**
@@ -110,12 +135,12 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
       const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
       rolesBeforeUp = ctx.server.tracksRoles ? await ctx.server.roles() : undefined;
-      beforeUp = last !== undefined && last.prepared === previous ? last.snapshot : await take(step);
+      beforeUp = await take.first(step, last !== undefined && last.prepared === previous ? last.snapshot : undefined);
     },
 
     async afterUp(step) {
       if (!beforeUp) return;
-      afterUp = await take(step);
+      afterUp = await take.then(step, false);
       roundTripStart = performance.now();
     },
 
@@ -127,7 +152,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
         beforeUp = afterUp = undefined;
         return;
       }
-      const afterDown = await take(step);
+      const afterDown = await take.then(step, false);
       const changes = compareSnapshots(beforeUp, afterDown);
       for (const c of changes) reported.add(changeKey(c));
       const labelsOnly = new Map(changes.filter(isEnumLabelsLeft).map((c) => [changeKey(c), c]));
@@ -150,7 +175,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
         return;
       }
       outcome.findings.push(...labels.map((l) => ({ ...l.finding, severity: 'warning' as const, rule: 'enum-label-kept', hint: l.hint })));
-      const again = await take(step);
+      const again = await take.then(step, true);
       const changes = compareSnapshots(afterUp, again).filter((c) => !reported.has(changeKey(c)));
       outcome.findings.push(...reupFindings(step, changes, afterUp, again));
       latest = { prepared: step.prepared, snapshot: again };

@@ -1,0 +1,142 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rollbackCorpus } from '../bench/rollback.bench.js';
+import { renderSnapshot, type SchemaSnapshot } from '../src/db/schema-model.js';
+import { ScopedSnapshots } from '../src/db/scoped-snapshot.js';
+import { ScratchServer } from '../src/db/scratch.js';
+import { snapshotSchema, type SnapshotOptions } from '../src/db/snapshot.js';
+import { reachableNames } from '../src/sql/reach.js';
+import { compareSnapshots } from '../src/stages/schema-diff.js';
+import { leftoverScratchDatabases } from './support/fixtures.js';
+import { servers } from './support/servers.js';
+import { parse } from './support/sql.js';
+
+interface Pair {
+  name: string;
+  up: string;
+  down: string;
+}
+
+/** Downs that do not give the schema back, as the rollback stage's tests have them. */
+const BROKEN: Pair[] = [
+  { name: 'default not restored', up: 'ALTER TABLE users ALTER COLUMN email SET DEFAULT \'x\';\n', down: 'ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n' },
+  { name: 'index left behind', up: 'CREATE INDEX users_email_idx ON users (email);\n', down: 'SELECT 1;\n' },
+  { name: 'type not changed back', up: 'ALTER TABLE users ALTER COLUMN email TYPE varchar(320);\n', down: 'SELECT 1;\n' },
+  { name: 'enum left behind', up: "CREATE TYPE task_state AS ENUM ('open', 'done');\n", down: 'SELECT 1;\n' },
+  { name: 'reup differs', up: 'CREATE TABLE IF NOT EXISTS notes (id int);\nALTER TABLE notes ADD COLUMN IF NOT EXISTS body text;\n', down: 'ALTER TABLE notes DROP COLUMN body;\nALTER TABLE notes ADD COLUMN body varchar(10);\n' },
+  { name: 'drops what the up did not create', up: 'CREATE TABLE labels (id int);\n', down: 'DROP TABLE labels;\nDROP INDEX comments_task_id_idx;\n' },
+  { name: 'constraint renamed', up: 'ALTER TABLE invoices RENAME CONSTRAINT invoices_amount_cents_check TO invoices_amount_positive;\n', down: 'SELECT 1;\n' },
+];
+
+/** Migrations that change what their statements do not name: the digest must catch each. */
+const OUTSIDE: Pair[] = [
+  {
+    name: 'DO block with EXECUTE format creating a table',
+    up: "DO $$ BEGIN FOR i IN 1..2 LOOP EXECUTE format('CREATE TABLE %I (id int)', 'dyn_' || i); END LOOP; END $$;\n",
+    down: "DO $$ BEGIN EXECUTE format('DROP TABLE %I', 'dyn_' || 1); END $$;\n",
+  },
+  {
+    name: 'helper function that runs DDL',
+    up: `CREATE FUNCTION add_audit(t text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE TABLE IF NOT EXISTS %I (at timestamptz, row_id bigint)', t || '_audit');
+  EXECUTE format('ALTER TABLE projects ADD COLUMN IF NOT EXISTS %I text', t || '_note');
+END $$;
+`,
+    down: 'DROP FUNCTION add_audit(text);\n',
+  },
+  { name: 'call of the helper', up: "SELECT add_audit('organizations');\n", down: 'DROP TABLE organizations_audit;\n' },
+  { name: 'view on a view', up: 'CREATE VIEW open_task_titles AS SELECT title FROM open_tasks;\n', down: 'DROP VIEW open_task_titles;\n' },
+  {
+    name: 'cascade drops a view nobody names',
+    up: "COMMENT ON VIEW open_tasks IS 'open ones';\n",
+    down: "COMMENT ON VIEW open_tasks IS NULL;\nDROP VIEW open_tasks CASCADE;\nCREATE VIEW open_tasks AS SELECT t.id, t.title, p.name AS project FROM tasks t JOIN projects p ON p.id = t.project_id WHERE NOT p.archived;\n",
+  },
+  { name: 'rename of a table others reference', up: 'ALTER TABLE organizations RENAME TO orgs;\n', down: 'SELECT 1;\n' },
+  { name: 'rename of a column others reference', up: 'ALTER TABLE orgs RENAME COLUMN id TO org_id;\n', down: 'SELECT 1;\n' },
+  { name: 'rename of a type a table uses', up: 'ALTER TYPE user_status RENAME TO account_status;\n', down: 'SELECT 1;\n' },
+  {
+    name: 'static DO block',
+    up: 'DO $$ BEGIN CREATE INDEX tasks_title_idx ON tasks (title); END $$;\n',
+    down: "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_class WHERE relname = 'tasks_title_idx') THEN DROP INDEX tasks_title_idx; END IF; END $$;\n",
+  },
+];
+
+/** Statement by statement, as the walk sends them (CREATE INDEX CONCURRENTLY cannot share a transaction). */
+async function apply(client: pg.Client, text: string): Promise<void> {
+  for (const s of parse(text).statements) await client.query(s.sql);
+}
+
+describe.each(servers())('scoped snapshots on $name', ({ url }) => {
+  let server: ScratchServer;
+
+  beforeAll(async () => {
+    server = await ScratchServer.open(url, { connectTimeoutMs: 10_000 });
+  });
+  afterAll(async () => {
+    await server.close();
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
+
+  it('give at every step of every migration the snapshot a full read gives, so the same findings', async () => {
+    const pairs: Pair[] = [...rollbackCorpus(), ...BROKEN, ...OUTSIDE];
+    // Every statement applies to the schema the earlier ones left: checked in order below.
+    const option: SnapshotOptions[] = [{}, { ignore: ['*_audit', 'invoices.currency'], strictColumnOrder: true }];
+    const db = await server.createDatabase();
+    const client = await server.connect(db);
+    try {
+      const scoped = option.map((o) => new ScopedSnapshots(o));
+      const names = pairs.map((p) => reachableNames([parse(p.up), parse(p.down)]));
+      expect(names.filter((n) => n === undefined)).toHaveLength(1);
+      const mismatches: string[] = [];
+      /** The full snapshots (default options first), each compared with the scoped one. */
+      const check = async (i: number, label: string, got: SchemaSnapshot[]) => {
+        const full: SchemaSnapshot[] = [];
+        for (const [k, o] of option.entries()) {
+          full.push(await snapshotSchema(client, o));
+          if (renderSnapshot(got[k]!) !== renderSnapshot(full[k]!)) mismatches.push(`${pairs[i]!.name} ${label} (options ${k})`);
+        }
+        return full[0]!;
+      };
+      // One client, one query at a time.
+      const each = async (f: (s: ScopedSnapshots) => Promise<SchemaSnapshot>) => {
+        const out: SchemaSnapshot[] = [];
+        for (const s of scoped) out.push(await f(s));
+        return out;
+      };
+      const findings: Array<{ full: unknown; scoped: unknown }> = [];
+      let chained = false;
+      for (const [i, p] of pairs.entries()) {
+        const a = await each((s) => s.first(client, names[i], chained));
+        const fullA = await check(i, 'before the up', a);
+        await apply(client, p.up);
+        const b = await each((s) => s.then(client));
+        const fullB = await check(i, 'after the up', b);
+        await apply(client, p.down);
+        const c = await each((s) => s.then(client));
+        const fullC = await check(i, 'after the down', c);
+        // A down that leaves what the up creates makes the second up fail, as the rollback stage reports; the walk goes on from there.
+        chained = await apply(client, p.up).then(() => true, () => false);
+        if (!chained) {
+          findings.push({ full: [compareSnapshots(fullA, fullC)], scoped: [compareSnapshots(a[0]!, c[0]!)] });
+          continue;
+        }
+        const d = await each((s) => s.then(client, names[i + 1]));
+        const fullD = await check(i, 'after the second up', d);
+        findings.push({ full: [compareSnapshots(fullA, fullC), compareSnapshots(fullB, fullD)], scoped: [compareSnapshots(a[0]!, c[0]!), compareSnapshots(b[0]!, d[0]!)] });
+      }
+      expect(mismatches).toEqual([]);
+      for (const f of findings) expect(f.scoped).toEqual(f.full);
+      // The broken downs are found at all: the comparison is not vacuous.
+      expect(findings.filter((f) => (f.full as unknown[][]).some((x) => x.length > 0)).length).toBeGreaterThanOrEqual(BROKEN.length + 4);
+      const stats = scoped[0]!.stats;
+      // Most reads are scoped; the migrations that reach outside their names fell back to full reads.
+      expect(stats.detail).toBeGreaterThan(2 * pairs.length);
+      expect(stats.digestMoved).toBeGreaterThanOrEqual(5);
+      expect(stats.digestMoved).toBeLessThan(stats.detail / 5);
+    } finally {
+      await client.end();
+      await server.dropDatabase(db.name);
+    }
+  });
+});
