@@ -38401,7 +38401,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 3078:
+/***/ 9131:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41435,38 +41435,57 @@ function appendOutputFile(file, text, what) {
 // EXTERNAL MODULE: external "node:perf_hooks"
 var external_node_perf_hooks_ = __nccwpck_require__(643);
 ;// CONCATENATED MODULE: ./src/db/bookkeeping.ts
-/**
- * Tables migration tools keep their own state in. They are never seeded with rows (a tool would
- * read generated rows as migrations it has run) and never compared as schema or data.
- */
-const BOOKKEEPING_TABLES = [
-    'schema_migrations', // golang-migrate, dbmate, Rails
+/** Each format's own tables (and schemas), as its tool names them by default. */
+const OF_FORMAT = {
+    'golang-migrate': { tables: ['schema_migrations'] },
+    dbmate: { tables: ['schema_migrations'] },
+    goose: { tables: ['goose_db_version'] },
+    flyway: { tables: ['flyway_schema_history'] },
+    sqitch: { schemas: ['sqitch'] },
+    diesel: { tables: ['__diesel_schema_migrations'] },
+    hasura: { schemas: ['hdb_catalog'] },
+    sourcegraph: { tables: ['migration_logs'] },
+    prisma: { tables: ['_prisma_migrations'] },
+    supabase: { schemas: ['supabase_migrations'] },
+    atlas: { tables: ['atlas_schema_revisions'], schemas: ['atlas_schema_revisions'] },
+    sqlx: { tables: ['_sqlx_migrations'] },
+    liquibase: { tables: ['databasechangelog', 'databasechangeloglock'] },
+    'sql-migrate': { tables: ['gorp_migrations'] },
+    tern: { tables: ['schema_version'] },
+    postgrator: { tables: ['schemaversion'] },
+    'node-pg-migrate': { tables: ['pgmigrations'] },
+};
+/** Tools migration-ci has no format for, run through up-command: any of these may be the one in use. */
+const OTHER_TOOLS = [
     'schema_migrations_lock',
-    'goose_db_version',
-    'flyway_schema_history',
     'knex_migrations',
     'knex_migrations_lock',
-    'pgmigrations', // node-pg-migrate
-    '_prisma_migrations',
     'alembic_version',
     'ar_internal_metadata',
-    'gorp_migrations',
-    '__diesel_schema_migrations',
     'migrations', // TypeORM, Sequelize (SequelizeMeta below), Laravel
     'sequelizemeta',
     'SequelizeMeta',
     '__efmigrationshistory',
     '__EFMigrationsHistory',
-    'databasechangelog', // Liquibase
-    'databasechangeloglock',
-    'atlas_schema_revisions',
 ];
-/** sqitch keeps its registry in a schema of its own. */
-const BOOKKEEPING_SCHEMAS = ['sqitch', 'atlas_schema_revisions'];
-const tables = new Set(BOOKKEEPING_TABLES);
-const schemas = new Set(BOOKKEEPING_SCHEMAS);
-function isBookkeepingTable(schema, name) {
-    return schemas.has(schema) || tables.has(name);
+/**
+ * The bookkeeping of the format in use. A format migration-ci does not know (a migration tool
+ * run through up-command) could be any tool: then every known tool's tables are left out.
+ */
+function bookkeepingOf(format) {
+    const own = format === undefined ? undefined : OF_FORMAT[format];
+    if (own)
+        return { tables: new Set(own.tables ?? []), schemas: new Set(own.schemas ?? []) };
+    const all = Object.values(OF_FORMAT);
+    return {
+        tables: new Set([...all.flatMap((f) => f.tables ?? []), ...OTHER_TOOLS]),
+        schemas: new Set(all.flatMap((f) => f.schemas ?? [])),
+    };
+}
+/** Every known tool's bookkeeping: for callers that do not know the format. */
+const ANY_TOOL = bookkeepingOf(undefined);
+function isBookkeepingTable(schema, name, of = ANY_TOOL) {
+    return of.schemas.has(schema) || of.tables.has(name);
 }
 /**
  * Tables a tool creates before it runs the first migration, in the tool's own words: a migration
@@ -41720,60 +41739,143 @@ function toFailure(e, index, statement, partiallyApplied) {
 }
 const deadlines = new WeakMap();
 /**
- * A limit every statement sent through this module on `client` is held to from the client side,
- * whatever the session's own `statement_timeout` has become: a migration's `SET statement_timeout
- * = 0` or `RESET ALL` does not switch it off. 0 means none.
+ * Limits every statement sent through this module on `client` is held to from the client side,
+ * whatever the session's own `statement_timeout` and `lock_timeout` have become: a migration's
+ * `SET statement_timeout = 0`, `SET lock_timeout = 0` or `RESET ALL` does not switch them off.
  */
-function setStatementDeadline(client, ms) {
-    if (ms > 0)
-        deadlines.set(client, ms);
+function setClientDeadlines(client, limits) {
+    if (limits.statementMs > 0 || (limits.lockMs ?? 0) > 0)
+        deadlines.set(client, limits);
     else
         deadlines.delete(client);
 }
-// The server's own statement_timeout fires first when it is still in force; past this much more,
-// the client cancels, and past as much again it ends the session.
+// The server's own timeouts fire first when they are still in force; past this much more, the
+// client cancels, and past as much again it ends the session.
 const DEADLINE_GRACE_MS = 500;
 const TERMINATE_AFTER_MS = 5000;
-/** Asks the server to cancel (or end) the client's running statement, over a connection of its own. */
-async function stopBackend(client, how) {
+/** A connection of its own to the server and database `client` is on, to watch or stop its backend. */
+async function sideConnection(client) {
     const c = client;
     const p = c.connectionParameters ?? {};
     const other = new esm.Client({ user: p.user, password: p.password, host: p.host, port: p.port, database: p.database, ssl: c.ssl, application_name: 'migration-ci' });
     other.on('error', () => { });
+    await other.connect();
+    return other;
+}
+function backendPid(client) {
+    return client.processID;
+}
+/** Asks the server to cancel (or end) the client's running statement, over a connection of its own. */
+async function stopBackend(client, how) {
+    let other;
     try {
-        await other.connect();
-        await other.query(`SELECT pg_${how}_backend($1)`, [c.processID]);
+        other = await sideConnection(client);
+        await other.query(`SELECT pg_${how}_backend($1)`, [backendPid(client)]);
     }
     catch {
         // Nothing more to do: the statement's own error (or the session's end) says what happened.
     }
     finally {
-        await other.end().catch(() => { });
+        await other?.end().catch(() => { });
     }
 }
-/** `client.query(sql)` held to the client's deadline; a statement stopped by it fails with 57014 like a server timeout. */
+/**
+ * Watches the client's backend while a statement runs longer than the lock limit: a wait for one
+ * lock past it is cancelled. Read from pg_locks (`waitstart`, Postgres 14+, read through jsonb so
+ * older servers parse the query); before 14 a wait counts from when it was first seen.
+ * Calls `onStop` with how long it had waited.
+ */
+function watchLockWaits(client, lockMs, onStop) {
+    let ended = false;
+    let timer;
+    let side;
+    let firstSeen;
+    const limit = lockMs + DEADLINE_GRACE_MS;
+    const poll = Math.min(1000, Math.max(100, Math.floor(lockMs / 4)));
+    const check = async () => {
+        if (ended)
+            return;
+        let next = poll;
+        try {
+            side ??= sideConnection(client);
+            const c = await side;
+            const r = await c.query(`SELECT a.wait_event_type = 'Lock' AS waiting,
+                (SELECT extract(epoch FROM now() - min((to_jsonb(l) ->> 'waitstart')::timestamptz)) * 1000
+                   FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted) AS waited_ms,
+                pg_blocking_pids(a.pid) AS blockers
+           FROM pg_stat_activity a WHERE a.pid = $1`, [backendPid(client)]);
+            const row = r.rows[0];
+            if (ended)
+                return;
+            if (row?.waiting) {
+                firstSeen ??= Date.now();
+                const waited = row.waited_ms !== null ? Number(row.waited_ms) : Date.now() - firstSeen;
+                if (waited >= limit) {
+                    ended = true;
+                    onStop(Math.round(waited), row.blockers ?? []);
+                    await c.query('SELECT pg_cancel_backend($1)', [backendPid(client)]);
+                    return;
+                }
+                next = Math.min(poll, Math.max(50, limit - waited));
+            }
+            else {
+                firstSeen = undefined;
+            }
+        }
+        catch {
+            // The watch is a backstop: a failed look is tried again at the next tick.
+        }
+        if (!ended)
+            timer = setTimeout(() => void check(), next);
+    };
+    // A statement cannot have waited longer than it has run.
+    timer = setTimeout(() => void check(), limit);
+    return () => {
+        ended = true;
+        clearTimeout(timer);
+        void side?.then((c) => c.end()).catch(() => { });
+    };
+}
+/**
+ * `client.query(sql)` held to the client's deadlines; a statement stopped by one fails with the
+ * server's own code (57014, 55P03) as if the server's timeout had fired.
+ */
 async function queryWithDeadline(client, sql) {
-    const ms = deadlines.get(client);
-    if (ms === undefined) {
+    const limits = deadlines.get(client);
+    if (limits === undefined) {
         await client.query(sql);
         return;
     }
-    let stopped = false;
+    let stopped;
     let terminate;
-    const cancel = setTimeout(() => {
-        stopped = true;
-        void stopBackend(client, 'cancel');
-        terminate = setTimeout(() => void stopBackend(client, 'terminate'), TERMINATE_AFTER_MS);
-    }, ms + DEADLINE_GRACE_MS);
+    const cancel = limits.statementMs > 0
+        ? setTimeout(() => {
+            stopped ??= { by: 'statement' };
+            void stopBackend(client, 'cancel');
+            terminate = setTimeout(() => void stopBackend(client, 'terminate'), TERMINATE_AFTER_MS);
+        }, limits.statementMs + DEADLINE_GRACE_MS)
+        : undefined;
+    const unwatch = limits.lockMs && limits.lockMs > 0
+        ? watchLockWaits(client, limits.lockMs, (waitedMs, blockers) => {
+            stopped ??= { by: 'lock', waitedMs, blockers };
+        })
+        : undefined;
     try {
         await client.query(sql);
     }
     catch (e) {
         if (stopped && e.code === '57014') {
             // The server's own words, so the report reads the same whichever side stopped it.
+            if (stopped.by === 'lock') {
+                const held = stopped.blockers.length > 0 ? ` held by backend ${stopped.blockers.join(', ')}` : '';
+                throw Object.assign(new Error('canceling statement due to lock timeout'), {
+                    code: '55P03',
+                    detail: `stopped by migration-ci after waiting ${stopped.waitedMs} ms for a lock${held} (lock-timeout ${limits.lockMs} ms): the session's lock_timeout had been changed`,
+                });
+            }
             throw Object.assign(new Error('canceling statement due to statement timeout'), {
                 code: '57014',
-                detail: `stopped by migration-ci after ${ms} ms (statement-timeout): the session's statement_timeout had been changed`,
+                detail: `stopped by migration-ci after ${limits.statementMs} ms (statement-timeout): the session's statement_timeout had been changed`,
             });
         }
         throw e;
@@ -41781,6 +41883,7 @@ async function queryWithDeadline(client, sql) {
     finally {
         clearTimeout(cancel);
         clearTimeout(terminate);
+        unwatch?.();
     }
 }
 /** True for errors that mean the connection or server is gone, not that the SQL is wrong. */
@@ -41921,7 +42024,67 @@ function quoteLiteral(value) {
     return `'${body}'`;
 }
 
+;// CONCATENATED MODULE: ./src/db/run-role.ts
+
+
+
+/**
+ * The role the migrations log in as: the run-time backing of the guard. It owns the scratch
+ * databases (so migrations create schemas, extensions marked trusted, functions, triggers and
+ * policies as an owner does) and is nothing more: not a superuser, no CREATEDB, no replication,
+ * no BYPASSRLS, and CREATEROLE only when the migrations visibly manage roles. What the guard
+ * refuses from the parse tree then fails from dynamic SQL too, with the server's own
+ * "permission denied" or "must be owner": other databases, ALTER SYSTEM, tablespaces, COPY
+ * PROGRAM, server files, other sessions, untrusted remote wrappers.
+ */
+const RUN_ROLE_PREFIX = 'mci_run_';
+const RUN_ROLE_LOCK_KEY = 0x6d63_6972_75; // "mciru"
+/** Creates the run's role on the admin connection; the reason when the server or the connecting role cannot. */
+async function createRunRole(admin, runId, opts) {
+    // session_replication_role, which the tool's own fills need, is grantable from 15 on only.
+    if (opts.versionNum < 150000)
+        return { unavailable: `Postgres ${Math.floor(opts.versionNum / 10000)} cannot grant session_replication_role to a role that is not a superuser (15 and newer can)` };
+    const me = await admin.query('SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user');
+    if (!me.rows[0]?.su)
+        return { unavailable: 'the connecting role is not a superuser, so the server already holds it to its own privileges' };
+    const name = `${RUN_ROLE_PREFIX}${runId}`;
+    const password = external_node_crypto_default().randomBytes(24).toString('base64url');
+    const role = quoteIdent(name);
+    try {
+        // One transaction, taken in turn by the runs on a server: concurrent grants on the one
+        // parameter would fail with "tuple concurrently updated".
+        await admin.query('BEGIN');
+        await admin.query('SELECT pg_advisory_xact_lock($1)', [RUN_ROLE_LOCK_KEY]);
+        await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB ${opts.createRole ? 'CREATEROLE' : 'NOCREATEROLE'} NOREPLICATION NOBYPASSRLS INHERIT`);
+        await admin.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(opts.comment)}`);
+        await admin.query(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
+        // Roles a migration creates stay usable by it (ALTER ... OWNER TO, SET ROLE), as for a superuser.
+        if (opts.createRole && opts.versionNum >= 160000)
+            await admin.query(`ALTER ROLE ${role} SET createrole_self_grant = 'set, inherit'`);
+        await admin.query('COMMIT');
+    }
+    catch (e) {
+        await admin.query('ROLLBACK').catch(() => { });
+        return { unavailable: `the run's role could not be created: ${errorMessage(e)}` };
+    }
+    return { name, password, createRole: opts.createRole };
+}
+/** Drops the run's role (after its databases): its grant on the parameter first, which would hold it. */
+async function dropRunRole(admin, name) {
+    const role = quoteIdent(name);
+    await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`).catch(() => { });
+    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+}
+/** The URL with the run role's credentials in place of the connecting role's. */
+function urlAsRole(url, role) {
+    const u = new URL(url);
+    u.username = encodeURIComponent(role.name);
+    u.password = encodeURIComponent(role.password);
+    return u.toString();
+}
+
 ;// CONCATENATED MODULE: ./src/db/roles.ts
+
 async function snapshotRoles(client) {
     const r = await client.query(`
     SELECT r.rolname AS name,
@@ -41937,7 +42100,7 @@ async function snapshotRoles(client) {
              (SELECT 'SET ' || string_agg(array_to_string(s.setconfig, ', '), '; ' ORDER BY s.setdatabase)
                 FROM pg_db_role_setting s WHERE s.setrole = r.oid)) AS state
       FROM pg_roles r
-     WHERE r.rolname !~ '^pg_'`);
+     WHERE r.rolname !~ '^pg_' AND r.rolname NOT LIKE $1`, [`${RUN_ROLE_PREFIX.replace(/_/g, '\\_')}%`]);
     return new Map(r.rows.map((x) => [x.name, x.state]));
 }
 function compareRoles(before, after) {
@@ -41955,6 +42118,7 @@ function compareRoles(before, after) {
 }
 
 ;// CONCATENATED MODULE: ./src/db/scratch.ts
+
 
 
 
@@ -41984,8 +42148,13 @@ class ScratchServer {
     /** The server's roles when the run began, while it tracks roles. */
     rolesAtStart;
     markedRoles = new Set();
+    /** The role the scratch databases' connections log in as, when the run has one. */
+    runRoleState;
     /** Run in every new database that is not a copy: what the migration tool would have created first. */
     setup;
+    /** Drops of databases no longer used, one after the other on a connection of their own. */
+    retiring = Promise.resolve();
+    retirer;
     constructor(url, admin, versionNum, version, setup) {
         this.url = url;
         this.setup = setup;
@@ -42051,7 +42220,7 @@ class ScratchServer {
     async dropStaleRoles(log) {
         let rows;
         try {
-            const r = await this.admin.query("SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci role,%'");
+            const r = await this.admin.query("SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'");
             rows = r.rows;
         }
         catch {
@@ -42079,7 +42248,7 @@ class ScratchServer {
         if (this.closed)
             throw new Error('scratch server already closed');
         const name = `${SCRATCH_PREFIX}${this.runId}_${++this.counter}`;
-        const from = template ? ` TEMPLATE ${quoteIdent(template)}` : '';
+        const from = (template ? ` TEMPLATE ${quoteIdent(template)}` : '') + (this.runRoleState ? ` OWNER ${quoteIdent(this.runRoleState.name)}` : '');
         // Registered first: a signal that arrives while CREATE DATABASE runs still drops it (the
         // DROP queues behind the CREATE on this connection).
         this.created.add(name);
@@ -42111,6 +42280,38 @@ class ScratchServer {
             }
         }
         return db;
+    }
+    /** The role the migrations run as, when the run has one. */
+    get runRole() {
+        return this.runRoleState?.name;
+    }
+    /**
+     * From now on, connections to the scratch databases log in as a role of the run's own that may
+     * do no more than own them (see run-role.ts). Call before the first database is created.
+     * Undefined when it does; otherwise why not (the migrations then run as the connecting role).
+     */
+    async useRunRole(opts) {
+        if (this.runRoleState)
+            return undefined;
+        if (this.created.size > 0)
+            throw new Error('the run role must be chosen before any scratch database exists');
+        if (opts.roles.length > 0) {
+            // Roles the server had before the run: changing them, or granting membership in them, is the connecting role's to do.
+            const r = await this.admin.query('SELECT rolname AS name FROM pg_roles WHERE rolname = ANY($1::text[]) ORDER BY 1', [[...opts.roles]]);
+            if (r.rows.length > 0)
+                return `the migrations act on ${r.rows.map((x) => x.name).join(', ')}, which the server had before the run`;
+        }
+        if (opts.extensions.length > 0) {
+            // Extensions only a superuser may create: the migrations need the connecting role's rights.
+            const r = await this.admin.query('SELECT DISTINCT name FROM pg_available_extension_versions WHERE superuser AND NOT trusted AND name = ANY($1::text[]) ORDER BY name', [[...opts.extensions]]);
+            if (r.rows.length > 0)
+                return `the migrations create ${r.rows.map((x) => x.name).join(', ')}, which only a superuser may create`;
+        }
+        const made = await createRunRole(this.admin, this.runId, { versionNum: this.versionNum, createRole: opts.createRole, comment: runRoleComment(process.pid, external_node_os_default().hostname()) });
+        if ('unavailable' in made)
+            return made.unavailable;
+        this.runRoleState = made;
+        return undefined;
     }
     /** True once {@link trackRoles} holds the server's role turn. */
     get tracksRoles() {
@@ -42172,6 +42373,10 @@ class ScratchServer {
     }
     /** Connects to one of our scratch databases. */
     async connect(db) {
+        return connectWithRetry(this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url, { timeoutMs: 10_000 });
+    }
+    /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */
+    async connectAsConnectingRole(db) {
         return connectWithRetry(db.url, { timeoutMs: 10_000 });
     }
     async dropDatabase(name) {
@@ -42187,6 +42392,65 @@ class ScratchServer {
             await this.adminQuery(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
         }
         this.created.delete(name);
+    }
+    /**
+     * Drops a scratch database the run no longer uses, without waiting for it: DROP DATABASE waits
+     * for a checkpoint of the whole server, which takes seconds on a busy one. The drops run in
+     * turn on a connection of their own; close() waits for them, and drops whatever one missed.
+     */
+    retireDatabase(name) {
+        // Only this run's scratch databases, never anything else.
+        if (!this.created.has(name))
+            return;
+        this.retiring = this.retiring.then(async () => {
+            try {
+                this.retirer ??= await connectWithRetry(this.url, { timeoutMs: 15_000 });
+                if (this.versionNum >= 130000) {
+                    await this.retirer.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+                }
+                else {
+                    await this.retirer.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+                    await this.retirer.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+                }
+                this.created.delete(name);
+            }
+            catch {
+                // Left in `created`: close() drops it and reports what it cannot.
+            }
+        });
+    }
+    /**
+     * Drops several scratch databases at once, each over a short connection of its own. Every DROP
+     * DATABASE has the server write out all dirty pages first (seconds on a busy server); drops
+     * that wait together are served by one such checkpoint. The names that could not be dropped
+     * come back with why; a connection that cannot be had falls back to the admin one.
+     */
+    async dropDatabases(names) {
+        const failures = [];
+        const one = async (name) => {
+            if (!this.created.has(name))
+                throw new Error(`refusing to drop ${name}: not a scratch database of this run`);
+            let own;
+            try {
+                own = this.versionNum >= 130000 && !this.unreachable ? await connectWithRetry(this.url, { timeoutMs: 2_000 }) : undefined;
+            }
+            catch {
+                own = undefined;
+            }
+            if (!own)
+                return this.dropDatabase(name);
+            try {
+                await own.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+                this.created.delete(name);
+            }
+            finally {
+                await own.end().catch(() => { });
+            }
+        };
+        await Promise.all(names.map((name) => one(name).catch((error) => {
+            failures.push({ name, error });
+        })));
+        return failures;
     }
     /** A query on the admin connection; a connection lost to a server restart is opened again once. */
     async adminQuery(sql, params = []) {
@@ -42215,8 +42479,15 @@ class ScratchServer {
         if (this.closed)
             return;
         this.closed = true;
+        await this.retiring;
+        await this.retirer?.end().catch(() => { });
+        this.retirer = undefined;
         const failures = [];
+        // Together: one checkpoint for all (see dropDatabases); one by one, on the admin connection, what failed that way.
+        const first = new Set((await this.dropDatabases([...this.created])).map((f) => f.name));
         for (const name of [...this.created]) {
+            if (!first.has(name))
+                continue;
             try {
                 await this.dropDatabase(name);
             }
@@ -42226,6 +42497,15 @@ class ScratchServer {
         }
         // Objects in the scratch databases depended on the roles: the databases went first.
         failures.push(...(await this.dropNewRoles()).map((message) => ({ message })));
+        if (this.runRoleState) {
+            const name = this.runRoleState.name;
+            try {
+                await dropRunRole(this.admin, name);
+            }
+            catch (e) {
+                failures.push({ message: `role ${name}: ${errorMessage(e)} (drop it with: DROP ROLE ${quoteIdent(name)};)` });
+            }
+        }
         await this.admin.end().catch(() => { });
         scratch_open.delete(this);
         if (failures.length > 0) {
@@ -42246,8 +42526,11 @@ function parseScratchComment(comment) {
 function roleComment(pid, host) {
     return `migration-ci role, created by the migrations of pid ${pid} on ${host}; safe to drop`;
 }
+function runRoleComment(pid, host) {
+    return `migration-ci run role, created by pid ${pid} on ${host}; safe to drop`;
+}
 function parseRoleComment(comment) {
-    const m = /^migration-ci role, created by the migrations of pid (\d+) on (.+); safe to drop$/.exec(comment);
+    const m = /^migration-ci (?:run )?role, created by (?:the migrations of )?pid (\d+) on (.+); safe to drop$/.exec(comment);
     return m ? { pid: Number(m[1]), host: m[2] } : undefined;
 }
 function processAlive(pid) {
@@ -52615,33 +52898,6 @@ function substituteMigration(m, subs) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/db/catalog.ts
-/**
- * What counts as a user's table, as a SQL condition on `pg_class c` joined to `pg_namespace n`:
- * ordinary or partitioned, not a partition (its parent stands for it), not temporary, not in a
- * system schema, not a member of an extension.
- */
-const USER_TABLE_CONDITION = `c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
-  AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_)'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')`;
-const USER_TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE ${USER_TABLE_CONDITION}
-ORDER BY 1, 2`;
-async function listUserTables(client) {
-    const r = await client.query(USER_TABLES_SQL);
-    return r.rows;
-}
-/** "users" for public tables, "billing.invoices" otherwise: how reports name a table. */
-function displayTable(t) {
-    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
-}
-
 // EXTERNAL MODULE: ./node_modules/libpg-query/wasm/index.cjs
 var wasm = __nccwpck_require__(2627);
 ;// CONCATENATED MODULE: ./src/sql/classify.ts
@@ -53271,8 +53527,6 @@ function explainFailure(parsed, failure) {
 
 
 
-
-
 /** A statement stopped by our own limits: trying it again on the pre-seed state would only wait again. */
 const TIMEOUTS = {
     '57014': {
@@ -53357,10 +53611,10 @@ async function trustServerGrammar(server, migrations, majorName) {
     }
     return findings;
 }
-function failureFinding(prepared, parsed, failure, rule, severity, message, hint) {
+function failureFinding(prepared, parsed, failure, rule, severity, message, hint, runRole) {
     const at = positionInStatement(parsed, failure.statement, failure.position);
     const detail = [failure.detail, failure.where ? `context: ${failure.where}` : undefined].filter(Boolean).join('\n');
-    const hints = [failure.hint, hint].filter(Boolean).join('\n');
+    const hints = [failure.hint, hint, runRole && failure.code === '42501' ? runRoleHint(runRole) : undefined].filter(Boolean).join('\n');
     return {
         stage: 'syntax',
         severity,
@@ -53374,30 +53628,10 @@ function failureFinding(prepared, parsed, failure, rule, severity, message, hint
         ...(hints ? { hint: hints } : {}),
     };
 }
-/** SQLSTATEs that any existing row triggers, whatever its values (the performance stage's test at volume). */
-const ANY_ROW_FAILS = new Set(['23502']);
-async function truncateAll(client) {
-    const tables = await listUserTables(client);
-    if (tables.length === 0)
-        return;
-    await client.query(`TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} CASCADE`);
-}
-/**
- * Does the migration pass when every table is empty? Tried inside a transaction that is rolled
- * back, so the database is left exactly as it was. Undefined when it cannot be tried that way.
- */
-async function passesOnEmptyTables(client, parsed) {
-    if (transactionModeFor(parsed) !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional))
-        return undefined;
-    await client.query('BEGIN');
-    try {
-        await truncateAll(client);
-        const r = await applyStatements(client, parsed, { mode: 'caller' });
-        return r.ok;
-    }
-    finally {
-        await client.query('ROLLBACK').catch(() => { });
-    }
+/** Why a migration lacks a privilege it would have had as the connecting role, and the way out. */
+function runRoleHint(runRole) {
+    return (`migrations run as ${runRole}, a role of this run that owns the scratch databases and may act nowhere else, so that SQL built at run time cannot do what the guard refuses; ` +
+        'if the migration needs a superuser (a setting, an extension not marked trusted), allow-outside: superuser runs the migrations as the connecting role');
 }
 /**
  * Applies one migration under test on populated tables. When it fails, it is applied to the state
@@ -53406,7 +53640,7 @@ async function passesOnEmptyTables(client, parsed) {
  * fills), else a warning naming the production rows that would; either way the walk goes on from
  * the pre-seed state with this migration applied.
  */
-async function applyUnderTest(client, prepared, parsed, findings, preSeed) {
+async function applyUnderTest(client, prepared, parsed, findings, preSeed, runRole) {
     const first = await applyStatements(client, parsed);
     if (first.ok)
         return 'applied';
@@ -53420,12 +53654,12 @@ async function applyUnderTest(client, prepared, parsed, findings, preSeed) {
     if (!clean?.ok) {
         const real = clean?.failure ?? failure;
         const note = clean === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
-        findings.push(failureFinding(prepared, parsed, real, 'apply-failed', 'error', real.message, note));
+        findings.push(failureFinding(prepared, parsed, real, 'apply-failed', 'error', real.message, note, runRole));
         return 'failed';
     }
     const why = explainFailure(parsed, failure);
     if (why.anyRow) {
-        findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message} — ${why.rows}`, why.hint));
+        findings.push(failureFinding(prepared, parsed, failure, 'fails-with-rows', 'error', `${failure.message}: ${why.rows}`, why.hint));
     }
     else {
         findings.push(failureFinding(prepared, parsed, failure, 'data-dependent', 'warning', `${failure.message} — fails on the generated test rows: ${why.rows}`, why.hint));
@@ -53712,6 +53946,11 @@ const OUTSIDE_CLASS_HELP = {
     backends: 'pg_terminate_backend(), pg_cancel_backend(): other sessions of the server',
     remote: 'dblink, postgres_fdw servers, IMPORT FOREIGN SCHEMA, subscriptions: other servers',
 };
+/**
+ * What `allow-outside` takes: the classes, and `superuser`, which lets the migrations run as the
+ * connecting role (for what only a superuser may do, such as an extension not marked trusted).
+ */
+const ALLOW_OUTSIDE_VALUES = [...OUTSIDE_CLASSES, 'superuser'];
 // Functions that reach the server's files, programs, sessions or configuration.
 const FUNCTIONS = {
     pg_read_file: 'server-files',
@@ -53951,6 +54190,106 @@ function touchesRoles(parsed) {
     }
     return false;
 }
+/** Extensions a file creates (CREATE EXTENSION, also in a DO block or a function body), by name. */
+function createdExtensions(parsed) {
+    const out = new Set();
+    for (const statement of parsed.statements) {
+        for (const node of walk(statement.node)) {
+            const k = kindOf(node);
+            if (!k)
+                continue;
+            if (k[0] === 'CreateExtensionStmt') {
+                const name = str(k[1].extname);
+                if (name)
+                    out.add(name);
+            }
+            const routine = routineBody(k[0], k[1]);
+            if (routine) {
+                for (const m of stripCommentsAndStrings(routine.text).matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi))
+                    out.add(m[1].toLowerCase());
+            }
+        }
+    }
+    return [...out];
+}
+function roleName(spec) {
+    const r = (unwrap(spec, 'RoleSpec') ?? spec);
+    return r && r.roletype === 'ROLESPEC_CSTRING' ? str(r.rolename) : undefined;
+}
+/** The roles a statement node acts on as an owner or admin of them would: alters, drops, grants membership in, hands objects to. */
+function rolesActedOn(kind, body) {
+    switch (kind) {
+        case 'AlterRoleStmt':
+        case 'AlterRoleSetStmt':
+            return [roleName(body.role)];
+        case 'DropRoleStmt':
+        case 'DropOwnedStmt':
+            return list(body.roles).map(roleName);
+        case 'ReassignOwnedStmt':
+            return [...list(body.roles).map(roleName), roleName(body.newrole)];
+        case 'GrantRoleStmt':
+            return list(body.granted_roles).map((p) => str(unwrap(p, 'AccessPriv')?.priv_name));
+        case 'RenameStmt':
+            return body.renameType === 'OBJECT_ROLE' ? [str(body.subname)] : [];
+        case 'AlterOwnerStmt':
+        case 'AlterTableCmd':
+            return [roleName(body.newowner)];
+        case 'CreateSchemaStmt':
+            return [roleName(body.authrole)];
+        case 'CreateRoleStmt':
+            return list(unwrap(defElem(body.options, 'addroleto'), 'List')?.items).map(roleName);
+        case 'VariableSetStmt':
+            return body.name === 'role' || body.name === 'session_authorization' ? list(body.args).map((a) => str(unwrap(a, 'A_Const')?.sval?.sval)) : [];
+        default:
+            return [];
+    }
+}
+/**
+ * Roles a file alters, drops, grants membership in or gives objects to, by name (plain statements
+ * only: a role named in dynamic SQL is not seen). Those that exist before the run are the
+ * server's: only the connecting role may act on them.
+ */
+function rolesNamed(parsed) {
+    const out = new Set();
+    for (const statement of parsed.statements) {
+        for (const node of walk(statement.node)) {
+            const k = kindOf(node);
+            if (!k)
+                continue;
+            for (const name of rolesActedOn(k[0], k[1]))
+                if (name)
+                    out.add(name);
+        }
+    }
+    return [...out];
+}
+
+;// CONCATENATED MODULE: ./src/db/catalog.ts
+/**
+ * What counts as a user's table, as a SQL condition on `pg_class c` joined to `pg_namespace n`:
+ * ordinary or partitioned, not a partition (its parent stands for it), not temporary, not in a
+ * system schema, not a member of an extension.
+ */
+const USER_TABLE_CONDITION = `c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')`;
+const USER_TABLES_SQL = (/* unused pure expression or super */ null && (`
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ${USER_TABLE_CONDITION}
+ORDER BY 1, 2`));
+async function listUserTables(client) {
+    const r = await client.query(USER_TABLES_SQL);
+    return r.rows;
+}
+/** "users" for public tables, "billing.invoices" otherwise: how reports name a table. */
+function displayTable(t) {
+    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
+}
 
 ;// CONCATENATED MODULE: ./src/db/fingerprint.ts
 
@@ -53984,10 +54323,12 @@ WITH uses AS (
   FROM pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+    /*narrow:d.refobjid*/
   UNION
   SELECT ad.adrelid, ad.adnum, d.refobjid
   FROM pg_attrdef ad
   JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+  WHERE true /*narrow:ad.adrelid*/
 )
 SELECT n.nspname AS schema, c.relname AS table, a.attname AS column,
        sn.nspname AS seq_schema, s.relname AS seq_name,
@@ -54030,7 +54371,10 @@ function catalogSql(only) {
     if (only === undefined)
         return `${TABLES_SQL};\n${SEQUENCES_SQL}`;
     const names = `ARRAY[${[...new Set(only.map((t) => quoteLiteral(t.name)))].join(', ') || "''"}]::name[]`;
-    const narrow = (sql) => sql.replace('/*narrow*/', `AND c.relname = ANY (${names})`);
+    // The dependencies too: read for the named tables only, not for the whole schema.
+    const narrow = (sql) => sql
+        .replace('/*narrow*/', `AND c.relname = ANY (${names})`)
+        .replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col) => `AND ${col} IN (SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY (${names}))`);
     return `${narrow(TABLES_SQL)};\n${narrow(SEQUENCES_SQL)}`;
 }
 class FingerprintStore {
@@ -54333,14 +54677,16 @@ function sequencesBehind(fp) {
 
 ;// CONCATENATED MODULE: ./src/sql/plpgsql.ts
 /**
- * The SQL inside a PL/pgSQL body, read with libpg-query's PL/pgSQL parser: every embedded
- * statement and expression parsed again as SQL, so the tables a DO block touches are known from
- * its body. Undefined when the body cannot be read that way: dynamic SQL (EXECUTE, OPEN ...
- * FOR EXECUTE), a part the SQL parser rejects, or a parser build without PL/pgSQL support.
+ * The one reader of PL/pgSQL bodies: libpg-query's PL/pgSQL parser (parsePlPgSQL) gives the
+ * function's declared variables and every SQL statement and expression it runs, with its line.
+ * Its users sit on top: the reach of a DO block or a routine a migration defines (touched.ts,
+ * which parses each statement again as SQL) and the dependencies stage (which plans each one).
+ * Dynamic SQL (EXECUTE, OPEN ... FOR EXECUTE, FOR ... IN EXECUTE) is only known at run time: it is
+ * left out, and the body says it has some.
  */
 
 
-/** The PL/pgSQL parser of the bundled libpg-query (looked up, so a build without one degrades to the text scan). */
+/** The PL/pgSQL parser of the bundled libpg-query (looked up, so a build without one leaves bodies unread). */
 function plParser() {
     const fn = wasm.parsePlPgSQLSync;
     return typeof fn === 'function' ? fn : undefined;
@@ -54348,7 +54694,38 @@ function plParser() {
 function plpgsqlAvailable() {
     return plParser() !== undefined;
 }
+// Parse modes of PLpgSQL_expr (RawParseMode in the server's parser.h).
+const RAW_PARSE_DEFAULT = 0;
+const RAW_PARSE_PLPGSQL_EXPR = 2;
+const RAW_PARSE_PLPGSQL_ASSIGN1 = 3;
+const RAW_PARSE_PLPGSQL_ASSIGN3 = 5;
 const DYNAMIC = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/**
+ * The variables and statements of a PL/pgSQL function, from its whole `CREATE FUNCTION` text (a
+ * migration's statement, or pg_get_functiondef). Throws when the parser refuses it.
+ */
+function readPlpgsqlFunction(createFunction) {
+    const parse = plParser();
+    if (!parse)
+        throw new Error('this build of libpg-query has no PL/pgSQL parser');
+    const tree = parse(createFunction);
+    const fn = unwrap(list(isNode(tree) ? tree.plpgsql_funcs : undefined)[0], 'PLpgSQL_function');
+    if (!fn)
+        throw new Error('no PL/pgSQL function found');
+    const variables = new Map();
+    const out = { statements: [], dynamic: false };
+    for (const d of list(fn.datums)) {
+        const v = unwrap(d, 'PLpgSQL_var') ?? unwrap(d, 'PLpgSQL_rec');
+        const name = str(v?.refname);
+        if (!v || name === undefined)
+            continue;
+        variables.set(name.toLowerCase(), str(unwrap(v.datatype, 'PLpgSQL_type')?.typname) ?? 'record');
+        // A default value or a cursor's query runs too.
+        collect([v.default_val, v.cursor_explicit_expr], typeof v.lineno === 'number' ? v.lineno : 0, false, out);
+    }
+    collect(fn.action, 0, false, out);
+    return { variables, ...out };
+}
 /** A dollar quote that does not occur in the body. */
 function quoteTag(body) {
     let tag = 'mci';
@@ -54356,7 +54733,90 @@ function quoteTag(body) {
         tag += '_';
     return `$${tag}$`;
 }
-/** Parse trees of plain SQL text (a SQL function's body), or undefined when it does not parse. */
+/**
+ * The same from a body alone (a DO block's, or a routine's when its statement text is not at
+ * hand), read as the body of a function returning `returns`. Undefined when the parser refuses it.
+ */
+function readPlpgsqlBody(body, returns = 'void') {
+    if (!plParser())
+        return undefined;
+    const q = quoteTag(body);
+    try {
+        return readPlpgsqlFunction(`CREATE FUNCTION pg_temp.migration_ci_body() RETURNS ${returns} LANGUAGE plpgsql AS ${q}${body}${q}`);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Every PLpgSQL_expr under a node, with the line of the PL/pgSQL statement holding it; dynamic SQL left out. */
+function collect(v, lineno, dynamic, out) {
+    if (Array.isArray(v)) {
+        for (const item of v)
+            collect(item, lineno, dynamic, out);
+        return;
+    }
+    if (!isNode(v))
+        return;
+    for (const [kind, body] of Object.entries(v)) {
+        if (!isNode(body)) {
+            if (Array.isArray(body))
+                collect(body, lineno, dynamic, out);
+            continue;
+        }
+        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
+        if (kind === 'PLpgSQL_expr') {
+            if (!dynamic) {
+                const s = statementOf(body);
+                if (s !== undefined)
+                    out.statements.push({ lineno: line, sql: s });
+            }
+            continue;
+        }
+        // EXECUTE's string is built at run time; its USING arguments are still expressions, but rarely worth it.
+        const isDynamic = DYNAMIC.has(kind) || (kind === 'PLpgSQL_stmt_open' && isNode(body.dynquery));
+        if (isDynamic)
+            out.dynamic = true;
+        for (const child of Object.values(body))
+            collect(child, line, dynamic || isDynamic, out);
+    }
+}
+function statementOf(expr) {
+    const query = str(expr.query);
+    if (query === undefined)
+        return undefined;
+    const mode = typeof expr.parseMode === 'number' ? expr.parseMode : RAW_PARSE_DEFAULT;
+    if (mode === RAW_PARSE_DEFAULT)
+        return query;
+    if (mode === RAW_PARSE_PLPGSQL_EXPR)
+        return `SELECT ${query}`;
+    if (mode >= RAW_PARSE_PLPGSQL_ASSIGN1 && mode <= RAW_PARSE_PLPGSQL_ASSIGN3) {
+        // `target := expression` (or `=`): the target is a variable, the expression is what reads the schema.
+        const at = assignmentEnd(query);
+        return at === undefined ? undefined : `SELECT ${Buffer.from(query, 'utf8').subarray(at).toString('utf8').trimStart()}`;
+    }
+    return undefined;
+}
+/** Byte offset just past the `:=` or `=` of an assignment, found with the SQL scanner outside brackets (`a[i] := ...`). */
+function assignmentEnd(query) {
+    let tokens;
+    try {
+        tokens = wasm.scanSync(query).tokens;
+    }
+    catch {
+        return undefined;
+    }
+    let depth = 0;
+    for (const t of tokens) {
+        if (t.text === '(' || t.text === '[')
+            depth++;
+        else if (t.text === ')' || t.text === ']')
+            depth--;
+        else if (depth === 0 && (t.text === ':=' || t.text === '='))
+            return t.end;
+    }
+    return undefined;
+}
+/** Parse trees of plain SQL text (a SQL function's body, a statement of a PL/pgSQL body), or undefined when it does not parse. */
 function parseSql(text) {
     try {
         const r = wasm.parseSync(text);
@@ -54366,39 +54826,21 @@ function parseSql(text) {
         return undefined;
     }
 }
-/** Parse trees (`{ UpdateStmt: {...} }`) of the SQL a PL/pgSQL body runs, or undefined when they cannot all be read. */
-function plpgsqlStatements(body) {
-    const parse = plParser();
-    if (!parse)
+/**
+ * The parse trees (`{ UpdateStmt: {...} }`) of the SQL a PL/pgSQL body runs, and whether it also
+ * runs dynamic SQL. Undefined when the body, or one of its statements, cannot be read.
+ */
+function plpgsqlTrees(body) {
+    if (!body)
         return undefined;
-    const q = quoteTag(body);
-    let tree;
-    try {
-        tree = parse(`CREATE FUNCTION pg_temp.migration_ci_body() RETURNS void LANGUAGE plpgsql AS ${q}${body}${q}`);
-    }
-    catch {
-        return undefined;
-    }
-    const out = [];
-    for (const node of walk(tree)) {
-        const k = kindOf(node);
-        if (k && DYNAMIC.has(k[0]))
-            return undefined;
-        if (k && k[0] === 'PLpgSQL_stmt_open' && isNode(k[1].dynquery))
-            return undefined;
-        if (!k || k[0] !== 'PLpgSQL_expr')
-            continue;
-        const query = str(k[1].query);
-        if (query === undefined)
-            continue;
-        // A whole statement, or an expression / assignment (`n > 0`, `n := (SELECT ...)`).
-        const assigned = /^\s*[A-Za-z_][\w.]*\s*(?::=|=)\s*/.exec(query);
-        const parsed = parseSql(query) ?? parseSql(`SELECT ${assigned ? query.slice(assigned[0].length) : query}`);
+    const trees = [];
+    for (const s of body.statements) {
+        const parsed = parseSql(s.sql);
         if (!parsed)
             return undefined;
-        out.push(...parsed);
+        trees.push(...parsed);
     }
-    return out;
+    return { trees, dynamic: body.dynamic };
 }
 
 ;// CONCATENATED MODULE: ./src/sql/touched.ts
@@ -54473,10 +54915,16 @@ class Collector {
     opaque = new Set();
     index = 0;
     cteNames = new Set();
-    /** Functions and procedures these statements define: the SQL of their bodies, undefined when it cannot be read. */
+    /**
+     * Functions and procedures these statements define: the SQL of their bodies, undefined when it
+     * cannot be read; `complete` false when the body also runs dynamic SQL or calls what cannot be followed.
+     */
     routines = new Map();
-    statement(index, root) {
+    sql;
+    statement(index, root, sql) {
         this.index = index;
+        // Only a CREATE FUNCTION is read from its text: a body nested in a DO block is not that text.
+        this.sql = root.CreateFunctionStmt !== undefined ? sql : undefined;
         this.cteNames = new Set();
         collectCteNames(root, this.cteNames);
         const kind = Object.keys(root)[0] ?? '';
@@ -54485,8 +54933,19 @@ class Collector {
             return;
         this.dispatch(kind, body, true);
     }
-    add(schema, name, action, inferred = false) {
-        this.touches.push({ schema, name, action, statement: this.index, ...(inferred ? { inferred: true } : {}) });
+    add(schema, name, action) {
+        this.touches.push({ schema, name, action, statement: this.index });
+    }
+    /** The statements of a body, each as if it stood here; false when the reach stays open (dynamic SQL, a call). */
+    body(read) {
+        if (!read)
+            return false;
+        for (const n of read.trees) {
+            const k = Object.keys(n)[0];
+            if (k !== undefined && touched_isNode(n[k]))
+                this.dispatch(k, n[k], false);
+        }
+        return !read.dynamic && !read.trees.some((n) => opaqueStatement(n));
     }
     addVar(v, action) {
         const r = rangeVar(v);
@@ -54682,18 +55141,10 @@ class Collector {
                 }
                 if (body === undefined)
                     return;
-                // Read from the body's own parse when it can be; the text scan otherwise, and the reach stays open.
-                const inner = language === 'plpgsql' ? plpgsqlStatements(body) : undefined;
-                if (inner && !inner.some((n) => opaqueStatement(n))) {
-                    for (const n of inner) {
-                        const k = Object.keys(n)[0];
-                        if (k !== undefined && touched_isNode(n[k]))
-                            this.dispatch(k, n[k], false);
-                    }
-                    return;
-                }
-                this.opaque.add(this.index);
-                this.scanProcedural(body);
+                // Read from the body's own parse; what it cannot see (dynamic SQL, a call, a body it refuses) leaves the reach open.
+                const read = language === 'plpgsql' ? plpgsqlTrees(readPlpgsqlBody(body)) : undefined;
+                if (!this.body(read))
+                    this.opaque.add(this.index);
                 return;
             }
             case 'CreateFunctionStmt': {
@@ -54715,8 +55166,14 @@ class Collector {
                             body = first.String.sval;
                     }
                 }
-                const inner = body === undefined ? undefined : language === 'plpgsql' ? plpgsqlStatements(body) : language === 'sql' ? parseSql(body) : undefined;
-                this.routines.set(name, inner && !inner.some((n) => opaqueStatement(n)) ? inner : undefined);
+                let read;
+                if (body !== undefined && language === 'plpgsql')
+                    read = plpgsqlTrees(this.plpgsqlRoutine(b, body));
+                else if (body !== undefined && language === 'sql') {
+                    const trees = parseSql(body);
+                    read = trees && { trees, dynamic: false };
+                }
+                this.routines.set(name, read && { trees: read.trees, complete: !read.dynamic && !read.trees.some((n) => opaqueStatement(n)) });
                 return;
             }
             case 'CallStmt': {
@@ -54737,16 +55194,32 @@ class Collector {
         if (names.length === 0)
             return false;
         const bodies = names.map((n) => this.routines.get(n));
-        if (bodies.some((b) => b === undefined))
-            return false;
+        let complete = true;
         for (const body of bodies) {
-            for (const n of body) {
-                const k = Object.keys(n)[0];
-                if (k !== undefined && touched_isNode(n[k]))
-                    this.dispatch(k, n[k], false);
+            if (!body) {
+                complete = false;
+                continue;
+            }
+            if (!this.body({ trees: body.trees, dynamic: !body.complete }))
+                complete = false;
+        }
+        return complete;
+    }
+    /** A PL/pgSQL routine this statement defines: read from its own text when at hand, else its body in a function of the same return kind. */
+    plpgsqlRoutine(stmt, body) {
+        if (this.sql !== undefined) {
+            try {
+                return readPlpgsqlFunction(this.sql);
+            }
+            catch {
+                // Fall through to the body alone.
             }
         }
-        return true;
+        const type = touched_isNode(stmt.returnType) ? stmt.returnType : undefined;
+        const names = nameList(type?.names);
+        const last = names[names.length - 1];
+        const returns = type === undefined ? 'void' : last === 'trigger' || last === 'event_trigger' || last === 'void' ? last : 'record';
+        return readPlpgsqlBody(body, type?.setof === true ? `SETOF ${returns}` : returns);
     }
     /** Foreign keys declared by a column definition or a table constraint. */
     foreignKeysOf(el) {
@@ -54804,34 +55277,6 @@ class Collector {
             }
         };
         walk(tree);
-    }
-    /**
-     * Tables named right after a writing keyword in a procedural body. A heuristic: the body is
-     * PL/pgSQL, not SQL, and dynamic SQL (EXECUTE) cannot be seen at all; the statement stays opaque.
-     */
-    scanProcedural(body) {
-        const text = body.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
-        const ident = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-        const qualified = `(${ident})(?:\\s*\\.\\s*(${ident}))?`;
-        const patterns = [
-            [new RegExp(`\\binsert\\s+into\\s+${qualified}`, 'gi'), 'insert'],
-            [new RegExp(`\\bupdate\\s+(?:only\\s+)?${qualified}\\s+(?:as\\s+\\w+\\s+)?set\\b`, 'gi'), 'update'],
-            [new RegExp(`\\bdelete\\s+from\\s+(?:only\\s+)?${qualified}`, 'gi'), 'delete'],
-            [new RegExp(`\\bmerge\\s+into\\s+(?:only\\s+)?${qualified}`, 'gi'), 'merge'],
-            [new RegExp(`\\balter\\s+table\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'alter'],
-            [new RegExp(`\\btruncate\\s+(?:table\\s+)?(?:only\\s+)?${qualified}`, 'gi'), 'truncate'],
-            [new RegExp(`\\bdrop\\s+table\\s+(?:if\\s+exists\\s+)?${qualified}`, 'gi'), 'drop'],
-        ];
-        const unquote = (s) => (s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase());
-        for (const [re, action] of patterns) {
-            for (const m of text.matchAll(re)) {
-                const first = unquote(m[1]);
-                if (m[2] !== undefined)
-                    this.add(first, unquote(m[2]), action, true);
-                else
-                    this.add(undefined, first, action, true);
-            }
-        }
     }
 }
 function collectCteNames(v, out) {
@@ -54902,7 +55347,7 @@ function callsUnknownFunction(tree) {
 /** Every table touch of the statements, in statement order, and the statements that hide theirs. */
 function tableTouches(statements) {
     const c = new Collector();
-    statements.forEach((s, i) => c.statement(i, s.node));
+    statements.forEach((s, i) => c.statement(i, s.node, s.sql));
     return { touches: c.touches, opaque: [...c.opaque] };
 }
 /** An identifier as SQL would need it written: bare when plain lower case, double-quoted otherwise. */
@@ -54945,7 +55390,7 @@ function existingTablesTouched(statements) {
                 createdAt.set(key(t), t.statement);
             continue;
         }
-        if (ROW_NEUTRAL.has(t.action) || t.inferred)
+        if (ROW_NEUTRAL.has(t.action))
             continue;
         const node = statements[t.statement]?.node ?? {};
         const rename = node.RenameStmt;
@@ -55024,7 +55469,7 @@ function emptyOutcome(stage) {
     return { stage, findings: [], perMigration: new Map(), statements: [] };
 }
 
-;// CONCATENATED MODULE: ./src/stages/command.ts
+;// CONCATENATED MODULE: ./src/command-runner.ts
 /** Last `maxLines` lines of a command's output, for findings. */
 function outputTail(output, maxLines = 40) {
     const lines = output.replace(/\s+$/, '').split('\n');
@@ -55703,7 +56148,29 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE ${USER_TABLE_CONDITION}
+  /*narrow*/
 ORDER BY n.nspname, c.relname, a.attnum`;
+/** The tables of these names (bare, or "schema.table"), and every table they reach through foreign keys. */
+const REACH_SQL = `
+WITH RECURSIVE reach(oid) AS (
+  SELECT c.oid
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE ${USER_TABLE_CONDITION}
+    AND (c.relname = ANY ($1::name[]) OR (n.nspname || '.' || c.relname) = ANY ($1::text[]))
+  UNION
+  SELECT con.confrelid
+  FROM reach r
+  JOIN pg_constraint con ON con.conrelid = r.oid AND con.contype = 'f' AND con.conparentid = 0
+)
+SELECT oid::int8 AS oid FROM reach`;
+/** Columns of the given tables that single-column foreign keys of any table reference. */
+const REFERENCED_SQL = `
+SELECT con.confrelid::int8 AS table, a.attname
+FROM pg_constraint con
+JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = con.confkey[1]
+WHERE con.contype = 'f' AND con.conparentid = 0 AND cardinality(con.confkey) = 1
+  AND con.confrelid = ANY ($1::oid[])`;
 /** Every type the columns use, following domains to their base types and arrays to their elements. */
 const TYPES_SQL = `
 WITH RECURSIVE ty(oid) AS (
@@ -55746,7 +56213,8 @@ WHERE con.conrelid = ANY($1::oid[])
   AND con.conparentid = 0
 ORDER BY con.conrelid, con.conname`;
 const UNIQUES_SQL = `
-SELECT i.indrelid::int8 AS table, (i.indkey::int2[])[0:i.indnkeyatts - 1] AS cols
+SELECT i.indrelid::int8 AS table, (i.indkey::int2[])[0:i.indnkeyatts - 1] AS cols,
+       coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct
 FROM pg_index i
 WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique`;
 function pushTo(m, k, v) {
@@ -55756,10 +56224,26 @@ function pushTo(m, k, v) {
     else
         m.set(k, [v]);
 }
-async function readCatalog(client) {
+/**
+ * Reads the catalog: every user table, or with `names` ("table" or "schema.table", matched as the
+ * row generator matches them: as written or in lower case) only those tables and the tables they
+ * reach through foreign keys, so that filling a few tables costs what they cost, not what the
+ * whole schema does.
+ */
+async function readCatalog(client, names) {
     const tables = new Map();
     const typeIds = new Set();
-    const tr = await client.query(catalog_TABLES_SQL);
+    let tr;
+    if (names === undefined) {
+        tr = await client.query(catalog_TABLES_SQL);
+    }
+    else {
+        const wanted = [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
+        const reach = (await client.query(REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
+        if (reach.length === 0)
+            return { tables, types: new Map(), fks: new Map(), checks: new Map(), uniques: new Map(), referenced: new Set() };
+        tr = await client.query(catalog_TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])'), [reach]);
+    }
     for (const r of tr.rows) {
         const oid = Number(r.oid);
         let t = tables.get(oid);
@@ -55785,8 +56269,9 @@ async function readCatalog(client) {
     const fks = new Map();
     const checks = new Map();
     const uniques = new Map();
+    const referenced = new Set();
     if (tables.size === 0)
-        return { tables, types, fks, checks, uniques };
+        return { tables, types, fks, checks, uniques, referenced };
     const tyr = await client.query(TYPES_SQL, [[...typeIds].map(String)]);
     for (const r of tyr.rows) {
         types.set(Number(r.oid), {
@@ -55825,12 +56310,28 @@ async function readCatalog(client) {
         }
     }
     const ur = await client.query(UNIQUES_SQL, [oids]);
+    const nullsNotDistinct = new Set();
     for (const r of ur.rows) {
         const cols = r.cols.map(Number).filter((n) => n > 0);
         if (cols.length > 0)
             pushTo(uniques, Number(r.table), cols);
+        if (r.nulls_not_distinct === true)
+            for (const n of cols)
+                nullsNotDistinct.add(`${r.table}:${n}`);
     }
-    return { tables, types, fks, checks, uniques };
+    if (names === undefined) {
+        // Every table's foreign keys are at hand.
+        for (const list of fks.values())
+            for (const fk of list)
+                if (fk.parentCols.length === 1)
+                    referenced.add(`${fk.parent}:${fk.parentCols[0]}`);
+    }
+    else {
+        // Tables outside the reach may reference these: asked of the server.
+        for (const r of (await client.query(REFERENCED_SQL, [oids])).rows)
+            referenced.add(`${Number(r.table)}:${r.attname}`);
+    }
+    return { tables, types, fks, checks, uniques, nullsNotDistinct, referenced };
 }
 /** Row counts of the given relations, in one statement. */
 async function countRows(client, rels) {
@@ -55854,6 +56355,8 @@ function displayName(schema, name) {
 /** SQL expressions of every supported type for row number g: plausible, and unique where a key needs it. */
 
 const G = 'gs.g';
+/** The series' row number, for functions that shadow G with another row expression. */
+const SERIES_ROW = G;
 /** Length / precision arguments at the end of a formatted type: `character varying(5)` -> [5]. */
 function typmodArgs(fmt) {
     const m = /\((\d+)(?:\s*,\s*(-?\d+))?\)$/.exec(fmt);
@@ -55871,6 +56374,7 @@ const INT_MAX = { int2: 32767, int4: 2147483647, int8: Number.MAX_SAFE_INTEGER }
 const values_int = (n) => (n < 0 ? `(${n})` : String(n));
 /** Text value for a string column, by column name, shortened to the length limit. */
 function textValue(ctx, limit) {
+    const G = ctx.row ?? SERIES_ROW;
     const n = ctx.column.toLowerCase();
     const digits = String(ctx.end).length;
     let sql;
@@ -55951,13 +56455,26 @@ function textValue(ctx, limit) {
             unique = false;
         }
     }
+    const width = ctx.width === undefined ? undefined : Math.min(ctx.width, limit ?? Infinity);
+    if (width !== undefined && width < len && unique) {
+        // Production's values are shorter than the named form: the bare number in hex, still one per row.
+        const hex = ctx.end.toString(16).length;
+        if (hex <= width) {
+            sql = `to_hex(${G})`;
+            len = hex;
+        }
+    }
+    // Padded after the part that varies, so distinct values stay distinct; len is the longest that
+    // part gets, so the value stays within the width. A constant suffix costs nothing per row.
+    if (width !== undefined && width > len)
+        sql = `${sql} || '${'x'.repeat(width - len)}'`;
     return { sql, unique };
 }
 /**
  * Integer expression honouring CHECK bounds, or undefined when there are none. `offset` moves a
  * key's values past a fixture's range where the bounds leave room; `max` is the type's largest value.
  */
-function boundedInt(b, offset, max) {
+function boundedInt(b, offset, max, G = SERIES_ROW) {
     if (!b)
         return undefined;
     const { lo, hi } = b;
@@ -55987,6 +56504,7 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
     const t = types.get(typid);
     if (!t || depth > 10)
         return undefined;
+    const G = ctx.row ?? SERIES_ROW;
     const cast = (sql, unique, shape = {}) => ({ sql: `(${sql})::${fmt}`, unique, ...shape });
     const shaped = (v) => cast(v.sql, v.unique, { ...(v.limit !== undefined ? { limit: v.limit } : {}), ...(v.period !== undefined ? { period: v.period } : {}) });
     if (t.typtype === 'd') {
@@ -56020,7 +56538,7 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
     const u = ctx.unique;
     switch (name) {
         case 'int2': {
-            const b = boundedInt(ctx.bounds, u ? SMALL_KEY_OFFSET : 0, INT_MAX.int2);
+            const b = boundedInt(ctx.bounds, u ? SMALL_KEY_OFFSET : 0, INT_MAX.int2, G);
             if (b)
                 return shaped(b);
             return u
@@ -56029,7 +56547,7 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
         }
         case 'int4':
         case 'int8': {
-            const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name]);
+            const b = boundedInt(ctx.bounds, u ? KEY_OFFSET : 0, INT_MAX[name], G);
             if (b)
                 return shaped(b);
             // A key, or a column named like a reference to one: past the fixture range, as the keys it may join.
@@ -56037,11 +56555,11 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
         }
         case 'float4':
         case 'float8': {
-            const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+            const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER, G);
             return b ? shaped(b) : cast(`${G} * 1.5`, true);
         }
         case 'numeric': {
-            const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER);
+            const b = boundedInt(ctx.bounds, 0, Number.MAX_SAFE_INTEGER, G);
             if (b)
                 return shaped(b);
             const args = typmodArgs(fmt);
@@ -56084,6 +56602,9 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
         case 'jsonb':
             return cast(`jsonb_build_object('n', ${G})`, true);
         case 'bytea':
+            if (ctx.width !== undefined && ctx.width > 16) {
+                return cast(`substring(decode(repeat(md5(${G}::text), ${Math.ceil(ctx.width / 16)}), 'hex') from 1 for ${Math.round(ctx.width)})`, true);
+            }
             return cast(`decode(md5(${G}::text), 'hex')`, true);
         case 'inet':
             return cast(`'10.0.0.0'::inet + ${G}`, true);
@@ -56143,12 +56664,13 @@ function valueFor(types, typid, fmt, ctx, depth = 0) {
 /**
  * The one INSERT ... SELECT ... generate_series statement for a plan.
  *
- * Foreign-key values come from the parent's rows numbered 1..n, row g taking parent row
- * ((g - 1) % n) + 1. When every referenced column has a fixed-length type (integers, uuid, dates...),
+ * Foreign-key values come from the parent's rows numbered 1..n: the m rows of the range are spread
+ * over them in parent order (row g takes parent ((g - start) * n / m) + 1); the columns of a
+ * composite unique key still take every combination ((g - 1) / n_before % n + 1). When every referenced column has a fixed-length type (integers, uuid, dates...),
  * the parent's keys are collected once into arrays and subscripted per row: no join, O(1) per row.
  * Otherwise the numbered parent rows are joined on their row number.
  */
-function buildInsert(plan, start, end, nullRetry) {
+function buildInsert(plan, start, end, nullRetry, shaped = false) {
     const target = quoteQualified(plan.table.schema, plan.table.name);
     const ctes = [];
     const joins = [];
@@ -56179,7 +56701,13 @@ function buildInsert(plan, start, end, nullRetry) {
             const divisor = j.mode === 'radix' && j.radixBefore.length > 0
                 ? ` / (${j.radixBefore.map((b) => `${countOf(b)}::int8`).join(' * ')})`
                 : '';
-            index = `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
+            index =
+                j.mode === 'join'
+                    ? // Children in parent order: row g of the range takes parent floor((g - start) * n / rows) + 1, so every
+                        // parent has children when the range holds as many rows, and each index on the key is filled in order
+                        // (a cyclic spread puts every insert in a different leaf page: several times slower at volume).
+                        `((${G}::int8 - ${start}) * ${countOf(k)}) / ${end - start + 1} + 1`
+                    : `((${G}::int8 - 1)${divisor}) % ${countOf(k)} + 1`;
         }
         if (arrayMode[k]) {
             // One order for every child table: row g of each sibling takes the same parent.
@@ -56201,14 +56729,16 @@ function buildInsert(plan, start, end, nullRetry) {
     const exprs = [];
     for (const p of plan.columns) {
         names.push(quoteIdent(p.col.name));
-        if (p.kind === 'fk')
-            exprs.push(`(${colRef[p.fk](p.index)})::${p.col.fmt}`);
+        if (p.kind === 'fk') {
+            const ref = `(${colRef[p.fk](p.index)})::${p.col.fmt}`;
+            exprs.push(shaped && p.nullWhen !== undefined ? `CASE WHEN ${p.nullWhen} THEN NULL::${p.col.fmt} ELSE ${ref} END` : ref);
+        }
         else if (p.kind === 'null')
             exprs.push(`NULL::${p.col.fmt}`);
         else if (nullRetry && p.nullable && !p.key)
             exprs.push(`NULL::${p.col.fmt}`);
         else
-            exprs.push(p.sql);
+            exprs.push(shaped && p.shaped !== undefined ? p.shaped : p.sql);
     }
     const big = end > 2147483647;
     const num = (n) => (big ? `(${n})::int8` : `${n}`);
@@ -56217,6 +56747,10 @@ function buildInsert(plan, start, end, nullRetry) {
     const withClause = ctes.length > 0 ? `WITH ${ctes.join(',\n     ')}\n` : '';
     const columnList = names.length > 0 ? ` (${names.join(', ')})` : '';
     return `${withClause}INSERT INTO ${target}${columnList}\nSELECT ${exprs.join(',\n       ')}\nFROM ${series} AS gs(g)${joins.map((j) => `\n${j}`).join('')}`;
+}
+/** True when production's shape changes any column of the plan. */
+function isShaped(plan) {
+    return plan.columns.some((p) => (p.kind === 'value' && p.shaped !== undefined) || (p.kind === 'fk' && p.nullWhen !== undefined));
 }
 /** True when a retry with NULLs in the nullable, non-key, non-FK columns would change anything. */
 function canNullRetry(plan) {
@@ -56284,7 +56818,7 @@ function applyJoinHints(catalog, hints, tableOf) {
     const fks = new Map([...catalog.fks].map(([k, v]) => [k, [...v]]));
     const declared = (m) => (catalog.fks.get(m.table.oid) ?? []).find((fk) => fk.cols.length === 1 && fk.cols[0] === m.col.attnum);
     const singleKey = (m) => (catalog.uniques.get(m.table.oid) ?? []).some((k) => k.length === 1 && k[0] === m.col.attnum);
-    const referenced = (m) => [...catalog.fks.values()].some((list) => list.some((fk) => fk.parent === m.table.oid && fk.parentCols.length === 1 && fk.parentCols[0] === m.col.name));
+    const referenced = (m) => catalog.referenced.has(`${m.table.oid}:${m.col.name}`);
     const rank = (m) => (referenced(m) ? 8 : 0) + (m.col.name === 'id' ? 4 : 0) + (m.col.identity !== '' || /^nextval\(/i.test(m.col.defaultExpr ?? '') ? 2 : 0);
     for (const [root, group] of groups) {
         let source;
@@ -56423,7 +56957,134 @@ function parseBoundsCheck(def, col) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/db/seed/shape.ts
+
+
+/** Primes for the per-column orders; one that divides the row count is skipped. */
+const STRIDES = [1_000_003, 999_983, 1_000_033, 999_979, 1_000_037, 999_961, 1_000_039, 999_959, 1_000_081, 999_953];
+/** Bytes a short value's header takes in pg_stats.avg_width (one until 126 bytes, four past it). */
+const header = (width) => (width > 127 ? 4 : 1);
+const RANGED = new Map([
+    ['smallint', 'int'], ['integer', 'int'], ['bigint', 'int'],
+    ['real', 'float'], ['double precision', 'float'], ['numeric', 'float'],
+    ['date', 'date'],
+    ['timestamp without time zone', 'time'], ['timestamp with time zone', 'time'],
+]);
+/**
+ * The shape of column `c` of type `fmt` over `end` generated rows. `ordinal` makes each column's
+ * order its own; `limit` is a varchar(n) or char(n) length.
+ */
+function columnShape(stats, prodRows, fmt, end, ordinal, freedom, limit) {
+    if (end <= 0 || stats.type !== fmt)
+        return undefined;
+    let stride = STRIDES[ordinal % STRIDES.length];
+    for (let i = 1; end % stride === 0; i++)
+        stride = STRIDES[(ordinal + i) % STRIDES.length];
+    const p = `(((${G}::int8 - 1) * ${stride} + ${(ordinal * 7919) % end}) % ${end})`;
+    const nullCount = freedom.nulls ? Math.min(end, Math.round(stats.nullFrac * end)) : 0;
+    const nonNull = end - nullCount;
+    const out = {};
+    if (nullCount > 0)
+        out.nullWhen = `${p} < ${nullCount}`;
+    const mcv = freedom.values ? (stats.mostCommonValues ?? []) : [];
+    const counts = mcv.map((_, i) => Math.round((stats.mostCommonFreqs?.[i] ?? 0) * end));
+    // Rounding must not give the common values more rows than there are.
+    let room = nonNull;
+    for (let i = 0; i < counts.length; i++) {
+        counts[i] = Math.min(counts[i], room);
+        room -= counts[i];
+    }
+    const kept = mcv.map((value, i) => ({ value, count: counts[i] })).filter((m) => m.count > 0);
+    const commonRows = kept.reduce((n, m) => n + m.count, 0);
+    const restRows = nonNull - commonRows;
+    // Average width of the other values, so the column's average is production's. pg_stats
+    // truncates the average to whole bytes: the mean lies half a byte above it.
+    if (stats.avgWidth > 0) {
+        const mean = stats.avgWidth + 0.5;
+        const commonBytes = kept.reduce((n, m) => n + m.count * (Buffer.byteLength(m.value) + header(Buffer.byteLength(m.value))), 0);
+        const restBytes = restRows > 0 ? (mean * nonNull - commonBytes) / restRows : mean;
+        const chars = Math.round(restBytes - header(restBytes));
+        out.width = Math.max(1, Math.min(chars, limit ?? Infinity));
+    }
+    if (!freedom.values)
+        return out;
+    const distinct = distinctAt(stats, prodRows, end, nonNull);
+    const restDistinct = Math.max(0, Math.min(restRows, distinct - kept.length));
+    const start = nullCount + commonRows;
+    const bounds = stats.histogramBounds ?? [];
+    const kind = RANGED.get(fmt.replace(/\(.*\)$/, ''));
+    const ranged = kind !== undefined && bounds.length >= 2;
+    if (restRows > 0 && restDistinct > 0 && (restDistinct < restRows || kept.length > 0 || ranged)) {
+        out.restRow = `(((${p} - ${start}) % ${restDistinct}) + 1)`;
+        out.restMax = restDistinct;
+    }
+    if (kept.length > 0) {
+        const values = `(ARRAY[${kept.map((m) => quoteLiteral(m.value)).join(', ')}]::${fmt}[])`;
+        const thresholds = [];
+        let at = nullCount;
+        for (const m of kept) {
+            at += m.count;
+            thresholds.push(at);
+        }
+        // width_bucket over the running counts: 0 is the first common value's run, kept.length the rest.
+        const bucket = `width_bucket(${p}, ARRAY[${[nullCount, ...thresholds].join(', ')}]::int8[])`;
+        // Past the last common value the subscript is NULL and the rest takes over: one width_bucket per row.
+        out.pick = (rest) => restRows > 0 && restDistinct > 0 ? `coalesce(${values}[${bucket}], ${rest})` : `${values}[least(${bucket}, ${kept.length})]`;
+    }
+    if (kind && ranged && restDistinct > 0) {
+        const lo = quoteLiteral(bounds[0]);
+        const hi = quoteLiteral(bounds[bounds.length - 1]);
+        const steps = Math.max(1, restDistinct - 1);
+        out.ranged = (row) => {
+            const k = `((${row}) - 1)`;
+            switch (kind) {
+                case 'int': {
+                    const [first, last] = [Number(bounds[0]), Number(bounds[bounds.length - 1])];
+                    // In int8 while the product stays exact; numeric past that.
+                    if (Number.isSafeInteger(first) && Number.isSafeInteger(last) && Math.abs((last - first) * steps) < 2 ** 53) {
+                        return `(${first} + (${k}::int8 * ${last - first}) / ${steps})::${fmt}`;
+                    }
+                    return `(${lo}::numeric + floor(${k}::numeric * (${hi}::numeric - ${lo}::numeric) / ${steps}))::${fmt}`;
+                }
+                case 'float':
+                    return `(${lo}::float8 + ${k}::float8 * ((${hi}::float8 - ${lo}::float8) / ${steps}))::${fmt}`;
+                case 'date':
+                    return `(${lo}::date + (${k}::int8 * (${hi}::date - ${lo}::date) / ${steps})::int4)::${fmt}`;
+                case 'time': {
+                    // Seconds since the epoch, folded to constants at plan time: to_timestamp per row, no interval arithmetic.
+                    const base = fmt.startsWith('timestamp with') ? 'timestamptz' : 'timestamp';
+                    const epoch = (v) => `extract(epoch from (${v}::${base} - 'epoch'::${base}))::float8`;
+                    const at = `to_timestamp(${epoch(lo)} + ${k}::float8 * ((${epoch(hi)} - ${epoch(lo)}) / ${steps}))`;
+                    return `(${base === 'timestamptz' ? at : `${at} AT TIME ZONE 'UTC'`})::${fmt}`;
+                }
+            }
+        };
+    }
+    return out;
+}
+/**
+ * Distinct non-NULL values at the seeded volume. A negative n_distinct is a fraction of the rows
+ * and scales with them; a positive one is a count ANALYZE expects to stay as it is, kept when the
+ * generated rows can hold it, and scaled to the same share of the rows when they cannot.
+ */
+function distinctAt(stats, prodRows, end, nonNull) {
+    const nd = stats.nDistinct;
+    if (nonNull <= 0)
+        return 0;
+    if (nd === 0)
+        return nonNull; // unknown: as unique as the generator makes it
+    if (nd < 0)
+        return Math.max(1, Math.min(nonNull, Math.round(-nd * end)));
+    const prodNonNull = prodRows > 0 ? prodRows * (1 - stats.nullFrac) : 0;
+    if (prodNonNull > 0 && nd >= 0.99 * prodNonNull)
+        return nonNull;
+    if (nd <= nonNull)
+        return Math.max(1, Math.round(nd));
+    return prodNonNull > 0 ? Math.max(1, Math.min(nonNull, Math.round((nonNull * nd) / prodNonNull))) : nonNull;
+}
+
 ;// CONCATENATED MODULE: ./src/db/seed/plan.ts
+
 
 
 
@@ -56483,22 +57144,39 @@ function sharedValue(catalog, c, space) {
         return `('k' || ${G})::${c.fmt}`;
     return undefined;
 }
-function planTable({ catalog, table, rowsOf, end, shared }) {
+function planTable({ catalog, table, rowsOf, end, shared, shape }) {
     const { types } = catalog;
     const byNum = new Map(table.columns.map((c) => [c.attnum, c]));
     const keySets = (catalog.uniques.get(table.oid) ?? []).filter((k) => k.every((n) => byNum.has(n)));
     const keyCols = new Set(keySets.flat());
     const seedKeyOf = (c) => `${table.schema}.${table.name}.${c.name}`;
-    // Omitted columns: generated, identity, and defaults (unless a non-sequence default on a key).
+    const statsOf = (c) => {
+        const s = shape?.columns.get(c.name);
+        return s !== undefined && s.type === c.fmt ? s : undefined;
+    };
+    // Omitted columns: generated, identity, and defaults (unless a non-sequence default on a key, or production's shape is known).
     const omitted = new Set();
+    /** Columns with a default that take production's shape instead, when there is one to take. */
+    const defaultUnlessShaped = new Set();
     for (const c of table.columns) {
         if (c.generated !== '' || c.identity === 'a')
             omitted.add(c.attnum);
         else if (isSequenceDefault(c))
             omitted.add(c.attnum);
         else if (c.defaultExpr !== null && !keyCols.has(c.attnum))
-            omitted.add(c.attnum);
+            (statsOf(c) === undefined ? omitted : defaultUnlessShaped).add(c.attnum);
     }
+    /** Production's shape of a column, within what its constraints leave free. */
+    const shapeOf = (c, freedom) => {
+        const s = statsOf(c);
+        if (!s || !shape)
+            return undefined;
+        const limit = /^(character varying|character)\(/.test(c.fmt) ? typmodArgs(c.fmt)[0] : undefined;
+        return columnShape(s, shape.rows, c.fmt, end, c.attnum, freedom, limit);
+    };
+    // A unique key holds any number of NULLs, unless its index says NULLS NOT DISTINCT.
+    const mayBeNull = (c) => !columnNotNull(types, c) && !catalog.nullsNotDistinct?.has(`${table.oid}:${c.attnum}`);
+    const withNulls = (sql, nullWhen, fmt) => nullWhen === undefined ? sql : `CASE WHEN ${nullWhen} THEN NULL::${fmt} ELSE ${sql} END`;
     // Column values from CHECK constraints on one column.
     const inLists = new Map();
     const bounds = new Map();
@@ -56534,20 +57212,28 @@ function planTable({ catalog, table, rowsOf, end, shared }) {
             return { kind: 'value', col: c, sql: spaced, unique: true, nullable, key };
         const list = inLists.get(c.attnum);
         if (list) {
-            return { kind: 'value', col: c, sql: `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`, unique: false, nullable, key, period: list.length };
+            const sql = `(${list.array})[((${G} - 1) % ${list.length}) + 1]::${c.fmt}`;
+            // The CHECK's values win over production's; only its NULLs are taken.
+            const s = shapeOf(c, { nulls: mayBeNull(c), values: false });
+            return { kind: 'value', col: c, sql, unique: false, nullable, key, period: list.length, ...(s?.nullWhen ? { shaped: withNulls(sql, s.nullWhen, c.fmt) } : {}) };
         }
-        const v = valueFor(types, c.typid, c.fmt, {
-            column: c.name,
-            seedKey: seedKeyOf(c),
-            unique: key,
-            end,
-            bounds: bounds.get(c.attnum),
-        });
+        const checked = bounds.get(c.attnum);
+        const ctx = { column: c.name, seedKey: seedKeyOf(c), unique: key, end, bounds: checked };
+        const v = valueFor(types, c.typid, c.fmt, ctx);
         if (v) {
+            const s = shapeOf(c, { nulls: mayBeNull(c), values: !key && checked === undefined });
+            let shaped;
+            if (s) {
+                const row = s.restRow;
+                const rest = (row !== undefined ? s.ranged?.(row) : undefined) ?? valueFor(types, c.typid, c.fmt, { ...ctx, ...(row !== undefined ? { row, end: s.restMax ?? end } : {}), ...(s.width !== undefined ? { width: s.width } : {}) })?.sql;
+                if (rest !== undefined)
+                    shaped = withNulls(s.pick ? s.pick(rest) : rest, s.nullWhen, c.fmt);
+            }
             return {
                 kind: 'value', col: c, sql: v.sql, unique: v.unique, nullable, key,
                 ...(v.limit !== undefined ? { limit: v.limit } : {}),
                 ...(v.period !== undefined ? { period: v.period } : {}),
+                ...(shaped !== undefined && shaped !== v.sql ? { shaped } : {}),
             };
         }
         if (nullable)
@@ -56588,8 +57274,10 @@ function planTable({ catalog, table, rowsOf, end, shared }) {
                         if (plans.has(n))
                             return;
                         const ref = plain(refs[i]);
-                        if (ref.kind === 'value')
-                            plans.set(n, { ...ref, col: c, sql: `(${ref.sql})::${c.fmt}` });
+                        if (ref.kind !== 'value')
+                            return;
+                        const { shaped, ...same } = ref;
+                        plans.set(n, { ...same, col: c, sql: `(${ref.sql})::${c.fmt}`, ...(shaped !== undefined ? { shaped: `(${shaped})::${c.fmt}` } : {}) });
                     });
                     continue;
                 }
@@ -56607,8 +57295,13 @@ function planTable({ catalog, table, rowsOf, end, shared }) {
         const index = joins.length;
         joins.push({ fk, mode: 'join', radixBefore: [] });
         fk.cols.forEach((n, i) => {
-            if (!plans.has(n))
-                plans.set(n, { kind: 'fk', col: byNum.get(n), fk: index, index: i });
+            if (plans.has(n))
+                return;
+            const c = byNum.get(n);
+            // A declared single-column reference may be NULL as often as in production; its values stay the
+            // parent's. A join the migration writes keeps its key space whole.
+            const s = fk.cols.length === 1 && !fk.virtual ? shapeOf(c, { nulls: mayBeNull(c), values: false }) : undefined;
+            plans.set(n, { kind: 'fk', col: c, fk: index, index: i, ...(s?.nullWhen ? { nullWhen: s.nullWhen } : {}) });
         });
     }
     const columns = [];
@@ -56620,7 +57313,10 @@ function planTable({ catalog, table, rowsOf, end, shared }) {
         }
         if (omitted.has(c.attnum))
             continue;
-        columns.push(plain(c));
+        const planned = plain(c);
+        if (defaultUnlessShaped.has(c.attnum) && !(planned.kind === 'value' && planned.shaped !== undefined))
+            continue;
+        columns.push(planned);
     }
     // Unique keys that only foreign-key columns can make unique: map parents one to one.
     for (const key of keySets) {
@@ -56700,6 +57396,152 @@ function fillOrder(catalog, oids) {
         pending.delete(next);
     }
     return order;
+}
+
+;// CONCATENATED MODULE: ./src/production-stats.ts
+/**
+ * The production statistics file (`migration-ci stats` writes it, `--production-stats` reads it):
+ * what Postgres knows about a database's data without its rows. Version 1; the JSON Schema is
+ * schema/production-stats.schema.json. Reading checks every key and names the first bad one.
+ */
+
+
+const PRODUCTION_STATS_VERSION = 1;
+/** "users" for public tables, "billing.invoices" otherwise: names as migrations write them. */
+function production_stats_displayName(t) {
+    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
+}
+function renderProductionStats(stats) {
+    return `${JSON.stringify(stats, null, 2)}\n`;
+}
+class Checker {
+    file;
+    constructor(file) {
+        this.file = file;
+    }
+    fail(key, what) {
+        throw new InputError('input', `production-stats ${this.file}: ${key}: ${what}`);
+    }
+    object(v, key) {
+        if (typeof v !== 'object' || v === null || Array.isArray(v))
+            this.fail(key, 'must be an object');
+        return v;
+    }
+    array(v, key) {
+        if (!Array.isArray(v))
+            this.fail(key, 'must be an array');
+        return v;
+    }
+    string(v, key) {
+        if (typeof v !== 'string')
+            this.fail(key, 'must be a string');
+        return v;
+    }
+    number(v, key, min = -Infinity, max = Infinity) {
+        if (typeof v !== 'number' || !Number.isFinite(v))
+            this.fail(key, 'must be a number');
+        if (v < min || v > max)
+            this.fail(key, `must be between ${min} and ${max}, got ${v}`);
+        return v;
+    }
+    boolean(v, key) {
+        if (typeof v !== 'boolean')
+            this.fail(key, 'must be true or false');
+        return v;
+    }
+    strings(v, key) {
+        return this.array(v, key).map((s, i) => this.string(s, `${key}[${i}]`));
+    }
+}
+/** Parses and checks a statistics file's text; `file` names it in every error. */
+function parseProductionStats(text, file) {
+    const c = new Checker(file);
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (e) {
+        throw new InputError('input', `production-stats ${file}: not JSON: ${errorMessage(e)}`);
+    }
+    const root = c.object(data, '(root)');
+    if (root.version !== PRODUCTION_STATS_VERSION)
+        c.fail('version', `must be ${PRODUCTION_STATS_VERSION}, got ${JSON.stringify(root.version)}`);
+    const tables = c.array(root.tables, 'tables').map((raw, i) => {
+        const k = `tables[${i}]`;
+        const t = c.object(raw, k);
+        const columns = c.array(t.columns, `${k}.columns`).map((rawCol, j) => {
+            const ck = `${k}.columns[${j}]`;
+            const col = c.object(rawCol, ck);
+            const out = {
+                name: c.string(col.name, `${ck}.name`),
+                type: c.string(col.type, `${ck}.type`),
+                nullFrac: c.number(col.nullFrac, `${ck}.nullFrac`, 0, 1),
+                nDistinct: c.number(col.nDistinct, `${ck}.nDistinct`, -1),
+                avgWidth: c.number(col.avgWidth, `${ck}.avgWidth`, 0),
+            };
+            if (col.mostCommonValues !== undefined)
+                out.mostCommonValues = c.strings(col.mostCommonValues, `${ck}.mostCommonValues`);
+            if (col.mostCommonFreqs !== undefined) {
+                out.mostCommonFreqs = c.array(col.mostCommonFreqs, `${ck}.mostCommonFreqs`).map((f, n) => c.number(f, `${ck}.mostCommonFreqs[${n}]`, 0, 1));
+            }
+            if ((out.mostCommonValues?.length ?? 0) !== (out.mostCommonFreqs?.length ?? 0)) {
+                c.fail(`${ck}.mostCommonFreqs`, 'must have one frequency per value of mostCommonValues');
+            }
+            if (col.histogramBounds !== undefined)
+                out.histogramBounds = c.strings(col.histogramBounds, `${ck}.histogramBounds`);
+            return out;
+        });
+        return {
+            schema: c.string(t.schema, `${k}.schema`),
+            name: c.string(t.name, `${k}.name`),
+            rows: c.number(t.rows, `${k}.rows`, -1),
+            pages: c.number(t.pages, `${k}.pages`, 0),
+            tableBytes: c.number(t.tableBytes, `${k}.tableBytes`, 0),
+            totalBytes: c.number(t.totalBytes, `${k}.totalBytes`, 0),
+            indexes: c.array(t.indexes, `${k}.indexes`).map((rawIdx, j) => {
+                const idx = c.object(rawIdx, `${k}.indexes[${j}]`);
+                return { name: c.string(idx.name, `${k}.indexes[${j}].name`), bytes: c.number(idx.bytes, `${k}.indexes[${j}].bytes`, 0) };
+            }),
+            columns,
+        };
+    });
+    const unreadable = c.array(root.unreadable ?? [], 'unreadable').map((raw, i) => {
+        const u = c.object(raw, `unreadable[${i}]`);
+        return { schema: c.string(u.schema, `unreadable[${i}].schema`), name: c.string(u.name, `unreadable[${i}].name`), reason: c.string(u.reason, `unreadable[${i}].reason`) };
+    });
+    return {
+        version: 1,
+        exportedAt: c.string(root.exportedAt, 'exportedAt'),
+        postgres: c.string(root.postgres, 'postgres'),
+        database: c.string(root.database, 'database'),
+        withValues: c.boolean(root.withValues, 'withValues'),
+        tables,
+        unreadable,
+    };
+}
+/** Reads a statistics file; `shown` is the path as the user gave it. */
+function readProductionStats(abs, shown) {
+    let text;
+    try {
+        text = external_node_fs_default().readFileSync(abs, 'utf8');
+    }
+    catch (e) {
+        throw new InputError('input', `cannot read production-stats file ${shown}: ${errorMessage(e)}`);
+    }
+    return parseProductionStats(text, shown);
+}
+/** The table's statistics by name as migrations write it ("users", "public.users", "billing.x"). */
+function findTable(stats, name) {
+    const key = name.toLowerCase().startsWith('public.') ? name.slice(7) : name;
+    return (stats.tables.find((t) => production_stats_displayName(t) === key) ?? stats.tables.find((t) => production_stats_displayName(t).toLowerCase() === key.toLowerCase()));
+}
+/** Row counts of every table with a known count, for the time projection. */
+function rowsOfTables(stats) {
+    const out = new Map();
+    for (const t of stats.tables)
+        if (t.rows >= 0)
+            out.set(production_stats_displayName(t), Math.round(t.rows));
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/db/seed/replica.ts
@@ -56808,10 +57650,12 @@ WITH feeds AS (
   FROM pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+    /*narrow:d.refobjid*/
   UNION
   SELECT d.refobjid, ad.adrelid, ad.adnum
   FROM pg_attrdef ad
   JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+  WHERE true /*narrow:ad.adrelid*/
 )
 SELECT s.oid::regclass::text AS seq, s.oid::int8 AS seq_oid, n.nspname AS schema, c.relname AS table,
        c.oid::int8 AS table_oid, a.attname AS column, sq.seqincrement::int8 AS increment, sq.seqmax::text AS max,
@@ -56826,9 +57670,20 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = f.attnum AND NOT a.atti
 WHERE ${USER_TABLE_CONDITION}
   AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 ORDER BY 1, 3, 4, 6`;
-async function columnSequences(client) {
-    const r = await client.query(sequences_SEQUENCES_SQL);
-    return r.rows.map((row) => ({
+async function columnSequences(client, only) {
+    if (only === undefined)
+        return rowsToSequences((await client.query(sequences_SEQUENCES_SQL)).rows);
+    // The same query, each branch of the union reading only the dependencies of the wanted tables.
+    const rels = 'oids' in only ? '$1::oid[]' : `ARRAY(SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))`;
+    const sql = sequences_SEQUENCES_SQL.replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col) => `AND ${col} = ANY (${rels})`);
+    const param = 'oids' in only ? only.oids.map(String) : [...new Set(only.names.map((t) => t.name))];
+    const rows = rowsToSequences((await client.query(sql, [param])).rows);
+    if ('oids' in only)
+        return rows;
+    return rows.filter((s) => only.names.some((t) => t.name === s.table && (t.schema === undefined || t.schema === s.schema)));
+}
+function rowsToSequences(rows) {
+    return rows.map((row) => ({
         seq: row.seq,
         seqOid: Number(row.seq_oid),
         schema: row.schema,
@@ -56851,7 +57706,7 @@ async function makeRoomForFixtureKeys(client, tableOids, rows) {
     const wanted = new Set(tableOids);
     const moves = [];
     const seen = new Set();
-    for (const s of await columnSequences(client)) {
+    for (const s of await columnSequences(client, { oids: tableOids })) {
         if (!wanted.has(s.tableOid) || seen.has(s.seqOid) || s.increment <= 0)
             continue;
         seen.add(s.seqOid);
@@ -56867,12 +57722,14 @@ async function makeRoomForFixtureKeys(client, tableOids, rows) {
     ]);
 }
 /**
- * Sets every ascending sequence that feeds an integer column of a user table past the largest
- * value that column holds, so the next insert without an explicit key does not collide. Returns
+ * Sets every ascending sequence that feeds an integer column of a user table (of the tables in
+ * `only`, when given) past the largest value that column holds, so the next insert without an explicit key does not collide. Returns
  * the sequences it moved (a migration that copied ids into a new serial column left them behind).
  */
-async function resetSequences(client) {
-    const sequences = (await columnSequences(client)).filter((s) => s.increment > 0);
+async function resetSequences(client, only) {
+    if (only !== undefined && only.length === 0)
+        return [];
+    const sequences = (await columnSequences(client, only && { names: only })).filter((s) => s.increment > 0);
     if (sequences.length === 0)
         return [];
     const maxSql = sequences
@@ -56916,6 +57773,7 @@ async function resetSequences(client) {
 
 
 
+
 function matches(t, wanted) {
     return wanted === `${t.schema}.${t.name}` || wanted === t.name;
 }
@@ -56924,9 +57782,10 @@ async function seedTables(client, opts) {
         throw new RangeError(`rows must be a non-negative number, got ${opts.rows}`);
     const target = Math.floor(opts.rows);
     const outcome = { seeded: [], notices: [], tables: [] };
-    const declared = await readCatalog(client);
+    // Asked for a few tables: only they, the tables their migration joins and what they reach are read.
+    const declared = await readCatalog(client, opts.tables && [...opts.tables, ...(opts.joins ?? []).flatMap((j) => [j.left.table, j.right.table])]);
     // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
-    const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name));
+    const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name, opts.bookkeeping));
     const tableOf = (name) => all.find((t) => matches(t, name)) ?? all.find((t) => matches(t, name.toLowerCase()));
     const { catalog, shared } = applyJoinHints(declared, opts.joins ?? [], tableOf);
     // Which tables are asked for.
@@ -56968,6 +57827,8 @@ async function seedTables(client, opts) {
     }
     const counts = await countRows(client, [...reach.values()]);
     const rowsOf = (oid) => counts.get(oid) ?? 0;
+    for (const t of selected)
+        opts.onRows?.(displayName(t.schema, t.name), rowsOf(t.oid));
     // What gets filled: selected tables below the target, and their empty parents (transitively).
     const fill = new Set();
     const visit = (oid) => {
@@ -57005,8 +57866,10 @@ async function seedTables(client, opts) {
                 continue;
             const record = (reason) => {
                 outcome.tables.push({ table: name, target, rows: rowsOf(oid), ...(reason !== undefined ? { reason } : {}) });
+                opts.onRows?.(name, rowsOf(oid));
             };
-            const plan = planTable({ catalog, table, rowsOf, end: target, shared });
+            const shape = shapeOf(opts.stats, table);
+            const plan = planTable({ catalog, table, rowsOf, end: target, shared, ...(shape ? { shape } : {}) });
             if (plan.impossible !== undefined) {
                 failed(plan.impossible);
                 record(plan.impossible);
@@ -57026,8 +57889,10 @@ async function seedTables(client, opts) {
             let lastError;
             let lastCode;
             for (const [start, stop] of ranges) {
-                const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target, shared });
+                const rangePlan = start === before + 1 ? plan : planTable({ catalog, table, rowsOf, end: target, shared, ...(shape ? { shape } : {}) });
                 const r = await fillRange(client, rangePlan, start, stop, inTransaction);
+                if (r.ok && r.shaped && !outcome.shaped?.includes(name))
+                    (outcome.shaped ??= []).push(name);
                 if (!r.ok) {
                     lastError = r.message;
                     lastCode = r.code;
@@ -57060,7 +57925,9 @@ async function seedTables(client, opts) {
                 record();
             }
         }
-        const reset = await guarded(client, inTransaction, () => resetSequences(client));
+        // Only the filled tables took rows, unless the application's triggers ran on them too.
+        const written = userCode.suppressed ? order.map((oid) => ({ schema: catalog.tables.get(oid).schema, name: catalog.tables.get(oid).name })) : undefined;
+        const reset = await guarded(client, inTransaction, () => resetSequences(client, written));
         if (!reset.ok)
             outcome.notices.push({ table: '', message: `sequences could not be set past the generated keys: ${reset.message}` });
     }
@@ -57077,17 +57944,31 @@ async function seedTables(client, opts) {
     }
     return outcome;
 }
-/** One INSERT for rows start..end of a plan, once more with NULLs in nullable columns when the first fails. */
+/** Production's statistics of a table, when the file has its columns. */
+function shapeOf(stats, table) {
+    const t = stats ? findTable(stats, `${table.schema}.${table.name}`) : undefined;
+    if (!t || t.columns.length === 0)
+        return undefined;
+    return { rows: t.rows, columns: new Map(t.columns.map((c) => [c.name, c])) };
+}
+/**
+ * One INSERT for rows start..end of a plan: in production's shape when there is one, then
+ * without it (a constraint the plan cannot read may reject production's values), then with
+ * NULLs in nullable columns.
+ */
 async function fillRange(client, plan, start, end, inTransaction) {
-    const attempts = [buildInsert(plan, start, end, false)];
+    const attempts = [];
+    if (isShaped(plan))
+        attempts.push({ sql: buildInsert(plan, start, end, false, true), shaped: true });
+    attempts.push({ sql: buildInsert(plan, start, end, false), shaped: false });
     if (canNullRetry(plan))
-        attempts.push(buildInsert(plan, start, end, true));
+        attempts.push({ sql: buildInsert(plan, start, end, true), shaped: false });
     let message = '';
     let code;
-    for (const sql of attempts) {
+    for (const { sql, shaped } of attempts) {
         const r = await runGuarded(client, sql, inTransaction);
         if (r.ok)
-            return { ok: true, added: r.rowCount };
+            return { ok: true, added: r.rowCount, shaped };
         message = r.message;
         code = r.code;
         if (r.code === '57014')
@@ -57282,8 +58163,9 @@ class PreSeedCheckpoint {
     async close() {
         await this.client?.end().catch(() => { });
         this.client = undefined;
+        // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
         if (this.db)
-            await this.ctx.server.dropDatabase(this.db.name).catch(() => { });
+            this.ctx.server.retireDatabase(this.db.name);
         this.db = undefined;
     }
 }
@@ -57294,19 +58176,20 @@ class PreSeedCheckpoint {
 
 const steps_ok = { ok: true, failure: undefined, durations: [] };
 const failed = { ok: false, failure: undefined, durations: [] };
-function sqlStepper(client) {
+/** `runRole`: the role the migrations log in as, named in the hint of a privilege they lack. */
+function sqlStepper(client, runRole) {
     return {
         async baseline(prepared) {
             if (!prepared.up.ok)
                 return undefined;
             const up = prepared.up.parsed;
             const r = await applyWhole(client, up);
-            return r.ok ? undefined : failureFinding(prepared, up, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`);
+            return r.ok ? undefined : failureFinding(prepared, up, r.failure, 'baseline-failed', 'error', `baseline migration fails: ${r.failure.message}`, undefined, runRole);
         },
         async upUnderTest(prepared, findings, preSeed) {
             if (!prepared.up.ok)
                 return 'failed';
-            return applyUnderTest(client, prepared, prepared.up.parsed, findings, preSeed);
+            return applyUnderTest(client, prepared, prepared.up.parsed, findings, preSeed, runRole);
         },
         verify: (prepared, findings) => runVerify(client, prepared, findings),
         async applyPlain(prepared) {
@@ -57319,7 +58202,7 @@ function sqlStepper(client) {
                 return { result: failed, finding: undefined, partial: false };
             const result = await applyStatements(client, down);
             const f = result.failure;
-            const finding = f ? failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${prepared.migration.version} fails: ${f.message}`) : undefined;
+            const finding = f ? failureFinding(prepared, down, f, 'down-failed', 'error', `the down of ${prepared.migration.version} fails: ${f.message}`, undefined, runRole) : undefined;
             return { result, finding, partial: f?.partiallyApplied === true };
         },
         async reup(prepared) {
@@ -57449,7 +58332,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
         await applySessionLimits(c, ctx);
         return c;
     };
-    const stepperFor = (c, target) => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c));
+    const stepperFor = (c, target) => (ctx.config.upCommand ? commandStepper(ctx, target) : sqlStepper(c, ctx.server.runRole));
     let db = await ctx.server.createDatabase(template?.name);
     let client;
     try {
@@ -57460,6 +58343,12 @@ async function walkMigrations(ctx, observers, roundTripStage) {
         throw e;
     }
     let stepper = stepperFor(client, db);
+    /**
+     * Tables whose sequences may have fallen behind their column's values since they were last set
+     * past them (undefined: any table). Only these are looked at before the next migration, so the
+     * cost follows what the last one wrote, not the size of the schema.
+     */
+    let unsettled;
     const checkpoint = new PreSeedCheckpoint(ctx, connect, stepperFor);
     const seedNoticeSeen = new Set();
     // Down and second-up failures belong to the stage that asked for the round trip, and count in its status.
@@ -57494,10 +58383,12 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 await timed(o, () => o.beforeRestore(db));
         const fresh = await checkpoint.copy();
         await client.end().catch(() => { });
-        await ctx.server.dropDatabase(db.name).catch(() => { });
+        // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
+        ctx.server.retireDatabase(db.name);
         db = fresh;
         client = await connect(db);
         stepper = stepperFor(client, db);
+        unsettled = undefined;
         return true;
     };
     try {
@@ -57523,6 +58414,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             }
             const up = prepared.up.parsed;
             if (!m.underTest) {
+                unsettled = undefined;
                 const failure = await stepper.baseline(prepared);
                 if (failure) {
                     findings.push(failure);
@@ -57532,8 +58424,10 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 ctx.progress({ kind: 'migration', stage: 'syntax', version: m.version, name: m.name, status: failure ? 'fail' : 'baseline', durationMs: external_node_perf_hooks_.performance.now() - t0 });
                 continue;
             }
+            // An earlier step may have left a sequence behind its column (reported there): the tool's own inserts start past it.
+            await resetSequences(client, unsettled);
             const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-            const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), ...(scope ? { tables: scope, missingOk: true } : {}) });
+            const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
             if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
                 seedNoticeSeen.add('\u0000user code');
                 findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });
@@ -57551,16 +58445,16 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                     message: `${n.message}; ${m.version} met it without test rows`,
                 });
             }
-            // An earlier up may have left a sequence behind its column (reported there): the tool's own inserts start past it.
-            if (seed.seeded.length === 0)
-                await resetSequences(client);
             const down = prepared.down?.ok ? prepared.down.parsed : undefined;
             const step = { prepared, up, down, client, db, preSeed: false };
             for (const o of observers)
                 if (o.beforeUp)
                     await timed(o, () => o.beforeUp(step));
             // Fixtures may have written explicit keys: sequences start past them, so what is behind after the up is the up's doing.
-            await resetSequences(client);
+            if (observers.some((o) => o.writesBeforeUp?.(prepared)))
+                await resetSequences(client);
+            // From here on only this migration writes, until the next one starts (a restore resets this).
+            unsettled = sequenceScope(prepared);
             let applied = await stepper.upUnderTest(prepared, findings, () => checkpoint.applyThrough(index));
             if (applied === 'applied-pre-seed') {
                 // The checkpoint holds this migration now: the walk goes on from it.
@@ -57639,7 +58533,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
     }
     finally {
         await client.end().catch(() => { });
-        await ctx.server.dropDatabase(db.name).catch(() => { });
+        ctx.server.retireDatabase(db.name);
         await checkpoint.close();
     }
     const total = external_node_perf_hooks_.performance.now() - walkStart;
@@ -57659,6 +58553,19 @@ function seedScope(prepared) {
     const scope = statementScope(statements, { reads: true });
     return scope && [...new Set(scope.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)))];
 }
+/**
+ * The tables whose sequences a migration's up and down can leave behind their column's values:
+ * the tables they write (explicit keys). Every table when that cannot be told from the parse tree
+ * (and for a migration tool's steps), or when they move sequences themselves.
+ */
+function sequenceScope(prepared) {
+    if (prepared.migration.code || !prepared.up.ok)
+        return undefined;
+    const statements = [...prepared.up.parsed.statements, ...(prepared.down?.ok ? prepared.down.parsed.statements : [])];
+    if (statements.some((s) => s.kind === 'AlterSeqStmt' || /\bsetval\b/i.test(s.sql)))
+        return undefined;
+    return statementScope(statements, { reads: false });
+}
 /** The column equalities of a migration's up and down: the generated rows follow them. */
 function seedJoins(prepared) {
     if (prepared.migration.code || !prepared.up.ok)
@@ -57669,7 +58576,7 @@ function seedJoins(prepared) {
 async function applySessionLimits(client, ctx) {
     await client.query(`SET statement_timeout = ${Math.trunc(ctx.config.statementTimeoutMs)}`);
     await client.query(`SET lock_timeout = ${Math.trunc(ctx.config.lockTimeoutMs)}`);
-    setStatementDeadline(client, ctx.config.statementTimeoutMs);
+    setClientDeadlines(client, { statementMs: ctx.config.statementTimeoutMs, lockMs: ctx.config.lockTimeoutMs });
 }
 
 ;// CONCATENATED MODULE: ./src/stages/data.ts
@@ -57721,7 +58628,10 @@ function createDataObserver(ctx) {
             message: `data checks skipped for ${notCritical.join(', ')}: they touch none of the critical tables`,
         });
     }
+    /** Migrations whose data checks are not settled yet: one or two at a time, whatever the length of the history. */
     const states = new Map();
+    /** Versions whose up applied, for the data test command at the end. */
+    const appliedVersions = new Set();
     let walkBroken = false;
     let connection;
     let store;
@@ -57740,12 +58650,13 @@ function createDataObserver(ctx) {
             return;
         state.settled = true;
         const m = state.prepared.migration;
+        states.delete(m.version);
         const mine = outcome.findings.filter((f) => f.migration === m.version);
         const status = mine.some((f) => f.severity === 'error')
             ? 'fail'
             : mine.some((f) => f.severity === 'warning')
                 ? 'warn'
-                : state.applied && (state.roundTrip || fixtures.byVersion.has(m.version))
+                : state.applied && !state.checksSkipped && (state.roundTrip || fixtures.byVersion.has(m.version))
                     ? 'pass'
                     : 'skip';
         outcome.perMigration.set(m.version, status);
@@ -57768,10 +58679,11 @@ function createDataObserver(ctx) {
             }));
             await store.discard(...[state.a, state.b, c].filter((f) => f !== undefined));
         }
+        state.a = state.b = undefined;
         settle(state);
     };
     const finishPending = async () => {
-        for (const s of states.values())
+        for (const s of [...states.values()])
             if (s.pending)
                 await finish(s, undefined);
     };
@@ -57780,6 +58692,7 @@ function createDataObserver(ctx) {
         wantsRoundTrip: [...roundTripOf.values()].some(Boolean),
         // A user's seed and assert files, and their test command, may read any table: all of them hold rows then.
         needsEveryTable: (prepared) => fixtures.byVersion.has(prepared.migration.version) || config.dataTestCommand !== undefined,
+        writesBeforeUp: (prepared) => fixtures.byVersion.get(prepared.migration.version)?.seed !== undefined,
         async beforeUp(step) {
             await finishPending();
             const version = step.prepared.migration.version;
@@ -57815,6 +58728,7 @@ function createDataObserver(ctx) {
             if (!state)
                 return;
             state.applied = true;
+            appliedVersions.add(version);
             if (state.roundTrip && state.a && store && !step.preSeed) {
                 // Values after the up matter only to tell whether dropped ones live on elsewhere.
                 state.b = await store.take({ rowsOnly: true, only: state.only });
@@ -57829,6 +58743,7 @@ function createDataObserver(ctx) {
                 // The up failed on the rows and went in on the state before them: there is nothing to compare.
                 state.pending = undefined;
                 state.a = state.b = undefined;
+                state.checksSkipped = true;
                 outcome.findings.push({
                     stage: 'data',
                     severity: 'notice',
@@ -57883,7 +58798,7 @@ function createDataObserver(ctx) {
         },
         async afterAll(_client, db) {
             await finishPending();
-            for (const s of states.values())
+            for (const s of [...states.values()])
                 settle(s);
             await connection?.end().catch(() => { });
             connection = undefined;
@@ -57892,7 +58807,7 @@ function createDataObserver(ctx) {
             if (command === undefined)
                 return;
             const underTest = ctx.migrations.filter((m) => m.migration.underTest);
-            const notApplied = underTest.filter((m) => !states.get(m.migration.version)?.applied).map((m) => m.migration.version);
+            const notApplied = underTest.filter((m) => !appliedVersions.has(m.migration.version)).map((m) => m.migration.version);
             if (walkBroken || notApplied.length > 0) {
                 outcome.findings.push({
                     stage: 'data',
@@ -58127,83 +59042,13 @@ function findStatementNaming(parsed, nameSets) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/sql/plpgsql-function.ts
-
-
-// Parse modes of PLpgSQL_expr (RawParseMode in the server's parser.h).
-const RAW_PARSE_DEFAULT = 0;
-const RAW_PARSE_PLPGSQL_EXPR = 2;
-const RAW_PARSE_PLPGSQL_ASSIGN1 = 3;
-const RAW_PARSE_PLPGSQL_ASSIGN3 = 5;
+;// CONCATENATED MODULE: ./src/sql/plpgsql-bind.ts
 /**
- * The statements and expressions of a PL/pgSQL function, from its `CREATE FUNCTION` text
- * (pg_get_functiondef). Dynamic SQL (`EXECUTE`) is left out: its text is only known at run time.
- * Throws when the body does not parse.
+ * A statement of a PL/pgSQL body made plannable on its own: references to the body's variables
+ * become numbered parameters (the dependencies stage PREPAREs it with their types).
  */
-async function parsePlpgsqlFunction(createFunction) {
-    // The parser is loaded once per run (loadParser) before any stage starts.
-    const tree = (0,wasm.parsePlPgSQLSync)(createFunction);
-    const fn = unwrap(list(isNode(tree) ? tree.plpgsql_funcs : undefined)[0], 'PLpgSQL_function');
-    if (!fn)
-        throw new Error('no PL/pgSQL function found');
-    const variables = new Map();
-    for (const d of list(fn.datums)) {
-        const v = unwrap(d, 'PLpgSQL_var') ?? unwrap(d, 'PLpgSQL_rec');
-        const name = str(v?.refname);
-        if (!v || name === undefined)
-            continue;
-        variables.set(name.toLowerCase(), str(unwrap(v.datatype, 'PLpgSQL_type')?.typname) ?? 'record');
-    }
-    const statements = [];
-    collect(fn.action, 0, false, statements);
-    return { variables, statements };
-}
-/** Every PLpgSQL_expr under a node, with the line of the PL/pgSQL statement holding it. */
-function collect(v, lineno, dynamic, out) {
-    if (Array.isArray(v)) {
-        for (const item of v)
-            collect(item, lineno, dynamic, out);
-        return;
-    }
-    if (!isNode(v))
-        return;
-    for (const [kind, body] of Object.entries(v)) {
-        if (!isNode(body)) {
-            if (Array.isArray(body))
-                collect(body, lineno, dynamic, out);
-            continue;
-        }
-        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
-        if (kind === 'PLpgSQL_expr') {
-            if (!dynamic) {
-                const s = statementOf(body);
-                if (s !== undefined)
-                    out.push({ lineno: line, sql: s });
-            }
-            continue;
-        }
-        // EXECUTE's string is built at run time; its USING arguments are still expressions, but rarely worth it.
-        const isDynamic = kind === 'PLpgSQL_stmt_dynexecute' || kind === 'PLpgSQL_stmt_dynfors' || kind === 'PLpgSQL_stmt_open';
-        for (const child of Object.values(body))
-            collect(child, line, dynamic || isDynamic, out);
-    }
-}
-function statementOf(expr) {
-    const query = str(expr.query);
-    if (query === undefined)
-        return undefined;
-    const mode = typeof expr.parseMode === 'number' ? expr.parseMode : RAW_PARSE_DEFAULT;
-    if (mode === RAW_PARSE_DEFAULT)
-        return query;
-    if (mode === RAW_PARSE_PLPGSQL_EXPR)
-        return `SELECT ${query}`;
-    if (mode >= RAW_PARSE_PLPGSQL_ASSIGN1 && mode <= RAW_PARSE_PLPGSQL_ASSIGN3) {
-        // `target := expression` (or `=`): the target is a variable, the expression is what reads the schema.
-        const m = /^\s*[^:=]*?(:=|=)/.exec(query);
-        return m ? `SELECT ${query.slice(m[0].length)}` : undefined;
-    }
-    return undefined;
-}
+
+
 /** Statement kinds PREPARE accepts: the ones planning can check. */
 const PREPARABLE = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 /**
@@ -58244,7 +59089,7 @@ function bindVariables(sql, variables, options = {}) {
         const name = fields[skip];
         if (name === undefined || !variables.has(name))
             continue;
-        const end = identifierEnd(bytes, ref.location, skip + 1);
+        const end = identifierEnd(sql, ref.location, skip + 1);
         if (end === undefined)
             return undefined;
         edits.push({ start: ref.location, end, name, wrap: fields.length > skip + 1 || starred });
@@ -58264,25 +59109,26 @@ function bindVariables(sql, variables, options = {}) {
     const fieldsOf = new Set(edits.filter((e) => e.wrap).map((e) => e.name));
     return { sql: out.toString('utf8'), params, fieldsOf, kind };
 }
-const IDENT = /^(?:"(?:[^"]|"")*"|[\p{L}_][\p{L}\p{N}_$]*)/u;
-/** The byte offset just past `count` dot-separated identifiers starting at `start`. */
-function identifierEnd(bytes, start, count) {
-    let pos = start;
-    for (let i = 0; i < count; i++) {
-        if (i > 0) {
-            const rest = bytes.subarray(pos).toString('utf8');
-            const dot = /^\s*\.\s*/.exec(rest);
-            if (!dot)
-                return undefined;
-            pos += Buffer.byteLength(dot[0]);
-        }
-        const rest = bytes.subarray(pos).toString('utf8');
-        const m = IDENT.exec(rest);
-        if (!m)
-            return undefined;
-        pos += Buffer.byteLength(m[0]);
+/** The byte offset just past `count` dot-separated identifiers starting at byte `start`, read with the SQL scanner. */
+function identifierEnd(sql, start, count) {
+    let tokens;
+    try {
+        tokens = (0,wasm.scanSync)(sql).tokens;
     }
-    return pos;
+    catch {
+        return undefined;
+    }
+    let i = tokens.findIndex((t) => t.start === start);
+    if (i < 0)
+        return undefined;
+    let end = tokens[i].end;
+    for (let n = 1; n < count; n++) {
+        if (tokens[i + 1]?.text !== '.' || tokens[i + 2] === undefined)
+            return undefined;
+        i += 2;
+        end = tokens[i].end;
+    }
+    return end;
 }
 
 ;// CONCATENATED MODULE: ./src/stages/dependency-blame.ts
@@ -58354,6 +59200,259 @@ function blameStatement(parsed, missing) {
     return { statement, verb, object };
 }
 
+;// CONCATENATED MODULE: ./src/db/catalog-scope.ts
+
+/**
+ * Scoped catalog reads: the SQL that turns the names a migration can reach into the catalog
+ * objects it can change ("units"), and a digest of everything else, computed on the server.
+ *
+ * A unit is an OID: a table, view, sequence or foreign table (with its columns, indexes,
+ * constraints, triggers, policies, rules, statistics, row type and array type), a type (with its
+ * array, multirange and constructors), a function, an extension (with its members). A read lists
+ * in detail only the units of a scope; for the rest it returns one digest per catalog: the count
+ * and two 64-bit hash sums of the raw catalog rows (OIDs included, statistics and file numbers
+ * left out). Two states whose digests match hold the same rows outside the scope, so every object
+ * outside it renders the same in a full snapshot. What an outside object's rendering takes from an
+ * object inside the scope (its name, schema, visibility, a function's overloads) is hashed too,
+ * for every dependency that crosses the border. Roles are hashed by name where objects use them.
+ *
+ * Which units a name reaches only decides what is read in detail and what is hashed; a migration
+ * that changes an object outside its scope changes the digest, and the caller reads the full
+ * catalog then.
+ */
+/** Scopes one read can digest: the current migration's and the next one's. */
+const MAX_SCOPES = 2;
+/** The units of the first scope, as the detail queries read them (set by the scope statement). */
+const SCOPE_UNITS = `coalesce(nullif(current_setting('migration_ci.units', true), ''), '{}')::oid[]`;
+/** `{"a","b"}`: a text array literal. */
+function textArray(values) {
+    return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+/** Hands the names to the prepared scope statement through settings of the message's transaction. */
+function scopeNamesSql(names) {
+    const set = Array.from({ length: MAX_SCOPES }, (_, i) => `set_config('migration_ci.names_${i}', ${quoteLiteral(textArray(names[i] ?? []))}, true)`);
+    // The digest joins thousands of catalog rows to materialized lists the planner cannot index or
+    // count well: hash joins; and no JIT, whose compiling a plan this wide costs more than running it.
+    const planner = PLANNER.map((g) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', 'off', true)`);
+    return `SELECT ${[...set, ...planner].join(', ')}`;
+}
+const PLANNER = ['enable_nestloop', 'jit'];
+/** Puts the planner back as the session had it, for the detail queries after the digest. */
+const RESTORE_PLANNER_SQL = `SELECT ${PLANNER.map((g) => `set_config('${g}', current_setting('migration_ci.${g}'), true)`).join(', ')}`;
+/** The scope statement's rows -> one digest per scope asked for. */
+function scopeDigests(rows, count) {
+    const out = [];
+    for (let i = 0; i < count; i++) {
+        const mine = rows.filter((r) => Number(r.scope) === i);
+        const unitsRow = mine.find((r) => r.kind === '@units');
+        const units = new Set(Array.isArray(unitsRow?.units) ? unitsRow.units.map(String) : parseOidArray(unitsRow?.units));
+        const digest = mine
+            .filter((r) => r.kind !== '@units')
+            .map((r) => `${String(r.kind)}:${String(r.n)}:${String(r.h)}`)
+            .sort()
+            .join('\n');
+        out.push({ units, digest });
+    }
+    return out;
+}
+function parseOidArray(v) {
+    if (typeof v !== 'string')
+        return [];
+    const inner = v.replace(/^\{|\}$/g, '');
+    return inner === '' ? [] : inner.split(',');
+}
+const regclass = (name) => `'${name}'::regclass::oid`;
+/** Kinds every read lists whole (schemas, extensions, event triggers, default privileges): nothing of theirs is hashed. */
+const WHOLE = `ARRAY[${['pg_namespace', 'pg_extension', 'pg_event_trigger', 'pg_default_acl'].map(regclass).join(', ')}]`;
+/** Catalogs of objects the snapshot only names from other objects: hashed whole, by the extension they belong to if any. */
+const NAMED_ONLY = [
+    'pg_operator',
+    'pg_opclass',
+    'pg_opfamily',
+    'pg_amop',
+    'pg_amproc',
+    'pg_collation',
+    'pg_cast',
+    'pg_language',
+    'pg_foreign_server',
+    'pg_foreign_data_wrapper',
+    'pg_ts_config',
+    'pg_ts_dict',
+    'pg_ts_parser',
+    'pg_ts_template',
+    'pg_conversion',
+    'pg_am',
+    'pg_transform',
+];
+/** Catalogs of a table's parts, hashed with the table: [catalog, alias, the column naming the table, extra condition]. */
+const TABLE_PARTS = [
+    ['pg_attribute', 'a', 'a.attrelid'],
+    ['pg_attrdef', 'ad', 'ad.adrelid'],
+    ['pg_index', 'x', 'x.indexrelid'],
+    ['pg_inherits', 'i', 'i.inhrelid'],
+    ['pg_partitioned_table', 'pt', 'pt.partrelid'],
+    ['pg_rewrite', 'rw', 'rw.ev_class'],
+    ['pg_policy', 'po', 'po.polrelid'],
+    ['pg_statistic_ext', 'st', 'st.stxrelid'],
+    ['pg_sequence', 'sq', 'sq.seqrelid'],
+    ['pg_foreign_table', 'ft', 'ft.ftrelid'],
+];
+/**
+ * One statement: the units of each scope (names from the `migration_ci.names_N` settings), the
+ * first scope's units into `migration_ci.units` for the detail queries, and per scope and catalog
+ * the digest of the rows outside the scope. `FirstNormalObjectId` (16384) splits what initdb made
+ * from what users made.
+ */
+const SCOPE_DIGEST_SQL = `
+WITH RECURSIVE
+sch AS MATERIALIZED (
+  SELECT n.oid, n.nspname FROM pg_namespace n
+  WHERE n.nspname !~ '^pg_toast' AND (n.nspname !~ '^pg_temp_' OR n.oid = pg_my_temp_schema())
+),
+cls AS MATERIALIZED (
+  SELECT c.oid, c.relkind,
+         CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END AS unit,
+         -- Not the statistics, file number, frozen xids or lazily cleared flags: they move without DDL.
+         ROW(c.oid, s.nspname, c.relname, c.reltype, c.reloftype, c.relowner, c.relam, c.reltablespace, c.relpersistence, c.relkind,
+             c.relnatts, c.relchecks, c.relrowsecurity, c.relforcerowsecurity, c.relispopulated, c.relreplident, c.relispartition,
+             c.relacl, c.reloptions, c.relpartbound)::text AS r
+  FROM pg_class c JOIN sch s ON s.oid = c.relnamespace LEFT JOIN pg_index x ON x.indexrelid = c.oid
+  WHERE c.oid >= 16384
+),
+typbase AS MATERIALIZED (
+  SELECT t.oid, t.typarray,
+         CASE WHEN t.typrelid <> 0 AND rc.relkind <> 'c' THEN t.typrelid WHEN mr.rngtypid IS NOT NULL THEN mr.rngtypid ELSE t.oid END AS base,
+         ROW(s.nspname, t.*)::text AS r
+  FROM pg_type t JOIN sch s ON s.oid = t.typnamespace
+  LEFT JOIN pg_class rc ON rc.oid = t.typrelid
+  -- rngmultitypid is new in Postgres 14: read through jsonb so that 13 has none.
+  LEFT JOIN (SELECT rg.rngtypid, (to_jsonb(rg) ->> 'rngmultitypid')::oid AS multi FROM pg_range rg) mr ON mr.multi = t.oid
+  WHERE t.oid >= 16384
+),
+typ AS MATERIALIZED (
+  SELECT b.oid, coalesce(el.base, b.base) AS unit, b.r
+  FROM typbase b LEFT JOIN typbase el ON el.typarray = b.oid
+),
+prc AS MATERIALIZED (
+  SELECT p.oid,
+         coalesce((SELECT ty.unit FROM pg_depend d JOIN typ ty ON ty.oid = d.refobjid
+                   WHERE d.classid = ${regclass('pg_proc')} AND d.objid = p.oid AND d.refclassid = ${regclass('pg_type')} AND d.deptype = 'i' LIMIT 1), p.oid) AS unit,
+         ROW(s.nspname, p.*)::text AS r
+  FROM pg_proc p JOIN sch s ON s.oid = p.pronamespace
+  WHERE p.oid >= 16384
+),
+con AS MATERIALIZED (
+  SELECT co.oid, coalesce(c.unit, t.unit, 0::oid) AS unit, co::text AS r
+  FROM pg_constraint co LEFT JOIN cls c ON c.oid = co.conrelid LEFT JOIN typ t ON t.oid = co.contypid
+  WHERE co.oid >= 16384
+),
+trg AS MATERIALIZED (
+  -- A foreign key's triggers on the table it references are the foreign key's.
+  SELECT tg.oid, coalesce(CASE WHEN tg.tgisinternal AND tg.tgconstraint <> 0 THEN k.unit END, c.unit, 0::oid) AS unit, tg::text AS r
+  FROM pg_trigger tg LEFT JOIN cls c ON c.oid = tg.tgrelid LEFT JOIN con k ON k.oid = tg.tgconstraint
+  WHERE tg.oid >= 16384
+),
+obj AS MATERIALIZED (
+  SELECT ${regclass('pg_class')} AS classid, oid AS objid, unit FROM cls
+  UNION ALL SELECT ${regclass('pg_type')}, oid, unit FROM typ
+  UNION ALL SELECT ${regclass('pg_proc')}, oid, unit FROM prc
+  UNION ALL SELECT ${regclass('pg_constraint')}, oid, unit FROM con
+  UNION ALL SELECT ${regclass('pg_trigger')}, oid, unit FROM trg
+  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid, c.unit FROM pg_attrdef ad JOIN cls c ON c.oid = ad.adrelid
+  UNION ALL SELECT ${regclass('pg_rewrite')}, rw.oid, c.unit FROM pg_rewrite rw JOIN cls c ON c.oid = rw.ev_class
+  UNION ALL SELECT ${regclass('pg_policy')}, po.oid, c.unit FROM pg_policy po JOIN cls c ON c.oid = po.polrelid
+  UNION ALL SELECT ${regclass('pg_statistic_ext')}, st.oid, c.unit FROM pg_statistic_ext st JOIN cls c ON c.oid = st.stxrelid
+  UNION ALL SELECT ${regclass('pg_extension')}, e.oid, e.oid FROM pg_extension e
+),
+member AS MATERIALIZED (SELECT classid, objid, refobjid AS ext FROM pg_depend WHERE deptype = 'e' AND refclassid = ${regclass('pg_extension')}),
+nm AS (
+  ${Array.from({ length: MAX_SCOPES }, (_, i) => `SELECT ${i} AS scope, unnest(coalesce(nullif(current_setting('migration_ci.names_${i}', true), ''), '{}')::text[]) AS name`).join('\n  UNION ALL ')}
+),
+named AS (
+  SELECT nm.scope, c.unit FROM nm JOIN pg_class pc ON pc.relname = nm.name JOIN cls c ON c.oid = pc.oid
+  UNION SELECT nm.scope, t.unit FROM nm JOIN pg_type pt ON pt.typname = nm.name JOIN typ t ON t.oid = pt.oid
+  UNION SELECT nm.scope, p.unit FROM nm JOIN pg_proc pp ON pp.proname = nm.name JOIN prc p ON p.oid = pp.oid
+  UNION SELECT nm.scope, k.unit FROM nm JOIN pg_constraint pk ON pk.conname = nm.name JOIN con k ON k.oid = pk.oid
+  UNION SELECT nm.scope, g.unit FROM nm JOIN pg_trigger pg ON pg.tgname = nm.name JOIN trg g ON g.oid = pg.oid
+  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_policy po ON po.polname = nm.name JOIN cls c ON c.oid = po.polrelid
+  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_rewrite rw ON rw.rulename = nm.name JOIN cls c ON c.oid = rw.ev_class
+  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_statistic_ext st ON st.stxname = nm.name JOIN cls c ON c.oid = st.stxrelid
+  UNION SELECT nm.scope, e.oid FROM nm JOIN pg_extension e ON e.extname = nm.name
+),
+reached AS (
+  SELECT scope, unit FROM named
+  -- An extension's members, a table's inheritance children and partitions, its sequences.
+  UNION SELECT n.scope, o.unit FROM named n JOIN member m ON m.ext = n.unit JOIN obj o ON o.classid = m.classid AND o.objid = m.objid
+  UNION SELECT r.scope, i.inhrelid FROM reached r JOIN pg_inherits i ON i.inhparent = r.unit
+),
+closed AS (
+  SELECT scope, unit FROM reached
+  UNION SELECT r.scope, d.objid FROM reached r
+    JOIN pg_depend d ON d.refclassid = ${regclass('pg_class')} AND d.refobjid = r.unit AND d.classid = ${regclass('pg_class')} AND d.deptype IN ('a', 'i')
+    JOIN pg_class sq ON sq.oid = d.objid AND sq.relkind = 'S'
+),
+scopes AS MATERIALIZED (
+  SELECT g.scope, coalesce((SELECT array_agg(DISTINCT c.unit ORDER BY c.unit) FROM closed c WHERE c.scope = g.scope AND c.unit IS NOT NULL AND c.unit <> 0), '{}')::oid[] AS units
+  FROM generate_series(0, ${MAX_SCOPES - 1}) AS g(scope)
+),
+rows AS (
+  SELECT kind, coalesce(unit, 0::oid) AS unit, hashtextextended(r, 0) AS h1, hashtextextended(r, 1) AS h2 FROM (
+    SELECT 'class' AS kind, unit, r FROM cls
+    ${TABLE_PARTS.map(([cat, a, rel]) => `UNION ALL SELECT '${cat}', c.unit, ${a}::text FROM ${cat} ${a} JOIN cls c ON c.oid = ${rel}`).join('\n    ')}
+    UNION ALL SELECT 'pg_constraint', unit, r FROM con
+    UNION ALL SELECT 'pg_trigger', unit, r FROM trg
+    UNION ALL SELECT 'pg_type', unit, r FROM typ
+    UNION ALL SELECT 'pg_enum', t.unit, e::text FROM pg_enum e JOIN typ t ON t.oid = e.enumtypid
+    UNION ALL SELECT 'pg_range', t.unit, rg::text FROM pg_range rg JOIN typ t ON t.oid = rg.rngtypid
+    UNION ALL SELECT 'pg_proc', unit, r FROM prc
+    UNION ALL SELECT 'pg_aggregate', p.unit, ag::text FROM pg_aggregate ag JOIN prc p ON p.oid = ag.aggfnoid
+    UNION ALL SELECT 'pg_description', o.unit, d::text FROM pg_description d LEFT JOIN obj o ON o.classid = d.classoid AND o.objid = d.objoid
+      WHERE d.objoid >= 16384 AND d.classoid <> ALL(${WHOLE})
+    UNION ALL SELECT 'pg_depend', o.unit, d::text FROM pg_depend d LEFT JOIN obj o ON o.classid = d.classid AND o.objid = d.objid
+      -- Toast tables and their indexes are their table's storage, nothing a snapshot shows.
+      WHERE d.objid >= 16384 AND d.classid <> ALL(${WHOLE}) AND (d.classid <> ${regclass('pg_class')} OR o.unit IS NOT NULL)
+    -- Owners, grantees and policy roles by name: a renamed role renders differently everywhere.
+    UNION ALL SELECT 'pg_shdepend', o.unit, ROW(sd.classid, sd.objid, sd.objsubid, sd.refobjid, pg_get_userbyid(sd.refobjid), sd.deptype)::text
+      FROM pg_shdepend sd LEFT JOIN obj o ON o.classid = sd.classid AND o.objid = sd.objid
+      WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}
+        AND sd.classid <> ALL(${WHOLE})
+    UNION ALL SELECT 'session', 0::oid, ROW(pg_get_userbyid(10), current_user)::text
+    ${NAMED_ONLY.map((cat) => `UNION ALL SELECT '${cat}', m.ext, x::text FROM ${cat} x LEFT JOIN member m ON m.classid = ${regclass(cat)} AND m.objid = x.oid WHERE x.oid >= 16384`).join('\n    ')}
+  ) raw
+),
+crossing AS MATERIALIZED (
+  -- Dependencies from outside objects on objects that may be in a scope: what the outside one shows of it.
+  SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, d.refobjsubid, dep.unit AS dep_unit, ref.unit AS ref_unit
+  FROM pg_depend d
+  JOIN obj dep ON dep.classid = d.classid AND dep.objid = d.objid
+  JOIN obj ref ON ref.classid = d.refclassid AND ref.objid = d.refobjid
+  WHERE d.objid >= 16384 AND d.refobjid >= 16384 AND dep.unit IS DISTINCT FROM ref.unit
+    AND ref.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
+),
+names AS (
+  SELECT s.scope, hashtextextended(t, 0) AS h1, hashtextextended(t, 1) AS h2 FROM scopes s
+  JOIN LATERAL (
+    SELECT ROW(x.classid, x.objid, x.objsubid, x.deptype, pg_describe_object(x.refclassid, x.refobjid, x.refobjsubid),
+               CASE WHEN x.refclassid = ${regclass('pg_type')} THEN (SELECT ROW(ty.typstorage, ty.typcollation)::text FROM pg_type ty WHERE ty.oid = x.refobjid)
+                    WHEN x.refclassid = ${regclass('pg_proc')} THEN (SELECT count(*)::text FROM pg_proc a JOIN pg_proc b ON b.proname = a.proname WHERE a.oid = x.refobjid) END)::text AS t
+    FROM crossing x WHERE x.ref_unit = ANY(s.units) AND NOT x.dep_unit = ANY(s.units)
+  ) n ON true
+),
+hashed AS (
+  -- Four 32-bit parts of two 64-bit hashes: integer sums, exact and fast.
+  SELECT s.scope, r.kind, r.unit, (r.h1 >> 32)::int4 AS a, (r.h1 & 2147483647)::int4 AS b, (r.h2 >> 32)::int4 AS c, (r.h2 & 2147483647)::int4 AS d
+  FROM (SELECT NULL::int AS scope, kind, unit, h1, h2 FROM rows UNION ALL SELECT scope, 'crossing', 0::oid, h1, h2 FROM names) r, LATERAL (SELECT r.scope) s
+),
+settings AS (
+  SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units
+)
+SELECT s.scope, h.kind, count(*)::text AS n, concat_ws(':', sum(h.a), sum(h.b), sum(h.c), sum(h.d)) AS h, NULL::oid[] AS units
+FROM scopes s JOIN hashed h ON (h.scope IS NULL OR h.scope = s.scope) AND NOT h.unit = ANY(s.units)
+GROUP BY s.scope, h.kind
+UNION ALL
+SELECT s.scope, '@units', NULL, NULL, s.units FROM scopes s CROSS JOIN settings
+`;
+
 ;// CONCATENATED MODULE: ./src/db/schema-model.ts
 
 /** `users` for the public schema, `billing.invoices` otherwise. */
@@ -58379,17 +59478,19 @@ function globToRegExp(pattern) {
  */
 class IgnoreRules {
     patterns;
-    constructor(patterns = []) {
+    bookkeeping;
+    constructor(patterns = [], bookkeeping = ANY_TOOL) {
+        this.bookkeeping = bookkeeping;
         this.patterns = patterns.filter((p) => p.trim() !== '').map((p) => globToRegExp(p.trim()));
     }
     schemaIgnored(schema) {
-        return BOOKKEEPING_SCHEMAS.includes(schema) || this.patterns.some((p) => p.test(schema));
+        return this.bookkeeping.schemas.has(schema) || this.patterns.some((p) => p.test(schema));
     }
     /** For top-level objects: the bookkeeping tables of migration tools count only as tables. */
     objectIgnored(o) {
         if (this.schemaIgnored(o.schema))
             return true;
-        if (o.kind === 'table' && isBookkeepingTable(o.schema, o.ident))
+        if (o.kind === 'table' && isBookkeepingTable(o.schema, o.ident, this.bookkeeping))
             return true;
         return o.names.some((n) => this.patterns.some((p) => p.test(n)));
     }
@@ -58455,6 +59556,7 @@ function isDescendant(s, o, ancestor) {
 }
 
 ;// CONCATENATED MODULE: ./src/db/snapshot.ts
+
 
 /*
  * One message to the server, many statements: one round trip, and one implicit transaction, so
@@ -58633,52 +59735,93 @@ const QUERIES = {
     defaultPrivileges: DEFAULT_PRIVILEGES,
 };
 const QUERY_NAMES = Object.keys(QUERIES);
-const statementName = (k) => `migration_ci_snapshot_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+/**
+ * The object a row belongs to for a scoped read (see `catalog-scope.ts`): the table of a column,
+ * index, constraint, trigger, policy, rule or statistics object; a sequence, function or type
+ * itself. Kinds left out are few per database and are always read whole.
+ */
+const UNIT = {
+    relations: 'c.oid',
+    columns: 'c.oid',
+    constraints: 'c.oid',
+    indexes: 'c.oid',
+    sequences: 'c.oid',
+    functions: 'p.oid',
+    triggers: 'c.oid',
+    types: 't.oid',
+    policies: 'c.oid',
+    rules: 'c.oid',
+    statistics: 'c.oid',
+};
+/** A query with its row's unit as one more column and, for a scoped read, only the rows of the scope's units. */
+function withUnit(k, scoped) {
+    const sql = QUERIES[k];
+    const unit = UNIT[k];
+    const from = sql.indexOf('\nFROM ');
+    if (from < 0 || sql.indexOf('\nFROM ', from + 1) >= 0)
+        throw new Error(`snapshot query ${k} has no single FROM line`);
+    const tagged = `${sql.slice(0, from)}, ${unit ?? '0::oid'} AS scope_unit${sql.slice(from)}`;
+    return scoped && unit ? `${tagged}\n  AND ${unit} = ANY(${SCOPE_UNITS})` : tagged;
+}
+const statementName = (k, variant = 'plain') => `migration_ci_${variant === 'plain' ? 'snapshot' : variant}_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+const SCOPE_STATEMENT = 'migration_ci_scope_digest';
+const variantSql = (k, variant) => (variant === 'plain' ? QUERIES[k] : withUnit(k, variant === 'scoped'));
+/** Every statement a session may hold prepared, by name. */
+const ALL_PREPARED = [
+    ...['plain', 'tagged', 'scoped'].flatMap((v) => QUERY_NAMES.map((k) => [statementName(k, v), () => variantSql(k, v)])),
+    [SCOPE_STATEMENT, () => SCOPE_DIGEST_SQL],
+];
 /**
  * The whole catalog read as one message. The queries are prepared once per connection, so that
  * a snapshot after the first costs no planning: planning these joins is half the work.
  */
 function snapshotSql(prepare) {
+    return messageSql(prepare ? new Set() : undefined, 'plain', undefined);
+}
+const statementsOf = (variant, scope) => [...QUERY_NAMES.map((k) => statementName(k, variant)), ...(scope ? [SCOPE_STATEMENT] : [])];
+/** The message; `held`, when given, names the statements the session has prepared already (the others are prepared first). */
+function messageSql(held, variant, names) {
+    const scope = names !== undefined;
+    const sqlOf = new Map(ALL_PREPARED);
+    const toPrepare = held ? statementsOf(variant, scope).filter((n) => !held.has(n)) : [];
     return [
         PIN_SETTINGS,
-        ...(prepare ? QUERY_NAMES.map((k) => `PREPARE ${statementName(k)} AS ${QUERIES[k]}`) : []),
-        ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k)}`),
+        ...(scope ? [scopeNamesSql(names)] : []),
+        ...toPrepare.map((n) => `PREPARE ${n} AS ${sqlOf.get(n)()}`),
+        ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, RESTORE_PLANNER_SQL] : []),
+        ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k, variant)}`),
     ].join(';\n');
 }
-/** Connections whose session holds the prepared catalog queries. */
-const preparedOn = new WeakSet();
+/** Statements each connection's session holds prepared. */
+const preparedOn = new WeakMap();
 /** SQLSTATEs of a session that lost its prepared statements (DISCARD ALL, DEALLOCATE) or half kept them. */
 const PREPARED_STATE_LOST = new Set(['26000', '42P05']);
-async function readCatalogs(client) {
-    const run = async (prepare) => {
-        const results = (await client.query(snapshotSql(prepare)));
-        preparedOn.add(client);
-        // The settings, the PREPAREs, then one result per query.
+async function readCatalogs(client, variant = 'plain', names) {
+    const run = async () => {
+        const held = preparedOn.get(client) ?? new Set();
+        const results = (await client.query(messageSql(held, variant, names)));
+        for (const n of statementsOf(variant, names !== undefined))
+            held.add(n);
+        preparedOn.set(client, held);
+        // The settings, the names, the PREPAREs, the scope, the planner back, then one result per query.
         const first = results.length - QUERY_NAMES.length;
-        return Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i].rows]));
+        return {
+            rows: Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i].rows])),
+            scopeRows: names ? results[first - 2].rows : [],
+        };
     };
-    if (!preparedOn.has(client)) {
-        try {
-            return await run(true);
-        }
-        catch (e) {
-            if (e.code !== '42P05')
-                throw e;
-        }
+    try {
+        return await run();
     }
-    else {
-        try {
-            return await run(false);
-        }
-        catch (e) {
-            if (!PREPARED_STATE_LOST.has(e.code ?? ''))
-                throw e;
-        }
+    catch (e) {
+        if (!PREPARED_STATE_LOST.has(e.code ?? ''))
+            throw e;
     }
     // Start over: the session holds some, none or other statements of ours.
-    for (const k of QUERY_NAMES)
-        await client.query(`DEALLOCATE ${statementName(k)}`).catch(() => { });
-    return run(true);
+    for (const [n] of ALL_PREPARED)
+        await client.query(`DEALLOCATE ${n}`).catch(() => { });
+    preparedOn.delete(client);
+    return run();
 }
 /**
  * The schema of the connected database as a deterministic set of objects: nothing that changes
@@ -58686,9 +59829,22 @@ async function readCatalogs(client) {
  * positions. One round trip to the server, however many tables there are.
  */
 async function snapshotSchema(client, opts = {}) {
-    const rows = await readCatalogs(client);
-    const rules = new IgnoreRules(opts.ignore);
+    const { rows } = await readCatalogs(client);
+    const rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
     return buildSnapshot(rules.apply(objectsFromRows(rows, opts.strictColumnOrder ?? false)));
+}
+/**
+ * One round trip: for each list of names, the units they reach and a digest of the rest of the
+ * catalog; and the objects of the first scope's units (`whole`: every object), tagged with their
+ * unit, ignore rules not yet applied.
+ */
+async function readScoped(client, names, whole, strictColumnOrder) {
+    if (names.length === 0 || names.length > MAX_SCOPES)
+        throw new RangeError(`one to ${MAX_SCOPES} scopes, not ${names.length}`);
+    const { rows, scopeRows } = await readCatalogs(client, whole ? 'tagged' : 'scoped', names);
+    const units = new Map();
+    const objects = objectsFromRows(rows, strictColumnOrder, units);
+    return { objects, units, scopes: scopeDigests(scopeRows, names.length) };
 }
 // ---------------------------------------------------------------------------------------------
 // Rows -> objects
@@ -58796,14 +59952,18 @@ const ENABLED = { O: '', D: 'disabled', R: 'enabled on replica only', A: 'enable
 const FUNCTION_KIND = { f: 'function', p: 'procedure', a: 'aggregate', w: 'window function' };
 const TYPE_KIND = { e: 'enum', d: 'domain', c: 'composite', r: 'range', b: 'base' };
 const DEFACL_KIND = { r: 'tables', S: 'sequences', f: 'functions', T: 'types', n: 'schemas' };
-function objectsFromRows(rows, strictColumnOrder) {
+function objectsFromRows(rows, strictColumnOrder, units) {
     const out = [];
+    const push = (o, r) => {
+        out.push(o);
+        units?.set(o.key, String(r.scope_unit ?? 0));
+    };
     for (const r of rows.schemas) {
         const name = String(r.name);
-        out.push(unqualified('schema', name, name, new Attributes().common(r)));
+        push(unqualified('schema', name, name, new Attributes().common(r)), r);
     }
     for (const r of rows.extensions) {
-        out.push(unqualified('extension', '', String(r.name), new Attributes().add('schema', r.schema).add('version', r.version)));
+        push(unqualified('extension', '', String(r.name), new Attributes().add('schema', r.schema).add('version', r.version)), r);
     }
     // Column order is one fact about a table, compared only when asked: a column that moved is not drift by default.
     const columnOrder = new Map();
@@ -58835,7 +59995,7 @@ function objectsFromRows(rows, strictColumnOrder) {
         a.add('definition', typeof r.viewdef === 'string' ? r.viewdef.trim() : undefined);
         a.list('column order', columnOrder.get(relationKey(schema, name)));
         a.common(r);
-        out.push(topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a));
+        push(topLevel(RELKIND[relkind] ?? 'relation', 'relation', schema, name, name, a), r);
     }
     for (const r of rows.columns) {
         const a = new Attributes();
@@ -58847,18 +60007,18 @@ function objectsFromRows(rows, strictColumnOrder) {
             a.add('default', r.default);
         a.add('identity', IDENTITY[String(r.identity)]);
         a.add('statistics', r.statistics).add('storage', STORAGE[String(r.storage)]).list('options', r.options).list('privileges', r.acl).add('comment', r.comment);
-        out.push(child('column', r, String(r.name), a));
+        push(child('column', r, String(r.name), a), r);
     }
     for (const r of rows.constraints) {
         const a = new Attributes().add('type', CONSTRAINT_KIND[String(r.type)]).add('definition', r.definition).add('comment', r.comment);
-        out.push(child('constraint', r, String(r.name), a));
+        push(child('constraint', r, String(r.name), a), r);
     }
     for (const r of rows.indexes) {
         const a = new Attributes().add('definition', r.definition);
         if (r.valid === false)
             a.flag('INVALID', true);
         a.flag('clustered', r.clustered).flag('replica identity', r.replident).add('comment', r.comment);
-        out.push(child('index', r, String(r.name), a));
+        push(child('index', r, String(r.name), a), r);
     }
     for (const r of rows.sequences) {
         const schema = String(r.schema);
@@ -58879,10 +60039,10 @@ function objectsFromRows(rows, strictColumnOrder) {
             o.names = [name, `${schema}.${name}`];
             o.schema = schema;
             o.locate = [[name], [String(r.table), String(r.column)]];
-            out.push(o);
+            push(o, r);
         }
         else {
-            out.push(topLevel('sequence', 'sequence', schema, name, name, a));
+            push(topLevel('sequence', 'sequence', schema, name, name, a), r);
         }
     }
     for (const r of rows.functions) {
@@ -58891,11 +60051,11 @@ function objectsFromRows(rows, strictColumnOrder) {
         const kind = FUNCTION_KIND[String(r.kind)] ?? 'function';
         const a = new Attributes();
         a.add('definition', typeof r.definition === 'string' ? r.definition.replace(/\s+$/, '') : undefined).add('aggregate', r.aggregate).common(r);
-        out.push(topLevel(kind, 'function', schema, name, `${name}(${String(r.args ?? '')})`, a));
+        push(topLevel(kind, 'function', schema, name, `${name}(${String(r.args ?? '')})`, a), r);
     }
     for (const r of rows.triggers) {
         const a = new Attributes().add('definition', r.definition).add('enabled', ENABLED[String(r.enabled)]).add('comment', r.comment);
-        out.push(child('trigger', r, String(r.name), a));
+        push(child('trigger', r, String(r.name), a), r);
     }
     for (const r of rows.types) {
         const schema = String(r.schema);
@@ -58911,7 +60071,7 @@ function objectsFromRows(rows, strictColumnOrder) {
         if (kind === 'c')
             a.list('attributes', r.attributes, '\n');
         a.add('range', r.range).add('base', r.base_io).common(r);
-        out.push(topLevel('type', 'type', schema, name, name, a));
+        push(topLevel('type', 'type', schema, name, name, a), r);
     }
     for (const r of rows.policies) {
         const a = new Attributes()
@@ -58921,18 +60081,18 @@ function objectsFromRows(rows, strictColumnOrder) {
             .add('using', r.using)
             .add('with check', r.check)
             .add('comment', r.comment);
-        out.push(child('policy', r, String(r.name), a));
+        push(child('policy', r, String(r.name), a), r);
     }
     for (const r of rows.rules) {
         const a = new Attributes().add('definition', r.definition).add('enabled', ENABLED[String(r.enabled)]);
-        out.push(child('rule', r, String(r.name), a));
+        push(child('rule', r, String(r.name), a), r);
     }
     for (const r of rows.statistics) {
-        out.push(child('statistics', r, String(r.name), new Attributes().add('definition', r.definition)));
+        push(child('statistics', r, String(r.name), new Attributes().add('definition', r.definition)), r);
     }
     for (const r of rows.eventTriggers) {
         const a = new Attributes().add('event', r.event).add('function', r.function).add('enabled', ENABLED[String(r.enabled)]).list('tags', r.tags);
-        out.push(unqualified('event trigger', '', String(r.name), a));
+        push(unqualified('event trigger', '', String(r.name), a), r);
     }
     for (const r of rows.defaultPrivileges) {
         const schema = snapshot_str(r.schema) ?? '';
@@ -58941,7 +60101,7 @@ function objectsFromRows(rows, strictColumnOrder) {
         const o = unqualified('default privileges', schema, `for ${what} created by ${role}${schema ? ` in schema ${schema}` : ''}`, new Attributes().list('privileges', r.acl));
         o.names = [role];
         o.locate = [[role]];
-        out.push(o);
+        push(o, r);
     }
     return out;
 }
@@ -59652,7 +60812,7 @@ class PartialFailureChecker {
         if (!shadow)
             return [];
         const down = prepared.down?.ok ? prepared.down.parsed : undefined;
-        const opts = { ignore: this.ctx.config.ignore, strictColumnOrder: this.ctx.config.strictColumnOrder };
+        const opts = { ignore: this.ctx.config.ignore, strictColumnOrder: this.ctx.config.strictColumnOrder, bookkeeping: this.ctx.bookkeeping };
         const before = await this.inCopy(shadow, (c) => snapshotSchema(c, opts));
         const clean = await this.inCopy(shadow, async (c) => {
             const r = await applyStatements(c, up);
@@ -59667,7 +60827,7 @@ class PartialFailureChecker {
             if (reported.has(s.failing))
                 continue;
             const prefix = units.slice(0, s.applied).flat();
-            const setUp = async (c) => {
+            const setUp = async (c, db) => {
                 if (prefix.length > 0 && !(await applyStatements(c, subset(up, prefix))).ok)
                     return undefined;
                 if (!s.invalidIndex)
@@ -59676,10 +60836,21 @@ class PartialFailureChecker {
                 if (!(await applyStatements(c, subset(up, [s.failing]))).ok)
                     return undefined;
                 const made = [...(await indexOids(c))].filter((o) => !had.has(o));
-                return made.length > 0 && (await markIndexesInvalid(c, made)) ? await invalidIndexes(c) : undefined;
+                // Writing the catalog is the tool's own work, on a connection as the connecting role (the migrations' may not).
+                if (made.length === 0)
+                    return undefined;
+                const tool = await this.ctx.server.connectAsConnectingRole(db);
+                try {
+                    if (!(await markIndexesInvalid(tool, made)))
+                        return undefined;
+                }
+                finally {
+                    await tool.end().catch(() => { });
+                }
+                return invalidIndexes(c);
             };
-            const retry = await this.inCopy(shadow, async (c) => {
-                const state = await setUp(c);
+            const retry = await this.inCopy(shadow, async (c, db) => {
+                const state = await setUp(c, db);
                 if (!state)
                     return undefined;
                 const r = await applyStatements(c, up);
@@ -59693,8 +60864,8 @@ class PartialFailureChecker {
             if (retry.ok && !keepsInvalid && retry.differences.length === 0)
                 continue;
             const back = down
-                ? await this.inCopy(shadow, async (c) => {
-                    if (!(await setUp(c)))
+                ? await this.inCopy(shadow, async (c, db) => {
+                    if (!(await setUp(c, db)))
                         return undefined;
                     const r = await applyStatements(c, down);
                     if (!r.ok)
@@ -59747,7 +60918,7 @@ class PartialFailureChecker {
         const c = await this.ctx.server.connect(db);
         try {
             await c.query(`SET statement_timeout = ${Math.trunc(this.ctx.config.statementTimeoutMs)}`);
-            return await work(c);
+            return await work(c, db);
         }
         finally {
             await c.end().catch(() => { });
@@ -62002,6 +63173,7 @@ function jsonFile(file, text) {
 
 
 
+
 /** Words of a text, lower case: what decides whether a migration can reach an object. */
 const words = new Map();
 function wordsOf(text) {
@@ -62062,7 +63234,7 @@ function routineLabel(r) {
     const name = r.schema === 'public' ? r.name : `${r.schema}.${r.name}`;
     return `${r.returnsTrigger ? 'trigger function' : r.kind} ${name}(${r.identity})`;
 }
-class Checker {
+class dependencies_Checker {
     client;
     queries;
     bodies = new Map();
@@ -62155,7 +63327,7 @@ class Checker {
         let b = this.bodies.get(definition);
         if (b === undefined) {
             try {
-                b = await parsePlpgsqlFunction(definition);
+                b = readPlpgsqlFunction(definition);
             }
             catch {
                 // The server accepted it; a body this parser cannot read is left unchecked.
@@ -62195,7 +63367,7 @@ function createDependenciesObserver(ctx) {
         connection = await ctx.server.connect(step.db);
         await applySessionLimits(connection, ctx);
         await prepareCheckSession(connection);
-        checker = new Checker(connection, loaded.queries);
+        checker = new dependencies_Checker(connection, loaded.queries);
         return checker;
     };
     const partial = new PartialFailureChecker(ctx);
@@ -62530,6 +63702,16 @@ async function measure_countRows(client, tables) {
     const r = await client.query(sql);
     for (const row of r.rows)
         out.set(Number(row.oid), Number(row.n));
+    return out;
+}
+/** pg_total_relation_size (table, indexes, TOAST) of each table, in one statement. */
+async function relationSizes(client, tables) {
+    const out = new Map();
+    if (tables.length === 0)
+        return out;
+    const r = await client.query('SELECT t.oid::int8 AS oid, pg_total_relation_size(t.oid)::int8 AS bytes FROM unnest($1::oid[]) AS t(oid)', [tables.map((t) => t.oid)]);
+    for (const row of r.rows)
+        out.set(Number(row.oid), Number(row.bytes));
     return out;
 }
 /**
@@ -63934,6 +65116,17 @@ function formatDuration(ms) {
     const s = totalS % 60;
     return `${min} min ${String(s).padStart(2, '0')} s`;
 }
+/** `812 kB`, `1.4 MB`, `12 GB`: a relation's size as people say it (powers of 1024, as pg_size_pretty). */
+function formatBytes(bytes) {
+    const units = ['bytes', 'kB', 'MB', 'GB', 'TB', 'PB'];
+    let v = bytes;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return i === 0 ? `${Math.round(v)} bytes` : `${v < 10 ? trimZero(v.toFixed(1)) : Math.round(v)} ${units[i]}`;
+}
 function trimZero(s) {
     return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
@@ -64020,9 +65213,17 @@ function formatProgress(event, opts) {
         }
         case 'info':
             return neutralizeCommands(wrapLine(p.dim(clean(oneLine(event.message))), opts.width));
-        case 'working':
-            return neutralizeCommands(p.dim(`${clean(oneLine(event.message))}…`));
+        case 'working': {
+            const rows = formatWorkingRows(event);
+            return neutralizeCommands(p.dim(`${clean(oneLine(event.message))}…${rows ? ` ${rows}` : ''}`));
+        }
     }
+}
+/** "125,000/500,000 rows": how far the work of a `working` event has come, when it is known. */
+function formatWorkingRows(event) {
+    if (!event.rows)
+        return undefined;
+    return `${event.rows.filled.toLocaleString('en-US')}/${event.rows.asked.toLocaleString('en-US')} rows`;
 }
 function oneLine(s) {
     return s.replace(/\s*\r?\n\s*/g, ' ').trim();
@@ -64108,7 +65309,7 @@ function slowestStatements(statements, p) {
         if (s.rewrites.length > 0)
             extra.push(p.yellow(`rewrites ${s.rewrites.map(clean).join(', ')}`));
         if (s.projectedMs !== undefined) {
-            const at = s.productionRows !== undefined ? ` at ${s.productionRows.toLocaleString('en-US')} rows` : '';
+            const at = s.productionRows !== undefined ? ` at ${s.productionRows.toLocaleString('en-US')} rows${s.productionBytes !== undefined ? ` (${formatBytes(s.productionBytes)})` : ''}` : '';
             extra.push(`projected ${formatDuration(s.projectedMs)}${at}`);
         }
         out.push(`${pad(locs[i] ?? '', locWidth)}  ${(durs[i] ?? '').padStart(durWidth)}${extra.length > 0 ? `  ${extra.join('; ')}` : ''}`);
@@ -64128,12 +65329,18 @@ function verdictLine(report, p) {
 /**
  * Projecting a statement's measured time to production size.
  *
+ * Production's size is its rows and its bytes. Work that reads or writes the whole table (a
+ * rewrite, an index build) scales with the table's bytes: it is projected through the ratio of
+ * production's size (the production-stats file) to the seeded table's, where both are known.
+ * Other work per row scales with the rows (production-rows, or the file's row counts).
+ *
  * A statement that only changes the catalog keeps its measured time however big production is.
  * One that works per row (a rewrite was observed, or it builds an index, updates, validates...)
  * is fitted as `fixed + perRow * rows` from its times at two table sizes, or projected in
  * proportion to the rows when it was timed at one size only. Code the parse tree cannot see
  * into (a function call) is fitted when its time clearly grew between the two sizes.
  */
+
 /** Below this growth between the two sizes, the difference is noise, not work per row. */
 const MIN_GROWTH_MS = 1;
 const MIN_GROWTH_RATIO = 1.5;
@@ -64172,6 +65379,31 @@ function productionRowsOf(productionRows, display) {
             return rows;
     }
     return undefined;
+}
+/**
+ * Production's bytes of a table (pg_total_relation_size, or its pages and indexes when the file
+ * has no total), at `targetRows` rows: production-rows naming another count than the file scales
+ * the file's bytes per row to it.
+ */
+function productionBytesOf(stats, display, targetRows) {
+    const t = stats ? findTable(stats, display) : undefined;
+    if (!t)
+        return undefined;
+    const bytes = t.totalBytes > 0 ? t.totalBytes : t.pages * 8192 + t.indexes.reduce((n, i) => n + i.bytes, 0);
+    if (bytes <= 0)
+        return undefined;
+    const fileRows = Math.round(t.rows);
+    return fileRows > 0 && targetRows !== fileRows ? (bytes / fileRows) * targetRows : bytes;
+}
+/**
+ * How many times production is bigger than the measured table for this statement's work: by
+ * bytes for whole-table work when both sizes are known, by rows otherwise.
+ */
+function productionScale(measuredRows, targetRows, size) {
+    if (size.wholeTable && size.seededBytes !== undefined && size.seededBytes > 0 && size.productionBytes !== undefined) {
+        return { scale: size.productionBytes / size.seededBytes, byBytes: true };
+    }
+    return { scale: targetRows / measuredRows, byBytes: false };
 }
 
 ;// CONCATENATED MODULE: ./src/stages/performance-findings.ts
@@ -64245,9 +65477,18 @@ function assessMigration(config, m) {
             const root = rootOf(oid);
             return root !== oid && lockStrength(heldMode.get(root) ?? '') >= lockStrength(mode);
         };
-        const locks = obs.inTransaction
-            ? obs.locks.filter((l) => !coveredByParent(l.oid, l.mode)).map((l) => ({ relation: l.relation, mode: l.mode }))
-            : staticLocks(stmt).map((l) => ({ relation: oidOf(l.table) !== undefined ? nameOf(oidOf(l.table)) : l.table, mode: l.mode }));
+        // What pg_locks shows as new, and what the statement asks for by its parse tree: a mode the
+        // transaction already held (the ShareLock of a CREATE TABLE's primary key, then CREATE INDEX)
+        // shows as nothing new, and outside a transaction the locks are gone before anyone looks.
+        const observedLocks = obs.inTransaction
+            ? obs.locks.filter((l) => !coveredByParent(l.oid, l.mode)).map((l) => ({ relation: l.relation, mode: l.mode, index: l.kind === 'i' || l.kind === 'I' }))
+            : [];
+        const requested = staticLocks(stmt).map((l) => {
+            const oid = oidOf(l.table);
+            return { relation: oid !== undefined ? nameOf(oid) : tableKey(l.table), mode: l.mode, index: false };
+        });
+        const ownLocks = strongestPerRelation([...observedLocks, ...requested]);
+        const locks = ownLocks.map((l) => ({ relation: l.relation, mode: l.mode }));
         let table;
         let rows;
         for (const oid of own) {
@@ -64271,29 +65512,40 @@ function assessMigration(config, m) {
             ...(rows !== undefined ? { rows } : {}),
             ...(obs.inTransaction ? {} : { outsideTransaction: true }),
         };
-        // Projection: through the table with the largest production-to-measured ratio.
+        // Projection: through the table with the largest production-to-measured ratio, by bytes for whole-table work.
+        const wholeTable = obs.rewrites.length > 0 || obs.rebuiltIndexes.length > 0 || kindOf(stmt.node)?.[0] === 'IndexStmt';
         let best;
         for (const oid of own) {
             const target = productionRowsOf(config.productionRows, nameOf(oid));
             const n = rowsOf(oid);
             if (target === undefined || !n)
                 continue;
-            const ratio = target / n;
-            if (!best || ratio > best.ratio)
-                best = { oid, target, ratio };
+            const productionBytes = productionBytesOf(config.productionStats, nameOf(oid), target);
+            const seededBytes = m.bytes?.get(oid);
+            const { scale, byBytes } = productionScale(n, target, {
+                wholeTable,
+                ...(seededBytes !== undefined ? { seededBytes } : {}),
+                ...(productionBytes !== undefined ? { productionBytes } : {}),
+            });
+            if (!best || scale > best.ratio)
+                best = { oid, target, ratio: scale, bytes: byBytes ? productionBytes : undefined };
         }
         if (best) {
             const smallMs = m.small?.durations[obs.index];
             const smallRows = m.small?.rows.get(best.oid);
             const small = smallMs !== undefined && smallRows !== undefined ? { ms: smallMs, rows: smallRows } : undefined;
             const work = obs.rewrites.length > 0 || obs.rebuiltIndexes.length > 0 ? 'per-row' : workKind(stmt);
-            measure.projectedMs = projectDuration({ ms: obs.durationMs, rows: rowsOf(best.oid) }, small, best.target, work);
+            const measured = rowsOf(best.oid);
+            // The fit is in rows; by bytes, production counts as the rows the seeded table would need to be as big.
+            measure.projectedMs = projectDuration({ ms: obs.durationMs, rows: measured }, small, measured * best.ratio, work);
             measure.productionRows = best.target;
+            if (best.bytes !== undefined)
+                measure.productionBytes = Math.round(best.bytes);
             table = best.oid;
             measure.rows = rowsOf(best.oid);
         }
         // The strongest lock on a table (an index locked alongside its table says nothing more).
-        const onTables = obs.inTransaction ? obs.locks.filter((l) => l.kind !== 'i' && l.kind !== 'I') : locks;
+        const onTables = ownLocks.filter((l) => !l.index);
         let strongest;
         for (const l of onTables) {
             if (!strongest || lockStrength(l.mode) > lockStrength(strongest.mode))
@@ -64471,20 +65723,32 @@ function exclusiveOnRows(f, tables, rowsOf, rootOf) {
     }
     return [...out];
 }
+/** One lock per relation, its strongest mode, in the order the relations first come. */
+function strongestPerRelation(locks) {
+    const out = new Map();
+    for (const l of locks) {
+        const prev = out.get(l.relation);
+        if (!prev || lockStrength(l.mode) > lockStrength(prev.mode))
+            out.set(l.relation, l);
+    }
+    return [...out.values()];
+}
 /** "measured 412 ms with 500,000 rows in users; ShareLock on users until commit; projected 41 s at 50,000,000 rows". */
 function evidenceText(f, table, nameOf, rowsOf) {
     const parts = [];
     const m = f.measure;
     const rows = table !== undefined ? rowsOf(table) : undefined;
     parts.push(rows !== undefined ? `measured ${formatDuration(m.durationMs)} with ${count(rows)} rows in ${nameOf(table)}` : `measured ${formatDuration(m.durationMs)}`);
-    const onTable = table !== undefined ? f.obs.held.find((l) => l.oid === table && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
+    // The statement's own lock: one an earlier statement of the transaction took is that one's evidence.
+    const onTable = table !== undefined ? m.locks.find((l) => l.relation === nameOf(table) && lockStrength(l.mode) > lockStrength('AccessShareLock')) : undefined;
     const lock = onTable ?? f.strongest;
     if (lock)
         parts.push(`${lock.mode} on ${lock.relation}${f.obs.inTransaction ? ' until commit' : ''}`);
     if (m.rewrites.length > 0)
         parts.push(`rewrote ${m.rewrites.join(', ')}`);
-    if (m.projectedMs !== undefined && m.productionRows !== undefined)
-        parts.push(`projected ${formatDuration(m.projectedMs)} at ${count(m.productionRows)} rows`);
+    if (m.projectedMs !== undefined && m.productionRows !== undefined) {
+        parts.push(`projected ${formatDuration(m.projectedMs)} at ${count(m.productionRows)} rows${m.productionBytes !== undefined ? ` (${formatBytes(m.productionBytes)})` : ''}`);
+    }
     return parts.join('; ');
 }
 /**
@@ -64679,6 +65943,15 @@ function droppedIndexes(up) {
 
 const BATCH = 2_000;
 const RUNS = 5;
+/** Ratios this close to 1 are the machine's noise, not the migration's cost. */
+const WRITE_COST_NOISE = 0.1;
+/** How much slower or faster writes got, in words: "unchanged" inside the noise band. */
+function describeWriteRatio(ratio) {
+    if (ratio < 1 + WRITE_COST_NOISE && ratio > 1 / (1 + WRITE_COST_NOISE))
+        return `unchanged (within ${Math.round(WRITE_COST_NOISE * 100)}%)`;
+    const factor = ratio >= 1 ? ratio : 1 / ratio;
+    return `${factor >= 10 ? factor.toFixed(0) : factor.toFixed(1)}× ${ratio >= 1 ? 'slower' : 'faster'}`;
+}
 /** What the migration adds on each table that every write must pay for, by table name as written. */
 function writeBurdens(up) {
     const out = new Map();
@@ -64756,15 +66029,16 @@ class WriteCost {
                 const n = b.burdens.filter((x) => x === w).length;
                 return `${n} new ${w}${n === 1 ? '' : w.endsWith('x') ? 'es' : 's'}`;
             });
-            const warn = opts.threshold !== undefined && ratio >= opts.threshold;
+            // Never a warning for what the message calls unchanged, whatever the threshold.
+            const warn = opts.threshold !== undefined && ratio >= opts.threshold && ratio >= 1 + WRITE_COST_NOISE;
             findings.push({
                 stage: 'performance',
                 severity: warn ? 'warning' : 'notice',
                 rule: 'write-cost',
                 migration: opts.version,
                 file: opts.up.source.file,
-                message: `inserts into ${t.display} ${ratio.toFixed(1)}x ${ratio >= 1 ? 'slower' : 'as fast'} after ${opts.version}: ${counted.join(', ')}`,
-                detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.ms.toFixed(1)} ms before, ${ms.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}x)` : ''}`,
+                message: `inserts into ${t.display} ${describeWriteRatio(ratio)} after ${opts.version}: ${counted.join(', ')}`,
+                detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.ms.toFixed(1)} ms before, ${ms.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}×)` : ''}`,
                 ...(warn ? { hint: 'every insert now maintains what the migration added: drop what no query needs, or accept the cost knowingly' } : {}),
             });
         }
@@ -64846,12 +66120,11 @@ class StatementProbe {
         const locks = [];
         const held = inTransaction ? [...strongestByRelation(after.locks).values()] : [];
         if (inTransaction) {
-            const previous = strongestByRelation(before.locks);
+            // pg_locks has a row per mode held: a ShareLock asked for under a held AccessExclusiveLock shows.
+            const previous = new Set(before.locks.map((l) => `${l.oid}\u0000${l.mode}`));
+            const taken = strongestByRelation(after.locks.filter((l) => !previous.has(`${l.oid}\u0000${l.mode}`)));
             const heldMode = new Map(held.map((l) => [l.oid, l.mode]));
-            for (const l of held) {
-                const prev = previous.get(l.oid);
-                if (prev && lockStrength(prev.mode) >= lockStrength(l.mode))
-                    continue;
+            for (const l of taken.values()) {
                 const table = l.kind === 'r' || l.kind === 'p' || l.kind === 'm' || l.kind === 'f';
                 // An existing index locked against reads while its table is not (REINDEX) matters;
                 // a new index is invisible to others, and one whose table is locked as hard adds nothing.
@@ -64922,6 +66195,11 @@ class StatementProbe {
 
 
 
+
+
+
+/** SQLSTATE classes of a failure caused by the values: data exceptions and integrity violations. */
+const VALUE_FAILURE = /^2[23]/;
 /** Fewer rows than this in the first, rolled-back run say too little to be worth it. */
 const MIN_SMALL_ROWS = 1_000;
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -64939,12 +66217,32 @@ async function runPerformanceStage(ctx) {
     }
     const queries = ctx.config.queries ? loadQueries(ctx.config.root, ctx.config.queries).queries : undefined;
     const template = ctx.baselineTemplate;
-    const db = await ctx.server.createDatabase(template?.name);
+    let db = await ctx.server.createDatabase(template?.name);
     let client;
     const notices = new Set();
+    const connect = async (target) => {
+        const c = await ctx.server.connect(target);
+        await applySessionLimits(c, ctx);
+        return c;
+    };
+    // The state before the tool's generated rows, built only when a migration fails on them.
+    const checkpoint = new PreSeedCheckpoint(ctx, connect, (c) => sqlStepper(c));
     try {
-        client = await ctx.server.connect(db);
-        await applySessionLimits(client, ctx);
+        client = await connect(db);
+        /** Replaces the stage's database by the checkpoint holding every migration through `index`; false when it fails there. */
+        const restore = async (index) => {
+            const r = await checkpoint.applyThrough(index);
+            if (!r?.ok)
+                return { ok: false, ...(r?.failure ? { failure: r.failure } : {}) };
+            const fresh = await checkpoint.copy();
+            await client?.end().catch(() => { });
+            client = undefined;
+            // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
+            ctx.server.retireDatabase(db.name);
+            db = fresh;
+            client = await connect(db);
+            return { ok: true };
+        };
         let stopped;
         const notReached = [];
         const emptyFills = [];
@@ -64976,7 +66274,7 @@ async function runPerformanceStage(ctx) {
                     stopped = m.version;
                 continue;
             }
-            const result = await measureMigration(ctx, client, prepared, up, queries, (n) => {
+            const result = await measureMigration(ctx, client, prepared, up, queries, () => restore(index), (n) => {
                 const key = `${n.table}\u0000${n.message}`;
                 if (notices.has(key))
                     return;
@@ -65020,13 +66318,14 @@ async function runPerformanceStage(ctx) {
                 stage: 'performance',
                 severity: 'notice',
                 rule: 'not-measured',
-                message: `not measured because ${stopped} could not be applied: ${notReached.join(', ')}`,
+                message: `${notReached.join(', ')} ${notReached.length === 1 ? 'was' : 'were'} not measured: ${stopped} could not be applied, so the migrations after it were not reached`,
             });
         }
     }
     finally {
         await client?.end().catch(() => { });
-        await ctx.server.dropDatabase(db.name).catch(() => { });
+        ctx.server.retireDatabase(db.name);
+        await checkpoint.close();
     }
     return outcome;
 }
@@ -65049,7 +66348,7 @@ function covers(config, up) {
     return [...existingTablesTouched(up.statements)].some((t) => critical.has(tableKey(t.toLowerCase())));
 }
 /** Filling, the rolled-back run at fewer rows, the timed run, and what to make of it. */
-async function measureMigration(ctx, client, prepared, up, queries, notice) {
+async function measureMigration(ctx, client, prepared, up, queries, restore, notice) {
     const { config } = ctx;
     // A dropped index names no table, but the plans of its table change: that table is filled too.
     const existing = await resolveTables(client, [...existingTablesTouched(up.statements), ...(await tablesOfIndexes(client, droppedIndexes(up)))]);
@@ -65059,30 +66358,52 @@ async function measureMigration(ctx, client, prepared, up, queries, notice) {
     const smallRows = Math.floor(config.perfRows / 4);
     const joins = joinPairs(up.statements);
     const phases = new PhaseClock();
-    if (existing.length > 0) {
-        ctx.progress({ kind: 'working', message: `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it` });
-    }
+    // Rows filled of rows asked, as the fills count and fill each table, for the live line.
+    const fillMessage = `${prepared.migration.version}: filling ${existing.map((t) => t.display).join(', ')} to ${config.perfRows.toLocaleString('en-US')} rows, then timing it`;
+    const fillRows = new Map();
+    const touched = new Set(existing.map((t) => t.display));
+    const onRows = (table, n) => {
+        if (!touched.has(table))
+            return;
+        fillRows.set(table, Math.min(n, config.perfRows));
+        const filled = [...fillRows.values()].reduce((a, b) => a + b, 0);
+        ctx.progress({ kind: 'working', message: fillMessage, rows: { filled, asked: touched.size * config.perfRows } });
+    };
+    if (existing.length > 0)
+        ctx.progress({ kind: 'working', message: fillMessage });
     let small;
     let filled = names;
     if (existing.length > 0 && rollbackable && smallRows >= MIN_SMALL_ROWS) {
-        const seed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins }));
-        filled = [...new Set([...names, ...seed.seeded.map((s) => s.table)])];
+        const smallSeed = await phases.time('fill', () => seedTables(client, { rows: smallRows, tables: names, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping, stats: config.productionStats }));
+        filled = [...new Set([...names, ...smallSeed.seeded.map((s) => s.table)])];
         const rows = await measure_countRows(client, existing);
         if ([...rows.values()].some((n) => n < config.perfRows)) {
-            const durations = await phases.time('first run', () => rolledBackRun(client, up));
+            const run = await phases.time('first run', () => rolledBackRun(client, up));
             await applySessionLimits(client, ctx);
-            if (durations) {
-                small = { durations, rows };
+            if (run.ok) {
+                small = { durations: run.durations, rows };
                 if (up.statements.some((s) => DML.has(s.kind)))
                     await vacuumTables(client, existing);
+            }
+            else if (VALUE_FAILURE.test(run.failure?.code ?? '')) {
+                // The rows at full size hold these ones: the values that fail it here fail it there too. Not worth
+                // filling the rest and waiting for the same failure.
+                const fill = fillShortfall(prepared, existing, rows, smallRows, smallSeed);
+                for (const n of smallSeed.notices)
+                    if (!fill.short.has(n.table))
+                        notice(n);
+                const failed = await phases.time('restore', () => failedAtVolume(ctx, prepared, up, run.failure, describeVolume(existing, rows), restore, smallRows));
+                return { ...failed, findings: [...fill.findings, ...failed.findings], emptyFill: fill.empty, note: `${failed.note}; ${phases.summary()}` };
             }
         }
     }
     let seed;
     if (existing.length > 0) {
-        seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins }));
+        seed = await phases.time('fill', () => seedTables(client, { rows: config.perfRows, tables: filled, analyze: true, joins, onRows, bookkeeping: ctx.bookkeeping, stats: config.productionStats }));
     }
     const rows = await measure_countRows(client, existing);
+    // Whole-table work is projected by size: the seeded tables' against production's.
+    const bytes = config.productionStats ? await relationSizes(client, existing) : undefined;
     const fill = fillShortfall(prepared, existing, rows, config.perfRows, seed);
     for (const n of seed?.notices ?? [])
         if (!fill.short.has(n.table))
@@ -65102,11 +66423,11 @@ async function measureMigration(ctx, client, prepared, up, queries, notice) {
     const repeats = [];
     if (small && rollbackable && nearThreshold(small, rows, config.perfThresholdMs)) {
         for (let i = 0; i < EXTRA_RUNS_NEAR_THRESHOLD; i++) {
-            const durations = await phases.time('runs again', () => rolledBackRun(client, up));
+            const again = await phases.time('runs again', () => rolledBackRun(client, up));
             await applySessionLimits(client, ctx);
-            if (!durations)
+            if (!again.ok)
                 break;
-            repeats.push(durations);
+            repeats.push(again.durations);
             if (up.statements.some((s) => DML.has(s.kind)))
                 await vacuumTables(client, existing);
         }
@@ -65119,12 +66440,13 @@ async function measureMigration(ctx, client, prepared, up, queries, notice) {
     const volume = describeVolume(existing, rows);
     if (r.ok) {
         const major = Math.floor(ctx.server.versionNum / 10000);
-        const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, small, major, repeats });
+        const assessed = assessMigration(config, { prepared, parsed: up, observed: observer.observed, tables, existing, roots, rows, ...(bytes ? { bytes } : {}), small, major, repeats });
         const regressions = await phases.time('plans', () => plans.after(client, { version: prepared.migration.version, up, threshold: config.planCostThreshold, populated: new Set(populated.map((t) => t.name)) }));
         const writeCost = await phases.time('write cost', () => writes.after(client, { version: prepared.migration.version, up, threshold: config.writeCostThreshold }));
         return withFill({ ...assessed, findings: [...assessed.findings, ...regressions, ...writeCost], stop: false, note: `${volume}; ${phases.summary()}` });
     }
-    return withFill(await failedAtVolume(ctx, client, prepared, up, r.failure, volume));
+    const failed = await phases.time('restore', () => failedAtVolume(ctx, prepared, up, r.failure, volume, restore));
+    return withFill({ ...failed, note: `${failed.note}; ${phases.summary()}` });
 }
 /**
  * Tables the migration touches that hold fewer rows than asked after the fill: a warning each,
@@ -65183,8 +66505,7 @@ class PhaseClock {
 async function rolledBackRun(client, up) {
     await client.query('BEGIN');
     try {
-        const r = await applyStatements(client, up, { mode: 'caller' });
-        return r.ok ? r.durations : undefined;
+        return await applyStatements(client, up, { mode: 'caller' });
     }
     finally {
         await client.query('ROLLBACK').catch(() => { });
@@ -65197,19 +66518,23 @@ function describeVolume(existing, rows) {
     return `rows: ${parts.join(', ')}`;
 }
 /**
- * The migration failed on the filled tables. When it passes on empty tables and the failure is
- * about the generated values, that is the syntax stage's warning, here at volume, and the
- * migration is applied to empty tables so the walk goes on; a statement timeout is an error.
- * Any other failure is the syntax stage's to report (or this stage's, when it is the only one running).
+ * The migration failed on the filled tables. It is applied to the state before the generated
+ * rows (a checkpoint where every migration ran as written and nothing was generated, so the rows
+ * the migrations inserted are there and no user trigger ever sees the tool's work); failing
+ * there too, it does not apply and the stage stops. Passing there, the parse tree tells a
+ * failure any row would cause (an error, or the syntax stage's when it ran) from one that
+ * depends on the generated values (a warning); a statement timeout at volume is an error. Either
+ * way the stage goes on from that state, so every later migration is measured.
  */
-async function failedAtVolume(ctx, client, prepared, up, failure, volume) {
+async function failedAtVolume(ctx, prepared, up, failure, volume, restore, filledTo = ctx.config.perfRows) {
     const m = prepared.migration;
-    const rows = ctx.config.perfRows.toLocaleString('en-US');
+    const rows = filledTo.toLocaleString('en-US');
     const findings = [];
     const asPerformance = (f) => ({ ...f, stage: 'performance' });
     const walkRan = ctx.config.stages.some((s) => s !== 'performance');
-    const onEmpty = failure.partiallyApplied ? undefined : await passesOnEmptyTables(client, up);
-    if (onEmpty !== true || ANY_ROW_FAILS.has(failure.code ?? '')) {
+    const clean = await restore();
+    if (!clean.ok) {
+        const real = clean.failure ?? failure;
         if (walkRan) {
             findings.push({
                 stage: 'performance',
@@ -65217,26 +66542,26 @@ async function failedAtVolume(ctx, client, prepared, up, failure, volume) {
                 rule: 'not-measured',
                 migration: m.version,
                 file: up.source.file,
-                message: `${m.version} was not timed: it fails to apply (${failure.message})`,
+                message: `${m.version} was not timed: it fails to apply (${real.message})`,
             });
         }
         else {
-            findings.push(asPerformance(failureFinding(prepared, up, failure, 'apply-failed', 'error', failure.message)));
+            findings.push(asPerformance(failureFinding(prepared, up, real, 'apply-failed', 'error', real.message)));
         }
         return { findings, statements: [], stop: true, note: 'fails to apply' };
     }
+    const why = explainFailure(up, failure);
     if (failure.code === '57014') {
         findings.push(asPerformance(failureFinding(prepared, up, failure, 'statement-timeout', 'error', `${failure.message}: this statement ran past statement-timeout (${ctx.config.statementTimeoutMs.toLocaleString('en-US')} ms) with ${rows} rows per table; the migration was not timed`, 'make the step cheaper (CREATE INDEX CONCURRENTLY, batched backfills) or raise statement-timeout if production allows it')));
     }
-    else {
-        findings.push(asPerformance(failureFinding(prepared, up, failure, 'data-dependent', 'warning', `${failure.message} — fails on the ${rows} generated rows per table; existing production rows may violate it too. The migration was not timed`, 'check the production data for rows this statement rejects before deploying')));
+    else if (why.anyRow) {
+        // The walk reports it at its own rows when it ran; said once.
+        findings.push(walkRan
+            ? { stage: 'performance', severity: 'notice', rule: 'not-measured', migration: m.version, file: up.source.file, message: `${m.version} was not timed: ${why.rows}` }
+            : asPerformance(failureFinding(prepared, up, failure, 'fails-with-rows', 'error', `${failure.message} — ${why.rows}; the migration was not timed`, why.hint)));
     }
-    await truncateAll(client);
-    const again = await applyStatements(client, up);
-    await applySessionLimits(client, ctx);
-    if (!again.ok) {
-        findings.push(asPerformance(failureFinding(prepared, up, again.failure, 'apply-failed', walkRan ? 'notice' : 'error', again.failure.message)));
-        return { findings, statements: [], stop: true, note: 'fails to apply' };
+    else {
+        findings.push(asPerformance(failureFinding(prepared, up, failure, 'data-dependent', 'warning', `${failure.message} — fails on the ${rows} generated rows per table: ${why.rows}. The migration was not timed`, why.hint)));
     }
     // Not timed, but what the parse tree shows still holds.
     const major = Math.floor(ctx.server.versionNum / 10000);
@@ -65301,7 +66626,14 @@ async function runPgDump(url, opts) {
             throw new InputError('database', `pg_dump did not finish within ${opts.timeoutMs} ms`);
         if (r.exitCode !== 0)
             throw pgDumpError(r.exitCode, maskPassword(r.output, url));
-        return external_node_fs_default().readFileSync(file, 'utf8');
+        const text = external_node_fs_default().existsSync(file) ? external_node_fs_default().readFileSync(file, 'utf8') : '';
+        // Even an empty database dumps a header: nothing at all is a broken pg_dump (or a wrapper of
+        // it), and an empty snapshot would compare equal to every other empty one.
+        if (text.trim() === '') {
+            throw new InputError('database', `pg_dump --schema-only exited 0 but wrote nothing to its output file${r.output.trim() ? ` (it said: ${outputTail(maskPassword(r.output, url), 5)})` : ''}; ` +
+                'check which pg_dump is on PATH, or use the default catalog snapshot');
+        }
+        return text;
     }
     finally {
         external_node_fs_default().rmSync(dir, { recursive: true, force: true });
@@ -65434,10 +66766,205 @@ function parseDump(text, opts = {}) {
             attributes: [{ name: 'definition', value: lines.join('\n') }],
         });
     }
-    const rules = new IgnoreRules(opts.ignore);
+    const rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
     // Parents first, so that the ignore rules drop a table's entries with it.
     objects.sort((a, b) => compareText(a.order, b.order));
     return buildSnapshot(rules.apply(objects));
+}
+
+;// CONCATENATED MODULE: ./src/db/scoped-snapshot.ts
+
+
+/**
+ * Full schema snapshots at the cost of what one migration can reach. The first snapshot of a run
+ * reads the whole catalog; each later one reads in detail only the units the migration's names
+ * reach, with a digest of the rest of the catalog, and takes everything else from the snapshot
+ * before it. That is only allowed while the rest is provably the same: the digest of the rest
+ * (computed over the same scope in both states) must not have moved. When it has, or when the
+ * migration's reach cannot be read, the whole catalog is read again. Every snapshot handed out is
+ * therefore the one `snapshotSchema` would give, object for object.
+ */
+class ScopedSnapshots {
+    rules;
+    strictColumnOrder;
+    /** The last state read: every object (ignore rules not applied) with its unit, and the snapshot. */
+    state;
+    /** The current migration's names and the scope digest of the last state under them. */
+    chain = { names: undefined, units: new Set(), digest: '' };
+    /** The last state under the next migration's names, when the last read was asked for them. */
+    next;
+    /** Reads done: in detail, whole, and whole because the digest moved. */
+    stats = { detail: 0, whole: 0, digestMoved: 0 };
+    constructor(opts = {}) {
+        this.rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
+        this.strictColumnOrder = opts.strictColumnOrder ?? false;
+    }
+    /**
+     * The first snapshot of a migration whose up and down reach `names` (undefined: cannot be told).
+     * `unchanged`: the schema is as the last snapshot saw it, which was asked for these names.
+     */
+    async first(client, names, unchanged) {
+        const next = this.next;
+        this.next = undefined;
+        if (unchanged && this.state && next && names && sameNames(next.names, names)) {
+            this.chain = next;
+            return this.state.snapshot;
+        }
+        const read = await this.read(client, [names ?? []], true);
+        this.chain = { names, ...read.scopes[0] };
+        return this.state.snapshot;
+    }
+    /** A later snapshot of the same migration; `nextNames`: the next migration's, when this one may be its first. */
+    async then(client, nextNames) {
+        const scopes = [this.chain.names ?? [], ...(nextNames ? [nextNames] : [])];
+        let read;
+        if (this.chain.names !== undefined && this.state) {
+            const scoped = await readScoped(client, scopes, false, this.strictColumnOrder);
+            this.stats.detail++;
+            if (scoped.scopes[0].digest === this.chain.digest && this.merge(scoped))
+                read = scoped;
+            else
+                this.stats.digestMoved++;
+        }
+        read ??= await this.read(client, scopes, false);
+        this.chain = { names: this.chain.names, ...read.scopes[0] };
+        this.next = nextNames ? { names: nextNames, ...read.scopes[1] } : undefined;
+        return this.state.snapshot;
+    }
+    async read(client, scopes, isFirst) {
+        const read = await readScoped(client, scopes, true, this.strictColumnOrder);
+        this.stats.whole++;
+        this.state = { objects: new Map(read.objects.map((o) => [o.key, o])), units: read.units, snapshot: this.build(read.objects) };
+        if (isFirst)
+            this.next = undefined;
+        return read;
+    }
+    /** The last state outside the scope with the scope's objects as read now; false if they overlap, which a sound scope never does. */
+    merge(scoped) {
+        const prev = this.state;
+        const objects = new Map();
+        const units = new Map();
+        for (const [key, o] of prev.objects) {
+            const unit = prev.units.get(key);
+            if (this.chain.units.has(unit))
+                continue;
+            objects.set(key, o);
+            units.set(key, unit);
+        }
+        for (const o of scoped.objects) {
+            const unit = scoped.units.get(o.key);
+            // Kinds read whole every time (schemas, extensions...) replace their old selves.
+            if (objects.has(o.key) && units.get(o.key) !== '0')
+                return false;
+            objects.set(o.key, o);
+            units.set(o.key, unit);
+        }
+        for (const [key, unit] of units) {
+            if (unit !== '0' || scoped.units.has(key))
+                continue;
+            objects.delete(key);
+            units.delete(key);
+        }
+        this.state = { objects, units, snapshot: this.build([...objects.values()]) };
+        return true;
+    }
+    build(objects) {
+        // Ignore rules drop an object's children with it: parents first.
+        const ordered = [...objects.filter((o) => o.parent === undefined), ...objects.filter((o) => o.parent !== undefined)];
+        return buildSnapshot(this.rules.apply(ordered));
+    }
+}
+function sameNames(a, b) {
+    return a.length === b.length && a.every((n, i) => n === b[i]);
+}
+
+;// CONCATENATED MODULE: ./src/sql/reach.ts
+/**
+ * The names a migration can reach: every identifier and string its up and down write, from the
+ * parse trees (DO bodies read with the PL/pgSQL parser). A scoped schema snapshot reads the
+ * objects of these names in detail and proves the rest unchanged with a digest, so the list may
+ * hold too much (a column alias, a word in a comment string) but must name what the statements
+ * name. Undefined when the reach cannot be read: dynamic SQL in a DO block, a statement the parser
+ * refused, a migration that is code.
+ */
+
+
+/** Postgres truncates identifiers to NAMEDATALEN - 1 bytes. */
+const MAX_IDENTIFIER_BYTES = 63;
+const IDENTIFIER = /"((?:[^"]|"")+)"|([\p{L}_][\p{L}\p{N}_$]*)/gu;
+function reach_reachableNames(sources) {
+    const names = new Set();
+    for (const source of sources) {
+        for (const stmt of source.statements) {
+            if (stmt.unparsed || Object.keys(stmt.node).length === 0)
+                return undefined;
+            if (!reach_collect(stmt.node, names))
+                return undefined;
+        }
+    }
+    return [...names].sort();
+}
+/** Adds the names of one tree; false when a DO block in it runs SQL that cannot be read. */
+function reach_collect(tree, names) {
+    for (const node of walk(tree)) {
+        for (const v of Object.values(node))
+            if (typeof v === 'string')
+                addWords(v, names);
+        const d = isNode(node.DoStmt) ? node.DoStmt : undefined;
+        if (d && !readableDo(d, names))
+            return false;
+    }
+    return true;
+}
+function readableDo(d, names) {
+    let body;
+    let language = 'plpgsql';
+    for (const a of list(d.args)) {
+        const def = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
+        const value = def && isNode(def.arg) && isNode(def.arg.String) ? def.arg.String.sval : undefined;
+        if (typeof value !== 'string')
+            continue;
+        if (def?.defname === 'as')
+            body = value;
+        if (def?.defname === 'language')
+            language = value.toLowerCase();
+    }
+    if (body === undefined)
+        return true;
+    if (language !== 'plpgsql')
+        return false;
+    // Dynamic SQL names what only the run knows.
+    const inner = plpgsqlTrees(readPlpgsqlBody(body));
+    if (!inner || inner.dynamic)
+        return false;
+    return inner.trees.every((n) => reach_collect(n, names));
+}
+/** A string of the tree and every identifier inside it (`'billing.invoice_seq'` -> billing, invoice_seq). */
+function addWords(text, names) {
+    add(text, names);
+    if (!/[^\p{L}\p{N}_$]/u.test(text))
+        return;
+    for (const m of text.matchAll(IDENTIFIER)) {
+        if (m[1] !== undefined)
+            add(m[1].replace(/""/g, '"'), names);
+        else {
+            add(m[2], names);
+            add(m[2].toLowerCase(), names);
+        }
+    }
+}
+function add(name, names) {
+    if (name === '')
+        return;
+    names.add(name);
+    const bytes = Buffer.from(name, 'utf8');
+    if (bytes.length > MAX_IDENTIFIER_BYTES) {
+        // Cut at a character boundary, as Postgres does.
+        let end = MAX_IDENTIFIER_BYTES;
+        while (end > 0 && (bytes[end] & 0xc0) === 0x80)
+            end--;
+        names.add(bytes.subarray(0, end).toString('utf8'));
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/stages/rollback-fix.ts
@@ -65929,17 +67456,39 @@ function trimDiff(diff) {
 
 
 
+
 /** A line in the up file that says "this migration has no way back, on purpose". */
 const IRREVERSIBLE_MARK = /^[ \t]*--[ \t]*migration-ci:[ \t]*irreversible\b/im;
 function isMarkedIrreversible(upText) {
     return IRREVERSIBLE_MARK.test(upText);
 }
 function snapshotter(ctx) {
-    const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder };
+    const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder, bookkeeping: ctx.bookkeeping };
     if (ctx.config.snapshot === 'pg_dump') {
-        return (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
+        const dump = (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
+        return { first: async (step, reuse) => reuse ?? dump(step), then: dump };
     }
-    return (step) => snapshotSchema(step.client, opts);
+    // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
+    const scoped = new ScopedSnapshots(opts);
+    const names = new Map();
+    const namesOf = (p) => {
+        // A migration tool's own steps may run anything: its files say nothing sure.
+        if (!p || ctx.config.upCommand !== undefined)
+            return undefined;
+        if (!names.has(p))
+            names.set(p, migrationReach(p));
+        return names.get(p);
+    };
+    return {
+        first: (step, reuse) => scoped.first(step.client, namesOf(step.prepared), reuse !== undefined),
+        then: (step, last) => scoped.then(step.client, last ? namesOf(ctx.migrations[ctx.migrations.indexOf(step.prepared) + 1]) : undefined),
+    };
+}
+/** The names a migration's up and down can reach; undefined when that cannot be read from them. */
+function migrationReach(p) {
+    if (p.migration.code || !p.up.ok || (p.down !== undefined && !p.down.ok))
+        return undefined;
+    return reach_reachableNames([p.up.parsed, ...(p.down ? [p.down.parsed] : [])]);
 }
 /**
  * Stage 2 riding along the walk: for each migration under test, on the database that holds
@@ -66021,12 +67570,12 @@ function createRollbackObserver(ctx) {
             // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
             const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
             rolesBeforeUp = ctx.server.tracksRoles ? await ctx.server.roles() : undefined;
-            beforeUp = last !== undefined && last.prepared === previous ? last.snapshot : await take(step);
+            beforeUp = await take.first(step, last !== undefined && last.prepared === previous ? last.snapshot : undefined);
         },
         async afterUp(step) {
             if (!beforeUp)
                 return;
-            afterUp = await take(step);
+            afterUp = await take.then(step, false);
             roundTripStart = external_node_perf_hooks_.performance.now();
         },
         async afterDown(step, result) {
@@ -66038,7 +67587,7 @@ function createRollbackObserver(ctx) {
                 beforeUp = afterUp = undefined;
                 return;
             }
-            const afterDown = await take(step);
+            const afterDown = await take.then(step, false);
             const changes = compareSnapshots(beforeUp, afterDown);
             for (const c of changes)
                 reported.add(changeKey(c));
@@ -66065,7 +67614,7 @@ function createRollbackObserver(ctx) {
                 return;
             }
             outcome.findings.push(...labels.map((l) => ({ ...l.finding, severity: 'warning', rule: 'enum-label-kept', hint: l.hint })));
-            const again = await take(step);
+            const again = await take.then(step, true);
             const changes = compareSnapshots(afterUp, again).filter((c) => !reported.has(changeKey(c)));
             outcome.findings.push(...reupFindings(step, changes, afterUp, again));
             latest = { prepared: step.prepared, snapshot: again };
@@ -66195,152 +67744,6 @@ function reupFindings(step, changes, afterUp, again) {
     const version = step.prepared.migration.version;
     const labels = { before: `schema after the first up of ${version}`, after: `schema after the second up of ${version}` };
     return describeReup(changes, version).map((d) => toFinding(step, d, 'reup-differs', objectDiff(afterUp, again, d.keys, labels)));
-}
-
-;// CONCATENATED MODULE: ./src/production-stats.ts
-/**
- * The production statistics file (`migration-ci stats` writes it, `--production-stats` reads it):
- * what Postgres knows about a database's data without its rows. Version 1; the JSON Schema is
- * schema/production-stats.schema.json. Reading checks every key and names the first bad one.
- */
-
-
-const PRODUCTION_STATS_VERSION = 1;
-/** "users" for public tables, "billing.invoices" otherwise: names as migrations write them. */
-function production_stats_displayName(t) {
-    return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
-}
-function renderProductionStats(stats) {
-    return `${JSON.stringify(stats, null, 2)}\n`;
-}
-class production_stats_Checker {
-    file;
-    constructor(file) {
-        this.file = file;
-    }
-    fail(key, what) {
-        throw new InputError('input', `production-stats ${this.file}: ${key}: ${what}`);
-    }
-    object(v, key) {
-        if (typeof v !== 'object' || v === null || Array.isArray(v))
-            this.fail(key, 'must be an object');
-        return v;
-    }
-    array(v, key) {
-        if (!Array.isArray(v))
-            this.fail(key, 'must be an array');
-        return v;
-    }
-    string(v, key) {
-        if (typeof v !== 'string')
-            this.fail(key, 'must be a string');
-        return v;
-    }
-    number(v, key, min = -Infinity, max = Infinity) {
-        if (typeof v !== 'number' || !Number.isFinite(v))
-            this.fail(key, 'must be a number');
-        if (v < min || v > max)
-            this.fail(key, `must be between ${min} and ${max}, got ${v}`);
-        return v;
-    }
-    boolean(v, key) {
-        if (typeof v !== 'boolean')
-            this.fail(key, 'must be true or false');
-        return v;
-    }
-    strings(v, key) {
-        return this.array(v, key).map((s, i) => this.string(s, `${key}[${i}]`));
-    }
-}
-/** Parses and checks a statistics file's text; `file` names it in every error. */
-function parseProductionStats(text, file) {
-    const c = new production_stats_Checker(file);
-    let data;
-    try {
-        data = JSON.parse(text);
-    }
-    catch (e) {
-        throw new InputError('input', `production-stats ${file}: not JSON: ${errorMessage(e)}`);
-    }
-    const root = c.object(data, '(root)');
-    if (root.version !== PRODUCTION_STATS_VERSION)
-        c.fail('version', `must be ${PRODUCTION_STATS_VERSION}, got ${JSON.stringify(root.version)}`);
-    const tables = c.array(root.tables, 'tables').map((raw, i) => {
-        const k = `tables[${i}]`;
-        const t = c.object(raw, k);
-        const columns = c.array(t.columns, `${k}.columns`).map((rawCol, j) => {
-            const ck = `${k}.columns[${j}]`;
-            const col = c.object(rawCol, ck);
-            const out = {
-                name: c.string(col.name, `${ck}.name`),
-                type: c.string(col.type, `${ck}.type`),
-                nullFrac: c.number(col.nullFrac, `${ck}.nullFrac`, 0, 1),
-                nDistinct: c.number(col.nDistinct, `${ck}.nDistinct`, -1),
-                avgWidth: c.number(col.avgWidth, `${ck}.avgWidth`, 0),
-            };
-            if (col.mostCommonValues !== undefined)
-                out.mostCommonValues = c.strings(col.mostCommonValues, `${ck}.mostCommonValues`);
-            if (col.mostCommonFreqs !== undefined) {
-                out.mostCommonFreqs = c.array(col.mostCommonFreqs, `${ck}.mostCommonFreqs`).map((f, n) => c.number(f, `${ck}.mostCommonFreqs[${n}]`, 0, 1));
-            }
-            if ((out.mostCommonValues?.length ?? 0) !== (out.mostCommonFreqs?.length ?? 0)) {
-                c.fail(`${ck}.mostCommonFreqs`, 'must have one frequency per value of mostCommonValues');
-            }
-            if (col.histogramBounds !== undefined)
-                out.histogramBounds = c.strings(col.histogramBounds, `${ck}.histogramBounds`);
-            return out;
-        });
-        return {
-            schema: c.string(t.schema, `${k}.schema`),
-            name: c.string(t.name, `${k}.name`),
-            rows: c.number(t.rows, `${k}.rows`, -1),
-            pages: c.number(t.pages, `${k}.pages`, 0),
-            tableBytes: c.number(t.tableBytes, `${k}.tableBytes`, 0),
-            totalBytes: c.number(t.totalBytes, `${k}.totalBytes`, 0),
-            indexes: c.array(t.indexes, `${k}.indexes`).map((rawIdx, j) => {
-                const idx = c.object(rawIdx, `${k}.indexes[${j}]`);
-                return { name: c.string(idx.name, `${k}.indexes[${j}].name`), bytes: c.number(idx.bytes, `${k}.indexes[${j}].bytes`, 0) };
-            }),
-            columns,
-        };
-    });
-    const unreadable = c.array(root.unreadable ?? [], 'unreadable').map((raw, i) => {
-        const u = c.object(raw, `unreadable[${i}]`);
-        return { schema: c.string(u.schema, `unreadable[${i}].schema`), name: c.string(u.name, `unreadable[${i}].name`), reason: c.string(u.reason, `unreadable[${i}].reason`) };
-    });
-    return {
-        version: 1,
-        exportedAt: c.string(root.exportedAt, 'exportedAt'),
-        postgres: c.string(root.postgres, 'postgres'),
-        database: c.string(root.database, 'database'),
-        withValues: c.boolean(root.withValues, 'withValues'),
-        tables,
-        unreadable,
-    };
-}
-/** Reads a statistics file; `shown` is the path as the user gave it. */
-function readProductionStats(abs, shown) {
-    let text;
-    try {
-        text = external_node_fs_default().readFileSync(abs, 'utf8');
-    }
-    catch (e) {
-        throw new InputError('input', `cannot read production-stats file ${shown}: ${errorMessage(e)}`);
-    }
-    return parseProductionStats(text, shown);
-}
-/** The table's statistics by name as migrations write it ("users", "public.users", "billing.x"). */
-function findTable(stats, name) {
-    const key = name.toLowerCase().startsWith('public.') ? name.slice(7) : name;
-    return (stats.tables.find((t) => production_stats_displayName(t) === key) ?? stats.tables.find((t) => production_stats_displayName(t).toLowerCase() === key.toLowerCase()));
-}
-/** Row counts of every table with a known count, for the time projection. */
-function rowsOfTables(stats) {
-    const out = new Map();
-    for (const t of stats.tables)
-        if (t.rows >= 0)
-            out.set(production_stats_displayName(t), Math.round(t.rows));
-    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/stages/predictions.ts
@@ -66816,6 +68219,7 @@ function statsCoverageFindings(migrations, stats) {
 
 
 
+
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
 const WALK_OBSERVERS = { rollback: createRollbackObserver, data: createDataObserver, dependencies: createDependenciesObserver };
 const WALK_STAGES = ['syntax', 'rollback', 'data', 'dependencies'];
@@ -66874,11 +68278,15 @@ async function runPipeline(config, hooks = {}) {
         ...(n.line ? { line: n.line } : {}),
         message: n.message,
     }));
+    // Nothing runs, and no server is asked, when a migration or a data fixture would act outside the scratch databases.
+    const fixtures = config.stages.includes('data') ? [...loadFixtures(config, migrations).byVersion.values()].flatMap((f) => [f.seed, f.assert]) : [];
+    refuseOutsideStatements([...migrations.flatMap((p) => [p.up, p.down, p.verify]), ...fixtures], config.allowOutside);
     const setup = toolTableSetup(discovered.format, migrations.flatMap((p) => [p.migration.up.text, p.migration.down?.text ?? '']));
     const server = await ScratchServer.open(config.databaseUrl, { connectTimeoutMs: config.connectTimeoutMs, log, ...(setup ? { setup } : {}) });
     // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
     let serverParsed;
     try {
+        log(await chooseMigrationRole(server, config, migrations));
         serverParsed = await trustServerGrammar(server, migrations, server.version);
     }
     catch (e) {
@@ -66903,12 +68311,10 @@ async function runPipeline(config, hooks = {}) {
     upfront.splice(0, upfront.length, ...applyRuleLevels(upfront, levelOf).findings);
     findings.splice(0, findings.length, ...applyRuleLevels(findings, levelOf).findings);
     findings.push(...upfront);
-    // Nothing runs when a migration would act outside the scratch databases.
-    refuseOutsideStatements(migrations.flatMap((p) => [p.up, p.down, p.verify]), config.allowOutside);
     const underTest = migrations.filter((m) => m.migration.underTest && inThisShard(m.migration.version)).length;
     log(`Postgres ${server.version}; ${migrations.length} migrations (${discovered.format}), ${underTest} under test` +
         (config.shard ? ` in shard ${config.shard.index}/${config.shard.total} (of ${shardOfVersion.size} in all shards)` : ''));
-    const ctx = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined };
+    const ctx = { config, server, migrations, log, progress, runCommand: hooks.runCommand, baselineTemplate: undefined, bookkeeping: bookkeepingOf(discovered.format) };
     // A shard walks every migration under test (the syntax stage is cheap and the walk then reaches
     // exactly the state a single job would), but the other stages test only this shard's share.
     const shardCtx = config.shard
@@ -67025,6 +68431,22 @@ async function runPipeline(config, hooks = {}) {
         statements: outcomes.flatMap((o) => o.statements),
     };
 }
+/**
+ * The run-time backing of the guard: the migrations log in as a role of the run's own that may act
+ * only inside its scratch databases, unless the user let something outside through, a migration
+ * tool runs them, or they need a superuser. The sentence says which, for the log.
+ */
+async function chooseMigrationRole(server, config, migrations) {
+    const files = migrations.flatMap((p) => [p.up, p.down, p.verify]).flatMap((f) => (f?.ok ? [f.parsed] : []));
+    const why = config.upCommand
+        ? 'up-command runs them as it connects'
+        : config.allowOutside.length > 0
+            ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
+            : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))], roles: [...new Set(files.flatMap(rolesNamed))] });
+    return why
+        ? `migrations run as the connecting role (${why}): SQL that routines build at run time is not held back`
+        : `migrations run as ${server.runRole}, a role of this run that may act only inside its scratch databases`;
+}
 function nothingToTestFinding(ref, count) {
     return {
         stage: 'syntax',
@@ -67082,6 +68504,8 @@ function onlyInShard(o, inShard) {
     };
     if (o.needsEveryTable)
         wrapped.needsEveryTable = (prepared) => o.needsEveryTable(prepared);
+    if (o.writesBeforeUp)
+        wrapped.writesBeforeUp = (prepared) => inShard(prepared.migration.version) && o.writesBeforeUp(prepared);
     if (o.beforeUp)
         wrapped.beforeUp = async (step) => (mine(step) ? o.beforeUp(step) : undefined);
     if (o.afterUp)
@@ -67184,7 +68608,7 @@ const OPTION_SPECS = [
         kind: 'string',
         default: undefined,
         arg: 'LIST',
-        help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote',
+        help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote; superuser runs the migrations as the connecting role',
     },
     { key: 'requireDown', flag: 'require-down', input: 'require-down', kind: 'boolean', default: 'false', help: 'formats without downs (Prisma, Supabase, Atlas, sqlx) still need one per migration: a missing down is an error' },
     {
@@ -67517,8 +68941,8 @@ function parseOutsideClasses(value) {
         return [];
     const out = [];
     for (const n of value.split(/[\s,]+/).filter(Boolean)) {
-        if (!OUTSIDE_CLASSES.includes(n)) {
-            throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${OUTSIDE_CLASSES.join(', ')}`);
+        if (!ALLOW_OUTSIDE_VALUES.includes(n)) {
+            throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${ALLOW_OUTSIDE_VALUES.join(', ')}`);
         }
         if (!out.includes(n))
             out.push(n);
@@ -67705,7 +69129,41 @@ function readCriticalTables(root, value, paths) {
         .map((l) => l.replace(/#.*/, '').trim())
         .filter(Boolean);
 }
+/**
+ * A password holding an unencoded `/`, `?` or `#` ends the URL's authority early: what follows
+ * parses as a path and the host becomes a piece of the password (retried for the whole connect
+ * timeout, or refused as "not a URL"). Told by an `@` past the authority, before something that
+ * looks like a host, in a path or value-less query (never a `key=value` query). A sentence, or
+ * undefined when the URL reads as written.
+ */
+function splitPasswordProblem(url) {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+    if (!scheme)
+        return undefined;
+    const rest = url.slice(scheme[0].length);
+    const authorityEnd = rest.search(/[/?#]/);
+    if (authorityEnd < 0 || rest.slice(0, authorityEnd).includes('@'))
+        return undefined;
+    const at = rest.lastIndexOf('@');
+    if (at < authorityEnd)
+        return undefined;
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    if (colon < 0 || /[=&]/.test(rest.slice(authorityEnd, at)))
+        return undefined;
+    const after = rest.slice(at + 1);
+    if (!/^(\[[^\]]*\]|[A-Za-z0-9._%-]+)?(:\d*)?([/?#]|$)/.test(after))
+        return undefined;
+    const password = userinfo.slice(colon + 1);
+    const chars = [...new Set([...password].filter((c) => '/?#'.includes(c)))].map((c) => `${c} as ${encodeURIComponent(c)}`);
+    const shown = `${scheme[0]}${userinfo.slice(0, colon)}:***@${after}`;
+    return (`the database URL's password holds a character that ends a URL's host part, so the host would be a piece of the password; ` +
+        `percent-encode it (${chars.join(', ')}, and @ as %40): ${shown}`);
+}
 function validateDatabaseUrl(url) {
+    const split = splitPasswordProblem(url);
+    if (split)
+        throw new InputError('usage', split);
     let parsed;
     try {
         parsed = new URL(url);
@@ -67811,6 +69269,7 @@ function statementJson(s) {
         rows: s.rows,
         projectedMs: s.projectedMs,
         productionRows: s.productionRows,
+        productionBytes: s.productionBytes,
         holds: s.holds?.map((h) => compact({
             relation: h.relation,
             mode: h.mode,
@@ -68569,7 +70028,8 @@ function statementRow(s, projected, links) {
     const cells = [s.head !== undefined ? `${where}<br>${code(shortHead(s.head), true)}` : where, formatDuration(s.durationMs), effects.length > 0 ? effects.join('<br>') : '—'];
     if (projected) {
         const p = s.projectedMs !== undefined ? formatDuration(s.projectedMs) : '—';
-        cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${p}<br>${s.productionRows.toLocaleString('en-US')} rows` : p);
+        const size = s.productionBytes !== undefined ? `, ${formatBytes(s.productionBytes)}` : '';
+        cells.push(s.productionRows !== undefined && s.projectedMs !== undefined ? `${p}<br>${s.productionRows.toLocaleString('en-US')} rows${size}` : p);
     }
     return `| ${cells.join(' | ')} |\n`;
 }
@@ -74540,7 +76000,8 @@ async function run() {
             settings = run;
             report = masker.maskDeep(await runPipeline(run.config, {
                 log: info,
-                progress: (event) => info(formatProgress(event, { color: false })),
+                // A log is not a live line: how far a fill has come would be a line per table.
+                progress: (event) => (event.kind === 'working' && event.rows ? undefined : info(formatProgress(event, { color: false }))),
                 runCommand: actionsCommand,
             }));
         }
@@ -74572,7 +76033,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3078);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9131);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
