@@ -42402,22 +42402,8 @@ class ScratchServer {
         // Only this run's scratch databases, never anything else.
         if (!this.created.has(name))
             return;
-        this.retiring = this.retiring.then(async () => {
-            try {
-                this.retirer ??= await connectWithRetry(this.url, { timeoutMs: 15_000 });
-                if (this.versionNum >= 130000) {
-                    await this.retirer.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-                }
-                else {
-                    await this.retirer.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-                    await this.retirer.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
-                }
-                this.created.delete(name);
-            }
-            catch {
-                // Left in `created`: close() drops it and reports what it cannot.
-            }
-        });
+        // Queued on the admin connection, behind any CREATE DATABASE already sent there: a signal's close() drops what is left.
+        this.retiring = this.retiring.then(() => this.dropDatabase(name)).catch(() => { });
     }
     /**
      * Drops several scratch databases at once, each over a short connection of its own. Every DROP
@@ -42483,11 +42469,8 @@ class ScratchServer {
         await this.retirer?.end().catch(() => { });
         this.retirer = undefined;
         const failures = [];
-        // Together: one checkpoint for all (see dropDatabases); one by one, on the admin connection, what failed that way.
-        const first = new Set((await this.dropDatabases([...this.created])).map((f) => f.name));
+        // On the admin connection, one by one: a CREATE DATABASE still under way there finishes before its drop.
         for (const name of [...this.created]) {
-            if (!first.has(name))
-                continue;
             try {
                 await this.dropDatabase(name);
             }
