@@ -77,7 +77,7 @@ describe('signals', () => {
       const status = code ?? (run.child.signalCode === signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : code);
       expect([signal === 'SIGINT' ? 130 : 143, 0], `${signal} after ${delay} ms: ${run.output()}`).toContain(status);
       expect(run.output()).not.toMatch(/internal error|\n\s+at /);
-      expect(await scratchDatabases(), `${signal} after ${delay} ms`).toEqual([]);
+      expect(await scratchDatabases(), `${signal} after ${delay} ms: ${run.output()}`).toEqual([]);
     }
     const c = new pg.Client({ connectionString: cluster.url });
     await c.connect();

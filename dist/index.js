@@ -42144,6 +42144,7 @@ class ScratchServer {
     runId;
     counter = 0;
     closed = false;
+    closing;
     unreachable = false;
     /** The server's roles when the run began, while it tracks roles. */
     rolesAtStart;
@@ -42251,9 +42252,12 @@ class ScratchServer {
         const from = (template ? ` TEMPLATE ${quoteIdent(template)}` : '') + (this.runRoleState ? ` OWNER ${quoteIdent(this.runRoleState.name)}` : '');
         // Registered first: a signal that arrives while CREATE DATABASE runs still drops it (the
         // DROP queues behind the CREATE on this connection).
-        this.created.add(name);
+        // Nothing awaited between the registration and the CREATE: a DROP queued in between would run first.
         if (this.rolesAtStart)
             await this.roles().catch(() => { });
+        if (this.closed)
+            throw new Error('scratch server already closed');
+        this.created.add(name);
         try {
             await this.admin.query(`CREATE DATABASE ${quoteIdent(name)}${from}`);
         }
@@ -42461,9 +42465,12 @@ class ScratchServer {
         }
     }
     /** Drops every scratch database this run created, then closes the admin connection. Safe to call twice. */
-    async close() {
-        if (this.closed)
-            return;
+    close() {
+        // A second caller (a signal during the run's own close) waits for the same drops.
+        this.closing ??= this.dropEverything();
+        return this.closing;
+    }
+    async dropEverything() {
         this.closed = true;
         await this.retiring;
         await this.retirer?.end().catch(() => { });

@@ -34,6 +34,7 @@ export class ScratchServer {
   private readonly runId: string;
   private counter = 0;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private unreachable = false;
   /** The server's roles when the run began, while it tracks roles. */
   private rolesAtStart: RoleSnapshot | undefined;
@@ -146,8 +147,10 @@ export class ScratchServer {
     const from = (template ? ` TEMPLATE ${quoteIdent(template)}` : '') + (this.runRoleState ? ` OWNER ${quoteIdent(this.runRoleState.name)}` : '');
     // Registered first: a signal that arrives while CREATE DATABASE runs still drops it (the
     // DROP queues behind the CREATE on this connection).
-    this.created.add(name);
+    // Nothing awaited between the registration and the CREATE: a DROP queued in between would run first.
     if (this.rolesAtStart) await this.roles().catch(() => {});
+    if (this.closed) throw new Error('scratch server already closed');
+    this.created.add(name);
     try {
       await this.admin.query(`CREATE DATABASE ${quoteIdent(name)}${from}`);
     } catch (e) {
@@ -354,8 +357,13 @@ export class ScratchServer {
   }
 
   /** Drops every scratch database this run created, then closes the admin connection. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    // A second caller (a signal during the run's own close) waits for the same drops.
+    this.closing ??= this.dropEverything();
+    return this.closing;
+  }
+
+  private async dropEverything(): Promise<void> {
     this.closed = true;
     await this.retiring;
     await this.retirer?.end().catch(() => {});
