@@ -58,8 +58,25 @@ export async function createRunRole(
 /** Drops the run's role (after its databases): its grant on the parameter first, which would hold it. */
 export async function dropRunRole(admin: pg.ClientBase, name: string): Promise<void> {
   const role = quoteIdent(name);
-  await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`).catch(() => {});
-  await admin.query(`DROP ROLE IF EXISTS ${role}`);
+  // The grant on the parameter is one shared catalog row for every run: a parallel run's grant or
+  // revoke can collide with ours ("tuple concurrently updated"), so the drop is tried a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`).catch(() => {});
+      try {
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      } catch (e) {
+        if ((e as { code?: string }).code !== '2BP01') throw e;
+        // Still named in a grant or membership: the role is the run's own, so what it owns or was granted goes with it.
+        await admin.query(`DROP OWNED BY ${role}`);
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      }
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
 }
 
 /** The URL with the run role's credentials in place of the connecting role's. */
