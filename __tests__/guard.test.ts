@@ -63,6 +63,11 @@ describe('statements acting outside the scratch database', () => {
     ]);
     // Comments and strings in a body are words, not statements.
     expect(outside("DO $$ BEGIN RAISE NOTICE 'DROP DATABASE x'; -- ALTER SYSTEM\n END $$;")).toEqual([]);
+    // A body is read with the PL/pgSQL parser: a quoted name is a name, a nested body is read too.
+    expect(outside('DO $$ BEGIN CREATE TABLE "alter system log" (id int); END $$;')).toEqual([]);
+    expect(
+      outside("DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql AS 'SELECT pg_reload_conf()'; END $$;").map((o) => [o.class, o.what]),
+    ).toEqual([['system', 'pg_reload_conf() in a sql body']]);
   });
 
   it('leaves ordinary migrations alone', () => {

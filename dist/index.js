@@ -42174,9 +42174,8 @@ class ScratchServer {
     runRoleState;
     /** Run in every new database that is not a copy: what the migration tool would have created first. */
     setup;
-    /** Drops of databases no longer used, one after the other on a connection of their own. */
+    /** Drops of databases no longer used, queued one after the other on the admin connection. */
     retiring = Promise.resolve();
-    retirer;
     constructor(url, admin, versionNum, version, setup) {
         this.url = url;
         this.setup = setup;
@@ -42421,7 +42420,7 @@ class ScratchServer {
     /**
      * Drops a scratch database the run no longer uses, without waiting for it: DROP DATABASE waits
      * for a checkpoint of the whole server, which takes seconds on a busy one. The drops run in
-     * turn on a connection of their own; close() waits for them, and drops whatever one missed.
+     * turn on the admin connection; close() waits for them, and drops whatever one missed.
      */
     retireDatabase(name) {
         // Only this run's scratch databases, never anything else.
@@ -42429,39 +42428,6 @@ class ScratchServer {
             return;
         // Queued on the admin connection, behind any CREATE DATABASE already sent there: a signal's close() drops what is left.
         this.retiring = this.retiring.then(() => this.dropDatabase(name)).catch(() => { });
-    }
-    /**
-     * Drops several scratch databases at once, each over a short connection of its own. Every DROP
-     * DATABASE has the server write out all dirty pages first (seconds on a busy server); drops
-     * that wait together are served by one such checkpoint. The names that could not be dropped
-     * come back with why; a connection that cannot be had falls back to the admin one.
-     */
-    async dropDatabases(names) {
-        const failures = [];
-        const one = async (name) => {
-            if (!this.created.has(name))
-                throw new Error(`refusing to drop ${name}: not a scratch database of this run`);
-            let own;
-            try {
-                own = this.versionNum >= 130000 && !this.unreachable ? await connectWithRetry(this.url, { timeoutMs: 2_000 }) : undefined;
-            }
-            catch {
-                own = undefined;
-            }
-            if (!own)
-                return this.dropDatabase(name);
-            try {
-                await own.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-                this.created.delete(name);
-            }
-            finally {
-                await own.end().catch(() => { });
-            }
-        };
-        await Promise.all(names.map((name) => one(name).catch((error) => {
-            failures.push({ name, error });
-        })));
-        return failures;
     }
     /** A query on the admin connection; a connection lost to a server restart is opened again once. */
     async adminQuery(sql, params = []) {
@@ -42494,8 +42460,6 @@ class ScratchServer {
     async dropEverything() {
         this.closed = true;
         await this.retiring;
-        await this.retirer?.end().catch(() => { });
-        this.retirer = undefined;
         const failures = [];
         // On the admin connection, one by one: a CREATE DATABASE still under way there finishes before its drop.
         for (const name of [...this.created]) {
@@ -53385,6 +53349,33 @@ function* walk(v) {
 function tableKey(name) {
     return name.startsWith('public.') ? name.slice('public.'.length) : name;
 }
+/** The argument of the option `name` in a list of DefElem nodes (a statement's options). */
+function defElemArg(options, name) {
+    for (const o of list(options)) {
+        const d = unwrap(o, 'DefElem');
+        if (d && d.defname === name)
+            return d.arg;
+    }
+    return undefined;
+}
+/**
+ * The body text and language (lower case) of a DO block or of a function given as a string;
+ * undefined for other nodes and for a SQL-standard body, which is already part of the tree. A DO
+ * block's language is plpgsql unless it says otherwise; a function's is what it declares.
+ */
+function routineSource(kind, body) {
+    if (kind === 'DoStmt') {
+        const text = str(unwrap(defElemArg(body.args, 'as'), 'String')?.sval);
+        const language = str(unwrap(defElemArg(body.args, 'language'), 'String')?.sval)?.toLowerCase() ?? 'plpgsql';
+        return text === undefined ? undefined : { text, language };
+    }
+    if (kind === 'CreateFunctionStmt') {
+        const text = str(unwrap(list(unwrap(defElemArg(body.options, 'as'), 'List')?.items)[0], 'String')?.sval);
+        const language = str(unwrap(defElemArg(body.options, 'language'), 'String')?.sval)?.toLowerCase();
+        return text === undefined ? undefined : { text, language };
+    }
+    return undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/stages/value-failures.ts
 
@@ -53938,6 +53929,174 @@ function readSourceFiles(root, results) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/sql/plpgsql.ts
+/**
+ * The one reader of PL/pgSQL bodies: libpg-query's PL/pgSQL parser (parsePlPgSQL) gives the
+ * function's declared variables and every SQL statement and expression it runs, with its line.
+ * Its users sit on top: the reach of a DO block or a routine a migration defines (touched.ts,
+ * which parses each statement again as SQL) and the dependencies stage (which plans each one).
+ * Dynamic SQL (EXECUTE, OPEN ... FOR EXECUTE, FOR ... IN EXECUTE) is only known at run time: it is
+ * left out, and the body says it has some.
+ */
+
+
+/** The PL/pgSQL parser of the bundled libpg-query (looked up, so a build without one leaves bodies unread). */
+function plParser() {
+    const fn = wasm.parsePlPgSQLSync;
+    return typeof fn === 'function' ? fn : undefined;
+}
+function plpgsqlAvailable() {
+    return plParser() !== undefined;
+}
+// Parse modes of PLpgSQL_expr (RawParseMode in the server's parser.h).
+const RAW_PARSE_DEFAULT = 0;
+const RAW_PARSE_PLPGSQL_EXPR = 2;
+const RAW_PARSE_PLPGSQL_ASSIGN1 = 3;
+const RAW_PARSE_PLPGSQL_ASSIGN3 = 5;
+const DYNAMIC = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
+/**
+ * The variables and statements of a PL/pgSQL function, from its whole `CREATE FUNCTION` text (a
+ * migration's statement, or pg_get_functiondef). Throws when the parser refuses it.
+ */
+function readPlpgsqlFunction(createFunction) {
+    const parse = plParser();
+    if (!parse)
+        throw new Error('this build of libpg-query has no PL/pgSQL parser');
+    const tree = parse(createFunction);
+    const fn = unwrap(list(isNode(tree) ? tree.plpgsql_funcs : undefined)[0], 'PLpgSQL_function');
+    if (!fn)
+        throw new Error('no PL/pgSQL function found');
+    const variables = new Map();
+    const out = { statements: [], dynamic: false };
+    for (const d of list(fn.datums)) {
+        const v = unwrap(d, 'PLpgSQL_var') ?? unwrap(d, 'PLpgSQL_rec');
+        const name = str(v?.refname);
+        if (!v || name === undefined)
+            continue;
+        variables.set(name.toLowerCase(), str(unwrap(v.datatype, 'PLpgSQL_type')?.typname) ?? 'record');
+        // A default value or a cursor's query runs too.
+        collect([v.default_val, v.cursor_explicit_expr], typeof v.lineno === 'number' ? v.lineno : 0, false, out);
+    }
+    collect(fn.action, 0, false, out);
+    return { variables, ...out };
+}
+/** A dollar quote that does not occur in the body. */
+function quoteTag(body) {
+    let tag = 'mci';
+    while (body.includes(`$${tag}$`))
+        tag += '_';
+    return `$${tag}$`;
+}
+/**
+ * The same from a body alone (a DO block's, or a routine's when its statement text is not at
+ * hand), read as the body of a function returning `returns`. Undefined when the parser refuses it.
+ */
+function readPlpgsqlBody(body, returns = 'void') {
+    if (!plParser())
+        return undefined;
+    const q = quoteTag(body);
+    try {
+        return readPlpgsqlFunction(`CREATE FUNCTION pg_temp.migration_ci_body() RETURNS ${returns} LANGUAGE plpgsql AS ${q}${body}${q}`);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Every PLpgSQL_expr under a node, with the line of the PL/pgSQL statement holding it; dynamic SQL left out. */
+function collect(v, lineno, dynamic, out) {
+    if (Array.isArray(v)) {
+        for (const item of v)
+            collect(item, lineno, dynamic, out);
+        return;
+    }
+    if (!isNode(v))
+        return;
+    for (const [kind, body] of Object.entries(v)) {
+        if (!isNode(body)) {
+            if (Array.isArray(body))
+                collect(body, lineno, dynamic, out);
+            continue;
+        }
+        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
+        if (kind === 'PLpgSQL_expr') {
+            if (!dynamic) {
+                const s = statementOf(body);
+                if (s !== undefined)
+                    out.statements.push({ lineno: line, sql: s });
+            }
+            continue;
+        }
+        // EXECUTE's string is built at run time; its USING arguments are still expressions, but rarely worth it.
+        const isDynamic = DYNAMIC.has(kind) || (kind === 'PLpgSQL_stmt_open' && isNode(body.dynquery));
+        if (isDynamic)
+            out.dynamic = true;
+        for (const child of Object.values(body))
+            collect(child, line, dynamic || isDynamic, out);
+    }
+}
+function statementOf(expr) {
+    const query = str(expr.query);
+    if (query === undefined)
+        return undefined;
+    const mode = typeof expr.parseMode === 'number' ? expr.parseMode : RAW_PARSE_DEFAULT;
+    if (mode === RAW_PARSE_DEFAULT)
+        return query;
+    if (mode === RAW_PARSE_PLPGSQL_EXPR)
+        return `SELECT ${query}`;
+    if (mode >= RAW_PARSE_PLPGSQL_ASSIGN1 && mode <= RAW_PARSE_PLPGSQL_ASSIGN3) {
+        // `target := expression` (or `=`): the target is a variable, the expression is what reads the schema.
+        const at = assignmentEnd(query);
+        return at === undefined ? undefined : `SELECT ${Buffer.from(query, 'utf8').subarray(at).toString('utf8').trimStart()}`;
+    }
+    return undefined;
+}
+/** Byte offset just past the `:=` or `=` of an assignment, found with the SQL scanner outside brackets (`a[i] := ...`). */
+function assignmentEnd(query) {
+    let tokens;
+    try {
+        tokens = wasm.scanSync(query).tokens;
+    }
+    catch {
+        return undefined;
+    }
+    let depth = 0;
+    for (const t of tokens) {
+        if (t.text === '(' || t.text === '[')
+            depth++;
+        else if (t.text === ')' || t.text === ']')
+            depth--;
+        else if (depth === 0 && (t.text === ':=' || t.text === '='))
+            return t.end;
+    }
+    return undefined;
+}
+/** Parse trees of plain SQL text (a SQL function's body, a statement of a PL/pgSQL body), or undefined when it does not parse. */
+function parseSql(text) {
+    try {
+        const r = wasm.parseSync(text);
+        return (r.stmts ?? []).flatMap((s) => (s.stmt ? [s.stmt] : []));
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * The parse trees (`{ UpdateStmt: {...} }`) of the SQL a PL/pgSQL body runs, and whether it also
+ * runs dynamic SQL. Undefined when the body, or one of its statements, cannot be read.
+ */
+function plpgsqlTrees(body) {
+    if (!body)
+        return undefined;
+    const trees = [];
+    for (const s of body.statements) {
+        const parsed = parseSql(s.sql);
+        if (!parsed)
+            return undefined;
+        trees.push(...parsed);
+    }
+    return { trees, dynamic: body.dynamic };
+}
+
 ;// CONCATENATED MODULE: ./src/sql/guard.ts
 
 
@@ -54068,31 +54227,7 @@ function statementClass(kind, body) {
             return undefined;
     }
 }
-function defElem(options, name) {
-    for (const o of list(options)) {
-        const d = unwrap(o, 'DefElem');
-        if (d && d.defname === name)
-            return d.arg;
-    }
-    return undefined;
-}
-/** The body text and language of a DO block or a function given as a string. */
-function routineBody(kind, body) {
-    if (kind === 'DoStmt') {
-        const text = str(unwrap(defElem(body.args, 'as'), 'String')?.sval);
-        const language = str(unwrap(defElem(body.args, 'language'), 'String')?.sval) ?? 'plpgsql';
-        return text === undefined ? undefined : { language, text };
-    }
-    if (kind === 'CreateFunctionStmt') {
-        const as = defElem(body.options, 'as');
-        const items = unwrap(as, 'List')?.items;
-        const text = str(unwrap(list(items)[0], 'String')?.sval);
-        const language = str(unwrap(defElem(body.options, 'language'), 'String')?.sval) ?? 'sql';
-        return text === undefined ? undefined : { language, text };
-    }
-    return undefined;
-}
-// PL/pgSQL has no parser here: its statements are found by their words, comments and strings aside.
+// Only when the PL/pgSQL parser refuses a body: its statements found by their words, comments and strings aside.
 const PLPGSQL_STATEMENTS = [
     { re: /\b(create|drop|alter)\s+database\b/i, class: 'databases', what: 'DATABASE' },
     { re: /\balter\s+system\b/i, class: 'system', what: 'ALTER SYSTEM' },
@@ -54105,16 +54240,37 @@ function stripCommentsAndStrings(text) {
         .replace(/\/\*[\s\S]*?\*\//g, ' ')
         .replace(/'(?:[^']|'')*'/g, "''");
 }
-function findInRoutineText(language, text, depth) {
-    if (language === 'sql') {
-        try {
-            const tree = (0,wasm.parseSync)(text);
-            return (tree.stmts ?? []).flatMap((s) => findInTree(s.stmt ?? {}, depth + 1));
-        }
-        catch {
-            return [];
-        }
+/**
+ * The parse trees of the SQL a routine body runs: a SQL body parsed, a PL/pgSQL body read with
+ * the PL/pgSQL parser (dynamic SQL left to the run's role). Undefined when the body cannot be read.
+ */
+function routineTrees(language, text) {
+    if (language === 'sql')
+        return parseSql(text);
+    if (language === 'plpgsql')
+        return plpgsqlTrees(readPlpgsqlBody(text))?.trees;
+    return undefined;
+}
+/** Every node of a statement and of the routine bodies in it, read as their trees; the texts of bodies that could not be read go to `unread`. */
+function* nodesWithBodies(root, unread, depth = 0) {
+    for (const node of walk(root)) {
+        yield node;
+        const k = depth < 3 ? kindOf(node) : undefined;
+        const routine = k && routineBody(k[0], k[1]);
+        if (!routine)
+            continue;
+        const trees = routineTrees(routine.language, routine.text);
+        if (trees)
+            for (const tree of trees)
+                yield* nodesWithBodies(tree, unread, depth + 1);
+        else
+            unread.push(routine.text);
     }
+}
+function findInRoutineText(language, text, depth) {
+    const trees = routineTrees(language, text);
+    if (trees)
+        return trees.flatMap((tree) => findInTree(tree, depth + 1).map((hit) => (hit.what.endsWith(' body') ? hit : { ...hit, what: `${hit.what} in a ${language} body` })));
     if (language !== 'plpgsql')
         return [];
     const out = [];
@@ -54136,6 +54292,11 @@ function findInRoutineText(language, text, depth) {
     }
     return out;
 }
+/** A DO block's or a string-bodied function's body, with the language the guard reads it in. */
+function routineBody(kind, body) {
+    const source = routineSource(kind, body);
+    return source && { text: source.text, language: source.language ?? 'sql' };
+}
 function findInTree(root, depth = 0) {
     const out = [];
     for (const node of walk(root)) {
@@ -54148,7 +54309,7 @@ function findInTree(root, depth = 0) {
             out.push(hit);
         const routine = depth < 3 ? routineBody(kind, body) : undefined;
         if (routine)
-            out.push(...findInRoutineText(routine.language.toLowerCase(), routine.text, depth));
+            out.push(...findInRoutineText(routine.language, routine.text, depth));
     }
     return out;
 }
@@ -54186,7 +54347,8 @@ const ROLE_STATEMENTS = new Set(['CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSe
 /** Does a file create or change roles (the server's, not the database's), also in a DO block or a function body? */
 function touchesRoles(parsed) {
     for (const statement of parsed.statements) {
-        for (const node of walk(statement.node)) {
+        const unread = [];
+        for (const node of nodesWithBodies(statement.node, unread)) {
             const k = kindOf(node);
             if (!k)
                 continue;
@@ -54194,10 +54356,10 @@ function touchesRoles(parsed) {
                 return true;
             if (k[0] === 'RenameStmt' && k[1].renameType === 'OBJECT_ROLE')
                 return true;
-            const routine = routineBody(k[0], k[1]);
-            if (routine && /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(routine.text)))
-                return true;
         }
+        // A body no parser reads (another language, or one the parser refuses): by its words.
+        if (unread.some((text) => /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(text))))
+            return true;
     }
     return false;
 }
@@ -54205,20 +54367,16 @@ function touchesRoles(parsed) {
 function createdExtensions(parsed) {
     const out = new Set();
     for (const statement of parsed.statements) {
-        for (const node of walk(statement.node)) {
-            const k = kindOf(node);
-            if (!k)
-                continue;
-            if (k[0] === 'CreateExtensionStmt') {
-                const name = str(k[1].extname);
-                if (name)
-                    out.add(name);
-            }
-            const routine = routineBody(k[0], k[1]);
-            if (routine) {
-                for (const m of stripCommentsAndStrings(routine.text).matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi))
-                    out.add(m[1].toLowerCase());
-            }
+        const unread = [];
+        for (const node of nodesWithBodies(statement.node, unread)) {
+            const create = unwrap(node, 'CreateExtensionStmt');
+            const name = str(create?.extname);
+            if (name)
+                out.add(name);
+        }
+        for (const text of unread) {
+            for (const m of stripCommentsAndStrings(text).matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi))
+                out.add(m[1].toLowerCase());
         }
     }
     return [...out];
@@ -54248,7 +54406,7 @@ function rolesActedOn(kind, body) {
         case 'CreateSchemaStmt':
             return [roleName(body.authrole)];
         case 'CreateRoleStmt':
-            return list(unwrap(defElem(body.options, 'addroleto'), 'List')?.items).map(roleName);
+            return list(unwrap(defElemArg(body.options, 'addroleto'), 'List')?.items).map(roleName);
         case 'VariableSetStmt':
             return body.name === 'role' || body.name === 'session_authorization' ? list(body.args).map((a) => str(unwrap(a, 'A_Const')?.sval?.sval)) : [];
         default:
@@ -54686,174 +54844,6 @@ function sequencesBehind(fp) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/sql/plpgsql.ts
-/**
- * The one reader of PL/pgSQL bodies: libpg-query's PL/pgSQL parser (parsePlPgSQL) gives the
- * function's declared variables and every SQL statement and expression it runs, with its line.
- * Its users sit on top: the reach of a DO block or a routine a migration defines (touched.ts,
- * which parses each statement again as SQL) and the dependencies stage (which plans each one).
- * Dynamic SQL (EXECUTE, OPEN ... FOR EXECUTE, FOR ... IN EXECUTE) is only known at run time: it is
- * left out, and the body says it has some.
- */
-
-
-/** The PL/pgSQL parser of the bundled libpg-query (looked up, so a build without one leaves bodies unread). */
-function plParser() {
-    const fn = wasm.parsePlPgSQLSync;
-    return typeof fn === 'function' ? fn : undefined;
-}
-function plpgsqlAvailable() {
-    return plParser() !== undefined;
-}
-// Parse modes of PLpgSQL_expr (RawParseMode in the server's parser.h).
-const RAW_PARSE_DEFAULT = 0;
-const RAW_PARSE_PLPGSQL_EXPR = 2;
-const RAW_PARSE_PLPGSQL_ASSIGN1 = 3;
-const RAW_PARSE_PLPGSQL_ASSIGN3 = 5;
-const DYNAMIC = new Set(['PLpgSQL_stmt_dynexecute', 'PLpgSQL_stmt_dynfors']);
-/**
- * The variables and statements of a PL/pgSQL function, from its whole `CREATE FUNCTION` text (a
- * migration's statement, or pg_get_functiondef). Throws when the parser refuses it.
- */
-function readPlpgsqlFunction(createFunction) {
-    const parse = plParser();
-    if (!parse)
-        throw new Error('this build of libpg-query has no PL/pgSQL parser');
-    const tree = parse(createFunction);
-    const fn = unwrap(list(isNode(tree) ? tree.plpgsql_funcs : undefined)[0], 'PLpgSQL_function');
-    if (!fn)
-        throw new Error('no PL/pgSQL function found');
-    const variables = new Map();
-    const out = { statements: [], dynamic: false };
-    for (const d of list(fn.datums)) {
-        const v = unwrap(d, 'PLpgSQL_var') ?? unwrap(d, 'PLpgSQL_rec');
-        const name = str(v?.refname);
-        if (!v || name === undefined)
-            continue;
-        variables.set(name.toLowerCase(), str(unwrap(v.datatype, 'PLpgSQL_type')?.typname) ?? 'record');
-        // A default value or a cursor's query runs too.
-        collect([v.default_val, v.cursor_explicit_expr], typeof v.lineno === 'number' ? v.lineno : 0, false, out);
-    }
-    collect(fn.action, 0, false, out);
-    return { variables, ...out };
-}
-/** A dollar quote that does not occur in the body. */
-function quoteTag(body) {
-    let tag = 'mci';
-    while (body.includes(`$${tag}$`))
-        tag += '_';
-    return `$${tag}$`;
-}
-/**
- * The same from a body alone (a DO block's, or a routine's when its statement text is not at
- * hand), read as the body of a function returning `returns`. Undefined when the parser refuses it.
- */
-function readPlpgsqlBody(body, returns = 'void') {
-    if (!plParser())
-        return undefined;
-    const q = quoteTag(body);
-    try {
-        return readPlpgsqlFunction(`CREATE FUNCTION pg_temp.migration_ci_body() RETURNS ${returns} LANGUAGE plpgsql AS ${q}${body}${q}`);
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Every PLpgSQL_expr under a node, with the line of the PL/pgSQL statement holding it; dynamic SQL left out. */
-function collect(v, lineno, dynamic, out) {
-    if (Array.isArray(v)) {
-        for (const item of v)
-            collect(item, lineno, dynamic, out);
-        return;
-    }
-    if (!isNode(v))
-        return;
-    for (const [kind, body] of Object.entries(v)) {
-        if (!isNode(body)) {
-            if (Array.isArray(body))
-                collect(body, lineno, dynamic, out);
-            continue;
-        }
-        const line = typeof body.lineno === 'number' ? body.lineno : lineno;
-        if (kind === 'PLpgSQL_expr') {
-            if (!dynamic) {
-                const s = statementOf(body);
-                if (s !== undefined)
-                    out.statements.push({ lineno: line, sql: s });
-            }
-            continue;
-        }
-        // EXECUTE's string is built at run time; its USING arguments are still expressions, but rarely worth it.
-        const isDynamic = DYNAMIC.has(kind) || (kind === 'PLpgSQL_stmt_open' && isNode(body.dynquery));
-        if (isDynamic)
-            out.dynamic = true;
-        for (const child of Object.values(body))
-            collect(child, line, dynamic || isDynamic, out);
-    }
-}
-function statementOf(expr) {
-    const query = str(expr.query);
-    if (query === undefined)
-        return undefined;
-    const mode = typeof expr.parseMode === 'number' ? expr.parseMode : RAW_PARSE_DEFAULT;
-    if (mode === RAW_PARSE_DEFAULT)
-        return query;
-    if (mode === RAW_PARSE_PLPGSQL_EXPR)
-        return `SELECT ${query}`;
-    if (mode >= RAW_PARSE_PLPGSQL_ASSIGN1 && mode <= RAW_PARSE_PLPGSQL_ASSIGN3) {
-        // `target := expression` (or `=`): the target is a variable, the expression is what reads the schema.
-        const at = assignmentEnd(query);
-        return at === undefined ? undefined : `SELECT ${Buffer.from(query, 'utf8').subarray(at).toString('utf8').trimStart()}`;
-    }
-    return undefined;
-}
-/** Byte offset just past the `:=` or `=` of an assignment, found with the SQL scanner outside brackets (`a[i] := ...`). */
-function assignmentEnd(query) {
-    let tokens;
-    try {
-        tokens = wasm.scanSync(query).tokens;
-    }
-    catch {
-        return undefined;
-    }
-    let depth = 0;
-    for (const t of tokens) {
-        if (t.text === '(' || t.text === '[')
-            depth++;
-        else if (t.text === ')' || t.text === ']')
-            depth--;
-        else if (depth === 0 && (t.text === ':=' || t.text === '='))
-            return t.end;
-    }
-    return undefined;
-}
-/** Parse trees of plain SQL text (a SQL function's body, a statement of a PL/pgSQL body), or undefined when it does not parse. */
-function parseSql(text) {
-    try {
-        const r = wasm.parseSync(text);
-        return (r.stmts ?? []).flatMap((s) => (s.stmt ? [s.stmt] : []));
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * The parse trees (`{ UpdateStmt: {...} }`) of the SQL a PL/pgSQL body runs, and whether it also
- * runs dynamic SQL. Undefined when the body, or one of its statements, cannot be read.
- */
-function plpgsqlTrees(body) {
-    if (!body)
-        return undefined;
-    const trees = [];
-    for (const s of body.statements) {
-        const parsed = parseSql(s.sql);
-        if (!parsed)
-            return undefined;
-        trees.push(...parsed);
-    }
-    return { trees, dynamic: body.dynamic };
-}
-
 ;// CONCATENATED MODULE: ./src/sql/touched.ts
 /**
  * Which tables a migration's statements touch, read from the Postgres parse tree: the tables it
@@ -54865,14 +54855,12 @@ function plpgsqlTrees(body) {
  * written without a schema has `schema: undefined`, since the search_path decides it at run time.
  */
 
-function touched_isNode(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+
 /** A RangeVar, given bare (`relation: {...}`) or wrapped (`{ RangeVar: {...} }`). */
 function rangeVar(v) {
-    if (!touched_isNode(v))
+    if (!isNode(v))
         return undefined;
-    const rv = touched_isNode(v.RangeVar) ? v.RangeVar : v;
+    const rv = isNode(v.RangeVar) ? v.RangeVar : v;
     if (typeof rv.relname !== 'string')
         return undefined;
     return {
@@ -54883,13 +54871,10 @@ function rangeVar(v) {
 }
 /** `{ String: { sval } }` items of a name list (`List` wrapper or plain array). */
 function nameList(v) {
-    const items = touched_isNode(v) && touched_isNode(v.List) ? v.List.items : v;
+    const items = isNode(v) && isNode(v.List) ? v.List.items : v;
     if (!Array.isArray(items))
         return [];
-    return items.map((i) => (touched_isNode(i) && touched_isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
-}
-function touched_list(v) {
-    return Array.isArray(v) ? v : [];
+    return items.map((i) => (isNode(i) && isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
 }
 /** Functions a migration commonly calls in a bare SELECT that change no table. */
 const HARMLESS_FUNCTIONS = new Set([
@@ -54940,7 +54925,7 @@ class Collector {
         collectCteNames(root, this.cteNames);
         const kind = Object.keys(root)[0] ?? '';
         const body = root[kind];
-        if (!touched_isNode(body))
+        if (!isNode(body))
             return;
         this.dispatch(kind, body, true);
     }
@@ -54953,7 +54938,7 @@ class Collector {
             return false;
         for (const n of read.trees) {
             const k = Object.keys(n)[0];
-            if (k !== undefined && touched_isNode(n[k]))
+            if (k !== undefined && isNode(n[k]))
                 this.dispatch(k, n[k], false);
         }
         return !read.dynamic && !read.trees.some((n) => opaqueStatement(n));
@@ -54976,21 +54961,21 @@ class Collector {
         switch (kind) {
             case 'CreateStmt':
                 this.addVar(b.relation, 'create');
-                for (const parent of touched_list(b.inhRelations))
+                for (const parent of list(b.inhRelations))
                     this.addVar(parent, 'partition');
-                for (const el of touched_list(b.tableElts))
+                for (const el of list(b.tableElts))
                     this.foreignKeysOf(el);
                 return;
             case 'AlterTableStmt':
                 if (b.objtype !== undefined && b.objtype !== 'OBJECT_TABLE' && b.objtype !== 'OBJECT_FOREIGN_TABLE')
                     return;
                 this.addVar(b.relation, 'alter');
-                for (const c of touched_list(b.cmds)) {
-                    const cmd = touched_isNode(c) && touched_isNode(c.AlterTableCmd) ? c.AlterTableCmd : undefined;
+                for (const c of list(b.cmds)) {
+                    const cmd = isNode(c) && isNode(c.AlterTableCmd) ? c.AlterTableCmd : undefined;
                     if (!cmd)
                         continue;
                     this.foreignKeysOf(cmd.def);
-                    const part = touched_isNode(cmd.def) && touched_isNode(cmd.def.PartitionCmd) ? cmd.def.PartitionCmd : undefined;
+                    const part = isNode(cmd.def) && isNode(cmd.def.PartitionCmd) ? cmd.def.PartitionCmd : undefined;
                     if (part)
                         this.addVar(part.name, 'partition');
                     if (cmd.subtype === 'AT_AddInherit' || cmd.subtype === 'AT_DropInherit')
@@ -55033,7 +55018,7 @@ class Collector {
                 return;
             case 'DropStmt': {
                 const t = b.removeType;
-                for (const o of touched_list(b.objects)) {
+                for (const o of list(b.objects)) {
                     const names = nameList(o);
                     if (t === 'OBJECT_TABLE' || t === 'OBJECT_FOREIGN_TABLE')
                         this.addFromNames(names, 0, 'drop');
@@ -55047,7 +55032,7 @@ class Collector {
                 return;
             }
             case 'TruncateStmt':
-                for (const r of touched_list(b.relations))
+                for (const r of list(b.relations))
                     this.addVar(r, 'truncate');
                 return;
             case 'CreateTrigStmt':
@@ -55067,12 +55052,12 @@ class Collector {
                 return;
             }
             case 'LockStmt':
-                for (const r of touched_list(b.relations))
+                for (const r of list(b.relations))
                     this.addVar(r, 'lock');
                 return;
             case 'VacuumStmt':
-                for (const r of touched_list(b.rels)) {
-                    const rel = touched_isNode(r) && touched_isNode(r.VacuumRelation) ? r.VacuumRelation.relation : undefined;
+                for (const r of list(b.rels)) {
+                    const rel = isNode(r) && isNode(r.VacuumRelation) ? r.VacuumRelation.relation : undefined;
                     this.addVar(rel, 'maintain');
                 }
                 return;
@@ -55088,7 +55073,7 @@ class Collector {
                 return;
             case 'CopyStmt':
                 this.addVar(b.relation, 'copy');
-                if (touched_isNode(b.query))
+                if (isNode(b.query))
                     this.queries(b.query);
                 return;
             case 'CreatePolicyStmt':
@@ -55100,16 +55085,16 @@ class Collector {
                 return;
             case 'GrantStmt':
                 if (b.objtype === 'OBJECT_TABLE' && b.targtype === 'ACL_TARGET_OBJECT') {
-                    for (const r of touched_list(b.objects))
+                    for (const r of list(b.objects))
                         this.addVar(r, 'grant');
                 }
                 return;
             case 'CreateStatsStmt':
-                for (const r of touched_list(b.relations))
+                for (const r of list(b.relations))
                     this.addVar(r, 'statistics');
                 return;
             case 'CreateTableAsStmt': {
-                const into = touched_isNode(b.into) ? b.into : undefined;
+                const into = isNode(b.into) ? b.into : undefined;
                 if (b.objtype === undefined || b.objtype === 'OBJECT_TABLE')
                     this.addVar(into?.rel, 'create');
                 this.queries(b.query);
@@ -55117,10 +55102,10 @@ class Collector {
             }
             case 'ExplainStmt': {
                 // EXPLAIN ANALYZE runs the statement.
-                const analyze = touched_list(b.options).some((o) => touched_isNode(o) && touched_isNode(o.DefElem) && o.DefElem.defname === 'analyze');
-                const q = touched_isNode(b.query) ? b.query : undefined;
+                const analyze = list(b.options).some((o) => isNode(o) && isNode(o.DefElem) && o.DefElem.defname === 'analyze');
+                const q = isNode(b.query) ? b.query : undefined;
                 const qk = q ? Object.keys(q)[0] : undefined;
-                if (analyze && q && qk && touched_isNode(q[qk]))
+                if (analyze && q && qk && isNode(q[qk]))
                     this.dispatch(qk, q[qk], false);
                 return;
             }
@@ -55138,22 +55123,11 @@ class Collector {
                 }
                 return;
             case 'DoStmt': {
-                let body;
-                let language = 'plpgsql';
-                for (const a of touched_list(b.args)) {
-                    const d = touched_isNode(a) && touched_isNode(a.DefElem) ? a.DefElem : undefined;
-                    const value = d && touched_isNode(d.arg) && touched_isNode(d.arg.String) ? d.arg.String.sval : undefined;
-                    if (typeof value !== 'string')
-                        continue;
-                    if (d?.defname === 'as')
-                        body = value;
-                    if (d?.defname === 'language')
-                        language = value.toLowerCase();
-                }
-                if (body === undefined)
+                const source = routineSource(kind, b);
+                if (!source)
                     return;
                 // Read from the body's own parse; what it cannot see (dynamic SQL, a call, a body it refuses) leaves the reach open.
-                const read = language === 'plpgsql' ? plpgsqlTrees(readPlpgsqlBody(body)) : undefined;
+                const read = source.language === 'plpgsql' ? plpgsqlTrees(readPlpgsqlBody(source.text)) : undefined;
                 if (!this.body(read))
                     this.opaque.add(this.index);
                 return;
@@ -55163,20 +55137,9 @@ class Collector {
                 const name = names[names.length - 1];
                 if (name === undefined)
                     return;
-                let body;
-                let language = '';
-                for (const o of touched_list(b.options)) {
-                    const d = touched_isNode(o) && touched_isNode(o.DefElem) ? o.DefElem : undefined;
-                    if (!d || !touched_isNode(d.arg))
-                        continue;
-                    if (d.defname === 'language' && touched_isNode(d.arg.String))
-                        language = String(d.arg.String.sval).toLowerCase();
-                    if (d.defname === 'as' && touched_isNode(d.arg.List)) {
-                        const first = touched_list(d.arg.List.items)[0];
-                        if (touched_isNode(first) && touched_isNode(first.String) && typeof first.String.sval === 'string')
-                            body = first.String.sval;
-                    }
-                }
+                const source = routineSource(kind, b);
+                const body = source?.text;
+                const language = source?.language ?? '';
                 let read;
                 if (body !== undefined && language === 'plpgsql')
                     read = plpgsqlTrees(this.plpgsqlRoutine(b, body));
@@ -55188,7 +55151,7 @@ class Collector {
                 return;
             }
             case 'CallStmt': {
-                const names = nameList(touched_isNode(b.funccall) ? b.funccall.funcname : undefined);
+                const names = nameList(isNode(b.funccall) ? b.funccall.funcname : undefined);
                 if (!this.runRoutines(names.length === 1 ? [names[0]] : []))
                     this.opaque.add(this.index);
                 return;
@@ -55226,7 +55189,7 @@ class Collector {
                 // Fall through to the body alone.
             }
         }
-        const type = touched_isNode(stmt.returnType) ? stmt.returnType : undefined;
+        const type = isNode(stmt.returnType) ? stmt.returnType : undefined;
         const names = nameList(type?.names);
         const last = names[names.length - 1];
         const returns = type === undefined ? 'void' : last === 'trigger' || last === 'event_trigger' || last === 'void' ? last : 'record';
@@ -55234,14 +55197,14 @@ class Collector {
     }
     /** Foreign keys declared by a column definition or a table constraint. */
     foreignKeysOf(el) {
-        if (!touched_isNode(el))
+        if (!isNode(el))
             return;
-        if (touched_isNode(el.ColumnDef)) {
-            for (const c of touched_list(el.ColumnDef.constraints))
+        if (isNode(el.ColumnDef)) {
+            for (const c of list(el.ColumnDef.constraints))
                 this.foreignKeysOf(c);
             return;
         }
-        const con = touched_isNode(el.Constraint) ? el.Constraint : undefined;
+        const con = isNode(el.Constraint) ? el.Constraint : undefined;
         if (con?.contype === 'CONSTR_FOREIGN')
             this.addVar(con.pktable, 'reference');
     }
@@ -55253,10 +55216,10 @@ class Collector {
                     walk(x);
                 return;
             }
-            if (!touched_isNode(v))
+            if (!isNode(v))
                 return;
             for (const [k, x] of Object.entries(v)) {
-                if (!touched_isNode(x)) {
+                if (!isNode(x)) {
                     if (Array.isArray(x))
                         walk(x);
                     continue;
@@ -55296,10 +55259,10 @@ function collectCteNames(v, out) {
             collectCteNames(x, out);
         return;
     }
-    if (!touched_isNode(v))
+    if (!isNode(v))
         return;
     for (const [k, x] of Object.entries(v)) {
-        if (k === 'CommonTableExpr' && touched_isNode(x) && typeof x.ctename === 'string')
+        if (k === 'CommonTableExpr' && isNode(x) && typeof x.ctename === 'string')
             out.add(x.ctename);
         if (typeof x === 'object' && x !== null)
             collectCteNames(x, out);
@@ -55319,10 +55282,10 @@ function unknownCalls(tree, out = []) {
             unknownCalls(x, out);
         return out;
     }
-    if (!touched_isNode(tree))
+    if (!isNode(tree))
         return out;
     for (const [k, x] of Object.entries(tree)) {
-        if (k === 'FuncCall' && touched_isNode(x)) {
+        if (k === 'FuncCall' && isNode(x)) {
             const names = nameList(x.funcname);
             const name = names[names.length - 1];
             const schema = names.length > 1 ? names[0] : undefined;
@@ -55340,10 +55303,10 @@ function unknownCalls(tree, out = []) {
 function callsUnknownFunction(tree) {
     if (Array.isArray(tree))
         return tree.some(callsUnknownFunction);
-    if (!touched_isNode(tree))
+    if (!isNode(tree))
         return false;
     for (const [k, x] of Object.entries(tree)) {
-        if (k === 'FuncCall' && touched_isNode(x)) {
+        if (k === 'FuncCall' && isNode(x)) {
             const names = nameList(x.funcname);
             const name = names[names.length - 1];
             const schema = names.length > 1 ? names[0] : undefined;
@@ -66928,24 +66891,13 @@ function reach_collect(tree, names) {
     return true;
 }
 function readableDo(d, names) {
-    let body;
-    let language = 'plpgsql';
-    for (const a of list(d.args)) {
-        const def = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
-        const value = def && isNode(def.arg) && isNode(def.arg.String) ? def.arg.String.sval : undefined;
-        if (typeof value !== 'string')
-            continue;
-        if (def?.defname === 'as')
-            body = value;
-        if (def?.defname === 'language')
-            language = value.toLowerCase();
-    }
-    if (body === undefined)
+    const source = routineSource('DoStmt', d);
+    if (!source)
         return true;
-    if (language !== 'plpgsql')
+    if (source.language !== 'plpgsql')
         return false;
     // Dynamic SQL names what only the run knows.
-    const inner = plpgsqlTrees(readPlpgsqlBody(body));
+    const inner = plpgsqlTrees(readPlpgsqlBody(source.text));
     if (!inner || inner.dynamic)
         return false;
     return inner.trees.every((n) => reach_collect(n, names));

@@ -43,9 +43,8 @@ export class ScratchServer {
   private runRoleState: RunRole | undefined;
   /** Run in every new database that is not a copy: what the migration tool would have created first. */
   private readonly setup: string | undefined;
-  /** Drops of databases no longer used, one after the other on a connection of their own. */
+  /** Drops of databases no longer used, queued one after the other on the admin connection. */
   private retiring: Promise<void> = Promise.resolve();
-  private retirer: pg.Client | undefined;
 
   private constructor(url: string, admin: pg.Client, versionNum: number, version: string, setup: string | undefined) {
     this.url = url;
@@ -294,47 +293,13 @@ export class ScratchServer {
   /**
    * Drops a scratch database the run no longer uses, without waiting for it: DROP DATABASE waits
    * for a checkpoint of the whole server, which takes seconds on a busy one. The drops run in
-   * turn on a connection of their own; close() waits for them, and drops whatever one missed.
+   * turn on the admin connection; close() waits for them, and drops whatever one missed.
    */
   retireDatabase(name: string): void {
     // Only this run's scratch databases, never anything else.
     if (!this.created.has(name)) return;
     // Queued on the admin connection, behind any CREATE DATABASE already sent there: a signal's close() drops what is left.
     this.retiring = this.retiring.then(() => this.dropDatabase(name)).catch(() => {});
-  }
-
-  /**
-   * Drops several scratch databases at once, each over a short connection of its own. Every DROP
-   * DATABASE has the server write out all dirty pages first (seconds on a busy server); drops
-   * that wait together are served by one such checkpoint. The names that could not be dropped
-   * come back with why; a connection that cannot be had falls back to the admin one.
-   */
-  async dropDatabases(names: readonly string[]): Promise<Array<{ name: string; error: unknown }>> {
-    const failures: Array<{ name: string; error: unknown }> = [];
-    const one = async (name: string): Promise<void> => {
-      if (!this.created.has(name)) throw new Error(`refusing to drop ${name}: not a scratch database of this run`);
-      let own: pg.Client | undefined;
-      try {
-        own = this.versionNum >= 130000 && !this.unreachable ? await connectWithRetry(this.url, { timeoutMs: 2_000 }) : undefined;
-      } catch {
-        own = undefined;
-      }
-      if (!own) return this.dropDatabase(name);
-      try {
-        await own.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-        this.created.delete(name);
-      } finally {
-        await own.end().catch(() => {});
-      }
-    };
-    await Promise.all(
-      names.map((name) =>
-        one(name).catch((error: unknown) => {
-          failures.push({ name, error });
-        }),
-      ),
-    );
-    return failures;
   }
 
   /** A query on the admin connection; a connection lost to a server restart is opened again once. */
@@ -366,8 +331,6 @@ export class ScratchServer {
   private async dropEverything(): Promise<void> {
     this.closed = true;
     await this.retiring;
-    await this.retirer?.end().catch(() => {});
-    this.retirer = undefined;
     const failures: Array<{ message: string; database?: string }> = [];
     // On the admin connection, one by one: a CREATE DATABASE still under way there finishes before its drop.
     for (const name of [...this.created]) {

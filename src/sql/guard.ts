@@ -1,6 +1,6 @@
-import { parseSync } from 'libpg-query';
 import { InputError } from '../errors.js';
-import { kindOf, list, str, stringList, unwrap, walk, type Node } from './nodes.js';
+import { defElemArg, kindOf, list, routineSource, str, stringList, unwrap, walk, type Node } from './nodes.js';
+import { parseSql, plpgsqlTrees, readPlpgsqlBody } from './plpgsql.js';
 import type { ParsedSource, ParseResult, Statement } from './parse.js';
 
 /**
@@ -135,32 +135,7 @@ function statementClass(kind: string, body: Node): { class: OutsideClass; what: 
   }
 }
 
-function defElem(options: unknown, name: string): unknown {
-  for (const o of list(options)) {
-    const d = unwrap(o, 'DefElem');
-    if (d && d.defname === name) return d.arg;
-  }
-  return undefined;
-}
-
-/** The body text and language of a DO block or a function given as a string. */
-function routineBody(kind: string, body: Node): { language: string; text: string } | undefined {
-  if (kind === 'DoStmt') {
-    const text = str(unwrap(defElem(body.args, 'as'), 'String')?.sval);
-    const language = str(unwrap(defElem(body.args, 'language'), 'String')?.sval) ?? 'plpgsql';
-    return text === undefined ? undefined : { language, text };
-  }
-  if (kind === 'CreateFunctionStmt') {
-    const as = defElem(body.options, 'as');
-    const items = unwrap(as, 'List')?.items;
-    const text = str(unwrap(list(items)[0], 'String')?.sval);
-    const language = str(unwrap(defElem(body.options, 'language'), 'String')?.sval) ?? 'sql';
-    return text === undefined ? undefined : { language, text };
-  }
-  return undefined;
-}
-
-// PL/pgSQL has no parser here: its statements are found by their words, comments and strings aside.
+// Only when the PL/pgSQL parser refuses a body: its statements found by their words, comments and strings aside.
 const PLPGSQL_STATEMENTS: Array<{ re: RegExp; class: OutsideClass; what: string }> = [
   { re: /\b(create|drop|alter)\s+database\b/i, class: 'databases', what: 'DATABASE' },
   { re: /\balter\s+system\b/i, class: 'system', what: 'ALTER SYSTEM' },
@@ -175,15 +150,32 @@ function stripCommentsAndStrings(text: string): string {
     .replace(/'(?:[^']|'')*'/g, "''");
 }
 
-function findInRoutineText(language: string, text: string, depth: number): Array<{ class: OutsideClass; what: string }> {
-  if (language === 'sql') {
-    try {
-      const tree = parseSync(text) as { stmts?: Array<{ stmt?: Node }> };
-      return (tree.stmts ?? []).flatMap((s) => findInTree(s.stmt ?? {}, depth + 1));
-    } catch {
-      return [];
-    }
+/**
+ * The parse trees of the SQL a routine body runs: a SQL body parsed, a PL/pgSQL body read with
+ * the PL/pgSQL parser (dynamic SQL left to the run's role). Undefined when the body cannot be read.
+ */
+function routineTrees(language: string, text: string): Node[] | undefined {
+  if (language === 'sql') return parseSql(text);
+  if (language === 'plpgsql') return plpgsqlTrees(readPlpgsqlBody(text))?.trees;
+  return undefined;
+}
+
+/** Every node of a statement and of the routine bodies in it, read as their trees; the texts of bodies that could not be read go to `unread`. */
+function* nodesWithBodies(root: unknown, unread: string[], depth = 0): Generator<Node> {
+  for (const node of walk(root)) {
+    yield node;
+    const k = depth < 3 ? kindOf(node) : undefined;
+    const routine = k && routineBody(k[0], k[1]);
+    if (!routine) continue;
+    const trees = routineTrees(routine.language, routine.text);
+    if (trees) for (const tree of trees) yield* nodesWithBodies(tree, unread, depth + 1);
+    else unread.push(routine.text);
   }
+}
+
+function findInRoutineText(language: string, text: string, depth: number): Array<{ class: OutsideClass; what: string }> {
+  const trees = routineTrees(language, text);
+  if (trees) return trees.flatMap((tree) => findInTree(tree, depth + 1).map((hit) => (hit.what.endsWith(' body') ? hit : { ...hit, what: `${hit.what} in a ${language} body` })));
   if (language !== 'plpgsql') return [];
   const out: Array<{ class: OutsideClass; what: string }> = [];
   const code = stripCommentsAndStrings(text);
@@ -203,6 +195,12 @@ function findInRoutineText(language: string, text: string, depth: number): Array
   return out;
 }
 
+/** A DO block's or a string-bodied function's body, with the language the guard reads it in. */
+function routineBody(kind: string, body: Node): { language: string; text: string } | undefined {
+  const source = routineSource(kind, body);
+  return source && { text: source.text, language: source.language ?? 'sql' };
+}
+
 function findInTree(root: Node, depth = 0): Array<{ class: OutsideClass; what: string }> {
   const out: Array<{ class: OutsideClass; what: string }> = [];
   for (const node of walk(root)) {
@@ -212,7 +210,7 @@ function findInTree(root: Node, depth = 0): Array<{ class: OutsideClass; what: s
     const hit = statementClass(kind, body);
     if (hit) out.push(hit);
     const routine = depth < 3 ? routineBody(kind, body) : undefined;
-    if (routine) out.push(...findInRoutineText(routine.language.toLowerCase(), routine.text, depth));
+    if (routine) out.push(...findInRoutineText(routine.language, routine.text, depth));
   }
   return out;
 }
@@ -255,14 +253,15 @@ const ROLE_STATEMENTS = new Set(['CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSe
 /** Does a file create or change roles (the server's, not the database's), also in a DO block or a function body? */
 export function touchesRoles(parsed: ParsedSource): boolean {
   for (const statement of parsed.statements) {
-    for (const node of walk(statement.node)) {
+    const unread: string[] = [];
+    for (const node of nodesWithBodies(statement.node, unread)) {
       const k = kindOf(node);
       if (!k) continue;
       if (ROLE_STATEMENTS.has(k[0])) return true;
       if (k[0] === 'RenameStmt' && k[1].renameType === 'OBJECT_ROLE') return true;
-      const routine = routineBody(k[0], k[1]);
-      if (routine && /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(routine.text))) return true;
     }
+    // A body no parser reads (another language, or one the parser refuses): by its words.
+    if (unread.some((text) => /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(text)))) return true;
   }
   return false;
 }
@@ -271,17 +270,14 @@ export function touchesRoles(parsed: ParsedSource): boolean {
 export function createdExtensions(parsed: ParsedSource): string[] {
   const out = new Set<string>();
   for (const statement of parsed.statements) {
-    for (const node of walk(statement.node)) {
-      const k = kindOf(node);
-      if (!k) continue;
-      if (k[0] === 'CreateExtensionStmt') {
-        const name = str(k[1].extname);
-        if (name) out.add(name);
-      }
-      const routine = routineBody(k[0], k[1]);
-      if (routine) {
-        for (const m of stripCommentsAndStrings(routine.text).matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi)) out.add(m[1]!.toLowerCase());
-      }
+    const unread: string[] = [];
+    for (const node of nodesWithBodies(statement.node, unread)) {
+      const create = unwrap(node, 'CreateExtensionStmt');
+      const name = str(create?.extname);
+      if (name) out.add(name);
+    }
+    for (const text of unread) {
+      for (const m of stripCommentsAndStrings(text).matchAll(/\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?"?([a-z0-9_-]+)"?/gi)) out.add(m[1]!.toLowerCase());
     }
   }
   return [...out];
@@ -313,7 +309,7 @@ function rolesActedOn(kind: string, body: Node): Array<string | undefined> {
     case 'CreateSchemaStmt':
       return [roleName(body.authrole)];
     case 'CreateRoleStmt':
-      return list(unwrap(defElem(body.options, 'addroleto'), 'List')?.items).map(roleName);
+      return list(unwrap(defElemArg(body.options, 'addroleto'), 'List')?.items).map(roleName);
     case 'VariableSetStmt':
       return body.name === 'role' || body.name === 'session_authorization' ? list(body.args).map((a) => str((unwrap(a, 'A_Const')?.sval as Node | undefined)?.sval)) : [];
     default:

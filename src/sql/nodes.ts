@@ -70,3 +70,31 @@ export function* walk(v: unknown): Generator<Node> {
 export function tableKey(name: string): string {
   return name.startsWith('public.') ? name.slice('public.'.length) : name;
 }
+
+/** The argument of the option `name` in a list of DefElem nodes (a statement's options). */
+export function defElemArg(options: unknown, name: string): unknown {
+  for (const o of list(options)) {
+    const d = unwrap(o, 'DefElem');
+    if (d && d.defname === name) return d.arg;
+  }
+  return undefined;
+}
+
+/**
+ * The body text and language (lower case) of a DO block or of a function given as a string;
+ * undefined for other nodes and for a SQL-standard body, which is already part of the tree. A DO
+ * block's language is plpgsql unless it says otherwise; a function's is what it declares.
+ */
+export function routineSource(kind: string, body: Node): { text: string; language: string | undefined } | undefined {
+  if (kind === 'DoStmt') {
+    const text = str(unwrap(defElemArg(body.args, 'as'), 'String')?.sval);
+    const language = str(unwrap(defElemArg(body.args, 'language'), 'String')?.sval)?.toLowerCase() ?? 'plpgsql';
+    return text === undefined ? undefined : { text, language };
+  }
+  if (kind === 'CreateFunctionStmt') {
+    const text = str(unwrap(list(unwrap(defElemArg(body.options, 'as'), 'List')?.items)[0], 'String')?.sval);
+    const language = str(unwrap(defElemArg(body.options, 'language'), 'String')?.sval)?.toLowerCase();
+    return text === undefined ? undefined : { text, language };
+  }
+  return undefined;
+}

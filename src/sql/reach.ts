@@ -6,7 +6,7 @@
  * name. Undefined when the reach cannot be read: dynamic SQL in a DO block, a statement the parser
  * refused, a migration that is code.
  */
-import { isNode, list, walk, type Node } from './nodes.js';
+import { isNode, routineSource, walk, type Node } from './nodes.js';
 import type { ParsedSource } from './parse.js';
 import { plpgsqlTrees, readPlpgsqlBody } from './plpgsql.js';
 
@@ -37,19 +37,11 @@ function collect(tree: unknown, names: Set<string>): boolean {
 }
 
 function readableDo(d: Node, names: Set<string>): boolean {
-  let body: string | undefined;
-  let language = 'plpgsql';
-  for (const a of list(d.args)) {
-    const def = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
-    const value = def && isNode(def.arg) && isNode(def.arg.String) ? def.arg.String.sval : undefined;
-    if (typeof value !== 'string') continue;
-    if (def?.defname === 'as') body = value;
-    if (def?.defname === 'language') language = value.toLowerCase();
-  }
-  if (body === undefined) return true;
-  if (language !== 'plpgsql') return false;
+  const source = routineSource('DoStmt', d);
+  if (!source) return true;
+  if (source.language !== 'plpgsql') return false;
   // Dynamic SQL names what only the run knows.
-  const inner = plpgsqlTrees(readPlpgsqlBody(body));
+  const inner = plpgsqlTrees(readPlpgsqlBody(source.text));
   if (!inner || inner.dynamic) return false;
   return inner.trees.every((n) => collect(n, names));
 }

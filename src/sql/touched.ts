@@ -8,6 +8,7 @@
  * written without a schema has `schema: undefined`, since the search_path decides it at run time.
  */
 
+import { isNode, list, routineSource, type Node } from './nodes.js';
 import { parseSql, plpgsqlTrees, readPlpgsqlBody, readPlpgsqlFunction, type PlpgsqlBody } from './plpgsql.js';
 
 /** The parse tree root of one statement: `{ AlterTableStmt: {...} }` (what `parseSource` gives). */
@@ -63,12 +64,6 @@ export interface TouchAnalysis {
   opaque: number[];
 }
 
-type Node = Record<string, unknown>;
-
-function isNode(v: unknown): v is Node {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** A RangeVar, given bare (`relation: {...}`) or wrapped (`{ RangeVar: {...} }`). */
 function rangeVar(v: unknown): { schema: string | undefined; name: string; temp: boolean } | undefined {
   if (!isNode(v)) return undefined;
@@ -86,10 +81,6 @@ function nameList(v: unknown): string[] {
   const items = isNode(v) && isNode(v.List) ? v.List.items : v;
   if (!Array.isArray(items)) return [];
   return items.map((i) => (isNode(i) && isNode(i.String) && typeof i.String.sval === 'string' ? i.String.sval : '')).filter((s) => s !== '');
-}
-
-function list(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
 }
 
 /** Functions a migration commonly calls in a bare SELECT that change no table. */
@@ -317,18 +308,10 @@ class Collector {
         }
         return;
       case 'DoStmt': {
-        let body: string | undefined;
-        let language = 'plpgsql';
-        for (const a of list(b.args)) {
-          const d = isNode(a) && isNode(a.DefElem) ? a.DefElem : undefined;
-          const value = d && isNode(d.arg) && isNode(d.arg.String) ? d.arg.String.sval : undefined;
-          if (typeof value !== 'string') continue;
-          if (d?.defname === 'as') body = value;
-          if (d?.defname === 'language') language = value.toLowerCase();
-        }
-        if (body === undefined) return;
+        const source = routineSource(kind, b);
+        if (!source) return;
         // Read from the body's own parse; what it cannot see (dynamic SQL, a call, a body it refuses) leaves the reach open.
-        const read = language === 'plpgsql' ? plpgsqlTrees(readPlpgsqlBody(body)) : undefined;
+        const read = source.language === 'plpgsql' ? plpgsqlTrees(readPlpgsqlBody(source.text)) : undefined;
         if (!this.body(read)) this.opaque.add(this.index);
         return;
       }
@@ -336,17 +319,9 @@ class Collector {
         const names = nameList(b.funcname);
         const name = names[names.length - 1];
         if (name === undefined) return;
-        let body: string | undefined;
-        let language = '';
-        for (const o of list(b.options)) {
-          const d = isNode(o) && isNode(o.DefElem) ? o.DefElem : undefined;
-          if (!d || !isNode(d.arg)) continue;
-          if (d.defname === 'language' && isNode(d.arg.String)) language = String(d.arg.String.sval).toLowerCase();
-          if (d.defname === 'as' && isNode(d.arg.List)) {
-            const first = list(d.arg.List.items)[0];
-            if (isNode(first) && isNode(first.String) && typeof first.String.sval === 'string') body = first.String.sval;
-          }
-        }
+        const source = routineSource(kind, b);
+        const body = source?.text;
+        const language = source?.language ?? '';
         let read: { trees: Node[]; dynamic: boolean } | undefined;
         if (body !== undefined && language === 'plpgsql') read = plpgsqlTrees(this.plpgsqlRoutine(b, body));
         else if (body !== undefined && language === 'sql') {
