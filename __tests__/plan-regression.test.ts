@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RawOptions } from '../src/config.js';
 import { runPipeline } from '../src/pipeline.js';
-import { describeWriteRatio } from '../src/stages/write-cost.js';
+import { describeWriteRatio, writeNoise, writeTimings } from '../src/stages/write-cost.js';
 import type { Report } from '../src/report/model.js';
 import { configFor, leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
 import { servers } from './support/servers.js';
@@ -49,12 +49,24 @@ describe.each(servers())('query plans at volume on $name', ({ url }) => {
 });
 
 describe('write-cost wording', () => {
-  it('says unchanged inside the noise band and slower or faster by a factor outside it', () => {
-    expect([1, 1.04, 0.93, 1.0999].map(describeWriteRatio)).toEqual(Array(4).fill('unchanged (within 10%)'));
+  it('says unchanged inside the noise band and slower by a factor outside it; never faster', () => {
+    expect([1, 1.04, 0.93, 1.0999].map((r) => describeWriteRatio(r))).toEqual(Array(4).fill('unchanged (within 10%)'));
     expect(describeWriteRatio(2.34)).toBe('2.3× slower');
     expect(describeWriteRatio(1.1)).toBe('1.1× slower');
-    expect(describeWriteRatio(0.5)).toBe('2.0× faster');
+    // What a migration adds cannot speed inserts up: a faster reading is the machine.
+    expect(describeWriteRatio(0.5)).toBe('unchanged (within 10%)');
     expect(describeWriteRatio(14.6)).toBe('15× slower');
+    expect(describeWriteRatio(1.3, 0.35)).toBe('unchanged (within 35%)');
+  });
+
+  it('widens the noise band to what the runs of either side moved among themselves', () => {
+    const steady = writeTimings([100, 101, 102, 103, 104]);
+    expect(steady).toEqual({ fastest: 100, spread: 0.02, slowest: 104 });
+    expect(writeNoise(steady, steady)).toBe(0.1);
+    const loaded = writeTimings([180, 100, 140, 300, 120]);
+    expect(loaded.fastest).toBe(100);
+    expect(loaded.spread).toBeCloseTo(0.4);
+    expect(writeNoise(steady, loaded)).toBeCloseTo(0.4);
   });
 });
 
@@ -75,7 +87,7 @@ describe.each(servers())('write cost on $name', ({ url }) => {
     const found = report.findings.filter((f) => f.rule === 'write-cost');
     // The ratio is measured; what it is depends on the machine, what it says does not.
     expect(found.map((f) => [f.migration, f.file])).toEqual([['2', 'migrations/2_more_idx.up.sql']]);
-    expect(found[0]!.message).toMatch(/^inserts into users ([\d.]+× (slower|faster)|unchanged \(within 10%\)) after 2: 3 new indexes$/);
+    expect(found[0]!.message).toMatch(/^inserts into users ([\d.]+× slower|unchanged \(within \d+%\)) after 2: 3 new indexes$/);
     expect(found[0]!.detail).toMatch(/^2,000 generated rows, rolled back, fastest of 5: [\d.]+ ms before, [\d.]+ ms after/);
     expect(['notice', 'warning']).toContain(found[0]!.severity);
     expect(await leftoverScratchDatabases(url)).toEqual([]);

@@ -353,7 +353,7 @@ class PhaseClock {
   }
 
   summary(): string {
-    return [...this.spent].map(([phase, ms]) => `${phase} ${Math.round(ms)} ms`).join(', ');
+    return [...this.spent].map(([phase, ms]) => `${phase} ${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`}`).join(', ');
   }
 }
 

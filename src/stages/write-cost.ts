@@ -15,14 +15,36 @@ import type { ParsedSource } from '../sql/parse.js';
 
 const BATCH = 2_000;
 const RUNS = 5;
-/** Ratios this close to 1 are the machine's noise, not the migration's cost. */
+/** Ratios this close to 1 are the machine's noise, not the migration's cost, however steady the runs. */
 export const WRITE_COST_NOISE = 0.1;
 
-/** How much slower or faster writes got, in words: "unchanged" inside the noise band. */
-export function describeWriteRatio(ratio: number): string {
-  if (ratio < 1 + WRITE_COST_NOISE && ratio > 1 / (1 + WRITE_COST_NOISE)) return `unchanged (within ${Math.round(WRITE_COST_NOISE * 100)}%)`;
-  const factor = ratio >= 1 ? ratio : 1 / ratio;
-  return `${factor >= 10 ? factor.toFixed(0) : factor.toFixed(1)}× ${ratio >= 1 ? 'slower' : 'faster'}`;
+/** The runs of one side: the fastest is the figure, the spread of the rest is the machine's noise. */
+export interface WriteTimings {
+  fastest: number;
+  /** How far the median run lies above the fastest, as a fraction of it. */
+  spread: number;
+  slowest: number;
+}
+
+export function writeTimings(runs: readonly number[]): WriteTimings {
+  const sorted = [...runs].sort((a, b) => a - b);
+  const fastest = sorted[0]!;
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return { fastest, spread: (median - fastest) / Math.max(fastest, 0.01), slowest: sorted[sorted.length - 1]! };
+}
+
+/** The band a ratio must leave to be the migration's: the floor, or wider when either side's own runs moved more. */
+export function writeNoise(before: WriteTimings, after: WriteTimings): number {
+  return Math.max(WRITE_COST_NOISE, before.spread, after.spread);
+}
+
+/**
+ * How much slower writes got, in words: "unchanged" inside the noise band. What a migration adds
+ * (an index, a trigger, a constraint) cannot make inserts faster, so a faster reading is noise too.
+ */
+export function describeWriteRatio(ratio: number, noise = WRITE_COST_NOISE): string {
+  if (ratio < 1 + noise) return `unchanged (within ${Math.round(noise * 100)}%)`;
+  return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}× slower`;
 }
 
 /** What the migration adds on each table that every write must pay for, by table name as written. */
@@ -50,8 +72,8 @@ export function writeBurdens(up: ParsedSource): Map<string, string[]> {
   return out;
 }
 
-async function timeBatch(client: pg.ClientBase, table: ExistingTable, rows: number): Promise<number | undefined> {
-  let best: number | undefined;
+async function timeBatch(client: pg.ClientBase, table: ExistingTable, rows: number): Promise<WriteTimings | undefined> {
+  const runs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     await client.query('BEGIN');
     try {
@@ -59,28 +81,28 @@ async function timeBatch(client: pg.ClientBase, table: ExistingTable, rows: numb
       const r = await seedTables(client, { rows: rows + BATCH, tables: [`${table.schema}.${table.name}`], inTransaction: true });
       const ms = performance.now() - t0;
       if (!r.seeded.some((s) => s.rowsAdded >= BATCH)) return undefined;
-      best = best === undefined ? ms : Math.min(best, ms);
+      runs.push(ms);
     } finally {
       await client.query('ROLLBACK').catch(() => {});
     }
   }
-  return best;
+  return runs.length > 0 ? writeTimings(runs) : undefined;
 }
 
 export class WriteCost {
   private constructor(
-    private readonly before: Map<ExistingTable, { ms: number; burdens: string[] }>,
+    private readonly before: Map<ExistingTable, { timings: WriteTimings; burdens: string[] }>,
     private readonly rows: ReadonlyMap<number, number>,
   ) {}
 
   static async before(client: pg.ClientBase, up: ParsedSource, populated: readonly ExistingTable[], rows: ReadonlyMap<number, number>): Promise<WriteCost> {
     const burdens = writeBurdens(up);
-    const before = new Map<ExistingTable, { ms: number; burdens: string[] }>();
+    const before = new Map<ExistingTable, { timings: WriteTimings; burdens: string[] }>();
     for (const t of populated) {
       const b = burdens.get(tableKey(t.written)) ?? burdens.get(t.name) ?? burdens.get(`${t.schema}.${t.name}`);
       if (!b) continue;
-      const ms = await timeBatch(client, t, rows.get(t.oid) ?? 0);
-      if (ms !== undefined) before.set(t, { ms, burdens: b });
+      const timings = await timeBatch(client, t, rows.get(t.oid) ?? 0);
+      if (timings) before.set(t, { timings, burdens: b });
     }
     return new WriteCost(before, rows);
   }
@@ -88,23 +110,24 @@ export class WriteCost {
   async after(client: pg.ClientBase, opts: { version: string; up: ParsedSource; threshold: number | undefined }): Promise<Finding[]> {
     const findings: Finding[] = [];
     for (const [t, b] of this.before) {
-      const ms = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
-      if (ms === undefined) continue;
-      const ratio = ms / Math.max(b.ms, 0.01);
+      const after = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
+      if (!after) continue;
+      const ratio = after.fastest / Math.max(b.timings.fastest, 0.01);
+      const noise = writeNoise(b.timings, after);
       const counted = [...new Set(b.burdens)].map((w) => {
         const n = b.burdens.filter((x) => x === w).length;
         return `${n} new ${w}${n === 1 ? '' : w.endsWith('x') ? 'es' : 's'}`;
       });
-      // Never a warning for what the message calls unchanged, whatever the threshold.
-      const warn = opts.threshold !== undefined && ratio >= opts.threshold && ratio >= 1 + WRITE_COST_NOISE;
+      // Never a warning for what the message calls unchanged, nor when a run before was as slow as one after.
+      const warn = opts.threshold !== undefined && ratio >= opts.threshold && ratio >= 1 + noise && after.fastest > b.timings.slowest;
       findings.push({
         stage: 'performance',
         severity: warn ? 'warning' : 'notice',
         rule: 'write-cost',
         migration: opts.version,
         file: opts.up.source.file,
-        message: `inserts into ${t.display} ${describeWriteRatio(ratio)} after ${opts.version}: ${counted.join(', ')}`,
-        detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.ms.toFixed(1)} ms before, ${ms.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}×)` : ''}`,
+        message: `inserts into ${t.display} ${describeWriteRatio(ratio, noise)} after ${opts.version}: ${counted.join(', ')}`,
+        detail: `${BATCH.toLocaleString('en-US')} generated rows, rolled back, fastest of ${RUNS}: ${b.timings.fastest.toFixed(1)} ms before, ${after.fastest.toFixed(1)} ms after${warn ? ` (write-cost-threshold ${opts.threshold}×)` : ''}`,
         ...(warn ? { hint: 'every insert now maintains what the migration added: drop what no query needs, or accept the cost knowingly' } : {}),
       });
     }
