@@ -92,4 +92,24 @@ describe.each(servers())('write cost on $name', ({ url }) => {
     expect(['notice', 'warning']).toContain(found[0]!.severity);
     expect(await leftoverScratchDatabases(url)).toEqual([]);
   });
+
+  it('times the batch as the application inserts: a new trigger fires on it', async () => {
+    // A trigger that refuses every insert shows it ran: with triggers off the batch would be timed.
+    const report = await runPipeline(
+      configFor(
+        makeRepo({
+          ...USERS,
+          'migrations/2_guard.up.sql':
+            "CREATE FUNCTION users_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'users are frozen'; END $$;\n" +
+            'CREATE TRIGGER users_frozen BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_frozen();\n',
+        }),
+        url,
+        { stages: 'performance', perfRows: '20000' },
+      ),
+    );
+    const found = report.findings.filter((f) => f.rule === 'write-cost');
+    expect(found.map((f) => [f.migration, f.severity])).toEqual([['2', 'notice']]);
+    expect(found[0]!.message).toMatch(/^inserts into users could not be timed after 2 \(1 new trigger\): .*users are frozen/);
+    expect(await leftoverScratchDatabases(url)).toEqual([]);
+  });
 });

@@ -55,6 +55,12 @@ export interface SeedOptions {
   onRows?: (table: string, rows: number) => void;
   /** The migration tool's own tables, never filled (every known tool's when not given). */
   bookkeeping?: Bookkeeping;
+  /**
+   * Let the tables' triggers, rules and foreign-key checks run as on any application insert,
+   * instead of turning them off: for timing what they cost (the write cost), in a transaction
+   * the caller rolls back. Default false.
+   */
+  asApplication?: boolean;
 }
 
 export interface SeededTable {
@@ -154,8 +160,10 @@ export async function seedTables(client: pg.ClientBase, opts: SeedOptions): Prom
   const inTransaction = opts.inTransaction === true;
   const order = fillOrder(catalog, [...fill]);
   if (order.length === 0) return outcome;
-  const userCode = await suppressUserCode(client, inTransaction);
-  if (!userCode.suppressed) outcome.userCodeFires = userCode.reason;
+  const userCode = opts.asApplication
+    ? { suppressed: false, restore: async () => {} }
+    : await suppressUserCode(client, inTransaction);
+  if (!userCode.suppressed && !opts.asApplication) outcome.userCodeFires = userCode.reason;
   const filled: CatalogTable[] = [];
   try {
     const room = await guarded(client, inTransaction, () => makeRoomForFixtureKeys(client, order, target));

@@ -72,21 +72,25 @@ export function writeBurdens(up: ParsedSource): Map<string, string[]> {
   return out;
 }
 
-async function timeBatch(client: pg.ClientBase, table: ExistingTable, rows: number): Promise<WriteTimings | undefined> {
+/** The runs' timings, or why the batch could not be inserted (a trigger that raises, a check the generated rows fail). */
+async function timeBatch(client: pg.ClientBase, table: ExistingTable, rows: number): Promise<WriteTimings | { failed: string }> {
   const runs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     await client.query('BEGIN');
     try {
       const t0 = performance.now();
-      const r = await seedTables(client, { rows: rows + BATCH, tables: [`${table.schema}.${table.name}`], inTransaction: true });
+      // As the application inserts: what a new trigger or foreign key costs fires with each row.
+      const r = await seedTables(client, { rows: rows + BATCH, tables: [`${table.schema}.${table.name}`], inTransaction: true, asApplication: true });
       const ms = performance.now() - t0;
-      if (!r.seeded.some((s) => s.rowsAdded >= BATCH)) return undefined;
+      if (!r.seeded.some((s) => s.rowsAdded >= BATCH)) {
+        return { failed: r.notices.find((n) => n.message !== '')?.message ?? `${BATCH.toLocaleString('en-US')} rows could not be inserted` };
+      }
       runs.push(ms);
     } finally {
       await client.query('ROLLBACK').catch(() => {});
     }
   }
-  return runs.length > 0 ? writeTimings(runs) : undefined;
+  return writeTimings(runs);
 }
 
 export class WriteCost {
@@ -102,7 +106,7 @@ export class WriteCost {
       const b = burdens.get(tableKey(t.written)) ?? burdens.get(t.name) ?? burdens.get(`${t.schema}.${t.name}`);
       if (!b) continue;
       const timings = await timeBatch(client, t, rows.get(t.oid) ?? 0);
-      if (timings) before.set(t, { timings, burdens: b });
+      if (!('failed' in timings)) before.set(t, { timings, burdens: b });
     }
     return new WriteCost(before, rows);
   }
@@ -110,14 +114,26 @@ export class WriteCost {
   async after(client: pg.ClientBase, opts: { version: string; up: ParsedSource; threshold: number | undefined }): Promise<Finding[]> {
     const findings: Finding[] = [];
     for (const [t, b] of this.before) {
-      const after = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
-      if (!after) continue;
-      const ratio = after.fastest / Math.max(b.timings.fastest, 0.01);
-      const noise = writeNoise(b.timings, after);
       const counted = [...new Set(b.burdens)].map((w) => {
         const n = b.burdens.filter((x) => x === w).length;
         return `${n} new ${w}${n === 1 ? '' : w.endsWith('x') ? 'es' : 's'}`;
       });
+      const after = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
+      if ('failed' in after) {
+        // Inserted before, refused after: what the migration added rejects the generated rows.
+        findings.push({
+          stage: 'performance',
+          severity: 'notice',
+          rule: 'write-cost',
+          migration: opts.version,
+          file: opts.up.source.file,
+          message: `inserts into ${t.display} could not be timed after ${opts.version} (${counted.join(', ')}): ${after.failed}`,
+          hint: 'generated rows that the application would not write can fail a new trigger or constraint; if the application writes such rows, its inserts fail after this migration',
+        });
+        continue;
+      }
+      const ratio = after.fastest / Math.max(b.timings.fastest, 0.01);
+      const noise = writeNoise(b.timings, after);
       // Never a warning for what the message calls unchanged, nor when a run before was as slow as one after.
       const warn = opts.threshold !== undefined && ratio >= opts.threshold && ratio >= 1 + noise && after.fastest > b.timings.slowest;
       findings.push({
