@@ -42,3 +42,33 @@ export function compareRoles(before: RoleSnapshot, after: RoleSnapshot): RoleCha
   for (const [role, state] of before) if (!after.has(role)) out.push({ role, kind: 'removed', before: state });
   return out.sort((a, b) => a.role.localeCompare(b.role));
 }
+
+/**
+ * Before Postgres 16, CREATEROLE is nearly a superuser's power over roles: its holder may grant
+ * any role that is not a superuser (pg_execute_server_program, pg_read_server_files, a role of
+ * the server's own users) to itself or to a role it creates, alter or drop any such role, and
+ * hand out CREATEDB. Run after each statement, on the migrations' own connection (so inside their
+ * transaction): what of that the statement did, or undefined.
+ */
+export async function roleEscalation(client: pg.ClientBase, runRole: string, before: RoleSnapshot): Promise<string | undefined> {
+  const now = await snapshotRoles(client);
+  for (const [role, state] of before) {
+    if (!now.has(role)) return `dropped role ${role}, which the server had before the run`;
+    if (now.get(role) !== state) return `changed role ${role}, which the server had before the run (${state || 'no attributes'} -> ${now.get(role) || 'no attributes'})`;
+  }
+  const created = [...now.keys()].filter((r) => !before.has(r));
+  const r = await client.query<{ member: string; role: string | null; createdb: boolean }>(
+    `SELECT m.rolname AS member, g.rolname AS role, m.rolcreatedb AS createdb
+       FROM pg_roles m LEFT JOIN pg_auth_members a ON a.member = m.oid LEFT JOIN pg_roles g ON g.oid = a.roleid
+      WHERE m.rolname = $1 OR m.rolname = ANY($2::text[])
+      ORDER BY 1, 2`,
+    [runRole, created],
+  );
+  const ours = new Set([runRole, ...created]);
+  for (const x of r.rows) {
+    const who = x.member === runRole ? `the run's role ${runRole}` : `role ${x.member}, created by the migrations,`;
+    if (x.createdb) return `gave ${who} CREATEDB`;
+    if (x.role !== null && !ours.has(x.role)) return `made ${who} a member of ${x.role}, a role the run did not create${/^pg_/.test(x.role) ? ' (a predefined role with access to the server)' : ''}`;
+  }
+  return undefined;
+}
