@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { quoteIdent } from './quote.js';
 import { RUN_ROLE_PREFIX } from './run-role.js';
 
 /**
@@ -48,7 +49,8 @@ export function compareRoles(before: RoleSnapshot, after: RoleSnapshot): RoleCha
  * any role that is not a superuser (pg_execute_server_program, pg_read_server_files, a role of
  * the server's own users) to itself or to a role it creates, alter or drop any such role, and
  * hand out CREATEDB. Run after each statement, on the migrations' own connection (so inside their
- * transaction): what of that the statement did, or undefined.
+ * transaction): what of that the statement did, or undefined. Makes the run's role a member of
+ * the roles the statement created.
  */
 export async function roleEscalation(client: pg.ClientBase, runRole: string, before: RoleSnapshot): Promise<string | undefined> {
   const now = await snapshotRoles(client);
@@ -69,6 +71,11 @@ export async function roleEscalation(client: pg.ClientBase, runRole: string, bef
     const who = x.member === runRole ? `the run's role ${runRole}` : `role ${x.member}, created by the migrations,`;
     if (x.createdb) return `gave ${who} CREATEDB`;
     if (x.role !== null && !ours.has(x.role)) return `made ${who} a member of ${x.role}, a role the run did not create${/^pg_/.test(x.role) ? ' (a predefined role with access to the server)' : ''}`;
+  }
+  // Roles the migrations create stay usable by them (ALTER ... OWNER TO, CREATE SCHEMA
+  // AUTHORIZATION), as for a superuser: what createrole_self_grant does from 16 on.
+  for (const role of created) {
+    if (!r.rows.some((x) => x.member === runRole && x.role === role)) await client.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(runRole)}`);
   }
   return undefined;
 }
