@@ -42,7 +42,7 @@ describe.each([15, 17])('what migrations and commands may do to roles on a throw
     cluster = await startThrowawayCluster('throwaway-pw', { major });
     admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
-    await admin.query('CREATE ROLE keeper NOLOGIN');
+    await admin.query("CREATE ROLE keeper NOLOGIN VALID UNTIL '2100-01-01 00:00:00+00'");
   });
   afterAll(async () => {
     await admin?.end().catch(() => {});
@@ -113,7 +113,8 @@ describe.each([15, 17])('what migrations and commands may do to roles on a throw
     const before = await roles();
     const r = await run(
       {
-        'migrations/0002_reader.up.sql': "CREATE ROLE app_reader NOLOGIN;\nCREATE USER app_login PASSWORD 'login-pw' IN ROLE app_reader;\nGRANT SELECT ON t TO app_reader;\n",
+        // A session time zone of its own changes nothing about the roles the server had.
+        'migrations/0002_reader.up.sql': "SET TimeZone = 'Asia/Tokyo';\nCREATE ROLE app_reader NOLOGIN;\nCREATE USER app_login PASSWORD 'login-pw' IN ROLE app_reader;\nGRANT SELECT ON t TO app_reader;\n",
         'migrations/0002_reader.down.sql': 'REVOKE SELECT ON t FROM app_reader;\nDROP ROLE app_login;\nDROP ROLE app_reader;\n',
       },
       { stages: 'syntax,rollback,performance', perfRows: '200' },
@@ -152,6 +153,25 @@ describe.each([15, 17])('what migrations and commands may do to roles on a throw
     expect(await scratch()).toEqual([]);
   });
 
+  it('an assert file that grants a predefined role by EXECUTE stops the run', async () => {
+    const r = await run(
+      {
+        'migrations/0002_reader.up.sql': 'CREATE ROLE app_reader NOLOGIN;\n',
+        'migrations/0002_reader.down.sql': 'DROP ROLE app_reader;\n',
+        'data-tests/0002.assert.sql': "SELECT 1 WHERE false;\nDO $$ BEGIN EXECUTE 'GRANT pg_read_server_files TO ' || quote_ident(current_user); END $$;\n",
+      },
+      { stages: 'syntax,data', dataTests: 'data-tests' },
+    );
+    if (major < 16) {
+      expect(r.error).toMatchObject({ file: 'data-tests/0002.assert.sql', line: 2 });
+      expect(r.error!.message).toMatch(/a member of pg_read_server_files/);
+    } else {
+      expect(r.error).toBeUndefined();
+      expect(r.report!.findings.map((f) => f.message).join('\n')).toMatch(/permission denied to grant role "pg_read_server_files"/);
+    }
+    expect(await scratch()).toEqual([]);
+  });
+
   it('a role the server had, changed by EXECUTE, is left as it was', async () => {
     const before = await roles();
     const r = await run({
@@ -162,7 +182,7 @@ describe.each([15, 17])('what migrations and commands may do to roles on a throw
     expect(keeper.rows[0]!.login).toBe(false);
     if (major < 16) {
       expect(r.error).toMatchObject({ file: 'migrations/0002_keeper.up.sql', line: 2 });
-      expect(r.error!.message).toMatch(/^the migrations changed role keeper, which the server had before the run \(no attributes -> LOGIN\)/);
+      expect(r.error!.message).toMatch(/^the migrations changed role keeper, which the server had before the run \(VALID UNTIL 2100-01-01 00:00:00\+00 -> LOGIN VALID UNTIL 2100-01-01 00:00:00\+00\)/);
     } else {
       expect(r.errors.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual(['migrations/0002_keeper.up.sql:2 apply-failed']);
     }

@@ -41782,6 +41782,15 @@ async function runCheck(client) {
     await client.query('ROLLBACK').catch(() => { });
     throw new StatementRefused(problem);
 }
+/** The client's check after a statement run outside {@link applyStatements}: the run's error at its file and line. */
+async function checkStatement(client, parsed, stmt) {
+    try {
+        await runCheck(client);
+    }
+    catch (e) {
+        throw e instanceof StatementRefused ? refusedAt(e, parsed, stmt) : e;
+    }
+}
 // The server's own timeouts fire first when they are still in force; past this much more, the
 // client cancels, and past as much again it ends the session.
 const DEADLINE_GRACE_MS = 500;
@@ -41877,7 +41886,6 @@ async function queryWithDeadline(client, sql) {
     const limits = deadlines.get(client);
     if (limits === undefined) {
         await client.query(sql);
-        await runCheck(client);
         return;
     }
     let stopped;
@@ -41919,7 +41927,6 @@ async function queryWithDeadline(client, sql) {
         clearTimeout(terminate);
         unwatch?.();
     }
-    await runCheck(client);
 }
 /** True for errors that mean the connection or server is gone, not that the SQL is wrong. */
 function isConnectionError(e) {
@@ -41961,6 +41968,8 @@ async function applyStatements(client, parsed, opts = {}) {
             await queryWithDeadline(client, stmt.sql);
             const ms = external_node_perf_hooks_.performance.now() - t0;
             durations.push(ms);
+            // Not part of the statement's time.
+            await runCheck(client);
             await opts.observer?.after?.(client, stmt, i, ms);
             if (mode === 'none' || (mode === 'per-migration' && stmt.nonTransactional))
                 committedSomething = true;
@@ -41984,8 +41993,6 @@ async function applyStatements(client, parsed, opts = {}) {
             // Deferred constraints fail at commit: blame the last statement.
             if (isConnectionError(e))
                 throw e;
-            if (e instanceof StatementRefused)
-                throw refusedAt(e, parsed, stmts[stmts.length - 1]);
             const last = stmts.length - 1;
             return { ok: false, failure: toFailure(e, last, stmts[last], committedSomething), durations };
         }
@@ -42156,7 +42163,9 @@ async function snapshotRoles(client) {
              CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
              CASE WHEN NOT r.rolinherit THEN 'NOINHERIT' END,
              CASE WHEN r.rolconnlimit <> -1 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
-             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' || r.rolvaliduntil END,
+             -- In UTC whatever the session's TimeZone: the migrations' connection may have changed it.
+             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' ||
+               CASE WHEN isfinite(r.rolvaliduntil) THEN to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' ELSE r.rolvaliduntil::text END END,
              (SELECT 'IN ROLE ' || string_agg(g.rolname, ', ' ORDER BY g.rolname)
                 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
              (SELECT 'SET ' || string_agg(array_to_string(s.setconfig, ', '), '; ' ORDER BY s.setdatabase)
@@ -55706,6 +55715,7 @@ async function runDataTestCommand(command, runner, db, config) {
 
 
 
+
 /** How many violating rows an assertion finding shows. */
 const SHOWN_ROWS = 5;
 /** Longest value shown in a cell of those rows. */
@@ -55816,10 +55826,11 @@ async function runAsserts(client, parsed, version) {
             let result;
             try {
                 result = await runQuery(client, stmt);
+                await checkStatement(client, parsed, stmt);
                 await client.query('RELEASE SAVEPOINT mci_assert');
             }
             catch (e) {
-                if (isConnectionError(e))
+                if (isConnectionError(e) || isInputError(e))
                     throw e;
                 await client.query('ROLLBACK TO SAVEPOINT mci_assert');
                 findings.push(queryErrorFinding(parsed, stmt, e, version));

@@ -105,8 +105,8 @@ export function setClientDeadlines(client: pg.ClientBase, limits: ClientDeadline
 }
 
 /**
- * A check run on the same connection after every statement sent through this module: it sees the
- * statement's effects inside its transaction. A message stops the run (see {@link StatementRefused}).
+ * A check run on the same connection after every statement of a file applied through this module:
+ * it sees the statement's effects inside its transaction. A message stops the run (see {@link StatementRefused}).
  */
 export type StatementCheck = (client: pg.ClientBase) => Promise<string | undefined>;
 
@@ -141,6 +141,15 @@ async function runCheck(client: pg.ClientBase): Promise<void> {
   // Undone where a transaction is open; the run's close drops the roles involved either way.
   await client.query('ROLLBACK').catch(() => {});
   throw new StatementRefused(problem);
+}
+
+/** The client's check after a statement run outside {@link applyStatements}: the run's error at its file and line. */
+export async function checkStatement(client: pg.ClientBase, parsed: ParsedSource, stmt: Statement): Promise<void> {
+  try {
+    await runCheck(client);
+  } catch (e) {
+    throw e instanceof StatementRefused ? refusedAt(e, parsed, stmt) : e;
+  }
 }
 
 // The server's own timeouts fire first when they are still in force; past this much more, the
@@ -239,7 +248,6 @@ async function queryWithDeadline(client: pg.ClientBase, sql: string): Promise<vo
   const limits = deadlines.get(client);
   if (limits === undefined) {
     await client.query(sql);
-    await runCheck(client);
     return;
   }
   let stopped: { by: 'statement' } | { by: 'lock'; waitedMs: number; blockers: number[] } | undefined;
@@ -281,7 +289,6 @@ async function queryWithDeadline(client: pg.ClientBase, sql: string): Promise<vo
     clearTimeout(terminate);
     unwatch?.();
   }
-  await runCheck(client);
 }
 
 /** True for errors that mean the connection or server is gone, not that the SQL is wrong. */
@@ -328,6 +335,8 @@ export async function applyStatements(
       await queryWithDeadline(client, stmt.sql);
       const ms = performance.now() - t0;
       durations.push(ms);
+      // Not part of the statement's time.
+      await runCheck(client);
       await opts.observer?.after?.(client, stmt, i, ms);
       if (mode === 'none' || (mode === 'per-migration' && stmt.nonTransactional)) committedSomething = true;
     } catch (e) {
@@ -344,7 +353,6 @@ export async function applyStatements(
     } catch (e) {
       // Deferred constraints fail at commit: blame the last statement.
       if (isConnectionError(e)) throw e;
-      if (e instanceof StatementRefused) throw refusedAt(e, parsed, stmts[stmts.length - 1]);
       const last = stmts.length - 1;
       return { ok: false, failure: toFailure(e, last, stmts[last]!, committedSomething), durations };
     }

@@ -17,7 +17,9 @@ export async function snapshotRoles(client: pg.ClientBase): Promise<RoleSnapshot
              CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
              CASE WHEN NOT r.rolinherit THEN 'NOINHERIT' END,
              CASE WHEN r.rolconnlimit <> -1 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
-             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' || r.rolvaliduntil END,
+             -- In UTC whatever the session's TimeZone: the migrations' connection may have changed it.
+             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' ||
+               CASE WHEN isfinite(r.rolvaliduntil) THEN to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' ELSE r.rolvaliduntil::text END END,
              (SELECT 'IN ROLE ' || string_agg(g.rolname, ', ' ORDER BY g.rolname)
                 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
              (SELECT 'SET ' || string_agg(array_to_string(s.setconfig, ', '), '; ' ORDER BY s.setdatabase)
