@@ -40,6 +40,8 @@ export class ScratchServer {
   /** The server's roles when the run began, while it tracks roles. */
   private rolesAtStart: RoleSnapshot | undefined;
   private readonly markedRoles = new Set<string>();
+  /** The roles at start that are the server's own, not left by an ended run. */
+  private serverRoles: RoleSnapshot | undefined;
   /** The role the scratch databases' connections log in as, when the run has one. */
   private runRoleState: RunRole | undefined;
   /** Run in every new database that is not a copy: what the migration tool would have created first. */
@@ -235,6 +237,9 @@ export class ScratchServer {
       await this.admin.query('SELECT pg_advisory_lock($1)', [ROLE_LOCK_KEY]);
     }
     this.rolesAtStart = await snapshotRoles(this.admin);
+    // Roles of ended runs that a run starting now may drop: not the server's own to watch.
+    const left = await this.admin.query<{ name: string }>("SELECT rolname AS name FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'");
+    this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !left.rows.some((x) => x.name === name)));
   }
 
   /**
@@ -313,8 +318,8 @@ export class ScratchServer {
    * each of their statements; undefined when there is nothing to check, else why the run stops.
    */
   async roleEscalation(client: pg.ClientBase = this.admin): Promise<string | undefined> {
-    if (!this.runRoleState?.createRole || this.versionNum >= 160000 || !this.rolesAtStart) return undefined;
-    const found = await roleEscalation(client, this.runRoleState.name, this.rolesAtStart);
+    if (!this.runRoleState?.createRole || this.versionNum >= 160000 || !this.serverRoles) return undefined;
+    const found = await roleEscalation(client, this.runRoleState.name, this.serverRoles);
     return found === undefined
       ? undefined
       : `the migrations ${found}: on Postgres ${Math.floor(this.versionNum / 10000)} a role with CREATEROLE may do this, which would reach past the scratch databases (Postgres 16 and newer hold CREATEROLE to the roles it creates); ` +
