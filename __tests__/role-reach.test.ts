@@ -116,6 +116,9 @@ describe.each([15, 17])('what migrations and commands may do to roles on a throw
         // A session time zone of its own changes nothing about the roles the server had.
         'migrations/0002_reader.up.sql': "SET TimeZone = 'Asia/Tokyo';\nCREATE ROLE app_reader NOLOGIN;\nCREATE USER app_login PASSWORD 'login-pw' IN ROLE app_reader;\nGRANT SELECT ON t TO app_reader;\n",
         'migrations/0002_reader.down.sql': 'REVOKE SELECT ON t FROM app_reader;\nDROP ROLE app_login;\nDROP ROLE app_reader;\n',
+        // Objects owned by a role the migrations created, also after SET ROLE to it.
+        'migrations/0003_owned.up.sql': 'CREATE SCHEMA reporting AUTHORIZATION app_reader;\nSET ROLE app_reader;\nCREATE TABLE reporting.daily (d date PRIMARY KEY);\nRESET ROLE;\n',
+        'migrations/0003_owned.down.sql': 'DROP TABLE reporting.daily;\nDROP SCHEMA reporting;\n',
       },
       { stages: 'syntax,rollback,performance', perfRows: '200' },
     );

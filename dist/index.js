@@ -42217,7 +42217,11 @@ async function roleEscalation(client, runRole, before) {
             return `made ${who} a member of ${x.role}, a role the run did not create${/^pg_/.test(x.role) ? ' (a predefined role with access to the server)' : ''}`;
     }
     // Roles the migrations create stay usable by them (ALTER ... OWNER TO, CREATE SCHEMA
-    // AUTHORIZATION), as for a superuser: what createrole_self_grant does from 16 on.
+    // AUTHORIZATION), as for a superuser: what createrole_self_grant does from 16 on. Not after a
+    // SET ROLE, where the grant could fail and take the migration's transaction with it.
+    const me = await client.query('SELECT current_user = $1 OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok', [runRole]);
+    if (!me.rows[0]?.ok)
+        return undefined;
     for (const role of created) {
         if (!r.rows.some((x) => x.member === runRole && x.role === role))
             await client.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(runRole)}`);
