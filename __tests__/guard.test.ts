@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
-import { findOutsideStatements, type OutsideClass } from '../src/sql/guard.js';
+import { findOutsideStatements, runsUnseenSql, type OutsideClass } from '../src/sql/guard.js';
 import { loadParser, parseSource } from '../src/sql/parse.js';
 import { leftoverScratchDatabases, makeRepo } from './support/fixtures.js';
 import { servers } from './support/servers.js';
@@ -19,6 +19,24 @@ async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const code = await runCli(args, { cwd, env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), isTTY: false });
   return { code, stdout, stderr };
 }
+
+describe('SQL the parse tree cannot read, which may create roles unseen', () => {
+  const unseen = (sql: string) => {
+    const r = parseSource({ file: 'm.sql', text: sql });
+    if (!r.ok) throw new Error(r.error.message);
+    return runsUnseenSql(r.parsed);
+  };
+  it.each([
+    ["DO $$ BEGIN EXECUTE 'CREATE ROLE ' || 'x'; END $$", true],
+    ["CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE ROLE %I', 'x'); END $$", true],
+    ["CREATE FUNCTION f() RETURNS void LANGUAGE plpythonu AS $$ plpy.execute('CREATE ROLE x') $$", true],
+    ['DO $$ BEGIN CREATE TABLE t (id int); END $$', false],
+    ["CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", false],
+    ['CREATE TABLE t (id int); GRANT SELECT ON t TO PUBLIC', false],
+  ])('%s: %s', (sql, expected) => {
+    expect(unseen(sql)).toBe(expected);
+  });
+});
 
 describe('statements acting outside the scratch database', () => {
   it.each([

@@ -41695,6 +41695,7 @@ function urlForDatabase(url, database) {
 ;// CONCATENATED MODULE: ./src/db/execute.ts
 
 
+
 function isBegin(s) {
     const kind = s.node.TransactionStmt?.kind;
     return kind === 'TRANS_STMT_BEGIN' || kind === 'TRANS_STMT_START';
@@ -41748,6 +41749,47 @@ function setClientDeadlines(client, limits) {
         deadlines.set(client, limits);
     else
         deadlines.delete(client);
+}
+const statementChecks = new WeakMap();
+function setStatementCheck(client, check) {
+    if (check)
+        statementChecks.set(client, check);
+    else
+        statementChecks.delete(client);
+}
+/**
+ * A statement did what the run must not let through: its transaction was rolled back, and the
+ * run stops (exit 2) instead of reporting an SQL failure.
+ */
+class StatementRefused extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'StatementRefused';
+    }
+}
+/** The refusal as the run's error, at the file and line of the statement that did it. */
+function refusedAt(e, parsed, stmt) {
+    return new InputError('input', `${e.message}; the run was stopped`, { file: parsed.source.file, ...(stmt ? { line: stmt.line, column: stmt.column } : {}) });
+}
+async function runCheck(client) {
+    const check = statementChecks.get(client);
+    if (!check)
+        return;
+    const problem = await check(client);
+    if (problem === undefined)
+        return;
+    // Undone where a transaction is open; the run's close drops the roles involved either way.
+    await client.query('ROLLBACK').catch(() => { });
+    throw new StatementRefused(problem);
+}
+/** The client's check after a statement run outside {@link applyStatements}: the run's error at its file and line. */
+async function checkStatement(client, parsed, stmt) {
+    try {
+        await runCheck(client);
+    }
+    catch (e) {
+        throw e instanceof StatementRefused ? refusedAt(e, parsed, stmt) : e;
+    }
 }
 // The server's own timeouts fire first when they are still in force; past this much more, the
 // client cancels, and past as much again it ends the session.
@@ -41926,6 +41968,8 @@ async function applyStatements(client, parsed, opts = {}) {
             await queryWithDeadline(client, stmt.sql);
             const ms = external_node_perf_hooks_.performance.now() - t0;
             durations.push(ms);
+            // Not part of the statement's time.
+            await runCheck(client);
             await opts.observer?.after?.(client, stmt, i, ms);
             if (mode === 'none' || (mode === 'per-migration' && stmt.nonTransactional))
                 committedSomething = true;
@@ -41933,6 +41977,8 @@ async function applyStatements(client, parsed, opts = {}) {
         catch (e) {
             if (isConnectionError(e))
                 throw e;
+            if (e instanceof StatementRefused)
+                throw refusedAt(e, parsed, stmt);
             // A file that opened its own transaction leaves the session aborted: close it as well.
             if (inTx || mode === 'none')
                 await client.query('ROLLBACK').catch(() => { });
@@ -41961,7 +42007,8 @@ async function applyStatements(client, parsed, opts = {}) {
 async function applyWhole(client, parsed) {
     if (parsed.statements.length === 0)
         return { ok: true, failure: undefined, durations: [] };
-    if (executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional))
+    // A checked client's statements are checked one by one, before the next can use what one did.
+    if (statementChecks.has(client) || executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional))
         return applyStatements(client, parsed);
     const t0 = external_node_perf_hooks_.performance.now();
     try {
@@ -42106,6 +42153,7 @@ function urlAsRole(url, role) {
 
 ;// CONCATENATED MODULE: ./src/db/roles.ts
 
+
 async function snapshotRoles(client) {
     const r = await client.query(`
     SELECT r.rolname AS name,
@@ -42115,7 +42163,9 @@ async function snapshotRoles(client) {
              CASE WHEN r.rolreplication THEN 'REPLICATION' END, CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
              CASE WHEN NOT r.rolinherit THEN 'NOINHERIT' END,
              CASE WHEN r.rolconnlimit <> -1 THEN 'CONNECTION LIMIT ' || r.rolconnlimit END,
-             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' || r.rolvaliduntil END,
+             -- In UTC whatever the session's TimeZone: the migrations' connection may have changed it.
+             CASE WHEN r.rolvaliduntil IS NOT NULL THEN 'VALID UNTIL ' ||
+               CASE WHEN isfinite(r.rolvaliduntil) THEN to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' ELSE r.rolvaliduntil::text END END,
              (SELECT 'IN ROLE ' || string_agg(g.rolname, ', ' ORDER BY g.rolname)
                 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
              (SELECT 'SET ' || string_agg(array_to_string(s.setconfig, ', '), '; ' ORDER BY s.setdatabase)
@@ -42137,8 +42187,50 @@ function compareRoles(before, after) {
             out.push({ role, kind: 'removed', before: state });
     return out.sort((a, b) => a.role.localeCompare(b.role));
 }
+/**
+ * Before Postgres 16, CREATEROLE is nearly a superuser's power over roles: its holder may grant
+ * any role that is not a superuser (pg_execute_server_program, pg_read_server_files, a role of
+ * the server's own users) to itself or to a role it creates, alter or drop any such role, and
+ * hand out CREATEDB. Run after each statement, on the migrations' own connection (so inside their
+ * transaction): what of that the statement did, or undefined. Makes the run's role a member of
+ * the roles the statement created.
+ */
+async function roleEscalation(client, runRole, before) {
+    const now = await snapshotRoles(client);
+    for (const [role, state] of before) {
+        if (!now.has(role))
+            return `dropped role ${role}, which the server had before the run`;
+        if (now.get(role) !== state)
+            return `changed role ${role}, which the server had before the run (${state || 'no attributes'} -> ${now.get(role) || 'no attributes'})`;
+    }
+    const created = [...now.keys()].filter((r) => !before.has(r));
+    const r = await client.query(`SELECT m.rolname AS member, g.rolname AS role, m.rolcreatedb AS createdb
+       FROM pg_roles m LEFT JOIN pg_auth_members a ON a.member = m.oid LEFT JOIN pg_roles g ON g.oid = a.roleid
+      WHERE m.rolname = $1 OR m.rolname = ANY($2::text[])
+      ORDER BY 1, 2`, [runRole, created]);
+    const ours = new Set([runRole, ...created]);
+    for (const x of r.rows) {
+        const who = x.member === runRole ? `the run's role ${runRole}` : `role ${x.member}, created by the migrations,`;
+        if (x.createdb)
+            return `gave ${who} CREATEDB`;
+        if (x.role !== null && !ours.has(x.role))
+            return `made ${who} a member of ${x.role}, a role the run did not create${/^pg_/.test(x.role) ? ' (a predefined role with access to the server)' : ''}`;
+    }
+    // Roles the migrations create stay usable by them (ALTER ... OWNER TO, CREATE SCHEMA
+    // AUTHORIZATION), as for a superuser: what createrole_self_grant does from 16 on. Not after a
+    // SET ROLE, where the grant could fail and take the migration's transaction with it.
+    const me = await client.query('SELECT current_user = $1 OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok', [runRole]);
+    if (!me.rows[0]?.ok)
+        return undefined;
+    for (const role of created) {
+        if (!r.rows.some((x) => x.member === runRole && x.role === role))
+            await client.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(runRole)}`);
+    }
+    return undefined;
+}
 
 ;// CONCATENATED MODULE: ./src/db/scratch.ts
+
 
 
 
@@ -42170,6 +42262,8 @@ class ScratchServer {
     /** The server's roles when the run began, while it tracks roles. */
     rolesAtStart;
     markedRoles = new Set();
+    /** The roles at start that are the server's own, not left by an ended run. */
+    serverRoles;
     /** The role the scratch databases' connections log in as, when the run has one. */
     runRoleState;
     /** Run in every new database that is not a copy: what the migration tool would have created first. */
@@ -42305,6 +42399,10 @@ class ScratchServer {
         }
         return db;
     }
+    /** The URL as the run's role (its password is a secret), when the run has one. */
+    get runRoleUrl() {
+        return this.runRoleState ? urlAsRole(this.url, this.runRoleState) : undefined;
+    }
     /** The role the migrations run as, when the run has one. */
     get runRole() {
         return this.runRoleState?.name;
@@ -42354,6 +42452,9 @@ class ScratchServer {
             await this.admin.query('SELECT pg_advisory_lock($1)', [ROLE_LOCK_KEY]);
         }
         this.rolesAtStart = await snapshotRoles(this.admin);
+        // Roles of ended runs that a run starting now may drop: not the server's own to watch.
+        const left = await this.admin.query("SELECT rolname AS name FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'");
+        this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !left.rows.some((x) => x.name === name)));
     }
     /**
      * The server's roles now (read on the admin connection). New ones are marked as this run's
@@ -42370,6 +42471,29 @@ class ScratchServer {
             }
         }
         return now;
+    }
+    /**
+     * Drops the roles that appeared since `since`, once the databases retired so far are gone
+     * (objects in them depend on the roles): a stage that applies the migrations again in a
+     * database of its own needs the server without the roles an earlier stage's migrations left.
+     * The messages of those that could not be dropped.
+     */
+    async dropRolesSince(since) {
+        if (!this.rolesAtStart)
+            return [];
+        await this.retiring;
+        const failures = [];
+        for (const role of (await this.roles()).keys()) {
+            if (since.has(role) || this.rolesAtStart.has(role))
+                continue;
+            try {
+                await this.adminQuery(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+            }
+            catch (e) {
+                failures.push(`role ${role}: ${errorMessage(e)}`);
+            }
+        }
+        return failures;
     }
     /** Drops the roles that appeared since {@link trackRoles}; the messages of those that could not be dropped. */
     async dropNewRoles() {
@@ -42395,9 +42519,37 @@ class ScratchServer {
         }
         return failures;
     }
+    /** The URL the migrations' connections and commands use: the run role's, when the run has one. */
+    urlFor(db) {
+        return this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url;
+    }
+    /** Can the role the migrations run as create roles (the run's role with CREATEROLE, or a connecting role with CREATEROLE or superuser)? */
+    async migrationsCanCreateRoles() {
+        if (this.runRoleState)
+            return this.runRoleState.createRole;
+        const r = await this.admin.query('SELECT rolsuper OR rolcreaterole AS can FROM pg_roles WHERE rolname = current_user');
+        return r.rows[0]?.can === true;
+    }
+    /**
+     * Before Postgres 16 the run's role with CREATEROLE could grant itself a predefined role with
+     * access to the server (or any other role), so what the migrations do to roles is checked after
+     * each of their statements; undefined when there is nothing to check, else why the run stops.
+     */
+    async roleEscalation(client = this.admin) {
+        if (!this.runRoleState?.createRole || this.versionNum >= 160000 || !this.serverRoles)
+            return undefined;
+        const found = await roleEscalation(client, this.runRoleState.name, this.serverRoles);
+        return found === undefined
+            ? undefined
+            : `the migrations ${found}: on Postgres ${Math.floor(this.versionNum / 10000)} a role with CREATEROLE may do this, which would reach past the scratch databases (Postgres 16 and newer hold CREATEROLE to the roles it creates); ` +
+                'if the migrations must, allow-outside: superuser runs them as the connecting role';
+    }
     /** Connects to one of our scratch databases. */
     async connect(db) {
-        return connectWithRetry(this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url, { timeoutMs: 10_000 });
+        const client = await connectWithRetry(this.urlFor(db), { timeoutMs: 10_000 });
+        if (this.runRoleState?.createRole && this.versionNum < 160000)
+            setStatementCheck(client, (c) => this.roleEscalation(c));
+        return client;
     }
     /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */
     async connectAsConnectingRole(db) {
@@ -54101,6 +54253,7 @@ function plpgsqlTrees(body) {
 
 
 
+
 /**
  * Statements that act outside the scratch database a migration runs in: on the server, its files,
  * its other databases or sessions, or other servers. They are refused before anything runs, one
@@ -54360,6 +54513,31 @@ function touchesRoles(parsed) {
         // A body no parser reads (another language, or one the parser refuses): by its words.
         if (unread.some((text) => /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(text))))
             return true;
+    }
+    return false;
+}
+/**
+ * Does a file run SQL the parse tree cannot read: a statement the parser refused, a DO block or
+ * routine in a language other than SQL whose body cannot be read or builds SQL at run time
+ * (EXECUTE)? Such SQL may create roles that {@link touchesRoles} does not see.
+ */
+function runsUnseenSql(parsed) {
+    for (const statement of parsed.statements) {
+        if (statement.unparsed || Object.keys(statement.node).length === 0)
+            return true;
+        for (const node of walk(statement.node)) {
+            const k = kindOf(node);
+            if (!k)
+                continue;
+            const routine = routineBody(k[0], k[1]);
+            if (!routine || routine.language.toLowerCase() === 'sql')
+                continue;
+            if (routine.language.toLowerCase() !== 'plpgsql')
+                return true;
+            const inner = plpgsqlTrees(readPlpgsqlBody(routine.text));
+            if (!inner || inner.dynamic)
+                return true;
+        }
     }
     return false;
 }
@@ -55509,6 +55687,7 @@ async function runDataTestCommand(command, runner, db, config) {
 
 
 
+
 /** How many violating rows an assertion finding shows. */
 const SHOWN_ROWS = 5;
 /** Longest value shown in a cell of those rows. */
@@ -55619,10 +55798,11 @@ async function runAsserts(client, parsed, version) {
             let result;
             try {
                 result = await runQuery(client, stmt);
+                await checkStatement(client, parsed, stmt);
                 await client.query('RELEASE SAVEPOINT mci_assert');
             }
             catch (e) {
-                if (isConnectionError(e))
+                if (isConnectionError(e) || isInputError(e))
                     throw e;
                 await client.query('ROLLBACK TO SAVEPOINT mci_assert');
                 findings.push(queryErrorFinding(parsed, stmt, e, version));
@@ -58148,6 +58328,8 @@ class PreSeedCheckpoint {
 
 
 
+
+
 const steps_ok = { ok: true, failure: undefined, durations: [] };
 const failed = { ok: false, failure: undefined, durations: [] };
 /** `runRole`: the role the migrations log in as, named in the hint of a privilege they lack. */
@@ -58198,14 +58380,21 @@ function sqlStepper(client, runRole) {
  */
 function commandStepper(ctx, db) {
     const { upCommand, downCommand } = ctx.config;
-    const env = steps_databaseEnv(db.url);
+    // The run's role where the run has one: the tool's SQL is held back like the migrations' own.
+    const url = ctx.server.urlFor(db);
+    const env = steps_databaseEnv(url);
     const run = async (command, prepared, rule, message) => {
         if (!ctx.runCommand)
             throw new Error('no command runner: this front end cannot run migration commands');
         const r = await ctx.runCommand(command, { cwd: ctx.config.root, env, timeoutMs: ctx.config.statementTimeoutMs });
+        const escalation = await ctx.server.roleEscalation();
+        if (escalation)
+            throw new InputError('input', `${escalation}; the run was stopped`, { file: prepared.migration.up.file });
         if (r.exitCode === 0 && !r.timedOut)
             return { result: steps_ok, finding: undefined };
         const why = r.timedOut ? `did not finish within ${ctx.config.statementTimeoutMs} ms` : `exited with ${r.exitCode}`;
+        const tail = maskPassword(maskPassword(outputTail(r.output).split(url).join('$DATABASE_URL'), url), db.url);
+        const role = ctx.server.runRole;
         const finding = {
             stage: 'syntax',
             severity: 'error',
@@ -58213,7 +58402,8 @@ function commandStepper(ctx, db) {
             migration: prepared.migration.version,
             file: prepared.migration.up.file,
             message: `${message}: \`${command}\` ${why}`,
-            detail: outputTail(r.output).split(db.url).join('$DATABASE_URL'),
+            detail: tail,
+            ...(role && /permission denied|must be (?:the )?(?:owner|superuser|a member)/i.test(tail) ? { hint: runRoleHint(role) } : {}),
         };
         return { result: failed, finding };
     };
@@ -58570,6 +58760,7 @@ async function applySessionLimits(client, ctx) {
 
 
 
+
 /** Does the migration touch one of the critical tables (or hide what it touches in a DO block or a function)? */
 function touchesCritical(prepared, critical) {
     const statements = [prepared.up, prepared.down].flatMap((r) => (r?.ok ? r.parsed.statements : []));
@@ -58792,7 +58983,11 @@ function createDataObserver(ctx) {
                 return;
             }
             ctx.progress({ kind: 'info', message: `data: running the data test command: ${command}` });
-            const f = await runDataTestCommand(command, ctx.runCommand, db, config);
+            // As the run's role, where the run has one: the command reaches no further than the migrations.
+            const f = await runDataTestCommand(command, ctx.runCommand, { ...db, url: ctx.server.urlFor(db) }, config);
+            const escalation = await ctx.server.roleEscalation();
+            if (escalation)
+                throw new InputError('input', `${escalation.replace(/^the migrations/, 'the data test command')}; the run was stopped`);
             if (f)
                 outcome.findings.push(f);
         },
@@ -68262,7 +68457,10 @@ async function runPipeline(config, hooks = {}) {
     // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
     let serverParsed;
     try {
-        log(await chooseMigrationRole(server, config, migrations));
+        const role = await chooseMigrationRole(server, config, migrations);
+        if (server.runRoleUrl)
+            hooks.secret?.(server.runRoleUrl);
+        log(role);
         serverParsed = await trustServerGrammar(server, migrations, server.version);
     }
     catch (e) {
@@ -68317,13 +68515,19 @@ async function runPipeline(config, hooks = {}) {
     try {
         // Roles a migration creates are the server's: tracked from here, compared and dropped at the end.
         const files = migrations.flatMap((p) => [p.up, p.down, p.verify]);
-        if (config.upCommand || files.some((f) => f?.ok && touchesRoles(f.parsed)))
+        // Also whenever SQL the parse tree cannot read (EXECUTE, a routine in another language, a
+        // migration tool's code) runs on a connection that may create roles.
+        const parsedFiles = files.flatMap((f) => (f?.ok ? [f.parsed] : []));
+        const rolesPossible = config.upCommand !== undefined || parsedFiles.some(touchesRoles) || parsedFiles.some(runsUnseenSql);
+        if (rolesPossible && (await server.migrationsCanCreateRoles()))
             await server.trackRoles(log);
         // A template pays off when two stages start from the baseline (the walk and the performance
         // stage); one stage simply applies it. A migration tool keeps its own bookkeeping: replayed, not cloned.
         const consumers = Number(config.stages.some((s) => WALK_STAGES.includes(s))) + Number(config.stages.includes('performance'));
         const base = config.upCommand || consumers < 2 ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
         ctx.baselineTemplate = base.template;
+        // The roles of the baseline; those the walk's migrations create again are dropped before the performance stage applies them.
+        const rolesBeforeWalk = server.tracksRoles ? await server.roles() : undefined;
         shardCtx.baselineTemplate = base.template;
         upfront.push(...base.findings);
         findings.push(...base.findings);
@@ -68351,6 +68555,10 @@ async function runPipeline(config, hooks = {}) {
         // The performance stage needs a database of its own, seeded at volume.
         if (config.stages.includes('performance')) {
             const t0 = external_node_perf_hooks_.performance.now();
+            if (rolesBeforeWalk && walkStages.length > 0) {
+                for (const failure of await server.dropRolesSince(rolesBeforeWalk))
+                    log(`a role the walk's migrations left could not be dropped before the performance stage: ${failure}`);
+            }
             record(await runPerformanceStage(shardCtx), external_node_perf_hooks_.performance.now() - t0);
         }
     }
@@ -68414,14 +68622,21 @@ async function runPipeline(config, hooks = {}) {
  */
 async function chooseMigrationRole(server, config, migrations) {
     const files = migrations.flatMap((p) => [p.up, p.down, p.verify]).flatMap((f) => (f?.ok ? [f.parsed] : []));
-    const why = config.upCommand
-        ? 'up-command runs them as it connects'
-        : config.allowOutside.length > 0
-            ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
+    // A migration tool's code is not read: its roles may be created, except where CREATEROLE reaches
+    // past the roles it creates (before 16), and no extension or existing role is known to need more.
+    const codeCreatesRoles = server.versionNum >= 160000;
+    const why = config.allowOutside.length > 0
+        ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
+        : config.upCommand
+            ? await server.useRunRole({ createRole: codeCreatesRoles, extensions: [], roles: [] })
             : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))], roles: [...new Set(files.flatMap(rolesNamed))] });
-    return why
-        ? `migrations run as the connecting role (${why}): SQL that routines build at run time is not held back`
-        : `migrations run as ${server.runRole}, a role of this run that may act only inside its scratch databases`;
+    const who = [config.upCommand ? 'up-command connects' : 'migrations run', config.dataTestCommand ? 'the data test command connects' : ''].filter(Boolean).join(' and ');
+    if (why)
+        return `${who} as the connecting role (${why}): SQL that routines build at run time is not held back`;
+    const roles = config.upCommand && !codeCreatesRoles
+        ? `; it may not create roles (on Postgres ${Math.floor(server.versionNum / 10000)} CREATEROLE could grant access to the server; allow-outside: superuser runs a tool that creates roles as the connecting role)`
+        : '';
+    return `${who} as ${server.runRole}, a role of this run that may act only inside its scratch databases${roles}`;
 }
 function nothingToTestFinding(ref, count) {
     return {
@@ -75979,6 +76194,13 @@ async function run() {
                 // A log is not a live line: how far a fill has come would be a line per table.
                 progress: (event) => (event.kind === 'working' && event.rows ? undefined : info(formatProgress(event, { color: false }))),
                 runCommand: actionsCommand,
+                secret: (connection) => {
+                    const known = new Set(masker.secrets);
+                    masker.addConnectionString(connection);
+                    for (const secret of masker.secrets)
+                        if (!known.has(secret))
+                            core_setSecret(secret);
+                },
             }));
         }
         await publish(report, settings);

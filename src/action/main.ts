@@ -116,6 +116,11 @@ export async function run(): Promise<void> {
           // A log is not a live line: how far a fill has come would be a line per table.
           progress: (event) => (event.kind === 'working' && event.rows ? undefined : info(formatProgress(event, { color: false }))),
           runCommand: actionsCommand,
+          secret: (connection) => {
+            const known = new Set(masker.secrets);
+            masker.addConnectionString(connection);
+            for (const secret of masker.secrets) if (!known.has(secret)) core.setSecret(secret);
+          },
         }),
       );
     }

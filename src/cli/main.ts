@@ -92,6 +92,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           ? live.show(formatProgress({ kind: 'working', message: event.message }, { color }), formatWorkingRows(event))
           : err(`${formatProgress(event, { color, width })}\n`),
       runCommand: spawnCommand,
+      secret: (connection) => masker.addConnectionString(connection),
     }));
     writeFiles(report, config.reportJson, config.sarif, config.root, mask);
     if (args.githubAnnotations) printAnnotations(report, out);

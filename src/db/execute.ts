@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { ParsedSource, Statement } from '../sql/parse.js';
+import { InputError } from '../errors.js';
 
 /** A statement Postgres refused, with everything the server said about it. */
 export interface StatementFailure {
@@ -101,6 +102,54 @@ const deadlines = new WeakMap<pg.ClientBase, ClientDeadlines>();
 export function setClientDeadlines(client: pg.ClientBase, limits: ClientDeadlines): void {
   if (limits.statementMs > 0 || (limits.lockMs ?? 0) > 0) deadlines.set(client, limits);
   else deadlines.delete(client);
+}
+
+/**
+ * A check run on the same connection after every statement of a file applied through this module:
+ * it sees the statement's effects inside its transaction. A message stops the run (see {@link StatementRefused}).
+ */
+export type StatementCheck = (client: pg.ClientBase) => Promise<string | undefined>;
+
+const statementChecks = new WeakMap<pg.ClientBase, StatementCheck>();
+
+export function setStatementCheck(client: pg.ClientBase, check: StatementCheck | undefined): void {
+  if (check) statementChecks.set(client, check);
+  else statementChecks.delete(client);
+}
+
+/**
+ * A statement did what the run must not let through: its transaction was rolled back, and the
+ * run stops (exit 2) instead of reporting an SQL failure.
+ */
+export class StatementRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StatementRefused';
+  }
+}
+
+/** The refusal as the run's error, at the file and line of the statement that did it. */
+function refusedAt(e: StatementRefused, parsed: ParsedSource, stmt: Statement | undefined): InputError {
+  return new InputError('input', `${e.message}; the run was stopped`, { file: parsed.source.file, ...(stmt ? { line: stmt.line, column: stmt.column } : {}) });
+}
+
+async function runCheck(client: pg.ClientBase): Promise<void> {
+  const check = statementChecks.get(client);
+  if (!check) return;
+  const problem = await check(client);
+  if (problem === undefined) return;
+  // Undone where a transaction is open; the run's close drops the roles involved either way.
+  await client.query('ROLLBACK').catch(() => {});
+  throw new StatementRefused(problem);
+}
+
+/** The client's check after a statement run outside {@link applyStatements}: the run's error at its file and line. */
+export async function checkStatement(client: pg.ClientBase, parsed: ParsedSource, stmt: Statement): Promise<void> {
+  try {
+    await runCheck(client);
+  } catch (e) {
+    throw e instanceof StatementRefused ? refusedAt(e, parsed, stmt) : e;
+  }
 }
 
 // The server's own timeouts fire first when they are still in force; past this much more, the
@@ -286,10 +335,13 @@ export async function applyStatements(
       await queryWithDeadline(client, stmt.sql);
       const ms = performance.now() - t0;
       durations.push(ms);
+      // Not part of the statement's time.
+      await runCheck(client);
       await opts.observer?.after?.(client, stmt, i, ms);
       if (mode === 'none' || (mode === 'per-migration' && stmt.nonTransactional)) committedSomething = true;
     } catch (e) {
       if (isConnectionError(e)) throw e;
+      if (e instanceof StatementRefused) throw refusedAt(e, parsed, stmt);
       // A file that opened its own transaction leaves the session aborted: close it as well.
       if (inTx || mode === 'none') await client.query('ROLLBACK').catch(() => {});
       return { ok: false, failure: toFailure(e, i, stmt, committedSomething), durations };
@@ -315,7 +367,8 @@ export async function applyStatements(
  */
 export async function applyWhole(client: pg.ClientBase, parsed: ParsedSource): Promise<ApplyResult> {
   if (parsed.statements.length === 0) return { ok: true, failure: undefined, durations: [] };
-  if (executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional)) return applyStatements(client, parsed);
+  // A checked client's statements are checked one by one, before the next can use what one did.
+  if (statementChecks.has(client) || executionPlan(parsed).mode !== 'per-migration' || parsed.statements.some((s) => s.nonTransactional)) return applyStatements(client, parsed);
   const t0 = performance.now();
   try {
     await queryWithDeadline(client, parsed.source.text);

@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { InputError, errorMessage } from '../errors.js';
 import { connectWithRetry, describeServer, maskPassword, urlForDatabase } from './connect.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
-import { snapshotRoles, type RoleSnapshot } from './roles.js';
+import { setStatementCheck } from './execute.js';
+import { roleEscalation, snapshotRoles, type RoleSnapshot } from './roles.js';
 import { createRunRole, dropRunRole, urlAsRole, type RunRole } from './run-role.js';
 
 export const SCRATCH_PREFIX = 'mci_';
@@ -39,6 +40,8 @@ export class ScratchServer {
   /** The server's roles when the run began, while it tracks roles. */
   private rolesAtStart: RoleSnapshot | undefined;
   private readonly markedRoles = new Set<string>();
+  /** The roles at start that are the server's own, not left by an ended run. */
+  private serverRoles: RoleSnapshot | undefined;
   /** The role the scratch databases' connections log in as, when the run has one. */
   private runRoleState: RunRole | undefined;
   /** Run in every new database that is not a copy: what the migration tool would have created first. */
@@ -179,6 +182,11 @@ export class ScratchServer {
     return db;
   }
 
+  /** The URL as the run's role (its password is a secret), when the run has one. */
+  get runRoleUrl(): string | undefined {
+    return this.runRoleState ? urlAsRole(this.url, this.runRoleState) : undefined;
+  }
+
   /** The role the migrations run as, when the run has one. */
   get runRole(): string | undefined {
     return this.runRoleState?.name;
@@ -228,6 +236,9 @@ export class ScratchServer {
       await this.admin.query('SELECT pg_advisory_lock($1)', [ROLE_LOCK_KEY]);
     }
     this.rolesAtStart = await snapshotRoles(this.admin);
+    // Roles of ended runs that a run starting now may drop: not the server's own to watch.
+    const left = await this.admin.query<{ name: string }>("SELECT rolname AS name FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'");
+    this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !left.rows.some((x) => x.name === name)));
   }
 
   /**
@@ -244,6 +255,27 @@ export class ScratchServer {
       }
     }
     return now;
+  }
+
+  /**
+   * Drops the roles that appeared since `since`, once the databases retired so far are gone
+   * (objects in them depend on the roles): a stage that applies the migrations again in a
+   * database of its own needs the server without the roles an earlier stage's migrations left.
+   * The messages of those that could not be dropped.
+   */
+  async dropRolesSince(since: RoleSnapshot): Promise<string[]> {
+    if (!this.rolesAtStart) return [];
+    await this.retiring;
+    const failures: string[] = [];
+    for (const role of (await this.roles()).keys()) {
+      if (since.has(role) || this.rolesAtStart.has(role)) continue;
+      try {
+        await this.adminQuery(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+      } catch (e) {
+        failures.push(`role ${role}: ${errorMessage(e)}`);
+      }
+    }
+    return failures;
   }
 
   /** Drops the roles that appeared since {@link trackRoles}; the messages of those that could not be dropped. */
@@ -267,9 +299,37 @@ export class ScratchServer {
     return failures;
   }
 
+  /** The URL the migrations' connections and commands use: the run role's, when the run has one. */
+  urlFor(db: ScratchDatabase): string {
+    return this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url;
+  }
+
+  /** Can the role the migrations run as create roles (the run's role with CREATEROLE, or a connecting role with CREATEROLE or superuser)? */
+  async migrationsCanCreateRoles(): Promise<boolean> {
+    if (this.runRoleState) return this.runRoleState.createRole;
+    const r = await this.admin.query<{ can: boolean }>('SELECT rolsuper OR rolcreaterole AS can FROM pg_roles WHERE rolname = current_user');
+    return r.rows[0]?.can === true;
+  }
+
+  /**
+   * Before Postgres 16 the run's role with CREATEROLE could grant itself a predefined role with
+   * access to the server (or any other role), so what the migrations do to roles is checked after
+   * each of their statements; undefined when there is nothing to check, else why the run stops.
+   */
+  async roleEscalation(client: pg.ClientBase = this.admin): Promise<string | undefined> {
+    if (!this.runRoleState?.createRole || this.versionNum >= 160000 || !this.serverRoles) return undefined;
+    const found = await roleEscalation(client, this.runRoleState.name, this.serverRoles);
+    return found === undefined
+      ? undefined
+      : `the migrations ${found}: on Postgres ${Math.floor(this.versionNum / 10000)} a role with CREATEROLE may do this, which would reach past the scratch databases (Postgres 16 and newer hold CREATEROLE to the roles it creates); ` +
+          'if the migrations must, allow-outside: superuser runs them as the connecting role';
+  }
+
   /** Connects to one of our scratch databases. */
   async connect(db: ScratchDatabase): Promise<pg.Client> {
-    return connectWithRetry(this.runRoleState ? urlAsRole(db.url, this.runRoleState) : db.url, { timeoutMs: 10_000 });
+    const client = await connectWithRetry(this.urlFor(db), { timeoutMs: 10_000 });
+    if (this.runRoleState?.createRole && this.versionNum < 160000) setStatementCheck(client, (c) => this.roleEscalation(c));
+    return client;
   }
 
   /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */

@@ -2,6 +2,7 @@ import { InputError } from '../errors.js';
 import { defElemArg, kindOf, list, routineSource, str, stringList, unwrap, walk, type Node } from './nodes.js';
 import { parseSql, plpgsqlTrees, readPlpgsqlBody } from './plpgsql.js';
 import type { ParsedSource, ParseResult, Statement } from './parse.js';
+import { plpgsqlTrees, readPlpgsqlBody } from './plpgsql.js';
 
 /**
  * Statements that act outside the scratch database a migration runs in: on the server, its files,
@@ -262,6 +263,27 @@ export function touchesRoles(parsed: ParsedSource): boolean {
     }
     // A body no parser reads (another language, or one the parser refuses): by its words.
     if (unread.some((text) => /\b(create|alter|drop)\s+(role|user|group)\b|\bgrant\b/i.test(stripCommentsAndStrings(text)))) return true;
+  }
+  return false;
+}
+
+/**
+ * Does a file run SQL the parse tree cannot read: a statement the parser refused, a DO block or
+ * routine in a language other than SQL whose body cannot be read or builds SQL at run time
+ * (EXECUTE)? Such SQL may create roles that {@link touchesRoles} does not see.
+ */
+export function runsUnseenSql(parsed: ParsedSource): boolean {
+  for (const statement of parsed.statements) {
+    if (statement.unparsed || Object.keys(statement.node).length === 0) return true;
+    for (const node of walk(statement.node)) {
+      const k = kindOf(node);
+      if (!k) continue;
+      const routine = routineBody(k[0], k[1]);
+      if (!routine || routine.language.toLowerCase() === 'sql') continue;
+      if (routine.language.toLowerCase() !== 'plpgsql') return true;
+      const inner = plpgsqlTrees(readPlpgsqlBody(routine.text));
+      if (!inner || inner.dynamic) return true;
+    }
   }
   return false;
 }

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.js';
-import { applyStatements, isConnectionError } from '../db/execute.js';
+import { applyStatements, checkStatement, isConnectionError } from '../db/execute.js';
+import { isInputError } from '../errors.js';
 import { listFolder, readSqlFile, relativePath } from '../migrations/files.js';
 import type { Finding } from '../report/model.js';
 import { positionInStatement, parseSource, statementHead, type ParsedSource, type ParseResult, type Statement } from '../sql/parse.js';
@@ -146,9 +147,10 @@ export async function runAsserts(client: pg.ClientBase, parsed: ParsedSource, ve
       let result: QueryRows;
       try {
         result = await runQuery(client, stmt);
+        await checkStatement(client, parsed, stmt);
         await client.query('RELEASE SAVEPOINT mci_assert');
       } catch (e) {
-        if (isConnectionError(e)) throw e;
+        if (isConnectionError(e) || isInputError(e)) throw e;
         await client.query('ROLLBACK TO SAVEPOINT mci_assert');
         findings.push(queryErrorFinding(parsed, stmt, e, version));
         continue;

@@ -6,6 +6,7 @@
  * - after the down: a fingerprint (C); A, B and C compared (see data-roundtrip.ts);
  * - at the end, with every migration under test applied: the user's data test command.
  */
+import { InputError } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { droppedData, FingerprintStore, type Fingerprint, type TableFilter } from '../db/fingerprint.js';
@@ -260,7 +261,10 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
         return;
       }
       ctx.progress({ kind: 'info', message: `data: running the data test command: ${command}` });
-      const f = await runDataTestCommand(command, ctx.runCommand, db, config);
+      // As the run's role, where the run has one: the command reaches no further than the migrations.
+      const f = await runDataTestCommand(command, ctx.runCommand, { ...db, url: ctx.server.urlFor(db) }, config);
+      const escalation = await ctx.server.roleEscalation();
+      if (escalation) throw new InputError('input', `${escalation.replace(/^the migrations/, 'the data test command')}; the run was stopped`);
       if (f) outcome.findings.push(f);
     },
   };

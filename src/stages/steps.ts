@@ -3,8 +3,10 @@ import { applyStatements, applyWhole, type ApplyResult } from '../db/execute.js'
 import type { ScratchDatabase } from '../db/scratch.js';
 import type { Finding } from '../report/model.js';
 import { outputTail } from '../command-runner.js';
+import { maskPassword } from '../db/connect.js';
+import { InputError } from '../errors.js';
 import type { PreparedMigration, StageContext } from './context.js';
-import { applyUnderTest, failureFinding, runVerify, type PreSeedTry, type UpOutcome } from './syntax.js';
+import { applyUnderTest, failureFinding, runRoleHint, runVerify, type PreSeedTry, type UpOutcome } from './syntax.js';
 
 export type { UpOutcome } from './syntax.js';
 
@@ -81,12 +83,18 @@ export function sqlStepper(client: pg.ClientBase, runRole?: string): Stepper {
  */
 export function commandStepper(ctx: StageContext, db: ScratchDatabase): Stepper {
   const { upCommand, downCommand } = ctx.config;
-  const env = databaseEnv(db.url);
+  // The run's role where the run has one: the tool's SQL is held back like the migrations' own.
+  const url = ctx.server.urlFor(db);
+  const env = databaseEnv(url);
   const run = async (command: string, prepared: PreparedMigration, rule: string, message: string) => {
     if (!ctx.runCommand) throw new Error('no command runner: this front end cannot run migration commands');
     const r = await ctx.runCommand(command, { cwd: ctx.config.root, env, timeoutMs: ctx.config.statementTimeoutMs });
+    const escalation = await ctx.server.roleEscalation();
+    if (escalation) throw new InputError('input', `${escalation}; the run was stopped`, { file: prepared.migration.up.file });
     if (r.exitCode === 0 && !r.timedOut) return { result: ok, finding: undefined };
     const why = r.timedOut ? `did not finish within ${ctx.config.statementTimeoutMs} ms` : `exited with ${r.exitCode}`;
+    const tail = maskPassword(maskPassword(outputTail(r.output).split(url).join('$DATABASE_URL'), url), db.url);
+    const role = ctx.server.runRole;
     const finding: Finding = {
       stage: 'syntax',
       severity: 'error',
@@ -94,7 +102,8 @@ export function commandStepper(ctx: StageContext, db: ScratchDatabase): Stepper 
       migration: prepared.migration.version,
       file: prepared.migration.up.file,
       message: `${message}: \`${command}\` ${why}`,
-      detail: outputTail(r.output).split(db.url).join('$DATABASE_URL'),
+      detail: tail,
+      ...(role && /permission denied|must be (?:the )?(?:owner|superuser|a member)/i.test(tail) ? { hint: runRoleHint(role) } : {}),
     };
     return { result: failed, finding };
   };
