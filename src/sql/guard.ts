@@ -2,7 +2,6 @@ import { InputError } from '../errors.js';
 import { defElemArg, kindOf, list, routineSource, str, stringList, unwrap, walk, type Node } from './nodes.js';
 import { parseSql, plpgsqlTrees, readPlpgsqlBody } from './plpgsql.js';
 import type { ParsedSource, ParseResult, Statement } from './parse.js';
-import { plpgsqlTrees, readPlpgsqlBody } from './plpgsql.js';
 
 /**
  * Statements that act outside the scratch database a migration runs in: on the server, its files,
@@ -279,8 +278,8 @@ export function runsUnseenSql(parsed: ParsedSource): boolean {
       const k = kindOf(node);
       if (!k) continue;
       const routine = routineBody(k[0], k[1]);
-      if (!routine || routine.language.toLowerCase() === 'sql') continue;
-      if (routine.language.toLowerCase() !== 'plpgsql') return true;
+      if (!routine || routine.language === 'sql') continue;
+      if (routine.language !== 'plpgsql') return true;
       const inner = plpgsqlTrees(readPlpgsqlBody(routine.text));
       if (!inner || inner.dynamic) return true;
     }
