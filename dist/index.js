@@ -54253,7 +54253,6 @@ function plpgsqlTrees(body) {
 
 
 
-
 /**
  * Statements that act outside the scratch database a migration runs in: on the server, its files,
  * its other databases or sessions, or other servers. They are refused before anything runs, one
@@ -54530,9 +54529,9 @@ function runsUnseenSql(parsed) {
             if (!k)
                 continue;
             const routine = routineBody(k[0], k[1]);
-            if (!routine || routine.language.toLowerCase() === 'sql')
+            if (!routine || routine.language === 'sql')
                 continue;
-            if (routine.language.toLowerCase() !== 'plpgsql')
+            if (routine.language !== 'plpgsql')
                 return true;
             const inner = plpgsqlTrees(readPlpgsqlBody(routine.text));
             if (!inner || inner.dynamic)
@@ -58001,8 +58000,10 @@ async function seedTables(client, opts) {
     const order = fillOrder(catalog, [...fill]);
     if (order.length === 0)
         return outcome;
-    const userCode = await suppressUserCode(client, inTransaction);
-    if (!userCode.suppressed)
+    const userCode = opts.asApplication
+        ? { suppressed: false, restore: async () => { } }
+        : await suppressUserCode(client, inTransaction);
+    if (!userCode.suppressed && !opts.asApplication)
         outcome.userCodeFires = userCode.reason;
     const filled = [];
     try {
@@ -66161,23 +66162,26 @@ function writeBurdens(up) {
     }
     return out;
 }
+/** The runs' timings, or why the batch could not be inserted (a trigger that raises, a check the generated rows fail). */
 async function timeBatch(client, table, rows) {
     const runs = [];
     for (let i = 0; i < RUNS; i++) {
         await client.query('BEGIN');
         try {
             const t0 = external_node_perf_hooks_.performance.now();
-            const r = await seedTables(client, { rows: rows + BATCH, tables: [`${table.schema}.${table.name}`], inTransaction: true });
+            // As the application inserts: what a new trigger or foreign key costs fires with each row.
+            const r = await seedTables(client, { rows: rows + BATCH, tables: [`${table.schema}.${table.name}`], inTransaction: true, asApplication: true });
             const ms = external_node_perf_hooks_.performance.now() - t0;
-            if (!r.seeded.some((s) => s.rowsAdded >= BATCH))
-                return undefined;
+            if (!r.seeded.some((s) => s.rowsAdded >= BATCH)) {
+                return { failed: r.notices.find((n) => n.message !== '')?.message ?? `${BATCH.toLocaleString('en-US')} rows could not be inserted` };
+            }
             runs.push(ms);
         }
         finally {
             await client.query('ROLLBACK').catch(() => { });
         }
     }
-    return runs.length > 0 ? writeTimings(runs) : undefined;
+    return writeTimings(runs);
 }
 class WriteCost {
     before;
@@ -66194,7 +66198,7 @@ class WriteCost {
             if (!b)
                 continue;
             const timings = await timeBatch(client, t, rows.get(t.oid) ?? 0);
-            if (timings)
+            if (!('failed' in timings))
                 before.set(t, { timings, burdens: b });
         }
         return new WriteCost(before, rows);
@@ -66202,15 +66206,26 @@ class WriteCost {
     async after(client, opts) {
         const findings = [];
         for (const [t, b] of this.before) {
-            const after = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
-            if (!after)
-                continue;
-            const ratio = after.fastest / Math.max(b.timings.fastest, 0.01);
-            const noise = writeNoise(b.timings, after);
             const counted = [...new Set(b.burdens)].map((w) => {
                 const n = b.burdens.filter((x) => x === w).length;
                 return `${n} new ${w}${n === 1 ? '' : w.endsWith('x') ? 'es' : 's'}`;
             });
+            const after = await timeBatch(client, t, this.rows.get(t.oid) ?? 0);
+            if ('failed' in after) {
+                // Inserted before, refused after: what the migration added rejects the generated rows.
+                findings.push({
+                    stage: 'performance',
+                    severity: 'notice',
+                    rule: 'write-cost',
+                    migration: opts.version,
+                    file: opts.up.source.file,
+                    message: `inserts into ${t.display} could not be timed after ${opts.version} (${counted.join(', ')}): ${after.failed}`,
+                    hint: 'generated rows that the application would not write can fail a new trigger or constraint; if the application writes such rows, its inserts fail after this migration',
+                });
+                continue;
+            }
+            const ratio = after.fastest / Math.max(b.timings.fastest, 0.01);
+            const noise = writeNoise(b.timings, after);
             // Never a warning for what the message calls unchanged, nor when a run before was as slow as one after.
             const warn = opts.threshold !== undefined && ratio >= opts.threshold && ratio >= 1 + noise && after.fastest > b.timings.slowest;
             findings.push({
