@@ -78,6 +78,37 @@ describe.each(servers())('scoped snapshots on $name', ({ url }) => {
     expect(await leftoverScratchDatabases(url)).toEqual([]);
   });
 
+  it("prove the rest unchanged while another session's temporary tables come and go, and still see a change outside the scope", async () => {
+    const db = await server.createDatabase();
+    const client = await server.connect(db);
+    const other = await server.connect(db);
+    try {
+      await client.query('CREATE TABLE kept (id int PRIMARY KEY, note text); CREATE TABLE mine (id int)');
+      const scoped = new ScopedSnapshots();
+      await scoped.first(client, ['mine'], false);
+      // What the data stage does between two snapshots, on a connection of its own.
+      await other.query('CREATE TEMP TABLE elsewhere (tbl int4 NOT NULL, k text PRIMARY KEY, h int8[] NOT NULL)');
+      await client.query('ALTER TABLE mine ADD COLUMN body text');
+      const b = await scoped.then(client);
+      expect(renderSnapshot(b)).toBe(renderSnapshot(await snapshotSchema(client)));
+      await other.query('DROP TABLE elsewhere');
+      await client.query('ALTER TABLE mine DROP COLUMN body');
+      const c = await scoped.then(client);
+      expect(renderSnapshot(c)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(scoped.stats).toMatchObject({ detail: 2, digestMoved: 0 });
+      // A change the names do not reach moves the digest: read whole, and right.
+      await client.query('ALTER TABLE kept ALTER COLUMN note SET DEFAULT \'x\'');
+      const d = await scoped.then(client);
+      expect(scoped.stats.digestMoved).toBe(1);
+      expect(renderSnapshot(d)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(renderSnapshot(d)).not.toBe(renderSnapshot(c));
+    } finally {
+      await other.end();
+      await client.end();
+      await server.dropDatabase(db.name);
+    }
+  });
+
   it('give at every step of every migration the snapshot a full read gives, so the same findings', async () => {
     const pairs: Pair[] = [...rollbackCorpus(), ...BROKEN, ...OUTSIDE];
     // Every statement applies to the schema the earlier ones left: checked in order below.

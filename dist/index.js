@@ -59380,9 +59380,13 @@ function blameStatement(parsed, missing) {
  * constraints, triggers, policies, rules, statistics, row type and array type), a type (with its
  * array, multirange and constructors), a function, an extension (with its members). A read lists
  * in detail only the units of a scope; for the rest it returns one digest per catalog: the count
- * and two 64-bit hash sums of the raw catalog rows (OIDs included, statistics and file numbers
- * left out). Two states whose digests match hold the same rows outside the scope, so every object
- * outside it renders the same in a full snapshot. What an outside object's rendering takes from an
+ * and two 64-bit hash sums of the catalog rows' versions (`ctid`, `xmin`). A row version never
+ * changes: any change to a row is a new version at another place or by another transaction. (The
+ * only changes made in place are the statistics, file-level and lazily cleared flags of pg_class
+ * and the validity flags of an index being built concurrently, which a snapshot does not show or
+ * which only a statement naming the table can make.) Hashing the version, not the row's text,
+ * keeps the digest cheap as the catalog grows. Two states whose digests match hold the same rows
+ * outside the scope, so every object outside it renders the same in a full snapshot. What an outside object's rendering takes from an
  * object inside the scope (its name, schema, visibility, a function's overloads) is hashed too,
  * for every dependency that crosses the border. Roles are hashed by name where objects use them.
  *
@@ -59401,6 +59405,8 @@ function textArray(values) {
 /** Hands the names to the prepared scope statement through settings of the message's transaction. */
 function scopeNamesSql(names) {
     const set = Array.from({ length: MAX_SCOPES }, (_, i) => `set_config('migration_ci.names_${i}', ${quoteLiteral(textArray(names[i] ?? []))}, true)`);
+    // Only the scopes asked for are digested: each one hashes the whole rest of the catalog.
+    set.push(`set_config('migration_ci.scopes', '${Math.max(1, Math.min(MAX_SCOPES, names.length))}', true)`);
     // The digest joins thousands of catalog rows to materialized lists the planner cannot index or
     // count well: hash joins; and no JIT, whose compiling a plan this wide costs more than running it.
     const planner = PLANNER.map((g) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', 'off', true)`);
@@ -59479,20 +59485,29 @@ sch AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_namespace n
   WHERE n.nspname !~ '^pg_toast' AND (n.nspname !~ '^pg_temp_' OR n.oid = pg_my_temp_schema())
 ),
+-- Objects of other sessions' temporary schemas and of toast schemas: no snapshot shows them, and
+-- another session's temporary tables (the data stage's fingerprints) come and go between two reads.
+alien AS MATERIALIZED (
+  SELECT ${regclass('pg_class')} AS classid, c.oid AS objid FROM pg_class c WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
+  UNION ALL SELECT ${regclass('pg_type')}, t.oid FROM pg_type t WHERE t.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = t.typnamespace)
+  UNION ALL SELECT ${regclass('pg_proc')}, p.oid FROM pg_proc p WHERE p.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = p.pronamespace)
+  UNION ALL SELECT ${regclass('pg_constraint')}, co.oid FROM pg_constraint co WHERE co.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = co.connamespace)
+  UNION ALL SELECT ${regclass('pg_trigger')}, tg.oid FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
+    WHERE tg.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
+  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM pg_attrdef ad JOIN pg_class c ON c.oid = ad.adrelid
+    WHERE ad.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
+),
 cls AS MATERIALIZED (
   SELECT c.oid, c.relkind,
          CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END AS unit,
-         -- Not the statistics, file number, frozen xids or lazily cleared flags: they move without DDL.
-         ROW(c.oid, s.nspname, c.relname, c.reltype, c.reloftype, c.relowner, c.relam, c.reltablespace, c.relpersistence, c.relkind,
-             c.relnatts, c.relchecks, c.relrowsecurity, c.relforcerowsecurity, c.relispopulated, c.relreplident, c.relispartition,
-             c.relacl, c.reloptions, c.relpartbound)::text AS r
+         ROW(c.ctid, c.xmin, s.nspname)::text AS r
   FROM pg_class c JOIN sch s ON s.oid = c.relnamespace LEFT JOIN pg_index x ON x.indexrelid = c.oid
   WHERE c.oid >= 16384
 ),
 typbase AS MATERIALIZED (
   SELECT t.oid, t.typarray,
          CASE WHEN t.typrelid <> 0 AND rc.relkind <> 'c' THEN t.typrelid WHEN mr.rngtypid IS NOT NULL THEN mr.rngtypid ELSE t.oid END AS base,
-         ROW(s.nspname, t.*)::text AS r
+         ROW(t.ctid, t.xmin, s.nspname)::text AS r
   FROM pg_type t JOIN sch s ON s.oid = t.typnamespace
   LEFT JOIN pg_class rc ON rc.oid = t.typrelid
   -- rngmultitypid is new in Postgres 14: read through jsonb so that 13 has none.
@@ -59507,20 +59522,20 @@ prc AS MATERIALIZED (
   SELECT p.oid,
          coalesce((SELECT ty.unit FROM pg_depend d JOIN typ ty ON ty.oid = d.refobjid
                    WHERE d.classid = ${regclass('pg_proc')} AND d.objid = p.oid AND d.refclassid = ${regclass('pg_type')} AND d.deptype = 'i' LIMIT 1), p.oid) AS unit,
-         ROW(s.nspname, p.*)::text AS r
+         ROW(p.ctid, p.xmin, s.nspname)::text AS r
   FROM pg_proc p JOIN sch s ON s.oid = p.pronamespace
   WHERE p.oid >= 16384
 ),
 con AS MATERIALIZED (
-  SELECT co.oid, coalesce(c.unit, t.unit, 0::oid) AS unit, co::text AS r
-  FROM pg_constraint co LEFT JOIN cls c ON c.oid = co.conrelid LEFT JOIN typ t ON t.oid = co.contypid
+  SELECT co.oid, coalesce(c.unit, t.unit, 0::oid) AS unit, ROW(co.ctid, co.xmin)::text AS r
+  FROM pg_constraint co JOIN sch s ON s.oid = co.connamespace LEFT JOIN cls c ON c.oid = co.conrelid LEFT JOIN typ t ON t.oid = co.contypid
   WHERE co.oid >= 16384
 ),
 trg AS MATERIALIZED (
   -- A foreign key's triggers on the table it references are the foreign key's.
-  SELECT tg.oid, coalesce(CASE WHEN tg.tgisinternal AND tg.tgconstraint <> 0 THEN k.unit END, c.unit, 0::oid) AS unit, tg::text AS r
+  SELECT tg.oid, coalesce(CASE WHEN tg.tgisinternal AND tg.tgconstraint <> 0 THEN k.unit END, c.unit, 0::oid) AS unit, ROW(tg.ctid, tg.xmin)::text AS r
   FROM pg_trigger tg LEFT JOIN cls c ON c.oid = tg.tgrelid LEFT JOIN con k ON k.oid = tg.tgconstraint
-  WHERE tg.oid >= 16384
+  WHERE tg.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = ${regclass('pg_trigger')} AND al.objid = tg.oid)
 ),
 obj AS MATERIALIZED (
   SELECT ${regclass('pg_class')} AS classid, oid AS objid, unit FROM cls
@@ -59563,31 +59578,32 @@ closed AS (
 ),
 scopes AS MATERIALIZED (
   SELECT g.scope, coalesce((SELECT array_agg(DISTINCT c.unit ORDER BY c.unit) FROM closed c WHERE c.scope = g.scope AND c.unit IS NOT NULL AND c.unit <> 0), '{}')::oid[] AS units
-  FROM generate_series(0, ${MAX_SCOPES - 1}) AS g(scope)
+  FROM generate_series(0, coalesce(nullif(current_setting('migration_ci.scopes', true), '')::int, ${MAX_SCOPES}) - 1) AS g(scope)
 ),
 rows AS (
   SELECT kind, coalesce(unit, 0::oid) AS unit, hashtextextended(r, 0) AS h1, hashtextextended(r, 1) AS h2 FROM (
     SELECT 'class' AS kind, unit, r FROM cls
-    ${TABLE_PARTS.map(([cat, a, rel]) => `UNION ALL SELECT '${cat}', c.unit, ${a}::text FROM ${cat} ${a} JOIN cls c ON c.oid = ${rel}`).join('\n    ')}
+    ${TABLE_PARTS.map(([cat, a, rel]) => `UNION ALL SELECT '${cat}', c.unit, ROW(${a}.ctid, ${a}.xmin)::text FROM ${cat} ${a} JOIN cls c ON c.oid = ${rel}`).join('\n    ')}
     UNION ALL SELECT 'pg_constraint', unit, r FROM con
     UNION ALL SELECT 'pg_trigger', unit, r FROM trg
     UNION ALL SELECT 'pg_type', unit, r FROM typ
-    UNION ALL SELECT 'pg_enum', t.unit, e::text FROM pg_enum e JOIN typ t ON t.oid = e.enumtypid
-    UNION ALL SELECT 'pg_range', t.unit, rg::text FROM pg_range rg JOIN typ t ON t.oid = rg.rngtypid
+    UNION ALL SELECT 'pg_enum', t.unit, ROW(e.ctid, e.xmin)::text FROM pg_enum e JOIN typ t ON t.oid = e.enumtypid
+    UNION ALL SELECT 'pg_range', t.unit, ROW(rg.ctid, rg.xmin)::text FROM pg_range rg JOIN typ t ON t.oid = rg.rngtypid
     UNION ALL SELECT 'pg_proc', unit, r FROM prc
-    UNION ALL SELECT 'pg_aggregate', p.unit, ag::text FROM pg_aggregate ag JOIN prc p ON p.oid = ag.aggfnoid
-    UNION ALL SELECT 'pg_description', o.unit, d::text FROM pg_description d LEFT JOIN obj o ON o.classid = d.classoid AND o.objid = d.objoid
-      WHERE d.objoid >= 16384 AND d.classoid <> ALL(${WHOLE})
-    UNION ALL SELECT 'pg_depend', o.unit, d::text FROM pg_depend d LEFT JOIN obj o ON o.classid = d.classid AND o.objid = d.objid
+    UNION ALL SELECT 'pg_aggregate', p.unit, ROW(ag.ctid, ag.xmin)::text FROM pg_aggregate ag JOIN prc p ON p.oid = ag.aggfnoid
+    UNION ALL SELECT 'pg_description', o.unit, ROW(d.ctid, d.xmin)::text FROM pg_description d LEFT JOIN obj o ON o.classid = d.classoid AND o.objid = d.objoid
+      WHERE d.objoid >= 16384 AND d.classoid <> ALL(${WHOLE}) AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = d.classoid AND al.objid = d.objoid)
+    UNION ALL SELECT 'pg_depend', o.unit, ROW(d.ctid, d.xmin)::text FROM pg_depend d LEFT JOIN obj o ON o.classid = d.classid AND o.objid = d.objid
       -- Toast tables and their indexes are their table's storage, nothing a snapshot shows.
       WHERE d.objid >= 16384 AND d.classid <> ALL(${WHOLE}) AND (d.classid <> ${regclass('pg_class')} OR o.unit IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = d.classid AND al.objid = d.objid)
     -- Owners, grantees and policy roles by name: a renamed role renders differently everywhere.
     UNION ALL SELECT 'pg_shdepend', o.unit, ROW(sd.classid, sd.objid, sd.objsubid, sd.refobjid, pg_get_userbyid(sd.refobjid), sd.deptype)::text
       FROM pg_shdepend sd LEFT JOIN obj o ON o.classid = sd.classid AND o.objid = sd.objid
       WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}
-        AND sd.classid <> ALL(${WHOLE})
+        AND sd.classid <> ALL(${WHOLE}) AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = sd.classid AND al.objid = sd.objid)
     UNION ALL SELECT 'session', 0::oid, ROW(pg_get_userbyid(10), current_user)::text
-    ${NAMED_ONLY.map((cat) => `UNION ALL SELECT '${cat}', m.ext, x::text FROM ${cat} x LEFT JOIN member m ON m.classid = ${regclass(cat)} AND m.objid = x.oid WHERE x.oid >= 16384`).join('\n    ')}
+    ${NAMED_ONLY.map((cat) => `UNION ALL SELECT '${cat}', m.ext, ROW(x.ctid, x.xmin)::text FROM ${cat} x LEFT JOIN member m ON m.classid = ${regclass(cat)} AND m.objid = x.oid WHERE x.oid >= 16384`).join('\n    ')}
   ) raw
 ),
 crossing AS MATERIALIZED (
@@ -59608,17 +59624,31 @@ names AS (
     FROM crossing x WHERE x.ref_unit = ANY(s.units) AND NOT x.dep_unit = ANY(s.units)
   ) n ON true
 ),
-hashed AS (
+hashed AS MATERIALIZED (
   -- Four 32-bit parts of two 64-bit hashes: integer sums, exact and fast.
-  SELECT s.scope, r.kind, r.unit, (r.h1 >> 32)::int4 AS a, (r.h1 & 2147483647)::int4 AS b, (r.h2 >> 32)::int4 AS c, (r.h2 & 2147483647)::int4 AS d
-  FROM (SELECT NULL::int AS scope, kind, unit, h1, h2 FROM rows UNION ALL SELECT scope, 'crossing', 0::oid, h1, h2 FROM names) r, LATERAL (SELECT r.scope) s
+  SELECT r.scope, r.kind, r.unit, (r.h1 >> 32)::int4 AS a, (r.h1 & 2147483647)::int4 AS b, (r.h2 >> 32)::int4 AS c, (r.h2 & 2147483647)::int4 AS d
+  FROM (SELECT NULL::int AS scope, kind, unit, h1, h2 FROM rows UNION ALL SELECT scope, 'crossing', 0::oid, h1, h2 FROM names) r
+),
+-- The rest of the catalog is the whole minus the scope: sums over every row once, then over the
+-- scope's few rows, subtracted; not the whole catalog again for every scope.
+total AS (
+  SELECT kind, count(*) AS n, sum(a) AS a, sum(b) AS b, sum(c) AS c, sum(d) AS d FROM hashed WHERE scope IS NULL GROUP BY kind
+),
+inside AS (
+  SELECT s.scope, h.kind, count(*) AS n, sum(h.a) AS a, sum(h.b) AS b, sum(h.c) AS c, sum(h.d) AS d
+  FROM scopes s CROSS JOIN LATERAL unnest(s.units) u(unit) JOIN hashed h ON h.unit = u.unit AND h.scope IS NULL
+  GROUP BY s.scope, h.kind
+),
+outside AS (
+  SELECT s.scope, t.kind, t.n - coalesce(i.n, 0) AS n, t.a - coalesce(i.a, 0) AS a, t.b - coalesce(i.b, 0) AS b, t.c - coalesce(i.c, 0) AS c, t.d - coalesce(i.d, 0) AS d
+  FROM scopes s CROSS JOIN total t LEFT JOIN inside i ON i.scope = s.scope AND i.kind = t.kind
+  UNION ALL
+  SELECT scope, 'crossing', count(*), sum(a), sum(b), sum(c), sum(d) FROM hashed WHERE scope IS NOT NULL GROUP BY scope
 ),
 settings AS (
   SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units
 )
-SELECT s.scope, h.kind, count(*)::text AS n, concat_ws(':', sum(h.a), sum(h.b), sum(h.c), sum(h.d)) AS h, NULL::oid[] AS units
-FROM scopes s JOIN hashed h ON (h.scope IS NULL OR h.scope = s.scope) AND NOT h.unit = ANY(s.units)
-GROUP BY s.scope, h.kind
+SELECT o.scope, o.kind, o.n::text AS n, concat_ws(':', o.a, o.b, o.c, o.d) AS h, NULL::oid[] AS units FROM outside o WHERE o.n > 0
 UNION ALL
 SELECT s.scope, '@units', NULL, NULL, s.units FROM scopes s CROSS JOIN settings
 `;
@@ -60864,6 +60894,9 @@ function compareSnapshots(before, after) {
                 out.push({ type: 'removed', object: o });
             continue;
         }
+        // Scoped snapshots share the objects nothing could have changed: the same object, no change.
+        if (o === other)
+            continue;
         const attributes = attributeChanges(o, other);
         if (attributes.length > 0)
             out.push({ type: 'changed', before: o, after: other, attributes });
@@ -67656,6 +67689,7 @@ function snapshotter(ctx) {
     }
     // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
     const scoped = new ScopedSnapshots(opts);
+    const position = positions(ctx);
     const names = new Map();
     const namesOf = (p) => {
         // A migration tool's own steps may run anything: its files say nothing sure.
@@ -67667,8 +67701,12 @@ function snapshotter(ctx) {
     };
     return {
         first: (step, reuse) => scoped.first(step.client, namesOf(step.prepared), reuse !== undefined),
-        then: (step, last) => scoped.then(step.client, last ? namesOf(ctx.migrations[ctx.migrations.indexOf(step.prepared) + 1]) : undefined),
+        then: (step, last) => scoped.then(step.client, last ? namesOf(ctx.migrations[position.get(step.prepared) + 1]) : undefined),
     };
+}
+/** Each migration's place in the run: looked up per migration, so not searched for. */
+function positions(ctx) {
+    return new Map(ctx.migrations.map((p, i) => [p, i]));
 }
 /** The names a migration's up and down can reach; undefined when that cannot be read from them. */
 function migrationReach(p) {
@@ -67684,6 +67722,7 @@ function migrationReach(p) {
 function createRollbackObserver(ctx) {
     const outcome = emptyOutcome('rollback');
     const take = snapshotter(ctx);
+    const position = positions(ctx);
     // Migrations that are code: the project's tool takes each step, the down is its down command.
     const commandMode = ctx.config.upCommand !== undefined;
     let beforeUp;
@@ -67754,7 +67793,7 @@ function createRollbackObserver(ctx) {
             if (!commandMode && !step.down)
                 return;
             // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
-            const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
+            const previous = ctx.migrations[position.get(step.prepared) - 1];
             rolesBeforeUp = ctx.server.tracksRoles ? await ctx.server.roles() : undefined;
             beforeUp = await take.first(step, last !== undefined && last.prepared === previous ? last.snapshot : undefined);
         },

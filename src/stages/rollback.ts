@@ -34,6 +34,7 @@ function snapshotter(ctx: StageContext): Snapshotter {
   }
   // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
   const scoped = new ScopedSnapshots(opts);
+  const position = positions(ctx);
   const names = new Map<PreparedMigration, string[] | undefined>();
   const namesOf = (p: PreparedMigration | undefined) => {
     // A migration tool's own steps may run anything: its files say nothing sure.
@@ -43,8 +44,13 @@ function snapshotter(ctx: StageContext): Snapshotter {
   };
   return {
     first: (step, reuse) => scoped.first(step.client, namesOf(step.prepared), reuse !== undefined),
-    then: (step, last) => scoped.then(step.client, last ? namesOf(ctx.migrations[ctx.migrations.indexOf(step.prepared) + 1]) : undefined),
+    then: (step, last) => scoped.then(step.client, last ? namesOf(ctx.migrations[position.get(step.prepared)! + 1]) : undefined),
   };
+}
+
+/** Each migration's place in the run: looked up per migration, so not searched for. */
+function positions(ctx: StageContext): Map<PreparedMigration, number> {
+  return new Map(ctx.migrations.map((p, i) => [p, i]));
 }
 
 /** The names a migration's up and down can reach; undefined when that cannot be read from them. */
@@ -61,6 +67,7 @@ function migrationReach(p: PreparedMigration): string[] | undefined {
 export function createRollbackObserver(ctx: StageContext): WalkObserver {
   const outcome = emptyOutcome('rollback');
   const take = snapshotter(ctx);
+  const position = positions(ctx);
   // Migrations that are code: the project's tool takes each step, the down is its down command.
   const commandMode = ctx.config.upCommand !== undefined;
   let beforeUp: SchemaSnapshot | undefined;
@@ -133,7 +140,7 @@ export function createRollbackObserver(ctx: StageContext): WalkObserver {
       // A down that does not parse is reported by the syntax stage; there is nothing to run.
       if (!commandMode && !step.down) return;
       // Right after the previous migration's staircase only seed rows went in: its last snapshot is this one's first.
-      const previous = ctx.migrations[ctx.migrations.indexOf(step.prepared) - 1];
+      const previous = ctx.migrations[position.get(step.prepared)! - 1];
       rolesBeforeUp = ctx.server.tracksRoles ? await ctx.server.roles() : undefined;
       beforeUp = await take.first(step, last !== undefined && last.prepared === previous ? last.snapshot : undefined);
     },

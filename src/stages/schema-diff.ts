@@ -47,6 +47,8 @@ export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot):
       if (o.parent === undefined || !removed.has(o.parent)) out.push({ type: 'removed', object: o });
       continue;
     }
+    // Scoped snapshots share the objects nothing could have changed: the same object, no change.
+    if (o === other) continue;
     const attributes = attributeChanges(o, other);
     if (attributes.length > 0) out.push({ type: 'changed', before: o, after: other, attributes });
   }
