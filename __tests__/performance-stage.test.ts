@@ -62,16 +62,21 @@ describe.each(servers())('performance stage on $name', ({ url }) => {
     // A threshold near what the index takes: the first estimate lands within a factor of 3.
     const probe = await run({ ...USERS, 'migrations/2_index.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);" }, { perfRows: '200000' });
     const ms = at(probe, '2', 2).durationMs;
-    const report = await run(
-      { ...USERS, 'migrations/2_index.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);" },
-      { perfRows: '200000', perfThresholdMs: String(Math.max(1, Math.round(ms))) },
-    );
-    const index = at(report, '2', 2);
+    // The estimate comes from a run at a quarter of the rows; on a loaded machine one such run can
+    // land more than 3 times off, and then one run rightly decides: take another sample then.
+    let report: Report | undefined;
+    for (let attempt = 0; attempt < 3 && !(report && at(report, '2', 2).runsMs); attempt++) {
+      report = await run(
+        { ...USERS, 'migrations/2_index.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);" },
+        { perfRows: '200000', perfThresholdMs: String(Math.max(1, Math.round(ms))) },
+      );
+    }
+    const index = at(report!, '2', 2);
     expect(index.runsMs).toHaveLength(3);
     expect(index.durationMs).toBe(Math.min(...index.runsMs!));
-    const tooSlow = report.findings.find((f) => f.rule === 'too-slow');
+    const tooSlow = report!.findings.find((f) => f.rule === 'too-slow');
     if (tooSlow) expect(tooSlow.detail).toMatch(/^fastest of 3 runs \([^)]*; they differ by \d+%\), \d+% (over|under) the threshold/);
-  }, 120_000);
+  }, 240_000);
 
   it('passes the same index under the threshold, and sees no rewrite in it', async () => {
     const report = await run({ ...USERS, 'migrations/2_index.up.sql': "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);" });
