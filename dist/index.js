@@ -42219,6 +42219,8 @@ async function roleEscalation(client, runRole, before) {
     // Roles the migrations create stay usable by them (ALTER ... OWNER TO, CREATE SCHEMA
     // AUTHORIZATION), as for a superuser: what createrole_self_grant does from 16 on. Not after a
     // SET ROLE, where the grant could fail and take the migration's transaction with it.
+    if (created.every((role) => r.rows.some((x) => x.member === runRole && x.role === role)))
+        return undefined;
     const me = await client.query('SELECT current_user = $1 OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok', [runRole]);
     if (!me.rows[0]?.ok)
         return undefined;
@@ -42454,7 +42456,8 @@ class ScratchServer {
         this.rolesAtStart = await snapshotRoles(this.admin);
         // Roles of ended runs that a run starting now may drop: not the server's own to watch.
         const left = await this.admin.query("SELECT rolname AS name FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'");
-        this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !left.rows.some((x) => x.name === name)));
+        const ended = new Set(left.rows.map((x) => x.name));
+        this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !ended.has(name)));
     }
     /**
      * The server's roles now (read on the admin connection). New ones are marked as this run's
@@ -67681,7 +67684,7 @@ const IRREVERSIBLE_MARK = /^[ \t]*--[ \t]*migration-ci:[ \t]*irreversible\b/im;
 function isMarkedIrreversible(upText) {
     return IRREVERSIBLE_MARK.test(upText);
 }
-function snapshotter(ctx) {
+function snapshotter(ctx, position) {
     const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder, bookkeeping: ctx.bookkeeping };
     if (ctx.config.snapshot === 'pg_dump') {
         const dump = (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
@@ -67689,7 +67692,6 @@ function snapshotter(ctx) {
     }
     // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
     const scoped = new ScopedSnapshots(opts);
-    const position = positions(ctx);
     const names = new Map();
     const namesOf = (p) => {
         // A migration tool's own steps may run anything: its files say nothing sure.
@@ -67721,8 +67723,8 @@ function migrationReach(p) {
  */
 function createRollbackObserver(ctx) {
     const outcome = emptyOutcome('rollback');
-    const take = snapshotter(ctx);
     const position = positions(ctx);
+    const take = snapshotter(ctx, position);
     // Migrations that are code: the project's tool takes each step, the down is its down command.
     const commandMode = ctx.config.upCommand !== undefined;
     let beforeUp;

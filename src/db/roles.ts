@@ -77,6 +77,7 @@ export async function roleEscalation(client: pg.ClientBase, runRole: string, bef
   // Roles the migrations create stay usable by them (ALTER ... OWNER TO, CREATE SCHEMA
   // AUTHORIZATION), as for a superuser: what createrole_self_grant does from 16 on. Not after a
   // SET ROLE, where the grant could fail and take the migration's transaction with it.
+  if (created.every((role) => r.rows.some((x) => x.member === runRole && x.role === role))) return undefined;
   const me = await client.query<{ ok: boolean }>('SELECT current_user = $1 OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok', [runRole]);
   if (!me.rows[0]?.ok) return undefined;
   for (const role of created) {

@@ -238,7 +238,8 @@ export class ScratchServer {
     this.rolesAtStart = await snapshotRoles(this.admin);
     // Roles of ended runs that a run starting now may drop: not the server's own to watch.
     const left = await this.admin.query<{ name: string }>("SELECT rolname AS name FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'migration-ci %role,%'");
-    this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !left.rows.some((x) => x.name === name)));
+    const ended = new Set(left.rows.map((x) => x.name));
+    this.serverRoles = new Map([...this.rolesAtStart].filter(([name]) => !ended.has(name)));
   }
 
   /**

@@ -26,7 +26,7 @@ interface Snapshotter {
   then(step: WalkStep, last: boolean): Promise<SchemaSnapshot>;
 }
 
-function snapshotter(ctx: StageContext): Snapshotter {
+function snapshotter(ctx: StageContext, position: ReadonlyMap<PreparedMigration, number>): Snapshotter {
   const opts = { ignore: ctx.config.ignore, strictColumnOrder: ctx.config.strictColumnOrder, bookkeeping: ctx.bookkeeping };
   if (ctx.config.snapshot === 'pg_dump') {
     const dump = (step: WalkStep) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
@@ -34,7 +34,6 @@ function snapshotter(ctx: StageContext): Snapshotter {
   }
   // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
   const scoped = new ScopedSnapshots(opts);
-  const position = positions(ctx);
   const names = new Map<PreparedMigration, string[] | undefined>();
   const namesOf = (p: PreparedMigration | undefined) => {
     // A migration tool's own steps may run anything: its files say nothing sure.
@@ -66,8 +65,8 @@ function migrationReach(p: PreparedMigration): string[] | undefined {
  */
 export function createRollbackObserver(ctx: StageContext): WalkObserver {
   const outcome = emptyOutcome('rollback');
-  const take = snapshotter(ctx);
   const position = positions(ctx);
+  const take = snapshotter(ctx, position);
   // Migrations that are code: the project's tool takes each step, the down is its down command.
   const commandMode = ctx.config.upCommand !== undefined;
   let beforeUp: SchemaSnapshot | undefined;
