@@ -23,6 +23,18 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** True once a session in that database runs the migration's pg_sleep. */
+async function sleepingIn(url: string, db: string): Promise<true | undefined> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE '%pg_sleep(1.5)%'", [db]);
+    return r.rowCount ? true : undefined;
+  } finally {
+    await c.end();
+  }
+}
+
 /** The scratch database of this process that holds a table of that name. */
 async function scratchHolding(url: string, table: string): Promise<string | undefined> {
   const c = new pg.Client({ connectionString: url });
@@ -69,6 +81,8 @@ describe.each(servers())('faults on $name', ({ url }) => {
     });
     const run = runPipeline(configFor(root, url, { stages: 'syntax', lockTimeoutMs: '500' }));
     const db = await waitFor('the scratch table', () => scratchHolding(url, 'held'));
+    // Lock once the migration is in its sleep: the rows were filled before it began, so only its ALTER waits.
+    await waitFor('the migration to reach its sleep', () => sleepingIn(url, db));
     const u = new URL(url);
     u.pathname = `/${db}`;
     const holder = new pg.Client({ connectionString: u.toString() });
