@@ -38401,7 +38401,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 9131:
+/***/ 6020:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -53807,7 +53807,7 @@ async function applyUnderTest(client, prepared, parsed, findings, preSeed, runRo
         findings.push(failureFinding(prepared, parsed, failure, timeout.rule, 'error', `${failure.message}: ${timeout.why}`, timeout.hint));
         return 'failed';
     }
-    const clean = await preSeed();
+    const clean = await preSeed(failure);
     if (!clean?.ok) {
         const real = clean?.failure ?? failure;
         const note = clean === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;
@@ -58135,6 +58135,83 @@ async function fillRange(client, plan, start, end, inTransaction) {
     return { ok: false, message, code };
 }
 
+;// CONCATENATED MODULE: ./src/db/table-reset.ts
+
+/**
+ * The tables to reset: the named ones (bare names in any user schema, or "schema.table") and,
+ * recursively, the tables referencing them by foreign key and their inheritance children; only
+ * tables that hold rows themselves (a partitioned parent holds none).
+ */
+const CLOSURE_SQL = `
+WITH RECURSIVE named AS (
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN unnest($1::text[]) AS s(name)
+    ON s.name = n.nspname || '.' || c.relname OR (s.name = c.relname AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema')
+  WHERE c.relkind IN ('r', 'p')
+),
+edge AS (
+  SELECT con.confrelid AS parent, con.conrelid AS child FROM pg_constraint con WHERE con.contype = 'f'
+  UNION ALL SELECT i.inhparent, i.inhrelid FROM pg_inherits i
+),
+closure(oid) AS (
+  SELECT oid FROM named
+  UNION SELECT e.child FROM closure cl JOIN edge e ON e.parent = cl.oid
+)
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
+       ARRAY(SELECT quote_ident(a.attname) FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND GENERATED
+             ORDER BY a.attnum) AS columns
+FROM closure cl JOIN pg_class c ON c.oid = cl.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+ORDER BY 1`;
+async function tablesToReset(target, names) {
+    const version = Number((await target.query(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
+    // Generated columns (Postgres 12 on) take no value from an INSERT.
+    const sql = CLOSURE_SQL.replace('GENERATED', version >= 120000 ? "a.attgenerated = ''" : 'true');
+    const r = await target.query(sql, [[...names]]);
+    return r.rows;
+}
+/**
+ * Resets the tables `names` reach on `target` to their rows on `source`. On failure nothing on
+ * `target` has changed (the transaction is rolled back) and `why` says what stood in the way.
+ */
+async function resetTablesFrom(target, source, names) {
+    let tables;
+    let rows;
+    try {
+        tables = await tablesToReset(target, names);
+        if (tables.length === 0)
+            return { ok: true, tables: [] };
+        // One statement for every table's rows: the source holds only what the migrations wrote.
+        const read = tables.map((t, i) => `SELECT ${i} AS i, (SELECT array_agg(x)::text FROM ONLY ${t.name} x) AS rows`).join(' UNION ALL ');
+        const got = await source.query(read);
+        rows = tables.map((_, i) => got.rows.find((r) => r.i === i)?.rows ?? null);
+    }
+    catch (e) {
+        return { ok: false, why: `the tables could not be read: ${errorMessage(e)}` };
+    }
+    await target.query('BEGIN');
+    try {
+        // For this transaction only; a role that may not set it gets the clone instead.
+        await target.query('SET LOCAL session_replication_role = replica');
+        for (const t of tables)
+            await target.query(`DELETE FROM ONLY ${t.name}`);
+        for (const [i, t] of tables.entries()) {
+            if (rows[i] === null || t.columns.length === 0)
+                continue;
+            const cols = t.columns.join(', ');
+            const values = t.columns.map((c) => `r.${c}`).join(', ');
+            await target.query(`INSERT INTO ${t.name} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${values} FROM unnest($1::${t.name}[]) AS r`, [rows[i]]);
+        }
+        await target.query('COMMIT');
+        return { ok: true, tables: tables.map((t) => t.name) };
+    }
+    catch (e) {
+        await target.query('ROLLBACK').catch(() => { });
+        return { ok: false, why: errorMessage(e) };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/sql/joins.ts
 /**
  * The joins a migration writes: equalities between columns of two tables, in `UPDATE ... FROM`,
@@ -58310,6 +58387,17 @@ class PreSeedCheckpoint {
         }
         return last;
     }
+    /**
+     * A connection to it with every migration up to `index` applied (none for -1), to read the rows
+     * the migrations wrote; undefined when it cannot get there.
+     */
+    async clientAt(index) {
+        if (this.next > index + 1)
+            return undefined;
+        if (index >= 0 && !(await this.applyThrough(index))?.ok)
+            return undefined;
+        return (await this.open()).client;
+    }
     /** A new scratch database holding its state. */
     async copy() {
         const { db } = await this.open();
@@ -58419,7 +58507,7 @@ function commandStepper(ctx, db) {
             const r = await run(upCommand, prepared, 'command-failed', `the up step of ${prepared.migration.version} fails`);
             if (r.result.ok)
                 return 'applied';
-            if ((await preSeed())?.ok) {
+            if ((await preSeed(undefined))?.ok) {
                 // A tool's output does not say whether any row or only these values fail it: still an error, but the walk goes on.
                 findings.push({ ...r.finding, hint: 'it passes on the state before the generated rows: production rows may make it fail the same way' });
                 return 'applied-pre-seed';
@@ -58467,6 +58555,7 @@ function reapplyHint(code) {
 }
 
 ;// CONCATENATED MODULE: ./src/stages/walk.ts
+
 
 
 
@@ -58559,6 +58648,30 @@ async function walkMigrations(ctx, observers, roundTripStage) {
         unsettled = undefined;
         return true;
     };
+    /**
+     * The up failed on the generated rows and left the database as it was: the tables it works on,
+     * and those referencing them, are given the rows the migrations wrote (read from the checkpoint
+     * one migration behind) and the up runs again, here. Much cheaper than cloning the checkpoint;
+     * undefined, and the clone follows, when its tables cannot be told from the parse tree, their
+     * rows cannot be put back, or it fails again (a table it reaches another way).
+     */
+    const retryOnMigrationRows = async (index, prepared, failed) => {
+        if (ctx.config.upCommand || !failed || failed.partiallyApplied)
+            return undefined;
+        const tables = seedScope(prepared);
+        if (!tables)
+            return undefined;
+        const source = await checkpoint.clientAt(index - 1);
+        if (!source)
+            return undefined;
+        for (const o of observers)
+            if (o.beforeRestore)
+                await timed(o, () => o.beforeRestore(db));
+        if (!(await resetTablesFrom(client, source, tables)).ok)
+            return undefined;
+        const again = await stepper.applyPlain(prepared);
+        return again.ok ? again : undefined;
+    };
     try {
         let stopped;
         const notReached = [];
@@ -58623,8 +58736,16 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 await resetSequences(client);
             // From here on only this migration writes, until the next one starts (a restore resets this).
             unsettled = sequenceScope(prepared);
-            let applied = await stepper.upUnderTest(prepared, findings, () => checkpoint.applyThrough(index));
-            if (applied === 'applied-pre-seed') {
+            let inPlace = false;
+            let applied = await stepper.upUnderTest(prepared, findings, async (failed) => {
+                const here = await retryOnMigrationRows(index, prepared, failed);
+                inPlace = here !== undefined;
+                return here ?? checkpoint.applyThrough(index);
+            });
+            if (applied === 'applied-pre-seed' && inPlace) {
+                step.preSeed = true;
+            }
+            else if (applied === 'applied-pre-seed') {
                 // The checkpoint holds this migration now: the walk goes on from it.
                 if (await restore(index)) {
                     Object.assign(step, { client, db, preSeed: true });
@@ -76287,7 +76408,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9131);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6020);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();

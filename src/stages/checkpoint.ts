@@ -59,6 +59,16 @@ export class PreSeedCheckpoint {
     return last;
   }
 
+  /**
+   * A connection to it with every migration up to `index` applied (none for -1), to read the rows
+   * the migrations wrote; undefined when it cannot get there.
+   */
+  async clientAt(index: number): Promise<pg.Client | undefined> {
+    if (this.next > index + 1) return undefined;
+    if (index >= 0 && !(await this.applyThrough(index))?.ok) return undefined;
+    return (await this.open()).client;
+  }
+
   /** A new scratch database holding its state. */
   async copy(): Promise<ScratchDatabase> {
     const { db } = await this.open();

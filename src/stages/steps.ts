@@ -114,7 +114,7 @@ export function commandStepper(ctx: StageContext, db: ScratchDatabase): Stepper 
     async upUnderTest(prepared, findings, preSeed) {
       const r = await run(upCommand!, prepared, 'command-failed', `the up step of ${prepared.migration.version} fails`);
       if (r.result.ok) return 'applied';
-      if ((await preSeed())?.ok) {
+      if ((await preSeed(undefined))?.ok) {
         // A tool's output does not say whether any row or only these values fail it: still an error, but the walk goes on.
         findings.push({ ...r.finding!, hint: 'it passes on the state before the generated rows: production rows may make it fail the same way' });
         return 'applied-pre-seed';

@@ -128,8 +128,12 @@ export function runRoleHint(runRole: string): string {
   );
 }
 
-/** The up applied to the state before the generated rows; undefined when that state cannot be had. */
-export type PreSeedTry = () => Promise<ApplyResult | undefined>;
+/**
+ * The up applied to the state before the generated rows; undefined when that state cannot be had.
+ * `failed`: how the up failed on the filled tables (undefined for a migration tool's step), which
+ * says whether the database is still as it was before the up.
+ */
+export type PreSeedTry = (failed: StatementFailure | undefined) => Promise<ApplyResult | undefined>;
 
 export type UpOutcome = 'applied' | 'applied-pre-seed' | 'failed';
 
@@ -156,7 +160,7 @@ export async function applyUnderTest(
     findings.push(failureFinding(prepared, parsed, failure, timeout.rule, 'error', `${failure.message}: ${timeout.why}`, timeout.hint));
     return 'failed';
   }
-  const clean = await preSeed();
+  const clean = await preSeed(failure);
   if (!clean?.ok) {
     const real = clean?.failure ?? failure;
     const note = clean === undefined && failure.code?.startsWith('23') ? 'it may fail only because the tables hold rows' : undefined;

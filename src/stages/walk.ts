@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import type { StageName } from '../config.js';
-import { setClientDeadlines, type ApplyResult } from '../db/execute.js';
+import { setClientDeadlines, type ApplyResult, type StatementFailure } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
 import { resetSequences, seedTables } from '../db/seed.js';
+import { resetTablesFrom } from '../db/table-reset.js';
 import type { SequenceScope } from '../db/seed/sequences.js';
 import type { Finding, StageStatus } from '../report/model.js';
 import type { ParsedSource } from '../sql/parse.js';
@@ -22,8 +23,9 @@ export interface WalkStep {
   client: pg.Client;
   db: ScratchDatabase;
   /**
-   * The up failed on the generated rows and went in on the state before them: the walk's database
-   * was replaced by that state (`client` and `db` are the new ones), so data before and after differ.
+   * The up failed on the generated rows and went in on the state before them: the tables it works
+   * on were given back the rows the migrations wrote, or the walk's database was replaced by that
+   * state (`client` and `db` are the new ones); either way data before and after differ.
    */
   preSeed: boolean;
 }
@@ -45,7 +47,7 @@ export interface WalkObserver {
   /** The down ran; `result.ok` says whether it succeeded. */
   afterDown?(step: WalkStep, result: ApplyResult): Promise<void>;
   afterReup?(step: WalkStep, result: ApplyResult): Promise<void>;
-  /** The walk is about to replace this database by a checkpoint: close every connection to it. */
+  /** The walk is about to replace this database by a checkpoint, or its tables' rows: close every connection to it. */
   beforeRestore?(db: ScratchDatabase): Promise<void>;
   /** Every migration under test is applied (or the walk stopped): the database is at its newest. */
   afterAll?(client: pg.Client, db: ScratchDatabase): Promise<void>;
@@ -140,6 +142,24 @@ export async function walkMigrations(
     unsettled = undefined;
     return true;
   };
+  /**
+   * The up failed on the generated rows and left the database as it was: the tables it works on,
+   * and those referencing them, are given the rows the migrations wrote (read from the checkpoint
+   * one migration behind) and the up runs again, here. Much cheaper than cloning the checkpoint;
+   * undefined, and the clone follows, when its tables cannot be told from the parse tree, their
+   * rows cannot be put back, or it fails again (a table it reaches another way).
+   */
+  const retryOnMigrationRows = async (index: number, prepared: PreparedMigration, failed: StatementFailure | undefined): Promise<ApplyResult | undefined> => {
+    if (ctx.config.upCommand || !failed || failed.partiallyApplied) return undefined;
+    const tables = seedScope(prepared);
+    if (!tables) return undefined;
+    const source = await checkpoint.clientAt(index - 1);
+    if (!source) return undefined;
+    for (const o of observers) if (o.beforeRestore) await timed(o, () => o.beforeRestore!(db));
+    if (!(await resetTablesFrom(client, source, tables)).ok) return undefined;
+    const again = await stepper.applyPlain(prepared);
+    return again.ok ? again : undefined;
+  };
   try {
     let stopped: { version: string; why: string } | undefined;
     const notReached: string[] = [];
@@ -199,8 +219,15 @@ export async function walkMigrations(
       if (observers.some((o) => o.writesBeforeUp?.(prepared))) await resetSequences(client);
       // From here on only this migration writes, until the next one starts (a restore resets this).
       unsettled = sequenceScope(prepared);
-      let applied = await stepper.upUnderTest(prepared, findings, () => checkpoint.applyThrough(index));
-      if (applied === 'applied-pre-seed') {
+      let inPlace = false;
+      let applied = await stepper.upUnderTest(prepared, findings, async (failed) => {
+        const here = await retryOnMigrationRows(index, prepared, failed);
+        inPlace = here !== undefined;
+        return here ?? checkpoint.applyThrough(index);
+      });
+      if (applied === 'applied-pre-seed' && inPlace) {
+        step.preSeed = true;
+      } else if (applied === 'applied-pre-seed') {
         // The checkpoint holds this migration now: the walk goes on from it.
         if (await restore(index)) {
           Object.assign(step, { client, db, preSeed: true });
