@@ -38401,7 +38401,7 @@ globals.require ??= /* createRequire() */ undefined;
 
 /***/ }),
 
-/***/ 6020:
+/***/ 3802:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41653,8 +41653,10 @@ async function connectWithRetry(url, opts) {
     let config = settings.mode === 'allow' ? { ...settings.config, ssl: false } : settings.config;
     for (;;) {
         attempts++;
+        const options = [config.options, opts.sessionOptions].filter((o) => o).join(' ');
         const client = new esm.Client({
             ...config,
+            ...(options ? { options } : {}),
             connectionTimeoutMillis: Math.max(1000, Math.min(10_000, opts.timeoutMs)),
             application_name: 'migration-ci',
         });
@@ -42241,6 +42243,11 @@ async function roleEscalation(client, runRole, before) {
 
 
 const SCRATCH_PREFIX = 'mci_';
+/**
+ * Sessions in scratch databases commit without waiting for the WAL to reach the disk: a crash
+ * loses only scratch work, and a flush per committed statement was a good part of a run's time.
+ */
+const SCRATCH_SESSION = '-c synchronous_commit=off';
 // Runs whose migrations create roles take turns on a server: roles are the server's, and a run
 // can only tell its own new roles apart while no other run creates any.
 const ROLE_LOCK_KEY = 0x6d63_6972; // "mcir"
@@ -42549,14 +42556,14 @@ class ScratchServer {
     }
     /** Connects to one of our scratch databases. */
     async connect(db) {
-        const client = await connectWithRetry(this.urlFor(db), { timeoutMs: 10_000 });
+        const client = await connectWithRetry(this.urlFor(db), { timeoutMs: 10_000, sessionOptions: SCRATCH_SESSION });
         if (this.runRoleState?.createRole && this.versionNum < 160000)
             setStatementCheck(client, (c) => this.roleEscalation(c));
         return client;
     }
     /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */
     async connectAsConnectingRole(db) {
-        return connectWithRetry(db.url, { timeoutMs: 10_000 });
+        return connectWithRetry(db.url, { timeoutMs: 10_000, sessionOptions: SCRATCH_SESSION });
     }
     async dropDatabase(name) {
         if (!this.created.has(name))
@@ -54640,7 +54647,30 @@ function displayTable(t) {
     return t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
 }
 
+;// CONCATENATED MODULE: ./src/db/named-query.ts
+/** Bumped when a session lost its statements, so that they are prepared again under new names. */
+const generations = new WeakMap();
+/** SQLSTATE of a statement the session no longer holds (a migration ran DISCARD ALL or DEALLOCATE ALL). */
+const STATEMENT_GONE = '26000';
+/**
+ * `client.query(text, values)` as the named statement `name` (one name per text). A session that
+ * lost it prepares it again.
+ */
+async function queryNamed(client, name, text, values = []) {
+    const generation = generations.get(client) ?? 0;
+    try {
+        return await client.query({ name: `migration_ci_${name}_${generation}`, text, values });
+    }
+    catch (e) {
+        if (e.code !== STATEMENT_GONE)
+            throw e;
+        generations.set(client, generation + 1);
+        return client.query({ name: `migration_ci_${name}_${generation + 1}`, text, values });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/db/fingerprint.ts
+
 
 
 
@@ -54715,20 +54745,34 @@ function isFatal(e) {
         return true;
     return code.startsWith('08') || code.startsWith('57P');
 }
-/** The catalog queries, narrowed to the named tables when there is a filter. */
-function catalogSql(only) {
-    if (only === undefined)
-        return `${TABLES_SQL};\n${SEQUENCES_SQL}`;
-    const names = `ARRAY[${[...new Set(only.map((t) => quoteLiteral(t.name)))].join(', ') || "''"}]::name[]`;
-    // The dependencies too: read for the named tables only, not for the whole schema.
-    const narrow = (sql) => sql
-        .replace('/*narrow*/', `AND c.relname = ANY (${names})`)
-        .replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col) => `AND ${col} IN (SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY (${names}))`);
-    return `${narrow(TABLES_SQL)};\n${narrow(SEQUENCES_SQL)}`;
+/** A catalog query narrowed to the tables named in $1 (the dependencies too: read for those tables only, not the whole schema). */
+const narrow = (sql) => sql
+    .replace('/*narrow*/', 'AND c.relname = ANY ($1::name[])')
+    .replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col) => `AND ${col} IN (SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))`);
+const NARROW_TABLES_SQL = narrow(TABLES_SQL);
+const NARROW_SEQUENCES_SQL = narrow(SEQUENCES_SQL);
+/** The tables and the sequences that feed their columns, narrowed to the named tables when there is a filter. */
+async function readCatalog(client, only) {
+    if (only === undefined) {
+        const tables = await queryNamed(client, 'fingerprint_tables', TABLES_SQL);
+        const uses = await queryNamed(client, 'fingerprint_sequences', SEQUENCES_SQL);
+        return { tables: tables.rows, uses: uses.rows };
+    }
+    const names = [...new Set(only.map((t) => t.name))];
+    const tables = await queryNamed(client, 'fingerprint_tables_of', NARROW_TABLES_SQL, [names]);
+    const uses = await queryNamed(client, 'fingerprint_sequences_of', NARROW_SEQUENCES_SQL, [names]);
+    return { tables: tables.rows, uses: uses.rows };
 }
 class FingerprintStore {
     client;
     nextId = 1;
+    /**
+     * Storage tables of discarded fingerprints, emptied and used again: creating a temporary table
+     * per fingerprint cost more than hashing the rows, and its catalog rows were left for vacuum.
+     */
+    free = [];
+    /** The fingerprint each storage table holds now. */
+    holders = new Map();
     constructor(client) {
         this.client = client;
     }
@@ -54740,15 +54784,19 @@ class FingerprintStore {
      */
     async take(opts = {}) {
         const stored = opts.summary !== true && opts.rowsOnly !== true;
-        const id = this.nextId++;
+        const reused = stored ? this.free.pop() : undefined;
+        const id = reused ?? this.nextId++;
         // No index: every comparison reads whole tables of it, which hash joins do best.
-        const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
-        // One round trip for the catalog: the tables, the sequences that feed columns.
-        const results = (await this.client.query(`${create}${catalogSql(opts.only)}`));
+        if (stored && reused === undefined)
+            await this.client.query(`CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL)`);
+        // A storage table used before is emptied by the first statement that fills it: DELETE, not
+        // TRUNCATE (no new file, no catalog row per use), and reading the table prunes what it deleted.
+        let emptied = reused === undefined;
+        const read = await readCatalog(this.client, opts.only);
         // A migration's round trip looks at the tables it can change, so its cost does not grow with the schema.
         const only = (schema, name) => opts.only === undefined || opts.only.some((t) => t.name === name && (t.schema === undefined || t.schema === schema));
-        const catalog = results[results.length - 2].rows.filter((t) => only(t.schema, t.name));
-        const uses = results[results.length - 1].rows.filter((u) => only(u.schema, u.table));
+        const catalog = read.tables.filter((t) => only(t.schema, t.name));
+        const uses = read.uses.filter((u) => only(u.schema, u.table));
         const likeTypes = new Map();
         for (const t of opts.like?.tables ?? [])
             likeTypes.set(`${t.schema}.${t.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
@@ -54780,6 +54828,8 @@ class FingerprintStore {
                 return `s${i} AS MATERIALIZED (SELECT ${stored ? key : 'NULL::text'} AS k, ARRAY[${hashes.join(', ')}]::int8[] AS h FROM ${quoteQualified(t.schema, t.name)})`;
             });
             if (stored) {
+                if (!emptied)
+                    ctes.push(`emptied AS (DELETE FROM ${storeOf(id)})`);
                 ctes.push(`ins AS (INSERT INTO ${storeOf(id)} (tbl, k, h)\n${indexes.map((i) => `SELECT ${i}, k, h FROM s${i}`).join('\nUNION ALL\n')})`);
             }
             const sums = indexes.map((i) => {
@@ -54790,6 +54840,7 @@ class FingerprintStore {
                 return `SELECT ${i} AS tbl, count(*) AS n, ARRAY[${counts}]::int8[] AS counts, ARRAY[${total}]::text[] AS sums, ${rowDigest} AS row_digest FROM s${i}`;
             });
             const r = await this.client.query(`WITH ${ctes.join(',\n')}\n${sums.join('\nUNION ALL\n')}`);
+            emptied = true;
             for (const row of r.rows) {
                 const t = tables[row.tbl];
                 t.rows = Number(row.n);
@@ -54828,7 +54879,10 @@ class FingerprintStore {
             }
         }
         const sequences = await this.readSequences(uses);
-        return { id, stored, tables, sequences };
+        const fingerprint = { id, stored, tables, sequences };
+        if (stored)
+            this.holders.set(id, fingerprint);
+        return fingerprint;
     }
     /** Where each sequence stands, and the largest value of the column it feeds. */
     async readSequences(uses) {
@@ -54851,17 +54905,21 @@ class FingerprintStore {
             return { schema: u.schema, table: u.table, column: u.column, sequence, next, increment: u.increment, max: s.max };
         });
     }
-    /** Frees the storage of fingerprints no longer needed. */
+    /** Frees the storage of fingerprints no longer needed, for the next ones to use. */
     async discard(...fps) {
-        const ids = fps.filter((f) => f.stored).map((f) => f.id);
-        if (ids.length === 0)
-            return;
-        await this.client.query(`DROP TABLE IF EXISTS ${ids.map(storeOf).join(', ')}`);
+        for (const f of fps) {
+            if (!f.stored || this.holders.get(f.id) !== f)
+                continue;
+            this.holders.delete(f.id);
+            this.free.push(f.id);
+        }
     }
     /** What `after` holds of the data in `before`, table by table and column by column. */
     async compare(before, after) {
         if (!before.stored || !after.stored)
             throw new Error('comparing rows needs two stored fingerprints, not summaries');
+        if (this.holders.get(before.id) !== before || this.holders.get(after.id) !== after)
+            throw new Error('comparing a fingerprint that was discarded');
         const afterIndex = new Map(after.tables.map((t, i) => [`${t.schema}.${t.name}`, i]));
         const comparisons = [];
         const missingTables = [];
@@ -56293,6 +56351,7 @@ function survives(t, digests) {
 ;// CONCATENATED MODULE: ./src/db/seed/catalog.ts
 
 
+
 const catalog_TABLES_SQL = `
 SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name,
        a.attnum, a.attname, a.attnotnull, a.atttypid::int8 AS typid,
@@ -56306,6 +56365,7 @@ LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE ${USER_TABLE_CONDITION}
   /*narrow*/
 ORDER BY n.nspname, c.relname, a.attnum`;
+const catalog_NARROW_TABLES_SQL = catalog_TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])');
 /** The tables of these names (bare, or "schema.table"), and every table they reach through foreign keys. */
 const REACH_SQL = `
 WITH RECURSIVE reach(oid) AS (
@@ -56386,19 +56446,19 @@ function pushTo(m, k, v) {
  * reach through foreign keys, so that filling a few tables costs what they cost, not what the
  * whole schema does.
  */
-async function readCatalog(client, names) {
+async function catalog_readCatalog(client, names) {
     const tables = new Map();
     const typeIds = new Set();
     let tr;
     if (names === undefined) {
-        tr = await client.query(catalog_TABLES_SQL);
+        tr = await queryNamed(client, 'seed_tables', catalog_TABLES_SQL);
     }
     else {
         const wanted = [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
-        const reach = (await client.query(REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
+        const reach = (await queryNamed(client, 'seed_reach', REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
         if (reach.length === 0)
             return { tables, types: new Map(), fks: new Map(), checks: new Map(), uniques: new Map(), referenced: new Set() };
-        tr = await client.query(catalog_TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])'), [reach]);
+        tr = await queryNamed(client, 'seed_tables_of', catalog_NARROW_TABLES_SQL, [reach]);
     }
     for (const r of tr.rows) {
         const oid = Number(r.oid);
@@ -56428,7 +56488,7 @@ async function readCatalog(client, names) {
     const referenced = new Set();
     if (tables.size === 0)
         return { tables, types, fks, checks, uniques, referenced };
-    const tyr = await client.query(TYPES_SQL, [[...typeIds].map(String)]);
+    const tyr = await queryNamed(client, 'seed_types', TYPES_SQL, [[...typeIds].map(String)]);
     for (const r of tyr.rows) {
         types.set(Number(r.oid), {
             oid: Number(r.oid),
@@ -56445,7 +56505,7 @@ async function readCatalog(client, names) {
         });
     }
     const oids = [...tables.keys()].map(String);
-    const cr = await client.query(CONSTRAINTS_SQL, [oids]);
+    const cr = await queryNamed(client, 'seed_constraints', CONSTRAINTS_SQL, [oids]);
     for (const r of cr.rows) {
         const table = Number(r.table);
         const cols = r.cols.map(Number);
@@ -56465,7 +56525,7 @@ async function readCatalog(client, names) {
             pushTo(checks, table, { table, cols, def: r.def });
         }
     }
-    const ur = await client.query(UNIQUES_SQL, [oids]);
+    const ur = await queryNamed(client, 'seed_uniques', UNIQUES_SQL, [oids]);
     const nullsNotDistinct = new Set();
     for (const r of ur.rows) {
         const cols = r.cols.map(Number).filter((n) => n > 0);
@@ -56484,7 +56544,7 @@ async function readCatalog(client, names) {
     }
     else {
         // Tables outside the reach may reference these: asked of the server.
-        for (const r of (await client.query(REFERENCED_SQL, [oids])).rows)
+        for (const r of (await queryNamed(client, 'seed_referenced', REFERENCED_SQL, [oids])).rows)
             referenced.add(`${Number(r.table)}:${r.attname}`);
     }
     return { tables, types, fks, checks, uniques, nullsNotDistinct, referenced };
@@ -57799,6 +57859,7 @@ async function guarded(client, inTransaction, work) {
 
 
 
+
 /** Sequences owned by (serial, identity) or used in the default of an integer column of a user table. */
 const sequences_SEQUENCES_SQL = `
 WITH feeds AS (
@@ -57826,14 +57887,16 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = f.attnum AND NOT a.atti
 WHERE ${USER_TABLE_CONDITION}
   AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 ORDER BY 1, 3, 4, 6`;
+/** The same query, each branch of the union reading only the dependencies of the wanted tables. */
+const narrowed = (rels) => sequences_SEQUENCES_SQL.replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col) => `AND ${col} = ANY (${rels})`);
+const SEQUENCES_OF_OIDS_SQL = narrowed('$1::oid[]');
+const SEQUENCES_OF_NAMES_SQL = narrowed('ARRAY(SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))');
 async function columnSequences(client, only) {
     if (only === undefined)
-        return rowsToSequences((await client.query(sequences_SEQUENCES_SQL)).rows);
-    // The same query, each branch of the union reading only the dependencies of the wanted tables.
-    const rels = 'oids' in only ? '$1::oid[]' : `ARRAY(SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))`;
-    const sql = sequences_SEQUENCES_SQL.replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col) => `AND ${col} = ANY (${rels})`);
-    const param = 'oids' in only ? only.oids.map(String) : [...new Set(only.names.map((t) => t.name))];
-    const rows = rowsToSequences((await client.query(sql, [param])).rows);
+        return rowsToSequences((await queryNamed(client, 'sequences', sequences_SEQUENCES_SQL)).rows);
+    const byOid = 'oids' in only;
+    const param = byOid ? only.oids.map(String) : [...new Set(only.names.map((t) => t.name))];
+    const rows = rowsToSequences((await queryNamed(client, byOid ? 'sequences_of_oids' : 'sequences_of_names', byOid ? SEQUENCES_OF_OIDS_SQL : SEQUENCES_OF_NAMES_SQL, [param])).rows);
     if ('oids' in only)
         return rows;
     return rows.filter((s) => only.names.some((t) => t.name === s.table && (t.schema === undefined || t.schema === s.schema)));
@@ -57939,7 +58002,7 @@ async function seedTables(client, opts) {
     const target = Math.floor(opts.rows);
     const outcome = { seeded: [], notices: [], tables: [] };
     // Asked for a few tables: only they, the tables their migration joins and what they reach are read.
-    const declared = await readCatalog(client, opts.tables && [...opts.tables, ...(opts.joins ?? []).flatMap((j) => [j.left.table, j.right.table])]);
+    const declared = await catalog_readCatalog(client, opts.tables && [...opts.tables, ...(opts.joins ?? []).flatMap((j) => [j.left.table, j.right.table])]);
     // A migration tool would take generated rows in its bookkeeping table for migrations it has run.
     const all = [...declared.tables.values()].filter((t) => !isBookkeepingTable(t.schema, t.name, opts.bookkeeping));
     const tableOf = (name) => all.find((t) => matches(t, name)) ?? all.find((t) => matches(t, name.toLowerCase()));
@@ -58664,9 +58727,12 @@ async function walkMigrations(ctx, observers, roundTripStage) {
         const source = await checkpoint.clientAt(index - 1);
         if (!source)
             return undefined;
-        for (const o of observers)
-            if (o.beforeRestore)
+        for (const o of observers) {
+            if (o.beforeRowsReset)
+                await timed(o, () => o.beforeRowsReset());
+            else if (o.beforeRestore)
                 await timed(o, () => o.beforeRestore(db));
+        }
         if (!(await resetTablesFrom(client, source, tables)).ok)
             return undefined;
         const again = await stepper.applyPlain(prepared);
@@ -59073,6 +59139,14 @@ function createDataObserver(ctx) {
         async afterReup(_step, result) {
             if (!result.ok)
                 walkBroken = true;
+        },
+        async beforeRowsReset() {
+            // The rows the fingerprints were taken of are gone: nothing pending can be compared any more.
+            for (const s of states.values()) {
+                await store?.discard(...[s.a, s.b].filter((f) => f !== undefined));
+                s.a = s.b = undefined;
+                s.pending = undefined;
+            }
         },
         async beforeRestore() {
             // The fingerprints live on this connection and die with it; the walk's database is replaced.
@@ -68886,6 +68960,8 @@ function onlyInShard(o, inShard) {
         wrapped.afterAll = async (client, db) => o.afterAll(client, db);
     if (o.beforeRestore)
         wrapped.beforeRestore = async (db) => o.beforeRestore(db);
+    if (o.beforeRowsReset)
+        wrapped.beforeRowsReset = async () => o.beforeRowsReset();
     return wrapped;
 }
 
@@ -76408,7 +76484,7 @@ async function run() {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _action_bundle_shims_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7367);
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6020);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3802);
 
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();

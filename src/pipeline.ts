@@ -348,5 +348,6 @@ function onlyInShard(o: WalkObserver, inShard: (version: string) => boolean): Wa
   if (o.afterReup) wrapped.afterReup = async (step, result) => (mine(step) ? o.afterReup!(step, result) : undefined);
   if (o.afterAll) wrapped.afterAll = async (client, db) => o.afterAll!(client, db);
   if (o.beforeRestore) wrapped.beforeRestore = async (db) => o.beforeRestore!(db);
+  if (o.beforeRowsReset) wrapped.beforeRowsReset = async () => o.beforeRowsReset!();
   return wrapped;
 }

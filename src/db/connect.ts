@@ -6,6 +6,8 @@ export interface ConnectOptions {
   /** Keep retrying until this many ms have passed since the first attempt. */
   timeoutMs: number;
   log?: (line: string) => void;
+  /** Settings for the session, as libpq's `options` (`-c name=value`), after any the URL gives. */
+  sessionOptions?: string;
 }
 
 /** "host:port as user" for messages; never the password. */
@@ -122,8 +124,10 @@ export async function connectWithRetry(url: string, opts: ConnectOptions): Promi
   let config: pg.ClientConfig = settings.mode === 'allow' ? { ...settings.config, ssl: false } : settings.config;
   for (;;) {
     attempts++;
+    const options = [config.options, opts.sessionOptions].filter((o) => o).join(' ');
     const client = new pg.Client({
       ...config,
+      ...(options ? { options } : {}),
       connectionTimeoutMillis: Math.max(1000, Math.min(10_000, opts.timeoutMs)),
       application_name: 'migration-ci',
     });

@@ -16,7 +16,8 @@
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import { USER_TABLE_CONDITION } from './catalog.js';
-import { quoteIdent, quoteLiteral, quoteQualified } from './quote.js';
+import { quoteIdent, quoteQualified } from './quote.js';
+import { queryNamed } from './named-query.js';
 
 /** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
 function storeOf(id: number): string {
@@ -197,21 +198,37 @@ function isFatal(e: unknown): boolean {
 /** Which tables a fingerprint covers (a name without a schema matches it in any schema); all when not given. */
 export type TableFilter = ReadonlyArray<{ schema: string | undefined; name: string }>;
 
-/** The catalog queries, narrowed to the named tables when there is a filter. */
-function catalogSql(only: TableFilter | undefined): string {
-  if (only === undefined) return `${TABLES_SQL};\n${SEQUENCES_SQL}`;
-  const names = `ARRAY[${[...new Set(only.map((t) => quoteLiteral(t.name)))].join(', ') || "''"}]::name[]`;
-  // The dependencies too: read for the named tables only, not for the whole schema.
-  const narrow = (sql: string) =>
-    sql
-      .replace('/*narrow*/', `AND c.relname = ANY (${names})`)
-      .replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col: string) => `AND ${col} IN (SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY (${names}))`);
-  return `${narrow(TABLES_SQL)};\n${narrow(SEQUENCES_SQL)}`;
+/** A catalog query narrowed to the tables named in $1 (the dependencies too: read for those tables only, not the whole schema). */
+const narrow = (sql: string) =>
+  sql
+    .replace('/*narrow*/', 'AND c.relname = ANY ($1::name[])')
+    .replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col: string) => `AND ${col} IN (SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))`);
+const NARROW_TABLES_SQL = narrow(TABLES_SQL);
+const NARROW_SEQUENCES_SQL = narrow(SEQUENCES_SQL);
+
+/** The tables and the sequences that feed their columns, narrowed to the named tables when there is a filter. */
+async function readCatalog(client: pg.ClientBase, only: TableFilter | undefined): Promise<{ tables: TableCatalogRow[]; uses: SequenceRow[] }> {
+  if (only === undefined) {
+    const tables = await queryNamed<TableCatalogRow>(client, 'fingerprint_tables', TABLES_SQL);
+    const uses = await queryNamed<SequenceRow>(client, 'fingerprint_sequences', SEQUENCES_SQL);
+    return { tables: tables.rows, uses: uses.rows };
+  }
+  const names = [...new Set(only.map((t) => t.name))];
+  const tables = await queryNamed<TableCatalogRow>(client, 'fingerprint_tables_of', NARROW_TABLES_SQL, [names]);
+  const uses = await queryNamed<SequenceRow>(client, 'fingerprint_sequences_of', NARROW_SEQUENCES_SQL, [names]);
+  return { tables: tables.rows, uses: uses.rows };
 }
 
 export class FingerprintStore {
   private readonly client: pg.ClientBase;
   private nextId = 1;
+  /**
+   * Storage tables of discarded fingerprints, emptied and used again: creating a temporary table
+   * per fingerprint cost more than hashing the rows, and its catalog rows were left for vacuum.
+   */
+  private readonly free: number[] = [];
+  /** The fingerprint each storage table holds now. */
+  private readonly holders = new Map<number, Fingerprint>();
 
   constructor(client: pg.ClientBase) {
     this.client = client;
@@ -225,15 +242,18 @@ export class FingerprintStore {
    */
   async take(opts: { like?: Fingerprint; summary?: boolean; rowsOnly?: boolean; only?: TableFilter } = {}): Promise<Fingerprint> {
     const stored = opts.summary !== true && opts.rowsOnly !== true;
-    const id = this.nextId++;
+    const reused = stored ? this.free.pop() : undefined;
+    const id = reused ?? this.nextId++;
     // No index: every comparison reads whole tables of it, which hash joins do best.
-    const create = stored ? `CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL);\n` : '';
-    // One round trip for the catalog: the tables, the sequences that feed columns.
-    const results = (await this.client.query(`${create}${catalogSql(opts.only)}`)) as unknown as pg.QueryResult[];
+    if (stored && reused === undefined) await this.client.query(`CREATE TEMP TABLE mci_fingerprint_${id} (tbl int4 NOT NULL, k text, h int8[] NOT NULL)`);
+    // A storage table used before is emptied by the first statement that fills it: DELETE, not
+    // TRUNCATE (no new file, no catalog row per use), and reading the table prunes what it deleted.
+    let emptied = reused === undefined;
+    const read = await readCatalog(this.client, opts.only);
     // A migration's round trip looks at the tables it can change, so its cost does not grow with the schema.
     const only = (schema: string, name: string) => opts.only === undefined || opts.only.some((t) => t.name === name && (t.schema === undefined || t.schema === schema));
-    const catalog = (results[results.length - 2]!.rows as TableCatalogRow[]).filter((t) => only(t.schema, t.name));
-    const uses = (results[results.length - 1]!.rows as SequenceRow[]).filter((u) => only(u.schema, u.table));
+    const catalog = read.tables.filter((t) => only(t.schema, t.name));
+    const uses = read.uses.filter((u) => only(u.schema, u.table));
     const likeTypes = new Map<string, Map<string, string>>();
     for (const t of opts.like?.tables ?? []) likeTypes.set(`${t.schema}.${t.name}`, new Map(t.columns.map((c) => [c.name, c.type])));
 
@@ -265,6 +285,7 @@ export class FingerprintStore {
         return `s${i} AS MATERIALIZED (SELECT ${stored ? key : 'NULL::text'} AS k, ARRAY[${hashes.join(', ')}]::int8[] AS h FROM ${quoteQualified(t.schema, t.name)})`;
       });
       if (stored) {
+        if (!emptied) ctes.push(`emptied AS (DELETE FROM ${storeOf(id)})`);
         ctes.push(`ins AS (INSERT INTO ${storeOf(id)} (tbl, k, h)\n${indexes.map((i) => `SELECT ${i}, k, h FROM s${i}`).join('\nUNION ALL\n')})`);
       }
       const sums = indexes.map((i) => {
@@ -277,6 +298,7 @@ export class FingerprintStore {
       const r = await this.client.query<{ tbl: number; n: string; counts: string[]; sums: Array<string | null>; row_digest: string | null }>(
         `WITH ${ctes.join(',\n')}\n${sums.join('\nUNION ALL\n')}`,
       );
+      emptied = true;
       for (const row of r.rows) {
         const t = tables[row.tbl]!;
         t.rows = Number(row.n);
@@ -309,7 +331,9 @@ export class FingerprintStore {
       }
     }
     const sequences = await this.readSequences(uses);
-    return { id, stored, tables, sequences };
+    const fingerprint = { id, stored, tables, sequences };
+    if (stored) this.holders.set(id, fingerprint);
+    return fingerprint;
   }
 
   /** Where each sequence stands, and the largest value of the column it feeds. */
@@ -334,16 +358,19 @@ export class FingerprintStore {
     });
   }
 
-  /** Frees the storage of fingerprints no longer needed. */
+  /** Frees the storage of fingerprints no longer needed, for the next ones to use. */
   async discard(...fps: Fingerprint[]): Promise<void> {
-    const ids = fps.filter((f) => f.stored).map((f) => f.id);
-    if (ids.length === 0) return;
-    await this.client.query(`DROP TABLE IF EXISTS ${ids.map(storeOf).join(', ')}`);
+    for (const f of fps) {
+      if (!f.stored || this.holders.get(f.id) !== f) continue;
+      this.holders.delete(f.id);
+      this.free.push(f.id);
+    }
   }
 
   /** What `after` holds of the data in `before`, table by table and column by column. */
   async compare(before: Fingerprint, after: Fingerprint): Promise<DataComparison> {
     if (!before.stored || !after.stored) throw new Error('comparing rows needs two stored fingerprints, not summaries');
+    if (this.holders.get(before.id) !== before || this.holders.get(after.id) !== after) throw new Error('comparing a fingerprint that was discarded');
     const afterIndex = new Map(after.tables.map((t, i) => [`${t.schema}.${t.name}`, i]));
     const comparisons: TableComparison[] = [];
     const missingTables: FingerprintTable[] = [];

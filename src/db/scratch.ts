@@ -10,6 +10,12 @@ import { createRunRole, dropRunRole, urlAsRole, type RunRole } from './run-role.
 
 export const SCRATCH_PREFIX = 'mci_';
 
+/**
+ * Sessions in scratch databases commit without waiting for the WAL to reach the disk: a crash
+ * loses only scratch work, and a flush per committed statement was a good part of a run's time.
+ */
+const SCRATCH_SESSION = '-c synchronous_commit=off';
+
 // Runs whose migrations create roles take turns on a server: roles are the server's, and a run
 // can only tell its own new roles apart while no other run creates any.
 const ROLE_LOCK_KEY = 0x6d63_6972; // "mcir"
@@ -328,14 +334,14 @@ export class ScratchServer {
 
   /** Connects to one of our scratch databases. */
   async connect(db: ScratchDatabase): Promise<pg.Client> {
-    const client = await connectWithRetry(this.urlFor(db), { timeoutMs: 10_000 });
+    const client = await connectWithRetry(this.urlFor(db), { timeoutMs: 10_000, sessionOptions: SCRATCH_SESSION });
     if (this.runRoleState?.createRole && this.versionNum < 160000) setStatementCheck(client, (c) => this.roleEscalation(c));
     return client;
   }
 
   /** Connects to one of our scratch databases as the connecting role: for the tool's own work that the run's role may not do. */
   async connectAsConnectingRole(db: ScratchDatabase): Promise<pg.Client> {
-    return connectWithRetry(db.url, { timeoutMs: 10_000 });
+    return connectWithRetry(db.url, { timeoutMs: 10_000, sessionOptions: SCRATCH_SESSION });
   }
 
   async dropDatabase(name: string): Promise<void> {

@@ -228,6 +228,15 @@ export function createDataObserver(ctx: StageContext): WalkObserver {
       if (!result.ok) walkBroken = true;
     },
 
+    async beforeRowsReset() {
+      // The rows the fingerprints were taken of are gone: nothing pending can be compared any more.
+      for (const s of states.values()) {
+        await store?.discard(...[s.a, s.b].filter((f): f is Fingerprint => f !== undefined));
+        s.a = s.b = undefined;
+        s.pending = undefined;
+      }
+    },
+
     async beforeRestore() {
       // The fingerprints live on this connection and die with it; the walk's database is replaced.
       await connection?.end().catch(() => {});

@@ -47,8 +47,13 @@ export interface WalkObserver {
   /** The down ran; `result.ok` says whether it succeeded. */
   afterDown?(step: WalkStep, result: ApplyResult): Promise<void>;
   afterReup?(step: WalkStep, result: ApplyResult): Promise<void>;
-  /** The walk is about to replace this database by a checkpoint, or its tables' rows: close every connection to it. */
+  /** The walk is about to replace this database by a checkpoint: close every connection to it. */
   beforeRestore?(db: ScratchDatabase): Promise<void>;
+  /**
+   * The walk is about to give some tables of this database the rows the migrations wrote, in
+   * place: what was read of its data is stale. Without it, beforeRestore is called instead.
+   */
+  beforeRowsReset?(): Promise<void>;
   /** Every migration under test is applied (or the walk stopped): the database is at its newest. */
   afterAll?(client: pg.Client, db: ScratchDatabase): Promise<void>;
 }
@@ -155,7 +160,10 @@ export async function walkMigrations(
     if (!tables) return undefined;
     const source = await checkpoint.clientAt(index - 1);
     if (!source) return undefined;
-    for (const o of observers) if (o.beforeRestore) await timed(o, () => o.beforeRestore!(db));
+    for (const o of observers) {
+      if (o.beforeRowsReset) await timed(o, () => o.beforeRowsReset!());
+      else if (o.beforeRestore) await timed(o, () => o.beforeRestore!(db));
+    }
     if (!(await resetTablesFrom(client, source, tables)).ok) return undefined;
     const again = await stepper.applyPlain(prepared);
     return again.ok ? again : undefined;

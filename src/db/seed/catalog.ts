@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { USER_TABLE_CONDITION } from '../catalog.js';
 import { quoteQualified } from '../quote.js';
+import { queryNamed } from '../named-query.js';
 
 export interface CatalogColumn {
   name: string;
@@ -88,6 +89,8 @@ LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE ${USER_TABLE_CONDITION}
   /*narrow*/
 ORDER BY n.nspname, c.relname, a.attnum`;
+
+const NARROW_TABLES_SQL = TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])');
 
 /** The tables of these names (bare, or "schema.table"), and every table they reach through foreign keys. */
 const REACH_SQL = `
@@ -178,12 +181,12 @@ export async function readCatalog(client: pg.ClientBase, names?: readonly string
   const typeIds = new Set<number>();
   let tr: pg.QueryResult;
   if (names === undefined) {
-    tr = await client.query(TABLES_SQL);
+    tr = await queryNamed(client, 'seed_tables', TABLES_SQL);
   } else {
     const wanted = [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
-    const reach = (await client.query(REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
+    const reach = (await queryNamed(client, 'seed_reach', REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
     if (reach.length === 0) return { tables, types: new Map(), fks: new Map(), checks: new Map(), uniques: new Map(), referenced: new Set() };
-    tr = await client.query(TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])'), [reach]);
+    tr = await queryNamed(client, 'seed_tables_of', NARROW_TABLES_SQL, [reach]);
   }
   for (const r of tr.rows) {
     const oid = Number(r.oid);
@@ -213,7 +216,7 @@ export async function readCatalog(client: pg.ClientBase, names?: readonly string
   const referenced = new Set<string>();
   if (tables.size === 0) return { tables, types, fks, checks, uniques, referenced };
 
-  const tyr = await client.query(TYPES_SQL, [[...typeIds].map(String)]);
+  const tyr = await queryNamed(client, 'seed_types', TYPES_SQL, [[...typeIds].map(String)]);
   for (const r of tyr.rows) {
     types.set(Number(r.oid), {
       oid: Number(r.oid),
@@ -231,7 +234,7 @@ export async function readCatalog(client: pg.ClientBase, names?: readonly string
   }
 
   const oids = [...tables.keys()].map(String);
-  const cr = await client.query(CONSTRAINTS_SQL, [oids]);
+  const cr = await queryNamed(client, 'seed_constraints', CONSTRAINTS_SQL, [oids]);
   for (const r of cr.rows) {
     const table = Number(r.table);
     const cols = (r.cols as Array<number | string>).map(Number);
@@ -251,7 +254,7 @@ export async function readCatalog(client: pg.ClientBase, names?: readonly string
     }
   }
 
-  const ur = await client.query(UNIQUES_SQL, [oids]);
+  const ur = await queryNamed(client, 'seed_uniques', UNIQUES_SQL, [oids]);
   const nullsNotDistinct = new Set<string>();
   for (const r of ur.rows) {
     const cols = (r.cols as Array<number | string>).map(Number).filter((n) => n > 0);
@@ -263,7 +266,7 @@ export async function readCatalog(client: pg.ClientBase, names?: readonly string
     for (const list of fks.values()) for (const fk of list) if (fk.parentCols.length === 1) referenced.add(`${fk.parent}:${fk.parentCols[0]}`);
   } else {
     // Tables outside the reach may reference these: asked of the server.
-    for (const r of (await client.query(REFERENCED_SQL, [oids])).rows) referenced.add(`${Number(r.table)}:${r.attname}`);
+    for (const r of (await queryNamed(client, 'seed_referenced', REFERENCED_SQL, [oids])).rows) referenced.add(`${Number(r.table)}:${r.attname}`);
   }
   return { tables, types, fks, checks, uniques, nullsNotDistinct, referenced };
 }

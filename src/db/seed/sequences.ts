@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import { USER_TABLE_CONDITION } from '../catalog.js';
 import { quoteIdent, quoteQualified } from '../quote.js';
+import { queryNamed } from '../named-query.js';
 import { KEY_OFFSET, SMALL_KEY_OFFSET } from './values.js';
 
 interface ColumnSequence {
@@ -51,6 +52,11 @@ WHERE ${USER_TABLE_CONDITION}
   AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 ORDER BY 1, 3, 4, 6`;
 
+/** The same query, each branch of the union reading only the dependencies of the wanted tables. */
+const narrowed = (rels: string) => SEQUENCES_SQL.replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col: string) => `AND ${col} = ANY (${rels})`);
+const SEQUENCES_OF_OIDS_SQL = narrowed('$1::oid[]');
+const SEQUENCES_OF_NAMES_SQL = narrowed('ARRAY(SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))');
+
 /**
  * Tables by name, as the parse tree names them: a name without a schema means that name in any
  * schema. Sequence work narrowed to them costs what they cost, not what the whole schema does.
@@ -58,12 +64,10 @@ ORDER BY 1, 3, 4, 6`;
 export type SequenceScope = ReadonlyArray<{ schema: string | undefined; name: string }>;
 
 async function columnSequences(client: pg.ClientBase, only?: { oids: number[] } | { names: SequenceScope }): Promise<ColumnSequence[]> {
-  if (only === undefined) return rowsToSequences((await client.query(SEQUENCES_SQL)).rows);
-  // The same query, each branch of the union reading only the dependencies of the wanted tables.
-  const rels = 'oids' in only ? '$1::oid[]' : `ARRAY(SELECT c2.oid FROM pg_class c2 WHERE c2.relname = ANY ($1::name[]))`;
-  const sql = SEQUENCES_SQL.replace(/\/\*narrow:([a-z.]+)\*\//g, (_, col: string) => `AND ${col} = ANY (${rels})`);
-  const param = 'oids' in only ? only.oids.map(String) : [...new Set(only.names.map((t) => t.name))];
-  const rows = rowsToSequences((await client.query(sql, [param])).rows);
+  if (only === undefined) return rowsToSequences((await queryNamed(client, 'sequences', SEQUENCES_SQL)).rows);
+  const byOid = 'oids' in only;
+  const param = byOid ? only.oids.map(String) : [...new Set(only.names.map((t) => t.name))];
+  const rows = rowsToSequences((await queryNamed(client, byOid ? 'sequences_of_oids' : 'sequences_of_names', byOid ? SEQUENCES_OF_OIDS_SQL : SEQUENCES_OF_NAMES_SQL, [param])).rows);
   if ('oids' in only) return rows;
   return rows.filter((s) => only.names.some((t) => t.name === s.table && (t.schema === undefined || t.schema === s.schema)));
 }
