@@ -41643,6 +41643,29 @@ function fallbackFor(mode, e, config) {
         return { ...config, ssl: { rejectUnauthorized: false } };
     return undefined;
 }
+/**
+ * The URL's own `options` followed by `extra`: a connection string's parameters override the
+ * client's settings, so the URL's are taken out of it and joined with ours.
+ */
+function withSessionOptions(config, extra) {
+    if (!extra)
+        return config;
+    let fromUrl;
+    let connectionString = config.connectionString;
+    if (connectionString) {
+        try {
+            const u = new URL(connectionString);
+            fromUrl = u.searchParams.get('options') ?? undefined;
+            u.searchParams.delete('options');
+            connectionString = u.toString();
+        }
+        catch {
+            // Not a URL: pg reads it as it is, and our settings come after.
+        }
+    }
+    const options = [fromUrl, config.options, extra].filter((o) => o).join(' ');
+    return { ...config, ...(connectionString !== undefined ? { connectionString } : {}), options };
+}
 /** Opens a connection, retrying with backoff while the server is not (yet) reachable. */
 async function connectWithRetry(url, opts) {
     const started = Date.now();
@@ -41653,10 +41676,8 @@ async function connectWithRetry(url, opts) {
     let config = settings.mode === 'allow' ? { ...settings.config, ssl: false } : settings.config;
     for (;;) {
         attempts++;
-        const options = [config.options, opts.sessionOptions].filter((o) => o).join(' ');
         const client = new esm.Client({
-            ...config,
-            ...(options ? { options } : {}),
+            ...withSessionOptions(config, opts.sessionOptions),
             connectionTimeoutMillis: Math.max(1000, Math.min(10_000, opts.timeoutMs)),
             application_name: 'migration-ci',
         });

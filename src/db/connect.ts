@@ -114,6 +114,28 @@ function fallbackFor(mode: SslMode | undefined, e: unknown, config: pg.ClientCon
   return undefined;
 }
 
+/**
+ * The URL's own `options` followed by `extra`: a connection string's parameters override the
+ * client's settings, so the URL's are taken out of it and joined with ours.
+ */
+function withSessionOptions(config: pg.ClientConfig, extra: string | undefined): pg.ClientConfig {
+  if (!extra) return config;
+  let fromUrl: string | undefined;
+  let connectionString = config.connectionString;
+  if (connectionString) {
+    try {
+      const u = new URL(connectionString);
+      fromUrl = u.searchParams.get('options') ?? undefined;
+      u.searchParams.delete('options');
+      connectionString = u.toString();
+    } catch {
+      // Not a URL: pg reads it as it is, and our settings come after.
+    }
+  }
+  const options = [fromUrl, config.options, extra].filter((o) => o).join(' ');
+  return { ...config, ...(connectionString !== undefined ? { connectionString } : {}), options };
+}
+
 /** Opens a connection, retrying with backoff while the server is not (yet) reachable. */
 export async function connectWithRetry(url: string, opts: ConnectOptions): Promise<pg.Client> {
   const started = Date.now();
@@ -124,10 +146,8 @@ export async function connectWithRetry(url: string, opts: ConnectOptions): Promi
   let config: pg.ClientConfig = settings.mode === 'allow' ? { ...settings.config, ssl: false } : settings.config;
   for (;;) {
     attempts++;
-    const options = [config.options, opts.sessionOptions].filter((o) => o).join(' ');
     const client = new pg.Client({
-      ...config,
-      ...(options ? { options } : {}),
+      ...withSessionOptions(config, opts.sessionOptions),
       connectionTimeoutMillis: Math.max(1000, Math.min(10_000, opts.timeoutMs)),
       application_name: 'migration-ci',
     });
