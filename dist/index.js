@@ -54695,7 +54695,7 @@ async function queryNamed(client, name, text, values = []) {
 
 
 
-/** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
+/** Each stored fingerprint has a temporary table of its own while it is held; a discarded one's table is emptied for the next. */
 function storeOf(id) {
     return `pg_temp.mci_fingerprint_${id}`;
 }
@@ -56387,14 +56387,23 @@ WHERE ${USER_TABLE_CONDITION}
   /*narrow*/
 ORDER BY n.nspname, c.relname, a.attnum`;
 const catalog_NARROW_TABLES_SQL = catalog_TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])');
+/**
+ * A user table `c` (in namespace `n`) named in $1 as the parse tree names tables: bare (any
+ * schema) or "schema.table", each given as written and in lower case ({@link namesAsMatched}).
+ */
+const NAMED_TABLE_CONDITION = `${USER_TABLE_CONDITION}
+    AND (c.relname = ANY ($1::name[]) OR (n.nspname || '.' || c.relname) = ANY ($1::text[]))`;
+/** Table names as written and in lower case, the parameter of {@link NAMED_TABLE_CONDITION}. */
+function namesAsMatched(names) {
+    return [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
+}
 /** The tables of these names (bare, or "schema.table"), and every table they reach through foreign keys. */
 const REACH_SQL = `
 WITH RECURSIVE reach(oid) AS (
   SELECT c.oid
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE ${USER_TABLE_CONDITION}
-    AND (c.relname = ANY ($1::name[]) OR (n.nspname || '.' || c.relname) = ANY ($1::text[]))
+  WHERE ${NAMED_TABLE_CONDITION}
   UNION
   SELECT con.confrelid
   FROM reach r
@@ -56475,8 +56484,7 @@ async function catalog_readCatalog(client, names) {
         tr = await queryNamed(client, 'seed_tables', catalog_TABLES_SQL);
     }
     else {
-        const wanted = [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
-        const reach = (await queryNamed(client, 'seed_reach', REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
+        const reach = (await queryNamed(client, 'seed_reach', REACH_SQL, [namesAsMatched(names)])).rows.map((r) => String(r.oid));
         if (reach.length === 0)
             return { tables, types: new Map(), fks: new Map(), checks: new Map(), uniques: new Map(), referenced: new Set() };
         tr = await queryNamed(client, 'seed_tables_of', catalog_NARROW_TABLES_SQL, [reach]);
@@ -58221,17 +58229,18 @@ async function fillRange(client, plan, start, end, inTransaction) {
 
 ;// CONCATENATED MODULE: ./src/db/table-reset.ts
 
+
+
 /**
- * The tables to reset: the named ones (bare names in any user schema, or "schema.table") and,
- * recursively, the tables referencing them by foreign key and their inheritance children; only
- * tables that hold rows themselves (a partitioned parent holds none).
+ * The tables to reset: the named ones, matched as the row generator matches them, and,
+ * recursively, the tables referencing them by foreign key and their inheritance children and
+ * partitions; only tables that hold rows themselves (a partitioned parent holds none). For each,
+ * the columns an INSERT may write (not the generated ones).
  */
 const CLOSURE_SQL = `
 WITH RECURSIVE named AS (
   SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN unnest($1::text[]) AS s(name)
-    ON s.name = n.nspname || '.' || c.relname OR (s.name = c.relname AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema')
-  WHERE c.relkind IN ('r', 'p')
+  WHERE ${NAMED_TABLE_CONDITION}
 ),
 edge AS (
   SELECT con.confrelid AS parent, con.conrelid AS child FROM pg_constraint con WHERE con.contype = 'f'
@@ -58243,27 +58252,21 @@ closure(oid) AS (
 )
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
        ARRAY(SELECT quote_ident(a.attname) FROM pg_attribute a
-             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND GENERATED
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
              ORDER BY a.attnum) AS columns
 FROM closure cl JOIN pg_class c ON c.oid = cl.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r'
 ORDER BY 1`;
-async function tablesToReset(target, names) {
-    const version = Number((await target.query(`SELECT current_setting('server_version_num') AS v`)).rows[0].v);
-    // Generated columns (Postgres 12 on) take no value from an INSERT.
-    const sql = CLOSURE_SQL.replace('GENERATED', version >= 120000 ? "a.attgenerated = ''" : 'true');
-    const r = await target.query(sql, [[...names]]);
-    return r.rows;
-}
 /**
- * Resets the tables `names` reach on `target` to their rows on `source`. On failure nothing on
- * `target` has changed (the transaction is rolled back) and `why` says what stood in the way.
+ * Resets the tables `names` reach on `target` to their rows on `source`: three round trips,
+ * however many tables. On failure nothing on `target` has changed (the transaction is rolled
+ * back) and `why` says what stood in the way.
  */
 async function resetTablesFrom(target, source, names) {
     let tables;
     let rows;
     try {
-        tables = await tablesToReset(target, names);
+        tables = (await target.query(CLOSURE_SQL, [namesAsMatched(names)])).rows;
         if (tables.length === 0)
             return { ok: true, tables: [] };
         // One statement for every table's rows: the source holds only what the migrations wrote.
@@ -58274,20 +58277,23 @@ async function resetTablesFrom(target, source, names) {
     catch (e) {
         return { ok: false, why: `the tables could not be read: ${errorMessage(e)}` };
     }
-    await target.query('BEGIN');
-    try {
+    const statements = [
+        'BEGIN',
         // For this transaction only; a role that may not set it gets the clone instead.
-        await target.query('SET LOCAL session_replication_role = replica');
-        for (const t of tables)
-            await target.query(`DELETE FROM ONLY ${t.name}`);
-        for (const [i, t] of tables.entries()) {
-            if (rows[i] === null || t.columns.length === 0)
-                continue;
-            const cols = t.columns.join(', ');
+        'SET LOCAL session_replication_role = replica',
+        ...tables.map((t) => `DELETE FROM ONLY ${t.name}`),
+        ...tables.flatMap((t, i) => {
+            const r = rows[i];
+            if (r === null || r === undefined || t.columns.length === 0)
+                return [];
             const values = t.columns.map((c) => `r.${c}`).join(', ');
-            await target.query(`INSERT INTO ${t.name} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${values} FROM unnest($1::${t.name}[]) AS r`, [rows[i]]);
-        }
-        await target.query('COMMIT');
+            return [`INSERT INTO ${t.name} (${t.columns.join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${values} FROM unnest(${quoteLiteral(r)}::${t.name}[]) AS r`];
+        }),
+        'COMMIT',
+    ];
+    try {
+        // One message: a failing statement skips the rest, COMMIT included.
+        await target.query(statements.join(';\n'));
         return { ok: true, tables: tables.map((t) => t.name) };
     }
     catch (e) {

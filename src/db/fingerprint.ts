@@ -19,7 +19,7 @@ import { USER_TABLE_CONDITION } from './catalog.js';
 import { quoteIdent, quoteQualified } from './quote.js';
 import { queryNamed } from './named-query.js';
 
-/** Each stored fingerprint is a temporary table of its own: dropped whole, never left as dead rows to scan. */
+/** Each stored fingerprint has a temporary table of its own while it is held; a discarded one's table is emptied for the next. */
 function storeOf(id: number): string {
   return `pg_temp.mci_fingerprint_${id}`;
 }

@@ -1,7 +1,7 @@
 /**
  * Catalog queries the tool runs many times on one connection, as named statements of the
- * protocol: planned once per session, not per run. Planning these catalog joins cost more than
- * running them, once per migration and step.
+ * protocol: parsed and analyzed once per session, and planned once where the server settles on a
+ * generic plan (a query with an array parameter may still get a plan of its own per call).
  */
 import type pg from 'pg';
 

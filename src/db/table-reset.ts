@@ -13,27 +13,21 @@
  */
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
+import { quoteLiteral } from './quote.js';
+import { NAMED_TABLE_CONDITION, namesAsMatched } from './seed/catalog.js';
 
 export type TableReset = { ok: true; tables: string[] } | { ok: false; why: string };
 
-interface ResetTable {
-  /** Qualified and quoted. */
-  name: string;
-  /** Quoted names of the columns an INSERT may write. */
-  columns: string[];
-}
-
 /**
- * The tables to reset: the named ones (bare names in any user schema, or "schema.table") and,
- * recursively, the tables referencing them by foreign key and their inheritance children; only
- * tables that hold rows themselves (a partitioned parent holds none).
+ * The tables to reset: the named ones, matched as the row generator matches them, and,
+ * recursively, the tables referencing them by foreign key and their inheritance children and
+ * partitions; only tables that hold rows themselves (a partitioned parent holds none). For each,
+ * the columns an INSERT may write (not the generated ones).
  */
 const CLOSURE_SQL = `
 WITH RECURSIVE named AS (
   SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN unnest($1::text[]) AS s(name)
-    ON s.name = n.nspname || '.' || c.relname OR (s.name = c.relname AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema')
-  WHERE c.relkind IN ('r', 'p')
+  WHERE ${NAMED_TABLE_CONDITION}
 ),
 edge AS (
   SELECT con.confrelid AS parent, con.conrelid AS child FROM pg_constraint con WHERE con.contype = 'f'
@@ -45,29 +39,22 @@ closure(oid) AS (
 )
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
        ARRAY(SELECT quote_ident(a.attname) FROM pg_attribute a
-             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND GENERATED
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
              ORDER BY a.attnum) AS columns
 FROM closure cl JOIN pg_class c ON c.oid = cl.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r'
 ORDER BY 1`;
 
-async function tablesToReset(target: pg.ClientBase, names: readonly string[]): Promise<ResetTable[]> {
-  const version = Number((await target.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v);
-  // Generated columns (Postgres 12 on) take no value from an INSERT.
-  const sql = CLOSURE_SQL.replace('GENERATED', version >= 120000 ? "a.attgenerated = ''" : 'true');
-  const r = await target.query<{ name: string; columns: string[] }>(sql, [[...names]]);
-  return r.rows;
-}
-
 /**
- * Resets the tables `names` reach on `target` to their rows on `source`. On failure nothing on
- * `target` has changed (the transaction is rolled back) and `why` says what stood in the way.
+ * Resets the tables `names` reach on `target` to their rows on `source`: three round trips,
+ * however many tables. On failure nothing on `target` has changed (the transaction is rolled
+ * back) and `why` says what stood in the way.
  */
 export async function resetTablesFrom(target: pg.ClientBase, source: pg.ClientBase, names: readonly string[]): Promise<TableReset> {
-  let tables: ResetTable[];
+  let tables: Array<{ name: string; columns: string[] }>;
   let rows: Array<string | null>;
   try {
-    tables = await tablesToReset(target, names);
+    tables = (await target.query<{ name: string; columns: string[] }>(CLOSURE_SQL, [namesAsMatched(names)])).rows;
     if (tables.length === 0) return { ok: true, tables: [] };
     // One statement for every table's rows: the source holds only what the migrations wrote.
     const read = tables.map((t, i) => `SELECT ${i} AS i, (SELECT array_agg(x)::text FROM ONLY ${t.name} x) AS rows`).join(' UNION ALL ');
@@ -76,18 +63,22 @@ export async function resetTablesFrom(target: pg.ClientBase, source: pg.ClientBa
   } catch (e) {
     return { ok: false, why: `the tables could not be read: ${errorMessage(e)}` };
   }
-  await target.query('BEGIN');
-  try {
+  const statements = [
+    'BEGIN',
     // For this transaction only; a role that may not set it gets the clone instead.
-    await target.query('SET LOCAL session_replication_role = replica');
-    for (const t of tables) await target.query(`DELETE FROM ONLY ${t.name}`);
-    for (const [i, t] of tables.entries()) {
-      if (rows[i] === null || t.columns.length === 0) continue;
-      const cols = t.columns.join(', ');
+    'SET LOCAL session_replication_role = replica',
+    ...tables.map((t) => `DELETE FROM ONLY ${t.name}`),
+    ...tables.flatMap((t, i) => {
+      const r = rows[i];
+      if (r === null || r === undefined || t.columns.length === 0) return [];
       const values = t.columns.map((c) => `r.${c}`).join(', ');
-      await target.query(`INSERT INTO ${t.name} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${values} FROM unnest($1::${t.name}[]) AS r`, [rows[i]]);
-    }
-    await target.query('COMMIT');
+      return [`INSERT INTO ${t.name} (${t.columns.join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${values} FROM unnest(${quoteLiteral(r)}::${t.name}[]) AS r`];
+    }),
+    'COMMIT',
+  ];
+  try {
+    // One message: a failing statement skips the rest, COMMIT included.
+    await target.query(statements.join(';\n'));
     return { ok: true, tables: tables.map((t) => t.name) };
   } catch (e) {
     await target.query('ROLLBACK').catch(() => {});

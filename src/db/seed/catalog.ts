@@ -92,14 +92,25 @@ ORDER BY n.nspname, c.relname, a.attnum`;
 
 const NARROW_TABLES_SQL = TABLES_SQL.replace('/*narrow*/', 'AND c.oid = ANY ($1::oid[])');
 
+/**
+ * A user table `c` (in namespace `n`) named in $1 as the parse tree names tables: bare (any
+ * schema) or "schema.table", each given as written and in lower case ({@link namesAsMatched}).
+ */
+export const NAMED_TABLE_CONDITION = `${USER_TABLE_CONDITION}
+    AND (c.relname = ANY ($1::name[]) OR (n.nspname || '.' || c.relname) = ANY ($1::text[]))`;
+
+/** Table names as written and in lower case, the parameter of {@link NAMED_TABLE_CONDITION}. */
+export function namesAsMatched(names: readonly string[]): string[] {
+  return [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
+}
+
 /** The tables of these names (bare, or "schema.table"), and every table they reach through foreign keys. */
 const REACH_SQL = `
 WITH RECURSIVE reach(oid) AS (
   SELECT c.oid
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE ${USER_TABLE_CONDITION}
-    AND (c.relname = ANY ($1::name[]) OR (n.nspname || '.' || c.relname) = ANY ($1::text[]))
+  WHERE ${NAMED_TABLE_CONDITION}
   UNION
   SELECT con.confrelid
   FROM reach r
@@ -183,8 +194,7 @@ export async function readCatalog(client: pg.ClientBase, names?: readonly string
   if (names === undefined) {
     tr = await queryNamed(client, 'seed_tables', TABLES_SQL);
   } else {
-    const wanted = [...new Set(names.flatMap((n) => [n, n.toLowerCase()]))];
-    const reach = (await queryNamed(client, 'seed_reach', REACH_SQL, [wanted])).rows.map((r) => String(r.oid));
+    const reach = (await queryNamed(client, 'seed_reach', REACH_SQL, [namesAsMatched(names)])).rows.map((r) => String(r.oid));
     if (reach.length === 0) return { tables, types: new Map(), fks: new Map(), checks: new Map(), uniques: new Map(), referenced: new Set() };
     tr = await queryNamed(client, 'seed_tables_of', NARROW_TABLES_SQL, [reach]);
   }
