@@ -29,11 +29,85 @@ export const MAX_SCOPES = 2;
 /** The units of the first scope, as the detail queries read them (set by the scope statement). */
 export const SCOPE_UNITS = `coalesce(nullif(current_setting('migration_ci.units', true), ''), '{}')::oid[]`;
 
-export interface ScopeDigest {
+/** What a read says of one scope: its units and what outside objects show of them. */
+export interface ScopeRead {
   /** Units the scope's names reach in this state, as OIDs in text. */
   units: Set<string>;
-  /** The rest of the catalog, hashed: equal digests mean equal rows outside the units. */
-  digest: string;
+  /** The dependencies crossing the scope's border, hashed with what they show of the inside. */
+  crossing: string;
+}
+
+/** A catalog row a read tracks: its catalog, its version (`ctid/xmin`), its unit ('0': another session's, 'whole': of a kind read whole). */
+export interface TrackedRow {
+  cat: string;
+  version: string;
+  unit: string;
+}
+
+/** One read's catalog state, as the two scope statements give it. */
+export interface CatalogRead {
+  scopes: ScopeRead[];
+  /** Role names objects use, and the session's roles. */
+  context: string;
+  /** The read's snapshot (`xmax`, in-progress `xip`), when a later read may be checked against it. */
+  marker: { xmax: string; xip: string[] } | undefined;
+  /** Per catalog: rows held, and the versions of those the base did not see. */
+  held: Map<string, { n: number; fresh: string[] }>;
+  /** Rows of the scopes' units, of other sessions, of the kinds read whole. */
+  tracked: TrackedRow[];
+  /** The base's tracked rows still in place: `cat/version`. */
+  alive: Set<string>;
+}
+
+/** A read's state under one of its scopes: what a later read under the same names is checked against. */
+export interface ScopeBase {
+  marker: { xmax: string; xip: string[] };
+  context: string;
+  crossing: string;
+  /** Per catalog, the rows held. */
+  held: Map<string, number>;
+  /** The tracked rows of this scope's units, of other sessions and of the kinds read whole. */
+  tracked: TrackedRow[];
+}
+
+const ALWAYS_TRACKED = new Set(['0', 'whole']);
+
+/** The base for a later read under scope `i` of this read; undefined when the read cannot be one (it ran in a transaction that wrote). */
+export function baseOf(read: CatalogRead, i: number): ScopeBase | undefined {
+  const scope = read.scopes[i];
+  if (!read.marker || !scope) return undefined;
+  const seen = new Set<string>();
+  const tracked = read.tracked.filter((r) => {
+    const key = `${r.cat}/${r.version}`;
+    if (seen.has(key) || !(ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit))) return false;
+    seen.add(key);
+    return true;
+  });
+  return { marker: read.marker, context: read.context, crossing: scope.crossing, held: new Map([...read.held].map(([k, v]) => [k, v.n])), tracked };
+}
+
+/**
+ * True when every catalog row outside the first scope of `now` is the row the base held outside
+ * its scope, version for version. Rows are versions: a row the base's snapshot saw committed and
+ * that is still visible is the same row. So, per catalog, the rows held now that are not fresh
+ * must be the base's rows minus its tracked rows that are gone (every row gone was tracked); every
+ * fresh row must be one of the scope's (or another session's, or of a kind read whole); and no
+ * object the base's scope held may stay in place while the scope no longer reaches it.
+ */
+export function unchangedOutside(base: ScopeBase, now: CatalogRead): boolean {
+  const scope = now.scopes[0]!;
+  if (now.context !== base.context || scope.crossing !== base.crossing) return false;
+  const trackedIn = new Map<string, TrackedRow[]>();
+  for (const r of base.tracked) trackedIn.set(r.cat, [...(trackedIn.get(r.cat) ?? []), r]);
+  for (const cat of new Set([...base.held.keys(), ...now.held.keys()])) {
+    const rows = trackedIn.get(cat) ?? [];
+    const stayed = rows.filter((r) => now.alive.has(`${cat}/${r.version}`)).length;
+    const held = now.held.get(cat) ?? { n: 0, fresh: [] };
+    if (held.n - held.fresh.length !== (base.held.get(cat) ?? 0) - rows.length + stayed) return false;
+  }
+  const ours = new Set(now.tracked.filter((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit)).map((r) => `${r.cat}/${r.version}`));
+  for (const [cat, { fresh }] of now.held) if (fresh.some((v) => !ours.has(`${cat}/${v}`))) return false;
+  return base.tracked.every((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit) || !now.alive.has(`${r.cat}/${r.version}`));
 }
 
 /** `{"a","b"}`: a text array literal. */
@@ -42,10 +116,11 @@ function textArray(values: readonly string[]): string {
 }
 
 /** Hands the names to the prepared scope statement through settings of the message's transaction. */
-export function scopeNamesSql(names: readonly (readonly string[])[]): string {
+export function scopeNamesSql(names: readonly (readonly string[])[], base?: ScopeBase): string {
   const set = Array.from({ length: MAX_SCOPES }, (_, i) => `set_config('migration_ci.names_${i}', ${quoteLiteral(textArray(names[i] ?? []))}, true)`);
   // Only the scopes asked for are digested: each one hashes the whole rest of the catalog.
   set.push(`set_config('migration_ci.scopes', '${Math.max(1, Math.min(MAX_SCOPES, names.length))}', true)`);
+  set.push(`set_config('migration_ci.base', ${quoteLiteral(base ? baseJson(base) : '')}, true)`);
   // The digest joins thousands of catalog rows to materialized lists the planner cannot index or
   // count well: hash joins; and no JIT, whose compiling a plan this wide costs more than running it.
   const planner = PLANNER.map((g) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', 'off', true)`);
@@ -57,21 +132,39 @@ const PLANNER = ['enable_nestloop', 'jit'];
 /** Puts the planner back as the session had it, for the detail queries after the digest. */
 export const RESTORE_PLANNER_SQL = `SELECT ${PLANNER.map((g) => `set_config('${g}', current_setting('migration_ci.${g}'), true)`).join(', ')}`;
 
-/** The scope statement's rows -> one digest per scope asked for. */
-export function scopeDigests(rows: Array<Record<string, unknown>>, count: number): ScopeDigest[] {
-  const out: ScopeDigest[] = [];
+/** The base as the row statement reads it: its snapshot and its tracked rows' places per catalog. */
+function baseJson(base: ScopeBase): string {
+  const tids: Record<string, string[]> = {};
+  for (const r of base.tracked) (tids[r.cat] ??= []).push(r.version.slice(0, r.version.indexOf('/')));
+  return JSON.stringify({ xmax: base.marker.xmax, xip: base.marker.xip, tids });
+}
+
+/** The two statements' rows -> the read's catalog state, with `count` scopes. */
+export function catalogRead(scopeRows: Array<Record<string, unknown>>, rowRows: Array<Record<string, unknown>>, count: number): CatalogRead {
+  const scopes: ScopeRead[] = [];
   for (let i = 0; i < count; i++) {
-    const mine = rows.filter((r) => Number(r.scope) === i);
-    const unitsRow = mine.find((r) => r.kind === '@units');
-    const units = new Set<string>(Array.isArray(unitsRow?.units) ? (unitsRow.units as unknown[]).map(String) : parseOidArray(unitsRow?.units));
-    const digest = mine
-      .filter((r) => r.kind !== '@units')
-      .map((r) => `${String(r.kind)}:${String(r.n)}:${String(r.h)}`)
-      .sort()
-      .join('\n');
-    out.push({ units, digest });
+    const unitsRow = scopeRows.find((r) => r.kind === '@units' && Number(r.scope) === i);
+    const crossingRow = scopeRows.find((r) => r.kind === '@crossing' && Number(r.scope) === i);
+    scopes.push({
+      units: new Set<string>(Array.isArray(unitsRow?.units) ? (unitsRow.units as unknown[]).map(String) : parseOidArray(unitsRow?.units)),
+      crossing: crossingRow ? `${String(crossingRow.n)}:${String(crossingRow.h)}` : '',
+    });
   }
-  return out;
+  const context = String(scopeRows.find((r) => r.kind === '@context')?.n ?? '');
+  const markerRow = rowRows.find((r) => r.kind === '@marker');
+  // txid_current_snapshot: xmin:xmax:xip,...
+  const [, xmax, xip] = String(markerRow?.a ?? '').split(':');
+  const marker = markerRow && markerRow.b === 'false' && xmax ? { xmax, xip: xip ? xip.split(',') : [] } : undefined;
+  const held = new Map<string, { n: number; fresh: string[] }>();
+  const tracked: TrackedRow[] = [];
+  const alive = new Set<string>();
+  for (const r of rowRows) {
+    const cat = String(r.cat);
+    if (r.kind === '@held') held.set(cat, { n: Number(r.a), fresh: Array.isArray(r.fresh) ? (r.fresh as unknown[]).map(String) : [] });
+    else if (r.kind === '@row') tracked.push({ cat, version: `${String(r.a)}/${String(r.b)}`, unit: String(r.c) });
+    else if (r.kind === '@alive') alive.add(`${cat}/${String(r.a)}/${String(r.b)}`);
+  }
+  return { scopes, context, marker, held, tracked, alive };
 }
 
 function parseOidArray(v: unknown): string[] {
@@ -126,7 +219,7 @@ const TABLE_PARTS: Array<[string, string, string]> = [
  * the digest of the rows outside the scope. `FirstNormalObjectId` (16384) splits what initdb made
  * from what users made.
  */
-export const SCOPE_DIGEST_SQL = `
+export const SCOPE_UNITS_SQL = `
 WITH RECURSIVE
 sch AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_namespace n
@@ -227,31 +320,11 @@ scopes AS MATERIALIZED (
   SELECT g.scope, coalesce((SELECT array_agg(DISTINCT c.unit ORDER BY c.unit) FROM closed c WHERE c.scope = g.scope AND c.unit IS NOT NULL AND c.unit <> 0), '{}')::oid[] AS units
   FROM generate_series(0, coalesce(nullif(current_setting('migration_ci.scopes', true), '')::int, ${MAX_SCOPES}) - 1) AS g(scope)
 ),
-rows AS (
-  SELECT kind, coalesce(unit, 0::oid) AS unit, hashtextextended(r, 0) AS h1, hashtextextended(r, 1) AS h2 FROM (
-    SELECT 'class' AS kind, unit, r FROM cls
-    ${TABLE_PARTS.map(([cat, a, rel]) => `UNION ALL SELECT '${cat}', c.unit, ROW(${a}.ctid, ${a}.xmin)::text FROM ${cat} ${a} JOIN cls c ON c.oid = ${rel}`).join('\n    ')}
-    UNION ALL SELECT 'pg_constraint', unit, r FROM con
-    UNION ALL SELECT 'pg_trigger', unit, r FROM trg
-    UNION ALL SELECT 'pg_type', unit, r FROM typ
-    UNION ALL SELECT 'pg_enum', t.unit, ROW(e.ctid, e.xmin)::text FROM pg_enum e JOIN typ t ON t.oid = e.enumtypid
-    UNION ALL SELECT 'pg_range', t.unit, ROW(rg.ctid, rg.xmin)::text FROM pg_range rg JOIN typ t ON t.oid = rg.rngtypid
-    UNION ALL SELECT 'pg_proc', unit, r FROM prc
-    UNION ALL SELECT 'pg_aggregate', p.unit, ROW(ag.ctid, ag.xmin)::text FROM pg_aggregate ag JOIN prc p ON p.oid = ag.aggfnoid
-    UNION ALL SELECT 'pg_description', o.unit, ROW(d.ctid, d.xmin)::text FROM pg_description d LEFT JOIN obj o ON o.classid = d.classoid AND o.objid = d.objoid
-      WHERE d.objoid >= 16384 AND d.classoid <> ALL(${WHOLE}) AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = d.classoid AND al.objid = d.objoid)
-    UNION ALL SELECT 'pg_depend', o.unit, ROW(d.ctid, d.xmin)::text FROM pg_depend d LEFT JOIN obj o ON o.classid = d.classid AND o.objid = d.objid
-      -- Toast tables and their indexes are their table's storage, nothing a snapshot shows.
-      WHERE d.objid >= 16384 AND d.classid <> ALL(${WHOLE}) AND (d.classid <> ${regclass('pg_class')} OR o.unit IS NOT NULL)
-        AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = d.classid AND al.objid = d.objid)
-    -- Owners, grantees and policy roles by name: a renamed role renders differently everywhere.
-    UNION ALL SELECT 'pg_shdepend', o.unit, ROW(sd.classid, sd.objid, sd.objsubid, sd.refobjid, pg_get_userbyid(sd.refobjid), sd.deptype)::text
-      FROM pg_shdepend sd LEFT JOIN obj o ON o.classid = sd.classid AND o.objid = sd.objid
-      WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}
-        AND sd.classid <> ALL(${WHOLE}) AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = sd.classid AND al.objid = sd.objid)
-    UNION ALL SELECT 'session', 0::oid, ROW(pg_get_userbyid(10), current_user)::text
-    ${NAMED_ONLY.map((cat) => `UNION ALL SELECT '${cat}', m.ext, ROW(x.ctid, x.xmin)::text FROM ${cat} x LEFT JOIN member m ON m.classid = ${regclass(cat)} AND m.objid = x.oid WHERE x.oid >= 16384`).join('\n    ')}
-  ) raw
+clsx AS MATERIALIZED (
+  -- Relations with their unit, and toast tables with their indexes under their table's.
+  SELECT oid, unit FROM cls
+  UNION ALL SELECT pc.reltoastrelid, c.unit FROM cls c JOIN pg_class pc ON pc.oid = c.oid WHERE pc.reltoastrelid <> 0
+  UNION ALL SELECT ti.indexrelid, c.unit FROM cls c JOIN pg_class pc ON pc.oid = c.oid JOIN pg_index ti ON ti.indrelid = pc.reltoastrelid WHERE pc.reltoastrelid <> 0
 ),
 crossing AS MATERIALIZED (
   -- Dependencies from outside objects on objects that may be in a scope: what the outside one shows of it.
@@ -271,31 +344,101 @@ names AS (
     FROM crossing x WHERE x.ref_unit = ANY(s.units) AND NOT x.dep_unit = ANY(s.units)
   ) n ON true
 ),
-hashed AS MATERIALIZED (
-  -- Four 32-bit parts of two 64-bit hashes: integer sums, exact and fast.
-  SELECT r.scope, r.kind, r.unit, (r.h1 >> 32)::int4 AS a, (r.h1 & 2147483647)::int4 AS b, (r.h2 >> 32)::int4 AS c, (r.h2 & 2147483647)::int4 AS d
-  FROM (SELECT NULL::int AS scope, kind, unit, h1, h2 FROM rows UNION ALL SELECT scope, 'crossing', 0::oid, h1, h2 FROM names) r
+crossed AS (
+  SELECT scope, count(*) AS n, sum(h1) AS a, sum(h2) AS b FROM names GROUP BY scope
 ),
--- The rest of the catalog is the whole minus the scope: sums over every row once, then over the
--- scope's few rows, subtracted; not the whole catalog again for every scope.
-total AS (
-  SELECT kind, count(*) AS n, sum(a) AS a, sum(b) AS b, sum(c) AS c, sum(d) AS d FROM hashed WHERE scope IS NULL GROUP BY kind
-),
-inside AS (
-  SELECT s.scope, h.kind, count(*) AS n, sum(h.a) AS a, sum(h.b) AS b, sum(h.c) AS c, sum(h.d) AS d
-  FROM scopes s CROSS JOIN LATERAL unnest(s.units) u(unit) JOIN hashed h ON h.unit = u.unit AND h.scope IS NULL
-  GROUP BY s.scope, h.kind
-),
-outside AS (
-  SELECT s.scope, t.kind, t.n - coalesce(i.n, 0) AS n, t.a - coalesce(i.a, 0) AS a, t.b - coalesce(i.b, 0) AS b, t.c - coalesce(i.c, 0) AS c, t.d - coalesce(i.d, 0) AS d
-  FROM scopes s CROSS JOIN total t LEFT JOIN inside i ON i.scope = s.scope AND i.kind = t.kind
-  UNION ALL
-  SELECT scope, 'crossing', count(*), sum(a), sum(b), sum(c), sum(d) FROM hashed WHERE scope IS NOT NULL GROUP BY scope
+-- The objects whose catalog rows the row statement tracks: of the scopes' units (toast tables with
+-- their table, operators and the like with their extension), and of other sessions (unit 0).
+tracked_objects AS MATERIALIZED (
+  SELECT o.classid, o.objid, o.unit FROM obj o WHERE o.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
+  UNION ALL SELECT ${regclass('pg_class')}, x.oid, x.unit FROM clsx x
+    WHERE x.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[]) AND NOT EXISTS (SELECT 1 FROM cls c WHERE c.oid = x.oid)
+  UNION ALL SELECT m.classid, m.objid, m.ext FROM member m
+    WHERE m.classid = ANY(ARRAY[${NAMED_ONLY.map(regclass).join(', ')}]) AND m.ext = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
+  UNION ALL SELECT al.classid, al.objid, 0::oid FROM alien al WHERE NOT EXISTS (SELECT 1 FROM clsx x WHERE al.classid = ${regclass('pg_class')} AND x.oid = al.objid)
 ),
 settings AS (
-  SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units
+  SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units,
+         set_config('migration_ci.tracked_class', (SELECT coalesce(array_agg(classid), '{}')::text FROM tracked_objects), true) AS tracked_class,
+         set_config('migration_ci.tracked_id', (SELECT coalesce(array_agg(objid), '{}')::text FROM tracked_objects), true) AS tracked_id,
+         set_config('migration_ci.tracked_unit', (SELECT coalesce(array_agg(unit), '{}')::text FROM tracked_objects), true) AS tracked_unit
 )
-SELECT o.scope, o.kind, o.n::text AS n, concat_ws(':', o.a, o.b, o.c, o.d) AS h, NULL::oid[] AS units FROM outside o WHERE o.n > 0
-UNION ALL
-SELECT s.scope, '@units', NULL, NULL, s.units FROM scopes s CROSS JOIN settings
+SELECT s.scope, '@units' AS kind, NULL AS n, NULL AS h, s.units FROM scopes s CROSS JOIN settings
+UNION ALL SELECT scope, '@crossing', n::text, concat_ws(':', a, b), NULL FROM crossed
+UNION ALL SELECT NULL, '@context',
+  -- Roles by name where objects use them, and the owner of what initdb made: a renamed role renders differently everywhere.
+  (SELECT concat_ws(',', pg_get_userbyid(10), current_user, string_agg(DISTINCT sd.refobjid::text || ':' || pg_get_userbyid(sd.refobjid), ',')) FROM pg_shdepend sd
+    WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}), NULL, NULL
+`;
+
+/** A row the base did not see: its xmin was not committed in the base's snapshot (no base: none is). */
+const FRESH = 'coalesce(NOT (age(x.xmin) > (SELECT age_xmax FROM mark) AND x.xmin <> ALL((SELECT xip FROM mark)::xid[])), false)';
+
+const MY_DB = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+/**
+ * Per tracked catalog: the rows a state holds (`keep`, over alias `x`) and how the rows of a
+ * tracked object (alias `t`: classid, objid) are found in it, by an index.
+ */
+const CATALOG_ROWS: Array<{ cat: string; keep: string; of: string }> = [
+  { cat: 'pg_class', keep: 'x.oid >= 16384', of: `t.classid = ${regclass('pg_class')} AND x.oid = t.objid` },
+  ...TABLE_PARTS.map(([cat, a, rel]) => {
+    const col = rel.slice(a.length + 1);
+    return { cat, keep: `x.${col} >= 16384`, of: `t.classid = ${regclass('pg_class')} AND x.${col} = t.objid` };
+  }),
+  ...['pg_constraint', 'pg_trigger', 'pg_type', 'pg_proc'].map((cat) => ({ cat, keep: 'x.oid >= 16384', of: `t.classid = ${regclass(cat)} AND x.oid = t.objid` })),
+  { cat: 'pg_enum', keep: 'x.enumtypid >= 16384', of: `t.classid = ${regclass('pg_type')} AND x.enumtypid = t.objid` },
+  { cat: 'pg_range', keep: 'x.rngtypid >= 16384', of: `t.classid = ${regclass('pg_type')} AND x.rngtypid = t.objid` },
+  { cat: 'pg_aggregate', keep: 'x.aggfnoid >= 16384', of: `t.classid = ${regclass('pg_proc')} AND x.aggfnoid = t.objid` },
+  { cat: 'pg_description', keep: 'x.objoid >= 16384', of: 'x.objoid = t.objid AND x.classoid = t.classid' },
+  { cat: 'pg_depend', keep: 'x.objid >= 16384', of: 'x.classid = t.classid AND x.objid = t.objid' },
+  { cat: 'pg_shdepend', keep: `x.dbid = ${MY_DB}`, of: 'x.classid = t.classid AND x.objid = t.objid' },
+  ...NAMED_ONLY.map((cat) => ({ cat, keep: 'x.oid >= 16384', of: `t.classid = ${regclass(cat)} AND x.oid = t.objid` })),
+];
+
+/** Catalogs whose rows of the kinds read whole are tracked too, with the column naming the kind. */
+const WHOLE_ROWS: Array<[string, string]> = [
+  ['pg_description', 'classoid'],
+  ['pg_depend', 'classid'],
+  ['pg_shdepend', 'classid'],
+];
+
+/**
+ * The second statement, run with the planner as the session has it (its lookups are by index):
+ * per catalog the rows held and the fresh ones (whose xmin the base's snapshot did not see
+ * committed), the rows of the objects the scope statement listed, and which of the base's
+ * tracked rows are still where they were. With this snapshot's own marker, for the next read.
+ */
+export const SCOPE_ROWS_SQL = `
+WITH
+base AS MATERIALIZED (SELECT nullif(current_setting('migration_ci.base', true), '')::jsonb AS j),
+mark AS MATERIALIZED (
+  SELECT age(((j ->> 'xmax')::bigint % 4294967296)::text::xid) AS age_xmax,
+         ARRAY(SELECT (x::bigint % 4294967296)::text::xid FROM jsonb_array_elements_text(j -> 'xip') x) AS xip
+  FROM base WHERE j IS NOT NULL
+),
+tracked_objects AS MATERIALIZED (
+  SELECT * FROM unnest(
+    coalesce(nullif(current_setting('migration_ci.tracked_class', true), ''), '{}')::oid[],
+    coalesce(nullif(current_setting('migration_ci.tracked_id', true), ''), '{}')::oid[],
+    coalesce(nullif(current_setting('migration_ci.tracked_unit', true), ''), '{}')::oid[]) AS t(classid, objid, unit)
+),
+held AS (
+  ${CATALOG_ROWS.map(
+    ({ cat, keep }) => `SELECT '${cat}' AS cat, count(*) AS n, array_agg(x.ctid::text || '/' || x.xmin::text) FILTER (WHERE ${FRESH}) AS fresh
+    FROM ${cat} x WHERE ${keep}`,
+  ).join('\n  UNION ALL ')}
+),
+tracked AS (
+  -- From each object into the catalog by its index: a lateral lookup kept apart (OFFSET 0), as the catalogs' statistics lag behind a migration's changes.
+  ${CATALOG_ROWS.map(({ cat, keep, of }) => `SELECT '${cat}' AS cat, x.ctid, x.xmin, t.unit::text AS unit FROM tracked_objects t CROSS JOIN LATERAL (SELECT x.ctid, x.xmin FROM ${cat} x WHERE ${of} AND ${keep} OFFSET 0) x`).join('\n  UNION ALL ')}
+  ${WHOLE_ROWS.map(([cat, col]) => `UNION ALL SELECT '${cat}', x.ctid, x.xmin, 'whole' FROM ${cat} x WHERE x.${col} = ANY(${WHOLE}) AND ${CATALOG_ROWS.find((c) => c.cat === cat)!.keep}`).join('\n  ')}
+),
+alive AS (
+  ${CATALOG_ROWS.map(({ cat }) => `SELECT '${cat}' AS cat, x.ctid, x.xmin FROM ${cat} x WHERE x.ctid = ANY(ARRAY(SELECT jsonb_array_elements_text((SELECT j FROM base) -> 'tids' -> '${cat}'))::tid[])`).join('\n  UNION ALL ')}
+)
+SELECT '@marker' AS kind, NULL AS cat, txid_current_snapshot()::text AS a, (txid_current_if_assigned() IS NOT NULL)::text AS b, NULL AS c, NULL::text[] AS fresh
+UNION ALL SELECT '@held', cat, n::text, NULL, NULL, fresh FROM held
+UNION ALL SELECT '@row', cat, ctid::text, xmin::text, unit, NULL FROM tracked
+UNION ALL SELECT '@alive', cat, ctid::text, xmin::text, NULL, NULL FROM alive
 `;

@@ -1,15 +1,15 @@
 import type pg from 'pg';
-import type { ScopeDigest } from './catalog-scope.js';
+import { baseOf, unchangedOutside, type ScopeBase } from './catalog-scope.js';
 import { buildSnapshot, IgnoreRules, type SchemaObject, type SchemaSnapshot } from './schema-model.js';
 import { readScoped, type SnapshotOptions, type TaggedRead } from './snapshot.js';
 
 /**
  * Full schema snapshots at the cost of what one migration can reach. The first snapshot of a run
  * reads the whole catalog; each later one reads in detail only the units the migration's names
- * reach, with a digest of the rest of the catalog, and takes everything else from the snapshot
- * before it. That is only allowed while the rest is provably the same: the digest of the rest
- * (computed over the same scope in both states) must not have moved. When it has, or when the
- * migration's reach cannot be read, the whole catalog is read again. Every snapshot handed out is
+ * reach, with the catalog rows that prove the rest unchanged, and takes everything else from the
+ * snapshot before it. That is only allowed while the rest is provably the same: every catalog row
+ * outside the scope must be the row the last read held outside it (`unchangedOutside`). When it
+ * is not, or when the migration's reach cannot be read, the whole catalog is read again. Every snapshot handed out is
  * therefore the one `snapshotSchema` would give, object for object.
  */
 export class ScopedSnapshots {
@@ -17,12 +17,12 @@ export class ScopedSnapshots {
   private readonly strictColumnOrder: boolean;
   /** The last state read: every object (ignore rules not applied) with its unit, and the snapshot. */
   private state: { objects: Map<string, SchemaObject>; units: Map<string, string>; snapshot: SchemaSnapshot } | undefined;
-  /** The current migration's names and the scope digest of the last state under them. */
-  private chain: { names: readonly string[] | undefined } & ScopeDigest = { names: undefined, units: new Set(), digest: '' };
+  /** The current migration's names, their units in the last state and that state's base under them. */
+  private chain: Scope<readonly string[] | undefined> = { names: undefined, units: new Set(), base: undefined };
   /** The last state under the next migration's names, when the last read was asked for them. */
-  private next: ({ names: readonly string[] } & ScopeDigest) | undefined;
-  /** Reads done: in detail, whole, and whole because the digest moved. */
-  readonly stats = { detail: 0, whole: 0, digestMoved: 0 };
+  private next: Scope<readonly string[]> | undefined;
+  /** Reads done: in detail, whole, and whole because something outside the scope changed. */
+  readonly stats = { detail: 0, whole: 0, outsideMoved: 0 };
 
   constructor(opts: SnapshotOptions = {}) {
     this.rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
@@ -41,7 +41,7 @@ export class ScopedSnapshots {
       return this.state.snapshot;
     }
     const read = await this.read(client, [names ?? []], true);
-    this.chain = { names, ...read.scopes[0]! };
+    this.chain = scopeOf(names, read, 0);
     return this.state!.snapshot;
   }
 
@@ -49,15 +49,16 @@ export class ScopedSnapshots {
   async then(client: pg.ClientBase, nextNames?: readonly string[]): Promise<SchemaSnapshot> {
     const scopes = [this.chain.names ?? [], ...(nextNames ? [nextNames] : [])];
     let read: TaggedRead | undefined;
-    if (this.chain.names !== undefined && this.state) {
-      const scoped = await readScoped(client, scopes, false, this.strictColumnOrder);
+    const base = this.chain.base;
+    if (this.chain.names !== undefined && this.state && base) {
+      const scoped = await readScoped(client, scopes, false, this.strictColumnOrder, base);
       this.stats.detail++;
-      if (scoped.scopes[0]!.digest === this.chain.digest && this.merge(scoped)) read = scoped;
-      else this.stats.digestMoved++;
+      if (unchangedOutside(base, scoped.catalog) && this.merge(scoped)) read = scoped;
+      else this.stats.outsideMoved++;
     }
     read ??= await this.read(client, scopes, false);
-    this.chain = { names: this.chain.names, ...read.scopes[0]! };
-    this.next = nextNames ? { names: nextNames, ...read.scopes[1]! } : undefined;
+    this.chain = scopeOf(this.chain.names, read, 0);
+    this.next = nextNames ? scopeOf(nextNames, read, 1) : undefined;
     return this.state!.snapshot;
   }
 
@@ -101,6 +102,18 @@ export class ScopedSnapshots {
     const ordered = [...objects.filter((o) => o.parent === undefined), ...objects.filter((o) => o.parent !== undefined)];
     return buildSnapshot(this.rules.apply(ordered));
   }
+}
+
+interface Scope<N> {
+  names: N;
+  /** Units the names reach in the last state read. */
+  units: Set<string>;
+  /** That state under these names, for the next read to be checked against; undefined: it cannot be. */
+  base: ScopeBase | undefined;
+}
+
+function scopeOf<N>(names: N, read: TaggedRead, i: number): Scope<N> {
+  return { names, units: read.catalog.scopes[i]!.units, base: baseOf(read.catalog, i) };
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 import type { Bookkeeping } from './bookkeeping.js';
 import type pg from 'pg';
-import { MAX_SCOPES, SCOPE_DIGEST_SQL, SCOPE_UNITS, scopeDigests, scopeNamesSql, RESTORE_PLANNER_SQL, type ScopeDigest } from './catalog-scope.js';
+import { catalogRead, MAX_SCOPES, RESTORE_PLANNER_SQL, SCOPE_ROWS_SQL, SCOPE_UNITS, SCOPE_UNITS_SQL, scopeNamesSql, type CatalogRead, type ScopeBase } from './catalog-scope.js';
 import { buildSnapshot, displayName, IgnoreRules, type SchemaAttribute, type SchemaObject, type SchemaSnapshot } from './schema-model.js';
 
 export interface SnapshotOptions {
@@ -251,14 +251,16 @@ function withUnit(k: QueryName, scoped: boolean): string {
 type Variant = 'plain' | 'tagged' | 'scoped';
 const statementName = (k: string, variant: Variant = 'plain') =>
   `migration_ci_${variant === 'plain' ? 'snapshot' : variant}_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
-const SCOPE_STATEMENT = 'migration_ci_scope_digest';
+const SCOPE_STATEMENT = 'migration_ci_scope_units';
+const ROWS_STATEMENT = 'migration_ci_scope_rows';
 
 const variantSql = (k: QueryName, variant: Variant) => (variant === 'plain' ? QUERIES[k] : withUnit(k, variant === 'scoped'));
 
 /** Every statement a session may hold prepared, by name. */
 const ALL_PREPARED: Array<[string, () => string]> = [
   ...(['plain', 'tagged', 'scoped'] as const).flatMap((v) => QUERY_NAMES.map((k): [string, () => string] => [statementName(k, v), () => variantSql(k, v)])),
-  [SCOPE_STATEMENT, () => SCOPE_DIGEST_SQL],
+  [SCOPE_STATEMENT, () => SCOPE_UNITS_SQL],
+  [ROWS_STATEMENT, () => SCOPE_ROWS_SQL],
 ];
 
 /**
@@ -269,18 +271,18 @@ export function snapshotSql(prepare: boolean): string {
   return messageSql(prepare ? new Set() : undefined, 'plain', undefined);
 }
 
-const statementsOf = (variant: Variant, scope: boolean) => [...QUERY_NAMES.map((k) => statementName(k, variant)), ...(scope ? [SCOPE_STATEMENT] : [])];
+const statementsOf = (variant: Variant, scope: boolean) => [...QUERY_NAMES.map((k) => statementName(k, variant)), ...(scope ? [SCOPE_STATEMENT, ROWS_STATEMENT] : [])];
 
 /** The message; `held`, when given, names the statements the session has prepared already (the others are prepared first). */
-function messageSql(held: ReadonlySet<string> | undefined, variant: Variant, names: readonly (readonly string[])[] | undefined): string {
+function messageSql(held: ReadonlySet<string> | undefined, variant: Variant, names: readonly (readonly string[])[] | undefined, base?: ScopeBase): string {
   const scope = names !== undefined;
   const sqlOf = new Map(ALL_PREPARED);
   const toPrepare = held ? statementsOf(variant, scope).filter((n) => !held.has(n)) : [];
   return [
     PIN_SETTINGS,
-    ...(scope ? [scopeNamesSql(names)] : []),
+    ...(scope ? [scopeNamesSql(names, base)] : []),
     ...toPrepare.map((n) => `PREPARE ${n} AS ${sqlOf.get(n)!()}`),
-    ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, RESTORE_PLANNER_SQL] : []),
+    ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, RESTORE_PLANNER_SQL, `EXECUTE ${ROWS_STATEMENT}`] : []),
     ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k, variant)}`),
   ].join(';\n');
 }
@@ -293,21 +295,23 @@ const PREPARED_STATE_LOST = new Set(['26000', '42P05']);
 
 interface RawRead {
   rows: Rows;
-  /** The scope statement's rows, when names were given. */
+  /** The scope statements' rows, when names were given. */
   scopeRows: Row[];
+  rowRows: Row[];
 }
 
-async function readCatalogs(client: pg.ClientBase, variant: Variant = 'plain', names?: readonly (readonly string[])[]): Promise<RawRead> {
+async function readCatalogs(client: pg.ClientBase, variant: Variant = 'plain', names?: readonly (readonly string[])[], base?: ScopeBase): Promise<RawRead> {
   const run = async () => {
     const held = preparedOn.get(client) ?? new Set<string>();
-    const results = (await client.query(messageSql(held, variant, names))) as unknown as pg.QueryResult[];
+    const results = (await client.query(messageSql(held, variant, names, base))) as unknown as pg.QueryResult[];
     for (const n of statementsOf(variant, names !== undefined)) held.add(n);
     preparedOn.set(client, held);
-    // The settings, the names, the PREPAREs, the scope, the planner back, then one result per query.
+    // The settings, the names, the PREPAREs, the scope, the planner back, its rows, then one result per query.
     const first = results.length - QUERY_NAMES.length;
     return {
       rows: Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i]!.rows])) as Rows,
-      scopeRows: names ? results[first - 2]!.rows : [],
+      scopeRows: names ? results[first - 3]!.rows : [],
+      rowRows: names ? results[first - 1]!.rows : [],
     };
   };
   try {
@@ -337,21 +341,27 @@ export interface TaggedRead {
   objects: SchemaObject[];
   /** Object key -> unit (an OID as text; `0` for the kinds always read whole). */
   units: Map<string, string>;
-  /** Per scope asked for: its units and the digest of everything outside them. */
-  scopes: ScopeDigest[];
+  /** The catalog's state under each scope asked for: units, tracked rows, the snapshot they were read in. */
+  catalog: CatalogRead;
 }
 
 /**
- * One round trip: for each list of names, the units they reach and a digest of the rest of the
- * catalog; and the objects of the first scope's units (`whole`: every object), tagged with their
- * unit, ignore rules not yet applied.
+ * One round trip: for each list of names, the units they reach, the catalog rows to check a
+ * later read against (and, given a base, the rows to check this one against it); and the objects
+ * of the first scope's units (`whole`: every object), tagged with their unit, ignore rules not yet applied.
  */
-export async function readScoped(client: pg.ClientBase, names: readonly (readonly string[])[], whole: boolean, strictColumnOrder: boolean): Promise<TaggedRead> {
+export async function readScoped(
+  client: pg.ClientBase,
+  names: readonly (readonly string[])[],
+  whole: boolean,
+  strictColumnOrder: boolean,
+  base?: ScopeBase,
+): Promise<TaggedRead> {
   if (names.length === 0 || names.length > MAX_SCOPES) throw new RangeError(`one to ${MAX_SCOPES} scopes, not ${names.length}`);
-  const { rows, scopeRows } = await readCatalogs(client, whole ? 'tagged' : 'scoped', names);
+  const { rows, scopeRows, rowRows } = await readCatalogs(client, whole ? 'tagged' : 'scoped', names, base);
   const units = new Map<string, string>();
   const objects = objectsFromRows(rows, strictColumnOrder, units);
-  return { objects, units, scopes: scopeDigests(scopeRows, names.length) };
+  return { objects, units, catalog: catalogRead(scopeRows, rowRows, names.length) };
 }
 
 // ---------------------------------------------------------------------------------------------
