@@ -109,6 +109,57 @@ describe.each(servers())('scoped snapshots on $name', ({ url }) => {
     }
   });
 
+  it('see an object leave or join the scope while its own rows stay as they were', async () => {
+    const db = await server.createDatabase();
+    const client = await server.connect(db);
+    try {
+      await client.query('CREATE TABLE parent (id int, note text); CREATE TABLE kid (extra text) INHERITS (parent); CREATE TABLE other (id int, note text, more text)');
+      const scoped = new ScopedSnapshots();
+      await scoped.first(client, ['parent'], false);
+      // The scope reaches kid through parent; leaving, kid keeps every row but its pg_inherits one.
+      await client.query("DO $$ BEGIN EXECUTE 'ALTER TABLE kid NO INHERIT parent'; END $$");
+      const b = await scoped.then(client);
+      expect(renderSnapshot(b)).toBe(renderSnapshot(await snapshotSchema(client)));
+      // Joining, other's rows were outside the scope and are inside it now.
+      await client.query("DO $$ BEGIN EXECUTE 'ALTER TABLE other INHERIT parent'; END $$");
+      const c = await scoped.then(client);
+      expect(renderSnapshot(c)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(scoped.stats.outsideMoved).toBe(2);
+      // A change the scope holds, with nothing else moving, is proved from the rows alone.
+      await client.query('ALTER TABLE parent ADD COLUMN body text');
+      const d = await scoped.then(client);
+      expect(renderSnapshot(d)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(scoped.stats.outsideMoved).toBe(2);
+    } finally {
+      await client.end();
+      await server.dropDatabase(db.name);
+    }
+  });
+
+  it('do not take a read inside a transaction that wrote as the base of the next one', async () => {
+    const db = await server.createDatabase();
+    const client = await server.connect(db);
+    try {
+      await client.query('CREATE TABLE mine (id int); CREATE TABLE kept (id int, note text)');
+      const scoped = new ScopedSnapshots();
+      await scoped.first(client, ['mine'], false);
+      await client.query('BEGIN');
+      // Rows this transaction deletes come back when it rolls back: what it read cannot vouch for later reads.
+      await client.query('ALTER TABLE kept DROP COLUMN note');
+      await client.query('ALTER TABLE mine ADD COLUMN body text');
+      const inside = await scoped.then(client);
+      expect(renderSnapshot(inside)).toBe(renderSnapshot(await snapshotSchema(client)));
+      await client.query('ROLLBACK');
+      const after = await scoped.then(client);
+      expect(renderSnapshot(after)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(renderSnapshot(after)).toContain('note');
+      expect(scoped.stats.whole).toBeGreaterThanOrEqual(3);
+    } finally {
+      await client.end();
+      await server.dropDatabase(db.name);
+    }
+  });
+
   it('give at every step of every migration the snapshot a full read gives, so the same findings', async () => {
     const pairs: Pair[] = [...rollbackCorpus(), ...BROKEN, ...OUTSIDE];
     // Every statement applies to the schema the earlier ones left: checked in order below.

@@ -59599,62 +59599,138 @@ function blameStatement(parsed, missing) {
 
 /**
  * Scoped catalog reads: the SQL that turns the names a migration can reach into the catalog
- * objects it can change ("units"), and a digest of everything else, computed on the server.
+ * objects it can change ("units"), and the catalog rows that prove everything else unchanged.
  *
  * A unit is an OID: a table, view, sequence or foreign table (with its columns, indexes,
- * constraints, triggers, policies, rules, statistics, row type and array type), a type (with its
- * array, multirange and constructors), a function, an extension (with its members). A read lists
- * in detail only the units of a scope; for the rest it returns one digest per catalog: the count
- * and two 64-bit hash sums of the catalog rows' versions (`ctid`, `xmin`). A row version never
- * changes: any change to a row is a new version at another place or by another transaction. (The
- * only changes made in place are the statistics, file-level and lazily cleared flags of pg_class
- * and the validity flags of an index being built concurrently, which a snapshot does not show or
- * which only a statement naming the table can make.) Hashing the version, not the row's text,
- * keeps the digest cheap as the catalog grows. Two states whose digests match hold the same rows
- * outside the scope, so every object outside it renders the same in a full snapshot. What an outside object's rendering takes from an
- * object inside the scope (its name, schema, visibility, a function's overloads) is hashed too,
- * for every dependency that crosses the border. Roles are hashed by name where objects use them.
+ * constraints, triggers, policies, rules, statistics, toast table, row type and array type), a
+ * type (with its array, multirange and constructors), a function, an extension (with its
+ * members). A read lists in detail only the units of a scope. For the rest it proves from row
+ * versions that nothing moved since the last read. A catalog row's version (`ctid`, `xmin`)
+ * never changes: any change to a row is a new version by another transaction. (The only changes
+ * made in place are the statistics, file-level and lazily cleared flags of pg_class and the
+ * validity flags of an index being built concurrently, which a snapshot does not show or which
+ * only a statement naming the table can make.) So a visible row whose xmin the last read's
+ * snapshot saw committed is a row that read saw; every other visible row is fresh. Each read
+ * counts the rows of every catalog, lists the fresh ones, and lists by index the rows of the
+ * scope's units ("tracked"); the next read finds which of those are still in place by their
+ * ctid. If per catalog the rows not fresh are the last read's rows minus its tracked rows that
+ * are gone, every row gone was the scope's; if every fresh row is the scope's too, every row
+ * outside the scope is the row the last read held, so every object outside it renders the same
+ * in a full snapshot (`unchangedOutside`). What an outside object's rendering takes from an
+ * object inside the scope (its name, schema, visibility, a function's overloads) is hashed for
+ * every dependency that crosses the border, and roles are compared by name where objects use
+ * them. Other sessions' temporary objects (the data stage's fingerprints) are tracked whole:
+ * they come and go between two reads and no snapshot shows them.
  *
- * Which units a name reaches only decides what is read in detail and what is hashed; a migration
- * that changes an object outside its scope changes the digest, and the caller reads the full
- * catalog then.
+ * Every lookup starts from a name or an OID and goes by index; only the counts pass over whole
+ * catalogs, one cheap scan each. Which units a name reaches only decides what is read in detail
+ * and what is proved; a migration that changes an object outside its scope fails the proof, and
+ * the caller reads the full catalog then.
  */
-/** Scopes one read can digest: the current migration's and the next one's. */
+/** Scopes one read can take: the current migration's and the next one's. */
 const MAX_SCOPES = 2;
 /** The units of the first scope, as the detail queries read them (set by the scope statement). */
 const SCOPE_UNITS = `coalesce(nullif(current_setting('migration_ci.units', true), ''), '{}')::oid[]`;
+const ALWAYS_TRACKED = new Set(['0', 'whole']);
+/** The base for a later read under scope `i` of this read; undefined when the read cannot be one (it ran in a transaction that wrote). */
+function baseOf(read, i) {
+    const scope = read.scopes[i];
+    if (!read.marker || !scope)
+        return undefined;
+    const seen = new Set();
+    const tracked = read.tracked.filter((r) => {
+        const key = `${r.cat}/${r.version}`;
+        if (seen.has(key) || !(ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit)))
+            return false;
+        seen.add(key);
+        return true;
+    });
+    return { marker: read.marker, context: read.context, crossing: scope.crossing, held: new Map([...read.held].map(([k, v]) => [k, v.n])), tracked };
+}
+/**
+ * True when every catalog row outside the first scope of `now` is the row the base held outside
+ * its scope, version for version. Rows are versions: a row the base's snapshot saw committed and
+ * that is still visible is the same row. So, per catalog, the rows held now that are not fresh
+ * must be the base's rows minus its tracked rows that are gone (every row gone was tracked); every
+ * fresh row must be one of the scope's (or another session's, or of a kind read whole); and no
+ * object the base's scope held may stay in place while the scope no longer reaches it.
+ */
+function unchangedOutside(base, now) {
+    const scope = now.scopes[0];
+    if (now.context !== base.context || scope.crossing !== base.crossing)
+        return false;
+    const trackedIn = new Map();
+    for (const r of base.tracked)
+        trackedIn.set(r.cat, [...(trackedIn.get(r.cat) ?? []), r]);
+    for (const cat of new Set([...base.held.keys(), ...now.held.keys()])) {
+        const rows = trackedIn.get(cat) ?? [];
+        const stayed = rows.filter((r) => now.alive.has(`${cat}/${r.version}`)).length;
+        const held = now.held.get(cat) ?? { n: 0, fresh: [] };
+        if (held.n - held.fresh.length !== (base.held.get(cat) ?? 0) - rows.length + stayed)
+            return false;
+    }
+    const ours = new Set(now.tracked.filter((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit)).map((r) => `${r.cat}/${r.version}`));
+    for (const [cat, { fresh }] of now.held)
+        if (fresh.some((v) => !ours.has(`${cat}/${v}`)))
+            return false;
+    return base.tracked.every((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit) || !now.alive.has(`${r.cat}/${r.version}`));
+}
 /** `{"a","b"}`: a text array literal. */
 function textArray(values) {
     return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 /** Hands the names to the prepared scope statement through settings of the message's transaction. */
-function scopeNamesSql(names) {
+function scopeNamesSql(names, base) {
     const set = Array.from({ length: MAX_SCOPES }, (_, i) => `set_config('migration_ci.names_${i}', ${quoteLiteral(textArray(names[i] ?? []))}, true)`);
-    // Only the scopes asked for are digested: each one hashes the whole rest of the catalog.
     set.push(`set_config('migration_ci.scopes', '${Math.max(1, Math.min(MAX_SCOPES, names.length))}', true)`);
-    // The digest joins thousands of catalog rows to materialized lists the planner cannot index or
-    // count well: hash joins; and no JIT, whose compiling a plan this wide costs more than running it.
-    const planner = PLANNER.map((g) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', 'off', true)`);
+    set.push(`set_config('migration_ci.base', ${quoteLiteral(base ? baseJson(base) : '')}, true)`);
+    // The scope statements look objects up one by one by index: nested loops; and no JIT, whose
+    // compiling plans this wide costs more than running them.
+    const planner = PLANNER.map(([g, v]) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', '${v}', true)`);
     return `SELECT ${[...set, ...planner].join(', ')}`;
 }
-const PLANNER = ['enable_nestloop', 'jit'];
-/** Puts the planner back as the session had it, for the detail queries after the digest. */
-const RESTORE_PLANNER_SQL = `SELECT ${PLANNER.map((g) => `set_config('${g}', current_setting('migration_ci.${g}'), true)`).join(', ')}`;
-/** The scope statement's rows -> one digest per scope asked for. */
-function scopeDigests(rows, count) {
-    const out = [];
+const PLANNER = [
+    ['enable_nestloop', 'on'],
+    ['jit', 'off'],
+];
+/** Puts the planner back as the session had it, for the detail queries after the scope statements. */
+const RESTORE_PLANNER_SQL = `SELECT ${PLANNER.map(([g]) => `set_config('${g}', current_setting('migration_ci.${g}'), true)`).join(', ')}`;
+/** The base as the row statement reads it: its snapshot and its tracked rows' places per catalog. */
+function baseJson(base) {
+    const tids = {};
+    for (const r of base.tracked)
+        (tids[r.cat] ??= []).push(r.version.slice(0, r.version.indexOf('/')));
+    return JSON.stringify({ xmax: base.marker.xmax, xip: base.marker.xip, tids });
+}
+/** The two statements' rows -> the read's catalog state, with `count` scopes. */
+function catalogRead(scopeRows, rowRows, count) {
+    const scopes = [];
     for (let i = 0; i < count; i++) {
-        const mine = rows.filter((r) => Number(r.scope) === i);
-        const unitsRow = mine.find((r) => r.kind === '@units');
-        const units = new Set(Array.isArray(unitsRow?.units) ? unitsRow.units.map(String) : parseOidArray(unitsRow?.units));
-        const digest = mine
-            .filter((r) => r.kind !== '@units')
-            .map((r) => `${String(r.kind)}:${String(r.n)}:${String(r.h)}`)
-            .sort()
-            .join('\n');
-        out.push({ units, digest });
+        const unitsRow = scopeRows.find((r) => r.kind === '@units' && Number(r.scope) === i);
+        const crossingRow = scopeRows.find((r) => r.kind === '@crossing' && Number(r.scope) === i);
+        scopes.push({
+            units: new Set(Array.isArray(unitsRow?.units) ? unitsRow.units.map(String) : parseOidArray(unitsRow?.units)),
+            crossing: crossingRow ? `${String(crossingRow.n)}:${String(crossingRow.h)}` : '',
+        });
     }
-    return out;
+    const context = String(scopeRows.find((r) => r.kind === '@context')?.n ?? '');
+    const markerRow = rowRows.find((r) => r.kind === '@marker');
+    // txid_current_snapshot: xmin:xmax:xip,...
+    const [, xmax, xip] = String(markerRow?.a ?? '').split(':');
+    const marker = markerRow && markerRow.b === 'false' && xmax ? { xmax, xip: xip ? xip.split(',') : [] } : undefined;
+    const held = new Map();
+    const tracked = [];
+    const alive = new Set();
+    for (const r of rowRows) {
+        const cat = String(r.cat);
+        if (r.kind === '@held')
+            held.set(cat, { n: Number(r.a), fresh: Array.isArray(r.fresh) ? r.fresh.map(String) : [] });
+        else if (r.kind === '@row')
+            tracked.push({ cat, version: `${String(r.a)}/${String(r.b)}`, unit: String(r.c) });
+        else if (r.kind === '@alive')
+            alive.add(`${cat}/${String(r.a)}/${String(r.b)}`);
+    }
+    return { scopes, context, marker, held, tracked, alive };
 }
 function parseOidArray(v) {
     if (typeof v !== 'string')
@@ -59698,101 +59774,73 @@ const TABLE_PARTS = [
     ['pg_sequence', 'sq', 'sq.seqrelid'],
     ['pg_foreign_table', 'ft', 'ft.ftrelid'],
 ];
-/**
- * One statement: the units of each scope (names from the `migration_ci.names_N` settings), the
- * first scope's units into `migration_ci.units` for the detail queries, and per scope and catalog
- * the digest of the rows outside the scope. `FirstNormalObjectId` (16384) splits what initdb made
- * from what users made.
+const inSch = (col) => `${col} IN (SELECT oid FROM sch)`;
+/*
+ * The unit of one object, by index lookups from its OID (see the header): what `unitOf` gives
+ * decides which units' rows a read tracks; NULL for what no unit holds.
  */
-const SCOPE_DIGEST_SQL = `
+const relUnit = (x) => `(SELECT CASE WHEN u_c.relkind IN ('i', 'I') THEN (SELECT u_ix.indrelid FROM pg_index u_ix WHERE u_ix.indexrelid = u_c.oid) WHEN u_c.relkind = 'c' THEN u_c.reltype ELSE u_c.oid END
+    FROM pg_class u_c WHERE u_c.oid = ${x} AND u_c.oid >= 16384 AND ${inSch('u_c.relnamespace')})`;
+/** A type's own unit: a table's row type is the table's, a multirange its range's. rngmultitypid is new in 14: read through jsonb. */
+const typBase = (t) => `CASE WHEN ${t}.typrelid <> 0 AND (SELECT u_rc.relkind FROM pg_class u_rc WHERE u_rc.oid = ${t}.typrelid) <> 'c' THEN ${t}.typrelid
+        ELSE coalesce((SELECT u_rg.rngtypid FROM pg_range u_rg WHERE (to_jsonb(u_rg) ->> 'rngmultitypid')::oid = ${t}.oid), ${t}.oid) END`;
+/** An array type is its element's. */
+const typUnit = (x) => `(SELECT coalesce((SELECT ${typBase('u_e')} FROM pg_type u_e WHERE u_e.oid = u_t.typelem AND u_e.typarray = u_t.oid AND u_e.oid >= 16384 AND ${inSch('u_e.typnamespace')}), ${typBase('u_t')})
+    FROM pg_type u_t WHERE u_t.oid = ${x} AND u_t.oid >= 16384 AND ${inSch('u_t.typnamespace')})`;
+/** A type's constructors are the type's. */
+const procUnit = (x) => `(SELECT coalesce((SELECT u_tu.u FROM pg_depend u_pd CROSS JOIN LATERAL (SELECT ${typUnit('u_pd.refobjid')} AS u) u_tu
+      WHERE u_pd.classid = ${regclass('pg_proc')} AND u_pd.objid = u_p.oid AND u_pd.refclassid = ${regclass('pg_type')} AND u_pd.deptype = 'i' AND u_tu.u IS NOT NULL LIMIT 1), u_p.oid)
+    FROM pg_proc u_p WHERE u_p.oid = ${x} AND u_p.oid >= 16384 AND ${inSch('u_p.pronamespace')})`;
+const conUnit = (x) => `(SELECT coalesce(${relUnit('u_k.conrelid')}, ${typUnit('u_k.contypid')}, 0::oid) FROM pg_constraint u_k WHERE u_k.oid = ${x} AND u_k.oid >= 16384 AND ${inSch('u_k.connamespace')})`;
+/** A foreign key's triggers on the table it references are the foreign key's. */
+const trgUnit = (x) => `(SELECT coalesce(CASE WHEN u_g.tgisinternal AND u_g.tgconstraint <> 0 THEN ${conUnit('u_g.tgconstraint')} END, ${relUnit('u_g.tgrelid')}, 0::oid)
+    FROM pg_trigger u_g WHERE u_g.oid = ${x} AND u_g.oid >= 16384 AND (SELECT u_gc.relnamespace FROM pg_class u_gc WHERE u_gc.oid = u_g.tgrelid) IN (SELECT oid FROM sch))`;
+const partUnit = (cat, rel, x) => relUnit(`(SELECT u_q.${rel} FROM ${cat} u_q WHERE u_q.oid = ${x})`);
+const unitOf = (classid, objid) => `CASE ${classid}
+    WHEN ${regclass('pg_class')} THEN ${relUnit(objid)}
+    WHEN ${regclass('pg_type')} THEN ${typUnit(objid)}
+    WHEN ${regclass('pg_proc')} THEN ${procUnit(objid)}
+    WHEN ${regclass('pg_constraint')} THEN ${conUnit(objid)}
+    WHEN ${regclass('pg_trigger')} THEN ${trgUnit(objid)}
+    WHEN ${regclass('pg_attrdef')} THEN ${partUnit('pg_attrdef', 'adrelid', objid)}
+    WHEN ${regclass('pg_rewrite')} THEN ${partUnit('pg_rewrite', 'ev_class', objid)}
+    WHEN ${regclass('pg_policy')} THEN ${partUnit('pg_policy', 'polrelid', objid)}
+    WHEN ${regclass('pg_statistic_ext')} THEN ${partUnit('pg_statistic_ext', 'stxrelid', objid)}
+    WHEN ${regclass('pg_extension')} THEN (SELECT u_ex.oid FROM pg_extension u_ex WHERE u_ex.oid = ${objid}) END`;
+const ALL_UNITS = '(SELECT units FROM all_units)::oid[]';
+/**
+ * The first statement: the units of each scope (names from the `migration_ci.names_N` settings),
+ * the first scope's units into `migration_ci.units` for the detail queries, the objects of the
+ * scopes' units and of other sessions into settings for the row statement, and per scope what
+ * outside objects show of the inside. Every lookup starts from a name or an OID and goes by
+ * index, so the cost follows the scope, not the catalog. `FirstNormalObjectId` (16384) splits
+ * what initdb made from what users made.
+ */
+const SCOPE_UNITS_SQL = `
 WITH RECURSIVE
 sch AS MATERIALIZED (
-  SELECT n.oid, n.nspname FROM pg_namespace n
+  SELECT n.oid FROM pg_namespace n
   WHERE n.nspname !~ '^pg_toast' AND (n.nspname !~ '^pg_temp_' OR n.oid = pg_my_temp_schema())
 ),
--- Objects of other sessions' temporary schemas and of toast schemas: no snapshot shows them, and
--- another session's temporary tables (the data stage's fingerprints) come and go between two reads.
-alien AS MATERIALIZED (
-  SELECT ${regclass('pg_class')} AS classid, c.oid AS objid FROM pg_class c WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
-  UNION ALL SELECT ${regclass('pg_type')}, t.oid FROM pg_type t WHERE t.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = t.typnamespace)
-  UNION ALL SELECT ${regclass('pg_proc')}, p.oid FROM pg_proc p WHERE p.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = p.pronamespace)
-  UNION ALL SELECT ${regclass('pg_constraint')}, co.oid FROM pg_constraint co WHERE co.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = co.connamespace)
-  UNION ALL SELECT ${regclass('pg_trigger')}, tg.oid FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
-    WHERE tg.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
-  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM pg_attrdef ad JOIN pg_class c ON c.oid = ad.adrelid
-    WHERE ad.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
-),
-cls AS MATERIALIZED (
-  SELECT c.oid, c.relkind,
-         CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END AS unit,
-         ROW(c.ctid, c.xmin, s.nspname)::text AS r
-  FROM pg_class c JOIN sch s ON s.oid = c.relnamespace LEFT JOIN pg_index x ON x.indexrelid = c.oid
-  WHERE c.oid >= 16384
-),
-typbase AS MATERIALIZED (
-  SELECT t.oid, t.typarray,
-         CASE WHEN t.typrelid <> 0 AND rc.relkind <> 'c' THEN t.typrelid WHEN mr.rngtypid IS NOT NULL THEN mr.rngtypid ELSE t.oid END AS base,
-         ROW(t.ctid, t.xmin, s.nspname)::text AS r
-  FROM pg_type t JOIN sch s ON s.oid = t.typnamespace
-  LEFT JOIN pg_class rc ON rc.oid = t.typrelid
-  -- rngmultitypid is new in Postgres 14: read through jsonb so that 13 has none.
-  LEFT JOIN (SELECT rg.rngtypid, (to_jsonb(rg) ->> 'rngmultitypid')::oid AS multi FROM pg_range rg) mr ON mr.multi = t.oid
-  WHERE t.oid >= 16384
-),
-typ AS MATERIALIZED (
-  SELECT b.oid, coalesce(el.base, b.base) AS unit, b.r
-  FROM typbase b LEFT JOIN typbase el ON el.typarray = b.oid
-),
-prc AS MATERIALIZED (
-  SELECT p.oid,
-         coalesce((SELECT ty.unit FROM pg_depend d JOIN typ ty ON ty.oid = d.refobjid
-                   WHERE d.classid = ${regclass('pg_proc')} AND d.objid = p.oid AND d.refclassid = ${regclass('pg_type')} AND d.deptype = 'i' LIMIT 1), p.oid) AS unit,
-         ROW(p.ctid, p.xmin, s.nspname)::text AS r
-  FROM pg_proc p JOIN sch s ON s.oid = p.pronamespace
-  WHERE p.oid >= 16384
-),
-con AS MATERIALIZED (
-  SELECT co.oid, coalesce(c.unit, t.unit, 0::oid) AS unit, ROW(co.ctid, co.xmin)::text AS r
-  FROM pg_constraint co JOIN sch s ON s.oid = co.connamespace LEFT JOIN cls c ON c.oid = co.conrelid LEFT JOIN typ t ON t.oid = co.contypid
-  WHERE co.oid >= 16384
-),
-trg AS MATERIALIZED (
-  -- A foreign key's triggers on the table it references are the foreign key's.
-  SELECT tg.oid, coalesce(CASE WHEN tg.tgisinternal AND tg.tgconstraint <> 0 THEN k.unit END, c.unit, 0::oid) AS unit, ROW(tg.ctid, tg.xmin)::text AS r
-  FROM pg_trigger tg LEFT JOIN cls c ON c.oid = tg.tgrelid LEFT JOIN con k ON k.oid = tg.tgconstraint
-  WHERE tg.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = ${regclass('pg_trigger')} AND al.objid = tg.oid)
-),
-obj AS MATERIALIZED (
-  SELECT ${regclass('pg_class')} AS classid, oid AS objid, unit FROM cls
-  UNION ALL SELECT ${regclass('pg_type')}, oid, unit FROM typ
-  UNION ALL SELECT ${regclass('pg_proc')}, oid, unit FROM prc
-  UNION ALL SELECT ${regclass('pg_constraint')}, oid, unit FROM con
-  UNION ALL SELECT ${regclass('pg_trigger')}, oid, unit FROM trg
-  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid, c.unit FROM pg_attrdef ad JOIN cls c ON c.oid = ad.adrelid
-  UNION ALL SELECT ${regclass('pg_rewrite')}, rw.oid, c.unit FROM pg_rewrite rw JOIN cls c ON c.oid = rw.ev_class
-  UNION ALL SELECT ${regclass('pg_policy')}, po.oid, c.unit FROM pg_policy po JOIN cls c ON c.oid = po.polrelid
-  UNION ALL SELECT ${regclass('pg_statistic_ext')}, st.oid, c.unit FROM pg_statistic_ext st JOIN cls c ON c.oid = st.stxrelid
-  UNION ALL SELECT ${regclass('pg_extension')}, e.oid, e.oid FROM pg_extension e
-),
-member AS MATERIALIZED (SELECT classid, objid, refobjid AS ext FROM pg_depend WHERE deptype = 'e' AND refclassid = ${regclass('pg_extension')}),
 nm AS (
   ${Array.from({ length: MAX_SCOPES }, (_, i) => `SELECT ${i} AS scope, unnest(coalesce(nullif(current_setting('migration_ci.names_${i}', true), ''), '{}')::text[]) AS name`).join('\n  UNION ALL ')}
 ),
 named AS (
-  SELECT nm.scope, c.unit FROM nm JOIN pg_class pc ON pc.relname = nm.name JOIN cls c ON c.oid = pc.oid
-  UNION SELECT nm.scope, t.unit FROM nm JOIN pg_type pt ON pt.typname = nm.name JOIN typ t ON t.oid = pt.oid
-  UNION SELECT nm.scope, p.unit FROM nm JOIN pg_proc pp ON pp.proname = nm.name JOIN prc p ON p.oid = pp.oid
-  UNION SELECT nm.scope, k.unit FROM nm JOIN pg_constraint pk ON pk.conname = nm.name JOIN con k ON k.oid = pk.oid
-  UNION SELECT nm.scope, g.unit FROM nm JOIN pg_trigger pg ON pg.tgname = nm.name JOIN trg g ON g.oid = pg.oid
-  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_policy po ON po.polname = nm.name JOIN cls c ON c.oid = po.polrelid
-  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_rewrite rw ON rw.rulename = nm.name JOIN cls c ON c.oid = rw.ev_class
-  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_statistic_ext st ON st.stxname = nm.name JOIN cls c ON c.oid = st.stxrelid
+  SELECT nm.scope, ${relUnit('pc.oid')} AS unit FROM nm JOIN pg_class pc ON pc.relname = nm.name
+  UNION SELECT nm.scope, ${typUnit('pt.oid')} FROM nm JOIN pg_type pt ON pt.typname = nm.name
+  UNION SELECT nm.scope, ${procUnit('pp.oid')} FROM nm JOIN pg_proc pp ON pp.proname = nm.name
+  UNION SELECT nm.scope, ${conUnit('pk.oid')} FROM nm JOIN pg_constraint pk ON pk.conname = nm.name
+  UNION SELECT nm.scope, ${trgUnit('pg.oid')} FROM nm JOIN pg_trigger pg ON pg.tgname = nm.name
+  UNION SELECT nm.scope, ${relUnit('po.polrelid')} FROM nm JOIN pg_policy po ON po.polname = nm.name
+  UNION SELECT nm.scope, ${relUnit('rw.ev_class')} FROM nm JOIN pg_rewrite rw ON rw.rulename = nm.name
+  UNION SELECT nm.scope, ${relUnit('st.stxrelid')} FROM nm JOIN pg_statistic_ext st ON st.stxname = nm.name
   UNION SELECT nm.scope, e.oid FROM nm JOIN pg_extension e ON e.extname = nm.name
 ),
 reached AS (
-  SELECT scope, unit FROM named
+  SELECT scope, unit FROM named WHERE unit IS NOT NULL
   -- An extension's members, a table's inheritance children and partitions, its sequences.
-  UNION SELECT n.scope, o.unit FROM named n JOIN member m ON m.ext = n.unit JOIN obj o ON o.classid = m.classid AND o.objid = m.objid
+  UNION SELECT n.scope, ${unitOf('m.classid', 'm.objid')} FROM named n
+    JOIN pg_depend m ON m.refclassid = ${regclass('pg_extension')} AND m.refobjid = n.unit AND m.deptype = 'e'
   UNION SELECT r.scope, i.inhrelid FROM reached r JOIN pg_inherits i ON i.inhparent = r.unit
 ),
 closed AS (
@@ -59805,40 +59853,80 @@ scopes AS MATERIALIZED (
   SELECT g.scope, coalesce((SELECT array_agg(DISTINCT c.unit ORDER BY c.unit) FROM closed c WHERE c.scope = g.scope AND c.unit IS NOT NULL AND c.unit <> 0), '{}')::oid[] AS units
   FROM generate_series(0, coalesce(nullif(current_setting('migration_ci.scopes', true), '')::int, ${MAX_SCOPES}) - 1) AS g(scope)
 ),
-rows AS (
-  SELECT kind, coalesce(unit, 0::oid) AS unit, hashtextextended(r, 0) AS h1, hashtextextended(r, 1) AS h2 FROM (
-    SELECT 'class' AS kind, unit, r FROM cls
-    ${TABLE_PARTS.map(([cat, a, rel]) => `UNION ALL SELECT '${cat}', c.unit, ROW(${a}.ctid, ${a}.xmin)::text FROM ${cat} ${a} JOIN cls c ON c.oid = ${rel}`).join('\n    ')}
-    UNION ALL SELECT 'pg_constraint', unit, r FROM con
-    UNION ALL SELECT 'pg_trigger', unit, r FROM trg
-    UNION ALL SELECT 'pg_type', unit, r FROM typ
-    UNION ALL SELECT 'pg_enum', t.unit, ROW(e.ctid, e.xmin)::text FROM pg_enum e JOIN typ t ON t.oid = e.enumtypid
-    UNION ALL SELECT 'pg_range', t.unit, ROW(rg.ctid, rg.xmin)::text FROM pg_range rg JOIN typ t ON t.oid = rg.rngtypid
-    UNION ALL SELECT 'pg_proc', unit, r FROM prc
-    UNION ALL SELECT 'pg_aggregate', p.unit, ROW(ag.ctid, ag.xmin)::text FROM pg_aggregate ag JOIN prc p ON p.oid = ag.aggfnoid
-    UNION ALL SELECT 'pg_description', o.unit, ROW(d.ctid, d.xmin)::text FROM pg_description d LEFT JOIN obj o ON o.classid = d.classoid AND o.objid = d.objoid
-      WHERE d.objoid >= 16384 AND d.classoid <> ALL(${WHOLE}) AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = d.classoid AND al.objid = d.objoid)
-    UNION ALL SELECT 'pg_depend', o.unit, ROW(d.ctid, d.xmin)::text FROM pg_depend d LEFT JOIN obj o ON o.classid = d.classid AND o.objid = d.objid
-      -- Toast tables and their indexes are their table's storage, nothing a snapshot shows.
-      WHERE d.objid >= 16384 AND d.classid <> ALL(${WHOLE}) AND (d.classid <> ${regclass('pg_class')} OR o.unit IS NOT NULL)
-        AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = d.classid AND al.objid = d.objid)
-    -- Owners, grantees and policy roles by name: a renamed role renders differently everywhere.
-    UNION ALL SELECT 'pg_shdepend', o.unit, ROW(sd.classid, sd.objid, sd.objsubid, sd.refobjid, pg_get_userbyid(sd.refobjid), sd.deptype)::text
-      FROM pg_shdepend sd LEFT JOIN obj o ON o.classid = sd.classid AND o.objid = sd.objid
-      WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}
-        AND sd.classid <> ALL(${WHOLE}) AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = sd.classid AND al.objid = sd.objid)
-    UNION ALL SELECT 'session', 0::oid, ROW(pg_get_userbyid(10), current_user)::text
-    ${NAMED_ONLY.map((cat) => `UNION ALL SELECT '${cat}', m.ext, ROW(x.ctid, x.xmin)::text FROM ${cat} x LEFT JOIN member m ON m.classid = ${regclass(cat)} AND m.objid = x.oid WHERE x.oid >= 16384`).join('\n    ')}
-  ) raw
+all_units AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT u), '{}')::oid[] AS units FROM scopes, unnest(units) u),
+-- The types of a unit: itself, a table's row type, a range's multirange; and their arrays.
+unit_types AS MATERIALIZED (
+  SELECT t.oid FROM unnest(${ALL_UNITS}) u JOIN pg_type t ON t.oid = u
+  UNION SELECT t.oid FROM unnest(${ALL_UNITS}) u JOIN pg_class c ON c.oid = u JOIN pg_type t ON t.oid = c.reltype
+  UNION SELECT (to_jsonb(rg) ->> 'rngmultitypid')::oid FROM unnest(${ALL_UNITS}) u JOIN pg_range rg ON rg.rngtypid = u
+),
+unit_classes AS MATERIALIZED (
+  SELECT u AS oid FROM unnest(${ALL_UNITS}) u
+  UNION SELECT ix.indexrelid FROM unnest(${ALL_UNITS}) u JOIN pg_index ix ON ix.indrelid = u
+  UNION SELECT t.typrelid FROM unnest(${ALL_UNITS}) u JOIN pg_type t ON t.oid = u WHERE t.typrelid <> 0
+),
+unit_constraints AS MATERIALIZED (
+  SELECT k.oid FROM unnest(${ALL_UNITS}) u JOIN pg_constraint k ON k.conrelid = u
+  UNION SELECT k.oid FROM unnest(${ALL_UNITS}) u JOIN pg_constraint k ON k.contypid = u
+),
+-- Every object a unit may hold, found from the units by index, each kept under the unit it is of.
+candidates AS (
+  SELECT ${regclass('pg_class')} AS classid, oid AS objid FROM unit_classes
+  UNION ALL SELECT ${regclass('pg_type')}, oid FROM unit_types
+  UNION ALL SELECT ${regclass('pg_type')}, t.typarray FROM unit_types ut JOIN pg_type t ON t.oid = ut.oid WHERE t.typarray <> 0
+  UNION ALL SELECT ${regclass('pg_constraint')}, oid FROM unit_constraints
+  UNION ALL SELECT ${regclass('pg_trigger')}, g.oid FROM unnest(${ALL_UNITS}) u JOIN pg_trigger g ON g.tgrelid = u
+  UNION ALL SELECT ${regclass('pg_trigger')}, g.oid FROM unit_constraints k JOIN pg_trigger g ON g.tgconstraint = k.oid
+  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM unnest(${ALL_UNITS}) u JOIN pg_attrdef ad ON ad.adrelid = u
+  UNION ALL SELECT ${regclass('pg_rewrite')}, rw.oid FROM unnest(${ALL_UNITS}) u JOIN pg_rewrite rw ON rw.ev_class = u
+  UNION ALL SELECT ${regclass('pg_policy')}, po.oid FROM unnest(${ALL_UNITS}) u JOIN pg_policy po ON po.polrelid = u
+  UNION ALL SELECT ${regclass('pg_statistic_ext')}, st.oid FROM unnest(${ALL_UNITS}) u JOIN pg_statistic_ext st ON st.stxrelid = u
+  UNION ALL SELECT ${regclass('pg_proc')}, u FROM unnest(${ALL_UNITS}) u
+  UNION ALL SELECT ${regclass('pg_proc')}, d.objid FROM unit_types ut
+    JOIN pg_depend d ON d.refclassid = ${regclass('pg_type')} AND d.refobjid = ut.oid AND d.classid = ${regclass('pg_proc')} AND d.deptype = 'i'
+  UNION ALL SELECT ${regclass('pg_extension')}, u FROM unnest(${ALL_UNITS}) u
+),
+unit_objects AS MATERIALIZED (
+  SELECT classid, objid, unit FROM (SELECT DISTINCT classid, objid FROM candidates WHERE objid <> 0) c
+  CROSS JOIN LATERAL (SELECT ${unitOf('c.classid', 'c.objid')} AS unit OFFSET 0) u
+  WHERE u.unit = ANY(${ALL_UNITS})
+),
+-- Other sessions' temporary schemas and their toast schemas: no snapshot shows what is in them,
+-- and another session's temporary tables (the data stage's fingerprints) come and go between two reads.
+alien_ns AS MATERIALIZED (
+  SELECT n.oid FROM pg_namespace n WHERE n.nspname ~ '^pg_(toast_)?temp_' AND n.oid <> pg_my_temp_schema()
+    AND n.nspname IS DISTINCT FROM (SELECT replace(m.nspname, 'pg_temp_', 'pg_toast_temp_') FROM pg_namespace m WHERE m.oid = pg_my_temp_schema())
+),
+alien_classes AS MATERIALIZED (SELECT c.oid FROM pg_class c WHERE c.oid >= 16384 AND c.relnamespace IN (SELECT oid FROM alien_ns)),
+alien AS (
+  SELECT ${regclass('pg_class')} AS classid, oid AS objid FROM alien_classes
+  UNION ALL SELECT ${regclass('pg_type')}, t.oid FROM pg_type t WHERE t.oid >= 16384 AND t.typnamespace IN (SELECT oid FROM alien_ns)
+  UNION ALL SELECT ${regclass('pg_proc')}, p.oid FROM pg_proc p WHERE p.oid >= 16384 AND p.pronamespace IN (SELECT oid FROM alien_ns)
+  UNION ALL SELECT ${regclass('pg_constraint')}, k.oid FROM pg_constraint k WHERE k.oid >= 16384 AND k.connamespace IN (SELECT oid FROM alien_ns)
+  UNION ALL SELECT ${regclass('pg_trigger')}, g.oid FROM alien_classes a JOIN pg_trigger g ON g.tgrelid = a.oid
+  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM alien_classes a JOIN pg_attrdef ad ON ad.adrelid = a.oid
+),
+-- The objects whose catalog rows the row statement tracks: of the scopes' units (toast tables with
+-- their table, operators and the like with their extension), and of other sessions (unit 0).
+tracked_objects AS MATERIALIZED (
+  SELECT classid, objid, unit FROM unit_objects
+  UNION ALL SELECT ${regclass('pg_class')}, pc.reltoastrelid, o.unit FROM unit_objects o JOIN pg_class pc ON pc.oid = o.objid
+    WHERE o.classid = ${regclass('pg_class')} AND pc.reltoastrelid <> 0
+  UNION ALL SELECT ${regclass('pg_class')}, ti.indexrelid, o.unit FROM unit_objects o JOIN pg_class pc ON pc.oid = o.objid JOIN pg_index ti ON ti.indrelid = pc.reltoastrelid
+    WHERE o.classid = ${regclass('pg_class')} AND pc.reltoastrelid <> 0
+  UNION ALL SELECT m.classid, m.objid, m.refobjid FROM unnest(${ALL_UNITS}) u
+    JOIN pg_depend m ON m.refclassid = ${regclass('pg_extension')} AND m.refobjid = u AND m.deptype = 'e'
+    WHERE m.classid = ANY(ARRAY[${NAMED_ONLY.map(regclass).join(', ')}])
+  UNION ALL SELECT classid, objid, 0::oid FROM alien
 ),
 crossing AS MATERIALIZED (
-  -- Dependencies from outside objects on objects that may be in a scope: what the outside one shows of it.
-  SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, d.refobjsubid, dep.unit AS dep_unit, ref.unit AS ref_unit
-  FROM pg_depend d
-  JOIN obj dep ON dep.classid = d.classid AND dep.objid = d.objid
-  JOIN obj ref ON ref.classid = d.refclassid AND ref.objid = d.refobjid
-  WHERE d.objid >= 16384 AND d.refobjid >= 16384 AND dep.unit IS DISTINCT FROM ref.unit
-    AND ref.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
+  -- Dependencies from outside objects on objects of a scope's units: what the outside one shows of it.
+  SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, d.refobjsubid, dep.unit AS dep_unit, r.unit AS ref_unit
+  FROM unit_objects r
+  -- Lookups kept apart (OFFSET 0): the catalogs' statistics lag behind a migration's changes, and a plan that scans them whole costs the catalog, not the scope.
+  CROSS JOIN LATERAL (SELECT * FROM pg_depend d WHERE d.refclassid = r.classid AND d.refobjid = r.objid AND d.objid >= 16384 OFFSET 0) d
+  CROSS JOIN LATERAL (SELECT ${unitOf('d.classid', 'd.objid')} AS unit OFFSET 0) dep
+  WHERE dep.unit IS NOT NULL AND dep.unit IS DISTINCT FROM r.unit
 ),
 names AS (
   SELECT s.scope, hashtextextended(t, 0) AS h1, hashtextextended(t, 1) AS h2 FROM scopes s
@@ -59849,33 +59937,86 @@ names AS (
     FROM crossing x WHERE x.ref_unit = ANY(s.units) AND NOT x.dep_unit = ANY(s.units)
   ) n ON true
 ),
-hashed AS MATERIALIZED (
-  -- Four 32-bit parts of two 64-bit hashes: integer sums, exact and fast.
-  SELECT r.scope, r.kind, r.unit, (r.h1 >> 32)::int4 AS a, (r.h1 & 2147483647)::int4 AS b, (r.h2 >> 32)::int4 AS c, (r.h2 & 2147483647)::int4 AS d
-  FROM (SELECT NULL::int AS scope, kind, unit, h1, h2 FROM rows UNION ALL SELECT scope, 'crossing', 0::oid, h1, h2 FROM names) r
-),
--- The rest of the catalog is the whole minus the scope: sums over every row once, then over the
--- scope's few rows, subtracted; not the whole catalog again for every scope.
-total AS (
-  SELECT kind, count(*) AS n, sum(a) AS a, sum(b) AS b, sum(c) AS c, sum(d) AS d FROM hashed WHERE scope IS NULL GROUP BY kind
-),
-inside AS (
-  SELECT s.scope, h.kind, count(*) AS n, sum(h.a) AS a, sum(h.b) AS b, sum(h.c) AS c, sum(h.d) AS d
-  FROM scopes s CROSS JOIN LATERAL unnest(s.units) u(unit) JOIN hashed h ON h.unit = u.unit AND h.scope IS NULL
-  GROUP BY s.scope, h.kind
-),
-outside AS (
-  SELECT s.scope, t.kind, t.n - coalesce(i.n, 0) AS n, t.a - coalesce(i.a, 0) AS a, t.b - coalesce(i.b, 0) AS b, t.c - coalesce(i.c, 0) AS c, t.d - coalesce(i.d, 0) AS d
-  FROM scopes s CROSS JOIN total t LEFT JOIN inside i ON i.scope = s.scope AND i.kind = t.kind
-  UNION ALL
-  SELECT scope, 'crossing', count(*), sum(a), sum(b), sum(c), sum(d) FROM hashed WHERE scope IS NOT NULL GROUP BY scope
+crossed AS (
+  SELECT scope, count(*) AS n, sum(h1) AS a, sum(h2) AS b FROM names GROUP BY scope
 ),
 settings AS (
-  SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units
+  SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units,
+         set_config('migration_ci.tracked_class', (SELECT coalesce(array_agg(classid), '{}')::text FROM tracked_objects), true) AS tracked_class,
+         set_config('migration_ci.tracked_id', (SELECT coalesce(array_agg(objid), '{}')::text FROM tracked_objects), true) AS tracked_id,
+         set_config('migration_ci.tracked_unit', (SELECT coalesce(array_agg(unit), '{}')::text FROM tracked_objects), true) AS tracked_unit
 )
-SELECT o.scope, o.kind, o.n::text AS n, concat_ws(':', o.a, o.b, o.c, o.d) AS h, NULL::oid[] AS units FROM outside o WHERE o.n > 0
-UNION ALL
-SELECT s.scope, '@units', NULL, NULL, s.units FROM scopes s CROSS JOIN settings
+SELECT s.scope, '@units' AS kind, NULL AS n, NULL AS h, s.units FROM scopes s CROSS JOIN settings
+UNION ALL SELECT scope, '@crossing', n::text, concat_ws(':', a, b), NULL FROM crossed
+UNION ALL SELECT NULL, '@context',
+  -- Roles by name where objects use them, and the owner of what initdb made: a renamed role renders differently everywhere.
+  (SELECT concat_ws(',', pg_get_userbyid(10), current_user, string_agg(DISTINCT sd.refobjid::text || ':' || pg_get_userbyid(sd.refobjid), ',')) FROM pg_shdepend sd
+    WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}), NULL, NULL
+`;
+/** A row the base did not see: its xmin was not committed in the base's snapshot (no base: none is). */
+const FRESH = 'coalesce(NOT (age(x.xmin) > (SELECT age_xmax FROM mark) AND x.xmin <> ALL((SELECT xip FROM mark)::xid[])), false)';
+const MY_DB = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
+/**
+ * Per tracked catalog: the rows a state holds (`keep`, over alias `x`) and how the rows of a
+ * tracked object (alias `t`: classid, objid) are found in it, by an index.
+ */
+const CATALOG_ROWS = [
+    { cat: 'pg_class', keep: 'x.oid >= 16384', of: `t.classid = ${regclass('pg_class')} AND x.oid = t.objid` },
+    ...TABLE_PARTS.map(([cat, a, rel]) => {
+        const col = rel.slice(a.length + 1);
+        return { cat, keep: `x.${col} >= 16384`, of: `t.classid = ${regclass('pg_class')} AND x.${col} = t.objid` };
+    }),
+    ...['pg_constraint', 'pg_trigger', 'pg_type', 'pg_proc'].map((cat) => ({ cat, keep: 'x.oid >= 16384', of: `t.classid = ${regclass(cat)} AND x.oid = t.objid` })),
+    { cat: 'pg_enum', keep: 'x.enumtypid >= 16384', of: `t.classid = ${regclass('pg_type')} AND x.enumtypid = t.objid` },
+    { cat: 'pg_range', keep: 'x.rngtypid >= 16384', of: `t.classid = ${regclass('pg_type')} AND x.rngtypid = t.objid` },
+    { cat: 'pg_aggregate', keep: 'x.aggfnoid >= 16384', of: `t.classid = ${regclass('pg_proc')} AND x.aggfnoid = t.objid` },
+    { cat: 'pg_description', keep: 'x.objoid >= 16384', of: 'x.objoid = t.objid AND x.classoid = t.classid' },
+    { cat: 'pg_depend', keep: 'x.objid >= 16384', of: 'x.classid = t.classid AND x.objid = t.objid' },
+    { cat: 'pg_shdepend', keep: `x.dbid = ${MY_DB}`, of: 'x.classid = t.classid AND x.objid = t.objid' },
+    ...NAMED_ONLY.map((cat) => ({ cat, keep: 'x.oid >= 16384', of: `t.classid = ${regclass(cat)} AND x.oid = t.objid` })),
+];
+/** Catalogs whose rows of the kinds read whole are tracked too, with the column naming the kind. */
+const WHOLE_ROWS = [
+    ['pg_description', 'classoid'],
+    ['pg_depend', 'classid'],
+    ['pg_shdepend', 'classid'],
+];
+/**
+ * The second statement, run with the planner as the session has it (its lookups are by index):
+ * per catalog the rows held and the fresh ones (whose xmin the base's snapshot did not see
+ * committed), the rows of the objects the scope statement listed, and which of the base's
+ * tracked rows are still where they were. With this snapshot's own marker, for the next read.
+ */
+const SCOPE_ROWS_SQL = `
+WITH
+base AS MATERIALIZED (SELECT nullif(current_setting('migration_ci.base', true), '')::jsonb AS j),
+mark AS MATERIALIZED (
+  SELECT age(((j ->> 'xmax')::bigint % 4294967296)::text::xid) AS age_xmax,
+         ARRAY(SELECT (x::bigint % 4294967296)::text::xid FROM jsonb_array_elements_text(j -> 'xip') x) AS xip
+  FROM base WHERE j IS NOT NULL
+),
+tracked_objects AS MATERIALIZED (
+  SELECT * FROM unnest(
+    coalesce(nullif(current_setting('migration_ci.tracked_class', true), ''), '{}')::oid[],
+    coalesce(nullif(current_setting('migration_ci.tracked_id', true), ''), '{}')::oid[],
+    coalesce(nullif(current_setting('migration_ci.tracked_unit', true), ''), '{}')::oid[]) AS t(classid, objid, unit)
+),
+held AS (
+  ${CATALOG_ROWS.map(({ cat, keep }) => `SELECT '${cat}' AS cat, count(*) AS n, array_agg(x.ctid::text || '/' || x.xmin::text) FILTER (WHERE ${FRESH}) AS fresh
+    FROM ${cat} x WHERE ${keep}`).join('\n  UNION ALL ')}
+),
+tracked AS (
+  -- From each object into the catalog by its index: a lateral lookup kept apart (OFFSET 0), as the catalogs' statistics lag behind a migration's changes.
+  ${CATALOG_ROWS.map(({ cat, keep, of }) => `SELECT '${cat}' AS cat, x.ctid, x.xmin, t.unit::text AS unit FROM tracked_objects t CROSS JOIN LATERAL (SELECT x.ctid, x.xmin FROM ${cat} x WHERE ${of} AND ${keep} OFFSET 0) x`).join('\n  UNION ALL ')}
+  ${WHOLE_ROWS.map(([cat, col]) => `UNION ALL SELECT '${cat}', x.ctid, x.xmin, 'whole' FROM ${cat} x WHERE x.${col} = ANY(${WHOLE}) AND ${CATALOG_ROWS.find((c) => c.cat === cat).keep}`).join('\n  ')}
+),
+alive AS (
+  ${CATALOG_ROWS.map(({ cat }) => `SELECT '${cat}' AS cat, x.ctid, x.xmin FROM ${cat} x WHERE x.ctid = ANY(ARRAY(SELECT jsonb_array_elements_text((SELECT j FROM base) -> 'tids' -> '${cat}'))::tid[])`).join('\n  UNION ALL ')}
+)
+SELECT '@marker' AS kind, NULL AS cat, txid_current_snapshot()::text AS a, (txid_current_if_assigned() IS NOT NULL)::text AS b, NULL AS c, NULL::text[] AS fresh
+UNION ALL SELECT '@held', cat, n::text, NULL, NULL, fresh FROM held
+UNION ALL SELECT '@row', cat, ctid::text, xmin::text, unit, NULL FROM tracked
+UNION ALL SELECT '@alive', cat, ctid::text, xmin::text, NULL, NULL FROM alive
 `;
 
 ;// CONCATENATED MODULE: ./src/db/schema-model.ts
@@ -60189,12 +60330,14 @@ function withUnit(k, scoped) {
     return scoped && unit ? `${tagged}\n  AND ${unit} = ANY(${SCOPE_UNITS})` : tagged;
 }
 const statementName = (k, variant = 'plain') => `migration_ci_${variant === 'plain' ? 'snapshot' : variant}_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
-const SCOPE_STATEMENT = 'migration_ci_scope_digest';
+const SCOPE_STATEMENT = 'migration_ci_scope_units';
+const ROWS_STATEMENT = 'migration_ci_scope_rows';
 const variantSql = (k, variant) => (variant === 'plain' ? QUERIES[k] : withUnit(k, variant === 'scoped'));
 /** Every statement a session may hold prepared, by name. */
 const ALL_PREPARED = [
     ...['plain', 'tagged', 'scoped'].flatMap((v) => QUERY_NAMES.map((k) => [statementName(k, v), () => variantSql(k, v)])),
-    [SCOPE_STATEMENT, () => SCOPE_DIGEST_SQL],
+    [SCOPE_STATEMENT, () => SCOPE_UNITS_SQL],
+    [ROWS_STATEMENT, () => SCOPE_ROWS_SQL],
 ];
 /**
  * The whole catalog read as one message. The queries are prepared once per connection, so that
@@ -60203,17 +60346,17 @@ const ALL_PREPARED = [
 function snapshotSql(prepare) {
     return messageSql(prepare ? new Set() : undefined, 'plain', undefined);
 }
-const statementsOf = (variant, scope) => [...QUERY_NAMES.map((k) => statementName(k, variant)), ...(scope ? [SCOPE_STATEMENT] : [])];
+const statementsOf = (variant, scope) => [...QUERY_NAMES.map((k) => statementName(k, variant)), ...(scope ? [SCOPE_STATEMENT, ROWS_STATEMENT] : [])];
 /** The message; `held`, when given, names the statements the session has prepared already (the others are prepared first). */
-function messageSql(held, variant, names) {
+function messageSql(held, variant, names, base) {
     const scope = names !== undefined;
     const sqlOf = new Map(ALL_PREPARED);
     const toPrepare = held ? statementsOf(variant, scope).filter((n) => !held.has(n)) : [];
     return [
         PIN_SETTINGS,
-        ...(scope ? [scopeNamesSql(names)] : []),
+        ...(scope ? [scopeNamesSql(names, base)] : []),
         ...toPrepare.map((n) => `PREPARE ${n} AS ${sqlOf.get(n)()}`),
-        ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, RESTORE_PLANNER_SQL] : []),
+        ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, `EXECUTE ${ROWS_STATEMENT}`, RESTORE_PLANNER_SQL] : []),
         ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k, variant)}`),
     ].join(';\n');
 }
@@ -60221,18 +60364,19 @@ function messageSql(held, variant, names) {
 const preparedOn = new WeakMap();
 /** SQLSTATEs of a session that lost its prepared statements (DISCARD ALL, DEALLOCATE) or half kept them. */
 const PREPARED_STATE_LOST = new Set(['26000', '42P05']);
-async function readCatalogs(client, variant = 'plain', names) {
+async function readCatalogs(client, variant = 'plain', names, base) {
     const run = async () => {
         const held = preparedOn.get(client) ?? new Set();
-        const results = (await client.query(messageSql(held, variant, names)));
+        const results = (await client.query(messageSql(held, variant, names, base)));
         for (const n of statementsOf(variant, names !== undefined))
             held.add(n);
         preparedOn.set(client, held);
-        // The settings, the names, the PREPAREs, the scope, the planner back, then one result per query.
+        // The settings, the names, the PREPAREs, the scope, its rows, the planner back, then one result per query.
         const first = results.length - QUERY_NAMES.length;
         return {
             rows: Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i].rows])),
-            scopeRows: names ? results[first - 2].rows : [],
+            scopeRows: names ? results[first - 3].rows : [],
+            rowRows: names ? results[first - 2].rows : [],
         };
     };
     try {
@@ -60259,17 +60403,17 @@ async function snapshotSchema(client, opts = {}) {
     return buildSnapshot(rules.apply(objectsFromRows(rows, opts.strictColumnOrder ?? false)));
 }
 /**
- * One round trip: for each list of names, the units they reach and a digest of the rest of the
- * catalog; and the objects of the first scope's units (`whole`: every object), tagged with their
- * unit, ignore rules not yet applied.
+ * One round trip: for each list of names, the units they reach, the catalog rows to check a
+ * later read against (and, given a base, the rows to check this one against it); and the objects
+ * of the first scope's units (`whole`: every object), tagged with their unit, ignore rules not yet applied.
  */
-async function readScoped(client, names, whole, strictColumnOrder) {
+async function readScoped(client, names, whole, strictColumnOrder, base) {
     if (names.length === 0 || names.length > MAX_SCOPES)
         throw new RangeError(`one to ${MAX_SCOPES} scopes, not ${names.length}`);
-    const { rows, scopeRows } = await readCatalogs(client, whole ? 'tagged' : 'scoped', names);
+    const { rows, scopeRows, rowRows } = await readCatalogs(client, whole ? 'tagged' : 'scoped', names, base);
     const units = new Map();
     const objects = objectsFromRows(rows, strictColumnOrder, units);
-    return { objects, units, scopes: scopeDigests(scopeRows, names.length) };
+    return { objects, units, catalog: catalogRead(scopeRows, rowRows, names.length) };
 }
 // ---------------------------------------------------------------------------------------------
 // Rows -> objects
@@ -67230,13 +67374,14 @@ function parseDump(text, opts = {}) {
 ;// CONCATENATED MODULE: ./src/db/scoped-snapshot.ts
 
 
+
 /**
  * Full schema snapshots at the cost of what one migration can reach. The first snapshot of a run
  * reads the whole catalog; each later one reads in detail only the units the migration's names
- * reach, with a digest of the rest of the catalog, and takes everything else from the snapshot
- * before it. That is only allowed while the rest is provably the same: the digest of the rest
- * (computed over the same scope in both states) must not have moved. When it has, or when the
- * migration's reach cannot be read, the whole catalog is read again. Every snapshot handed out is
+ * reach, with the catalog rows that prove the rest unchanged, and takes everything else from the
+ * snapshot before it. That is only allowed while the rest is provably the same: every catalog row
+ * outside the scope must be the row the last read held outside it (`unchangedOutside`). When it
+ * is not, or when the migration's reach cannot be read, the whole catalog is read again. Every snapshot handed out is
  * therefore the one `snapshotSchema` would give, object for object.
  */
 class ScopedSnapshots {
@@ -67244,12 +67389,12 @@ class ScopedSnapshots {
     strictColumnOrder;
     /** The last state read: every object (ignore rules not applied) with its unit, and the snapshot. */
     state;
-    /** The current migration's names and the scope digest of the last state under them. */
-    chain = { names: undefined, units: new Set(), digest: '' };
+    /** The current migration's names, their units in the last state and that state's base under them. */
+    chain = { names: undefined, units: new Set(), base: undefined };
     /** The last state under the next migration's names, when the last read was asked for them. */
     next;
-    /** Reads done: in detail, whole, and whole because the digest moved. */
-    stats = { detail: 0, whole: 0, digestMoved: 0 };
+    /** Reads done: in detail, whole, and whole because something outside the scope changed. */
+    stats = { detail: 0, whole: 0, outsideMoved: 0 };
     constructor(opts = {}) {
         this.rules = new IgnoreRules(opts.ignore, opts.bookkeeping);
         this.strictColumnOrder = opts.strictColumnOrder ?? false;
@@ -67266,24 +67411,25 @@ class ScopedSnapshots {
             return this.state.snapshot;
         }
         const read = await this.read(client, [names ?? []], true);
-        this.chain = { names, ...read.scopes[0] };
+        this.chain = scopeOf(names, read, 0);
         return this.state.snapshot;
     }
     /** A later snapshot of the same migration; `nextNames`: the next migration's, when this one may be its first. */
     async then(client, nextNames) {
         const scopes = [this.chain.names ?? [], ...(nextNames ? [nextNames] : [])];
         let read;
-        if (this.chain.names !== undefined && this.state) {
-            const scoped = await readScoped(client, scopes, false, this.strictColumnOrder);
+        const base = this.chain.base;
+        if (this.chain.names !== undefined && this.state && base) {
+            const scoped = await readScoped(client, scopes, false, this.strictColumnOrder, base);
             this.stats.detail++;
-            if (scoped.scopes[0].digest === this.chain.digest && this.merge(scoped))
+            if (unchangedOutside(base, scoped.catalog) && this.merge(scoped))
                 read = scoped;
             else
-                this.stats.digestMoved++;
+                this.stats.outsideMoved++;
         }
         read ??= await this.read(client, scopes, false);
-        this.chain = { names: this.chain.names, ...read.scopes[0] };
-        this.next = nextNames ? { names: nextNames, ...read.scopes[1] } : undefined;
+        this.chain = scopeOf(this.chain.names, read, 0);
+        this.next = nextNames ? scopeOf(nextNames, read, 1) : undefined;
         return this.state.snapshot;
     }
     async read(client, scopes, isFirst) {
@@ -67329,6 +67475,9 @@ class ScopedSnapshots {
         return buildSnapshot(this.rules.apply(ordered));
     }
 }
+function scopeOf(names, read, i) {
+    return { names, units: read.catalog.scopes[i].units, base: baseOf(read.catalog, i) };
+}
 function sameNames(a, b) {
     return a.length === b.length && a.every((n, i) => n === b[i]);
 }
@@ -67337,7 +67486,7 @@ function sameNames(a, b) {
 /**
  * The names a migration can reach: every identifier and string its up and down write, from the
  * parse trees (DO bodies read with the PL/pgSQL parser). A scoped schema snapshot reads the
- * objects of these names in detail and proves the rest unchanged with a digest, so the list may
+ * objects of these names in detail and proves the rest unchanged from row versions, so the list may
  * hold too much (a column alias, a word in a comment string) but must name what the statements
  * name. Undefined when the reach cannot be read: dynamic SQL in a DO block, a statement the parser
  * refused, a migration that is code.
@@ -67912,7 +68061,7 @@ function snapshotter(ctx, position) {
         const dump = (step) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
         return { first: async (step, reuse) => reuse ?? dump(step), then: dump };
     }
-    // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
+    // Scoped to what each migration can reach, the rest proved unchanged from catalog row versions: the same snapshots, at a cost that follows the scope, not the schema.
     const scoped = new ScopedSnapshots(opts);
     const names = new Map();
     const namesOf = (p) => {

@@ -2,28 +2,36 @@ import { quoteLiteral } from './quote.js';
 
 /**
  * Scoped catalog reads: the SQL that turns the names a migration can reach into the catalog
- * objects it can change ("units"), and a digest of everything else, computed on the server.
+ * objects it can change ("units"), and the catalog rows that prove everything else unchanged.
  *
  * A unit is an OID: a table, view, sequence or foreign table (with its columns, indexes,
- * constraints, triggers, policies, rules, statistics, row type and array type), a type (with its
- * array, multirange and constructors), a function, an extension (with its members). A read lists
- * in detail only the units of a scope; for the rest it returns one digest per catalog: the count
- * and two 64-bit hash sums of the catalog rows' versions (`ctid`, `xmin`). A row version never
- * changes: any change to a row is a new version at another place or by another transaction. (The
- * only changes made in place are the statistics, file-level and lazily cleared flags of pg_class
- * and the validity flags of an index being built concurrently, which a snapshot does not show or
- * which only a statement naming the table can make.) Hashing the version, not the row's text,
- * keeps the digest cheap as the catalog grows. Two states whose digests match hold the same rows
- * outside the scope, so every object outside it renders the same in a full snapshot. What an outside object's rendering takes from an
- * object inside the scope (its name, schema, visibility, a function's overloads) is hashed too,
- * for every dependency that crosses the border. Roles are hashed by name where objects use them.
+ * constraints, triggers, policies, rules, statistics, toast table, row type and array type), a
+ * type (with its array, multirange and constructors), a function, an extension (with its
+ * members). A read lists in detail only the units of a scope. For the rest it proves from row
+ * versions that nothing moved since the last read. A catalog row's version (`ctid`, `xmin`)
+ * never changes: any change to a row is a new version by another transaction. (The only changes
+ * made in place are the statistics, file-level and lazily cleared flags of pg_class and the
+ * validity flags of an index being built concurrently, which a snapshot does not show or which
+ * only a statement naming the table can make.) So a visible row whose xmin the last read's
+ * snapshot saw committed is a row that read saw; every other visible row is fresh. Each read
+ * counts the rows of every catalog, lists the fresh ones, and lists by index the rows of the
+ * scope's units ("tracked"); the next read finds which of those are still in place by their
+ * ctid. If per catalog the rows not fresh are the last read's rows minus its tracked rows that
+ * are gone, every row gone was the scope's; if every fresh row is the scope's too, every row
+ * outside the scope is the row the last read held, so every object outside it renders the same
+ * in a full snapshot (`unchangedOutside`). What an outside object's rendering takes from an
+ * object inside the scope (its name, schema, visibility, a function's overloads) is hashed for
+ * every dependency that crosses the border, and roles are compared by name where objects use
+ * them. Other sessions' temporary objects (the data stage's fingerprints) are tracked whole:
+ * they come and go between two reads and no snapshot shows them.
  *
- * Which units a name reaches only decides what is read in detail and what is hashed; a migration
- * that changes an object outside its scope changes the digest, and the caller reads the full
- * catalog then.
+ * Every lookup starts from a name or an OID and goes by index; only the counts pass over whole
+ * catalogs, one cheap scan each. Which units a name reaches only decides what is read in detail
+ * and what is proved; a migration that changes an object outside its scope fails the proof, and
+ * the caller reads the full catalog then.
  */
 
-/** Scopes one read can digest: the current migration's and the next one's. */
+/** Scopes one read can take: the current migration's and the next one's. */
 export const MAX_SCOPES = 2;
 
 /** The units of the first scope, as the detail queries read them (set by the scope statement). */
@@ -118,19 +126,21 @@ function textArray(values: readonly string[]): string {
 /** Hands the names to the prepared scope statement through settings of the message's transaction. */
 export function scopeNamesSql(names: readonly (readonly string[])[], base?: ScopeBase): string {
   const set = Array.from({ length: MAX_SCOPES }, (_, i) => `set_config('migration_ci.names_${i}', ${quoteLiteral(textArray(names[i] ?? []))}, true)`);
-  // Only the scopes asked for are digested: each one hashes the whole rest of the catalog.
   set.push(`set_config('migration_ci.scopes', '${Math.max(1, Math.min(MAX_SCOPES, names.length))}', true)`);
   set.push(`set_config('migration_ci.base', ${quoteLiteral(base ? baseJson(base) : '')}, true)`);
-  // The digest joins thousands of catalog rows to materialized lists the planner cannot index or
-  // count well: hash joins; and no JIT, whose compiling a plan this wide costs more than running it.
-  const planner = PLANNER.map((g) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', 'off', true)`);
+  // The scope statements look objects up one by one by index: nested loops; and no JIT, whose
+  // compiling plans this wide costs more than running them.
+  const planner = PLANNER.map(([g, v]) => `set_config('migration_ci.${g}', current_setting('${g}'), true), set_config('${g}', '${v}', true)`);
   return `SELECT ${[...set, ...planner].join(', ')}`;
 }
 
-const PLANNER = ['enable_nestloop', 'jit'];
+const PLANNER: Array<[string, string]> = [
+  ['enable_nestloop', 'on'],
+  ['jit', 'off'],
+];
 
-/** Puts the planner back as the session had it, for the detail queries after the digest. */
-export const RESTORE_PLANNER_SQL = `SELECT ${PLANNER.map((g) => `set_config('${g}', current_setting('migration_ci.${g}'), true)`).join(', ')}`;
+/** Puts the planner back as the session had it, for the detail queries after the scope statements. */
+export const RESTORE_PLANNER_SQL = `SELECT ${PLANNER.map(([g]) => `set_config('${g}', current_setting('migration_ci.${g}'), true)`).join(', ')}`;
 
 /** The base as the row statement reads it: its snapshot and its tracked rows' places per catalog. */
 function baseJson(base: ScopeBase): string {
@@ -213,101 +223,82 @@ const TABLE_PARTS: Array<[string, string, string]> = [
   ['pg_foreign_table', 'ft', 'ft.ftrelid'],
 ];
 
+const inSch = (col: string) => `${col} IN (SELECT oid FROM sch)`;
+
+/*
+ * The unit of one object, by index lookups from its OID (see the header): what `unitOf` gives
+ * decides which units' rows a read tracks; NULL for what no unit holds.
+ */
+const relUnit = (x: string) =>
+  `(SELECT CASE WHEN u_c.relkind IN ('i', 'I') THEN (SELECT u_ix.indrelid FROM pg_index u_ix WHERE u_ix.indexrelid = u_c.oid) WHEN u_c.relkind = 'c' THEN u_c.reltype ELSE u_c.oid END
+    FROM pg_class u_c WHERE u_c.oid = ${x} AND u_c.oid >= 16384 AND ${inSch('u_c.relnamespace')})`;
+/** A type's own unit: a table's row type is the table's, a multirange its range's. rngmultitypid is new in 14: read through jsonb. */
+const typBase = (t: string) =>
+  `CASE WHEN ${t}.typrelid <> 0 AND (SELECT u_rc.relkind FROM pg_class u_rc WHERE u_rc.oid = ${t}.typrelid) <> 'c' THEN ${t}.typrelid
+        ELSE coalesce((SELECT u_rg.rngtypid FROM pg_range u_rg WHERE (to_jsonb(u_rg) ->> 'rngmultitypid')::oid = ${t}.oid), ${t}.oid) END`;
+/** An array type is its element's. */
+const typUnit = (x: string) =>
+  `(SELECT coalesce((SELECT ${typBase('u_e')} FROM pg_type u_e WHERE u_e.oid = u_t.typelem AND u_e.typarray = u_t.oid AND u_e.oid >= 16384 AND ${inSch('u_e.typnamespace')}), ${typBase('u_t')})
+    FROM pg_type u_t WHERE u_t.oid = ${x} AND u_t.oid >= 16384 AND ${inSch('u_t.typnamespace')})`;
+/** A type's constructors are the type's. */
+const procUnit = (x: string) =>
+  `(SELECT coalesce((SELECT u_tu.u FROM pg_depend u_pd CROSS JOIN LATERAL (SELECT ${typUnit('u_pd.refobjid')} AS u) u_tu
+      WHERE u_pd.classid = ${regclass('pg_proc')} AND u_pd.objid = u_p.oid AND u_pd.refclassid = ${regclass('pg_type')} AND u_pd.deptype = 'i' AND u_tu.u IS NOT NULL LIMIT 1), u_p.oid)
+    FROM pg_proc u_p WHERE u_p.oid = ${x} AND u_p.oid >= 16384 AND ${inSch('u_p.pronamespace')})`;
+const conUnit = (x: string) =>
+  `(SELECT coalesce(${relUnit('u_k.conrelid')}, ${typUnit('u_k.contypid')}, 0::oid) FROM pg_constraint u_k WHERE u_k.oid = ${x} AND u_k.oid >= 16384 AND ${inSch('u_k.connamespace')})`;
+/** A foreign key's triggers on the table it references are the foreign key's. */
+const trgUnit = (x: string) =>
+  `(SELECT coalesce(CASE WHEN u_g.tgisinternal AND u_g.tgconstraint <> 0 THEN ${conUnit('u_g.tgconstraint')} END, ${relUnit('u_g.tgrelid')}, 0::oid)
+    FROM pg_trigger u_g WHERE u_g.oid = ${x} AND u_g.oid >= 16384 AND (SELECT u_gc.relnamespace FROM pg_class u_gc WHERE u_gc.oid = u_g.tgrelid) IN (SELECT oid FROM sch))`;
+const partUnit = (cat: string, rel: string, x: string) => relUnit(`(SELECT u_q.${rel} FROM ${cat} u_q WHERE u_q.oid = ${x})`);
+const unitOf = (classid: string, objid: string) => `CASE ${classid}
+    WHEN ${regclass('pg_class')} THEN ${relUnit(objid)}
+    WHEN ${regclass('pg_type')} THEN ${typUnit(objid)}
+    WHEN ${regclass('pg_proc')} THEN ${procUnit(objid)}
+    WHEN ${regclass('pg_constraint')} THEN ${conUnit(objid)}
+    WHEN ${regclass('pg_trigger')} THEN ${trgUnit(objid)}
+    WHEN ${regclass('pg_attrdef')} THEN ${partUnit('pg_attrdef', 'adrelid', objid)}
+    WHEN ${regclass('pg_rewrite')} THEN ${partUnit('pg_rewrite', 'ev_class', objid)}
+    WHEN ${regclass('pg_policy')} THEN ${partUnit('pg_policy', 'polrelid', objid)}
+    WHEN ${regclass('pg_statistic_ext')} THEN ${partUnit('pg_statistic_ext', 'stxrelid', objid)}
+    WHEN ${regclass('pg_extension')} THEN (SELECT u_ex.oid FROM pg_extension u_ex WHERE u_ex.oid = ${objid}) END`;
+
+const ALL_UNITS = '(SELECT units FROM all_units)::oid[]';
+
 /**
- * One statement: the units of each scope (names from the `migration_ci.names_N` settings), the
- * first scope's units into `migration_ci.units` for the detail queries, and per scope and catalog
- * the digest of the rows outside the scope. `FirstNormalObjectId` (16384) splits what initdb made
- * from what users made.
+ * The first statement: the units of each scope (names from the `migration_ci.names_N` settings),
+ * the first scope's units into `migration_ci.units` for the detail queries, the objects of the
+ * scopes' units and of other sessions into settings for the row statement, and per scope what
+ * outside objects show of the inside. Every lookup starts from a name or an OID and goes by
+ * index, so the cost follows the scope, not the catalog. `FirstNormalObjectId` (16384) splits
+ * what initdb made from what users made.
  */
 export const SCOPE_UNITS_SQL = `
 WITH RECURSIVE
 sch AS MATERIALIZED (
-  SELECT n.oid, n.nspname FROM pg_namespace n
+  SELECT n.oid FROM pg_namespace n
   WHERE n.nspname !~ '^pg_toast' AND (n.nspname !~ '^pg_temp_' OR n.oid = pg_my_temp_schema())
 ),
--- Objects of other sessions' temporary schemas and of toast schemas: no snapshot shows them, and
--- another session's temporary tables (the data stage's fingerprints) come and go between two reads.
-alien AS MATERIALIZED (
-  SELECT ${regclass('pg_class')} AS classid, c.oid AS objid FROM pg_class c WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
-  UNION ALL SELECT ${regclass('pg_type')}, t.oid FROM pg_type t WHERE t.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = t.typnamespace)
-  UNION ALL SELECT ${regclass('pg_proc')}, p.oid FROM pg_proc p WHERE p.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = p.pronamespace)
-  UNION ALL SELECT ${regclass('pg_constraint')}, co.oid FROM pg_constraint co WHERE co.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = co.connamespace)
-  UNION ALL SELECT ${regclass('pg_trigger')}, tg.oid FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
-    WHERE tg.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
-  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM pg_attrdef ad JOIN pg_class c ON c.oid = ad.adrelid
-    WHERE ad.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM sch WHERE sch.oid = c.relnamespace)
-),
-cls AS MATERIALIZED (
-  SELECT c.oid, c.relkind,
-         CASE WHEN c.relkind IN ('i', 'I') THEN x.indrelid WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END AS unit,
-         ROW(c.ctid, c.xmin, s.nspname)::text AS r
-  FROM pg_class c JOIN sch s ON s.oid = c.relnamespace LEFT JOIN pg_index x ON x.indexrelid = c.oid
-  WHERE c.oid >= 16384
-),
-typbase AS MATERIALIZED (
-  SELECT t.oid, t.typarray,
-         CASE WHEN t.typrelid <> 0 AND rc.relkind <> 'c' THEN t.typrelid WHEN mr.rngtypid IS NOT NULL THEN mr.rngtypid ELSE t.oid END AS base,
-         ROW(t.ctid, t.xmin, s.nspname)::text AS r
-  FROM pg_type t JOIN sch s ON s.oid = t.typnamespace
-  LEFT JOIN pg_class rc ON rc.oid = t.typrelid
-  -- rngmultitypid is new in Postgres 14: read through jsonb so that 13 has none.
-  LEFT JOIN (SELECT rg.rngtypid, (to_jsonb(rg) ->> 'rngmultitypid')::oid AS multi FROM pg_range rg) mr ON mr.multi = t.oid
-  WHERE t.oid >= 16384
-),
-typ AS MATERIALIZED (
-  SELECT b.oid, coalesce(el.base, b.base) AS unit, b.r
-  FROM typbase b LEFT JOIN typbase el ON el.typarray = b.oid
-),
-prc AS MATERIALIZED (
-  SELECT p.oid,
-         coalesce((SELECT ty.unit FROM pg_depend d JOIN typ ty ON ty.oid = d.refobjid
-                   WHERE d.classid = ${regclass('pg_proc')} AND d.objid = p.oid AND d.refclassid = ${regclass('pg_type')} AND d.deptype = 'i' LIMIT 1), p.oid) AS unit,
-         ROW(p.ctid, p.xmin, s.nspname)::text AS r
-  FROM pg_proc p JOIN sch s ON s.oid = p.pronamespace
-  WHERE p.oid >= 16384
-),
-con AS MATERIALIZED (
-  SELECT co.oid, coalesce(c.unit, t.unit, 0::oid) AS unit, ROW(co.ctid, co.xmin)::text AS r
-  FROM pg_constraint co JOIN sch s ON s.oid = co.connamespace LEFT JOIN cls c ON c.oid = co.conrelid LEFT JOIN typ t ON t.oid = co.contypid
-  WHERE co.oid >= 16384
-),
-trg AS MATERIALIZED (
-  -- A foreign key's triggers on the table it references are the foreign key's.
-  SELECT tg.oid, coalesce(CASE WHEN tg.tgisinternal AND tg.tgconstraint <> 0 THEN k.unit END, c.unit, 0::oid) AS unit, ROW(tg.ctid, tg.xmin)::text AS r
-  FROM pg_trigger tg LEFT JOIN cls c ON c.oid = tg.tgrelid LEFT JOIN con k ON k.oid = tg.tgconstraint
-  WHERE tg.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM alien al WHERE al.classid = ${regclass('pg_trigger')} AND al.objid = tg.oid)
-),
-obj AS MATERIALIZED (
-  SELECT ${regclass('pg_class')} AS classid, oid AS objid, unit FROM cls
-  UNION ALL SELECT ${regclass('pg_type')}, oid, unit FROM typ
-  UNION ALL SELECT ${regclass('pg_proc')}, oid, unit FROM prc
-  UNION ALL SELECT ${regclass('pg_constraint')}, oid, unit FROM con
-  UNION ALL SELECT ${regclass('pg_trigger')}, oid, unit FROM trg
-  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid, c.unit FROM pg_attrdef ad JOIN cls c ON c.oid = ad.adrelid
-  UNION ALL SELECT ${regclass('pg_rewrite')}, rw.oid, c.unit FROM pg_rewrite rw JOIN cls c ON c.oid = rw.ev_class
-  UNION ALL SELECT ${regclass('pg_policy')}, po.oid, c.unit FROM pg_policy po JOIN cls c ON c.oid = po.polrelid
-  UNION ALL SELECT ${regclass('pg_statistic_ext')}, st.oid, c.unit FROM pg_statistic_ext st JOIN cls c ON c.oid = st.stxrelid
-  UNION ALL SELECT ${regclass('pg_extension')}, e.oid, e.oid FROM pg_extension e
-),
-member AS MATERIALIZED (SELECT classid, objid, refobjid AS ext FROM pg_depend WHERE deptype = 'e' AND refclassid = ${regclass('pg_extension')}),
 nm AS (
   ${Array.from({ length: MAX_SCOPES }, (_, i) => `SELECT ${i} AS scope, unnest(coalesce(nullif(current_setting('migration_ci.names_${i}', true), ''), '{}')::text[]) AS name`).join('\n  UNION ALL ')}
 ),
 named AS (
-  SELECT nm.scope, c.unit FROM nm JOIN pg_class pc ON pc.relname = nm.name JOIN cls c ON c.oid = pc.oid
-  UNION SELECT nm.scope, t.unit FROM nm JOIN pg_type pt ON pt.typname = nm.name JOIN typ t ON t.oid = pt.oid
-  UNION SELECT nm.scope, p.unit FROM nm JOIN pg_proc pp ON pp.proname = nm.name JOIN prc p ON p.oid = pp.oid
-  UNION SELECT nm.scope, k.unit FROM nm JOIN pg_constraint pk ON pk.conname = nm.name JOIN con k ON k.oid = pk.oid
-  UNION SELECT nm.scope, g.unit FROM nm JOIN pg_trigger pg ON pg.tgname = nm.name JOIN trg g ON g.oid = pg.oid
-  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_policy po ON po.polname = nm.name JOIN cls c ON c.oid = po.polrelid
-  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_rewrite rw ON rw.rulename = nm.name JOIN cls c ON c.oid = rw.ev_class
-  UNION SELECT nm.scope, c.unit FROM nm JOIN pg_statistic_ext st ON st.stxname = nm.name JOIN cls c ON c.oid = st.stxrelid
+  SELECT nm.scope, ${relUnit('pc.oid')} AS unit FROM nm JOIN pg_class pc ON pc.relname = nm.name
+  UNION SELECT nm.scope, ${typUnit('pt.oid')} FROM nm JOIN pg_type pt ON pt.typname = nm.name
+  UNION SELECT nm.scope, ${procUnit('pp.oid')} FROM nm JOIN pg_proc pp ON pp.proname = nm.name
+  UNION SELECT nm.scope, ${conUnit('pk.oid')} FROM nm JOIN pg_constraint pk ON pk.conname = nm.name
+  UNION SELECT nm.scope, ${trgUnit('pg.oid')} FROM nm JOIN pg_trigger pg ON pg.tgname = nm.name
+  UNION SELECT nm.scope, ${relUnit('po.polrelid')} FROM nm JOIN pg_policy po ON po.polname = nm.name
+  UNION SELECT nm.scope, ${relUnit('rw.ev_class')} FROM nm JOIN pg_rewrite rw ON rw.rulename = nm.name
+  UNION SELECT nm.scope, ${relUnit('st.stxrelid')} FROM nm JOIN pg_statistic_ext st ON st.stxname = nm.name
   UNION SELECT nm.scope, e.oid FROM nm JOIN pg_extension e ON e.extname = nm.name
 ),
 reached AS (
-  SELECT scope, unit FROM named
+  SELECT scope, unit FROM named WHERE unit IS NOT NULL
   -- An extension's members, a table's inheritance children and partitions, its sequences.
-  UNION SELECT n.scope, o.unit FROM named n JOIN member m ON m.ext = n.unit JOIN obj o ON o.classid = m.classid AND o.objid = m.objid
+  UNION SELECT n.scope, ${unitOf('m.classid', 'm.objid')} FROM named n
+    JOIN pg_depend m ON m.refclassid = ${regclass('pg_extension')} AND m.refobjid = n.unit AND m.deptype = 'e'
   UNION SELECT r.scope, i.inhrelid FROM reached r JOIN pg_inherits i ON i.inhparent = r.unit
 ),
 closed AS (
@@ -320,20 +311,80 @@ scopes AS MATERIALIZED (
   SELECT g.scope, coalesce((SELECT array_agg(DISTINCT c.unit ORDER BY c.unit) FROM closed c WHERE c.scope = g.scope AND c.unit IS NOT NULL AND c.unit <> 0), '{}')::oid[] AS units
   FROM generate_series(0, coalesce(nullif(current_setting('migration_ci.scopes', true), '')::int, ${MAX_SCOPES}) - 1) AS g(scope)
 ),
-clsx AS MATERIALIZED (
-  -- Relations with their unit, and toast tables with their indexes under their table's.
-  SELECT oid, unit FROM cls
-  UNION ALL SELECT pc.reltoastrelid, c.unit FROM cls c JOIN pg_class pc ON pc.oid = c.oid WHERE pc.reltoastrelid <> 0
-  UNION ALL SELECT ti.indexrelid, c.unit FROM cls c JOIN pg_class pc ON pc.oid = c.oid JOIN pg_index ti ON ti.indrelid = pc.reltoastrelid WHERE pc.reltoastrelid <> 0
+all_units AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT u), '{}')::oid[] AS units FROM scopes, unnest(units) u),
+-- The types of a unit: itself, a table's row type, a range's multirange; and their arrays.
+unit_types AS MATERIALIZED (
+  SELECT t.oid FROM unnest(${ALL_UNITS}) u JOIN pg_type t ON t.oid = u
+  UNION SELECT t.oid FROM unnest(${ALL_UNITS}) u JOIN pg_class c ON c.oid = u JOIN pg_type t ON t.oid = c.reltype
+  UNION SELECT (to_jsonb(rg) ->> 'rngmultitypid')::oid FROM unnest(${ALL_UNITS}) u JOIN pg_range rg ON rg.rngtypid = u
+),
+unit_classes AS MATERIALIZED (
+  SELECT u AS oid FROM unnest(${ALL_UNITS}) u
+  UNION SELECT ix.indexrelid FROM unnest(${ALL_UNITS}) u JOIN pg_index ix ON ix.indrelid = u
+  UNION SELECT t.typrelid FROM unnest(${ALL_UNITS}) u JOIN pg_type t ON t.oid = u WHERE t.typrelid <> 0
+),
+unit_constraints AS MATERIALIZED (
+  SELECT k.oid FROM unnest(${ALL_UNITS}) u JOIN pg_constraint k ON k.conrelid = u
+  UNION SELECT k.oid FROM unnest(${ALL_UNITS}) u JOIN pg_constraint k ON k.contypid = u
+),
+-- Every object a unit may hold, found from the units by index, each kept under the unit it is of.
+candidates AS (
+  SELECT ${regclass('pg_class')} AS classid, oid AS objid FROM unit_classes
+  UNION ALL SELECT ${regclass('pg_type')}, oid FROM unit_types
+  UNION ALL SELECT ${regclass('pg_type')}, t.typarray FROM unit_types ut JOIN pg_type t ON t.oid = ut.oid WHERE t.typarray <> 0
+  UNION ALL SELECT ${regclass('pg_constraint')}, oid FROM unit_constraints
+  UNION ALL SELECT ${regclass('pg_trigger')}, g.oid FROM unnest(${ALL_UNITS}) u JOIN pg_trigger g ON g.tgrelid = u
+  UNION ALL SELECT ${regclass('pg_trigger')}, g.oid FROM unit_constraints k JOIN pg_trigger g ON g.tgconstraint = k.oid
+  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM unnest(${ALL_UNITS}) u JOIN pg_attrdef ad ON ad.adrelid = u
+  UNION ALL SELECT ${regclass('pg_rewrite')}, rw.oid FROM unnest(${ALL_UNITS}) u JOIN pg_rewrite rw ON rw.ev_class = u
+  UNION ALL SELECT ${regclass('pg_policy')}, po.oid FROM unnest(${ALL_UNITS}) u JOIN pg_policy po ON po.polrelid = u
+  UNION ALL SELECT ${regclass('pg_statistic_ext')}, st.oid FROM unnest(${ALL_UNITS}) u JOIN pg_statistic_ext st ON st.stxrelid = u
+  UNION ALL SELECT ${regclass('pg_proc')}, u FROM unnest(${ALL_UNITS}) u
+  UNION ALL SELECT ${regclass('pg_proc')}, d.objid FROM unit_types ut
+    JOIN pg_depend d ON d.refclassid = ${regclass('pg_type')} AND d.refobjid = ut.oid AND d.classid = ${regclass('pg_proc')} AND d.deptype = 'i'
+  UNION ALL SELECT ${regclass('pg_extension')}, u FROM unnest(${ALL_UNITS}) u
+),
+unit_objects AS MATERIALIZED (
+  SELECT classid, objid, unit FROM (SELECT DISTINCT classid, objid FROM candidates WHERE objid <> 0) c
+  CROSS JOIN LATERAL (SELECT ${unitOf('c.classid', 'c.objid')} AS unit OFFSET 0) u
+  WHERE u.unit = ANY(${ALL_UNITS})
+),
+-- Other sessions' temporary schemas and their toast schemas: no snapshot shows what is in them,
+-- and another session's temporary tables (the data stage's fingerprints) come and go between two reads.
+alien_ns AS MATERIALIZED (
+  SELECT n.oid FROM pg_namespace n WHERE n.nspname ~ '^pg_(toast_)?temp_' AND n.oid <> pg_my_temp_schema()
+    AND n.nspname IS DISTINCT FROM (SELECT replace(m.nspname, 'pg_temp_', 'pg_toast_temp_') FROM pg_namespace m WHERE m.oid = pg_my_temp_schema())
+),
+alien_classes AS MATERIALIZED (SELECT c.oid FROM pg_class c WHERE c.oid >= 16384 AND c.relnamespace IN (SELECT oid FROM alien_ns)),
+alien AS (
+  SELECT ${regclass('pg_class')} AS classid, oid AS objid FROM alien_classes
+  UNION ALL SELECT ${regclass('pg_type')}, t.oid FROM pg_type t WHERE t.oid >= 16384 AND t.typnamespace IN (SELECT oid FROM alien_ns)
+  UNION ALL SELECT ${regclass('pg_proc')}, p.oid FROM pg_proc p WHERE p.oid >= 16384 AND p.pronamespace IN (SELECT oid FROM alien_ns)
+  UNION ALL SELECT ${regclass('pg_constraint')}, k.oid FROM pg_constraint k WHERE k.oid >= 16384 AND k.connamespace IN (SELECT oid FROM alien_ns)
+  UNION ALL SELECT ${regclass('pg_trigger')}, g.oid FROM alien_classes a JOIN pg_trigger g ON g.tgrelid = a.oid
+  UNION ALL SELECT ${regclass('pg_attrdef')}, ad.oid FROM alien_classes a JOIN pg_attrdef ad ON ad.adrelid = a.oid
+),
+-- The objects whose catalog rows the row statement tracks: of the scopes' units (toast tables with
+-- their table, operators and the like with their extension), and of other sessions (unit 0).
+tracked_objects AS MATERIALIZED (
+  SELECT classid, objid, unit FROM unit_objects
+  UNION ALL SELECT ${regclass('pg_class')}, pc.reltoastrelid, o.unit FROM unit_objects o JOIN pg_class pc ON pc.oid = o.objid
+    WHERE o.classid = ${regclass('pg_class')} AND pc.reltoastrelid <> 0
+  UNION ALL SELECT ${regclass('pg_class')}, ti.indexrelid, o.unit FROM unit_objects o JOIN pg_class pc ON pc.oid = o.objid JOIN pg_index ti ON ti.indrelid = pc.reltoastrelid
+    WHERE o.classid = ${regclass('pg_class')} AND pc.reltoastrelid <> 0
+  UNION ALL SELECT m.classid, m.objid, m.refobjid FROM unnest(${ALL_UNITS}) u
+    JOIN pg_depend m ON m.refclassid = ${regclass('pg_extension')} AND m.refobjid = u AND m.deptype = 'e'
+    WHERE m.classid = ANY(ARRAY[${NAMED_ONLY.map(regclass).join(', ')}])
+  UNION ALL SELECT classid, objid, 0::oid FROM alien
 ),
 crossing AS MATERIALIZED (
-  -- Dependencies from outside objects on objects that may be in a scope: what the outside one shows of it.
-  SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, d.refobjsubid, dep.unit AS dep_unit, ref.unit AS ref_unit
-  FROM pg_depend d
-  JOIN obj dep ON dep.classid = d.classid AND dep.objid = d.objid
-  JOIN obj ref ON ref.classid = d.refclassid AND ref.objid = d.refobjid
-  WHERE d.objid >= 16384 AND d.refobjid >= 16384 AND dep.unit IS DISTINCT FROM ref.unit
-    AND ref.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
+  -- Dependencies from outside objects on objects of a scope's units: what the outside one shows of it.
+  SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, d.refobjsubid, dep.unit AS dep_unit, r.unit AS ref_unit
+  FROM unit_objects r
+  -- Lookups kept apart (OFFSET 0): the catalogs' statistics lag behind a migration's changes, and a plan that scans them whole costs the catalog, not the scope.
+  CROSS JOIN LATERAL (SELECT * FROM pg_depend d WHERE d.refclassid = r.classid AND d.refobjid = r.objid AND d.objid >= 16384 OFFSET 0) d
+  CROSS JOIN LATERAL (SELECT ${unitOf('d.classid', 'd.objid')} AS unit OFFSET 0) dep
+  WHERE dep.unit IS NOT NULL AND dep.unit IS DISTINCT FROM r.unit
 ),
 names AS (
   SELECT s.scope, hashtextextended(t, 0) AS h1, hashtextextended(t, 1) AS h2 FROM scopes s
@@ -346,16 +397,6 @@ names AS (
 ),
 crossed AS (
   SELECT scope, count(*) AS n, sum(h1) AS a, sum(h2) AS b FROM names GROUP BY scope
-),
--- The objects whose catalog rows the row statement tracks: of the scopes' units (toast tables with
--- their table, operators and the like with their extension), and of other sessions (unit 0).
-tracked_objects AS MATERIALIZED (
-  SELECT o.classid, o.objid, o.unit FROM obj o WHERE o.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
-  UNION ALL SELECT ${regclass('pg_class')}, x.oid, x.unit FROM clsx x
-    WHERE x.unit = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[]) AND NOT EXISTS (SELECT 1 FROM cls c WHERE c.oid = x.oid)
-  UNION ALL SELECT m.classid, m.objid, m.ext FROM member m
-    WHERE m.classid = ANY(ARRAY[${NAMED_ONLY.map(regclass).join(', ')}]) AND m.ext = ANY((SELECT array_agg(u) FROM scopes, unnest(units) u)::oid[])
-  UNION ALL SELECT al.classid, al.objid, 0::oid FROM alien al WHERE NOT EXISTS (SELECT 1 FROM clsx x WHERE al.classid = ${regclass('pg_class')} AND x.oid = al.objid)
 ),
 settings AS (
   SELECT set_config('migration_ci.units', (SELECT units::text FROM scopes WHERE scope = 0), true) AS units,

@@ -282,7 +282,7 @@ function messageSql(held: ReadonlySet<string> | undefined, variant: Variant, nam
     PIN_SETTINGS,
     ...(scope ? [scopeNamesSql(names, base)] : []),
     ...toPrepare.map((n) => `PREPARE ${n} AS ${sqlOf.get(n)!()}`),
-    ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, RESTORE_PLANNER_SQL, `EXECUTE ${ROWS_STATEMENT}`] : []),
+    ...(scope ? [`EXECUTE ${SCOPE_STATEMENT}`, `EXECUTE ${ROWS_STATEMENT}`, RESTORE_PLANNER_SQL] : []),
     ...QUERY_NAMES.map((k) => `EXECUTE ${statementName(k, variant)}`),
   ].join(';\n');
 }
@@ -306,12 +306,12 @@ async function readCatalogs(client: pg.ClientBase, variant: Variant = 'plain', n
     const results = (await client.query(messageSql(held, variant, names, base))) as unknown as pg.QueryResult[];
     for (const n of statementsOf(variant, names !== undefined)) held.add(n);
     preparedOn.set(client, held);
-    // The settings, the names, the PREPAREs, the scope, the planner back, its rows, then one result per query.
+    // The settings, the names, the PREPAREs, the scope, its rows, the planner back, then one result per query.
     const first = results.length - QUERY_NAMES.length;
     return {
       rows: Object.fromEntries(QUERY_NAMES.map((k, i) => [k, results[first + i]!.rows])) as Rows,
       scopeRows: names ? results[first - 3]!.rows : [],
-      rowRows: names ? results[first - 1]!.rows : [],
+      rowRows: names ? results[first - 2]!.rows : [],
     };
   };
   try {

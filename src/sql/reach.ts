@@ -1,7 +1,7 @@
 /**
  * The names a migration can reach: every identifier and string its up and down write, from the
  * parse trees (DO bodies read with the PL/pgSQL parser). A scoped schema snapshot reads the
- * objects of these names in detail and proves the rest unchanged with a digest, so the list may
+ * objects of these names in detail and proves the rest unchanged from row versions, so the list may
  * hold too much (a column alias, a word in a comment string) but must name what the statements
  * name. Undefined when the reach cannot be read: dynamic SQL in a DO block, a statement the parser
  * refused, a migration that is code.

@@ -32,7 +32,7 @@ function snapshotter(ctx: StageContext, position: ReadonlyMap<PreparedMigration,
     const dump = (step: WalkStep) => dumpSchema(step.db.url, { ...opts, runCommand: ctx.runCommand, cwd: ctx.config.root, timeoutMs: ctx.config.statementTimeoutMs });
     return { first: async (step, reuse) => reuse ?? dump(step), then: dump };
   }
-  // Scoped to what each migration can reach, the rest proved unchanged by a digest: the same snapshots, at a cost that does not grow with the schema.
+  // Scoped to what each migration can reach, the rest proved unchanged from catalog row versions: the same snapshots, at a cost that follows the scope, not the schema.
   const scoped = new ScopedSnapshots(opts);
   const names = new Map<PreparedMigration, string[] | undefined>();
   const namesOf = (p: PreparedMigration | undefined) => {
