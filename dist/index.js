@@ -59825,15 +59825,17 @@ sch AS MATERIALIZED (
 nm AS (
   ${Array.from({ length: MAX_SCOPES }, (_, i) => `SELECT ${i} AS scope, unnest(coalesce(nullif(current_setting('migration_ci.names_${i}', true), ''), '{}')::text[]) AS name`).join('\n  UNION ALL ')}
 ),
+-- By name, through the catalogs' name indexes (lookups kept apart: a hash over the whole catalog costs the catalog).
 named AS (
-  SELECT nm.scope, ${relUnit('pc.oid')} AS unit FROM nm JOIN pg_class pc ON pc.relname = nm.name
-  UNION SELECT nm.scope, ${typUnit('pt.oid')} FROM nm JOIN pg_type pt ON pt.typname = nm.name
-  UNION SELECT nm.scope, ${procUnit('pp.oid')} FROM nm JOIN pg_proc pp ON pp.proname = nm.name
-  UNION SELECT nm.scope, ${conUnit('pk.oid')} FROM nm JOIN pg_constraint pk ON pk.conname = nm.name
+  SELECT nm.scope, ${relUnit('pc.oid')} AS unit FROM nm CROSS JOIN LATERAL (SELECT oid FROM pg_class WHERE relname = nm.name OFFSET 0) pc
+  UNION SELECT nm.scope, ${typUnit('pt.oid')} FROM nm CROSS JOIN LATERAL (SELECT oid FROM pg_type WHERE typname = nm.name OFFSET 0) pt
+  UNION SELECT nm.scope, ${procUnit('pp.oid')} FROM nm CROSS JOIN LATERAL (SELECT oid FROM pg_proc WHERE proname = nm.name OFFSET 0) pp
+  UNION SELECT nm.scope, ${conUnit('pk.oid')} FROM nm CROSS JOIN LATERAL (SELECT oid FROM pg_constraint WHERE conname = nm.name OFFSET 0) pk
+  -- Triggers, policies and rules have no index by name alone: one pass each.
   UNION SELECT nm.scope, ${trgUnit('pg.oid')} FROM nm JOIN pg_trigger pg ON pg.tgname = nm.name
   UNION SELECT nm.scope, ${relUnit('po.polrelid')} FROM nm JOIN pg_policy po ON po.polname = nm.name
   UNION SELECT nm.scope, ${relUnit('rw.ev_class')} FROM nm JOIN pg_rewrite rw ON rw.rulename = nm.name
-  UNION SELECT nm.scope, ${relUnit('st.stxrelid')} FROM nm JOIN pg_statistic_ext st ON st.stxname = nm.name
+  UNION SELECT nm.scope, ${relUnit('st.stxrelid')} FROM nm CROSS JOIN LATERAL (SELECT stxrelid FROM pg_statistic_ext WHERE stxname = nm.name OFFSET 0) st
   UNION SELECT nm.scope, e.oid FROM nm JOIN pg_extension e ON e.extname = nm.name
 ),
 reached AS (
