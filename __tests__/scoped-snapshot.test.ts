@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollbackCorpus } from '../bench/rollback.bench.js';
 import { renderSnapshot, type SchemaSnapshot } from '../src/db/schema-model.js';
@@ -7,6 +7,7 @@ import { ScratchServer } from '../src/db/scratch.js';
 import { snapshotSchema, type SnapshotOptions } from '../src/db/snapshot.js';
 import { reachableNames } from '../src/sql/reach.js';
 import { compareSnapshots } from '../src/stages/schema-diff.js';
+import { startThrowawayCluster, type ThrowawayCluster } from './support/cluster.js';
 import { leftoverScratchDatabases } from './support/fixtures.js';
 import { servers } from './support/servers.js';
 import { parse } from './support/sql.js';
@@ -243,6 +244,52 @@ describe.each(servers())('scoped snapshots on $name', ({ url }) => {
       expect(stats.detail).toBeGreaterThan(2 * pairs.length);
       expect(stats.outsideMoved).toBeGreaterThanOrEqual(5);
       expect(stats.outsideMoved).toBeLessThan(stats.detail / 5);
+    } finally {
+      await client.end();
+      await server.dropDatabase(db.name);
+    }
+  });
+});
+
+// Roles are the server's: renamed on a cluster of the test's own.
+describe('scoped snapshots and the roles objects use', () => {
+  let cluster: ThrowawayCluster;
+  let server: ScratchServer;
+
+  beforeAll(async () => {
+    cluster = await startThrowawayCluster();
+    const admin = new pg.Client({ connectionString: cluster.url });
+    await admin.connect();
+    await admin.query('CREATE ROLE keeper; CREATE ROLE builder');
+    await admin.end();
+    server = await ScratchServer.open(cluster.url, { connectTimeoutMs: 10_000 });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    await cluster?.stop();
+  });
+
+  it('stay scoped when the scope starts or stops using a role, and read whole when a role outside it is renamed', async () => {
+    const db = await server.createDatabase();
+    const client = await server.connect(db);
+    try {
+      await client.query('CREATE TABLE kept (id int); ALTER TABLE kept OWNER TO keeper');
+      const scoped = new ScopedSnapshots();
+      await scoped.first(client, ['mine'], false);
+      // The first object builder owns in this database: a role the catalogs did not name before.
+      await client.query('CREATE TABLE mine (id int); ALTER TABLE mine OWNER TO builder; GRANT SELECT ON mine TO keeper');
+      const b = await scoped.then(client);
+      expect(renderSnapshot(b)).toBe(renderSnapshot(await snapshotSchema(client)));
+      await client.query('DROP TABLE mine');
+      const c = await scoped.then(client);
+      expect(renderSnapshot(c)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(scoped.stats).toMatchObject({ detail: 2, outsideMoved: 0 });
+      // No row of this database changes, yet kept's owner reads differently.
+      await client.query('ALTER ROLE keeper RENAME TO custodian');
+      const d = await scoped.then(client);
+      expect(scoped.stats.outsideMoved).toBe(1);
+      expect(renderSnapshot(d)).toBe(renderSnapshot(await snapshotSchema(client)));
+      expect(renderSnapshot(d)).toContain('custodian');
     } finally {
       await client.end();
       await server.dropDatabase(db.name);

@@ -55,7 +55,7 @@ export interface TrackedRow {
 /** One read's catalog state, as the two scope statements give it. */
 export interface CatalogRead {
   scopes: ScopeRead[];
-  /** Role names objects use, and the session's roles. */
+  /** Role names objects use, and the session's roles: `[bootstrap owner, current_user, {oid: name}]` as JSON. */
   context: string;
   /** The read's snapshot (`xmax`, in-progress `xip`), when a later read may be checked against it. */
   marker: { xmax: string; xip: string[] } | undefined;
@@ -104,7 +104,7 @@ export function baseOf(read: CatalogRead, i: number): ScopeBase | undefined {
  */
 export function unchangedOutside(base: ScopeBase, now: CatalogRead): boolean {
   const scope = now.scopes[0]!;
-  if (now.context !== base.context || scope.crossing !== base.crossing) return false;
+  if (!sameRoleNames(base.context, now.context) || scope.crossing !== base.crossing) return false;
   const trackedIn = new Map<string, TrackedRow[]>();
   for (const r of base.tracked) trackedIn.set(r.cat, [...(trackedIn.get(r.cat) ?? []), r]);
   for (const cat of new Set([...base.held.keys(), ...now.held.keys()])) {
@@ -116,6 +116,24 @@ export function unchangedOutside(base: ScopeBase, now: CatalogRead): boolean {
   const ours = new Set(now.tracked.filter((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit)).map((r) => `${r.cat}/${r.version}`));
   for (const [cat, { fresh }] of now.held) if (fresh.some((v) => !ours.has(`${cat}/${v}`))) return false;
   return base.tracked.every((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit) || !now.alive.has(`${r.cat}/${r.version}`));
+}
+
+/**
+ * The roles both reads name are named alike. A role that objects start or stop using changes
+ * those objects' own rows (owner, privileges), which the row versions cover; only a rename
+ * changes nothing in this database's catalogs.
+ */
+function sameRoleNames(base: string, now: string): boolean {
+  const parse = (context: string): [string, string, Record<string, string>] | undefined => {
+    try {
+      return JSON.parse(context) as [string, string, Record<string, string>];
+    } catch {
+      return undefined;
+    }
+  };
+  const [a, b] = [parse(base), parse(now)];
+  if (!a || !b || a[0] !== b[0] || a[1] !== b[1]) return false;
+  return Object.entries(b[2]).every(([role, name]) => a[2][role] === undefined || a[2][role] === name);
 }
 
 /** `{"a","b"}`: a text array literal. */
@@ -410,8 +428,9 @@ SELECT s.scope, '@units' AS kind, NULL AS n, NULL AS h, s.units FROM scopes s CR
 UNION ALL SELECT scope, '@crossing', n::text, concat_ws(':', a, b), NULL FROM crossed
 UNION ALL SELECT NULL, '@context',
   -- Roles by name where objects use them, and the owner of what initdb made: a renamed role renders differently everywhere.
-  (SELECT concat_ws(',', pg_get_userbyid(10), current_user, string_agg(DISTINCT sd.refobjid::text || ':' || pg_get_userbyid(sd.refobjid), ',')) FROM pg_shdepend sd
-    WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}), NULL, NULL
+  (SELECT json_build_array(pg_get_userbyid(10), current_user, coalesce(json_object_agg(sd.role, pg_get_userbyid(sd.role)), '{}'))::text
+    FROM (SELECT DISTINCT refobjid AS role FROM pg_shdepend
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND refclassid = ${regclass('pg_authid')}) sd), NULL, NULL
 `;
 
 /** A row the base did not see: its xmin was not committed in the base's snapshot (no base: none is). */
