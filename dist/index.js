@@ -58691,6 +58691,25 @@ async function walkMigrations(ctx, observers, roundTripStage) {
     }
     let stepper = stepperFor(client, db);
     /**
+     * A second session on the walk's database for the tool's own writes (fills, table resets), with
+     * user code off for its whole life: every switch of session_replication_role empties a session's
+     * plan cache, and the walk's session keeps the snapshot statements planned from one migration to
+     * the next. Opened when first needed.
+     */
+    let writer;
+    const writerSession = async () => {
+        if (!writer) {
+            const c = await connect(db);
+            await suppressUserCode(c);
+            writer = c;
+        }
+        return writer;
+    };
+    const closeWriter = async () => {
+        await writer?.end().catch(() => { });
+        writer = undefined;
+    };
+    /**
      * Tables whose sequences may have fallen behind their column's values since they were last set
      * past them (undefined: any table). Only these are looked at before the next migration, so the
      * cost follows what the last one wrote, not the size of the schema.
@@ -58729,6 +58748,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             if (o.beforeRestore)
                 await timed(o, () => o.beforeRestore(db));
         const fresh = await checkpoint.copy();
+        await closeWriter();
         await client.end().catch(() => { });
         // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
         ctx.server.retireDatabase(db.name);
@@ -58760,7 +58780,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             else if (o.beforeRestore)
                 await timed(o, () => o.beforeRestore(db));
         }
-        if (!(await resetTablesFrom(client, source, tables)).ok)
+        if (!(await resetTablesFrom(await writerSession(), source, tables)).ok)
             return undefined;
         const again = await stepper.applyPlain(prepared);
         return again.ok ? again : undefined;
@@ -58801,7 +58821,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
             // An earlier step may have left a sequence behind its column (reported there): the tool's own inserts start past it.
             await resetSequences(client, unsettled);
             const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-            const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
+            const seed = await seedTables(await writerSession(), { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
             if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
                 seedNoticeSeen.add('\u0000user code');
                 findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });
@@ -58914,6 +58934,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 await timed(o, () => o.afterAll(client, db));
     }
     finally {
+        await closeWriter();
         await client.end().catch(() => { });
         ctx.server.retireDatabase(db.name);
         await checkpoint.close();
@@ -59657,7 +59678,7 @@ function baseOf(read, i) {
  */
 function unchangedOutside(base, now) {
     const scope = now.scopes[0];
-    if (now.context !== base.context || scope.crossing !== base.crossing)
+    if (!sameRoleNames(base.context, now.context) || scope.crossing !== base.crossing)
         return false;
     const trackedIn = new Map();
     for (const r of base.tracked)
@@ -59674,6 +59695,25 @@ function unchangedOutside(base, now) {
         if (fresh.some((v) => !ours.has(`${cat}/${v}`)))
             return false;
     return base.tracked.every((r) => ALWAYS_TRACKED.has(r.unit) || scope.units.has(r.unit) || !now.alive.has(`${r.cat}/${r.version}`));
+}
+/**
+ * The roles both reads name are named alike. A role that objects start or stop using changes
+ * those objects' own rows (owner, privileges), which the row versions cover; only a rename
+ * changes nothing in this database's catalogs.
+ */
+function sameRoleNames(base, now) {
+    const parse = (context) => {
+        try {
+            return JSON.parse(context);
+        }
+        catch {
+            return undefined;
+        }
+    };
+    const [a, b] = [parse(base), parse(now)];
+    if (!a || !b || a[0] !== b[0] || a[1] !== b[1])
+        return false;
+    return Object.entries(b[2]).every(([role, name]) => a[2][role] === undefined || a[2][role] === name);
 }
 /** `{"a","b"}`: a text array literal. */
 function textArray(values) {
@@ -59952,8 +59992,9 @@ SELECT s.scope, '@units' AS kind, NULL AS n, NULL AS h, s.units FROM scopes s CR
 UNION ALL SELECT scope, '@crossing', n::text, concat_ws(':', a, b), NULL FROM crossed
 UNION ALL SELECT NULL, '@context',
   -- Roles by name where objects use them, and the owner of what initdb made: a renamed role renders differently everywhere.
-  (SELECT concat_ws(',', pg_get_userbyid(10), current_user, string_agg(DISTINCT sd.refobjid::text || ':' || pg_get_userbyid(sd.refobjid), ',')) FROM pg_shdepend sd
-    WHERE sd.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND sd.refclassid = ${regclass('pg_authid')}), NULL, NULL
+  (SELECT json_build_array(pg_get_userbyid(10), current_user, coalesce(json_object_agg(sd.role, pg_get_userbyid(sd.role)), '{}'))::text
+    FROM (SELECT DISTINCT refobjid AS role FROM pg_shdepend
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND refclassid = ${regclass('pg_authid')}) sd), NULL, NULL
 `;
 /** A row the base did not see: its xmin was not committed in the base's snapshot (no base: none is). */
 const FRESH = 'coalesce(NOT (age(x.xmin) > (SELECT age_xmax FROM mark) AND x.xmin <> ALL((SELECT xip FROM mark)::xid[])), false)';

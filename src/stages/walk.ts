@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { StageName } from '../config.js';
 import { setClientDeadlines, type ApplyResult, type StatementFailure } from '../db/execute.js';
 import type { ScratchDatabase } from '../db/scratch.js';
-import { resetSequences, seedTables } from '../db/seed.js';
+import { resetSequences, seedTables, suppressUserCode } from '../db/seed.js';
 import { resetTablesFrom } from '../db/table-reset.js';
 import type { SequenceScope } from '../db/seed/sequences.js';
 import type { Finding, StageStatus } from '../report/model.js';
@@ -104,6 +104,25 @@ export async function walkMigrations(
   }
   let stepper = stepperFor(client, db);
   /**
+   * A second session on the walk's database for the tool's own writes (fills, table resets), with
+   * user code off for its whole life: every switch of session_replication_role empties a session's
+   * plan cache, and the walk's session keeps the snapshot statements planned from one migration to
+   * the next. Opened when first needed.
+   */
+  let writer: pg.Client | undefined;
+  const writerSession = async (): Promise<pg.Client> => {
+    if (!writer) {
+      const c = await connect(db);
+      await suppressUserCode(c);
+      writer = c;
+    }
+    return writer;
+  };
+  const closeWriter = async () => {
+    await writer?.end().catch(() => {});
+    writer = undefined;
+  };
+  /**
    * Tables whose sequences may have fallen behind their column's values since they were last set
    * past them (undefined: any table). Only these are looked at before the next migration, so the
    * cost follows what the last one wrote, not the size of the schema.
@@ -138,6 +157,7 @@ export async function walkMigrations(
     }
     for (const o of observers) if (o.beforeRestore) await timed(o, () => o.beforeRestore!(db));
     const fresh = await checkpoint.copy();
+    await closeWriter();
     await client.end().catch(() => {});
     // Dropped in the background: DROP DATABASE waits for a checkpoint of the whole server.
     ctx.server.retireDatabase(db.name);
@@ -164,7 +184,7 @@ export async function walkMigrations(
       if (o.beforeRowsReset) await timed(o, () => o.beforeRowsReset!());
       else if (o.beforeRestore) await timed(o, () => o.beforeRestore!(db));
     }
-    if (!(await resetTablesFrom(client, source, tables)).ok) return undefined;
+    if (!(await resetTablesFrom(await writerSession(), source, tables)).ok) return undefined;
     const again = await stepper.applyPlain(prepared);
     return again.ok ? again : undefined;
   };
@@ -203,7 +223,7 @@ export async function walkMigrations(
       // An earlier step may have left a sequence behind its column (reported there): the tool's own inserts start past it.
       await resetSequences(client, unsettled);
       const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
-      const seed = await seedTables(client, { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
+      const seed = await seedTables(await writerSession(), { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
       if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
         seedNoticeSeen.add('\u0000user code');
         findings.push({ stage: 'syntax', severity: 'notice', rule: 'fill-fires-triggers', migration: m.version, message: `test rows were generated with the application's triggers and rules on: ${seed.userCodeFires}` });
@@ -298,6 +318,7 @@ export async function walkMigrations(
     }
     for (const o of observers) if (o.afterAll) await timed(o, () => o.afterAll!(client, db));
   } finally {
+    await closeWriter();
     await client.end().catch(() => {});
     ctx.server.retireDatabase(db.name);
     await checkpoint.close();
