@@ -45,6 +45,18 @@ describe.each(servers())('syntax stage on $name', ({ url }) => {
     expect(report.findings[0]!.message).toBe('column "nope" does not exist');
   });
 
+  it("fails a migration that reads currval() of a sequence its session never advanced, as production does, whatever the tool's rows took from it", async () => {
+    const root = makeRepo({
+      'migrations/1_t.up.sql': 'CREATE TABLE items (id serial PRIMARY KEY, note text);',
+      // In production the migration's session has drawn nothing from the sequence.
+      'migrations/2_mark.up.sql': "INSERT INTO items (note) SELECT 'after ' || currval('items_id_seq');",
+    });
+    const report = await runPipeline(configFor(root, url, { stages: 'syntax' }));
+    const errors = report.findings.filter((f) => f.severity === 'error');
+    expect(errors.map(pick)).toEqual([{ rule: 'apply-failed', severity: 'error', file: 'migrations/2_mark.up.sql', line: 1, column: expect.any(Number) }]);
+    expect(errors[0]!.message).toMatch(/currval of sequence "items_id_seq" is not yet defined in this session/);
+  });
+
   it('warns when a new constraint rejects only the generated rows, and goes on', async () => {
     const root = makeRepo({
       'migrations/1_t.up.sql': 'CREATE TABLE items (id int PRIMARY KEY, qty int NOT NULL);',

@@ -58694,10 +58694,11 @@ async function walkMigrations(ctx, observers, roundTripStage) {
     }
     let stepper = stepperFor(client, db);
     /**
-     * A second session on the walk's database for the tool's own writes (fills, table resets), with
-     * user code off for its whole life: every switch of session_replication_role empties a session's
-     * plan cache, and the walk's session keeps the snapshot statements planned from one migration to
-     * the next. Opened when first needed.
+     * A second session on the walk's database for the tool's own writes (fills, sequence and table
+     * resets), with user code off for its whole life: every switch of session_replication_role
+     * empties a session's plan cache, and the walk's session keeps the snapshot statements planned
+     * from one migration to the next. The migrations' session is left as production has it: no
+     * currval() or lastval() of the tool's rows. Opened when first needed.
      */
     let writer;
     const writerSession = async () => {
@@ -58822,7 +58823,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                 continue;
             }
             // An earlier step may have left a sequence behind its column (reported there): the tool's own inserts start past it.
-            await resetSequences(client, unsettled);
+            await resetSequences(await writerSession(), unsettled);
             const scope = observers.some((o) => o.needsEveryTable?.(prepared)) ? undefined : seedScope(prepared);
             const seed = await seedTables(await writerSession(), { rows: ctx.config.seedRows, joins: seedJoins(prepared), bookkeeping: ctx.bookkeeping, stats: ctx.config.productionStats, ...(scope ? { tables: scope, missingOk: true } : {}) });
             if (seed.userCodeFires !== undefined && !seedNoticeSeen.has('\u0000user code')) {
