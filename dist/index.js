@@ -58850,7 +58850,7 @@ async function walkMigrations(ctx, observers, roundTripStage) {
                     await timed(o, () => o.beforeUp(step));
             // Fixtures may have written explicit keys: sequences start past them, so what is behind after the up is the up's doing.
             if (observers.some((o) => o.writesBeforeUp?.(prepared)))
-                await resetSequences(client);
+                await resetSequences(await writerSession());
             // From here on only this migration writes, until the next one starts (a restore resets this).
             unsettled = sequenceScope(prepared);
             let inPlace = false;
