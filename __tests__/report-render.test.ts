@@ -403,10 +403,10 @@ describe('terminal', () => {
     expect(lines[0]).toBe('db/migrations/0003_add_bio.up.sql:4:19: error [syntax/apply-failed] syntax error at or near "AERT"');
     expect(lines[1]).toBe('    hint: did you mean ALTER?');
     expect(text).toContain('db/migrations/0002_add_status.down.sql:1:1: warning [rollback/schema-drift] index users_status_idx is left behind\n    schema before up:\n      (no index users_status_idx)\n');
-    expect(text).toMatch(/^syntax {7}✖ fail \(2 of 3 reached\) +41 ms$/m);
+    expect(text).toMatch(/^syntax {8}✖ fail \(2 of 3 reached\) +41 ms$/m);
     // Work a stage did not do is not called a pass.
-    expect(text).toMatch(/^data {9}◑ partial \(1 of 3\) +310 ms$/m);
-    expect(text).toMatch(/^performance  – not run +–$/m);
+    expect(text).toMatch(/^data {10}◑ partial \(1 of 3\) +310 ms$/m);
+    expect(text).toMatch(/^performance   – not run +–$/m);
     expect(text.trimEnd().split('\n').at(-1)).toBe(
       '✖ migration-ci: fail — 2 errors, 1 warning, 1 notice · Postgres 17.10, 4 migrations (3 under test)',
     );
@@ -440,16 +440,16 @@ describe('terminal', () => {
     const opts = { color: false };
     expect(
       formatProgress({ kind: 'migration', stage: 'syntax', version: '0002', name: 'add_status', status: 'pass', durationMs: 12.34 }, opts),
-    ).toBe('  syntax       ✔ pass          12 ms  0002 add_status');
+    ).toBe('  syntax        ✔ pass          12 ms  0002 add_status');
     expect(
       formatProgress(
         { kind: 'migration', stage: 'performance', version: '0003', name: 'add_bio', status: 'fail', durationMs: 12_500, note: 'over 10 s' },
         opts,
       ),
-    ).toBe('  performance  ✖ fail         12.5 s  0003 add_bio  over 10 s');
+    ).toBe('  performance   ✖ fail         12.5 s  0003 add_bio  over 10 s');
     expect(
       formatProgress({ kind: 'migration', stage: 'syntax', version: '0001', name: 'create_users', status: 'baseline', durationMs: 3 }, opts),
-    ).toBe('  syntax       · baseline       3 ms  0001 create_users');
+    ).toBe('  syntax        · baseline       3 ms  0001 create_users');
     expect(formatProgress({ kind: 'stage', stage: 'rollback', status: 'warn', durationMs: 1_250 }, opts)).toBe('▸ rollback: ⚠ warn in 1.25 s');
     expect(formatProgress({ kind: 'info', message: 'seeding 500,000 rows\ninto users' }, opts)).toBe('seeding 500,000 rows into users');
     const colored = formatProgress({ kind: 'stage', stage: 'syntax', status: 'fail', durationMs: 5 }, { color: true });

@@ -1,4 +1,4 @@
-import type { StageName } from '../config.js';
+import { STAGE_NAMES, type StageName } from '../config.js';
 import { formatLocation } from './annotations.js';
 import {
   countBySeverity,
@@ -183,7 +183,8 @@ const STATUS_SYMBOL: Record<StageStatus | 'baseline', string> = {
   baseline: '·',
 };
 
-const STAGE_WIDTH = 'performance'.length;
+/** The longest stage name: every stage's lines start their columns at the same place. */
+const STAGE_WIDTH = Math.max(...STAGE_NAMES.map((s) => s.length));
 /** `2 min 05 s`, the widest duration. */
 const DURATION_WIDTH = 10;
 
