@@ -55,7 +55,7 @@ export async function createRunRole(
   return { name, password, createRole: opts.createRole };
 }
 
-/** Drops the run's role (after its databases): its grant on the parameter first, which would hold it. */
+/** Drops a run's role, or one its migrations created (after their databases): the grant on the parameter first, which would hold it. */
 export async function dropRunRole(admin: pg.ClientBase, name: string): Promise<void> {
   const role = quoteIdent(name);
   // The grant on the parameter is one shared catalog row for every run: a parallel run's grant or

@@ -136,8 +136,9 @@ export class ScratchServer {
       const owner = parseRoleComment(comment);
       if (!owner || owner.host !== host || owner.pid === process.pid || processAlive(owner.pid)) continue;
       try {
-        await this.admin.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`);
-        log(`dropped stale role ${rolname} created by the migrations of an ended run (pid ${owner.pid} on ${host})`);
+        // A run's own role holds its grant on session_replication_role: revoked with it.
+        await dropRunRole(this.admin, rolname);
+        log(`dropped stale role ${rolname} ${owner.runRole ? 'of' : 'created by the migrations of'} an ended run (pid ${owner.pid} on ${host})`);
       } catch (e) {
         log(`stale role ${rolname} of an ended run (pid ${owner.pid} on ${host}) could not be dropped: ${errorMessage(e)}; drop it with: DROP OWNED BY ${quoteIdent(rolname)}; DROP ROLE ${quoteIdent(rolname)};`);
       }
@@ -446,9 +447,9 @@ function runRoleComment(pid: number, host: string): string {
   return `migration-ci run role, created by pid ${pid} on ${host}; safe to drop`;
 }
 
-function parseRoleComment(comment: string): { pid: number; host: string } | undefined {
-  const m = /^migration-ci (?:run )?role, created by (?:the migrations of )?pid (\d+) on (.+); safe to drop$/.exec(comment);
-  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+function parseRoleComment(comment: string): { pid: number; host: string; runRole: boolean } | undefined {
+  const m = /^migration-ci (run )?role, created by (?:the migrations of )?pid (\d+) on (.+); safe to drop$/.exec(comment);
+  return m ? { pid: Number(m[2]), host: m[3]!, runRole: m[1] !== undefined } : undefined;
 }
 
 function processAlive(pid: number): boolean {
