@@ -98,6 +98,26 @@ describe('signals', () => {
     await runPipeline(configFor(root, cluster.url, { stages: 'syntax', statementTimeoutMs: '500' }), { log: (l) => lines.push(l) });
     for (const db of left) expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^dropped stale scratch database ${db} of an ended run \\(pid ${run.child.pid} `)));
     expect(await scratchDatabases()).toEqual([]);
+    // The killed run's role too, with its grant on session_replication_role.
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^dropped stale role mci_run_\\S+ of an ended run \\(pid ${run.child.pid} `)));
+    expect(lines.filter((l) => l.includes('could not be dropped'))).toEqual([]);
+    const c = new pg.Client({ connectionString: cluster.url });
+    await c.connect();
+    const roles = await c.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'mci\\_%'");
+    await c.end();
+    expect(roles.rows).toEqual([]);
+  });
+
+  it('a reader that goes away (| head) stops the run with 141 and leaves nothing', async () => {
+    const root = makeRepo({ ...TABLES, 'migrations/0004_slow.up.sql': 'SELECT pg_sleep(2);\n', 'migrations/0004_slow.down.sql': 'SELECT 1;\n' });
+    const run = startCli(root, ['--stages', 'syntax']);
+    await sleepingInScratch('SELECT pg_sleep(2)');
+    expect(await scratchDatabases()).not.toEqual([]);
+    // What the run writes after its sleep meets a closed pipe.
+    run.child.stdout.destroy();
+    run.child.stderr.destroy();
+    expect(await run.exited).toBe(141);
+    expect(await scratchDatabases()).toEqual([]);
   });
 
   it('a second SIGINT exits at once with 130', async () => {
@@ -125,12 +145,12 @@ describe('signals', () => {
 });
 
 /** Until a migration sleeps in a scratch database of the cluster. */
-async function sleepingInScratch(): Promise<void> {
+async function sleepingInScratch(statement = 'SELECT pg_sleep(60)'): Promise<void> {
   const c = new pg.Client({ connectionString: cluster.url });
   await c.connect();
   try {
     for (let i = 0; i < 600; i++) {
-      const r = await c.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND datname LIKE 'mci\\_%'");
+      const r = await c.query("SELECT 1 FROM pg_stat_activity WHERE starts_with(query, $1) AND datname LIKE 'mci\\_%'", [statement]);
       if (r.rowCount) return;
       await sleep(50);
     }

@@ -42139,7 +42139,7 @@ async function createRunRole(admin, runId, opts) {
     }
     return { name, password, createRole: opts.createRole };
 }
-/** Drops the run's role (after its databases): its grant on the parameter first, which would hold it. */
+/** Drops a run's role, or one its migrations created (after their databases): the grant on the parameter first, which would hold it. */
 async function dropRunRole(admin, name) {
     const role = quoteIdent(name);
     // The grant on the parameter is one shared catalog row for every run: a parallel run's grant or
@@ -42377,8 +42377,9 @@ class ScratchServer {
             if (!owner || owner.host !== host || owner.pid === process.pid || processAlive(owner.pid))
                 continue;
             try {
-                await this.admin.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`);
-                log(`dropped stale role ${rolname} created by the migrations of an ended run (pid ${owner.pid} on ${host})`);
+                // A run's own role holds its grant on session_replication_role: revoked with it.
+                await dropRunRole(this.admin, rolname);
+                log(`dropped stale role ${rolname} ${owner.runRole ? 'of' : 'created by the migrations of'} an ended run (pid ${owner.pid} on ${host})`);
             }
             catch (e) {
                 log(`stale role ${rolname} of an ended run (pid ${owner.pid} on ${host}) could not be dropped: ${errorMessage(e)}; drop it with: DROP OWNED BY ${quoteIdent(rolname)}; DROP ROLE ${quoteIdent(rolname)};`);
@@ -42688,8 +42689,8 @@ function runRoleComment(pid, host) {
     return `migration-ci run role, created by pid ${pid} on ${host}; safe to drop`;
 }
 function parseRoleComment(comment) {
-    const m = /^migration-ci (?:run )?role, created by (?:the migrations of )?pid (\d+) on (.+); safe to drop$/.exec(comment);
-    return m ? { pid: Number(m[1]), host: m[2] } : undefined;
+    const m = /^migration-ci (run )?role, created by (?:the migrations of )?pid (\d+) on (.+); safe to drop$/.exec(comment);
+    return m ? { pid: Number(m[2]), host: m[3], runRole: m[1] !== undefined } : undefined;
 }
 function processAlive(pid) {
     try {
@@ -64970,6 +64971,149 @@ function lockTimeoutHazard(index, table) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/options.ts
+const OPTION_SPECS = [
+    { key: 'dir', flag: 'dir', input: 'migrations-dir', kind: 'string', default: 'migrations', arg: 'DIR', help: 'migrations folder' },
+    { key: 'format', flag: 'format', input: 'format', kind: 'string', default: 'auto', arg: 'F', help: 'auto, golang-migrate, dbmate, goose, flyway, sqitch, diesel, hasura, sourcegraph, prisma, supabase, atlas, sqlx, liquibase, sql-migrate, tern, postgrator or node-pg-migrate' },
+    {
+        key: 'databaseUrl',
+        flag: 'database-url',
+        input: 'database-url',
+        kind: 'string',
+        default: undefined,
+        arg: 'URL',
+        help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres when neither is given); never modified: all work happens in scratch databases created and dropped',
+    },
+    { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance,dependencies', arg: 'LIST', help: 'which stages run' },
+    { key: 'dataTests', flag: 'data-tests', input: 'data-tests', kind: 'string', default: undefined, arg: 'DIR', help: '<version>.seed.sql runs right before that migration\'s up, <version>.assert.sql right after it' },
+    {
+        key: 'dataTestCommand',
+        flag: 'data-test-command',
+        input: 'data-test-command',
+        kind: 'string',
+        default: undefined,
+        arg: 'CMD',
+        help: 'command run after the migrations under test are applied, with DATABASE_URL set to the scratch database',
+    },
+    { key: 'perfRows', flag: 'perf-rows', input: 'perf-rows', kind: 'string', default: '500000', arg: 'N', help: 'rows seeded per touched table' },
+    { key: 'perfThresholdMs', flag: 'perf-threshold-ms', input: 'perf-threshold-ms', kind: 'string', default: '10000', arg: 'N', help: 'a migration slower than this fails' },
+    {
+        key: 'productionRows',
+        flag: 'production-rows',
+        input: 'production-rows',
+        kind: 'string',
+        default: undefined,
+        arg: 'LIST|FILE',
+        help: 'table=rows pairs (users=5e7,orders=2e8) or a file of them: projects timings to production size',
+    },
+    {
+        key: 'productionStats',
+        flag: 'production-stats',
+        input: 'production-stats',
+        kind: 'string',
+        default: undefined,
+        arg: 'FILE',
+        help: 'statistics file written by `migration-ci stats`: predicts what production data does to each statement and projects timings to its rows',
+    },
+    {
+        key: 'criticalTables',
+        flag: 'critical-tables',
+        input: 'critical-tables',
+        kind: 'string',
+        default: undefined,
+        arg: 'FILE',
+        help: 'one table a line; when given, data and performance run only for migrations touching these',
+    },
+    { key: 'baseRef', flag: 'base-ref', input: 'base-ref', kind: 'string', default: undefined, arg: 'REF', help: 'migrations present at REF are the baseline; only new or changed ones are under test' },
+    { key: 'reportJson', flag: 'report-json', input: 'report-json', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the JSON report' },
+    { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0 to FILE (for code scanning)' },
+    { key: 'seedRows', flag: 'seed-rows', input: 'seed-rows', kind: 'string', default: '100', arg: 'N', help: 'rows put in every table before a migration under test meets it' },
+    {
+        key: 'statementTimeoutMs',
+        flag: 'statement-timeout',
+        input: 'statement-timeout',
+        kind: 'string',
+        default: '300000',
+        arg: 'MS',
+        help: 'a statement running longer is stopped and reported',
+    },
+    { key: 'lockTimeoutMs', flag: 'lock-timeout', input: 'lock-timeout', kind: 'string', default: '30000', arg: 'MS', help: 'a statement waiting longer for a lock is stopped and reported' },
+    {
+        key: 'connectTimeoutMs',
+        flag: 'connect-timeout',
+        input: 'connect-timeout',
+        kind: 'string',
+        default: '30000',
+        arg: 'MS',
+        help: 'keep retrying the first connection this long (a service container may still be starting)',
+    },
+    { key: 'strictColumnOrder', flag: 'strict-column-order', input: 'strict-column-order', kind: 'boolean', default: 'false', help: 'a column that moved counts as schema drift' },
+    { key: 'ignore', flag: 'ignore', input: 'ignore', kind: 'multi', default: undefined, arg: 'PATTERN', help: 'objects left out of schema comparison (glob on names, e.g. audit_*); repeatable' },
+    { key: 'snapshot', flag: 'snapshot', input: 'snapshot', kind: 'string', default: 'catalog', arg: 'KIND', help: 'schema snapshot: catalog or pg_dump' },
+    { key: 'allowIrreversible', flag: 'allow-irreversible', input: 'allow-irreversible', kind: 'boolean', default: 'false', help: 'a missing down migration is a notice, not an error' },
+    {
+        key: 'allowOutside',
+        flag: 'allow-outside',
+        input: 'allow-outside',
+        kind: 'string',
+        default: undefined,
+        arg: 'LIST',
+        help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote; superuser runs the migrations as the connecting role',
+    },
+    { key: 'requireDown', flag: 'require-down', input: 'require-down', kind: 'boolean', default: 'false', help: 'formats without downs (Prisma, Supabase, Atlas, sqlx) still need one per migration: a missing down is an error' },
+    {
+        key: 'liquibaseContexts',
+        flag: 'liquibase-contexts',
+        input: 'liquibase-contexts',
+        kind: 'string',
+        default: undefined,
+        arg: 'LIST',
+        help: 'Liquibase contexts of the run (dev,test): changesets whose context does not match are not run',
+    },
+    { key: 'liquibaseLabels', flag: 'liquibase-labels', input: 'liquibase-labels', kind: 'string', default: undefined, arg: 'EXPR', help: 'Liquibase label expression of the run (e.g. "v2 and !slow")' },
+    { key: 'placeholders', flag: 'placeholder', input: 'placeholders', kind: 'multi', default: undefined, arg: 'NAME=VALUE', help: 'replaces ${NAME} in the SQL (Flyway style); repeatable' },
+    { key: 'replace', flag: 'replace', input: 'replace', kind: 'multi', default: undefined, arg: 'FROM=TO', help: 'replaces literal text before parsing; repeatable' },
+    { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
+    { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
+    { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test (merge the shards with merge-reports)' },
+    {
+        key: 'queries',
+        flag: 'queries',
+        input: 'queries',
+        kind: 'string',
+        default: undefined,
+        arg: 'PATH',
+        help: 'the running release\'s queries: .sql files (one query a statement) or a pg_stat_statements export (CSV or JSON with a query column), or a folder of them; each must still plan after every migration under test',
+    },
+    {
+        key: 'planCostThreshold',
+        flag: 'plan-cost-threshold',
+        input: 'plan-cost-threshold',
+        kind: 'string',
+        default: '10',
+        arg: 'N',
+        help: 'in the performance stage, a query plan whose cost grows by this factor after a migration is a warning',
+    },
+    {
+        key: 'writeCostThreshold',
+        flag: 'write-cost-threshold',
+        input: 'write-cost-threshold',
+        kind: 'string',
+        default: undefined,
+        arg: 'N',
+        help: 'in the performance stage, inserts into a table this many times slower after a migration (new indexes, triggers, constraints) is a warning; unset, the measured ratio is a notice only (timings move with the machine\'s load)',
+    },
+    {
+        key: 'postgresVersion',
+        flag: 'postgres-version',
+        input: undefined,
+        kind: 'string',
+        default: undefined,
+        arg: 'MAJOR',
+        help: 'major of the embedded Postgres started when no database URL is given: 13 to 18 (default: the newest installed)',
+    },
+];
+
 ;// CONCATENATED MODULE: ./src/report/rules.ts
 const CATALOGUE = [
     // syntax
@@ -65517,6 +65661,530 @@ function describeRule(id, stage, severity) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/repo-config.ts
+/**
+ * The repository config file, `.migration-ci.yml` at the repository root: what a team commits
+ * (rule levels, globally and per path glob, and the inputs that belong with the code). Flags and
+ * action inputs override it. Every key is checked: a wrong one is bad usage, named with its line.
+ */
+
+
+
+
+
+
+
+const REPO_CONFIG_FILES = ['.migration-ci.yml', '.migration-ci.yaml'];
+
+/** Options that belong in the repository: how the migrations are laid out and judged, never where or with what secrets they run. */
+const REPO_CONFIG_OPTIONS = [
+    'dir',
+    'format',
+    'stages',
+    'ignore',
+    'critical-tables',
+    'perf-rows',
+    'perf-threshold-ms',
+    'seed-rows',
+    'statement-timeout',
+    'lock-timeout',
+    'strict-column-order',
+    'snapshot',
+    'allow-irreversible',
+    'production-rows',
+];
+const TOP_KEYS = ['$schema', ...REPO_CONFIG_OPTIONS, 'rules', 'overrides'];
+const OVERRIDE_KEYS = ['files', 'rules'];
+/** Every rule id a finding can carry. */
+function knownRules() {
+    return rules_RULES.map((r) => r.id);
+}
+/** The config file at `root`, or undefined when there is none. */
+function loadRepoConfig(root) {
+    for (const name of REPO_CONFIG_FILES) {
+        const file = external_node_path_default().join(root, name);
+        let text;
+        try {
+            text = external_node_fs_default().readFileSync(file, 'utf8');
+        }
+        catch (e) {
+            if (e.code === 'ENOENT')
+                continue;
+            throw new InputError('input', `cannot read ${name}: ${e.message}`, { file: name });
+        }
+        return parseRepoConfig(text, name);
+    }
+    return undefined;
+}
+function parseRepoConfig(text, file) {
+    const lines = new yaml_dist/* LineCounter */.HN();
+    const doc = (0,yaml_dist/* parseDocument */.Tp)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const lineOf = (n) => {
+        const range = n && 'range' in n ? n.range : n && 'key' in n && (0,yaml_dist/* isScalar */.jn)(n.key) ? n.key.range : undefined;
+        return range ? lines.linePos(range[0]).line : undefined;
+    };
+    const fail = (message, at) => {
+        const line = lineOf(at);
+        throw new InputError('usage', message, { file, ...(line !== undefined ? { line } : {}) });
+    };
+    const first = doc.errors[0];
+    if (first) {
+        const line = first.linePos?.[0]?.line;
+        throw new InputError('usage', `not valid YAML: ${first.message.split('\n')[0]}`, { file, ...(line !== undefined ? { line } : {}) });
+    }
+    const out = { file, options: {}, rules: [] };
+    if (doc.contents === null || ((0,yaml_dist/* isScalar */.jn)(doc.contents) && doc.contents.value === null))
+        return out;
+    if (!(0,yaml_dist/* isMap */.jh)(doc.contents))
+        return fail('the config file must be a map of keys to values', doc.contents);
+    const top = doc.contents;
+    const keyOf = (pair, where, allowed) => {
+        const k = (0,yaml_dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : undefined;
+        if (k === undefined || !allowed.includes(k)) {
+            return fail(`unknown key "${k ?? String(pair.key)}"${where}; the keys are ${allowed.join(', ')}`, pair);
+        }
+        return k;
+    };
+    const scalar = (node, key) => {
+        if ((0,yaml_dist/* isScalar */.jn)(node) && ['string', 'number', 'boolean'].includes(typeof node.value))
+            return String(node.value);
+        return fail(`${key} must be a single value`, node);
+    };
+    const list = (node, key) => {
+        if ((0,yaml_dist/* isScalar */.jn)(node) && typeof node.value === 'string')
+            return [node.value];
+        if (!(0,yaml_dist/* isSeq */.oP)(node))
+            return fail(`${key} must be a list`, node);
+        return node.items.map((item) => scalar(item, `each entry of ${key}`));
+    };
+    const rules = (node, key, files) => {
+        if (!(0,yaml_dist/* isMap */.jh)(node))
+            return fail(`${key} must map rule names to off, notice, warning or error`, node);
+        const ids = knownRules();
+        for (const pair of node.items) {
+            const rule = (0,yaml_dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
+            if (!ids.includes(rule))
+                fail(`unknown rule "${rule}" in ${key}; the rules are listed in the README under Rules`, pair);
+            const value = (0,yaml_dist/* isScalar */.jn)(pair.value) ? pair.value.value : undefined;
+            // YAML 1.1 readers take a bare off as false: accept that spelling too.
+            const level = value === false ? 'off' : typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+            if (!RULE_LEVELS.includes(level)) {
+                fail(`${key}.${rule} must be one of ${RULE_LEVELS.join(', ')}, got ${JSON.stringify(value ?? null)}`, pair);
+            }
+            out.rules.push({ rule, level: level, ...(files ? { files } : {}) });
+        }
+    };
+    const overrides = [];
+    for (const pair of top.items) {
+        const key = keyOf(pair, '', TOP_KEYS);
+        const value = pair.value;
+        if (key === '$schema')
+            continue;
+        if (key === 'rules') {
+            rules(value, 'rules');
+            continue;
+        }
+        if (key === 'overrides') {
+            if (!(0,yaml_dist/* isSeq */.oP)(value))
+                fail('overrides must be a list of { files, rules }', pair);
+            for (const item of value.items)
+                overrides.push({ node: item });
+            continue;
+        }
+        const spec = OPTION_SPECS.find((s) => s.flag === key);
+        if (key === 'critical-tables' && (0,yaml_dist/* isSeq */.oP)(value)) {
+            out.criticalTables = list(value, key).map((t) => t.trim()).filter(Boolean);
+            continue;
+        }
+        const raw = out.options;
+        if (spec.kind === 'multi')
+            raw[spec.key] = list(value, key);
+        else if (key === 'stages' && (0,yaml_dist/* isSeq */.oP)(value))
+            raw[spec.key] = list(value, key).join(',');
+        else
+            raw[spec.key] = scalar(value, key);
+    }
+    for (const [i, { node }] of overrides.entries()) {
+        const where = `overrides[${i}]`;
+        if (!(0,yaml_dist/* isMap */.jh)(node))
+            fail(`${where} must be a map with files and rules`, node);
+        const map = node;
+        let files;
+        let ruleNode;
+        for (const pair of map.items) {
+            const key = keyOf(pair, ` in ${where}`, OVERRIDE_KEYS);
+            if (key === 'files')
+                files = list(pair.value, `${where}.files`);
+            else
+                ruleNode = pair.value;
+        }
+        if (!files || files.length === 0)
+            fail(`${where} needs files: the path globs it applies to`, map);
+        if (ruleNode === undefined)
+            fail(`${where} needs rules: the levels it sets`, map);
+        rules(ruleNode, `${where}.rules`, files);
+    }
+    return out;
+}
+/**
+ * The options a run uses: each flag or input that was given, else the config file's value. A
+ * value that is blank (or an empty list) counts as not given.
+ */
+function withRepoConfig(raw, repo) {
+    if (!repo)
+        return raw;
+    const out = { ...raw };
+    for (const [k, v] of Object.entries(repo.options)) {
+        const given = out[k];
+        const blank = given === undefined || (typeof given === 'string' && given.trim() === '') || (Array.isArray(given) && given.length === 0);
+        if (blank)
+            out[k] = v;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/config.ts
+
+
+
+
+
+
+const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'];
+const FORMATS = [
+    'auto',
+    'golang-migrate',
+    'dbmate',
+    'goose',
+    'flyway',
+    'sqitch',
+    'diesel',
+    'hasura',
+    'sourcegraph',
+    'prisma',
+    'supabase',
+    'atlas',
+    'sqlx',
+    'liquibase',
+    'sql-migrate',
+    'tern',
+    'postgrator',
+    'node-pg-migrate',
+];
+const DEFAULTS = {
+    dir: 'migrations',
+    format: 'auto',
+    stages: [...STAGE_NAMES],
+    perfRows: 500_000,
+    perfThresholdMs: 10_000,
+    seedRows: 100,
+    statementTimeoutMs: 300_000,
+    lockTimeoutMs: 30_000,
+    connectTimeoutMs: 30_000,
+    planCostThreshold: 10,
+};
+function config_blank(v) {
+    return v === undefined || v.trim() === '';
+}
+/** Whole numbers as people write them for row counts: 500000, 500_000, 5e5, 2.5e6. */
+function parseCount(name, value) {
+    const text = value.trim().replace(/_/g, '');
+    if (!/^\d+(\.\d+)?(e\d+)?$/i.test(text))
+        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
+    const n = Number(text);
+    if (!Number.isSafeInteger(n))
+        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
+    return n;
+}
+function parsePositiveInt(name, value, fallback, min = 1) {
+    if (config_blank(value))
+        return fallback;
+    const n = parseCount(name, value);
+    if (n < min)
+        throw new InputError('usage', `${name} must be a whole number of at least ${min}, got "${value}"`);
+    return n;
+}
+function parseBoolean(name, value) {
+    if (typeof value === 'boolean')
+        return value;
+    if (config_blank(value))
+        return false;
+    const v = value.trim().toLowerCase();
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new InputError('usage', `${name} must be true or false, got "${value}"`);
+}
+function parseStages(value) {
+    if (config_blank(value))
+        return [...DEFAULTS.stages];
+    const names = value.split(/[\s,]+/).filter(Boolean);
+    const out = [];
+    for (const n of names) {
+        if (!STAGE_NAMES.includes(n)) {
+            throw new InputError('usage', `unknown stage "${n}"; stages are ${STAGE_NAMES.join(', ')}`);
+        }
+        if (!out.includes(n))
+            out.push(n);
+    }
+    if (out.length === 0)
+        throw new InputError('usage', 'stages must name at least one stage');
+    // Stages always run in their natural order, whatever order they were listed in.
+    return STAGE_NAMES.filter((s) => out.includes(s));
+}
+function parseOutsideClasses(value) {
+    if (config_blank(value))
+        return [];
+    const out = [];
+    for (const n of value.split(/[\s,]+/).filter(Boolean)) {
+        if (!ALLOW_OUTSIDE_VALUES.includes(n)) {
+            throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${ALLOW_OUTSIDE_VALUES.join(', ')}`);
+        }
+        if (!out.includes(n))
+            out.push(n);
+    }
+    return out;
+}
+function parseFormat(value) {
+    if (config_blank(value))
+        return DEFAULTS.format;
+    const v = value.trim();
+    if (!FORMATS.includes(v)) {
+        throw new InputError('usage', `unknown format "${v}"; formats are ${FORMATS.join(', ')}`);
+    }
+    return v;
+}
+function parseSnapshot(value) {
+    if (config_blank(value))
+        return 'catalog';
+    const v = value.trim();
+    if (v === 'catalog' || v === 'pg_dump')
+        return v;
+    throw new InputError('usage', `unknown snapshot "${v}"; snapshots are catalog, pg_dump`);
+}
+/** `I/N` with 1 <= I <= N. */
+function parseShard(value) {
+    if (config_blank(value))
+        return undefined;
+    const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+    const index = m ? Number(m[1]) : NaN;
+    const total = m ? Number(m[2]) : NaN;
+    if (!m || total < 1 || index < 1 || index > total) {
+        throw new InputError('usage', `shard must look like 2/4 (index from 1 to the number of shards), got "${value}"`);
+    }
+    return { index, total };
+}
+/** `NAME=VALUE` items (a list, or one string of comma/newline-separated items). */
+function parsePairs(name, items) {
+    return items
+        .filter((i) => i.trim() !== '')
+        .map((item) => {
+        const eq = item.indexOf('=');
+        if (eq <= 0)
+            throw new InputError('usage', `${name} entries look like NAME=VALUE, got "${item}"`);
+        return [item.slice(0, eq).trim(), item.slice(eq + 1)];
+    });
+}
+/** `users=5e7,orders=2e8` (or one pair a line), or the path of a file holding that. */
+function parseProductionRows(root, value, paths = 'workspace') {
+    const out = new Map();
+    if (config_blank(value))
+        return out;
+    let text = value;
+    if (!value.includes('=')) {
+        const file = resolveInput(root, 'production-rows', value.trim(), paths);
+        try {
+            text = external_node_fs_default().readFileSync(file, 'utf8');
+        }
+        catch (e) {
+            throw new InputError('input', `cannot read production-rows file ${value.trim()}: ${errorMessage(e)}`);
+        }
+    }
+    const items = text
+        .split(/[\n,]/)
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter(Boolean);
+    for (const [table, rows] of parsePairs('production-rows', items)) {
+        out.set(table, parseCount(`production-rows for ${table}`, rows.trim()));
+    }
+    return out;
+}
+function outside(root, abs) {
+    const rel = external_node_path_default().relative(root, abs);
+    return rel === '..' || rel.startsWith(`..${(external_node_path_default()).sep}`) || external_node_path_default().isAbsolute(rel);
+}
+/** The path with symbolic links resolved as far as it exists (the rest may not exist yet). */
+function realpathAsFarAsExists(abs) {
+    const rest = [];
+    let at = abs;
+    for (;;) {
+        try {
+            return external_node_path_default().join(external_node_fs_default().realpathSync(at), ...rest.reverse());
+        }
+        catch {
+            const parent = external_node_path_default().dirname(at);
+            if (parent === at)
+                return abs;
+            rest.push(external_node_path_default().basename(at));
+            at = parent;
+        }
+    }
+}
+/** A path from an input, resolved against the root; it must stay inside the root, also through symbolic links. */
+function resolveInside(root, name, value) {
+    const abs = external_node_path_default().resolve(root, value);
+    if (outside(root, abs))
+        throw new InputError('usage', `${name} "${value}" points outside the workspace ${root}`);
+    if (outside(realpathAsFarAsExists(root), realpathAsFarAsExists(abs))) {
+        throw new InputError('usage', `${name} "${value}" leads outside the workspace ${root} through a symbolic link`);
+    }
+    return abs;
+}
+function resolveInput(root, name, value, paths) {
+    return paths === 'anywhere' ? external_node_path_default().resolve(root, value) : resolveInside(root, name, value);
+}
+function optionalPath(root, name, value, paths) {
+    return config_blank(value) ? undefined : resolveInput(root, name, value.trim(), paths);
+}
+function optionalText(value) {
+    return config_blank(value) ? undefined : value.trim();
+}
+function buildConfig(root, given, opts = {}) {
+    const paths = opts.paths ?? 'workspace';
+    const absRoot = external_node_path_default().resolve(root);
+    // Flags and inputs first, the committed config file for what they leave out.
+    const repo = loadRepoConfig(absRoot);
+    const raw = withRepoConfig(given, repo);
+    const databaseUrl = raw.databaseUrl?.trim() ?? '';
+    if (databaseUrl === '')
+        throw new InputError('usage', 'no database URL given');
+    validateDatabaseUrl(databaseUrl);
+    const upCommand = optionalText(raw.upCommand);
+    const downCommand = optionalText(raw.downCommand);
+    if (downCommand && !upCommand)
+        throw new InputError('usage', 'down-command needs an up-command');
+    const productionStats = config_blank(raw.productionStats)
+        ? undefined
+        : readProductionStats(resolveInput(absRoot, 'production-stats', raw.productionStats.trim(), paths), raw.productionStats.trim());
+    return {
+        root: absRoot,
+        dir: resolveInput(absRoot, 'migrations dir', config_blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim(), paths),
+        format: parseFormat(raw.format),
+        databaseUrl,
+        stages: parseStages(raw.stages),
+        dataTests: optionalPath(absRoot, 'data-tests', raw.dataTests, paths),
+        dataTestCommand: optionalText(raw.dataTestCommand),
+        perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
+        perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
+        // production-rows is the row part of production-stats: its entries win over the file's.
+        productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows, paths)]),
+        productionStats,
+        criticalTables: readCriticalTables(absRoot, raw.criticalTables, paths) ?? repo?.criticalTables,
+        baseRef: optionalText(raw.baseRef),
+        baseRefOptional: false,
+        // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
+        reportJson: config_blank(raw.reportJson) ? undefined : external_node_path_default().resolve(absRoot, raw.reportJson.trim()),
+        sarif: config_blank(raw.sarif) ? undefined : external_node_path_default().resolve(absRoot, raw.sarif.trim()),
+        seedRows: parsePositiveInt('seed-rows', raw.seedRows, DEFAULTS.seedRows),
+        statementTimeoutMs: parsePositiveInt('statement-timeout', raw.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0),
+        lockTimeoutMs: parsePositiveInt('lock-timeout', raw.lockTimeoutMs, DEFAULTS.lockTimeoutMs, 0),
+        connectTimeoutMs: parsePositiveInt('connect-timeout', raw.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 0),
+        strictColumnOrder: parseBoolean('strict-column-order', raw.strictColumnOrder),
+        ignore: (raw.ignore ?? []).map((p) => p.trim()).filter(Boolean),
+        snapshot: parseSnapshot(raw.snapshot),
+        allowIrreversible: parseBoolean('allow-irreversible', raw.allowIrreversible),
+        requireDown: parseBoolean('require-down', raw.requireDown),
+        liquibaseContexts: (optionalText(raw.liquibaseContexts) ?? '').split(/[\s,]+/).filter(Boolean),
+        liquibaseLabels: optionalText(raw.liquibaseLabels),
+        allowOutside: parseOutsideClasses(raw.allowOutside),
+        placeholders: Object.fromEntries(parsePairs('placeholder', raw.placeholders ?? [])),
+        replacements: parsePairs('replace', raw.replace ?? []).map(([from, to]) => ({ from, to })),
+        upCommand,
+        downCommand,
+        shard: parseShard(raw.shard),
+        rules: repo?.rules ?? [],
+        queries: optionalPath(absRoot, 'queries', raw.queries, paths),
+        planCostThreshold: parsePositiveInt('plan-cost-threshold', raw.planCostThreshold, DEFAULTS.planCostThreshold),
+        writeCostThreshold: config_blank(raw.writeCostThreshold) ? undefined : parsePositiveInt('write-cost-threshold', raw.writeCostThreshold, 0),
+    };
+}
+/** One table name a line; blank lines and `#` comments are skipped. */
+function readCriticalTables(root, value, paths) {
+    if (config_blank(value))
+        return undefined;
+    const file = resolveInput(root, 'critical-tables', value.trim(), paths);
+    let text;
+    try {
+        text = external_node_fs_default().readFileSync(file, 'utf8');
+    }
+    catch (e) {
+        throw new InputError('input', `cannot read critical-tables file ${value.trim()}: ${errorMessage(e)}`);
+    }
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.replace(/#.*/, '').trim())
+        .filter(Boolean);
+}
+/**
+ * A password holding an unencoded `/`, `?` or `#` ends the URL's authority early: what follows
+ * parses as a path and the host becomes a piece of the password (retried for the whole connect
+ * timeout, or refused as "not a URL"). Told by an `@` past the authority, before something that
+ * looks like a host, in a path or value-less query (never a `key=value` query). A sentence, or
+ * undefined when the URL reads as written.
+ */
+function splitPasswordProblem(url) {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+    if (!scheme)
+        return undefined;
+    const rest = url.slice(scheme[0].length);
+    const authorityEnd = rest.search(/[/?#]/);
+    if (authorityEnd < 0 || rest.slice(0, authorityEnd).includes('@'))
+        return undefined;
+    const at = rest.lastIndexOf('@');
+    if (at < authorityEnd)
+        return undefined;
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    if (colon < 0 || /[=&]/.test(rest.slice(authorityEnd, at)))
+        return undefined;
+    const after = rest.slice(at + 1);
+    if (!/^(\[[^\]]*\]|[A-Za-z0-9._%-]+)?(:\d*)?([/?#]|$)/.test(after))
+        return undefined;
+    const password = userinfo.slice(colon + 1);
+    const chars = [...new Set([...password].filter((c) => '/?#'.includes(c)))].map((c) => `${c} as ${encodeURIComponent(c)}`);
+    const shown = `${scheme[0]}${userinfo.slice(0, colon)}:***@${after}`;
+    return (`the database URL's password holds a character that ends a URL's host part, so the host would be a piece of the password; ` +
+        `percent-encode it (${chars.join(', ')}, and @ as %40): ${shown}`);
+}
+function validateDatabaseUrl(url) {
+    const split = splitPasswordProblem(url);
+    if (split)
+        throw new InputError('usage', split);
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        throw new InputError('usage', `database URL is not a valid URL: ${redactUrl(url)}`);
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+        throw new InputError('usage', `database URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`);
+    }
+}
+/** The URL with its password replaced, safe for any log line. */
+function redactUrl(url) {
+    try {
+        const u = new URL(url);
+        if (u.password)
+            u.password = '***';
+        return u.toString();
+    }
+    catch {
+        return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/report/annotations.ts
 
 
@@ -65668,6 +66336,7 @@ function formatWorkflowCommand(a) {
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
 
 
+
 // eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[\d;]*m/g;
 /** Characters a line shows (colour codes take no room). */
@@ -65797,7 +66466,8 @@ const STATUS_SYMBOL = {
     skip: '–',
     baseline: '·',
 };
-const STAGE_WIDTH = 'performance'.length;
+/** The longest stage name: every stage's lines start their columns at the same place. */
+const STAGE_WIDTH = Math.max(...STAGE_NAMES.map((s) => s.length));
 /** `2 min 05 s`, the widest duration. */
 const DURATION_WIDTH = 10;
 /** Pads to `width` visible characters (the padding goes outside any colour codes). */
@@ -68565,7 +69235,7 @@ const INT_RANGE = {
 };
 const INT_NAMES = { int2: 'smallint', int4: 'integer', int8: 'bigint' };
 /** A number text outside an integer type's range once rounded (as the cast rounds). */
-function outside(value, [min, max]) {
+function predictions_outside(value, [min, max]) {
     const n = Math.round(Number(value.trim()));
     return n < min || n > max;
 }
@@ -68612,7 +69282,7 @@ function typeFindings(site, t, c, typeName) {
             continue;
         }
         const range = INT_RANGE[target];
-        if (range && outside(v.value, range)) {
+        if (range && predictions_outside(v.value, range)) {
             return [finding(site, 'error', predictions_RULES.type, `fails in production: ${col} holds ${v.value.trim()} (${v.source}), out of range for ${INT_NAMES[target]}`, 'keep the wider type')];
         }
     }
@@ -68718,7 +69388,7 @@ function foreignKeyFindings(site, t, con, stats, state) {
     const width = /^character varying\((\d+)\)$/.exec(pc.type);
     for (const v of valuesOf(child)) {
         const tooLong = width && [...v.value].length > Number(width[1]);
-        const outOfRange = range && NUMBER.test(v.value) && outside(v.value, range);
+        const outOfRange = range && NUMBER.test(v.value) && predictions_outside(v.value, range);
         if (tooLong || outOfRange) {
             return [finding(site, 'error', predictions_RULES.foreignKey, `fails in production: ${production_stats_displayName(t)}.${child.name} holds ${shown(v.value)} (${v.source}), which no ${production_stats_displayName(parent)}.${pc.name} (${pc.type}) can hold`, 'fix those rows first, or add the constraint NOT VALID')];
         }
@@ -69186,673 +69856,6 @@ function onlyInShard(o, inShard) {
     if (o.beforeRowsReset)
         wrapped.beforeRowsReset = async () => o.beforeRowsReset();
     return wrapped;
-}
-
-;// CONCATENATED MODULE: ./src/options.ts
-const OPTION_SPECS = [
-    { key: 'dir', flag: 'dir', input: 'migrations-dir', kind: 'string', default: 'migrations', arg: 'DIR', help: 'migrations folder' },
-    { key: 'format', flag: 'format', input: 'format', kind: 'string', default: 'auto', arg: 'F', help: 'auto, golang-migrate, dbmate, goose, flyway, sqitch, diesel, hasura, sourcegraph, prisma, supabase, atlas, sqlx, liquibase, sql-migrate, tern, postgrator or node-pg-migrate' },
-    {
-        key: 'databaseUrl',
-        flag: 'database-url',
-        input: 'database-url',
-        kind: 'string',
-        default: undefined,
-        arg: 'URL',
-        help: 'server to work on ($DATABASE_URL; the CLI starts an embedded Postgres when neither is given); never modified: all work happens in scratch databases created and dropped',
-    },
-    { key: 'stages', flag: 'stages', input: 'stages', kind: 'string', default: 'syntax,rollback,data,performance,dependencies', arg: 'LIST', help: 'which stages run' },
-    { key: 'dataTests', flag: 'data-tests', input: 'data-tests', kind: 'string', default: undefined, arg: 'DIR', help: '<version>.seed.sql runs right before that migration\'s up, <version>.assert.sql right after it' },
-    {
-        key: 'dataTestCommand',
-        flag: 'data-test-command',
-        input: 'data-test-command',
-        kind: 'string',
-        default: undefined,
-        arg: 'CMD',
-        help: 'command run after the migrations under test are applied, with DATABASE_URL set to the scratch database',
-    },
-    { key: 'perfRows', flag: 'perf-rows', input: 'perf-rows', kind: 'string', default: '500000', arg: 'N', help: 'rows seeded per touched table' },
-    { key: 'perfThresholdMs', flag: 'perf-threshold-ms', input: 'perf-threshold-ms', kind: 'string', default: '10000', arg: 'N', help: 'a migration slower than this fails' },
-    {
-        key: 'productionRows',
-        flag: 'production-rows',
-        input: 'production-rows',
-        kind: 'string',
-        default: undefined,
-        arg: 'LIST|FILE',
-        help: 'table=rows pairs (users=5e7,orders=2e8) or a file of them: projects timings to production size',
-    },
-    {
-        key: 'productionStats',
-        flag: 'production-stats',
-        input: 'production-stats',
-        kind: 'string',
-        default: undefined,
-        arg: 'FILE',
-        help: 'statistics file written by `migration-ci stats`: predicts what production data does to each statement and projects timings to its rows',
-    },
-    {
-        key: 'criticalTables',
-        flag: 'critical-tables',
-        input: 'critical-tables',
-        kind: 'string',
-        default: undefined,
-        arg: 'FILE',
-        help: 'one table a line; when given, data and performance run only for migrations touching these',
-    },
-    { key: 'baseRef', flag: 'base-ref', input: 'base-ref', kind: 'string', default: undefined, arg: 'REF', help: 'migrations present at REF are the baseline; only new or changed ones are under test' },
-    { key: 'reportJson', flag: 'report-json', input: 'report-json', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the JSON report' },
-    { key: 'sarif', flag: 'sarif', input: 'sarif', kind: 'string', default: undefined, arg: 'FILE', help: 'writes the findings as SARIF 2.1.0 to FILE (for code scanning)' },
-    { key: 'seedRows', flag: 'seed-rows', input: 'seed-rows', kind: 'string', default: '100', arg: 'N', help: 'rows put in every table before a migration under test meets it' },
-    {
-        key: 'statementTimeoutMs',
-        flag: 'statement-timeout',
-        input: 'statement-timeout',
-        kind: 'string',
-        default: '300000',
-        arg: 'MS',
-        help: 'a statement running longer is stopped and reported',
-    },
-    { key: 'lockTimeoutMs', flag: 'lock-timeout', input: 'lock-timeout', kind: 'string', default: '30000', arg: 'MS', help: 'a statement waiting longer for a lock is stopped and reported' },
-    {
-        key: 'connectTimeoutMs',
-        flag: 'connect-timeout',
-        input: 'connect-timeout',
-        kind: 'string',
-        default: '30000',
-        arg: 'MS',
-        help: 'keep retrying the first connection this long (a service container may still be starting)',
-    },
-    { key: 'strictColumnOrder', flag: 'strict-column-order', input: 'strict-column-order', kind: 'boolean', default: 'false', help: 'a column that moved counts as schema drift' },
-    { key: 'ignore', flag: 'ignore', input: 'ignore', kind: 'multi', default: undefined, arg: 'PATTERN', help: 'objects left out of schema comparison (glob on names, e.g. audit_*); repeatable' },
-    { key: 'snapshot', flag: 'snapshot', input: 'snapshot', kind: 'string', default: 'catalog', arg: 'KIND', help: 'schema snapshot: catalog or pg_dump' },
-    { key: 'allowIrreversible', flag: 'allow-irreversible', input: 'allow-irreversible', kind: 'boolean', default: 'false', help: 'a missing down migration is a notice, not an error' },
-    {
-        key: 'allowOutside',
-        flag: 'allow-outside',
-        input: 'allow-outside',
-        kind: 'string',
-        default: undefined,
-        arg: 'LIST',
-        help: 'classes of statements acting outside the scratch database that may run: databases, system, tablespaces, programs, server-files, backends, remote; superuser runs the migrations as the connecting role',
-    },
-    { key: 'requireDown', flag: 'require-down', input: 'require-down', kind: 'boolean', default: 'false', help: 'formats without downs (Prisma, Supabase, Atlas, sqlx) still need one per migration: a missing down is an error' },
-    {
-        key: 'liquibaseContexts',
-        flag: 'liquibase-contexts',
-        input: 'liquibase-contexts',
-        kind: 'string',
-        default: undefined,
-        arg: 'LIST',
-        help: 'Liquibase contexts of the run (dev,test): changesets whose context does not match are not run',
-    },
-    { key: 'liquibaseLabels', flag: 'liquibase-labels', input: 'liquibase-labels', kind: 'string', default: undefined, arg: 'EXPR', help: 'Liquibase label expression of the run (e.g. "v2 and !slow")' },
-    { key: 'placeholders', flag: 'placeholder', input: 'placeholders', kind: 'multi', default: undefined, arg: 'NAME=VALUE', help: 'replaces ${NAME} in the SQL (Flyway style); repeatable' },
-    { key: 'replace', flag: 'replace', input: 'replace', kind: 'multi', default: undefined, arg: 'FROM=TO', help: 'replaces literal text before parsing; repeatable' },
-    { key: 'upCommand', flag: 'up-command', input: 'up-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that applies one migration step up against DATABASE_URL (migrations as code)' },
-    { key: 'downCommand', flag: 'down-command', input: 'down-command', kind: 'string', default: undefined, arg: 'CMD', help: 'command that rolls one migration step back against DATABASE_URL' },
-    { key: 'shard', flag: 'shard', input: 'shard', kind: 'string', default: undefined, arg: 'I/N', help: 'test only the I-th of N stable shares of the migrations under test (merge the shards with merge-reports)' },
-    {
-        key: 'queries',
-        flag: 'queries',
-        input: 'queries',
-        kind: 'string',
-        default: undefined,
-        arg: 'PATH',
-        help: 'the running release\'s queries: .sql files (one query a statement) or a pg_stat_statements export (CSV or JSON with a query column), or a folder of them; each must still plan after every migration under test',
-    },
-    {
-        key: 'planCostThreshold',
-        flag: 'plan-cost-threshold',
-        input: 'plan-cost-threshold',
-        kind: 'string',
-        default: '10',
-        arg: 'N',
-        help: 'in the performance stage, a query plan whose cost grows by this factor after a migration is a warning',
-    },
-    {
-        key: 'writeCostThreshold',
-        flag: 'write-cost-threshold',
-        input: 'write-cost-threshold',
-        kind: 'string',
-        default: undefined,
-        arg: 'N',
-        help: 'in the performance stage, inserts into a table this many times slower after a migration (new indexes, triggers, constraints) is a warning; unset, the measured ratio is a notice only (timings move with the machine\'s load)',
-    },
-    {
-        key: 'postgresVersion',
-        flag: 'postgres-version',
-        input: undefined,
-        kind: 'string',
-        default: undefined,
-        arg: 'MAJOR',
-        help: 'major of the embedded Postgres started when no database URL is given: 13 to 18 (default: the newest installed)',
-    },
-];
-
-;// CONCATENATED MODULE: ./src/repo-config.ts
-/**
- * The repository config file, `.migration-ci.yml` at the repository root: what a team commits
- * (rule levels, globally and per path glob, and the inputs that belong with the code). Flags and
- * action inputs override it. Every key is checked: a wrong one is bad usage, named with its line.
- */
-
-
-
-
-
-
-
-const REPO_CONFIG_FILES = ['.migration-ci.yml', '.migration-ci.yaml'];
-
-/** Options that belong in the repository: how the migrations are laid out and judged, never where or with what secrets they run. */
-const REPO_CONFIG_OPTIONS = [
-    'dir',
-    'format',
-    'stages',
-    'ignore',
-    'critical-tables',
-    'perf-rows',
-    'perf-threshold-ms',
-    'seed-rows',
-    'statement-timeout',
-    'lock-timeout',
-    'strict-column-order',
-    'snapshot',
-    'allow-irreversible',
-    'production-rows',
-];
-const TOP_KEYS = ['$schema', ...REPO_CONFIG_OPTIONS, 'rules', 'overrides'];
-const OVERRIDE_KEYS = ['files', 'rules'];
-/** Every rule id a finding can carry. */
-function knownRules() {
-    return rules_RULES.map((r) => r.id);
-}
-/** The config file at `root`, or undefined when there is none. */
-function loadRepoConfig(root) {
-    for (const name of REPO_CONFIG_FILES) {
-        const file = external_node_path_default().join(root, name);
-        let text;
-        try {
-            text = external_node_fs_default().readFileSync(file, 'utf8');
-        }
-        catch (e) {
-            if (e.code === 'ENOENT')
-                continue;
-            throw new InputError('input', `cannot read ${name}: ${e.message}`, { file: name });
-        }
-        return parseRepoConfig(text, name);
-    }
-    return undefined;
-}
-function parseRepoConfig(text, file) {
-    const lines = new yaml_dist/* LineCounter */.HN();
-    const doc = (0,yaml_dist/* parseDocument */.Tp)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const lineOf = (n) => {
-        const range = n && 'range' in n ? n.range : n && 'key' in n && (0,yaml_dist/* isScalar */.jn)(n.key) ? n.key.range : undefined;
-        return range ? lines.linePos(range[0]).line : undefined;
-    };
-    const fail = (message, at) => {
-        const line = lineOf(at);
-        throw new InputError('usage', message, { file, ...(line !== undefined ? { line } : {}) });
-    };
-    const first = doc.errors[0];
-    if (first) {
-        const line = first.linePos?.[0]?.line;
-        throw new InputError('usage', `not valid YAML: ${first.message.split('\n')[0]}`, { file, ...(line !== undefined ? { line } : {}) });
-    }
-    const out = { file, options: {}, rules: [] };
-    if (doc.contents === null || ((0,yaml_dist/* isScalar */.jn)(doc.contents) && doc.contents.value === null))
-        return out;
-    if (!(0,yaml_dist/* isMap */.jh)(doc.contents))
-        return fail('the config file must be a map of keys to values', doc.contents);
-    const top = doc.contents;
-    const keyOf = (pair, where, allowed) => {
-        const k = (0,yaml_dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : undefined;
-        if (k === undefined || !allowed.includes(k)) {
-            return fail(`unknown key "${k ?? String(pair.key)}"${where}; the keys are ${allowed.join(', ')}`, pair);
-        }
-        return k;
-    };
-    const scalar = (node, key) => {
-        if ((0,yaml_dist/* isScalar */.jn)(node) && ['string', 'number', 'boolean'].includes(typeof node.value))
-            return String(node.value);
-        return fail(`${key} must be a single value`, node);
-    };
-    const list = (node, key) => {
-        if ((0,yaml_dist/* isScalar */.jn)(node) && typeof node.value === 'string')
-            return [node.value];
-        if (!(0,yaml_dist/* isSeq */.oP)(node))
-            return fail(`${key} must be a list`, node);
-        return node.items.map((item) => scalar(item, `each entry of ${key}`));
-    };
-    const rules = (node, key, files) => {
-        if (!(0,yaml_dist/* isMap */.jh)(node))
-            return fail(`${key} must map rule names to off, notice, warning or error`, node);
-        const ids = knownRules();
-        for (const pair of node.items) {
-            const rule = (0,yaml_dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
-            if (!ids.includes(rule))
-                fail(`unknown rule "${rule}" in ${key}; the rules are listed in the README under Rules`, pair);
-            const value = (0,yaml_dist/* isScalar */.jn)(pair.value) ? pair.value.value : undefined;
-            // YAML 1.1 readers take a bare off as false: accept that spelling too.
-            const level = value === false ? 'off' : typeof value === 'string' ? value.trim().toLowerCase() : undefined;
-            if (!RULE_LEVELS.includes(level)) {
-                fail(`${key}.${rule} must be one of ${RULE_LEVELS.join(', ')}, got ${JSON.stringify(value ?? null)}`, pair);
-            }
-            out.rules.push({ rule, level: level, ...(files ? { files } : {}) });
-        }
-    };
-    const overrides = [];
-    for (const pair of top.items) {
-        const key = keyOf(pair, '', TOP_KEYS);
-        const value = pair.value;
-        if (key === '$schema')
-            continue;
-        if (key === 'rules') {
-            rules(value, 'rules');
-            continue;
-        }
-        if (key === 'overrides') {
-            if (!(0,yaml_dist/* isSeq */.oP)(value))
-                fail('overrides must be a list of { files, rules }', pair);
-            for (const item of value.items)
-                overrides.push({ node: item });
-            continue;
-        }
-        const spec = OPTION_SPECS.find((s) => s.flag === key);
-        if (key === 'critical-tables' && (0,yaml_dist/* isSeq */.oP)(value)) {
-            out.criticalTables = list(value, key).map((t) => t.trim()).filter(Boolean);
-            continue;
-        }
-        const raw = out.options;
-        if (spec.kind === 'multi')
-            raw[spec.key] = list(value, key);
-        else if (key === 'stages' && (0,yaml_dist/* isSeq */.oP)(value))
-            raw[spec.key] = list(value, key).join(',');
-        else
-            raw[spec.key] = scalar(value, key);
-    }
-    for (const [i, { node }] of overrides.entries()) {
-        const where = `overrides[${i}]`;
-        if (!(0,yaml_dist/* isMap */.jh)(node))
-            fail(`${where} must be a map with files and rules`, node);
-        const map = node;
-        let files;
-        let ruleNode;
-        for (const pair of map.items) {
-            const key = keyOf(pair, ` in ${where}`, OVERRIDE_KEYS);
-            if (key === 'files')
-                files = list(pair.value, `${where}.files`);
-            else
-                ruleNode = pair.value;
-        }
-        if (!files || files.length === 0)
-            fail(`${where} needs files: the path globs it applies to`, map);
-        if (ruleNode === undefined)
-            fail(`${where} needs rules: the levels it sets`, map);
-        rules(ruleNode, `${where}.rules`, files);
-    }
-    return out;
-}
-/**
- * The options a run uses: each flag or input that was given, else the config file's value. A
- * value that is blank (or an empty list) counts as not given.
- */
-function withRepoConfig(raw, repo) {
-    if (!repo)
-        return raw;
-    const out = { ...raw };
-    for (const [k, v] of Object.entries(repo.options)) {
-        const given = out[k];
-        const blank = given === undefined || (typeof given === 'string' && given.trim() === '') || (Array.isArray(given) && given.length === 0);
-        if (blank)
-            out[k] = v;
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/config.ts
-
-
-
-
-
-
-const STAGE_NAMES = ['syntax', 'rollback', 'data', 'performance', 'dependencies'];
-const FORMATS = [
-    'auto',
-    'golang-migrate',
-    'dbmate',
-    'goose',
-    'flyway',
-    'sqitch',
-    'diesel',
-    'hasura',
-    'sourcegraph',
-    'prisma',
-    'supabase',
-    'atlas',
-    'sqlx',
-    'liquibase',
-    'sql-migrate',
-    'tern',
-    'postgrator',
-    'node-pg-migrate',
-];
-const DEFAULTS = {
-    dir: 'migrations',
-    format: 'auto',
-    stages: [...STAGE_NAMES],
-    perfRows: 500_000,
-    perfThresholdMs: 10_000,
-    seedRows: 100,
-    statementTimeoutMs: 300_000,
-    lockTimeoutMs: 30_000,
-    connectTimeoutMs: 30_000,
-    planCostThreshold: 10,
-};
-function config_blank(v) {
-    return v === undefined || v.trim() === '';
-}
-/** Whole numbers as people write them for row counts: 500000, 500_000, 5e5, 2.5e6. */
-function parseCount(name, value) {
-    const text = value.trim().replace(/_/g, '');
-    if (!/^\d+(\.\d+)?(e\d+)?$/i.test(text))
-        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
-    const n = Number(text);
-    if (!Number.isSafeInteger(n))
-        throw new InputError('usage', `${name} must be a whole number, got "${value}"`);
-    return n;
-}
-function parsePositiveInt(name, value, fallback, min = 1) {
-    if (config_blank(value))
-        return fallback;
-    const n = parseCount(name, value);
-    if (n < min)
-        throw new InputError('usage', `${name} must be a whole number of at least ${min}, got "${value}"`);
-    return n;
-}
-function parseBoolean(name, value) {
-    if (typeof value === 'boolean')
-        return value;
-    if (config_blank(value))
-        return false;
-    const v = value.trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off'].includes(v))
-        return false;
-    throw new InputError('usage', `${name} must be true or false, got "${value}"`);
-}
-function parseStages(value) {
-    if (config_blank(value))
-        return [...DEFAULTS.stages];
-    const names = value.split(/[\s,]+/).filter(Boolean);
-    const out = [];
-    for (const n of names) {
-        if (!STAGE_NAMES.includes(n)) {
-            throw new InputError('usage', `unknown stage "${n}"; stages are ${STAGE_NAMES.join(', ')}`);
-        }
-        if (!out.includes(n))
-            out.push(n);
-    }
-    if (out.length === 0)
-        throw new InputError('usage', 'stages must name at least one stage');
-    // Stages always run in their natural order, whatever order they were listed in.
-    return STAGE_NAMES.filter((s) => out.includes(s));
-}
-function parseOutsideClasses(value) {
-    if (config_blank(value))
-        return [];
-    const out = [];
-    for (const n of value.split(/[\s,]+/).filter(Boolean)) {
-        if (!ALLOW_OUTSIDE_VALUES.includes(n)) {
-            throw new InputError('usage', `allow-outside: unknown class "${n}"; classes are ${ALLOW_OUTSIDE_VALUES.join(', ')}`);
-        }
-        if (!out.includes(n))
-            out.push(n);
-    }
-    return out;
-}
-function parseFormat(value) {
-    if (config_blank(value))
-        return DEFAULTS.format;
-    const v = value.trim();
-    if (!FORMATS.includes(v)) {
-        throw new InputError('usage', `unknown format "${v}"; formats are ${FORMATS.join(', ')}`);
-    }
-    return v;
-}
-function parseSnapshot(value) {
-    if (config_blank(value))
-        return 'catalog';
-    const v = value.trim();
-    if (v === 'catalog' || v === 'pg_dump')
-        return v;
-    throw new InputError('usage', `unknown snapshot "${v}"; snapshots are catalog, pg_dump`);
-}
-/** `I/N` with 1 <= I <= N. */
-function parseShard(value) {
-    if (config_blank(value))
-        return undefined;
-    const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
-    const index = m ? Number(m[1]) : NaN;
-    const total = m ? Number(m[2]) : NaN;
-    if (!m || total < 1 || index < 1 || index > total) {
-        throw new InputError('usage', `shard must look like 2/4 (index from 1 to the number of shards), got "${value}"`);
-    }
-    return { index, total };
-}
-/** `NAME=VALUE` items (a list, or one string of comma/newline-separated items). */
-function parsePairs(name, items) {
-    return items
-        .filter((i) => i.trim() !== '')
-        .map((item) => {
-        const eq = item.indexOf('=');
-        if (eq <= 0)
-            throw new InputError('usage', `${name} entries look like NAME=VALUE, got "${item}"`);
-        return [item.slice(0, eq).trim(), item.slice(eq + 1)];
-    });
-}
-/** `users=5e7,orders=2e8` (or one pair a line), or the path of a file holding that. */
-function parseProductionRows(root, value, paths = 'workspace') {
-    const out = new Map();
-    if (config_blank(value))
-        return out;
-    let text = value;
-    if (!value.includes('=')) {
-        const file = resolveInput(root, 'production-rows', value.trim(), paths);
-        try {
-            text = external_node_fs_default().readFileSync(file, 'utf8');
-        }
-        catch (e) {
-            throw new InputError('input', `cannot read production-rows file ${value.trim()}: ${errorMessage(e)}`);
-        }
-    }
-    const items = text
-        .split(/[\n,]/)
-        .map((l) => l.replace(/#.*/, '').trim())
-        .filter(Boolean);
-    for (const [table, rows] of parsePairs('production-rows', items)) {
-        out.set(table, parseCount(`production-rows for ${table}`, rows.trim()));
-    }
-    return out;
-}
-function config_outside(root, abs) {
-    const rel = external_node_path_default().relative(root, abs);
-    return rel === '..' || rel.startsWith(`..${(external_node_path_default()).sep}`) || external_node_path_default().isAbsolute(rel);
-}
-/** The path with symbolic links resolved as far as it exists (the rest may not exist yet). */
-function realpathAsFarAsExists(abs) {
-    const rest = [];
-    let at = abs;
-    for (;;) {
-        try {
-            return external_node_path_default().join(external_node_fs_default().realpathSync(at), ...rest.reverse());
-        }
-        catch {
-            const parent = external_node_path_default().dirname(at);
-            if (parent === at)
-                return abs;
-            rest.push(external_node_path_default().basename(at));
-            at = parent;
-        }
-    }
-}
-/** A path from an input, resolved against the root; it must stay inside the root, also through symbolic links. */
-function resolveInside(root, name, value) {
-    const abs = external_node_path_default().resolve(root, value);
-    if (config_outside(root, abs))
-        throw new InputError('usage', `${name} "${value}" points outside the workspace ${root}`);
-    if (config_outside(realpathAsFarAsExists(root), realpathAsFarAsExists(abs))) {
-        throw new InputError('usage', `${name} "${value}" leads outside the workspace ${root} through a symbolic link`);
-    }
-    return abs;
-}
-function resolveInput(root, name, value, paths) {
-    return paths === 'anywhere' ? external_node_path_default().resolve(root, value) : resolveInside(root, name, value);
-}
-function optionalPath(root, name, value, paths) {
-    return config_blank(value) ? undefined : resolveInput(root, name, value.trim(), paths);
-}
-function optionalText(value) {
-    return config_blank(value) ? undefined : value.trim();
-}
-function buildConfig(root, given, opts = {}) {
-    const paths = opts.paths ?? 'workspace';
-    const absRoot = external_node_path_default().resolve(root);
-    // Flags and inputs first, the committed config file for what they leave out.
-    const repo = loadRepoConfig(absRoot);
-    const raw = withRepoConfig(given, repo);
-    const databaseUrl = raw.databaseUrl?.trim() ?? '';
-    if (databaseUrl === '')
-        throw new InputError('usage', 'no database URL given');
-    validateDatabaseUrl(databaseUrl);
-    const upCommand = optionalText(raw.upCommand);
-    const downCommand = optionalText(raw.downCommand);
-    if (downCommand && !upCommand)
-        throw new InputError('usage', 'down-command needs an up-command');
-    const productionStats = config_blank(raw.productionStats)
-        ? undefined
-        : readProductionStats(resolveInput(absRoot, 'production-stats', raw.productionStats.trim(), paths), raw.productionStats.trim());
-    return {
-        root: absRoot,
-        dir: resolveInput(absRoot, 'migrations dir', config_blank(raw.dir) ? DEFAULTS.dir : raw.dir.trim(), paths),
-        format: parseFormat(raw.format),
-        databaseUrl,
-        stages: parseStages(raw.stages),
-        dataTests: optionalPath(absRoot, 'data-tests', raw.dataTests, paths),
-        dataTestCommand: optionalText(raw.dataTestCommand),
-        perfRows: parsePositiveInt('perf-rows', raw.perfRows, DEFAULTS.perfRows),
-        perfThresholdMs: parsePositiveInt('perf-threshold-ms', raw.perfThresholdMs, DEFAULTS.perfThresholdMs),
-        // production-rows is the row part of production-stats: its entries win over the file's.
-        productionRows: new Map([...(productionStats ? rowsOfTables(productionStats) : []), ...parseProductionRows(absRoot, raw.productionRows, paths)]),
-        productionStats,
-        criticalTables: readCriticalTables(absRoot, raw.criticalTables, paths) ?? repo?.criticalTables,
-        baseRef: optionalText(raw.baseRef),
-        baseRefOptional: false,
-        // Files we write may go anywhere the user names (the runner's temp folder is common); files we read may not leave the workspace.
-        reportJson: config_blank(raw.reportJson) ? undefined : external_node_path_default().resolve(absRoot, raw.reportJson.trim()),
-        sarif: config_blank(raw.sarif) ? undefined : external_node_path_default().resolve(absRoot, raw.sarif.trim()),
-        seedRows: parsePositiveInt('seed-rows', raw.seedRows, DEFAULTS.seedRows),
-        statementTimeoutMs: parsePositiveInt('statement-timeout', raw.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0),
-        lockTimeoutMs: parsePositiveInt('lock-timeout', raw.lockTimeoutMs, DEFAULTS.lockTimeoutMs, 0),
-        connectTimeoutMs: parsePositiveInt('connect-timeout', raw.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 0),
-        strictColumnOrder: parseBoolean('strict-column-order', raw.strictColumnOrder),
-        ignore: (raw.ignore ?? []).map((p) => p.trim()).filter(Boolean),
-        snapshot: parseSnapshot(raw.snapshot),
-        allowIrreversible: parseBoolean('allow-irreversible', raw.allowIrreversible),
-        requireDown: parseBoolean('require-down', raw.requireDown),
-        liquibaseContexts: (optionalText(raw.liquibaseContexts) ?? '').split(/[\s,]+/).filter(Boolean),
-        liquibaseLabels: optionalText(raw.liquibaseLabels),
-        allowOutside: parseOutsideClasses(raw.allowOutside),
-        placeholders: Object.fromEntries(parsePairs('placeholder', raw.placeholders ?? [])),
-        replacements: parsePairs('replace', raw.replace ?? []).map(([from, to]) => ({ from, to })),
-        upCommand,
-        downCommand,
-        shard: parseShard(raw.shard),
-        rules: repo?.rules ?? [],
-        queries: optionalPath(absRoot, 'queries', raw.queries, paths),
-        planCostThreshold: parsePositiveInt('plan-cost-threshold', raw.planCostThreshold, DEFAULTS.planCostThreshold),
-        writeCostThreshold: config_blank(raw.writeCostThreshold) ? undefined : parsePositiveInt('write-cost-threshold', raw.writeCostThreshold, 0),
-    };
-}
-/** One table name a line; blank lines and `#` comments are skipped. */
-function readCriticalTables(root, value, paths) {
-    if (config_blank(value))
-        return undefined;
-    const file = resolveInput(root, 'critical-tables', value.trim(), paths);
-    let text;
-    try {
-        text = external_node_fs_default().readFileSync(file, 'utf8');
-    }
-    catch (e) {
-        throw new InputError('input', `cannot read critical-tables file ${value.trim()}: ${errorMessage(e)}`);
-    }
-    return text
-        .split(/\r?\n/)
-        .map((l) => l.replace(/#.*/, '').trim())
-        .filter(Boolean);
-}
-/**
- * A password holding an unencoded `/`, `?` or `#` ends the URL's authority early: what follows
- * parses as a path and the host becomes a piece of the password (retried for the whole connect
- * timeout, or refused as "not a URL"). Told by an `@` past the authority, before something that
- * looks like a host, in a path or value-less query (never a `key=value` query). A sentence, or
- * undefined when the URL reads as written.
- */
-function splitPasswordProblem(url) {
-    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
-    if (!scheme)
-        return undefined;
-    const rest = url.slice(scheme[0].length);
-    const authorityEnd = rest.search(/[/?#]/);
-    if (authorityEnd < 0 || rest.slice(0, authorityEnd).includes('@'))
-        return undefined;
-    const at = rest.lastIndexOf('@');
-    if (at < authorityEnd)
-        return undefined;
-    const userinfo = rest.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    if (colon < 0 || /[=&]/.test(rest.slice(authorityEnd, at)))
-        return undefined;
-    const after = rest.slice(at + 1);
-    if (!/^(\[[^\]]*\]|[A-Za-z0-9._%-]+)?(:\d*)?([/?#]|$)/.test(after))
-        return undefined;
-    const password = userinfo.slice(colon + 1);
-    const chars = [...new Set([...password].filter((c) => '/?#'.includes(c)))].map((c) => `${c} as ${encodeURIComponent(c)}`);
-    const shown = `${scheme[0]}${userinfo.slice(0, colon)}:***@${after}`;
-    return (`the database URL's password holds a character that ends a URL's host part, so the host would be a piece of the password; ` +
-        `percent-encode it (${chars.join(', ')}, and @ as %40): ${shown}`);
-}
-function validateDatabaseUrl(url) {
-    const split = splitPasswordProblem(url);
-    if (split)
-        throw new InputError('usage', split);
-    let parsed;
-    try {
-        parsed = new URL(url);
-    }
-    catch {
-        throw new InputError('usage', `database URL is not a valid URL: ${redactUrl(url)}`);
-    }
-    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-        throw new InputError('usage', `database URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`);
-    }
-}
-/** The URL with its password replaced, safe for any log line. */
-function redactUrl(url) {
-    try {
-        const u = new URL(url);
-        if (u.password)
-            u.password = '***';
-        return u.toString();
-    }
-    catch {
-        return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/json.ts

@@ -159,7 +159,7 @@ async function mergeCommand(args: CliArgs, io: CliIo): Promise<number> {
 /** Entry point of the `migration-ci` binary: signals drop the scratch databases before exiting. */
 export async function main(): Promise<void> {
   let stopping: NodeJS.Signals | undefined;
-  const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+  const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : signal === 'SIGPIPE' ? 141 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       // A second signal: the user does not want to wait for the cleanup.
@@ -175,6 +175,19 @@ export async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The reader of the output went away (`| head`): the run stops as a process would on SIGPIPE,
+  // dropping its scratch databases first, and writes nothing more.
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (stopping) return;
+    stopping = 'SIGPIPE';
+    void stopAllRuns()
+      .then(() => activeEmbedded?.stop())
+      .catch(() => {})
+      .finally(() => process.exit(exitCodeOf('SIGPIPE')));
+  };
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   // Once a signal stops the run, what the run says while it falls over is noise.
   const quietWhenStopping = (write: (t: string) => void) => (t: string) => {
     if (!stopping) write(t);
