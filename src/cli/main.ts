@@ -160,18 +160,22 @@ async function mergeCommand(args: CliArgs, io: CliIo): Promise<number> {
 export async function main(): Promise<void> {
   let stopping: NodeJS.Signals | undefined;
   const exitCodeOf = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : signal === 'SIGPIPE' ? 141 : 143);
+  /** Drops the scratch databases and roles, stops an embedded server, then exits as the signal would. */
+  const stopThenExit = (signal: NodeJS.Signals, onError: (e: unknown) => void) => {
+    stopping = signal;
+    void stopAllRuns()
+      .then(() => activeEmbedded?.stop())
+      .catch(onError)
+      .finally(() => process.exit(exitCodeOf(signal)));
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       // A second signal: the user does not want to wait for the cleanup.
       process.stderr.write(`migration-ci: ${signal} again: exiting without waiting; scratch databases may be left (the next run drops them)\n`);
       process.exit(exitCodeOf(signal));
     }
-    stopping = signal;
     process.stderr.write(`migration-ci: ${signal}: dropping scratch databases (${signal} again to exit at once)\n`);
-    void stopAllRuns()
-      .then(() => activeEmbedded?.stop())
-      .catch((e: unknown) => process.stderr.write(`migration-ci: ${errorMessage(e)}\n`))
-      .finally(() => process.exit(exitCodeOf(signal)));
+    stopThenExit(signal, (e) => process.stderr.write(`migration-ci: ${errorMessage(e)}\n`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -179,12 +183,8 @@ export async function main(): Promise<void> {
   // dropping its scratch databases first, and writes nothing more.
   const onOutputError = (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    if (stopping) return;
-    stopping = 'SIGPIPE';
-    void stopAllRuns()
-      .then(() => activeEmbedded?.stop())
-      .catch(() => {})
-      .finally(() => process.exit(exitCodeOf('SIGPIPE')));
+    // Nothing is written about a failed drop: the output is what went away.
+    if (!stopping) stopThenExit('SIGPIPE', () => {});
   };
   process.stdout.on('error', onOutputError);
   process.stderr.on('error', onOutputError);
