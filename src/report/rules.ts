@@ -479,7 +479,7 @@ const CATALOGUE: readonly RuleDescription[] = [
     id: 'write-cost',
     stage: 'performance',
     severity: 'warning',
-    title: 'Inserts get slower after the migration',
+    title: 'Insert cost after the migration',
     help: 'The migration gives a table with rows a new index, trigger, foreign key or constraint, which every insert now maintains or checks. The ratio of a timed, rolled-back batch of inserts after and before the migration is reported; past write-cost-threshold it is a warning. Drop what no query needs, or accept the cost knowingly.',
   },
   // dependencies
